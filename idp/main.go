@@ -1,0 +1,49 @@
+// Command idp runs the local enterprise identity provider on :4000.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"xaa.example/idp/provider"
+	"xaa.example/shared/envconfig"
+	"xaa.example/shared/serve"
+	"xaa.example/shared/storage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "idp:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
+	log := serve.Logger(stdout, "idp")
+	env := envconfig.New(getenv)
+	topology := serve.Topology(env)
+	addr := env.String("LISTEN_ADDR", ":4000")
+	secure := env.Bool("SECURE_COOKIES", false)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	db, err := serve.Database(env, "idp")
+	if err != nil {
+		return err
+	}
+	defer storage.Close(db)
+
+	cfg := provider.DefaultConfig(topology)
+	cfg.DB, cfg.Log, cfg.SecureCookies = db, log, secure
+	srv, err := provider.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return serve.Listen(ctx, addr, srv.Handler(), log)
+}

@@ -1,0 +1,181 @@
+package provider
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"xaa.example/shared/codeflow"
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/storage"
+	"xaa.example/shared/web"
+)
+
+const (
+	sessionUserID   = "uid"
+	sessionAuthTime = "auth_time"
+	sessionCSRF     = "csrf"
+)
+
+// authRequest is an authorization request (RFC 6749 §4.1.1). The sign-in
+// form carries it in hidden fields and it is checked again on submit.
+type authRequest struct {
+	ClientID    string
+	RedirectURI string
+	State       string
+	Nonce       string
+	Scope       string
+	Challenge   string
+	Method      string
+	LoginHint   string
+}
+
+func readAuthRequest(get func(string) string) authRequest {
+	return authRequest{
+		ClientID: get("client_id"), RedirectURI: get("redirect_uri"), State: get("state"),
+		Nonce: get("nonce"), Scope: get("scope"), Challenge: get("code_challenge"),
+		Method: get("code_challenge_method"), LoginHint: get("login_hint"),
+	}
+}
+
+// check validates ar. A problem with the client or its redirect URI is
+// shown on a page (never redirected, RFC 6749 §4.1.2.1); any other problem
+// is sent back to the client.
+func (s *Server) check(c *gin.Context, ar authRequest, responseType string) bool {
+	client, err := s.clients.Client(c.Request.Context(), ar.ClientID)
+	if err != nil {
+		web.RenderError(c, http.StatusBadRequest, "Unknown application", "The application that sent you here is not registered at this identity provider.")
+		return false
+	}
+	if !client.AllowsRedirect(ar.RedirectURI) {
+		web.RenderError(c, http.StatusBadRequest, "Unexpected return address", "The application asked to return to an address it has not registered, so the sign-in was stopped.")
+		return false
+	}
+	var e *oauth.Error
+	switch {
+	case responseType != "code":
+		e = oauth.UnsupportedResponseType("response_type must be code")
+	case !client.AllowsGrant(oauth.GrantAuthorizationCode):
+		e = oauth.UnauthorizedClient("this client may not use the authorization code grant")
+	case ar.Method != "S256" || !oauth.ValidChallenge(ar.Challenge):
+		e = oauth.InvalidRequest("PKCE with code_challenge_method S256 is required")
+	case !oauth.ParseScopes(ar.Scope).Has("openid"):
+		e = oauth.InvalidScope("the openid scope is required")
+	}
+	if e != nil {
+		s.redirect(c, ar, url.Values{"error": {e.Code}, "error_description": {e.Description}})
+		return false
+	}
+	return true
+}
+
+func (s *Server) serveAuthorize(c *gin.Context) {
+	ar := readAuthRequest(c.Query)
+	if !s.check(c, ar, c.Query("response_type")) {
+		return
+	}
+	ctx := c.Request.Context()
+	if uid := s.sessions.GetString(ctx, sessionUserID); uid != "" {
+		if u, err := s.store.user(ctx, uid); err == nil && !u.Disabled {
+			// Single sign-on: an IdP session answers at once.
+			s.issueCode(c, ar, u.ID, time.Unix(s.sessions.GetInt64(ctx, sessionAuthTime), 0))
+			return
+		}
+		s.sessions.Remove(ctx, sessionUserID)
+	}
+	s.renderLogin(c, ar, http.StatusOK, "")
+}
+
+// serveLogin checks the password and continues the authorization request.
+func (s *Server) serveLogin(c *gin.Context) {
+	ctx := c.Request.Context()
+	want := s.sessions.GetString(ctx, sessionCSRF)
+	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(c.PostForm("csrf"))) != 1 {
+		web.RenderError(c, http.StatusForbidden, "Sign-in form expired", "This sign-in form is stale or was not opened here. Go back to the application and start the sign-in again.")
+		return
+	}
+	ar := readAuthRequest(c.PostForm)
+	if !s.check(c, ar, "code") {
+		return
+	}
+	u, err := s.store.checkPassword(ctx, c.PostForm("email"), c.PostForm("password"))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		ar.LoginHint = c.PostForm("email")
+		s.renderLogin(c, ar, http.StatusUnauthorized, "That email and password do not match an account. Check both and try again.")
+		return
+	case err != nil:
+		s.cfg.Log.Error("check password", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Sign-in failed", "The identity provider could not check your password. Try again in a moment.")
+		return
+	case u.Disabled:
+		s.renderLogin(c, ar, http.StatusForbidden, "This account is disabled. Ask your administrator to enable it.")
+		return
+	}
+	// A new session token at sign-in prevents session fixation.
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Sign-in failed", "Your session could not be started.")
+		return
+	}
+	now := s.cfg.Now()
+	s.sessions.Put(ctx, sessionUserID, u.ID)
+	s.sessions.Put(ctx, sessionAuthTime, now.Unix())
+	s.sessions.Remove(ctx, sessionCSRF)
+	s.cfg.Log.Info("user signed in", "user", u.ID)
+	s.issueCode(c, ar, u.ID, now)
+}
+
+func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem string) {
+	ctx := c.Request.Context()
+	csrf := s.sessions.GetString(ctx, sessionCSRF)
+	if csrf == "" {
+		csrf = rand.Text()
+		s.sessions.Put(ctx, sessionCSRF, csrf)
+	}
+	m := s.meta()
+	m.Title = "Sign in"
+	web.Render(c, status, web.Layout(m, loginPage(loginView{
+		Request:  ar,
+		CSRF:     csrf,
+		Problem:  problem,
+		Users:    s.cfg.Users,
+		Password: s.cfg.Password,
+		Action:   pathLogin,
+	})))
+}
+
+func (s *Server) issueCode(c *gin.Context, ar authRequest, userID string, authTime time.Time) {
+	code, err := s.codes.NewCode(c.Request.Context(), codeflow.Session{
+		ClientID: ar.ClientID, UserID: userID, Scope: ar.Scope, Nonce: ar.Nonce, AuthTime: authTime,
+	}, ar.RedirectURI, ar.Challenge)
+	if err != nil {
+		s.cfg.Log.Error("store code", "err", err)
+		s.redirect(c, ar, url.Values{"error": {"server_error"}, "error_description": {"the sign-in could not be completed"}})
+		return
+	}
+	s.redirect(c, ar, url.Values{"code": {code}})
+}
+
+// redirect returns to the client with v, the state and iss (RFC 9207).
+func (s *Server) redirect(c *gin.Context, ar authRequest, v url.Values) {
+	u, err := url.Parse(ar.RedirectURI)
+	if err != nil {
+		web.RenderError(c, http.StatusBadRequest, "Unexpected return address", "The return address is not a URL.")
+		return
+	}
+	q := u.Query()
+	for k, vals := range v {
+		q[k] = vals
+	}
+	if ar.State != "" {
+		q.Set("state", ar.State)
+	}
+	q.Set("iss", s.cfg.Issuer)
+	u.RawQuery = q.Encode()
+	c.Redirect(http.StatusFound, u.String())
+}

@@ -1,0 +1,124 @@
+package provider
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xaa.example/shared/demo"
+	"xaa.example/shared/oauth"
+)
+
+// Config of the IdP.
+type Config struct {
+	Issuer        string
+	CookieName    string
+	SecureCookies bool
+	DB            *gorm.DB
+	Log           *slog.Logger
+	Now           func() time.Time
+
+	// Clients are the relying parties: the apps' authorization servers.
+	Clients []oauth.Client
+	// Connections are the managed Cross App Access connections seeded at
+	// start; an admin can change them afterwards.
+	Connections []ConnectionConfig
+	// Seed orgs and users; the password is the demo password.
+	Orgs     []demo.Org
+	Users    []demo.User
+	Password string
+
+	IDTokenLifetime time.Duration
+	IDJAGLifetime   time.Duration
+}
+
+// ConnectionConfig is a directional connection from a requesting app to a
+// resource app, as Okta's "Manage connections" sets up.
+type ConnectionConfig struct {
+	RequestingClientID string   // the requesting app's client at this IdP
+	ResourceAudience   string   // the resource authorization server's issuer
+	Resource           string   // the protected resource (RFC 8707)
+	AllowedScopes      []string // scopes the connection may carry
+	ClientIDAtResource string   // the requesting app's client id at the resource AS
+}
+
+// DefaultConfig is the configuration of the local demo for topology t.
+func DefaultConfig(t demo.Topology) Config {
+	return Config{
+		Issuer:     t.IdP,
+		CookieName: "xaa_idp_session",
+		Clients: []oauth.Client{
+			{
+				ID: demo.WikiASClientAtIdP, Secret: demo.WikiASSecretAtIdP,
+				RedirectURIs: []string{t.WikiAS + "/federation/callback"},
+				GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange},
+			},
+			{
+				ID: demo.TodoASClientAtIdP, Secret: demo.TodoASSecretAtIdP,
+				RedirectURIs: []string{t.TodoAS + "/federation/callback"},
+				GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+			},
+		},
+		Connections: []ConnectionConfig{{
+			RequestingClientID: demo.WikiASClientAtIdP,
+			ResourceAudience:   t.TodoAS,
+			Resource:           t.TodoAPI(),
+			AllowedScopes:      []string{demo.ScopeTodosRead, demo.ScopeTodosWrite},
+			ClientIDAtResource: demo.WikiAtTodoClient,
+		}},
+		Orgs:     demo.Orgs,
+		Users:    demo.Users,
+		Password: demo.Password,
+	}
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var problems []string
+	if u, err := url.Parse(c.Issuer); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		problems = append(problems, fmt.Sprintf("issuer %q is not an absolute http(s) URL", c.Issuer))
+	}
+	if c.DB == nil {
+		problems = append(problems, "a database is required")
+	}
+	if c.CookieName == "" {
+		problems = append(problems, "a session cookie name is required")
+	}
+	for _, cl := range c.Clients {
+		if cl.ID == "" || cl.Secret == "" {
+			problems = append(problems, fmt.Sprintf("client %q needs an id and a secret", cl.ID))
+		}
+	}
+	for _, cn := range c.Connections {
+		if cn.RequestingClientID == "" || cn.ResourceAudience == "" || cn.ClientIDAtResource == "" {
+			problems = append(problems, "a connection needs a requesting client, a resource audience and the client id at the resource")
+		}
+	}
+	if len(c.Users) > 0 && c.Password == "" {
+		problems = append(problems, "seeded users need a password")
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.IDTokenLifetime == 0 {
+		c.IDTokenLifetime = time.Hour
+	}
+	if c.IDJAGLifetime == 0 {
+		c.IDJAGLifetime = 5 * time.Minute
+	}
+}

@@ -1,0 +1,154 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+	"gorm.io/gorm"
+
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/storage"
+)
+
+// Org is a tenant, chosen by email domain.
+type Org struct {
+	ID     string `gorm:"primaryKey;size:32"`
+	Domain string `gorm:"uniqueIndex;size:255;not null"`
+	Name   string `gorm:"size:255;not null"`
+}
+
+// User is a person at the IdP. ID is Okta-shaped ("00u..."), immutable: it
+// is the sub of every token about the user.
+type User struct {
+	ID           string `gorm:"primaryKey;size:32"`
+	OrgID        string `gorm:"index;size:32;not null"`
+	Email        string `gorm:"uniqueIndex;size:255;not null"`
+	Name         string `gorm:"size:255;not null"`
+	PasswordHash []byte `gorm:"not null"`
+	Disabled     bool
+	CreatedAt    time.Time
+}
+
+// Connection is a managed Cross App Access connection.
+type Connection struct {
+	ID                 uint   `gorm:"primaryKey"`
+	RequestingClientID string `gorm:"uniqueIndex:idx_conn;size:255;not null"`
+	ResourceAudience   string `gorm:"uniqueIndex:idx_conn;size:255;not null"`
+	Resource           string `gorm:"size:1024"`
+	AllowedScopes      string `gorm:"size:1024"`
+	ClientIDAtResource string `gorm:"size:255;not null"`
+	Enabled            bool
+	UpdatedAt          time.Time
+}
+
+type store struct{ db *gorm.DB }
+
+func migrate(db *gorm.DB) error {
+	return db.AutoMigrate(&Org{}, &User{}, &Connection{})
+}
+
+// oktaID makes an id shaped like Okta's: a prefix and 17 characters.
+func oktaID(prefix string) string { return prefix + strings.ToLower(rand.Text()[:17]) }
+
+// seed creates the configured orgs, users and connections that are missing.
+// Existing rows are left as they are: an admin's changes survive a restart.
+func (s *store) seed(ctx context.Context, cfg *Config) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		orgIDs := map[string]string{}
+		for _, o := range cfg.Orgs {
+			var org Org
+			err := tx.Take(&org, "domain = ?", o.Domain).Error
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				org = Org{ID: oktaID("00o"), Domain: o.Domain, Name: o.Name}
+				err = tx.Create(&org).Error
+			}
+			if err != nil {
+				return err
+			}
+			orgIDs[o.Domain] = org.ID
+		}
+		for _, u := range cfg.Users {
+			var n int64
+			if err := tx.Model(&User{}).Where("email = ?", u.Email).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			domain := u.Email[strings.LastIndexByte(u.Email, '@')+1:]
+			orgID, ok := orgIDs[domain]
+			if !ok {
+				return errors.New("seed user " + u.Email + " has no org for its domain")
+			}
+			hash, err := bcrypt.GenerateFromPassword([]byte(cfg.Password), bcrypt.DefaultCost)
+			if err != nil {
+				return err
+			}
+			if err := tx.Create(&User{ID: oktaID("00u"), OrgID: orgID, Email: u.Email, Name: u.Name, PasswordHash: hash}).Error; err != nil {
+				return err
+			}
+		}
+		for _, c := range cfg.Connections {
+			var n int64
+			err := tx.Model(&Connection{}).
+				Where("requesting_client_id = ? AND resource_audience = ?", c.RequestingClientID, c.ResourceAudience).
+				Count(&n).Error
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			err = tx.Create(&Connection{
+				RequestingClientID: c.RequestingClientID,
+				ResourceAudience:   c.ResourceAudience,
+				Resource:           c.Resource,
+				AllowedScopes:      oauth.Scopes(c.AllowedScopes).String(),
+				ClientIDAtResource: c.ClientIDAtResource,
+				Enabled:            true,
+			}).Error
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *store) user(ctx context.Context, id string) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Take(&u, "id = ?", id).Error
+	return &u, storage.Translate(err)
+}
+
+// dummyHash keeps the time of a sign-in with an unknown email close to that
+// of a wrong password, so the answer time does not reveal who has an account.
+var dummyHash, _ = bcrypt.GenerateFromPassword([]byte("not a password"), bcrypt.DefaultCost)
+
+// checkPassword returns the user for email and password, or ErrNotFound.
+func (s *store) checkPassword(ctx context.Context, email, password string) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Take(&u, "email = ?", strings.ToLower(strings.TrimSpace(email))).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		_ = bcrypt.CompareHashAndPassword(dummyHash, []byte(password))
+		return nil, storage.ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if bcrypt.CompareHashAndPassword(u.PasswordHash, []byte(password)) != nil {
+		return nil, storage.ErrNotFound
+	}
+	return &u, nil
+}
+
+func (s *store) connectionsTo(ctx context.Context, audience string) ([]Connection, error) {
+	var cs []Connection
+	err := s.db.WithContext(ctx).Where("resource_audience = ?", audience).Find(&cs).Error
+	return cs, err
+}
+

@@ -1,0 +1,114 @@
+package accesstoken
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"xaa.example/shared/oauth"
+)
+
+// Claims of an RFC 9068 access token (§2.2).
+type Claims struct {
+	Issuer   string           `json:"iss"`
+	Subject  string           `json:"sub"`
+	Audience jwt.Audience     `json:"aud"`
+	ClientID string           `json:"client_id"`
+	ID       string           `json:"jti"`
+	IssuedAt *jwt.NumericDate `json:"iat"`
+	Expiry   *jwt.NumericDate `json:"exp"`
+	Scope    string           `json:"scope,omitempty"`
+	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
+	Email    string           `json:"email,omitempty"`
+}
+
+// Scopes returns the granted scopes.
+func (c *Claims) Scopes() oauth.Scopes { return oauth.ParseScopes(c.Scope) }
+
+// Signer signs claims with a typ header.
+type Signer interface {
+	Sign(typ string, claims any) (string, error)
+}
+
+// Issue signs an access token valid for lifetime from now.
+func Issue(s Signer, c Claims, now time.Time, lifetime time.Duration) (string, *Claims, error) {
+	c.ID = rand.Text()
+	c.IssuedAt = jwt.NewNumericDate(now)
+	c.Expiry = jwt.NewNumericDate(now.Add(lifetime))
+	tok, err := s.Sign(oauth.TypAccessToken, c)
+	if err != nil {
+		return "", nil, err
+	}
+	return tok, &c, nil
+}
+
+// KeySource finds the authorization server's public key by kid.
+type KeySource interface {
+	Key(ctx context.Context, kid string) (*jose.JSONWebKey, error)
+}
+
+// Verifier is a resource server's check of access tokens (RFC 9068 §4).
+type Verifier struct {
+	Issuer    string // the authorization server
+	Audience  string // this resource server's identifier
+	Keys      KeySource
+	ClockSkew time.Duration
+	Now       func() time.Time
+}
+
+// ErrInvalidToken is wrapped by every verification failure; its message is
+// safe to return in a WWW-Authenticate error_description.
+var ErrInvalidToken = errors.New("invalid access token")
+
+// Verify checks the token's type, signature, issuer, audience and times.
+func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
+	fail := func(why string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, why) }
+	if len(raw) > 16<<10 {
+		return nil, fail("token too large")
+	}
+	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
+	if err != nil {
+		return nil, fail("not a signed JWT with an allowed algorithm")
+	}
+	h := tok.Headers[0]
+	key, err := v.Keys.Key(ctx, h.KeyID)
+	if err != nil {
+		return nil, fail("unknown signing key")
+	}
+	var c Claims
+	if err := tok.Claims(key.Key, &c); err != nil {
+		return nil, fail("bad signature")
+	}
+	// RFC 9068 §4: the typ header must be at+jwt (or application/at+jwt).
+	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
+	if t := strings.ToLower(strings.TrimPrefix(typ, "application/")); t != oauth.TypAccessToken {
+		return nil, fail("typ is not at+jwt")
+	}
+	if c.Issuer != v.Issuer {
+		return nil, fail("wrong issuer")
+	}
+	if !c.Audience.Contains(v.Audience) {
+		return nil, fail("token is not for this resource")
+	}
+	if c.Expiry == nil || c.IssuedAt == nil || c.Subject == "" {
+		return nil, fail("missing exp, iat or sub")
+	}
+	skew := v.ClockSkew
+	if skew == 0 {
+		skew = time.Minute
+	}
+	now := v.Now()
+	if !now.Before(c.Expiry.Time().Add(skew)) {
+		return nil, fail("token expired")
+	}
+	if c.IssuedAt.Time().After(now.Add(skew)) {
+		return nil, fail("token issued in the future")
+	}
+	return &c, nil
+}

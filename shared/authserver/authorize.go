@@ -1,0 +1,181 @@
+package authserver
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"time"
+
+	"xaa.example/shared/codeflow"
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/signin"
+	"xaa.example/shared/web"
+)
+
+// Session keys of this server's own session.
+const (
+	sessionUserID   = "uid"
+	sessionAuthTime = "auth_time"
+)
+
+// serveAuthorize is the authorization endpoint (RFC 6749 §4.1.1) for this
+// server's own apps: code flow with PKCE S256 only. A user with a session
+// here gets a code at once; anyone else is sent to the IdP first and comes
+// back to this same request afterwards.
+func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	q := r.URL.Query()
+
+	// Errors about the client or its redirect URI are shown here, never
+	// redirected (RFC 6749 §4.1.2.1).
+	client, err := s.clients.Client(ctx, q.Get("client_id"))
+	if err != nil {
+		s.errorPage(w, r, http.StatusBadRequest, "Unknown application", "The application that sent you here is not registered at this authorization server.")
+		return
+	}
+	redirectURI := q.Get("redirect_uri")
+	if !client.AllowsRedirect(redirectURI) {
+		s.errorPage(w, r, http.StatusBadRequest, "Unexpected return address", "The application asked to return to an address it has not registered, so the sign-in was stopped.")
+		return
+	}
+	back := func(e *oauth.Error) { s.redirectError(w, r, redirectURI, q.Get("state"), e) }
+	switch {
+	case q.Get("response_type") != "code":
+		back(oauth.UnsupportedResponseType("response_type must be code"))
+		return
+	case !client.AllowsGrant(oauth.GrantAuthorizationCode):
+		back(oauth.UnauthorizedClient("this client may not use the authorization code grant"))
+		return
+	case q.Get("code_challenge_method") != "S256" || !oauth.ValidChallenge(q.Get("code_challenge")):
+		back(oauth.InvalidRequest("PKCE with code_challenge_method S256 is required"))
+		return
+	}
+
+	uid := s.sessions.GetString(ctx, sessionUserID)
+	if uid == "" {
+		// Not signed in here: federate to the IdP, then come back.
+		extra := url.Values{"login_hint": {q.Get("login_hint")}}
+		if err := s.idp.Begin(w, r, r.URL.RequestURI(), extra); err != nil {
+			s.upstreamDown(w, r, err)
+		}
+		return
+	}
+
+	code, err := s.codes.NewCode(ctx, codeflow.Session{
+		ClientID: client.ID,
+		UserID:   uid,
+		Scope:    q.Get("scope"),
+		Nonce:    q.Get("nonce"),
+		AuthTime: time.Unix(s.sessions.GetInt64(ctx, sessionAuthTime), 0),
+	}, redirectURI, q.Get("code_challenge"))
+	if err != nil {
+		s.cfg.Log.Error("store authorization code", "err", err)
+		back(oauth.ServerError(err))
+		return
+	}
+	v := url.Values{"code": {code}, "iss": {s.cfg.Issuer}}
+	if st := q.Get("state"); st != "" {
+		v.Set("state", st)
+	}
+	http.Redirect(w, r, withQuery(redirectURI, v), http.StatusFound)
+}
+
+// serveFederationCallback finishes the sign-in at the IdP: it verifies the
+// IdP's ID token (go-oidc), links the IdP subject to a local account, keeps
+// the IdP tokens server side for later token exchanges, and signs the user in
+// here.
+func (s *Server) serveFederationCallback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	res, err := s.idp.Finish(ctx, r)
+	var ce *signin.CallbackError
+	switch {
+	case errors.As(err, &ce):
+		s.errorPage(w, r, http.StatusBadRequest, "Sign-in did not complete", describeCallback(ce))
+		return
+	case err != nil:
+		s.upstreamDown(w, r, err)
+		return
+	}
+	if res.Claims.Email == "" {
+		s.errorPage(w, r, http.StatusBadRequest, "No email address", "The identity provider did not share your email address, which this server needs to find your account.")
+		return
+	}
+	user, err := s.store.linkUser(ctx, s.cfg.IdP.Issuer, res.Claims.Subject, res.Claims.Email, res.Claims.Name)
+	if err != nil {
+		s.cfg.Log.Error("link user", "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")
+		return
+	}
+	err = s.store.saveUpstream(ctx, &UpstreamSession{
+		UserID: user.ID, IDToken: res.IDToken, RefreshToken: res.RefreshToken, Expiry: res.Expiry,
+	})
+	if err != nil {
+		s.cfg.Log.Error("save IdP tokens", "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your sign-in could not be saved. Try again in a moment.")
+		return
+	}
+	// A new session token on sign-in prevents session fixation.
+	if err := s.sessions.RenewToken(ctx); err != nil {
+		s.errorPage(w, r, http.StatusInternalServerError, "Session problem", "Your session could not be started.")
+		return
+	}
+	authTime := res.Claims.AuthTime
+	if authTime == 0 {
+		authTime = s.cfg.Now().Unix()
+	}
+	s.sessions.Put(ctx, sessionUserID, user.ID)
+	s.sessions.Put(ctx, sessionAuthTime, authTime)
+	s.cfg.Log.Info("signed in through the IdP", "user", user.ID)
+	http.Redirect(w, r, res.ReturnTo, http.StatusFound)
+}
+
+func describeCallback(ce *signin.CallbackError) string {
+	switch ce.Code {
+	case "access_denied":
+		return "The identity provider refused the sign-in. " + ce.Description
+	case "invalid_state", "invalid_nonce":
+		return ce.Description
+	}
+	msg := "The identity provider answered " + ce.Code + "."
+	if ce.Description != "" {
+		msg += " " + ce.Description
+	}
+	return msg
+}
+
+func (s *Server) upstreamDown(w http.ResponseWriter, r *http.Request, err error) {
+	s.cfg.Log.Warn("identity provider unreachable", "err", err)
+	s.errorPage(w, r, http.StatusBadGateway, "Identity provider unavailable",
+		"The enterprise identity provider at "+s.cfg.IdP.Issuer+" did not answer. Is it running? Try again in a moment.")
+}
+
+func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
+	m := s.meta()
+	m.Title = title
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = web.Layout(m, web.ErrorBody(title, msg, status)).Render(r.Context(), w)
+}
+
+// redirectError sends an OAuth error back to the client (RFC 6749 §4.1.2.1).
+func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, redirectURI, state string, e *oauth.Error) {
+	v := url.Values{"error": {e.Code}, "error_description": {e.Description}, "iss": {s.cfg.Issuer}}
+	if state != "" {
+		v.Set("state", state)
+	}
+	http.Redirect(w, r, withQuery(redirectURI, v), http.StatusFound)
+}
+
+func withQuery(base string, v url.Values) string {
+	u, err := url.Parse(base)
+	if err != nil {
+		return base
+	}
+	q := u.Query()
+	for k, vals := range v {
+		q[k] = vals
+	}
+	u.RawQuery = q.Encode()
+	return u.String()
+}

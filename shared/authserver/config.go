@@ -1,0 +1,135 @@
+package authserver
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xaa.example/shared/idjag"
+	"xaa.example/shared/oauth"
+)
+
+// Config of one authorization server.
+type Config struct {
+	// Issuer is this server's issuer identifier and base URL.
+	Issuer string
+	// Name is shown on its pages, e.g. "Wiki authorization server".
+	Name string
+	// CookieName of its session; distinct per service on localhost.
+	CookieName    string
+	SecureCookies bool
+
+	DB         *gorm.DB
+	HTTPClient *http.Client
+	Log        *slog.Logger
+	Now        func() time.Time
+
+	// IdP is the enterprise IdP that users sign in with.
+	IdP Upstream
+
+	// Clients registered at this server.
+	Clients []oauth.Client
+
+	// Resources this server governs (RFC 8707); the first is the default
+	// audience of access tokens issued by the jwt-bearer grant.
+	Resources []Resource
+	// TrustedIssuers whose ID-JAGs are accepted; none disables the
+	// jwt-bearer grant.
+	TrustedIssuers []*idjag.TrustedIssuer
+
+	AccessTokenLifetime time.Duration
+	IDTokenLifetime     time.Duration
+}
+
+// Upstream is this server's registration at the IdP.
+type Upstream struct {
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+}
+
+// Resource is a protected resource and the scopes it knows.
+type Resource struct {
+	URI    string
+	Scopes []string
+}
+
+// Validate reports every problem at once. An empty issuer would silently
+// disable go-jose's issuer and audience checks, so it is refused here.
+func (c *Config) Validate() error {
+	var problems []string
+	add := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if err := checkURL(c.Issuer); err != nil {
+		add("issuer: %v", err)
+	}
+	if err := checkURL(c.IdP.Issuer); err != nil {
+		add("IdP issuer: %v", err)
+	}
+	if c.IdP.ClientID == "" || c.IdP.ClientSecret == "" {
+		add("the IdP client id and secret are required")
+	}
+	if c.DB == nil {
+		add("a database is required")
+	}
+	if c.CookieName == "" {
+		add("a session cookie name is required")
+	}
+	if len(c.Clients) == 0 {
+		add("at least one client must be registered")
+	}
+	for _, cl := range c.Clients {
+		if cl.ID == "" || cl.Secret == "" {
+			add("client %q needs an id and a secret", cl.ID)
+		}
+		if cl.AllowsGrant(oauth.GrantAuthorizationCode) && len(cl.RedirectURIs) == 0 {
+			add("client %q uses the authorization code grant but has no redirect URI", cl.ID)
+		}
+	}
+	for _, ti := range c.TrustedIssuers {
+		if err := checkURL(ti.Issuer); err != nil {
+			add("trusted issuer: %v", err)
+		}
+	}
+	if len(c.TrustedIssuers) > 0 && len(c.Resources) == 0 {
+		add("a server that accepts ID-JAGs must govern at least one resource")
+	}
+	if len(problems) > 0 {
+		return errors.New(strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+func checkURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.AccessTokenLifetime == 0 {
+		c.AccessTokenLifetime = 15 * time.Minute
+	}
+	if c.IDTokenLifetime == 0 {
+		c.IDTokenLifetime = time.Hour
+	}
+	if c.Name == "" {
+		c.Name = "Authorization server"
+	}
+}

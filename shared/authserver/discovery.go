@@ -1,0 +1,66 @@
+package authserver
+
+import (
+	"net/http"
+	"slices"
+
+	"xaa.example/shared/keys"
+	"xaa.example/shared/oauth"
+)
+
+func (s *Server) grantTypes() []string {
+	var out []string
+	for g := range s.token.Grants {
+		out = append(out, g)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// serveDiscovery answers both OpenID Connect discovery and RFC 8414
+// metadata with the same document. It never lists the trusted issuers
+// (ID-JAG draft §8.4: metadata disclosure).
+func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
+	iss := s.cfg.Issuer
+	md := map[string]any{
+		"issuer":                                iss,
+		"authorization_endpoint":                iss + "/authorize",
+		"token_endpoint":                        iss + "/token",
+		"jwks_uri":                              iss + "/jwks",
+		"response_types_supported":              []string{"code"},
+		"response_modes_supported":              []string{"query"},
+		"grant_types_supported":                 s.grantTypes(),
+		"code_challenge_methods_supported":      []string{"S256"},
+		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
+		"subject_types_supported":               []string{"public"},
+		"id_token_signing_alg_values_supported": []string{string(keys.Algorithm)},
+		"scopes_supported":                      s.scopes(),
+		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "name"},
+		// RFC 9207: the authorization response carries iss.
+		"authorization_response_iss_parameter_supported": true,
+	}
+	if s.verifier != nil {
+		// ID-JAG draft §7.2.
+		md["authorization_grant_profiles_supported"] = []string{oauth.ProfileIDJAG}
+	}
+	if _, ok := s.token.Grants[oauth.GrantTokenExchange]; ok {
+		md["identity_chaining_requested_token_types_supported"] = []string{oauth.TokenTypeIDJAG}
+	}
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	oauthJSON(w, md)
+}
+
+func (s *Server) scopes() []string {
+	set := oauth.Scopes{"openid", "profile", "email", "offline_access"}
+	for _, r := range s.cfg.Resources {
+		set = append(set, r.Scopes...)
+	}
+	return oauth.ParseScopes(set.String())
+}
+
+func oauthJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	if err := jsonEncode(w, v); err != nil {
+		http.Error(w, "encoding failed", http.StatusInternalServerError)
+	}
+}

@@ -1,0 +1,124 @@
+package authserver
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/storage"
+	"xaa.example/shared/xaaclient"
+)
+
+// tokenExchangeGrant is the requesting side's step 2: the app presents the
+// ID token this server issued it, and this server asks the IdP for an
+// ID-JAG on the user's behalf with the IdP ID token it keeps from the SSO
+// (RFC 8693, ID-JAG draft §4.3).
+type tokenExchangeGrant struct{ s *Server }
+
+// subjectSkew tolerates clock differences on the subject token's exp.
+const subjectSkew = time.Minute
+
+func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
+	s := g.s
+	switch {
+	case req.Get("requested_token_type") != oauth.TokenTypeIDJAG:
+		return nil, oauth.InvalidRequest("requested_token_type must be %s", oauth.TokenTypeIDJAG)
+	case req.Get("subject_token") == "":
+		return nil, oauth.InvalidRequest("subject_token is required")
+	case req.Get("subject_token_type") != oauth.TokenTypeIDToken:
+		return nil, oauth.InvalidRequest("subject_token_type must be %s", oauth.TokenTypeIDToken)
+	case req.Get("audience") == "":
+		return nil, oauth.InvalidRequest("audience is required: the issuer of the resource authorization server")
+	}
+
+	// The subject token must be an ID token of ours, issued to this client.
+	var c IDClaims
+	if err := s.keys.Verify(req.Get("subject_token"), oauth.TypJWT, &c); err != nil {
+		return nil, oauth.InvalidGrant("subject_token is not an ID token issued by this server").WithCause(err)
+	}
+	switch {
+	case c.Issuer != s.cfg.Issuer:
+		return nil, oauth.InvalidGrant("subject_token was issued by another server")
+	case !c.Audience.Contains(req.Client.ID):
+		return nil, oauth.InvalidGrant("subject_token was issued to another client")
+	case c.Expiry == nil || !s.cfg.Now().Before(c.Expiry.Time().Add(subjectSkew)):
+		return nil, oauth.InvalidGrant("subject_token has expired")
+	}
+
+	idpToken, err := g.currentIdPToken(ctx, c.Subject)
+	if err != nil {
+		return nil, err
+	}
+	provider, err := s.idp.Upstream.Provider(ctx)
+	if err != nil {
+		return nil, oauth.TemporarilyUnavailable("the enterprise IdP could not be reached").WithCause(err)
+	}
+	resp, err := xaaclient.Exchange(ctx, s.cfg.HTTPClient, provider.Endpoint().TokenURL,
+		xaaclient.Credentials{ClientID: s.cfg.IdP.ClientID, ClientSecret: s.cfg.IdP.ClientSecret},
+		xaaclient.ExchangeRequest{
+			SubjectToken: idpToken,
+			Audience:     req.Get("audience"),
+			Resource:     req.Get("resource"),
+			Scope:        oauth.ParseScopes(req.Get("scope")),
+		})
+	if err != nil {
+		return nil, relayIdPError(err)
+	}
+	return &oauth.TokenResponse{
+		AccessToken:     resp.AccessToken,
+		IssuedTokenType: resp.IssuedTokenType,
+		TokenType:       resp.TokenType,
+		ExpiresIn:       resp.ExpiresIn,
+		Scope:           resp.Scope,
+	}, nil
+}
+
+// currentIdPToken returns the user's IdP ID token, refreshed with the IdP
+// refresh token when it has expired or is about to.
+func (g *tokenExchangeGrant) currentIdPToken(ctx context.Context, userID string) (string, error) {
+	s := g.s
+	us, err := s.store.upstream(ctx, userID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return "", oauth.InvalidGrant("there is no IdP sign-in for this user; sign in again")
+	}
+	if err != nil {
+		return "", oauth.ServerError(err)
+	}
+	if s.cfg.Now().Add(30 * time.Second).Before(us.Expiry) {
+		return us.IDToken, nil
+	}
+	if us.RefreshToken == "" {
+		return "", oauth.InvalidGrant("the IdP sign-in has expired; sign in again")
+	}
+	res, err := s.idp.Refresh(ctx, us.RefreshToken)
+	if err != nil {
+		return "", oauth.InvalidGrant("the IdP sign-in has expired and could not be renewed; sign in again").WithCause(err)
+	}
+	us.IDToken, us.RefreshToken, us.Expiry = res.IDToken, res.RefreshToken, res.Expiry
+	if err := s.store.saveUpstream(ctx, us); err != nil {
+		return "", oauth.ServerError(err)
+	}
+	return us.IDToken, nil
+}
+
+// relayIdPError passes the IdP's refusal on to the app. A refusal of this
+// server's own credentials is this server's misconfiguration, not the app's.
+func relayIdPError(err error) error {
+	var er *xaaclient.ErrorResponse
+	var un *xaaclient.Unreachable
+	switch {
+	case errors.As(err, &un):
+		return oauth.TemporarilyUnavailable("the enterprise IdP could not be reached").WithCause(err)
+	case errors.As(err, &er) && er.Code == "invalid_client":
+		return oauth.ServerError(err)
+	case errors.As(err, &er) && er.Status < 500:
+		desc := "the enterprise IdP refused the token exchange"
+		if er.Description != "" {
+			desc += ": " + er.Description
+		}
+		return &oauth.Error{Code: er.Code, Description: desc, Status: http.StatusBadRequest}
+	}
+	return oauth.TemporarilyUnavailable("the enterprise IdP failed to answer the token exchange").WithCause(err)
+}

@@ -1,0 +1,147 @@
+package authserver
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/gin-gonic/gin"
+
+	"xaa.example/shared/codeflow"
+	"xaa.example/shared/idjag"
+	"xaa.example/shared/jwks"
+	"xaa.example/shared/keys"
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/signin"
+	"xaa.example/shared/web"
+)
+
+// Server is one running authorization server.
+type Server struct {
+	cfg      Config
+	store    *store
+	codes    *codeflow.Store
+	keys     *keys.Set
+	clients  *oauth.StaticClients
+	sessions *scs.SessionManager
+	idp      *signin.RP
+	verifier *idjag.Verifier // nil when no issuer is trusted
+	token    *oauth.TokenEndpoint
+	handler  http.Handler
+}
+
+// New validates cfg, migrates the database, loads the signing keys and
+// builds the handler. Nothing is fetched from the IdP until needed.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("authorization server config: %w", err)
+	}
+	cfg.setDefaults()
+	if err := migrate(cfg.DB); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	ks, err := keys.LoadOrCreate(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		cfg:      cfg,
+		store:    &store{db: cfg.DB},
+		keys:     ks,
+		clients:  oauth.NewStaticClients(cfg.Clients...),
+		sessions: sessions,
+	}
+	s.idp = &signin.RP{
+		Upstream:     signin.NewUpstream(cfg.IdP.Issuer, cfg.HTTPClient),
+		ClientID:     cfg.IdP.ClientID,
+		ClientSecret: cfg.IdP.ClientSecret,
+		RedirectURL:  cfg.Issuer + "/federation/callback",
+		Sessions:     sessions,
+		Now:          cfg.Now,
+	}
+
+	if s.codes, err = codeflow.NewStore(cfg.DB, cfg.Now); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	grants := map[string]oauth.Grant{
+		oauth.GrantAuthorizationCode: &codeflow.AuthCodeGrant{Store: s.codes, Issue: s.issueSession},
+		oauth.GrantRefreshToken:      &codeflow.RefreshGrant{Store: s.codes, Issue: s.issueSession},
+	}
+	if s.anyClientAllows(oauth.GrantTokenExchange) {
+		grants[oauth.GrantTokenExchange] = &tokenExchangeGrant{s}
+	}
+	if len(cfg.TrustedIssuers) > 0 {
+		replay, err := idjag.NewDBReplayStore(cfg.DB)
+		if err != nil {
+			return nil, fmt.Errorf("replay store: %w", err)
+		}
+		for _, ti := range cfg.TrustedIssuers {
+			if ti.Keys == nil {
+				ti.Keys = jwks.NewRemote(ti.Issuer, cfg.HTTPClient)
+			}
+		}
+		s.verifier = &idjag.Verifier{Audience: cfg.Issuer, Issuers: cfg.TrustedIssuers, Replay: replay, Now: cfg.Now}
+		grants[oauth.GrantJWTBearer] = &jwtBearerGrant{s}
+	}
+	s.token = &oauth.TokenEndpoint{Clients: s.clients, Grants: grants, Log: cfg.Log}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler serves every endpoint of the server.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+func (s *Server) meta() web.Meta {
+	return web.Meta{Service: s.cfg.Name, Tagline: "authorization server · " + s.cfg.Issuer, Accent: "as"}
+}
+
+func (s *Server) routes() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()))
+
+	r.GET("/.well-known/openid-configuration", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
+	r.GET("/.well-known/oauth-authorization-server", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
+	r.GET("/jwks", gin.WrapH(s.keys))
+	r.GET("/authorize", gin.WrapH(http.HandlerFunc(s.serveAuthorize)))
+	r.GET("/federation/callback", gin.WrapH(http.HandlerFunc(s.serveFederationCallback)))
+	r.POST("/token", gin.WrapH(s.token))
+	r.GET("/healthz", gin.WrapH(web.Health(s.cfg.DB)))
+	r.GET("/static/*file", gin.WrapH(web.Static()))
+	r.GET("/", s.serveIndex)
+	r.NoRoute(func(c *gin.Context) {
+		web.RenderError(c, http.StatusNotFound, "Page not found", "This authorization server has no page at that address.")
+	})
+	return s.sessions.LoadAndSave(r)
+}
+
+func (s *Server) anyClientAllows(grant string) bool {
+	for _, c := range s.cfg.Clients {
+		if c.AllowsGrant(grant) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) serveIndex(c *gin.Context) {
+	var user *User
+	if uid := s.sessions.GetString(c.Request.Context(), sessionUserID); uid != "" {
+		user, _ = s.store.user(c.Request.Context(), uid)
+	}
+	m := s.meta()
+	m.Title = "Overview"
+	web.Render(c, http.StatusOK, web.Layout(m, indexPage(indexView{
+		Issuer:        s.cfg.Issuer,
+		IdP:           s.cfg.IdP.Issuer,
+		User:          user,
+		Grants:        s.grantTypes(),
+		AcceptsIDJAGs: s.verifier != nil,
+		Trusted:       len(s.cfg.TrustedIssuers),
+	})))
+}

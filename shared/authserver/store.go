@@ -1,0 +1,101 @@
+package authserver
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"xaa.example/shared/storage"
+)
+
+// User is an account of this trust domain.
+type User struct {
+	ID        string `gorm:"primaryKey;size:32"`
+	Email     string `gorm:"uniqueIndex;size:255;not null"`
+	Name      string `gorm:"size:255"`
+	CreatedAt time.Time
+}
+
+// Link ties an IdP subject (iss, sub) to a local user: made at SSO, or just
+// in time by an ID-JAG when policy allows.
+type Link struct {
+	Issuer    string `gorm:"primaryKey;size:255"`
+	Subject   string `gorm:"primaryKey;size:255"`
+	UserID    string `gorm:"index;size:32;not null"`
+	CreatedAt time.Time
+}
+
+// UpstreamSession keeps the IdP tokens of a user's SSO, server side, for the
+// token exchange (PROTOCOL.md step 2).
+type UpstreamSession struct {
+	UserID       string `gorm:"primaryKey;size:32"`
+	IDToken      string `gorm:"type:text;not null"`
+	RefreshToken string `gorm:"type:text"`
+	Expiry       time.Time
+	UpdatedAt    time.Time
+}
+
+// store is this server's tables.
+type store struct{ db *gorm.DB }
+
+func migrate(db *gorm.DB) error {
+	return db.AutoMigrate(&User{}, &Link{}, &UpstreamSession{})
+}
+
+func newID() string { return strings.ToLower(rand.Text()[:20]) }
+
+func (s *store) user(ctx context.Context, id string) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Take(&u, "id = ?", id).Error
+	return &u, storage.Translate(err)
+}
+
+func (s *store) userByLink(ctx context.Context, issuer, subject string) (*User, error) {
+	var l Link
+	if err := s.db.WithContext(ctx).Take(&l, "issuer = ? AND subject = ?", issuer, subject).Error; err != nil {
+		return nil, storage.Translate(err)
+	}
+	return s.user(ctx, l.UserID)
+}
+
+// linkUser returns the user linked to (issuer, subject), or links the user
+// with that email, creating the account when there is none. All in one
+// transaction, so a failure leaves nothing half written.
+func (s *store) linkUser(ctx context.Context, issuer, subject, email, name string) (*User, error) {
+	var out User
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var l Link
+		err := tx.Take(&l, "issuer = ? AND subject = ?", issuer, subject).Error
+		if err == nil {
+			return tx.Take(&out, "id = ?", l.UserID).Error
+		}
+		if !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		err = tx.Take(&out, "email = ?", strings.ToLower(email)).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) {
+			out = User{ID: newID(), Email: strings.ToLower(email), Name: name}
+			err = tx.Create(&out).Error
+		}
+		if err != nil {
+			return err
+		}
+		return tx.Create(&Link{Issuer: issuer, Subject: subject, UserID: out.ID}).Error
+	})
+	return &out, storage.Translate(err)
+}
+
+func (s *store) saveUpstream(ctx context.Context, us *UpstreamSession) error {
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(us).Error
+}
+
+func (s *store) upstream(ctx context.Context, userID string) (*UpstreamSession, error) {
+	var us UpstreamSession
+	err := s.db.WithContext(ctx).Take(&us, "user_id = ?", userID).Error
+	return &us, storage.Translate(err)
+}

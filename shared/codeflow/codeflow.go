@@ -1,0 +1,182 @@
+package codeflow
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xaa.example/shared/oauth"
+)
+
+// Lifetimes.
+const (
+	CodeLifetime    = time.Minute
+	RefreshLifetime = 24 * time.Hour
+)
+
+// AuthCode is an issued authorization code.
+type AuthCode struct {
+	CodeHash    string `gorm:"primaryKey;size:64"`
+	ClientID    string `gorm:"size:255;not null"`
+	UserID      string `gorm:"size:32;not null"`
+	RedirectURI string `gorm:"size:2048;not null"`
+	Challenge   string `gorm:"size:64;not null"`
+	Nonce       string `gorm:"size:255"`
+	Scope       string `gorm:"size:1024"`
+	AuthTime    time.Time
+	ExpiresAt   time.Time `gorm:"index"`
+}
+
+// RefreshToken is an issued refresh token.
+type RefreshToken struct {
+	TokenHash string `gorm:"primaryKey;size:64"`
+	ClientID  string `gorm:"size:255;not null"`
+	UserID    string `gorm:"index;size:32;not null"`
+	Scope     string `gorm:"size:1024"`
+	AuthTime  time.Time
+	ExpiresAt time.Time `gorm:"index"`
+}
+
+// Session is what a code or refresh token stands for: who signed in to
+// which client, when, and with what scope.
+type Session struct {
+	ClientID string
+	UserID   string
+	Scope    string
+	Nonce    string
+	AuthTime time.Time
+}
+
+// Store keeps codes and refresh tokens in a service's database.
+type Store struct {
+	DB  *gorm.DB
+	Now func() time.Time
+}
+
+// NewStore migrates the tables.
+func NewStore(db *gorm.DB, now func() time.Time) (*Store, error) {
+	if err := db.AutoMigrate(&AuthCode{}, &RefreshToken{}); err != nil {
+		return nil, err
+	}
+	return &Store{DB: db, Now: now}, nil
+}
+
+func digest(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
+
+func newSecret() string { return rand.Text() + rand.Text() }
+
+// NewCode stores a code for s, to be redeemed at redirectURI with the PKCE
+// verifier of challenge, and returns it.
+func (st *Store) NewCode(ctx context.Context, s Session, redirectURI, challenge string) (string, error) {
+	code := newSecret()
+	err := st.DB.WithContext(ctx).Create(&AuthCode{
+		CodeHash: digest(code), ClientID: s.ClientID, UserID: s.UserID, RedirectURI: redirectURI,
+		Challenge: challenge, Nonce: s.Nonce, Scope: s.Scope, AuthTime: s.AuthTime,
+		ExpiresAt: st.Now().Add(CodeLifetime),
+	}).Error
+	return code, err
+}
+
+// NewRefreshToken stores a refresh token for s and returns it.
+func (st *Store) NewRefreshToken(ctx context.Context, s Session) (string, error) {
+	token := newSecret()
+	err := st.DB.WithContext(ctx).Create(&RefreshToken{
+		TokenHash: digest(token), ClientID: s.ClientID, UserID: s.UserID, Scope: s.Scope,
+		AuthTime: s.AuthTime, ExpiresAt: st.Now().Add(RefreshLifetime),
+	}).Error
+	return token, err
+}
+
+// errGone is returned by take when the row is missing or was taken first.
+var errGone = errors.New("not found or already used")
+
+// take loads the row with the given digest and deletes it in one
+// transaction; of two concurrent callers only one gets the row.
+func take[T any](ctx context.Context, db *gorm.DB, column, hash string) (*T, error) {
+	var row T
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Take(&row, column+" = ?", hash).Error; err != nil {
+			return err
+		}
+		res := tx.Where(column+" = ?", hash).Delete(new(T))
+		if res.Error == nil && res.RowsAffected != 1 {
+			return errGone
+		}
+		return res.Error
+	})
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errGone
+	}
+	return &row, err
+}
+
+// Issuer makes the token response for a session: the part of the code and
+// refresh grants that differs between servers.
+type Issuer func(ctx context.Context, s Session) (*oauth.TokenResponse, error)
+
+// AuthCodeGrant redeems authorization codes (RFC 6749 §4.1.3).
+type AuthCodeGrant struct {
+	Store *Store
+	Issue Issuer
+}
+
+func (g *AuthCodeGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
+	code := req.Get("code")
+	if code == "" {
+		return nil, oauth.InvalidRequest("code is required")
+	}
+	ac, err := take[AuthCode](ctx, g.Store.DB, "code_hash", digest(code))
+	if errors.Is(err, errGone) {
+		return nil, oauth.InvalidGrant("the authorization code is invalid or was already used")
+	}
+	if err != nil {
+		return nil, oauth.ServerError(err)
+	}
+	switch {
+	case ac.ClientID != req.Client.ID:
+		return nil, oauth.InvalidGrant("the authorization code was issued to another client")
+	case ac.RedirectURI != req.Get("redirect_uri"):
+		return nil, oauth.InvalidGrant("redirect_uri does not match the authorization request")
+	case !g.Store.Now().Before(ac.ExpiresAt):
+		return nil, oauth.InvalidGrant("the authorization code has expired")
+	case !oauth.VerifyPKCE(req.Get("code_verifier"), ac.Challenge):
+		return nil, oauth.InvalidGrant("code_verifier does not match the code_challenge")
+	}
+	return g.Issue(ctx, Session{ClientID: ac.ClientID, UserID: ac.UserID, Scope: ac.Scope, Nonce: ac.Nonce, AuthTime: ac.AuthTime})
+}
+
+// RefreshGrant redeems refresh tokens (RFC 6749 §6), rotating them: the
+// Issuer is expected to hand out a new one.
+type RefreshGrant struct {
+	Store *Store
+	Issue Issuer
+}
+
+func (g *RefreshGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
+	token := req.Get("refresh_token")
+	if token == "" {
+		return nil, oauth.InvalidRequest("refresh_token is required")
+	}
+	rt, err := take[RefreshToken](ctx, g.Store.DB, "token_hash", digest(token))
+	if errors.Is(err, errGone) {
+		return nil, oauth.InvalidGrant("the refresh token is invalid or was already used")
+	}
+	if err != nil {
+		return nil, oauth.ServerError(err)
+	}
+	switch {
+	case rt.ClientID != req.Client.ID:
+		return nil, oauth.InvalidGrant("the refresh token was issued to another client")
+	case !g.Store.Now().Before(rt.ExpiresAt):
+		return nil, oauth.InvalidGrant("the refresh token has expired")
+	}
+	return g.Issue(ctx, Session{ClientID: rt.ClientID, UserID: rt.UserID, Scope: rt.Scope, AuthTime: rt.AuthTime})
+}

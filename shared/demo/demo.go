@@ -1,0 +1,86 @@
+package demo
+
+// Topology is where the five services are reached. Every service derives
+// its own configuration (issuers, redirect URIs, resource identifiers) from
+// it, so a test can run them all on other ports.
+type Topology struct {
+	IdP    string // enterprise IdP issuer
+	WikiAS string // wiki authorization server issuer
+	TodoAS string // todo authorization server issuer
+	Wiki   string // wiki app base URL
+	Todo   string // todo app base URL
+}
+
+// Local is the topology of `make dev-all`.
+func Local() Topology {
+	return Topology{
+		IdP:    "http://localhost:4000",
+		WikiAS: "http://localhost:5000",
+		TodoAS: "http://localhost:5001",
+		Wiki:   "http://localhost:3000",
+		Todo:   "http://localhost:3001",
+	}
+}
+
+// TodoAPI is the resource identifier (RFC 8707) of the todo API; it is the
+// aud of the todo authorization server's access tokens.
+func (t Topology) TodoAPI() string { return t.Todo + "/api" }
+
+// Client ids and demo secrets. The wiki is known at the todo AS under its
+// own id (wiki-at-todo), which the IdP puts in the ID-JAG's client_id.
+const (
+	WikiASClientAtIdP = "wiki-as"
+	WikiASSecretAtIdP = "demo-wiki-as-secret"
+	TodoASClientAtIdP = "todo-as"
+	TodoASSecretAtIdP = "demo-todo-as-secret"
+
+	WikiClient = "wiki"
+	WikiSecret = "demo-wiki-secret"
+	TodoClient = "todo"
+	TodoSecret = "demo-todo-secret"
+
+	WikiAtTodoClient = "wiki-at-todo"
+	WikiAtTodoSecret = "demo-wiki-at-todo-secret"
+)
+
+// Todo scopes.
+const (
+	ScopeTodosRead  = "todos.read"
+	ScopeTodosWrite = "todos.write"
+)
+
+// Password of every seeded user; the IdP's sign-in page shows it.
+const Password = "tables-demo-2026"
+
+// Org is an enterprise tenant, chosen by email domain.
+type Org struct {
+	Domain string
+	Name   string
+}
+
+// User is a seeded IdP user.
+type User struct {
+	Email string
+	Name  string
+}
+
+// Orgs are the Node sample's CUSTOMER1..3.
+var Orgs = []Org{
+	{Domain: "tables.fake", Name: "Tables Inc."},
+	{Domain: "tables.fake2", Name: "Tables Two"},
+	{Domain: "tables.fake3", Name: "Tables Three"},
+}
+
+// Users seeded at the IdP, one per org.
+var Users = []User{
+	{Email: "bob@tables.fake", Name: "Bobby Tables"},
+	{Email: "john@tables.fake2", Name: "John Tables"},
+	{Email: "foo@tables.fake3", Name: "Foo Tables"},
+}
+
+// BobTodos are bob's seeded todos in the todo app.
+var BobTodos = []string{
+	"Review the Q3 launch checklist",
+	"Rotate the staging database password",
+	"Book the team offsite venue",
+}

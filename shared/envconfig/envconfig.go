@@ -1,0 +1,77 @@
+package envconfig
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Reader reads variables through getenv and remembers the problems.
+type Reader struct {
+	getenv   func(string) string
+	problems []string
+}
+
+// New returns a Reader over getenv (os.Getenv in main, a map in tests).
+func New(getenv func(string) string) *Reader { return &Reader{getenv: getenv} }
+
+// String returns the variable or def when unset or empty.
+func (r *Reader) String(name, def string) string {
+	if v := strings.TrimSpace(r.getenv(name)); v != "" {
+		return v
+	}
+	return def
+}
+
+// URL returns an absolute http(s) URL without a trailing slash problem:
+// issuers are compared as exact strings, so the value is kept as given.
+func (r *Reader) URL(name, def string) string {
+	v := r.String(name, def)
+	u, err := url.Parse(v)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not an absolute http(s) URL", name, v))
+	}
+	return v
+}
+
+// Bool parses true/false/1/0.
+func (r *Reader) Bool(name string, def bool) bool {
+	v := r.getenv(name)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not true or false", name, v))
+	}
+	return b
+}
+
+// Duration parses a Go duration such as 90s or 5m.
+func (r *Reader) Duration(name string, def time.Duration) time.Duration {
+	v := r.getenv(name)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not a positive duration like 60s", name, v))
+	}
+	return d
+}
+
+// Problem records a problem found by the caller.
+func (r *Reader) Problem(format string, args ...any) {
+	r.problems = append(r.problems, fmt.Sprintf(format, args...))
+}
+
+// Err returns every problem, one per line, or nil.
+func (r *Reader) Err() error {
+	if len(r.problems) == 0 {
+		return nil
+	}
+	return errors.New("configuration problems:\n  " + strings.Join(r.problems, "\n  "))
+}

@@ -1,0 +1,279 @@
+package idjag
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"xaa.example/shared/oauth"
+)
+
+// KeySource finds an issuer's public key by kid (see package jwks).
+type KeySource interface {
+	Key(ctx context.Context, kid string) (*jose.JSONWebKey, error)
+}
+
+// TrustedIssuer is an IdP whose ID-JAGs this server accepts, with its own
+// policy. Several may be trusted at once.
+type TrustedIssuer struct {
+	Issuer string
+	Keys   KeySource
+	// Algorithms allowed for this issuer; never "none", never HMAC.
+	Algorithms []jose.SignatureAlgorithm
+	// ClockSkew tolerated on exp, iat and nbf.
+	ClockSkew time.Duration
+	// MaxLifetime bounds exp - iat.
+	MaxLifetime time.Duration
+	// JIT allows accounts to be created (or linked by email) for subjects not
+	// yet seen at SSO, for emails in these domains (PROTOCOL.md check 12).
+	JIT JITPolicy
+}
+
+// JITPolicy is the just-in-time account policy of a trusted issuer.
+type JITPolicy struct {
+	Enabled      bool
+	EmailDomains []string
+}
+
+// Allows reports whether email is in one of the policy's domains.
+func (p JITPolicy) Allows(email string) bool {
+	at := strings.LastIndexByte(email, '@')
+	if !p.Enabled || at < 1 {
+		return false
+	}
+	return slices.Contains(p.EmailDomains, strings.ToLower(email[at+1:]))
+}
+
+// Defaults applied when a TrustedIssuer leaves a field empty.
+var (
+	DefaultAlgorithms  = []jose.SignatureAlgorithm{jose.ES256, jose.RS256}
+	DefaultClockSkew   = 60 * time.Second
+	DefaultMaxLifetime = 5 * time.Minute
+)
+
+// MaxAssertionBytes bounds the assertion before any parsing.
+const MaxAssertionBytes = 16 << 10
+
+// ReplayStore remembers (issuer, jti) pairs until they expire. Remember
+// returns ErrReplayed when the pair was seen before.
+type ReplayStore interface {
+	Remember(ctx context.Context, issuer, jti string, until time.Time) error
+}
+
+// ErrReplayed is returned by a ReplayStore for a jti already used.
+var ErrReplayed = errors.New("jti already used")
+
+// Verifier checks ID-JAGs presented to one resource authorization server.
+type Verifier struct {
+	// Audience is this server's issuer identifier.
+	Audience string
+	Issuers  []*TrustedIssuer
+	Replay   ReplayStore
+	Now      func() time.Time
+}
+
+// Verified is an ID-JAG that passed every check, with the issuer's policy.
+type Verified struct {
+	Claims *Claims
+	Issuer *TrustedIssuer
+}
+
+// Policy is the redeeming server's own decision on a verified assertion
+// (PROTOCOL.md checks 10 to 12). It runs before the jti is recorded, so a
+// refused assertion leaves nothing stored.
+type Policy func(*Verified) error
+
+// Verify runs checks 1 to 8 of PROTOCOL.md on assertion, presented by the
+// authenticated client clientID, then policy (if any), then check 9: the jti
+// is recorded as used. Every failure is an invalid_grant error (RFC 7521
+// §4.1.1) whose description says which check failed, unless policy says
+// otherwise; a failing replay store is a server_error (fail closed).
+func (v *Verifier) Verify(ctx context.Context, assertion, clientID string, policy Policy) (*Verified, error) {
+	// 1. A compact JWS of sane size: three parts (a JWE has five).
+	if assertion == "" {
+		return nil, oauth.InvalidRequest("assertion is required")
+	}
+	if len(assertion) > MaxAssertionBytes {
+		return nil, oauth.InvalidGrant("assertion is too large")
+	}
+	if strings.Count(assertion, ".") != 2 {
+		return nil, oauth.InvalidGrant("assertion must be a compact JWS (encrypted or nested JWTs are not accepted)")
+	}
+
+	// 4 (before 3 and 5, as the key set depends on it). The issuer comes from
+	// the unverified payload; it only selects which keys may verify it.
+	unverifiedIss, err := peekIssuer(assertion)
+	if err != nil {
+		return nil, oauth.InvalidGrant("assertion is not a well-formed JWT").WithCause(err)
+	}
+	ti := v.issuer(unverifiedIss)
+	if ti == nil {
+		return nil, oauth.InvalidGrant("the assertion's issuer is not trusted by this authorization server")
+	}
+
+	// 3. alg on the issuer's allow-list; go-jose refuses any other, which
+	// excludes "none" and HMAC.
+	tok, err := jwt.ParseSigned(assertion, orDefault(ti.Algorithms, DefaultAlgorithms))
+	if err != nil {
+		return nil, oauth.InvalidGrant("assertion signature algorithm is not allowed or the JWS is malformed").WithCause(err)
+	}
+	header := tok.Headers[0]
+
+	// 3 and 5. The key is chosen only by kid from the trusted issuer's JWKS;
+	// jku, x5u and an embedded jwk are ignored.
+	key, err := ti.Keys.Key(ctx, header.KeyID)
+	if err != nil {
+		return nil, oauth.InvalidGrant("no key of the issuer matches the assertion's kid").WithCause(err)
+	}
+	if key.Algorithm != "" && key.Algorithm != header.Algorithm {
+		return nil, oauth.InvalidGrant("assertion alg does not match the issuer's key")
+	}
+	var c Claims
+	if err := tok.Claims(key.Key, &c); err != nil {
+		return nil, oauth.InvalidGrant("assertion signature is invalid").WithCause(err)
+	}
+
+	// 2. Explicit typing (draft §3, RFC 8725 §3.11), read from the now
+	// verified header.
+	if typ, _ := header.ExtraHeaders[jose.HeaderType].(string); typ != oauth.TypIDJAG {
+		return nil, oauth.InvalidGrant("assertion typ must be %s", oauth.TypIDJAG)
+	}
+
+	// 4 again, on the verified claims.
+	if c.Issuer != ti.Issuer {
+		return nil, oauth.InvalidGrant("the assertion's issuer is not trusted by this authorization server")
+	}
+
+	// 6. aud is this server: one string, or an array of exactly one (draft §4.4.1).
+	if len(c.Audience) != 1 || c.Audience[0] != v.Audience {
+		return nil, oauth.InvalidGrant("assertion aud must be exactly %s", v.Audience)
+	}
+
+	// 7. Required claims and times.
+	if err := v.checkTimes(&c, ti); err != nil {
+		return nil, err
+	}
+
+	// 8. Client continuity (draft §4.4.1).
+	if c.ClientID != clientID {
+		return nil, oauth.InvalidGrant("assertion client_id does not match the authenticated client")
+	}
+
+	verified := &Verified{Claims: &c, Issuer: ti}
+	if policy != nil {
+		if err := policy(verified); err != nil {
+			return nil, err
+		}
+	}
+
+	// 9. Single use, remembered until the assertion could no longer pass check 7.
+	until := c.Expiry.Time().Add(skew(ti))
+	if err := v.Replay.Remember(ctx, c.Issuer, c.ID, until); err != nil {
+		if errors.Is(err, ErrReplayed) {
+			return nil, oauth.InvalidGrant("assertion was already used (jti replay)")
+		}
+		return nil, oauth.ServerError(fmt.Errorf("replay store: %w", err))
+	}
+	return verified, nil
+}
+
+func (v *Verifier) checkTimes(c *Claims, ti *TrustedIssuer) error {
+	switch {
+	case c.Expiry == nil:
+		return oauth.InvalidGrant("assertion has no exp")
+	case c.IssuedAt == nil:
+		return oauth.InvalidGrant("assertion has no iat")
+	case c.ID == "":
+		return oauth.InvalidGrant("assertion has no jti")
+	case len(c.ID) > 255:
+		return oauth.InvalidGrant("assertion jti is too long")
+	case c.Subject == "":
+		return oauth.InvalidGrant("assertion has no sub")
+	case c.ClientID == "":
+		return oauth.InvalidGrant("assertion has no client_id")
+	}
+	now, leeway := v.Now(), skew(ti)
+	if !now.Before(c.Expiry.Time().Add(leeway)) {
+		return oauth.InvalidGrant("assertion has expired")
+	}
+	if c.IssuedAt.Time().After(now.Add(leeway)) {
+		return oauth.InvalidGrant("assertion iat is in the future")
+	}
+	if c.NotBefore != nil && c.NotBefore.Time().After(now.Add(leeway)) {
+		return oauth.InvalidGrant("assertion is not valid yet (nbf)")
+	}
+	maxLife := ti.MaxLifetime
+	if maxLife <= 0 {
+		maxLife = DefaultMaxLifetime
+	}
+	if c.Expiry.Time().Sub(c.IssuedAt.Time()) > maxLife {
+		return oauth.InvalidGrant("assertion lifetime exceeds %s", maxLife)
+	}
+	return nil
+}
+
+func (v *Verifier) issuer(iss string) *TrustedIssuer {
+	for _, ti := range v.Issuers {
+		if ti.Issuer == iss {
+			return ti
+		}
+	}
+	return nil
+}
+
+func skew(ti *TrustedIssuer) time.Duration {
+	if ti.ClockSkew > 0 {
+		return ti.ClockSkew
+	}
+	return DefaultClockSkew
+}
+
+func orDefault(algs, def []jose.SignatureAlgorithm) []jose.SignatureAlgorithm {
+	if len(algs) > 0 {
+		return algs
+	}
+	return def
+}
+
+// peekIssuer reads iss from an unverified compact JWT.
+func peekIssuer(token string) (string, error) {
+	tok, err := jwt.ParseSigned(token, allAlgorithms)
+	if err != nil {
+		return "", err
+	}
+	var c struct {
+		Issuer string `json:"iss"`
+	}
+	if err := tok.UnsafeClaimsWithoutVerification(&c); err != nil {
+		return "", err
+	}
+	if c.Issuer == "" {
+		return "", errors.New("no iss")
+	}
+	return c.Issuer, nil
+}
+
+// allAlgorithms lets peekIssuer parse any asymmetric JWS; the real allow-list
+// is applied on the second parse.
+var allAlgorithms = []jose.SignatureAlgorithm{
+	jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512,
+	jose.ES256, jose.ES384, jose.ES512, jose.EdDSA, jose.HS256, jose.HS384, jose.HS512,
+}
+
+// Decode returns the claims of a token without verifying it, for display.
+func Decode(token string) (map[string]any, error) {
+	tok, err := jwt.ParseSigned(token, allAlgorithms)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]any
+	err = tok.UnsafeClaimsWithoutVerification(&m)
+	return m, err
+}
+

@@ -1,0 +1,40 @@
+package oauth
+
+// Grant types.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange" // RFC 8693
+	GrantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer"     // RFC 7523
+)
+
+// Token type identifiers (RFC 8693 §3 and the ID-JAG draft §4.3).
+const (
+	TokenTypeIDJAG        = "urn:ietf:params:oauth:token-type:id-jag"
+	TokenTypeIDToken      = "urn:ietf:params:oauth:token-type:id_token"
+	TokenTypeRefreshToken = "urn:ietf:params:oauth:token-type:refresh_token"
+	TokenTypeAccessToken  = "urn:ietf:params:oauth:token-type:access_token"
+)
+
+// ProfileIDJAG is advertised in authorization_grant_profiles_supported by a
+// resource authorization server (ID-JAG draft §7.2).
+const ProfileIDJAG = "urn:ietf:params:oauth:grant-profile:id-jag"
+
+// JWT "typ" header values (RFC 8725 §3.11 explicit typing).
+const (
+	TypIDJAG       = "oauth-id-jag+jwt"
+	TypAccessToken = "at+jwt" // RFC 9068 §2.1
+	TypJWT         = "JWT"
+)
+
+// TokenResponse is the success body of the token endpoint (RFC 6749 §5.1,
+// RFC 8693 §2.2.1).
+type TokenResponse struct {
+	AccessToken     string `json:"access_token"`
+	IssuedTokenType string `json:"issued_token_type,omitempty"`
+	TokenType       string `json:"token_type"`
+	ExpiresIn       int64  `json:"expires_in,omitempty"`
+	Scope           string `json:"scope,omitempty"`
+	RefreshToken    string `json:"refresh_token,omitempty"`
+	IDToken         string `json:"id_token,omitempty"`
+}

@@ -1,0 +1,102 @@
+package oauth
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error is an OAuth 2.0 error response (RFC 6749 §5.2). Description is public
+// text shown to the client; cause is private and only reaches the log.
+type Error struct {
+	Code        string
+	Description string
+	Status      int
+	cause       error
+}
+
+func (e *Error) Error() string {
+	if e.cause != nil {
+		return fmt.Sprintf("%s: %s (%v)", e.Code, e.Description, e.cause)
+	}
+	return e.Code + ": " + e.Description
+}
+
+func (e *Error) Unwrap() error { return e.cause }
+
+// WithCause returns a copy of e that carries an internal cause for the log.
+func (e *Error) WithCause(err error) *Error {
+	c := *e
+	c.cause = err
+	return &c
+}
+
+func newError(status int, code, format string, args ...any) *Error {
+	return &Error{Code: code, Description: fmt.Sprintf(format, args...), Status: status}
+}
+
+// InvalidRequest: a parameter is missing, repeated or malformed (RFC 6749 §5.2).
+func InvalidRequest(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "invalid_request", format, args...)
+}
+
+// InvalidClient: client authentication failed (RFC 6749 §5.2); always 401.
+func InvalidClient(format string, args ...any) *Error {
+	return newError(http.StatusUnauthorized, "invalid_client", format, args...)
+}
+
+// InvalidGrant: the grant or assertion is invalid, expired, revoked or was
+// issued to another client (RFC 6749 §5.2, RFC 7521 §4.1.1).
+func InvalidGrant(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "invalid_grant", format, args...)
+}
+
+// UnauthorizedClient: the client may not use this grant type.
+func UnauthorizedClient(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "unauthorized_client", format, args...)
+}
+
+// UnsupportedGrantType: the server does not implement this grant type.
+func UnsupportedGrantType(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "unsupported_grant_type", format, args...)
+}
+
+// InvalidScope: the requested scope is unknown or exceeds what may be granted.
+func InvalidScope(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "invalid_scope", format, args...)
+}
+
+// InvalidTarget: the audience or resource is unknown (RFC 8693 §2.2.2, RFC 8707).
+func InvalidTarget(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "invalid_target", format, args...)
+}
+
+// AccessDenied: policy refuses the request (for example a disabled connection).
+func AccessDenied(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "access_denied", format, args...)
+}
+
+// UnsupportedResponseType is used at the authorization endpoint.
+func UnsupportedResponseType(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "unsupported_response_type", format, args...)
+}
+
+// ServerError hides an internal failure behind a generic description.
+func ServerError(cause error) *Error {
+	return newError(http.StatusInternalServerError, "server_error", "the server could not complete the request").WithCause(cause)
+}
+
+// TemporarilyUnavailable: an upstream server did not answer.
+func TemporarilyUnavailable(format string, args ...any) *Error {
+	return newError(http.StatusServiceUnavailable, "temporarily_unavailable", format, args...)
+}
+
+// AsError converts any error into an *Error: OAuth errors pass through,
+// anything else becomes server_error with the original as private cause.
+func AsError(err error) *Error {
+	var oe *Error
+	if errors.As(err, &oe) {
+		return oe
+	}
+	return ServerError(err)
+}

@@ -1,0 +1,42 @@
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+)
+
+// WriteJSON writes a token-endpoint style JSON response. Every response that
+// may carry a token is marked uncacheable (RFC 6749 §5.1).
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Pragma", "no-cache")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// ErrorBody is the JSON shape of an OAuth error response.
+type ErrorBody struct {
+	Error            string `json:"error"`
+	ErrorDescription string `json:"error_description,omitempty"`
+}
+
+// WriteError answers with err as an OAuth error. The private cause is logged,
+// never sent. invalid_client answers carry WWW-Authenticate (RFC 6749 §5.2).
+func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
+	oe := AsError(err)
+	if log != nil {
+		level := slog.LevelInfo
+		if oe.Status >= 500 {
+			level = slog.LevelError
+		}
+		log.Log(context.Background(), level, "oauth error", "error", oe.Code, "description", oe.Description, "cause", oe.cause)
+	}
+	if oe.Status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="token"`)
+	}
+	WriteJSON(w, oe.Status, ErrorBody{Error: oe.Code, ErrorDescription: oe.Description})
+}

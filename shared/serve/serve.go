@@ -1,0 +1,88 @@
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xaa.example/shared/demo"
+	"xaa.example/shared/envconfig"
+	"xaa.example/shared/storage"
+)
+
+// Logger writes text logs to w. The service name is in each line so the
+// logs of `make dev-all` can be told apart.
+func Logger(w io.Writer, service string) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo})).With("service", service)
+}
+
+// Topology reads the five services' URLs, each defaulting to the local demo.
+func Topology(env *envconfig.Reader) demo.Topology {
+	def := demo.Local()
+	return demo.Topology{
+		IdP:    env.URL("IDP_ISSUER", def.IdP),
+		WikiAS: env.URL("WIKI_AS_ISSUER", def.WikiAS),
+		TodoAS: env.URL("TODO_AS_ISSUER", def.TodoAS),
+		Wiki:   env.URL("WIKI_URL", def.Wiki),
+		Todo:   env.URL("TODO_URL", def.Todo),
+	}
+}
+
+// Database opens DATABASE_URL, or the SQLite file name under DATA_DIR
+// (default .data) when no URL is set.
+func Database(env *envconfig.Reader, name string) (*gorm.DB, error) {
+	url := env.String("DATABASE_URL", "")
+	dir := env.String("DATA_DIR", ".data")
+	db, err := storage.Open(url, filepath.Join(dir, name+".db"))
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	return db, nil
+}
+
+// Listen serves h on addr until ctx ends, then drains requests for up to
+// five seconds. It returns once the listener is closed.
+func Listen(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another copy running? set LISTEN_ADDR to use another port)", addr, err)
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	log.Info("listening", "addr", ln.Addr().String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// HTTPClient is the one outbound client a service uses.
+func HTTPClient() *http.Client {
+	return &http.Client{Timeout: 10 * time.Second}
+}

@@ -1,0 +1,142 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/go-sql-driver/mysql"
+	gormmysql "gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// ErrNotFound and ErrAlreadyExists are the store errors services see; gorm's
+// own errors never leave a store.
+var (
+	ErrNotFound      = errors.New("not found")
+	ErrAlreadyExists = errors.New("already exists")
+)
+
+// Translate maps gorm errors to the package's errors.
+func Translate(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return ErrNotFound
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return ErrAlreadyExists
+	}
+	return err
+}
+
+// Open connects to databaseURL, or to an SQLite file at sqlitePath when the
+// URL is empty. A mysql:// or mariadb:// URL names its schema in the path;
+// the schema is created when missing, so that a fresh server needs no setup.
+//
+//	mysql://user:password@127.0.0.1:3306/xaa_todo
+//	sqlite:///absolute/path/todo.db  or  sqlite://relative/path/todo.db
+func Open(databaseURL, sqlitePath string) (*gorm.DB, error) {
+	cfg := &gorm.Config{
+		TranslateError: true,
+		Logger:         logger.Default.LogMode(logger.Silent),
+		NowFunc:        func() time.Time { return time.Now().UTC() },
+	}
+	if databaseURL == "" {
+		return openSQLite(sqlitePath, cfg)
+	}
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database URL is not a URL")
+	}
+	switch u.Scheme {
+	case "sqlite":
+		return openSQLite(strings.TrimPrefix(databaseURL, "sqlite://"), cfg)
+	case "mysql", "mariadb":
+		return openMySQL(u, cfg)
+	}
+	return nil, fmt.Errorf("database URL scheme %q is not supported (use mysql:// or sqlite://)", u.Scheme)
+}
+
+func openSQLite(path string, cfg *gorm.Config) (*gorm.DB, error) {
+	if path == "" {
+		return nil, errors.New("no SQLite path")
+	}
+	if path != ":memory:" {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("create data folder: %w", err)
+		}
+	}
+	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
+	db, err := gorm.Open(sqlite.Open(dsn), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	// SQLite has one writer; one connection turns lock contention into a
+	// queue instead of "database is locked" errors.
+	sqlDB.SetMaxOpenConns(1)
+	return db, nil
+}
+
+func openMySQL(u *url.URL, cfg *gorm.Config) (*gorm.DB, error) {
+	schema := strings.TrimPrefix(u.Path, "/")
+	if schema == "" || strings.ContainsAny(schema, "`/ ") {
+		return nil, fmt.Errorf("database URL must name a schema, like mysql://root@127.0.0.1:3306/xaa_todo")
+	}
+	mc := mysql.NewConfig()
+	mc.Net = "tcp"
+	mc.Addr = u.Host
+	mc.User = u.User.Username()
+	mc.Passwd, _ = u.User.Password()
+	mc.ParseTime = true
+	mc.Loc = time.UTC
+	mc.Params = map[string]string{"charset": "utf8mb4"}
+	for k, v := range u.Query() {
+		mc.Params[k] = v[0]
+	}
+
+	// Create the schema on first start.
+	admin, err := gorm.Open(gormmysql.Open(mc.FormatDSN()), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to MariaDB at %s: %w", u.Host, err)
+	}
+	if err := admin.Exec("CREATE DATABASE IF NOT EXISTS `" + schema + "` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci").Error; err != nil {
+		return nil, fmt.Errorf("create schema %s: %w", schema, err)
+	}
+	if sqlDB, err := admin.DB(); err == nil {
+		sqlDB.Close()
+	}
+
+	mc.DBName = schema
+	db, err := gorm.Open(gormmysql.Open(mc.FormatDSN()), cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect to MariaDB schema %s: %w", schema, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(20)
+	sqlDB.SetMaxIdleConns(10)
+	sqlDB.SetConnMaxLifetime(5 * time.Minute)
+	return db, nil
+}
+
+// Close closes the connection pool behind db.
+func Close(db *gorm.DB) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}

@@ -1,0 +1,73 @@
+package web
+
+import (
+	"embed"
+	"io/fs"
+	"net/http"
+
+	"github.com/a-h/templ"
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+)
+
+//go:embed static
+var staticFiles embed.FS
+
+// Static serves the shared stylesheet under /static/.
+func Static() http.Handler {
+	sub, _ := fs.Sub(staticFiles, "static")
+	return http.StripPrefix("/static/", http.FileServer(http.FS(sub)))
+}
+
+// Render writes a templ component as an HTML page with the request's context.
+func Render(c *gin.Context, status int, page templ.Component) {
+	c.Status(status)
+	c.Header("Content-Type", "text/html; charset=utf-8")
+	c.Header("Cache-Control", "no-store")
+	if err := page.Render(c.Request.Context(), c.Writer); err != nil {
+		_ = c.Error(err)
+	}
+}
+
+// RenderError writes a readable error page in the service's layout.
+func RenderError(c *gin.Context, status int, title, message string) {
+	meta, _ := c.Get(metaKey)
+	m, _ := meta.(Meta)
+	m.Title = title
+	Render(c, status, Layout(m, ErrorBody(title, message, status)))
+}
+
+const metaKey = "web.meta"
+
+// WithMeta stores the service's page metadata so error pages and panics can
+// render in its layout.
+func WithMeta(m Meta) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Set(metaKey, m)
+		c.Next()
+	}
+}
+
+// MetaFrom returns the service's page metadata set by WithMeta.
+func MetaFrom(c *gin.Context) Meta {
+	v, _ := c.Get(metaKey)
+	m, _ := v.(Meta)
+	return m
+}
+
+// Health answers 200 "ok" when the database answers a ping, 503 otherwise.
+func Health(db *gorm.DB) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		sqlDB, err := db.DB()
+		if err == nil {
+			err = sqlDB.PingContext(r.Context())
+		}
+		w.Header().Set("Content-Type", "text/plain")
+		if err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("database unavailable\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ok\n"))
+	})
+}

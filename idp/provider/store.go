@@ -151,4 +151,3 @@ func (s *store) connectionsTo(ctx context.Context, audience string) ([]Connectio
 	err := s.db.WithContext(ctx).Where("resource_audience = ?", audience).Find(&cs).Error
 	return cs, err
 }
-

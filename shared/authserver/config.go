@@ -11,6 +11,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"xaa.example/shared/demo"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/oauth"
 )
@@ -42,6 +43,10 @@ type Config struct {
 	// TrustedIssuers whose ID-JAGs are accepted; none disables the
 	// jwt-bearer grant.
 	TrustedIssuers []*idjag.TrustedIssuer
+
+	// SeedUsers are accounts created at start when missing, not yet linked
+	// to any IdP subject; SSO or a just-in-time ID-JAG links them by email.
+	SeedUsers []demo.User
 
 	AccessTokenLifetime time.Duration
 	IDTokenLifetime     time.Duration

@@ -65,6 +65,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		Now:          cfg.Now,
 	}
 
+	if err := s.store.seedUsers(ctx, cfg.SeedUsers); err != nil {
+		return nil, fmt.Errorf("seed users: %w", err)
+	}
 	if s.codes, err = codeflow.NewStore(cfg.DB, cfg.Now); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}

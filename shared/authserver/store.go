@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"xaa.example/shared/demo"
 	"xaa.example/shared/storage"
 )
 
@@ -98,4 +99,17 @@ func (s *store) upstream(ctx context.Context, userID string) (*UpstreamSession, 
 	var us UpstreamSession
 	err := s.db.WithContext(ctx).Take(&us, "user_id = ?", userID).Error
 	return &us, storage.Translate(err)
+}
+
+// seedUsers creates the configured accounts that do not exist yet.
+func (s *store) seedUsers(ctx context.Context, users []demo.User) error {
+	for _, u := range users {
+		email := strings.ToLower(u.Email)
+		row := User{ID: demo.AccountID(email), Email: email, Name: u.Name}
+		err := s.db.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }

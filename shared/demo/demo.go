@@ -1,5 +1,10 @@
 package demo
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
 // Topology is where the five services are reached. Every service derives
 // its own configuration (issuers, redirect URIs, resource identifiers) from
 // it, so a test can run them all on other ports.
@@ -83,4 +88,12 @@ var BobTodos = []string{
 	"Review the Q3 launch checklist",
 	"Rotate the staging database password",
 	"Book the team offsite venue",
+}
+
+// AccountID is the id an authorization server gives a seeded account, and
+// the owner id the todo app seeds bob's todos under: derived from the email
+// so two services agree on it without sharing a database.
+func AccountID(email string) string {
+	sum := sha256.Sum256([]byte("xaa-demo-account:" + email))
+	return "acct" + hex.EncodeToString(sum[:8])
 }

@@ -276,4 +276,3 @@ func Decode(token string) (map[string]any, error) {
 	err = tok.UnsafeClaimsWithoutVerification(&m)
 	return m, err
 }
-

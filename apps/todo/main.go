@@ -1,0 +1,49 @@
+// Command todo runs the todo app and its API on :3001.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"xaa.example/apps/todo/todoapp"
+	"xaa.example/shared/envconfig"
+	"xaa.example/shared/serve"
+	"xaa.example/shared/storage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "todo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
+	log := serve.Logger(stdout, "todo")
+	env := envconfig.New(getenv)
+	cfg := todoapp.DefaultConfig(serve.Topology(env))
+	addr := env.String("LISTEN_ADDR", ":3001")
+	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
+	cfg.ClientSecret = env.String("CLIENT_SECRET", cfg.ClientSecret)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	db, err := serve.Database(env, "todo")
+	if err != nil {
+		return err
+	}
+	defer storage.Close(db)
+
+	cfg.DB, cfg.Log, cfg.HTTPClient = db, log, serve.HTTPClient()
+	app, err := todoapp.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return serve.Listen(ctx, addr, app.Handler(), log)
+}

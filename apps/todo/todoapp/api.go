@@ -1,0 +1,105 @@
+package todoapp
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"xaa.example/shared/accesstoken"
+	"xaa.example/shared/storage"
+)
+
+const claimsKey = "todo.claims"
+
+// requireToken accepts only the todo AS's access tokens for this API with
+// the given scope (RFC 6750; RFC 9068 §4).
+func (a *App) requireToken(scope string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+		if !ok || raw == "" {
+			a.bearerError(c, http.StatusUnauthorized, "", "")
+			return
+		}
+		claims, err := a.tokens.Verify(c.Request.Context(), raw)
+		if err != nil {
+			a.cfg.Log.Info("api token refused", "why", err)
+			a.bearerError(c, http.StatusUnauthorized, "invalid_token", err.Error())
+			return
+		}
+		if !claims.Scopes().Has(scope) {
+			a.bearerError(c, http.StatusForbidden, "insufficient_scope", "this call needs the "+scope+" scope")
+			return
+		}
+		c.Set(claimsKey, claims)
+		c.Next()
+	}
+}
+
+// bearerError answers as RFC 6750 §3 says, with a JSON body for humans.
+func (a *App) bearerError(c *gin.Context, status int, code, description string) {
+	challenge := `Bearer realm="todo"`
+	if code != "" {
+		challenge += fmt.Sprintf(`, error=%q, error_description=%q`, code, description)
+	}
+	c.Header("WWW-Authenticate", challenge)
+	body := gin.H{"error": "unauthorized", "error_description": "an access token from the todo authorization server is required"}
+	if code != "" {
+		body = gin.H{"error": code, "error_description": description}
+	}
+	c.AbortWithStatusJSON(status, body)
+}
+
+func tokenClaims(c *gin.Context) *accesstoken.Claims {
+	v, _ := c.Get(claimsKey)
+	return v.(*accesstoken.Claims)
+}
+
+func (a *App) apiList(c *gin.Context) {
+	todos, err := a.store.list(c.Request.Context(), tokenClaims(c).Subject)
+	if err != nil {
+		a.cfg.Log.Error("api list", "err", err)
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"todos": todos})
+}
+
+func (a *App) apiGet(c *gin.Context) {
+	id, err := strconv.ParseUint(c.Param("id"), 10, 32)
+	if err != nil {
+		c.JSON(http.StatusNotFound, gin.H{"error": "not_found"})
+		return
+	}
+	t, err := a.store.get(c.Request.Context(), tokenClaims(c).Subject, uint(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		c.JSON(http.StatusNotFound, gin.H{"error": "not_found"})
+		return
+	}
+	if err != nil {
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
+		return
+	}
+	c.JSON(http.StatusOK, t)
+}
+
+func (a *App) apiAdd(c *gin.Context) {
+	var in struct {
+		Title string `json:"title"`
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(c.Writer, c.Request.Body, 8<<10))
+	if err := dec.Decode(&in); err != nil || strings.TrimSpace(in.Title) == "" || len(in.Title) > MaxTitle {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "invalid_request", "error_description": "send {\"title\": \"...\"} with a title of 1 to 500 characters"})
+		return
+	}
+	t, err := a.store.add(c.Request.Context(), tokenClaims(c).Subject, strings.TrimSpace(in.Title))
+	if err != nil {
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
+		return
+	}
+	c.JSON(http.StatusCreated, t)
+}

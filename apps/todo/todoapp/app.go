@@ -1,0 +1,121 @@
+package todoapp
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/gin-gonic/gin"
+
+	"xaa.example/shared/accesstoken"
+	"xaa.example/shared/jwks"
+	"xaa.example/shared/signin"
+	"xaa.example/shared/web"
+)
+
+// App is the running todo app.
+type App struct {
+	cfg      Config
+	store    *store
+	sessions *scs.SessionManager
+	signin   *signin.App
+	tokens   *accesstoken.Verifier
+	handler  http.Handler
+}
+
+// New validates cfg, migrates and seeds the database and builds the handler.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("todo app config: %w", err)
+	}
+	cfg.setDefaults()
+	if err := cfg.DB.AutoMigrate(&Todo{}); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	st := &store{db: cfg.DB}
+	if err := st.seed(ctx, cfg.SeedTodos); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, store: st, sessions: sessions}
+	a.signin = &signin.App{
+		RP: &signin.RP{
+			Upstream:     signin.NewUpstream(cfg.ASIssuer, cfg.HTTPClient),
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			RedirectURL:  cfg.BaseURL + "/callback",
+			Sessions:     sessions,
+			Now:          cfg.Now,
+		},
+		OnError: a.errorPage,
+	}
+	a.tokens = &accesstoken.Verifier{
+		Issuer:   cfg.ASIssuer,
+		Audience: cfg.Resource,
+		Keys:     jwks.NewRemote(cfg.ASIssuer, cfg.HTTPClient),
+		Now:      cfg.Now,
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+// Handler serves the app and its API.
+func (a *App) Handler() http.Handler { return a.handler }
+
+func (a *App) meta(c *gin.Context) web.Meta {
+	m := web.Meta{
+		Service: "Todo", Tagline: "resource app · its API is reached through Cross App Access", Accent: "todo",
+		Nav: []web.NavLink{{Href: "/", Label: "My tasks"}},
+	}
+	if c != nil {
+		if u, ok := a.signin.User(c.Request.Context()); ok {
+			m.User, m.SignOut = u.Name, "/logout"
+		}
+		m.Active = c.Request.URL.Path
+	}
+	return m
+}
+
+func (a *App) routes() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(web.Recover(a.cfg.Log), web.RequestLog(a.cfg.Log), web.SecurityHeaders(), web.WithMeta(a.meta(nil)))
+	r.GET("/healthz", gin.WrapH(web.Health(a.cfg.DB)))
+	r.GET("/static/*file", gin.WrapH(web.Static()))
+
+	// The API: bearer tokens only, no cookies, no session.
+	api := r.Group("/api")
+	api.GET("/todos", a.requireToken("todos.read"), a.apiList)
+	api.GET("/todos/:id", a.requireToken("todos.read"), a.apiGet)
+	api.POST("/todos", a.requireToken("todos.write"), a.apiAdd)
+
+	// The pages.
+	pages := r.Group("/", web.SameOrigin(a.cfg.BaseURL))
+	pages.GET("/", a.home)
+	pages.GET("/login", gin.WrapF(a.signin.Login))
+	pages.GET("/callback", gin.WrapF(a.signin.Callback))
+	pages.POST("/logout", gin.WrapF(a.signin.Logout))
+	pages.GET("/todos/:id", a.requireUser, a.showTodo)
+	pages.POST("/todos", a.requireUser, a.addTodo)
+	pages.POST("/todos/:id/toggle", a.requireUser, a.toggleTodo)
+	pages.POST("/todos/:id/delete", a.requireUser, a.deleteTodo)
+	r.NoRoute(func(c *gin.Context) {
+		web.RenderError(c, http.StatusNotFound, "Page not found", "The todo app has no page at that address.")
+	})
+	// Sessions load only when a request carries the session cookie, so API
+	// calls cost no session lookup.
+	return a.sessions.LoadAndSave(r)
+}
+
+func (a *App) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	m := a.meta(nil)
+	m.Title = title
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = web.Layout(m, web.ErrorBody(title, message, status)).Render(r.Context(), w)
+}

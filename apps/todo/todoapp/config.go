@@ -1,0 +1,87 @@
+package todoapp
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xaa.example/shared/demo"
+)
+
+// Config of the todo app.
+type Config struct {
+	BaseURL       string // where the app is reached, e.g. http://localhost:3001
+	CookieName    string
+	SecureCookies bool
+
+	// ASIssuer is the todo authorization server.
+	ASIssuer     string
+	ClientID     string
+	ClientSecret string
+	// Resource is the API's identifier, the aud of its access tokens.
+	Resource string
+
+	DB         *gorm.DB
+	HTTPClient *http.Client
+	Log        *slog.Logger
+	Now        func() time.Time
+
+	// SeedTodos are created for their owners when the app has no todos.
+	SeedTodos map[string][]string
+}
+
+// DefaultConfig is the todo app of the local demo for topology t.
+func DefaultConfig(t demo.Topology) Config {
+	return Config{
+		BaseURL:      t.Todo,
+		CookieName:   "xaa_todo_session",
+		ASIssuer:     t.TodoAS,
+		ClientID:     demo.TodoClient,
+		ClientSecret: demo.TodoSecret,
+		Resource:     t.TodoAPI(),
+		SeedTodos:    map[string][]string{demo.AccountID("bob@tables.fake"): demo.BobTodos},
+	}
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var p []string
+	if !strings.HasPrefix(c.BaseURL, "http") {
+		p = append(p, "base URL must be an http(s) URL")
+	}
+	if !strings.HasPrefix(c.ASIssuer, "http") {
+		p = append(p, "authorization server issuer must be an http(s) URL")
+	}
+	if c.ClientID == "" || c.ClientSecret == "" {
+		p = append(p, "client id and secret are required")
+	}
+	if c.Resource == "" {
+		p = append(p, "the API resource identifier is required")
+	}
+	if c.DB == nil {
+		p = append(p, "a database is required")
+	}
+	if c.CookieName == "" {
+		p = append(p, "a session cookie name is required")
+	}
+	if len(p) > 0 {
+		return errors.New(strings.Join(p, "; "))
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}

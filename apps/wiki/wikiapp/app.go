@@ -1,0 +1,112 @@
+package wikiapp
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"github.com/alexedwards/scs/v2"
+	"github.com/gin-gonic/gin"
+
+	"xaa.example/shared/signin"
+	"xaa.example/shared/web"
+)
+
+// App is the running wiki.
+type App struct {
+	cfg      Config
+	store    *store
+	sessions *scs.SessionManager
+	signin   *signin.App
+	todoAS   *signin.Upstream
+	// http is the outbound client; its transport records chain runs for
+	// the debug console.
+	http    *http.Client
+	handler http.Handler
+}
+
+// New validates cfg, migrates and seeds the database and builds the handler.
+func New(ctx context.Context, cfg Config) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("wiki config: %w", err)
+	}
+	cfg.setDefaults()
+	if err := migrate(cfg.DB); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	st := &store{db: cfg.DB}
+	if err := st.seed(ctx); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
+	if err != nil {
+		return nil, err
+	}
+	hc := *cfg.HTTPClient
+	hc.Transport = cfg.Recorder.Transport(cfg.HTTPClient.Transport)
+	a := &App{cfg: cfg, store: st, sessions: sessions, http: &hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, &hc)}
+	a.signin = &signin.App{
+		RP: &signin.RP{
+			Upstream:     signin.NewUpstream(cfg.ASIssuer, &hc),
+			ClientID:     cfg.ClientID,
+			ClientSecret: cfg.ClientSecret,
+			RedirectURL:  cfg.BaseURL + "/callback",
+			Sessions:     sessions,
+			Now:          cfg.Now,
+		},
+		OnError: a.errorPage,
+	}
+	a.handler = a.routes()
+	return a, nil
+}
+
+// Handler serves the wiki.
+func (a *App) Handler() http.Handler { return a.handler }
+
+func (a *App) meta(c *gin.Context) web.Meta {
+	m := web.Meta{
+		Service: "Wiki", Tagline: "requesting app · shows your todos through Cross App Access", Accent: "wiki",
+		Nav: []web.NavLink{{Href: "/", Label: "Pages"}, {Href: "/todos", Label: "My todos"}, {Href: "/debug", Label: "Debug console"}},
+	}
+	if c != nil {
+		if u, ok := a.signin.User(c.Request.Context()); ok {
+			m.User, m.SignOut = u.Name, "/logout"
+		}
+		m.Active = c.Request.URL.Path
+	}
+	return m
+}
+
+func (a *App) routes() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(web.Recover(a.cfg.Log), web.RequestLog(a.cfg.Log), web.SecurityHeaders(), web.WithMeta(a.meta(nil)), web.SameOrigin(a.cfg.BaseURL))
+	r.GET("/healthz", gin.WrapH(web.Health(a.cfg.DB)))
+	r.GET("/static/*file", gin.WrapH(web.Static()))
+	r.GET("/login", gin.WrapF(a.signin.Login))
+	r.GET("/callback", gin.WrapF(a.signin.Callback))
+	r.POST("/logout", a.logout)
+
+	r.GET("/", a.home)
+	signedIn := r.Group("/", a.requireUser)
+	signedIn.GET("/pages/new", a.newPage)
+	signedIn.POST("/pages", a.createPage)
+	signedIn.GET("/pages/:slug", a.showPage)
+	signedIn.GET("/pages/:slug/edit", a.editPage)
+	signedIn.POST("/pages/:slug", a.updatePage)
+	signedIn.GET("/todos", a.myTodos)
+	signedIn.GET("/debug", a.debugConsole)
+	r.NoRoute(func(c *gin.Context) {
+		web.RenderError(c, http.StatusNotFound, "Page not found", "The wiki has no page at that address.")
+	})
+	return a.sessions.LoadAndSave(r)
+}
+
+func (a *App) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
+	m := a.meta(nil)
+	m.Title = title
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = web.Layout(m, web.ErrorBody(title, message, status)).Render(r.Context(), w)
+}

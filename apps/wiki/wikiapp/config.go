@@ -1,0 +1,100 @@
+package wikiapp
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xaa.example/debugconsole"
+	"xaa.example/shared/demo"
+)
+
+// Config of the wiki.
+type Config struct {
+	BaseURL       string
+	CookieName    string
+	SecureCookies bool
+
+	// The wiki's own authorization server, where users sign in and where
+	// the wiki exchanges their ID token for an ID-JAG.
+	ASIssuer     string
+	ClientID     string
+	ClientSecret string
+
+	// The todo side: its authorization server, the wiki's client there,
+	// the API's resource identifier and its base URL.
+	TodoASIssuer     string
+	TodoClientID     string
+	TodoClientSecret string
+	TodoResource     string
+	TodoAPIURL       string
+	TodoScopes       []string
+
+	DB         *gorm.DB
+	HTTPClient *http.Client
+	Log        *slog.Logger
+	Now        func() time.Time
+	Recorder   *debugconsole.Recorder
+}
+
+// DefaultConfig is the wiki of the local demo for topology t.
+func DefaultConfig(t demo.Topology) Config {
+	return Config{
+		BaseURL:          t.Wiki,
+		CookieName:       "xaa_wiki_session",
+		ASIssuer:         t.WikiAS,
+		ClientID:         demo.WikiClient,
+		ClientSecret:     demo.WikiSecret,
+		TodoASIssuer:     t.TodoAS,
+		TodoClientID:     demo.WikiAtTodoClient,
+		TodoClientSecret: demo.WikiAtTodoSecret,
+		TodoResource:     t.TodoAPI(),
+		TodoAPIURL:       t.TodoAPI(),
+		TodoScopes:       []string{demo.ScopeTodosRead},
+	}
+}
+
+// Validate reports every problem at once.
+func (c *Config) Validate() error {
+	var p []string
+	for name, v := range map[string]string{"base URL": c.BaseURL, "wiki AS issuer": c.ASIssuer, "todo AS issuer": c.TodoASIssuer, "todo API URL": c.TodoAPIURL} {
+		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+			p = append(p, name+" must be an http(s) URL")
+		}
+	}
+	if c.ClientID == "" || c.ClientSecret == "" || c.TodoClientID == "" || c.TodoClientSecret == "" {
+		p = append(p, "client ids and secrets at both authorization servers are required")
+	}
+	if c.TodoResource == "" {
+		p = append(p, "the todo API resource identifier is required")
+	}
+	if c.DB == nil {
+		p = append(p, "a database is required")
+	}
+	if c.CookieName == "" {
+		p = append(p, "a session cookie name is required")
+	}
+	if len(p) > 0 {
+		return errors.New(strings.Join(p, "; "))
+	}
+	return nil
+}
+
+func (c *Config) setDefaults() {
+	if c.HTTPClient == nil {
+		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.Recorder == nil {
+		c.Recorder = debugconsole.NewRecorder()
+	}
+}

@@ -1,0 +1,180 @@
+package wikiapp
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"xaa.example/debugconsole"
+	"xaa.example/shared/signin"
+	"xaa.example/shared/storage"
+	"xaa.example/shared/web"
+)
+
+const userKey = "wiki.user"
+
+func (a *App) requireUser(c *gin.Context) {
+	u, ok := a.signin.User(c.Request.Context())
+	if !ok {
+		c.Redirect(http.StatusFound, "/login?next="+c.Request.URL.Path)
+		c.Abort()
+		return
+	}
+	c.Set(userKey, u)
+	c.Next()
+}
+
+func currentUser(c *gin.Context) signin.User {
+	u, _ := c.Get(userKey)
+	return u.(signin.User)
+}
+
+func (a *App) render(c *gin.Context, status int, title string, body templComponent) {
+	m := a.meta(c)
+	m.Title = title
+	web.Render(c, status, web.Layout(m, body))
+}
+
+func (a *App) logout(c *gin.Context) {
+	if u, ok := a.signin.User(c.Request.Context()); ok {
+		_ = a.store.forgetAccessToken(c.Request.Context(), u.Subject, a.cfg.TodoResource)
+	}
+	a.signin.Logout(c.Writer, c.Request)
+}
+
+func (a *App) home(c *gin.Context) {
+	if _, ok := a.signin.User(c.Request.Context()); !ok {
+		a.render(c, http.StatusOK, "Welcome", landingPage())
+		return
+	}
+	pages, err := a.store.pages(c.Request.Context())
+	if err != nil {
+		a.cfg.Log.Error("list pages", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Pages unavailable", "The pages could not be loaded. Try again in a moment.")
+		return
+	}
+	a.render(c, http.StatusOK, "Pages", pagesPage(pages))
+}
+
+func (a *App) showPage(c *gin.Context) {
+	p, err := a.store.page(c.Request.Context(), c.Param("slug"))
+	if errors.Is(err, storage.ErrNotFound) {
+		web.RenderError(c, http.StatusNotFound, "No such page", "There is no page at this address yet.")
+		return
+	}
+	if err != nil {
+		a.cfg.Log.Error("load page", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Page unavailable", "The page could not be loaded.")
+		return
+	}
+	a.render(c, http.StatusOK, p.Title, pageView(*p, renderMarkdown(p.Body)))
+}
+
+func (a *App) newPage(c *gin.Context) {
+	a.render(c, http.StatusOK, "New page", editForm(pageForm{Action: "/pages"}))
+}
+
+func (a *App) editPage(c *gin.Context) {
+	p, err := a.store.page(c.Request.Context(), c.Param("slug"))
+	if err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such page", "There is no page at this address to edit.")
+		return
+	}
+	a.render(c, http.StatusOK, "Edit "+p.Title, editForm(pageForm{Action: "/pages/" + p.Slug, Title: p.Title, Body: p.Body, Editing: true}))
+}
+
+// Limits of a page.
+const (
+	maxTitle = 200
+	maxBody  = 100_000
+)
+
+func readPageForm(c *gin.Context, action string) (pageForm, bool) {
+	f := pageForm{Action: action, Title: strings.TrimSpace(c.PostForm("title")), Body: c.PostForm("body")}
+	switch {
+	case f.Title == "":
+		f.Problem = "A page needs a title."
+	case len(f.Title) > maxTitle:
+		f.Problem = "The title is too long: keep it under 200 characters."
+	case len(f.Body) > maxBody:
+		f.Problem = "The page is too long: keep it under 100,000 characters."
+	}
+	return f, f.Problem == ""
+}
+
+func (a *App) createPage(c *gin.Context) {
+	f, ok := readPageForm(c, "/pages")
+	if !ok {
+		a.render(c, http.StatusBadRequest, "New page", editForm(f))
+		return
+	}
+	p := &Page{Slug: slugify(f.Title), Title: f.Title, Body: f.Body, Author: currentUser(c).Name}
+	err := a.store.createPage(c.Request.Context(), p)
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		f.Problem = "A page with this title already exists. Choose another title."
+		a.render(c, http.StatusConflict, "New page", editForm(f))
+		return
+	}
+	if err != nil {
+		a.cfg.Log.Error("create page", "err", err)
+		f.Problem = "The page could not be saved. Try again; your text is still here."
+		a.render(c, http.StatusInternalServerError, "New page", editForm(f))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/pages/"+p.Slug)
+}
+
+func (a *App) updatePage(c *gin.Context) {
+	p, err := a.store.page(c.Request.Context(), c.Param("slug"))
+	if err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such page", "There is no page at this address to save.")
+		return
+	}
+	f, ok := readPageForm(c, "/pages/"+p.Slug)
+	f.Editing = true
+	if !ok {
+		a.render(c, http.StatusBadRequest, "Edit "+p.Title, editForm(f))
+		return
+	}
+	p.Title, p.Body, p.Author = f.Title, f.Body, currentUser(c).Name
+	if err := a.store.updatePage(c.Request.Context(), p); err != nil {
+		a.cfg.Log.Error("update page", "err", err)
+		f.Problem = "The page could not be saved. Try again; your text is still here."
+		a.render(c, http.StatusInternalServerError, "Edit "+p.Title, editForm(f))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/pages/"+p.Slug)
+}
+
+var nonSlug = regexp.MustCompile(`[^a-z0-9]+`)
+
+func slugify(title string) string {
+	s := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(title), "-"), "-")
+	if s == "" {
+		s = "page"
+	}
+	if len(s) > 80 {
+		s = strings.TrimRight(s[:80], "-")
+	}
+	return s
+}
+
+func (a *App) myTodos(c *gin.Context) {
+	todos, problem := a.fetchTodos(c.Request.Context(), currentUser(c))
+	if problem != nil {
+		a.cfg.Log.Warn("todo chain failed", "problem", problem.Title, "detail", problem.Detail)
+		a.render(c, http.StatusBadGateway, "My todos", todosPage(todosView{Problem: problem, TodoURL: a.todoAppURL()}))
+		return
+	}
+	a.render(c, http.StatusOK, "My todos", todosPage(todosView{Todos: todos, TodoURL: a.todoAppURL()}))
+}
+
+// todoAppURL is the todo app's address for links, from the API's.
+func (a *App) todoAppURL() string { return strings.TrimSuffix(a.cfg.TodoAPIURL, "/api") }
+
+func (a *App) debugConsole(c *gin.Context) {
+	a.render(c, http.StatusOK, "Debug console", debugPage(debugconsole.View(a.cfg.Recorder.Runs())))
+}

@@ -1,0 +1,194 @@
+package wikiapp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"xaa.example/debugconsole"
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/signin"
+	"xaa.example/shared/storage"
+	"xaa.example/shared/xaaclient"
+)
+
+// todoItem is a todo as the todo API returns it.
+type todoItem struct {
+	ID    uint   `json:"id"`
+	Title string `json:"title"`
+	Done  bool   `json:"done"`
+}
+
+// chainProblem is a failed step, told in words a person can act on.
+type chainProblem struct {
+	Title   string
+	Message string
+	Detail  string // the protocol-level answer, for the curious
+	SignIn  bool   // signing in again would help
+}
+
+func (p *chainProblem) Error() string { return p.Title + ": " + p.Detail }
+
+// fetchTodos returns the user's todos from the todo API, running the Cross
+// App Access chain only when the wiki holds no valid access token. A token
+// the API refuses is dropped and the chain run once more.
+func (a *App) fetchTodos(ctx context.Context, user signin.User) ([]todoItem, *chainProblem) {
+	ctx, run := a.cfg.Recorder.Start(ctx, "My todos", user.Email)
+	todos, problem := a.fetchTodosRun(ctx, user)
+	switch {
+	case problem != nil:
+		run.Finish(problem.Title+": "+problem.Message, true)
+	default:
+		run.Finish(fmt.Sprintf("The todo API returned %d todos.", len(todos)), false)
+	}
+	return todos, problem
+}
+
+func (a *App) fetchTodosRun(ctx context.Context, user signin.User) ([]todoItem, *chainProblem) {
+	token, fresh, problem := a.accessToken(ctx, user)
+	if problem != nil {
+		return nil, problem
+	}
+	todos, status, problem := a.callTodoAPI(ctx, token)
+	if status == http.StatusUnauthorized && !fresh {
+		// The held token was refused (expired early, keys rotated): forget
+		// it and go through the chain again, once.
+		_ = a.store.forgetAccessToken(ctx, user.Subject, a.cfg.TodoResource)
+		if token, problem = a.runChain(ctx, user); problem != nil {
+			return nil, problem
+		}
+		todos, _, problem = a.callTodoAPI(ctx, token)
+	}
+	return todos, problem
+}
+
+// accessToken returns a held, unexpired access token for the todo API, or
+// gets a new one through the chain (fresh is then true).
+func (a *App) accessToken(ctx context.Context, user signin.User) (token string, fresh bool, problem *chainProblem) {
+	held, err := a.store.accessToken(ctx, user.Subject, a.cfg.TodoResource)
+	if err == nil && a.cfg.Now().Add(10*time.Second).Before(held.ExpiresAt) {
+		return held.Token, false, nil
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		a.cfg.Log.Error("load access token", "err", err)
+	}
+	token, problem = a.runChain(ctx, user)
+	return token, true, problem
+}
+
+// runChain is PROTOCOL.md steps 2 and 3: ID token → ID-JAG → access token.
+// The ID-JAG lives only in this function.
+func (a *App) runChain(ctx context.Context, user signin.User) (string, *chainProblem) {
+	idToken, err := a.signin.IDToken(ctx)
+	if err != nil {
+		return "", &chainProblem{Title: "Please sign in again", SignIn: true,
+			Message: "Your sign-in has expired, so the wiki cannot ask for access to your todos on your behalf.", Detail: err.Error()}
+	}
+
+	// Step 2: token exchange at the wiki's own authorization server.
+	wikiTokenURL, problem := a.tokenEndpoint(ctx, a.signin.RP.Upstream, "the wiki's authorization server")
+	if problem != nil {
+		return "", problem
+	}
+	scope := oauth.ParseScopes(oauth.Scopes(a.cfg.TodoScopes).String())
+	exCtx := debugconsole.WithStep(ctx, "Exchange the ID token for an ID-JAG",
+		"Token exchange (RFC 8693) at the wiki's authorization server, which forwards it to the IdP. The IdP checks that an administrator connected the wiki to the todo app and signs an ID-JAG for the todo authorization server.")
+	exchanged, err := xaaclient.Exchange(exCtx, a.http, wikiTokenURL,
+		xaaclient.Credentials{ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret},
+		xaaclient.ExchangeRequest{SubjectToken: idToken, Audience: a.cfg.TodoASIssuer, Resource: a.cfg.TodoResource, Scope: scope})
+	if err != nil {
+		return "", explain(err, "exchange")
+	}
+
+	// Step 3: redeem the ID-JAG at the todo authorization server.
+	todoTokenURL, problem := a.tokenEndpoint(ctx, a.todoAS, "the todo authorization server")
+	if problem != nil {
+		return "", problem
+	}
+	rdCtx := debugconsole.WithStep(ctx, "Redeem the ID-JAG for an access token",
+		"JWT bearer grant (RFC 7523) at the todo authorization server. It verifies the ID-JAG's signature with the IdP's keys, its audience, lifetime, client and single use, maps the user, and issues an access token for the todo API.")
+	redeemed, err := xaaclient.Redeem(rdCtx, a.http, todoTokenURL,
+		xaaclient.Credentials{ClientID: a.cfg.TodoClientID, ClientSecret: a.cfg.TodoClientSecret},
+		exchanged.AccessToken, scope)
+	if err != nil {
+		return "", explain(err, "redeem")
+	}
+	err = a.store.saveAccessToken(ctx, &AccessToken{
+		UserID: user.Subject, Resource: a.cfg.TodoResource, Token: redeemed.AccessToken,
+		Scope: redeemed.Scope, ExpiresAt: a.cfg.Now().Add(time.Duration(redeemed.ExpiresIn) * time.Second),
+	})
+	if err != nil {
+		// The token still works for this request; it just is not kept.
+		a.cfg.Log.Error("save access token", "err", err)
+	}
+	return redeemed.AccessToken, nil
+}
+
+func (a *App) tokenEndpoint(ctx context.Context, up *signin.Upstream, name string) (string, *chainProblem) {
+	ctx = debugconsole.WithStep(ctx, "Discover "+name, "OpenID Connect discovery: where the server's token endpoint and keys are. Fetched once, then kept.")
+	p, err := up.Provider(ctx)
+	if err != nil {
+		return "", &chainProblem{Title: "A server is not answering", Message: "The wiki could not reach " + name + " at " + up.Issuer + ". Is it running?", Detail: err.Error()}
+	}
+	return p.Endpoint().TokenURL, nil
+}
+
+func (a *App) callTodoAPI(ctx context.Context, token string) ([]todoItem, int, *chainProblem) {
+	ctx = debugconsole.WithStep(ctx, "Call the todo API with the access token",
+		"An ordinary API call with the access token as a Bearer token. The todo API checks the token's signature, issuer, audience, expiry and scope.")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.cfg.TodoAPIURL+"/todos", nil)
+	if err != nil {
+		return nil, 0, &chainProblem{Title: "Todos unavailable", Message: "The todo API address is not valid.", Detail: err.Error()}
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := a.http.Do(req)
+	if err != nil {
+		return nil, 0, &chainProblem{Title: "The todo app is not answering", Message: "The wiki could not reach the todo API. Is the todo app running?", Detail: err.Error()}
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return nil, resp.StatusCode, &chainProblem{Title: "The todo API refused the request",
+			Message: fmt.Sprintf("The todo API answered %s.", resp.Status), Detail: string(body)}
+	}
+	var out struct {
+		Todos []todoItem `json:"todos"`
+	}
+	if err := json.Unmarshal(body, &out); err != nil {
+		return nil, resp.StatusCode, &chainProblem{Title: "Todos unavailable", Message: "The todo API's answer could not be read.", Detail: err.Error()}
+	}
+	return out.Todos, resp.StatusCode, nil
+}
+
+// explain turns a failed exchange or redemption into words for the page.
+func explain(err error, step string) *chainProblem {
+	var er *xaaclient.ErrorResponse
+	var un *xaaclient.Unreachable
+	switch {
+	case errors.As(err, &un):
+		return &chainProblem{Title: "A server is not answering", Message: "The wiki could not reach " + un.URL + ". Is it running?", Detail: err.Error()}
+	case errors.As(err, &er) && step == "exchange":
+		switch er.Code {
+		case "access_denied":
+			return &chainProblem{Title: "Access to the todo app is not allowed", Detail: err.Error(),
+				Message: "Your company's identity provider refused to vouch for you to the todo app: an administrator has not enabled the connection from the wiki to the todo app."}
+		case "invalid_grant":
+			return &chainProblem{Title: "Please sign in again", SignIn: true, Detail: err.Error(),
+				Message: "Your sign-in is no longer accepted for asking access on your behalf."}
+		case "temporarily_unavailable":
+			return &chainProblem{Title: "The identity provider is not answering", Detail: err.Error(),
+				Message: "The wiki's authorization server could not reach your company's identity provider. Try again in a moment."}
+		}
+		return &chainProblem{Title: "The identity provider refused", Detail: err.Error(),
+			Message: "The token exchange for an ID-JAG was refused."}
+	case errors.As(err, &er):
+		return &chainProblem{Title: "The todo app refused the wiki's grant", Detail: err.Error(),
+			Message: "The todo app's authorization server did not accept the ID-JAG from your identity provider."}
+	}
+	return &chainProblem{Title: "Todos unavailable", Message: "An answer in the chain was not what the protocol requires.", Detail: err.Error()}
+}

@@ -1,0 +1,52 @@
+// Command todo-as runs the todo app's authorization server on :5001.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"xaa.example/authservers/todo/todoas"
+	"xaa.example/shared/authserver"
+	"xaa.example/shared/envconfig"
+	"xaa.example/shared/serve"
+	"xaa.example/shared/storage"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "todo-as:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
+	log := serve.Logger(stdout, "todo-as")
+	env := envconfig.New(getenv)
+	topology := serve.Topology(env)
+	cfg := todoas.DefaultConfig(topology)
+	addr := env.String("LISTEN_ADDR", ":5001")
+	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
+	cfg.IdP.ClientID = env.String("IDP_CLIENT_ID", cfg.IdP.ClientID)
+	cfg.IdP.ClientSecret = env.String("IDP_CLIENT_SECRET", cfg.IdP.ClientSecret)
+	if err := env.Err(); err != nil {
+		return err
+	}
+	db, err := serve.Database(env, "todo-as")
+	if err != nil {
+		return err
+	}
+	defer storage.Close(db)
+
+	cfg.DB, cfg.Log, cfg.HTTPClient = db, log, serve.HTTPClient()
+	srv, err := authserver.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return serve.Listen(ctx, addr, srv.Handler(), log)
+}

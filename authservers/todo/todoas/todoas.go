@@ -1,0 +1,59 @@
+// Package todoas configures the todo app's authorization server: the shared
+// authserver code, registered for the todo app, federating sign-in to the
+// IdP, and accepting ID-JAGs from the IdP through the jwt-bearer grant (the
+// resource side of Cross App Access).
+package todoas
+
+import (
+	"xaa.example/shared/authserver"
+	"xaa.example/shared/demo"
+	"xaa.example/shared/idjag"
+	"xaa.example/shared/oauth"
+)
+
+// DefaultConfig is the todo AS of the local demo for topology t.
+func DefaultConfig(t demo.Topology) authserver.Config {
+	todoScopes := []string{demo.ScopeTodosRead, demo.ScopeTodosWrite}
+	return authserver.Config{
+		Issuer:     t.TodoAS,
+		Name:       "Todo AS",
+		CookieName: "xaa_todoas_session",
+		IdP: authserver.Upstream{
+			Issuer:       t.IdP,
+			ClientID:     demo.TodoASClientAtIdP,
+			ClientSecret: demo.TodoASSecretAtIdP,
+		},
+		Clients: []oauth.Client{
+			{
+				ID:           demo.TodoClient,
+				Secret:       demo.TodoSecret,
+				RedirectURIs: []string{t.Todo + "/callback"},
+				GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
+			},
+			{
+				// The wiki, as a client of this server. It never signs users
+				// in here; it only redeems ID-JAGs.
+				ID:         demo.WikiAtTodoClient,
+				Secret:     demo.WikiAtTodoSecret,
+				GrantTypes: []string{oauth.GrantJWTBearer},
+				Scopes:     todoScopes,
+			},
+		},
+		SeedUsers: demo.Users,
+		Resources: []authserver.Resource{{URI: t.TodoAPI(), Scopes: todoScopes}},
+		TrustedIssuers: []*idjag.TrustedIssuer{{
+			Issuer: t.IdP,
+			// The local IdP's users may get a todo account the first time
+			// the wiki reaches the todo API for them (PROTOCOL.md check 12).
+			JIT: idjag.JITPolicy{Enabled: true, EmailDomains: orgDomains()},
+		}},
+	}
+}
+
+func orgDomains() []string {
+	var out []string
+	for _, o := range demo.Orgs {
+		out = append(out, o.Domain)
+	}
+	return out
+}

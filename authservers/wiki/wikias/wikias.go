@@ -1,0 +1,31 @@
+// Package wikias configures the wiki's authorization server: the shared
+// authserver code, registered for the wiki app, federating sign-in to the
+// IdP, and allowed to exchange the wiki's ID tokens for ID-JAGs
+// (the requesting side of Cross App Access).
+package wikias
+
+import (
+	"xaa.example/shared/authserver"
+	"xaa.example/shared/demo"
+	"xaa.example/shared/oauth"
+)
+
+// DefaultConfig is the wiki AS of the local demo for topology t.
+func DefaultConfig(t demo.Topology) authserver.Config {
+	return authserver.Config{
+		Issuer:     t.WikiAS,
+		Name:       "Wiki AS",
+		CookieName: "xaa_wikias_session",
+		IdP: authserver.Upstream{
+			Issuer:       t.IdP,
+			ClientID:     demo.WikiASClientAtIdP,
+			ClientSecret: demo.WikiASSecretAtIdP,
+		},
+		Clients: []oauth.Client{{
+			ID:           demo.WikiClient,
+			Secret:       demo.WikiSecret,
+			RedirectURIs: []string{t.Wiki + "/callback"},
+			GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange},
+		}},
+	}
+}

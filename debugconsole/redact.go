@@ -1,0 +1,244 @@
+package debugconsole
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Redacted replaces a value that must never be shown.
+const Redacted = "[redacted]"
+
+// SignatureRemoved replaces a JWT's signature: what is left can be read and
+// recognised, but not replayed.
+const SignatureRemoved = "[signature removed]"
+
+// secretParams are replaced whole. Opaque tokens and codes have nothing to
+// decode, so nothing of them is shown.
+var secretParams = []string{"client_secret", "password", "code", "code_verifier", "refresh_token"}
+
+// tokenParams carry JWTs: shown decoded, without signature.
+var tokenParams = []string{"subject_token", "actor_token", "assertion", "client_assertion", "access_token", "id_token"}
+
+// shownHeaders are the headers worth reading; the rest is noise.
+var shownHeaders = []string{"Authorization", "Content-Type", "Accept", "Cache-Control", "Www-Authenticate", "Location"}
+
+func redactMessage(h http.Header, body []byte, contentType string) Message {
+	var m Message
+	for _, name := range shownHeaders {
+		v := h.Get(name)
+		if v == "" {
+			continue
+		}
+		if name == "Authorization" {
+			v = m.redactAuthorization(v)
+		}
+		m.Headers = append(m.Headers, [2]string{name, v})
+	}
+	mediaType, _, _ := mime.ParseMediaType(contentType)
+	switch {
+	case len(body) == 0:
+	case mediaType == "application/x-www-form-urlencoded":
+		m.Body = m.redactForm(string(body))
+	case mediaType == "application/json" || json.Valid(body):
+		m.Body = m.redactJSON(body)
+	default:
+		m.Body = "(" + fmt.Sprint(len(body)) + " bytes of " + mediaType + ")"
+	}
+	return m
+}
+
+func (m *Message) redactAuthorization(v string) string {
+	scheme, cred, _ := strings.Cut(v, " ")
+	switch strings.ToLower(scheme) {
+	case "basic":
+		raw, err := base64.StdEncoding.DecodeString(cred)
+		if err != nil {
+			return "Basic " + Redacted
+		}
+		id, _, _ := strings.Cut(string(raw), ":")
+		id, _ = url.QueryUnescape(id)
+		return "Basic " + Redacted + " (client_id " + id + ", secret hidden)"
+	case "bearer":
+		return "Bearer " + m.token("Authorization: Bearer", cred)
+	}
+	return scheme + " " + Redacted
+}
+
+func (m *Message) redactForm(body string) string {
+	form, err := url.ParseQuery(body)
+	if err != nil {
+		return Redacted + " (unparseable form)"
+	}
+	keys := make([]string, 0, len(form))
+	for k := range form {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		for _, v := range form[k] {
+			switch {
+			case slices.Contains(secretParams, k):
+				v = Redacted
+			case slices.Contains(tokenParams, k):
+				v = m.token(k, v)
+			}
+			fmt.Fprintf(&b, "%s=%s\n", k, v)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+func (m *Message) redactJSON(body []byte) string {
+	var v any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&v); err != nil {
+		return Redacted + " (unparseable JSON)"
+	}
+	v = m.walk("", v)
+	out, _ := json.MarshalIndent(v, "", "  ")
+	return string(out)
+}
+
+func (m *Message) walk(key string, v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, val := range t {
+			t[k] = m.walk(k, val)
+		}
+		return t
+	case []any:
+		for i := range t {
+			t[i] = m.walk(key, t[i])
+		}
+		return t
+	case string:
+		switch {
+		case slices.Contains(secretParams, key):
+			return Redacted
+		case slices.Contains(tokenParams, key):
+			return m.token(key, t)
+		}
+	}
+	return v
+}
+
+// token decodes a JWT into m.Tokens and returns it without its signature;
+// anything that is not a JWT is hidden whole.
+func (m *Message) token(where, raw string) string {
+	tok, ok := decodeJWT(where, raw)
+	if !ok {
+		return Redacted
+	}
+	m.Tokens = append(m.Tokens, tok)
+	return tok.Shown
+}
+
+// Token is a decoded JWT.
+type Token struct {
+	Where  string // the parameter or header it was found in
+	Kind   string // what it is, in words
+	Shown  string // header.payload without signature
+	Header string // pretty JSON
+	Claims []Claim
+}
+
+// Claim is one decoded claim with what it means.
+type Claim struct {
+	Name    string
+	Value   string
+	Meaning string
+}
+
+func decodeJWT(where, raw string) (Token, bool) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return Token{}, false
+	}
+	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
+	cb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
+	var header, claims map[string]any
+	if err1 != nil || err2 != nil || json.Unmarshal(hb, &header) != nil || json.Unmarshal(cb, &claims) != nil {
+		return Token{}, false
+	}
+	pretty, _ := json.MarshalIndent(header, "", "  ")
+	tok := Token{Where: where, Shown: parts[0] + "." + parts[1] + "." + SignatureRemoved, Header: string(pretty)}
+	typ, _ := header["typ"].(string)
+	tok.Kind = kindOf(typ, claims)
+	names := make([]string, 0, len(claims))
+	for k := range claims {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return claimOrder(names[i]) < claimOrder(names[j]) })
+	for _, k := range names {
+		tok.Claims = append(tok.Claims, Claim{Name: k, Value: claimValue(k, claims[k]), Meaning: claimMeanings[k]})
+	}
+	return tok, true
+}
+
+func kindOf(typ string, claims map[string]any) string {
+	switch strings.ToLower(typ) {
+	case "oauth-id-jag+jwt":
+		return "ID-JAG (Identity Assertion JWT Authorization Grant)"
+	case "at+jwt", "application/at+jwt":
+		return "Access token (RFC 9068 JWT)"
+	}
+	if _, ok := claims["nonce"]; ok {
+		return "ID token (OpenID Connect)"
+	}
+	if _, ok := claims["email"]; ok {
+		return "ID token (OpenID Connect)"
+	}
+	return "JWT"
+}
+
+func claimValue(name string, v any) string {
+	if f, ok := v.(float64); ok && (name == "exp" || name == "iat" || name == "nbf" || name == "auth_time") {
+		t := time.Unix(int64(f), 0).UTC()
+		return fmt.Sprintf("%d (%s)", int64(f), t.Format("2006-01-02 15:04:05 UTC"))
+	}
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+var order = []string{"iss", "sub", "aud", "client_id", "scope", "resource", "jti", "iat", "nbf", "exp", "auth_time", "email", "name", "nonce", "amr", "tenant"}
+
+func claimOrder(name string) int {
+	if i := slices.Index(order, name); i >= 0 {
+		return i
+	}
+	return len(order)
+}
+
+var claimMeanings = map[string]string{
+	"iss":            "issuer: the server that made and signed this token",
+	"sub":            "subject: the user, as the issuer identifies them",
+	"aud":            "audience: who must accept this token; anyone else must refuse it",
+	"client_id":      "the client that may use this token (for an ID-JAG: the requesting app's id at the resource AS)",
+	"scope":          "what the token allows",
+	"resource":       "the protected resource the access is for (RFC 8707)",
+	"jti":            "unique id; the resource AS remembers it so the token works once",
+	"iat":            "issued at",
+	"nbf":            "not valid before",
+	"exp":            "expires at",
+	"auth_time":      "when the user last signed in at the IdP",
+	"email":          "the user's email, used to find or create their account",
+	"email_verified": "whether the IdP verified the email",
+	"name":           "the user's display name",
+	"nonce":          "binds the ID token to the sign-in request that asked for it",
+	"amr":            "how the user authenticated (pwd: password)",
+	"tenant":         "the IdP tenant (org) the user belongs to",
+}

@@ -1,0 +1,204 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"xaa.example/shared/demo"
+	"xaa.example/shared/storage/storagetest"
+)
+
+// TestChain walks the whole demo as a person would: sign in to the wiki
+// through the wiki AS and the IdP, open My todos (token exchange at the wiki
+// AS and the IdP, jwt-bearer at the todo AS, API call), and see bob's
+// seeded todos, then check what the debug console shows.
+func TestChain(t *testing.T) { runChain(t, sqliteDB) }
+
+func runChain(t *testing.T, open openDB) {
+	s := startStack(t, open)
+	b := newBrowser(t)
+
+	home := b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	if home.Status != http.StatusOK || !strings.HasPrefix(home.URL, s.topology.Wiki) || !strings.Contains(home.Body, "Bobby Tables") {
+		t.Fatalf("after sign-in: %d at %s, want the wiki's home page for Bobby Tables:\n%s", home.Status, home.URL, home.Body)
+	}
+
+	todos := b.get(s.topology.Wiki + "/todos")
+	if todos.Status != http.StatusOK {
+		t.Fatalf("My todos: status %d:\n%s", todos.Status, todos.Body)
+	}
+	for _, title := range demo.BobTodos {
+		if !strings.Contains(todos.Body, title) {
+			t.Errorf("My todos does not show %q", title)
+		}
+	}
+
+	// The console shows the three chain steps, with tokens decoded.
+	console := b.get(s.topology.Wiki + "/debug")
+	for _, want := range []string{
+		"Exchange the ID token for an ID-JAG", "Redeem the ID-JAG for an access token", "Call the todo API with the access token",
+		"urn:ietf:params:oauth:token-type:id-jag", "oauth-id-jag+jwt", "wiki-at-todo", "todos.read",
+	} {
+		if !strings.Contains(console.Body, want) {
+			t.Errorf("debug console does not show %q", want)
+		}
+	}
+	assertNoSecrets(t, "debug console", console.Body)
+
+	// A second visit uses the held access token: no new exchange.
+	before := len(s.recorder.Runs())
+	again := b.get(s.topology.Wiki + "/todos")
+	if again.Status != http.StatusOK || !strings.Contains(again.Body, demo.BobTodos[0]) {
+		t.Fatalf("second visit to My todos: %d", again.Status)
+	}
+	runs := s.recorder.Runs()
+	if len(runs) != before+1 {
+		t.Fatalf("runs: got %d, want %d", len(runs), before+1)
+	}
+	if steps, _, _ := runs[0].Snapshot(); len(steps) != 1 {
+		t.Errorf("second visit made %d requests, want only the API call", len(steps))
+	}
+
+	assertNoSecrets(t, "service logs", s.logs.String())
+}
+
+// assertNoSecrets fails when text holds a demo secret or password.
+func assertNoSecrets(t *testing.T, where, text string) {
+	t.Helper()
+	for _, secret := range []string{demo.Password, demo.WikiSecret, demo.TodoSecret, demo.WikiAtTodoSecret, demo.WikiASSecretAtIdP, demo.TodoASSecretAtIdP} {
+		if strings.Contains(text, secret) {
+			t.Errorf("%s contains the secret %q", where, secret)
+		}
+	}
+}
+
+// TestChainMariaDB is the same walk with every service on its own MariaDB
+// schema.
+func TestChainMariaDB(t *testing.T) {
+	runChain(t, func(t *testing.T, _ string) *gorm.DB { return storagetest.MariaDB(t) })
+}
+
+// TestSingleSignOnToTodo: after signing in to the wiki, the todo app signs
+// bob in without a password (the IdP session answers), and shows the same
+// todos as the wiki, from the same account.
+func TestSingleSignOnToTodo(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	if p := b.get(s.topology.Wiki + "/todos"); p.Status != http.StatusOK {
+		t.Fatalf("My todos: %d", p.Status)
+	}
+	todo := b.get(s.topology.Todo + "/login")
+	if strings.Contains(todo.Body, `name="password"`) {
+		t.Fatal("the todo app asked for a password again; want single sign-on")
+	}
+	if !strings.HasPrefix(todo.URL, s.topology.Todo) || !strings.Contains(todo.Body, demo.BobTodos[0]) || !strings.Contains(todo.Body, "Bobby Tables") {
+		t.Fatalf("todo app after SSO: %d at %s:\n%s", todo.Status, todo.URL, todo.Body)
+	}
+}
+
+func TestWrongPasswordAndUnknownUser(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	for _, tt := range []struct{ name, email, password string }{
+		{name: "wrong password", email: "bob@tables.fake", password: "not-the-password"},
+		{name: "unknown user", email: "nobody@tables.fake", password: demo.Password},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			b := newBrowser(t)
+			p := b.signIn(s.topology.Wiki, tt.email, tt.password)
+			if p.Status != http.StatusUnauthorized || !strings.Contains(p.Body, "do not match an account") {
+				t.Fatalf("got %d at %s, want 401 with a readable message:\n%s", p.Status, p.URL, p.Body)
+			}
+			// The form is shown again, with the email kept.
+			if !strings.Contains(p.Body, `name="password"`) || !strings.Contains(p.Body, tt.email) {
+				t.Error("the sign-in form is not shown again with the email filled in")
+			}
+			if home := b.get(s.topology.Wiki + "/"); strings.Contains(home.Body, "Sign out") {
+				t.Error("the wiki shows a signed-in user after a failed sign-in")
+			}
+		})
+	}
+}
+
+// TestStoppedTodoAS: a service that does not answer gives a readable page,
+// not a hang or a panic.
+func TestStoppedTodoAS(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	s.servers["todo-as"].Close()
+	p := b.get(s.topology.Wiki + "/todos")
+	if p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "not answering") {
+		t.Fatalf("got %d, want 502 with a readable message:\n%s", p.Status, p.Body)
+	}
+}
+
+// TestDisabledConnection: with the wiki→todo connection disabled at the
+// IdP, the exchange is refused (access_denied) and the wiki says so.
+func TestDisabledConnection(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	if err := s.dbs["idp"].Exec("UPDATE connections SET enabled = ?", false).Error; err != nil {
+		t.Fatal(err)
+	}
+	p := b.get(s.topology.Wiki + "/todos")
+	if p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "Access to the todo app is not allowed") || !strings.Contains(p.Body, "access_denied") {
+		t.Fatalf("got %d, want the access_denied explanation:\n%s", p.Status, p.Body)
+	}
+	var held int64
+	s.dbs["wiki"].Table("access_tokens").Count(&held)
+	if held != 0 {
+		t.Errorf("the wiki holds %d access tokens after a refused exchange, want 0", held)
+	}
+}
+
+// TestTodoAPIRefusesBadTokens: only the todo AS's access tokens for the
+// API, unaltered, open it.
+func TestTodoAPIRefusesBadTokens(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	b.get(s.topology.Wiki + "/todos")
+	var good string
+	if err := s.dbs["wiki"].Table("access_tokens").Select("token").Row().Scan(&good); err != nil {
+		t.Fatalf("no access token held by the wiki: %v", err)
+	}
+	parts := strings.Split(good, ".")
+	tampered := parts[0] + "." + parts[1][:len(parts[1])-2] + "AA." + parts[2]
+	unsigned := `eyJhbGciOiJub25lIiwidHlwIjoiYXQrand0In0.` + parts[1] + `.`
+
+	for _, tt := range []struct {
+		name   string
+		auth   string
+		status int
+	}{
+		{name: "valid", auth: "Bearer " + good, status: http.StatusOK},
+		{name: "no token", auth: "", status: http.StatusUnauthorized},
+		{name: "tampered claims", auth: "Bearer " + tampered, status: http.StatusUnauthorized},
+		{name: "alg none", auth: "Bearer " + unsigned, status: http.StatusUnauthorized},
+		{name: "not a JWT", auth: "Bearer hello", status: http.StatusUnauthorized},
+		{name: "basic auth", auth: "Basic Ym9iOnB3", status: http.StatusUnauthorized},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, s.topology.TodoAPI()+"/todos", nil)
+			if tt.auth != "" {
+				req.Header.Set("Authorization", tt.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.status == http.StatusUnauthorized && !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+				t.Errorf("WWW-Authenticate = %q, want a Bearer challenge", resp.Header.Get("WWW-Authenticate"))
+			}
+		})
+	}
+}

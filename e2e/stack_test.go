@@ -1,0 +1,226 @@
+package e2e
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xaa.example/apps/todo/todoapp"
+	"xaa.example/apps/wiki/wikiapp"
+	"xaa.example/authservers/todo/todoas"
+	"xaa.example/authservers/wiki/wikias"
+	"xaa.example/debugconsole"
+	"xaa.example/idp/provider"
+	"xaa.example/shared/authserver"
+	"xaa.example/shared/demo"
+	"xaa.example/shared/storage"
+)
+
+// stack is the five services on loopback, plus what a test inspects.
+type stack struct {
+	topology demo.Topology
+	servers  map[string]*httptest.Server
+	dbs      map[string]*gorm.DB
+	recorder *debugconsole.Recorder
+	logs     *syncBuffer
+}
+
+// swappable lets a server exist (and so have its URL) before its handler,
+// because each service's configuration needs every other one's URL.
+type swappable struct {
+	mu sync.RWMutex
+	h  http.Handler
+}
+
+func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mu.RLock()
+	h := s.h
+	s.mu.RUnlock()
+	if h == nil {
+		http.Error(w, "starting", http.StatusServiceUnavailable)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+func (s *swappable) set(h http.Handler) {
+	s.mu.Lock()
+	s.h = h
+	s.mu.Unlock()
+}
+
+// syncBuffer collects every service's log, to check what reaches logs.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// openDB opens a database for one service of one test.
+type openDB func(t *testing.T, name string) *gorm.DB
+
+func sqliteDB(t *testing.T, name string) *gorm.DB {
+	t.Helper()
+	db, err := storage.Open("", filepath.Join(t.TempDir(), name+".db"))
+	if err != nil {
+		t.Fatalf("open SQLite for %s: %v", name, err)
+	}
+	t.Cleanup(func() { storage.Close(db) })
+	return db
+}
+
+func startStack(t *testing.T, open openDB) *stack {
+	t.Helper()
+	ctx := context.Background()
+	names := []string{"idp", "wiki-as", "todo-as", "wiki", "todo"}
+	s := &stack{servers: map[string]*httptest.Server{}, dbs: map[string]*gorm.DB{}, recorder: debugconsole.NewRecorder(), logs: &syncBuffer{}}
+	handlers := map[string]*swappable{}
+	for _, n := range names {
+		handlers[n] = &swappable{}
+		s.servers[n] = httptest.NewServer(handlers[n])
+		t.Cleanup(s.servers[n].Close)
+		s.dbs[n] = open(t, n)
+	}
+	s.topology = demo.Topology{
+		IdP: s.servers["idp"].URL, WikiAS: s.servers["wiki-as"].URL, TodoAS: s.servers["todo-as"].URL,
+		Wiki: s.servers["wiki"].URL, Todo: s.servers["todo"].URL,
+	}
+	log := slog.New(slog.NewTextHandler(s.logs, nil))
+	hc := &http.Client{Timeout: 10 * time.Second}
+
+	idpCfg := provider.DefaultConfig(s.topology)
+	idpCfg.DB, idpCfg.Log = s.dbs["idp"], log.With("service", "idp")
+	idp, err := provider.New(ctx, idpCfg)
+	if err != nil {
+		t.Fatalf("start IdP: %v", err)
+	}
+	handlers["idp"].set(idp.Handler())
+
+	for name, cfg := range map[string]authserver.Config{"wiki-as": wikias.DefaultConfig(s.topology), "todo-as": todoas.DefaultConfig(s.topology)} {
+		cfg.DB, cfg.Log, cfg.HTTPClient = s.dbs[name], log.With("service", name), hc
+		as, err := authserver.New(ctx, cfg)
+		if err != nil {
+			t.Fatalf("start %s: %v", name, err)
+		}
+		handlers[name].set(as.Handler())
+	}
+
+	todoCfg := todoapp.DefaultConfig(s.topology)
+	todoCfg.DB, todoCfg.Log, todoCfg.HTTPClient = s.dbs["todo"], log.With("service", "todo"), hc
+	todo, err := todoapp.New(ctx, todoCfg)
+	if err != nil {
+		t.Fatalf("start todo: %v", err)
+	}
+	handlers["todo"].set(todo.Handler())
+
+	wikiCfg := wikiapp.DefaultConfig(s.topology)
+	wikiCfg.DB, wikiCfg.Log, wikiCfg.HTTPClient, wikiCfg.Recorder = s.dbs["wiki"], log.With("service", "wiki"), hc, s.recorder
+	wiki, err := wikiapp.New(ctx, wikiCfg)
+	if err != nil {
+		t.Fatalf("start wiki: %v", err)
+	}
+	handlers["wiki"].set(wiki.Handler())
+	return s
+}
+
+// browser is a cookie jar that follows redirects, as a person's browser.
+type browser struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, _ := cookiejar.New(nil)
+	return &browser{t: t, client: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
+}
+
+// page is a response as the browser saw it.
+type page struct {
+	URL    string
+	Status int
+	Body   string
+}
+
+func (b *browser) get(url string) page {
+	b.t.Helper()
+	resp, err := b.client.Get(url)
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", url, err)
+	}
+	return readPage(b.t, resp)
+}
+
+func (b *browser) post(url string, form map[string]string) page {
+	b.t.Helper()
+	vals := make([]string, 0, len(form))
+	for k, v := range form {
+		vals = append(vals, k+"="+urlEscape(v))
+	}
+	resp, err := b.client.Post(url, "application/x-www-form-urlencoded", strings.NewReader(strings.Join(vals, "&")))
+	if err != nil {
+		b.t.Fatalf("POST %s: %v", url, err)
+	}
+	return readPage(b.t, resp)
+}
+
+func readPage(t *testing.T, resp *http.Response) page {
+	t.Helper()
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("read %s: %v", resp.Request.URL, err)
+	}
+	return page{URL: resp.Request.URL.String(), Status: resp.StatusCode, Body: string(body)}
+}
+
+var hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+
+// formFields returns the hidden fields of the first form on a page.
+func formFields(body string) map[string]string {
+	out := map[string]string{}
+	for _, m := range hiddenField.FindAllStringSubmatch(body, -1) {
+		out[m[1]] = htmlUnescape(m[2])
+	}
+	return out
+}
+
+var formAction = regexp.MustCompile(`<form class="stack" method="post" action="([^"]+)"`)
+
+// signIn walks from the app's sign-in link through its AS and the IdP's
+// sign-in page, and returns the page the browser lands on.
+func (b *browser) signIn(appURL, email, password string) page {
+	b.t.Helper()
+	login := b.get(appURL + "/login")
+	if !strings.Contains(login.Body, `name="password"`) {
+		return login // already signed in at the IdP: single sign-on
+	}
+	m := formAction.FindStringSubmatch(login.Body)
+	if m == nil {
+		b.t.Fatalf("no sign-in form at %s:\n%s", login.URL, login.Body)
+	}
+	fields := formFields(login.Body)
+	fields["email"], fields["password"] = email, password
+	return b.post(origin(login.URL)+htmlUnescape(m[1]), fields)
+}

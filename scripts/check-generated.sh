@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Fails when a generated *_templ.go file does not match its .templ source,
+# or when Go files are not gofmt-formatted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+status=0
+while IFS= read -r src; do
+  gen="${src%.templ}_templ.go"
+  if [[ ! -f "$gen" ]] || ! diff -q <(go tool templ generate -f "$src" -stdout 2>/dev/null) "$gen" >/dev/null; then
+    echo "stale: $gen does not match $src (run 'make generate')" >&2
+    status=1
+  fi
+done < <(git ls-files -co --exclude-standard -- '*.templ')
+unformatted=$(git ls-files -co --exclude-standard -- '*.go' | grep -v '_templ.go$' | xargs gofmt -l)
+if [[ -n "$unformatted" ]]; then
+  echo "not gofmt-formatted (run 'gofmt -w'):" >&2
+  echo "$unformatted" >&2
+  status=1
+fi
+exit $status

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 )
@@ -177,4 +179,26 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	step.Response = redactMessage(resp.Header, shown, resp.Header.Get("Content-Type"))
 	run.add(step)
 	return resp, nil
+}
+
+// RequestText is the request as an HTTP message: start line, headers, body.
+func (s Step) RequestText() string {
+	return httpText(s.Method+" "+s.URL, s.Request)
+}
+
+// ResponseText is the response as an HTTP message.
+func (s Step) ResponseText() string {
+	return httpText(fmt.Sprintf("HTTP %d", s.Status), s.Response)
+}
+
+func httpText(first string, m Message) string {
+	var b strings.Builder
+	b.WriteString(first)
+	for _, h := range m.Headers {
+		b.WriteString("\n" + h[0] + ": " + h[1])
+	}
+	if m.Body != "" {
+		b.WriteString("\n\n" + m.Body)
+	}
+	return b.String()
 }

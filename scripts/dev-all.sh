@@ -23,6 +23,8 @@ for line in "${services[@]}"; do
   go build -o "bin/$name" "./$dir"
 done
 
+built=$(date +%s.%N)
+
 pids=()
 stop_all() {
   trap - INT TERM EXIT
@@ -51,7 +53,7 @@ done
 
 healthy() { # port
   if command -v curl >/dev/null; then
-    curl -fsS -o /dev/null --max-time 1 "http://127.0.0.1:$1/healthz"
+    curl -fs -o /dev/null --max-time 1 "http://127.0.0.1:$1/healthz" 2>/dev/null
   else
     (exec 3<>"/dev/tcp/127.0.0.1/$1" && printf 'GET /healthz HTTP/1.0\r\n\r\n' >&3 && head -1 <&3 | grep -q ' 200 ') 2>/dev/null
   fi
@@ -71,11 +73,13 @@ for line in "${services[@]}"; do
   done
   healthy "$port" || { echo "$name did not become healthy on port $port" >&2; exit 1; }
 done
-elapsed=$(awk "BEGIN { printf \"%.1f\", $(date +%s.%N) - $start }")
+ready=$(date +%s.%N)
+build_s=$(awk "BEGIN { printf \"%.1f\", $built - $start }")
+start_s=$(awk "BEGIN { printf \"%.2f\", $ready - $built }")
 
 cat <<MSG
 
-  All five services are healthy ($elapsed s from build to ready).
+  All five services are healthy: built in ${build_s} s, started in ${start_s} s.
 
     Wiki (start here)   http://localhost:3000
     Todo                http://localhost:3001

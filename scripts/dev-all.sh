@@ -15,6 +15,18 @@ services=(
 )
 colors=(35 36 33 32 34)
 
+# A port that already answers would make the health checks below lie.
+busy=()
+for line in "${services[@]}"; do
+  read -r name _ port <<<"$line"
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then busy+=("$port ($name)"); fi
+done
+if ((${#busy[@]})); then
+  echo "These ports are already in use: ${busy[*]}." >&2
+  echo "Is another 'make dev-all' running? Stop it, or set LISTEN_ADDR and the URLs in env/<service>.env." >&2
+  exit 1
+fi
+
 start=$(date +%s.%N)
 echo "Building the five services..."
 mkdir -p bin
@@ -36,7 +48,8 @@ stop_all() {
   fi
   echo "All services stopped."
 }
-trap stop_all INT TERM EXIT
+trap stop_all EXIT
+trap 'stop_all; exit 0' INT TERM
 
 i=0
 for line in "${services[@]}"; do

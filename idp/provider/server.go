@@ -125,9 +125,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"authorization_response_iss_parameter_supported":    true,
 		"identity_chaining_requested_token_types_supported": []string{oauth.TokenTypeIDJAG},
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	_ = jsonIndent(w, md)
+	oauth.WriteMetadata(w, md)
 }
 
 func (s *Server) serveIndex(c *gin.Context) {

@@ -46,8 +46,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 	if _, ok := s.token.Grants[oauth.GrantTokenExchange]; ok {
 		md["identity_chaining_requested_token_types_supported"] = []string{oauth.TokenTypeIDJAG}
 	}
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	oauthJSON(w, md)
+	oauth.WriteMetadata(w, md)
 }
 
 func (s *Server) scopes() []string {
@@ -56,11 +55,4 @@ func (s *Server) scopes() []string {
 		set = append(set, r.Scopes...)
 	}
 	return oauth.ParseScopes(set.String())
-}
-
-func oauthJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	if err := jsonEncode(w, v); err != nil {
-		http.Error(w, "encoding failed", http.StatusInternalServerError)
-	}
 }

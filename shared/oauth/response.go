@@ -40,3 +40,13 @@ func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
 	}
 	WriteJSON(w, oe.Status, ErrorBody{Error: oe.Code, ErrorDescription: oe.Description})
 }
+
+// WriteMetadata writes a discovery document (RFC 8414 §3, OpenID Connect
+// Discovery §4): public, indented for people reading it, cacheable briefly.
+func WriteMetadata(w http.ResponseWriter, md map[string]any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(md)
+}

@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash
 # Every module of the workspace, as package patterns (./shared/... and so on).
 PKGS := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)|.|; s|$$|/...|")
 
-.PHONY: help dev-all build generate check test test-unit test-e2e test-mariadb clean
+.PHONY: help dev-all build generate check test test-e2e test-mariadb fuzz clean
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -23,8 +23,9 @@ check: ## go vet, gofmt, and generated views up to date.
 	go vet $(PKGS)
 	./scripts/check-generated.sh
 
-test: check ## Everything: vet, stale templ check, unit, in-process end to end, and MariaDB store tests.
+test: check ## Everything: vet, stale templ check, unit, in-process end to end, MariaDB store tests, brief fuzzing.
 	go test -count=1 $(PKGS)
+	FUZZTIME=3s ./scripts/fuzz.sh
 
 test-e2e: ## Only the in-process end-to-end tests.
 	go test -count=1 -v ./e2e/...
@@ -32,6 +33,9 @@ test-e2e: ## Only the in-process end-to-end tests.
 test-mariadb: ## Only the tests that run against MariaDB (XAA_TEST_MARIADB_URL, default mysql://root@127.0.0.1:3306).
 	go test -count=1 -v -run '/MariaDB' $(PKGS)
 	go test -count=1 -v -run 'MariaDB' ./e2e/...
+
+fuzz: ## Run every fuzz target for FUZZTIME each (default 1m).
+	FUZZTIME=$${FUZZTIME:-1m} ./scripts/fuzz.sh
 
 clean: ## Remove binaries and the local databases (.data/), signing keys included.
 	rm -rf bin .data

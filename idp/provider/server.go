@@ -11,6 +11,7 @@ import (
 	"xaa.example/shared/codeflow"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/replay"
 	"xaa.example/shared/web"
 )
 
@@ -62,14 +63,23 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	jtis, err := replay.NewDB(cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("replay store: %w", err)
+	}
 	s := &Server{cfg: cfg, store: st, codes: codes, keys: ks, clients: oauth.NewStaticClients(cfg.Clients...), sessions: sessions}
 	s.token = &oauth.TokenEndpoint{
-		Clients: s.clients,
-		Log:     cfg.Log,
+		Auth: &oauth.ClientAuth{
+			Clients:    s.clients,
+			Audiences:  []string{cfg.Issuer, cfg.Issuer + pathToken},
+			Assertions: jtis,
+			Now:        cfg.Now,
+		},
+		Log: cfg.Log,
 		Grants: map[string]oauth.Grant{
 			oauth.GrantAuthorizationCode: &codeflow.AuthCodeGrant{Store: codes, Issue: s.issueSession},
 			oauth.GrantRefreshToken:      &codeflow.RefreshGrant{Store: codes, Issue: s.issueSession},
-			oauth.GrantTokenExchange:     &tokenExchangeGrant{s},
+			oauth.GrantTokenExchange:     s.exchangeGrant(),
 		},
 	}
 	s.handler = s.routes()

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 	"gorm.io/gorm"
 
+	"xaa.example/shared/exchange"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/storage"
 )
@@ -146,8 +147,19 @@ func (s *store) checkPassword(ctx context.Context, email, password string) (*Use
 	return &u, nil
 }
 
-func (s *store) connectionsTo(ctx context.Context, audience string) ([]Connection, error) {
-	var cs []Connection
-	err := s.db.WithContext(ctx).Where("resource_audience = ?", audience).Find(&cs).Error
-	return cs, err
+// ConnectionsTo lists the managed connections to a resource AS; every
+// exchange reads them afresh, so an admin's change applies at once.
+func (s *store) ConnectionsTo(ctx context.Context, audience string) ([]exchange.Connection, error) {
+	var rows []Connection
+	if err := s.db.WithContext(ctx).Where("resource_audience = ?", audience).Order("id").Find(&rows).Error; err != nil {
+		return nil, err
+	}
+	out := make([]exchange.Connection, len(rows))
+	for i, r := range rows {
+		out[i] = exchange.Connection{
+			RequestingClientID: r.RequestingClientID, Audience: r.ResourceAudience, Resource: r.Resource,
+			AllowedScopes: oauth.ParseScopes(r.AllowedScopes), ClientIDAtResource: r.ClientIDAtResource, Enabled: r.Enabled,
+		}
+	}
+	return out, nil
 }

@@ -100,7 +100,7 @@ func (s *Server) serveFederationCallback(w http.ResponseWriter, r *http.Request)
 		s.errorPage(w, r, http.StatusBadRequest, "No email address", "The identity provider did not share your email address, which this server needs to find your account.")
 		return
 	}
-	user, err := s.store.linkUser(ctx, s.cfg.IdP.Issuer, res.Claims.Subject, res.Claims.Email, res.Claims.Name)
+	user, err := s.store.linkUser(ctx, s.cfg.IdP.Issuer, "", res.Claims.Subject, res.Claims.Email, res.Claims.Name)
 	if err != nil {
 		s.cfg.Log.Error("link user", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")

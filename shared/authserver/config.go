@@ -13,6 +13,7 @@ import (
 
 	"xaa.example/shared/demo"
 	"xaa.example/shared/idjag"
+	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
 )
 
@@ -60,10 +61,7 @@ type Upstream struct {
 }
 
 // Resource is a protected resource and the scopes it knows.
-type Resource struct {
-	URI    string
-	Scopes []string
-}
+type Resource = jwtbearer.Resource
 
 // Validate reports every problem at once. An empty issuer would silently
 // disable go-jose's issuer and audience checks, so it is refused here.

@@ -23,19 +23,20 @@ func (s *Server) grantTypes() []string {
 func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 	iss := s.cfg.Issuer
 	md := map[string]any{
-		"issuer":                                iss,
-		"authorization_endpoint":                iss + "/authorize",
-		"token_endpoint":                        iss + "/token",
-		"jwks_uri":                              iss + "/jwks",
-		"response_types_supported":              []string{"code"},
-		"response_modes_supported":              []string{"query"},
-		"grant_types_supported":                 s.grantTypes(),
-		"code_challenge_methods_supported":      []string{"S256"},
-		"token_endpoint_auth_methods_supported": []string{"client_secret_basic", "client_secret_post"},
-		"subject_types_supported":               []string{"public"},
-		"id_token_signing_alg_values_supported": []string{string(keys.Algorithm)},
-		"scopes_supported":                      s.scopes(),
-		"claims_supported":                      []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "name"},
+		"issuer":                                           iss,
+		"authorization_endpoint":                           iss + "/authorize",
+		"token_endpoint":                                   iss + "/token",
+		"jwks_uri":                                         iss + "/jwks",
+		"response_types_supported":                         []string{"code"},
+		"response_modes_supported":                         []string{"query"},
+		"grant_types_supported":                            s.grantTypes(),
+		"code_challenge_methods_supported":                 []string{"S256"},
+		"token_endpoint_auth_methods_supported":            []string{oauth.AuthSecretBasic, oauth.AuthSecretPost, oauth.AuthPrivateKeyJWT},
+		"token_endpoint_auth_signing_alg_values_supported": oauth.ClientAssertionAlgorithms,
+		"subject_types_supported":                          []string{"public"},
+		"id_token_signing_alg_values_supported":            []string{string(keys.Algorithm)},
+		"scopes_supported":                                 s.scopes(),
+		"claims_supported":                                 []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "name"},
 		// RFC 9207: the authorization response carries iss.
 		"authorization_response_iss_parameter_supported": true,
 	}

@@ -2,6 +2,11 @@ package authserver
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -12,22 +17,23 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	"github.com/go-jose/go-jose/v4/jwt"
+	"gorm.io/gorm"
 
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/idjag"
-	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/replay"
 	"xaa.example/shared/storage/storagetest"
 )
 
 const (
 	testIdP      = "https://idp.test"
 	testResource = "https://todo.test/api"
+	testKID      = "idp-key-1"
 )
 
-// jwksSource serves a key set's public keys as an idjag.KeySource.
+// jwksSource serves fixed public keys as an idjag.KeySource.
 type jwksSource struct{ set jose.JSONWebKeySet }
 
 func (s jwksSource) Key(_ context.Context, kid string) (*jose.JSONWebKey, error) {
@@ -40,39 +46,42 @@ func (s jwksSource) Key(_ context.Context, kid string) (*jose.JSONWebKey, error)
 }
 
 type resourceAS struct {
-	srv    *httptest.Server
-	idp    *keys.Set
-	server *Server
-	now    time.Time
+	srv     *httptest.Server
+	server  *Server
+	db      *gorm.DB
+	idpKey  *ecdsa.PrivateKey
+	now     time.Time
+	clients []oauth.Client
 }
 
-// newResourceAS starts a todo-style AS that trusts a test IdP, whose keys
-// the test holds to sign ID-JAGs.
-func newResourceAS(t *testing.T) *resourceAS {
+// newResourceAS starts a todo-style AS that trusts a test IdP whose
+// private key the test holds.
+func newResourceAS(t *testing.T, extraClients ...oauth.Client) *resourceAS {
 	t.Helper()
-	idpKeys, err := keys.LoadOrCreate(context.Background(), storagetest.SQLite(t))
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ras := &resourceAS{idp: idpKeys, now: time.Now()}
+	ras := &resourceAS{idpKey: key, now: time.Now(), db: storagetest.SQLite(t)}
 	ras.srv = httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(ras.srv.Close)
 	scopes := []string{demo.ScopeTodosRead, demo.ScopeTodosWrite}
+	clients := append([]oauth.Client{
+		{ID: "todo", Secret: "todo-secret", RedirectURIs: []string{"https://todo.test/callback"}, GrantTypes: []string{oauth.GrantAuthorizationCode}},
+		{ID: "wiki-at-todo", Secret: "wiki-secret", GrantTypes: []string{oauth.GrantJWTBearer}, Scopes: scopes},
+	}, extraClients...)
 	s, err := New(context.Background(), Config{
 		Issuer:     ras.srv.URL,
 		CookieName: "test_session",
-		DB:         storagetest.SQLite(t),
+		DB:         ras.db,
 		Now:        func() time.Time { return ras.now },
 		IdP:        Upstream{Issuer: testIdP, ClientID: "as", ClientSecret: "as-secret"},
-		Clients: []oauth.Client{
-			{ID: "todo", Secret: "todo-secret", RedirectURIs: []string{"https://todo.test/callback"}, GrantTypes: []string{oauth.GrantAuthorizationCode}},
-			{ID: "wiki-at-todo", Secret: "wiki-secret", GrantTypes: []string{oauth.GrantJWTBearer}, Scopes: scopes},
-		},
-		SeedUsers: []demo.User{{Email: "bob@tables.fake", Name: "Bobby Tables"}},
-		Resources: []Resource{{URI: testResource, Scopes: scopes}},
+		Clients:    clients,
+		SeedUsers:  []demo.User{{Email: "bob@tables.fake", Name: "Bobby Tables"}},
+		Resources:  []Resource{{URI: testResource, Scopes: scopes}},
 		TrustedIssuers: []*idjag.TrustedIssuer{{
 			Issuer: testIdP,
-			Keys:   jwksSource{idpKeys.JWKS()},
+			Keys:   jwksSource{jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: testKID, Algorithm: "ES256", Use: "sig"}}}},
 			JIT:    idjag.JITPolicy{Enabled: true, EmailDomains: []string{"tables.fake"}},
 		}},
 	})
@@ -84,120 +93,230 @@ func newResourceAS(t *testing.T) *resourceAS {
 	return ras
 }
 
-// idjag signs an ID-JAG for this AS, changed by edit.
-func (r *resourceAS) idjag(t *testing.T, edit func(c *idjag.Claims)) string {
+// claims is a valid ID-JAG's claims for this AS.
+func (r *resourceAS) claims() map[string]any {
+	return map[string]any{
+		"iss": testIdP, "sub": "00u-" + storagetest.ID(), "aud": r.srv.URL, "client_id": "wiki-at-todo",
+		"jti": "jti-" + storagetest.ID(), "iat": r.now.Unix(), "exp": r.now.Add(5 * time.Minute).Unix(),
+		"scope": "todos.read", "resource": testResource, "email": "bob@tables.fake",
+	}
+}
+
+// sign makes a compact JWS with the given header and claims.
+func sign(t *testing.T, key any, alg jose.SignatureAlgorithm, header map[string]any, claims map[string]any) string {
 	t.Helper()
-	c := idjag.Claims{
-		Issuer: testIdP, Subject: "00u-" + storagetest.ID(), Audience: jwt.Audience{r.srv.URL},
-		ClientID: "wiki-at-todo", ID: "jti-" + storagetest.ID(),
-		IssuedAt: jwt.NewNumericDate(r.now), Expiry: jwt.NewNumericDate(r.now.Add(5 * time.Minute)),
-		Scope: "todos.read", Resource: idjag.StringList{testResource}, Email: "bob@tables.fake",
+	opts := &jose.SignerOptions{}
+	for k, v := range header {
+		opts.WithHeader(jose.HeaderKey(k), v)
 	}
-	if edit != nil {
-		edit(&c)
-	}
-	tok, err := r.idp.Sign(oauth.TypIDJAG, c)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tok
+	payload, _ := json.Marshal(claims)
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := jws.CompactSerialize()
+	return out
 }
 
-func (r *resourceAS) token(t *testing.T, client, secret string, form url.Values) (int, map[string]any, http.Header) {
+func (r *resourceAS) idjag(t *testing.T, claims map[string]any) string {
+	return sign(t, r.idpKey, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID}, claims)
+}
+
+func (r *resourceAS) post(t *testing.T, auth [2]string, body string) (int, map[string]any, http.Header) {
 	t.Helper()
-	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/token", strings.NewReader(form.Encode()))
+	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/token", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.SetBasicAuth(client, secret)
+	if auth[0] != "" {
+		req.SetBasicAuth(auth[0], auth[1])
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	var body map[string]any
-	if err := json.Unmarshal(b, &body); err != nil {
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
 		t.Fatalf("not JSON: %s", b)
 	}
-	return resp.StatusCode, body, resp.Header
+	return resp.StatusCode, out, resp.Header
 }
 
-func bearer(assertion string, extra ...string) url.Values {
+// stored counts what a grant may write: used jtis, accounts and links.
+func (r *resourceAS) stored(t *testing.T) [3]int64 {
+	t.Helper()
+	var n [3]int64
+	r.db.Model(&replay.UsedJTI{}).Count(&n[0])
+	r.db.Model(&User{}).Count(&n[1])
+	r.db.Model(&Link{}).Count(&n[2])
+	return n
+}
+
+func bearerForm(assertion string, extra ...string) string {
 	v := url.Values{"grant_type": {oauth.GrantJWTBearer}, "assertion": {assertion}}
 	for i := 0; i < len(extra); i += 2 {
 		v.Set(extra[i], extra[i+1])
 	}
-	return v
+	return v.Encode()
 }
 
-func TestJWTBearerGrant(t *testing.T) {
+// publicKeyBytes is the IdP's public key as DER: what the classic
+// "HMAC with the public key" attack uses as the HMAC secret.
+func publicKeyBytes(t *testing.T, k *ecdsa.PublicKey) []byte {
+	der, err := x509.MarshalPKIXPublicKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return der
+}
+
+func b64(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// TestJWTBearerHostile starts from one valid ID-JAG and changes one thing
+// per row (PROTOCOL.md checks 1 to 12 and the client checks before them).
+func TestJWTBearerHostile(t *testing.T) {
 	ras := newResourceAS(t)
-
-	t.Run("valid, then replayed", func(t *testing.T) {
-		assertion := ras.idjag(t, nil)
-		status, body, h := ras.token(t, "wiki-at-todo", "wiki-secret", bearer(assertion))
-		if status != 200 || body["token_type"] != "Bearer" || body["scope"] != "todos.read" {
-			t.Fatalf("got %d %v", status, body)
-		}
-		if _, ok := body["refresh_token"]; ok {
-			t.Error("a refresh token was issued for an ID-JAG (draft §4.4.3 says not to)")
-		}
-		if h.Get("Cache-Control") != "no-store" {
-			t.Error("token response is cacheable")
-		}
-		v := &accesstoken.Verifier{Issuer: ras.srv.URL, Audience: testResource, Keys: jwksSource{ras.server.keys.JWKS()}, Now: time.Now}
-		claims, err := v.Verify(context.Background(), body["access_token"].(string))
-		if err != nil {
-			t.Fatalf("the access token does not verify as an RFC 9068 token for the resource: %v", err)
-		}
-		if claims.Subject != demo.AccountID("bob@tables.fake") || claims.ClientID != "wiki-at-todo" {
-			t.Errorf("access token for %s/%s, want bob's seeded account and wiki-at-todo", claims.Subject, claims.ClientID)
-		}
-
-		status, body, _ = ras.token(t, "wiki-at-todo", "wiki-secret", bearer(assertion))
-		if status != 400 || body["error"] != "invalid_grant" || !strings.Contains(body["error_description"].(string), "already used") {
-			t.Fatalf("replay: got %d %v, want invalid_grant", status, body)
-		}
-	})
+	wiki := [2]string{"wiki-at-todo", "wiki-secret"}
+	attacker, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	with := func(k string, v any) map[string]any { c := ras.claims(); c[k] = v; return c }
+	without := func(k string) map[string]any { c := ras.claims(); delete(c, k); return c }
+	signed := func(c map[string]any) string { return ras.idjag(t, c) }
+	replayed := signed(ras.claims())
+	if status, body, _ := ras.post(t, wiki, bearerForm(replayed)); status != 200 {
+		t.Fatalf("setup: the valid ID-JAG was refused: %v", body)
+	}
 
 	tests := []struct {
 		name      string
-		client    [2]string
-		edit      func(c *idjag.Claims)
-		extra     []string
+		auth      [2]string
+		body      string
 		status    int
 		error     string
-		wantScope string
+		wantScope string // for accepted rows
 	}{
-		{name: "scope narrowed to the ID-JAG's", extra: []string{"scope", "todos.read todos.write"}, status: 200, wantScope: "todos.read"},
-		{name: "no scope claim grants nothing", edit: func(c *idjag.Claims) { c.Scope = "" }, status: 400, error: "invalid_scope"},
-		{name: "unknown scope only", edit: func(c *idjag.Claims) { c.Scope = "admin" }, status: 400, error: "invalid_scope"},
-		{name: "resource not governed here", edit: func(c *idjag.Claims) { c.Resource = idjag.StringList{"https://other.test/api"} }, status: 400, error: "invalid_grant"},
-		{name: "requested resource not in the ID-JAG", extra: []string{"resource", "https://other.test/api"}, status: 400, error: "invalid_target"},
-		{name: "unlinked subject outside the JIT domains", edit: func(c *idjag.Claims) { c.Email = "eve@elsewhere.test" }, status: 400, error: "invalid_grant"},
-		{name: "unlinked subject without email", edit: func(c *idjag.Claims) { c.Email = "" }, status: 400, error: "invalid_grant"},
-		{name: "JIT account in an allowed domain", edit: func(c *idjag.Claims) { c.Email = "new@tables.fake" }, status: 200, wantScope: "todos.read"},
-		{name: "wrong client secret", client: [2]string{"wiki-at-todo", "nope"}, status: 401, error: "invalid_client"},
-		{name: "client without the grant", client: [2]string{"todo", "todo-secret"}, status: 400, error: "unauthorized_client"},
-		{name: "ID-JAG for another client", edit: func(c *idjag.Claims) { c.ClientID = "todo" }, status: 400, error: "invalid_grant"},
-		{name: "missing assertion", edit: nil, extra: []string{"assertion", ""}, status: 400, error: "invalid_request"},
+		// The client, before the assertion.
+		{name: "wrong client secret", auth: [2]string{"wiki-at-todo", "nope"}, body: bearerForm(signed(ras.claims())), status: 401, error: "invalid_client"},
+		{name: "unknown client", auth: [2]string{"ghost", "x"}, body: bearerForm(signed(ras.claims())), status: 401, error: "invalid_client"},
+		{name: "no client authentication", body: bearerForm(signed(ras.claims())), status: 401, error: "invalid_client"},
+		{name: "client not allowed the grant", auth: [2]string{"todo", "todo-secret"}, body: bearerForm(signed(with("client_id", "todo"))), status: 400, error: "unauthorized_client"},
+		// 1. Format and size.
+		{name: "missing assertion", auth: wiki, body: url.Values{"grant_type": {oauth.GrantJWTBearer}}.Encode(), status: 400, error: "invalid_request"},
+		{name: "two assertions", auth: wiki, body: bearerForm(signed(ras.claims())) + "&assertion=x", status: 400, error: "invalid_request"},
+		{name: "JWE (five parts)", auth: wiki, body: bearerForm("a.b.c.d.e"), status: 400, error: "invalid_grant"},
+		{name: "not base64", auth: wiki, body: bearerForm("%%%.%%%.%%%"), status: 400, error: "invalid_grant"},
+		{name: "nested JWT as payload", auth: wiki, body: bearerForm(b64(map[string]any{"alg": "ES256", "typ": oauth.TypIDJAG, "cty": "JWT", "kid": testKID}) + "." + base64.RawURLEncoding.EncodeToString([]byte(signed(ras.claims()))) + ".c2ln"), status: 400, error: "invalid_grant"},
+		{name: "oversize", auth: wiki, body: bearerForm(signed(with("pad", strings.Repeat("x", idjag.MaxAssertionBytes)))), status: 400, error: "invalid_grant"},
+		// 2. typ.
+		{name: "typ JWT", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "JWT", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
+		{name: "an access token (typ at+jwt)", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "at+jwt", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
+		{name: "an ID token instead", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "JWT", "kid": testKID},
+			map[string]any{"iss": testIdP, "sub": "00u1", "aud": ras.srv.URL, "exp": ras.now.Add(time.Hour).Unix(), "iat": ras.now.Unix(), "nonce": "n", "email": "bob@tables.fake"})), status: 400, error: "invalid_grant"},
+		// 3. alg and key choice.
+		{name: "alg none", auth: wiki, body: bearerForm(b64(map[string]any{"alg": "none", "typ": oauth.TypIDJAG, "kid": testKID}) + "." + b64(ras.claims()) + "."), status: 400, error: "invalid_grant"},
+		{name: "HS256 keyed with the public key", auth: wiki, body: bearerForm(sign(t, publicKeyBytes(t, &ras.idpKey.PublicKey), jose.HS256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
+		{name: "unknown kid", auth: wiki, body: bearerForm(sign(t, attacker, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": "attacker"}, ras.claims())), status: 400, error: "invalid_grant"},
+		{name: "embedded jwk of the signer", auth: wiki, body: bearerForm(sign(t, attacker, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID,
+			"jwk": jose.JSONWebKey{Key: &attacker.PublicKey}}, ras.claims())), status: 400, error: "invalid_grant"},
+		{name: "jku to the attacker's keys", auth: wiki, body: bearerForm(sign(t, attacker, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID, "jku": "https://evil.test/jwks"}, ras.claims())), status: 400, error: "invalid_grant"},
+		// 4 and 5. Issuer and signature.
+		{name: "untrusted issuer", auth: wiki, body: bearerForm(signed(with("iss", "https://evil.test"))), status: 400, error: "invalid_grant"},
+		{name: "issuer with a trailing slash", auth: wiki, body: bearerForm(signed(with("iss", testIdP+"/"))), status: 400, error: "invalid_grant"},
+		{name: "tampered claims", auth: wiki, body: bearerForm(func() string {
+			p := strings.Split(signed(ras.claims()), ".")
+			return p[0] + "." + b64(with("scope", "todos.read todos.write")) + "." + p[2]
+		}()), status: 400, error: "invalid_grant"},
+		// 6. Audience.
+		{name: "other audience", auth: wiki, body: bearerForm(signed(with("aud", "https://other-as.test"))), status: 400, error: "invalid_grant"},
+		{name: "two audiences", auth: wiki, body: bearerForm(signed(with("aud", []string{ras.srv.URL, "https://other-as.test"}))), status: 400, error: "invalid_grant"},
+		{name: "audience with a trailing slash", auth: wiki, body: bearerForm(signed(with("aud", ras.srv.URL+"/"))), status: 400, error: "invalid_grant"},
+		// 7. Claims and times.
+		{name: "expired beyond the skew", auth: wiki, body: bearerForm(signed(with("exp", ras.now.Add(-2*time.Minute).Unix()))), status: 400, error: "invalid_grant"},
+		{name: "iat in the future", auth: wiki, body: bearerForm(signed(with("iat", ras.now.Add(3*time.Minute).Unix()))), status: 400, error: "invalid_grant"},
+		{name: "nbf in the future", auth: wiki, body: bearerForm(signed(with("nbf", ras.now.Add(3*time.Minute).Unix()))), status: 400, error: "invalid_grant"},
+		{name: "lifetime over the maximum", auth: wiki, body: bearerForm(signed(with("exp", ras.now.Add(2*time.Hour).Unix()))), status: 400, error: "invalid_grant"},
+		{name: "no exp", auth: wiki, body: bearerForm(signed(without("exp"))), status: 400, error: "invalid_grant"},
+		{name: "no iat", auth: wiki, body: bearerForm(signed(without("iat"))), status: 400, error: "invalid_grant"},
+		{name: "no jti", auth: wiki, body: bearerForm(signed(without("jti"))), status: 400, error: "invalid_grant"},
+		{name: "no sub", auth: wiki, body: bearerForm(signed(without("sub"))), status: 400, error: "invalid_grant"},
+		{name: "no client_id", auth: wiki, body: bearerForm(signed(without("client_id"))), status: 400, error: "invalid_grant"},
+		// 8. Client binding.
+		{name: "ID-JAG issued for another client", auth: wiki, body: bearerForm(signed(with("client_id", "someone-else"))), status: 400, error: "invalid_grant"},
+		// 9. Single use.
+		{name: "replayed", auth: wiki, body: bearerForm(replayed), status: 400, error: "invalid_grant"},
+		// 10. Resource.
+		{name: "resource not governed here", auth: wiki, body: bearerForm(signed(with("resource", "https://other.test/api"))), status: 400, error: "invalid_grant"},
+		{name: "requested resource not in the ID-JAG", auth: wiki, body: bearerForm(signed(ras.claims()), "resource", "https://other.test/api"), status: 400, error: "invalid_target"},
+		// 11. Scope.
+		{name: "no scope claim", auth: wiki, body: bearerForm(signed(without("scope"))), status: 400, error: "invalid_scope"},
+		{name: "only unknown scopes", auth: wiki, body: bearerForm(signed(with("scope", "admin"))), status: 400, error: "invalid_scope"},
+		{name: "widening the scope is narrowed", auth: wiki, body: bearerForm(signed(ras.claims()), "scope", "todos.read todos.write"), status: 200, wantScope: "todos.read"},
+		// 12. Subject.
+		{name: "unlinked subject outside the JIT domains", auth: wiki, body: bearerForm(signed(with("email", "eve@elsewhere.test"))), status: 400, error: "invalid_grant"},
+		{name: "unlinked subject without email", auth: wiki, body: bearerForm(signed(without("email"))), status: 400, error: "invalid_grant"},
+		{name: "just-in-time account in an allowed domain", auth: wiki, body: bearerForm(signed(with("email", "new-"+storagetest.ID()+"@tables.fake"))), status: 200, wantScope: "todos.read"},
+		{name: "expired within the skew is accepted", auth: wiki, body: bearerForm(signed(with("exp", ras.now.Add(-30*time.Second).Unix()))), status: 200, wantScope: "todos.read"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			client := tt.client
-			if client[0] == "" {
-				client = [2]string{"wiki-at-todo", "wiki-secret"}
+			before := ras.stored(t)
+			status, body, h := ras.post(t, tt.auth, tt.body)
+			if h.Get("Cache-Control") != "no-store" {
+				t.Error("the answer is cacheable")
 			}
-			status, body, _ := ras.token(t, client[0], client[1], bearer(ras.idjag(t, tt.edit), tt.extra...))
-			if status != tt.status || (tt.error != "" && body["error"] != tt.error) {
+			if tt.status == 200 {
+				if status != 200 || body["scope"] != tt.wantScope || body["token_type"] != "Bearer" {
+					t.Fatalf("got %d %v, want 200 with scope %s", status, body, tt.wantScope)
+				}
+				if after := ras.stored(t); after[0] != before[0]+1 {
+					t.Errorf("used jtis %d → %d, want one more", before[0], after[0])
+				}
+				return
+			}
+			if status != tt.status || body["error"] != tt.error {
 				t.Fatalf("got %d %v, want %d %s", status, body, tt.status, tt.error)
 			}
-			if tt.status == 200 && body["scope"] != tt.wantScope {
-				t.Errorf("scope %v, want %s", body["scope"], tt.wantScope)
+			if _, issued := body["access_token"]; issued {
+				t.Error("an access token was issued")
 			}
-			if desc, _ := body["error_description"].(string); strings.Contains(desc, "gorm") || strings.Contains(desc, "sql") {
-				t.Errorf("error_description leaks internals: %s", desc)
+			if after := ras.stored(t); after != before {
+				t.Errorf("stored rows (jtis, users, links) %v → %v, want unchanged", before, after)
+			}
+			desc, _ := body["error_description"].(string)
+			for _, leak := range []string{"gorm", "sql", "go-jose", "square/go-jose", "panic"} {
+				if strings.Contains(strings.ToLower(desc), leak) {
+					t.Errorf("error_description leaks internals: %s", desc)
+				}
 			}
 		})
+	}
+}
+
+func TestJWTBearerAccessToken(t *testing.T) {
+	ras := newResourceAS(t)
+	status, body, _ := ras.post(t, [2]string{"wiki-at-todo", "wiki-secret"}, bearerForm(ras.idjag(t, ras.claims())))
+	if status != 200 {
+		t.Fatalf("got %d %v", status, body)
+	}
+	if _, ok := body["refresh_token"]; ok {
+		t.Error("a refresh token was issued for an ID-JAG (draft §4.4.3 says not to)")
+	}
+	if body["resource"] != testResource {
+		t.Errorf("resource %v, want %s in the response (draft §4.4.1)", body["resource"], testResource)
+	}
+	v := &accesstoken.Verifier{Issuer: ras.srv.URL, Audience: testResource, Keys: jwksSource{ras.server.keys.JWKS()}, Now: time.Now}
+	claims, err := v.Verify(context.Background(), body["access_token"].(string))
+	if err != nil {
+		t.Fatalf("the access token does not verify as an RFC 9068 token for the resource: %v", err)
+	}
+	if claims.Subject != demo.AccountID("bob@tables.fake") || claims.ClientID != "wiki-at-todo" || claims.Scope != "todos.read" {
+		t.Errorf("access token %+v, want bob's seeded account, wiki-at-todo, todos.read", claims)
 	}
 }
 

@@ -11,8 +11,10 @@ import (
 	"xaa.example/shared/codeflow"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/jwks"
+	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/replay"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
 )
@@ -78,20 +80,38 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.anyClientAllows(oauth.GrantTokenExchange) {
 		grants[oauth.GrantTokenExchange] = &tokenExchangeGrant{s}
 	}
+	// One store of used jtis, for ID-JAGs and client assertions alike.
+	jtis, err := replay.NewDB(cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("replay store: %w", err)
+	}
 	if len(cfg.TrustedIssuers) > 0 {
-		replay, err := idjag.NewDBReplayStore(cfg.DB)
-		if err != nil {
-			return nil, fmt.Errorf("replay store: %w", err)
-		}
 		for _, ti := range cfg.TrustedIssuers {
 			if ti.Keys == nil {
 				ti.Keys = jwks.NewRemote(ti.Issuer, cfg.HTTPClient)
 			}
 		}
-		s.verifier = &idjag.Verifier{Audience: cfg.Issuer, Issuers: cfg.TrustedIssuers, Replay: replay, Now: cfg.Now}
-		grants[oauth.GrantJWTBearer] = &jwtBearerGrant{s}
+		s.verifier = &idjag.Verifier{Audience: cfg.Issuer, Issuers: cfg.TrustedIssuers, Replay: jtis, Now: cfg.Now}
+		grants[oauth.GrantJWTBearer] = &jwtbearer.Grant{
+			Issuer:    cfg.Issuer,
+			Verifier:  s.verifier,
+			Resources: cfg.Resources,
+			Accounts:  s.store,
+			Signer:    s.keys,
+			Lifetime:  cfg.AccessTokenLifetime,
+			Now:       cfg.Now,
+		}
 	}
-	s.token = &oauth.TokenEndpoint{Clients: s.clients, Grants: grants, Log: cfg.Log}
+	s.token = &oauth.TokenEndpoint{
+		Auth: &oauth.ClientAuth{
+			Clients:    s.clients,
+			Audiences:  []string{cfg.Issuer, cfg.Issuer + "/token"},
+			Assertions: jtis,
+			Now:        cfg.Now,
+		},
+		Grants: grants,
+		Log:    cfg.Log,
+	}
 	s.handler = s.routes()
 	return s, nil
 }

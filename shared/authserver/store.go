@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"xaa.example/shared/demo"
+	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/storage"
 )
 
@@ -22,10 +23,12 @@ type User struct {
 	CreatedAt time.Time
 }
 
-// Link ties an IdP subject (iss, sub) to a local user: made at SSO, or just
-// in time by an ID-JAG when policy allows.
+// Link ties an IdP subject to a local user: made at SSO, or just in time by
+// an ID-JAG when policy allows. A subject is unique per issuer and tenant
+// (ID-JAG draft §3, sub).
 type Link struct {
 	Issuer    string `gorm:"primaryKey;size:255"`
+	Tenant    string `gorm:"primaryKey;size:64"`
 	Subject   string `gorm:"primaryKey;size:255"`
 	UserID    string `gorm:"index;size:32;not null"`
 	CreatedAt time.Time
@@ -56,22 +59,40 @@ func (s *store) user(ctx context.Context, id string) (*User, error) {
 	return &u, storage.Translate(err)
 }
 
-func (s *store) userByLink(ctx context.Context, issuer, subject string) (*User, error) {
+// Linked implements jwtbearer.Accounts.
+func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jwtbearer.Account, error) {
 	var l Link
-	if err := s.db.WithContext(ctx).Take(&l, "issuer = ? AND subject = ?", issuer, subject).Error; err != nil {
-		return nil, storage.Translate(err)
+	err := s.db.WithContext(ctx).Take(&l, "issuer = ? AND tenant = ? AND subject = ?", issuer, tenant, subject).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, jwtbearer.ErrNoAccount
 	}
-	return s.user(ctx, l.UserID)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.user(ctx, l.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &jwtbearer.Account{ID: u.ID, Email: u.Email}, nil
+}
+
+// LinkJustInTime implements jwtbearer.Accounts.
+func (s *store) LinkJustInTime(ctx context.Context, issuer, tenant, subject, email string) (*jwtbearer.Account, error) {
+	u, err := s.linkUser(ctx, issuer, tenant, subject, email, email)
+	if err != nil {
+		return nil, err
+	}
+	return &jwtbearer.Account{ID: u.ID, Email: u.Email}, nil
 }
 
 // linkUser returns the user linked to (issuer, subject), or links the user
 // with that email, creating the account when there is none. All in one
 // transaction, so a failure leaves nothing half written.
-func (s *store) linkUser(ctx context.Context, issuer, subject, email, name string) (*User, error) {
+func (s *store) linkUser(ctx context.Context, issuer, tenant, subject, email, name string) (*User, error) {
 	var out User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var l Link
-		err := tx.Take(&l, "issuer = ? AND subject = ?", issuer, subject).Error
+		err := tx.Take(&l, "issuer = ? AND tenant = ? AND subject = ?", issuer, tenant, subject).Error
 		if err == nil {
 			return tx.Take(&out, "id = ?", l.UserID).Error
 		}
@@ -86,7 +107,7 @@ func (s *store) linkUser(ctx context.Context, issuer, subject, email, name strin
 		if err != nil {
 			return err
 		}
-		return tx.Create(&Link{Issuer: issuer, Subject: subject, UserID: out.ID}).Error
+		return tx.Create(&Link{Issuer: issuer, Tenant: tenant, Subject: subject, UserID: out.ID}).Error
 	})
 	return &out, storage.Translate(err)
 }

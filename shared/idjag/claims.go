@@ -1,9 +1,9 @@
 package idjag
 
 import (
-	"encoding/json"
-
 	"github.com/go-jose/go-jose/v4/jwt"
+
+	"xaa.example/shared/oauth"
 )
 
 // Claims of an ID-JAG (draft §3).
@@ -24,27 +24,6 @@ type Claims struct {
 	Tenant    string           `json:"tenant,omitempty"`
 }
 
-// StringList is a JSON value that is either one string or an array of
-// strings, as the resource claim may be (draft §3, RFC 8707 §2).
-type StringList []string
-
-func (s StringList) MarshalJSON() ([]byte, error) {
-	if len(s) == 1 {
-		return json.Marshal(s[0])
-	}
-	return json.Marshal([]string(s))
-}
-
-func (s *StringList) UnmarshalJSON(b []byte) error {
-	var one string
-	if err := json.Unmarshal(b, &one); err == nil {
-		*s = StringList{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*s = many
-	return nil
-}
+// StringList is one string or an array of strings in JSON, as the resource
+// claim may be (draft §3, RFC 8707 §2).
+type StringList = oauth.StringList

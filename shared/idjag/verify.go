@@ -14,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/replay"
 )
 
 // KeySource finds an issuer's public key by kid (see package jwks).
@@ -62,21 +63,12 @@ var (
 // MaxAssertionBytes bounds the assertion before any parsing.
 const MaxAssertionBytes = 16 << 10
 
-// ReplayStore remembers (issuer, jti) pairs until they expire. Remember
-// returns ErrReplayed when the pair was seen before.
-type ReplayStore interface {
-	Remember(ctx context.Context, issuer, jti string, until time.Time) error
-}
-
-// ErrReplayed is returned by a ReplayStore for a jti already used.
-var ErrReplayed = errors.New("jti already used")
-
 // Verifier checks ID-JAGs presented to one resource authorization server.
 type Verifier struct {
 	// Audience is this server's issuer identifier.
 	Audience string
 	Issuers  []*TrustedIssuer
-	Replay   ReplayStore
+	Replay   replay.Store
 	Now      func() time.Time
 }
 
@@ -181,7 +173,7 @@ func (v *Verifier) Verify(ctx context.Context, assertion, clientID string, polic
 	// 9. Single use, remembered until the assertion could no longer pass check 7.
 	until := c.Expiry.Time().Add(skew(ti))
 	if err := v.Replay.Remember(ctx, c.Issuer, c.ID, until); err != nil {
-		if errors.Is(err, ErrReplayed) {
+		if errors.Is(err, replay.ErrReplayed) {
 			return nil, oauth.InvalidGrant("assertion was already used (jti replay)")
 		}
 		return nil, oauth.ServerError(fmt.Errorf("replay store: %w", err))

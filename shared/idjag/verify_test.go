@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/replay"
 )
 
 const (
@@ -40,7 +41,7 @@ type memoryReplay map[string]bool
 
 func (m memoryReplay) Remember(_ context.Context, iss, jti string, _ time.Time) error {
 	if m[iss+" "+jti] {
-		return ErrReplayed
+		return replay.ErrReplayed
 	}
 	m[iss+" "+jti] = true
 	return nil

@@ -17,6 +17,11 @@ import (
 // DefaultMinRefresh is how long an unknown kid waits before another fetch.
 const DefaultMinRefresh = 30 * time.Second
 
+// FailureBackoff is how long a failed fetch waits before the next try:
+// short, so a restarted issuer is seen soon, but a down issuer is not
+// asked on every request.
+const FailureBackoff = 2 * time.Second
+
 // ErrUnknownKey is returned when the issuer's JWKS has no key with the kid.
 var ErrUnknownKey = errors.New("no key with that kid in the issuer's JWKS")
 
@@ -76,10 +81,11 @@ type Remote struct {
 	MinRefresh time.Duration
 	Now        func() time.Time
 
-	mu      sync.Mutex
-	jwksURI string
-	keys    jose.JSONWebKeySet
-	fetched time.Time
+	mu          sync.Mutex
+	jwksURI     string
+	keys        jose.JSONWebKeySet
+	lastAttempt time.Time
+	lastErr     error
 }
 
 // NewRemote returns the key set of issuer; nothing is fetched until a key is
@@ -96,11 +102,23 @@ func (r *Remote) Key(ctx context.Context, kid string) (*jose.JSONWebKey, error) 
 	if k := find(r.keys, kid); k != nil {
 		return k, nil
 	}
-	if !r.fetched.IsZero() && r.Now().Sub(r.fetched) < r.MinRefresh {
-		return nil, ErrUnknownKey
+	now := r.Now()
+	if !r.lastAttempt.IsZero() {
+		wait := r.MinRefresh
+		if r.lastErr != nil {
+			wait = FailureBackoff
+		}
+		if now.Sub(r.lastAttempt) < wait {
+			if r.lastErr != nil {
+				return nil, r.lastErr
+			}
+			return nil, ErrUnknownKey
+		}
 	}
-	if err := r.refresh(ctx); err != nil {
-		return nil, err
+	r.lastAttempt = now
+	r.lastErr = r.refresh(ctx)
+	if r.lastErr != nil {
+		return nil, r.lastErr
 	}
 	if k := find(r.keys, kid); k != nil {
 		return k, nil
@@ -121,7 +139,6 @@ func (r *Remote) refresh(ctx context.Context) error {
 		return fmt.Errorf("fetch JWKS of %s: %w", r.Issuer, err)
 	}
 	r.keys = set
-	r.fetched = r.Now()
 	return nil
 }
 

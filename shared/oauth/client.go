@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
-	"net/http"
-	"net/url"
 	"slices"
+
+	"github.com/go-jose/go-jose/v4"
 )
 
 // Client is a registered OAuth client.
@@ -21,7 +21,20 @@ type Client struct {
 	// Scopes the client may be granted; empty means no restriction beyond the
 	// grant's own policy.
 	Scopes []string
+	// Keys are the client's public keys. A client with keys authenticates
+	// with private_key_jwt (RFC 7523 §2.2) and never with a secret.
+	Keys *jose.JSONWebKeySet
 }
+
+// Client authentication methods (RFC 8414 §2, token_endpoint_auth_methods_supported).
+const (
+	AuthSecretBasic   = "client_secret_basic"
+	AuthSecretPost    = "client_secret_post"
+	AuthPrivateKeyJWT = "private_key_jwt"
+)
+
+// ClientAssertionType is the client_assertion_type of RFC 7523 §2.2.
+const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 // AllowsGrant reports whether the client is registered for grantType.
 func (c *Client) AllowsGrant(grantType string) bool { return slices.Contains(c.GrantTypes, grantType) }
@@ -77,42 +90,4 @@ func (s *StaticClients) CheckSecret(_ context.Context, c *Client, secret string)
 	}
 	got := sha256.Sum256([]byte(secret))
 	return subtle.ConstantTimeCompare(got[:], want[:]) == 1
-}
-
-// AuthenticateClient authenticates the caller of the token endpoint with
-// client_secret_basic (RFC 6749 §2.3.1, preferred) or client_secret_post.
-// Using both at once is refused, as the RFC allows only one method.
-func AuthenticateClient(ctx context.Context, store ClientStore, r *http.Request, form url.Values) (*Client, error) {
-	id, secret, basic := r.BasicAuth()
-	if basic {
-		// The Basic credentials are form-urlencoded first (RFC 6749 §2.3.1).
-		var err1, err2 error
-		id, err1 = url.QueryUnescape(id)
-		secret, err2 = url.QueryUnescape(secret)
-		if err1 != nil || err2 != nil {
-			return nil, InvalidClient("malformed Basic credentials")
-		}
-		if form.Has("client_secret") {
-			return nil, InvalidRequest("use one client authentication method, not Basic and client_secret together")
-		}
-		if fid := form.Get("client_id"); fid != "" && fid != id {
-			return nil, InvalidClient("client_id does not match the Basic credentials")
-		}
-	} else {
-		id, secret = form.Get("client_id"), form.Get("client_secret")
-	}
-	if id == "" {
-		return nil, InvalidClient("client authentication is required")
-	}
-	c, err := store.Client(ctx, id)
-	if errors.Is(err, ErrUnknownClient) {
-		return nil, InvalidClient("client authentication failed")
-	}
-	if err != nil {
-		return nil, ServerError(err)
-	}
-	if !store.CheckSecret(ctx, c, secret) {
-		return nil, InvalidClient("client authentication failed")
-	}
-	return c, nil
 }

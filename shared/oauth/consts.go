@@ -1,5 +1,7 @@
 package oauth
 
+import "encoding/json"
+
 // Grant types.
 const (
 	GrantAuthorizationCode = "authorization_code"
@@ -35,6 +37,33 @@ type TokenResponse struct {
 	TokenType       string `json:"token_type"`
 	ExpiresIn       int64  `json:"expires_in,omitempty"`
 	Scope           string `json:"scope,omitempty"`
-	RefreshToken    string `json:"refresh_token,omitempty"`
-	IDToken         string `json:"id_token,omitempty"`
+	// Resource granted (RFC 8707; ID-JAG draft §4.4.1 asks for it).
+	Resource     StringList `json:"resource,omitempty"`
+	RefreshToken string     `json:"refresh_token,omitempty"`
+	IDToken      string     `json:"id_token,omitempty"`
+}
+
+// StringList is a JSON value that is either one string or an array of
+// strings (RFC 8707 §2 resource, RFC 7519 aud).
+type StringList []string
+
+func (s StringList) MarshalJSON() ([]byte, error) {
+	if len(s) == 1 {
+		return json.Marshal(s[0])
+	}
+	return json.Marshal([]string(s))
+}
+
+func (s *StringList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*s = StringList{one}
+		return nil
+	}
+	var many []string
+	if err := json.Unmarshal(b, &many); err != nil {
+		return err
+	}
+	*s = many
+	return nil
 }

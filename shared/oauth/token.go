@@ -35,9 +35,9 @@ type Grant interface {
 // to the grant type, response writing) live here so that no grant can skip
 // one.
 type TokenEndpoint struct {
-	Clients ClientStore
-	Grants  map[string]Grant
-	Log     *slog.Logger
+	Auth   *ClientAuth
+	Grants map[string]Grant
+	Log    *slog.Logger
 }
 
 func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -65,7 +65,7 @@ func (e *TokenEndpoint) handle(r *http.Request) (*TokenResponse, error) {
 	if !ok {
 		return nil, UnsupportedGrantType("grant_type %q is not supported here", grantType)
 	}
-	client, err := AuthenticateClient(r.Context(), e.Clients, r, form)
+	client, err := e.Auth.Authenticate(r.Context(), r, form)
 	if err != nil {
 		return nil, err
 	}

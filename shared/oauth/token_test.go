@@ -18,10 +18,10 @@ func (echoGrant) Handle(_ context.Context, r *TokenRequest) (*TokenResponse, err
 
 func TestTokenEndpoint(t *testing.T) {
 	ep := &TokenEndpoint{
-		Clients: NewStaticClients(
+		Auth: &ClientAuth{Clients: NewStaticClients(
 			Client{ID: "app", Secret: "s3cret", GrantTypes: []string{"test_grant"}},
 			Client{ID: "other", Secret: "x", GrantTypes: []string{"another"}},
-		),
+		)},
 		Grants: map[string]Grant{"test_grant": echoGrant{}, "another": echoGrant{}},
 	}
 	form := func(kv ...string) string {

@@ -140,13 +140,7 @@ func (a *App) tokenEndpoint(ctx context.Context, up *signin.Upstream, name strin
 func (a *App) callTodoAPI(ctx context.Context, token string) ([]todoItem, int, *chainProblem) {
 	ctx = debugconsole.WithStep(ctx, "Call the todo API with the access token",
 		"An ordinary API call with the access token as a Bearer token. The todo API checks the token's signature, issuer, audience, expiry and scope.")
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.cfg.TodoAPIURL+"/todos", nil)
-	if err != nil {
-		return nil, 0, &chainProblem{Title: "Todos unavailable", Message: "The todo API address is not valid.", Detail: err.Error()}
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Accept", "application/json")
-	resp, err := a.http.Do(req)
+	resp, err := xaaclient.Call(ctx, a.http, http.MethodGet, a.cfg.TodoAPIURL+"/todos", token, nil)
 	if err != nil {
 		return nil, 0, &chainProblem{Title: "The todo app is not answering", Message: "The wiki could not reach the todo API. Is the todo app running?", Detail: err.Error()}
 	}

@@ -1,4 +1,10 @@
-package idjag
+// Package replay remembers single-use token ids (jti) until they expire:
+// ID-JAGs at the resource authorization server (PROTOCOL.md check 9) and
+// client assertions at any token endpoint (RFC 7523 §3, item 7). Kept in
+// the database, so every replica of a server sees every use.
+//
+// It must not depend on any grant.
+package replay
 
 import (
 	"context"
@@ -11,6 +17,16 @@ import (
 	"gorm.io/gorm"
 )
 
+// Store remembers (issuer, jti) pairs until they expire. Remember returns
+// ErrReplayed when the pair was seen before; any other error means the
+// store could not answer, and the caller must refuse (fail closed).
+type Store interface {
+	Remember(ctx context.Context, issuer, jti string, until time.Time) error
+}
+
+// ErrReplayed is returned by Remember for a jti already used.
+var ErrReplayed = errors.New("jti already used")
+
 // UsedJTI is one remembered assertion id. The key is a digest of issuer and
 // jti so that the unique index has a fixed, small size on every database.
 type UsedJTI struct {
@@ -19,9 +35,9 @@ type UsedJTI struct {
 	ExpiresAt time.Time `gorm:"index;not null"`
 }
 
-// DBReplayStore keeps used jtis in the database, so every replica of the
+// DB keeps used jtis in the database, so every replica of the
 // authorization server sees them; expired rows are purged as it goes.
-type DBReplayStore struct {
+type DB struct {
 	DB            *gorm.DB
 	Now           func() time.Time
 	PurgeInterval time.Duration
@@ -30,17 +46,17 @@ type DBReplayStore struct {
 	lastPurge time.Time
 }
 
-// NewDBReplayStore migrates the table and returns the store.
-func NewDBReplayStore(db *gorm.DB) (*DBReplayStore, error) {
+// NewDB migrates the table and returns the store.
+func NewDB(db *gorm.DB) (*DB, error) {
 	if err := db.AutoMigrate(&UsedJTI{}); err != nil {
 		return nil, err
 	}
-	return &DBReplayStore{DB: db, Now: time.Now, PurgeInterval: time.Minute}, nil
+	return &DB{DB: db, Now: time.Now, PurgeInterval: time.Minute}, nil
 }
 
 // Remember records (issuer, jti); it returns ErrReplayed if already there.
 // The primary key makes the check and the insert one atomic statement.
-func (s *DBReplayStore) Remember(ctx context.Context, issuer, jti string, until time.Time) error {
+func (s *DB) Remember(ctx context.Context, issuer, jti string, until time.Time) error {
 	s.purge(ctx)
 	sum := sha256.Sum256([]byte(issuer + "\x00" + jti))
 	row := UsedJTI{Key: hex.EncodeToString(sum[:]), Issuer: issuer, ExpiresAt: until.UTC()}
@@ -51,7 +67,7 @@ func (s *DBReplayStore) Remember(ctx context.Context, issuer, jti string, until 
 	return err
 }
 
-func (s *DBReplayStore) purge(ctx context.Context) {
+func (s *DB) purge(ctx context.Context) {
 	s.mu.Lock()
 	now := s.Now()
 	due := now.Sub(s.lastPurge) >= s.PurgeInterval

@@ -1,4 +1,4 @@
-package idjag
+package replay
 
 import (
 	"context"
@@ -11,11 +11,11 @@ import (
 	"xaa.example/shared/storage/storagetest"
 )
 
-func TestDBReplayStore(t *testing.T) {
+func TestDB(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-		store, err := NewDBReplayStore(db)
+		store, err := NewDB(db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,9 +45,9 @@ func TestDBReplayStore(t *testing.T) {
 	})
 }
 
-func TestDBReplayStoreFailsClosed(t *testing.T) {
+func TestDBFailsClosed(t *testing.T) {
 	db := storagetest.SQLite(t)
-	store, err := NewDBReplayStore(db)
+	store, err := NewDB(db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,201 @@
+package exchange
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"xaa.example/shared/idjag"
+	"xaa.example/shared/oauth"
+)
+
+// Subject is the user a valid subject token speaks for.
+type Subject struct {
+	ID       string // the IdP's immutable user id: the ID-JAG's sub
+	Email    string
+	Tenant   string
+	AuthTime time.Time
+	AMR      []string
+}
+
+// SubjectVerifier checks a subject token of the given type presented by
+// clientID: issued by this IdP, for that client (its aud), unexpired, and
+// about an active user. A refusal is returned as an *oauth.Error
+// (invalid_grant); any other error is a server error.
+type SubjectVerifier interface {
+	VerifySubject(ctx context.Context, token, tokenType, clientID string) (*Subject, error)
+}
+
+// Connection is a managed connection from a requesting app to a resource
+// authorization server, as an admin configures it.
+type Connection struct {
+	RequestingClientID string
+	Audience           string // the resource AS's issuer
+	Resource           string // the protected resource it governs
+	AllowedScopes      oauth.Scopes
+	ClientIDAtResource string // goes into the ID-JAG's client_id
+	Enabled            bool
+}
+
+// Connections finds the connections whose audience is a resource AS.
+type Connections interface {
+	ConnectionsTo(ctx context.Context, audience string) ([]Connection, error)
+}
+
+// Event is one issuance or refusal, for the audit log.
+type Event struct {
+	ClientID string
+	Subject  string // empty when the subject token was refused
+	Audience string
+	Resource string
+	Scope    string
+	JTI      string // empty when refused
+	Issued   bool
+	Reason   string // the error code and description of a refusal
+}
+
+// Grant is the token exchange grant of an IdP; it implements oauth.Grant.
+type Grant struct {
+	Issuer      string
+	Signer      idjag.Signer
+	Subjects    SubjectVerifier
+	Connections Connections
+	Lifetime    time.Duration // default idjag.DefaultLifetime
+	Now         func() time.Time
+	// SubjectTokenTypes accepted; default: ID tokens only.
+	SubjectTokenTypes []string
+	Audit             func(ctx context.Context, e Event)
+}
+
+// Handle runs the IdP's checks in order and issues the ID-JAG.
+func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
+	ev := Event{ClientID: req.Client.ID, Audience: req.Get("audience"), Resource: req.Get("resource"), Scope: req.Get("scope")}
+	resp, err := g.handle(ctx, req, &ev)
+	if g.Audit != nil {
+		if err != nil {
+			oe := oauth.AsError(err)
+			ev.Reason = oe.Code + ": " + oe.Description
+		}
+		ev.Issued = err == nil
+		g.Audit(ctx, ev)
+	}
+	return resp, err
+}
+
+func (g *Grant) handle(ctx context.Context, req *oauth.TokenRequest, ev *Event) (*oauth.TokenResponse, error) {
+	types := g.SubjectTokenTypes
+	if len(types) == 0 {
+		types = []string{oauth.TokenTypeIDToken}
+	}
+	switch {
+	case req.Get("requested_token_type") != oauth.TokenTypeIDJAG:
+		return nil, oauth.InvalidRequest("requested_token_type must be %s", oauth.TokenTypeIDJAG)
+	case req.Get("subject_token") == "":
+		return nil, oauth.InvalidRequest("subject_token is required")
+	case !contains(types, req.Get("subject_token_type")):
+		return nil, oauth.InvalidRequest("subject_token_type %q is not supported here", req.Get("subject_token_type"))
+	case req.Get("audience") == "":
+		return nil, oauth.InvalidRequest("audience is required: the issuer of the resource authorization server")
+	case req.Get("actor_token") != "" || req.Get("actor_token_type") != "":
+		// Draft §4.3 leaves actor tokens to later profiles; refusing them
+		// is better than silently ignoring who claims to act.
+		return nil, oauth.InvalidRequest("actor_token is not supported")
+	}
+
+	// The subject token: issued by this IdP, to the authenticated client
+	// (draft §4.3.1).
+	subject, err := g.Subjects.VerifySubject(ctx, req.Get("subject_token"), req.Get("subject_token_type"), req.Client.ID)
+	if err != nil {
+		var oe *oauth.Error
+		if errors.As(err, &oe) {
+			return nil, oe
+		}
+		return nil, oauth.ServerError(err)
+	}
+	ev.Subject = subject.ID
+
+	// The audience must be a known resource AS and the resource one it
+	// governs (RFC 8693 §2.2.2 invalid_target); the connection from this
+	// client must exist and be enabled (access_denied).
+	audience, resource := req.Get("audience"), req.Get("resource")
+	conns, err := g.Connections.ConnectionsTo(ctx, audience)
+	if err != nil {
+		return nil, oauth.ServerError(err)
+	}
+	if len(conns) == 0 {
+		return nil, oauth.InvalidTarget("audience %s is not a known resource authorization server", audience)
+	}
+	if resource != "" && !governs(conns, resource) {
+		return nil, oauth.InvalidTarget("resource %s is not governed by %s", resource, audience)
+	}
+	var conn *Connection
+	for i := range conns {
+		if conns[i].RequestingClientID == req.Client.ID && (resource == "" || conns[i].Resource == resource) {
+			conn = &conns[i]
+			break
+		}
+	}
+	if conn == nil || !conn.Enabled {
+		return nil, oauth.AccessDenied("the administrator has not enabled access from this app to %s", audience)
+	}
+	if resource == "" {
+		resource = conn.Resource
+	}
+	ev.Resource = resource
+
+	// Scopes are narrowed to what the connection allows; asking for none
+	// means asking for all the connection allows.
+	scope := conn.AllowedScopes
+	if requested := req.Get("scope"); requested != "" {
+		scope = oauth.ParseScopes(requested).Intersect(conn.AllowedScopes)
+		if len(scope) == 0 {
+			return nil, oauth.InvalidScope("none of the requested scopes is allowed by the connection to %s", audience)
+		}
+	}
+	ev.Scope = scope.String()
+
+	now := time.Now
+	if g.Now != nil {
+		now = g.Now
+	}
+	lifetime := g.Lifetime
+	if lifetime <= 0 {
+		lifetime = idjag.DefaultLifetime
+	}
+	token, claims, err := idjag.Issue(g.Signer, idjag.Grant{
+		Issuer: g.Issuer, Subject: subject.ID, Audience: audience, ClientID: conn.ClientIDAtResource,
+		Scope: scope, Resource: resource, Email: subject.Email, AuthTime: subject.AuthTime,
+		AMR: subject.AMR, Tenant: subject.Tenant, Lifetime: lifetime,
+	}, now())
+	if err != nil {
+		return nil, oauth.ServerError(err)
+	}
+	ev.JTI = claims.ID
+	// The scope is always returned: it may differ from the request
+	// (draft §4.3.2). No refresh token (draft: SHOULD NOT).
+	return &oauth.TokenResponse{
+		AccessToken:     token,
+		IssuedTokenType: oauth.TokenTypeIDJAG,
+		TokenType:       "N_A",
+		ExpiresIn:       int64(lifetime.Seconds()),
+		Scope:           claims.Scope,
+	}, nil
+}
+
+func governs(conns []Connection, resource string) bool {
+	for _, c := range conns {
+		if c.Resource == resource {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,131 @@
+package jwks
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+)
+
+// fakeIssuer serves discovery and a JWKS whose keys the test can change.
+type fakeIssuer struct {
+	srv        *httptest.Server
+	keys       atomic.Pointer[jose.JSONWebKeySet]
+	jwksHits   atomic.Int32
+	wrongIssue bool
+}
+
+func newFakeIssuer(t *testing.T) *fakeIssuer {
+	f := &fakeIssuer{}
+	f.keys.Store(&jose.JSONWebKeySet{})
+	f.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/.well-known/openid-configuration":
+			iss := f.srv.URL
+			if f.wrongIssue {
+				iss += "/"
+			}
+			json.NewEncoder(w).Encode(map[string]string{"issuer": iss, "jwks_uri": f.srv.URL + "/keys"})
+		case "/keys":
+			f.jwksHits.Add(1)
+			json.NewEncoder(w).Encode(f.keys.Load())
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func publicKey(t *testing.T, kid string) jose.JSONWebKey {
+	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jose.JSONWebKey{Key: &k.PublicKey, KeyID: kid, Algorithm: "ES256", Use: "sig"}
+}
+
+func TestRemote(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeIssuer(t)
+	f.keys.Store(&jose.JSONWebKeySet{Keys: []jose.JSONWebKey{publicKey(t, "k1")}})
+	now := time.Now()
+	r := NewRemote(f.srv.URL, f.srv.Client())
+	r.Now = func() time.Time { return now }
+
+	if k, err := r.Key(ctx, "k1"); err != nil || k.KeyID != "k1" {
+		t.Fatalf("first key: %v %v", k, err)
+	}
+	if _, err := r.Key(ctx, "k1"); err != nil || f.jwksHits.Load() != 1 {
+		t.Fatalf("cached key fetched again: %d fetches, err %v", f.jwksHits.Load(), err)
+	}
+
+	// A rotated key appears; a token with its kid triggers one refetch, but
+	// only after MinRefresh since the last fetch.
+	f.keys.Store(&jose.JSONWebKeySet{Keys: []jose.JSONWebKey{publicKey(t, "k1"), publicKey(t, "k2")}})
+	if _, err := r.Key(ctx, "k2"); !errors.Is(err, ErrUnknownKey) || f.jwksHits.Load() != 1 {
+		t.Fatalf("within MinRefresh: err %v after %d fetches, want ErrUnknownKey without a fetch", err, f.jwksHits.Load())
+	}
+	now = now.Add(DefaultMinRefresh + time.Second)
+	if k, err := r.Key(ctx, "k2"); err != nil || k.KeyID != "k2" || f.jwksHits.Load() != 2 {
+		t.Fatalf("after MinRefresh: %v %v, %d fetches", k, err, f.jwksHits.Load())
+	}
+
+	// A flood of made-up kids costs at most one fetch per MinRefresh.
+	now = now.Add(DefaultMinRefresh + time.Second)
+	for i := range 50 {
+		_, _ = r.Key(ctx, "made-up-"+string(rune('a'+i%26)))
+	}
+	if f.jwksHits.Load() != 3 {
+		t.Fatalf("%d fetches for a flood of unknown kids, want 3", f.jwksHits.Load())
+	}
+	if _, err := r.Key(ctx, ""); !errors.Is(err, ErrUnknownKey) {
+		t.Fatalf("empty kid: %v", err)
+	}
+}
+
+func TestDiscoverRequiresTheExactIssuer(t *testing.T) {
+	f := newFakeIssuer(t)
+	f.wrongIssue = true
+	if _, err := Discover(context.Background(), f.srv.Client(), f.srv.URL); err == nil {
+		t.Fatal("a discovery document for another issuer (trailing slash) was accepted")
+	}
+}
+
+// downTransport fails every request and counts them.
+type downTransport struct{ calls atomic.Int32 }
+
+func (d *downTransport) RoundTrip(*http.Request) (*http.Response, error) {
+	d.calls.Add(1)
+	return nil, errors.New("connection refused")
+}
+
+func TestRemoteIssuerDown(t *testing.T) {
+	down := &downTransport{}
+	now := time.Now()
+	r := NewRemote("https://idp.test", &http.Client{Transport: down})
+	r.Now = func() time.Time { return now }
+	for range 20 {
+		if _, err := r.Key(context.Background(), "k1"); err == nil || errors.Is(err, ErrUnknownKey) {
+			t.Fatalf("got %v, want the fetch error", err)
+		}
+	}
+	// Discovery tries its two well-known paths once; then the backoff holds.
+	if n := down.calls.Load(); n != 2 {
+		t.Fatalf("%d requests to a down issuer, want 2 (one attempt)", n)
+	}
+	now = now.Add(FailureBackoff + time.Millisecond)
+	_, _ = r.Key(context.Background(), "k1")
+	if n := down.calls.Load(); n != 4 {
+		t.Fatalf("%d requests after the backoff, want 4 (a second attempt)", n)
+	}
+}

@@ -1,0 +1,12 @@
+// Package jwtbearer is the resource authorization server's side of Cross
+// App Access: the JWT bearer grant (RFC 7523 §2.1) that redeems an ID-JAG
+// for an access token (draft-ietf-oauth-identity-assertion-authz-grant
+// §4.4).
+//
+// idjag.Verifier makes checks 1 to 9 of PROTOCOL.md; this grant adds the
+// server's own policy, checks 10 to 12 (resource, scope, subject), before
+// the jti is spent, then issues an RFC 9068 access token. A server plugs in
+// where its accounts live (Accounts).
+//
+// It must not depend on gin, gorm or any one server's tables.
+package jwtbearer

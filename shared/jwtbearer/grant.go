@@ -1,0 +1,158 @@
+package jwtbearer
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"xaa.example/shared/accesstoken"
+	"xaa.example/shared/idjag"
+	"xaa.example/shared/oauth"
+)
+
+// Account is a local account of the resource authorization server.
+type Account struct {
+	ID    string
+	Email string
+}
+
+// ErrNoAccount is returned by Accounts.Linked for a subject never seen.
+var ErrNoAccount = errors.New("no account is linked to this subject")
+
+// Accounts maps IdP subjects to local accounts (PROTOCOL.md check 12).
+type Accounts interface {
+	// Linked returns the account linked to (issuer, tenant, subject), at
+	// SSO or by an earlier grant, or ErrNoAccount.
+	Linked(ctx context.Context, issuer, tenant, subject string) (*Account, error)
+	// LinkJustInTime links the subject to the account with this email,
+	// creating the account when there is none.
+	LinkJustInTime(ctx context.Context, issuer, tenant, subject, email string) (*Account, error)
+}
+
+// Resource is a protected resource this server governs.
+type Resource struct {
+	URI    string
+	Scopes []string
+}
+
+// Grant redeems ID-JAGs; it implements oauth.Grant.
+type Grant struct {
+	// Issuer is this server's issuer: the iss of the access tokens.
+	Issuer    string
+	Verifier  *idjag.Verifier
+	Resources []Resource // the first is the default when an ID-JAG names none
+	Accounts  Accounts
+	Signer    accesstoken.Signer
+	Lifetime  time.Duration
+	Now       func() time.Time
+}
+
+// decision is what the policy found; it is used once the jti is spent.
+type decision struct {
+	resources []string
+	scope     oauth.Scopes
+	account   *Account // nil: link or create just in time
+}
+
+// Handle verifies the assertion, applies policy, and issues the token.
+func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
+	var d decision
+	policy := func(v *idjag.Verified) error { return g.decide(ctx, req, v, &d) }
+	v, err := g.Verifier.Verify(ctx, req.Get("assertion"), req.Client.ID, policy)
+	if err != nil {
+		return nil, err
+	}
+	c := v.Claims
+	if d.account == nil {
+		if d.account, err = g.Accounts.LinkJustInTime(ctx, c.Issuer, c.Tenant, c.Subject, c.Email); err != nil {
+			return nil, oauth.ServerError(err)
+		}
+	}
+	at, _, err := accesstoken.Issue(g.Signer, accesstoken.Claims{
+		Issuer:   g.Issuer,
+		Subject:  d.account.ID,
+		Audience: jwt.Audience(d.resources),
+		ClientID: req.Client.ID,
+		Scope:    d.scope.String(),
+		AuthTime: c.AuthTime,
+		Email:    d.account.Email,
+	}, g.Now(), g.Lifetime)
+	if err != nil {
+		return nil, oauth.ServerError(err)
+	}
+	// No refresh token: when the access token expires, the client asks the
+	// IdP for a new ID-JAG (draft §4.4.3).
+	return &oauth.TokenResponse{
+		AccessToken: at,
+		TokenType:   "Bearer",
+		ExpiresIn:   int64(g.Lifetime.Seconds()),
+		Scope:       d.scope.String(),
+		Resource:    d.resources,
+	}, nil
+}
+
+func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Verified, d *decision) error {
+	c := v.Claims
+
+	// 10. Every resource must be governed here; the access token's aud is
+	// the resource. Without a resource claim, the default resource.
+	d.resources = c.Resource
+	if len(d.resources) == 0 {
+		d.resources = []string{g.Resources[0].URI}
+	}
+	known := oauth.Scopes{}
+	for _, uri := range d.resources {
+		r := g.resource(uri)
+		if r == nil {
+			return oauth.InvalidGrant("the assertion's resource %s is not governed by this authorization server", uri)
+		}
+		known = append(known, r.Scopes...)
+	}
+	if want := req.Get("resource"); want != "" {
+		if !slices.Contains(d.resources, want) {
+			return oauth.InvalidTarget("resource %s is not among the resources of the assertion", want)
+		}
+		d.resources = []string{want}
+		known = g.resource(want).Scopes
+	}
+
+	// 11. granted = requested ∩ assertion scope ∩ client's allowed scopes ∩
+	// the resource's scopes. A missing scope claim grants nothing.
+	d.scope = oauth.ParseScopes(c.Scope).Intersect(oauth.ParseScopes(oauth.Scopes(known).String()))
+	if requested := req.Get("scope"); requested != "" {
+		d.scope = d.scope.Intersect(oauth.ParseScopes(requested))
+	}
+	if len(req.Client.Scopes) > 0 {
+		d.scope = d.scope.Intersect(oauth.Scopes(req.Client.Scopes))
+	}
+	if len(d.scope) == 0 {
+		return oauth.InvalidScope("no requested scope is both granted by the assertion and allowed for this client")
+	}
+
+	// 12. The subject must be linked at SSO, unless the issuer's policy lets
+	// an account be linked or made just in time from the email.
+	acct, err := g.Accounts.Linked(ctx, c.Issuer, c.Tenant, c.Subject)
+	switch {
+	case err == nil:
+		d.account = acct
+	case !errors.Is(err, ErrNoAccount):
+		return oauth.ServerError(err)
+	case v.Issuer.JIT.Allows(c.Email):
+		d.account = nil
+	default:
+		return oauth.InvalidGrant("the user has no account at this authorization server yet: sign in to the app once, or allow just-in-time accounts for this IdP")
+	}
+	return nil
+}
+
+func (g *Grant) resource(uri string) *Resource {
+	for i := range g.Resources {
+		if g.Resources[i].URI == uri {
+			return &g.Resources[i]
+		}
+	}
+	return nil
+}

@@ -2,7 +2,10 @@ module xaa.example/authservers/todo
 
 go 1.26.0
 
-require xaa.example/shared v0.0.0
+require (
+	github.com/go-jose/go-jose/v4 v4.1.8
+	xaa.example/shared v0.0.0
+)
 
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
@@ -19,7 +22,6 @@ require (
 	github.com/gin-gonic/gin v1.12.0 // indirect
 	github.com/glebarez/go-sqlite v1.21.2 // indirect
 	github.com/glebarez/sqlite v1.11.0 // indirect
-	github.com/go-jose/go-jose/v4 v4.1.8 // indirect
 	github.com/go-playground/locales v0.14.1 // indirect
 	github.com/go-playground/universal-translator v0.18.1 // indirect
 	github.com/go-playground/validator/v10 v10.30.1 // indirect

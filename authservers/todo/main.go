@@ -34,6 +34,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	cfg.IdP.ClientID = env.String("IDP_CLIENT_ID", cfg.IdP.ClientID)
 	cfg.IdP.ClientSecret = env.String("IDP_CLIENT_SECRET", cfg.IdP.ClientSecret)
+	cfg.TrustedIssuers = todoas.TrustedIssuers(env, cfg.TrustedIssuers)
 	if err := env.Err(); err != nil {
 		return err
 	}

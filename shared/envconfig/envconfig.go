@@ -75,3 +75,21 @@ func (r *Reader) Err() error {
 	}
 	return errors.New("configuration problems:\n  " + strings.Join(r.problems, "\n  "))
 }
+
+// List splits a comma-separated value; unset gives def.
+func (r *Reader) List(name string, def []string) []string {
+	v := r.getenv(name)
+	if strings.TrimSpace(v) == "" {
+		return def
+	}
+	var out []string
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+// Set reports whether the variable has a non-empty value.
+func (r *Reader) Set(name string) bool { return strings.TrimSpace(r.getenv(name)) != "" }

@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash
 # Every module of the workspace, as package patterns (./shared/... and so on).
 PKGS := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)|.|; s|$$|/...|")
 
-.PHONY: help dev-all build generate check test test-e2e test-mariadb fuzz clean
+.PHONY: help dev-all build generate check test test-e2e test-mariadb fuzz rotate-keys clean
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -36,6 +36,11 @@ test-mariadb: ## Only the tests that run against MariaDB (XAA_TEST_MARIADB_URL, 
 
 fuzz: ## Run every fuzz target for FUZZTIME each (default 1m).
 	FUZZTIME=$${FUZZTIME:-1m} ./scripts/fuzz.sh
+
+rotate-keys: ## Rotate a service's signing key: make rotate-keys SERVICE=idp (or wiki-as, todo-as).
+	@test -n "$(SERVICE)" || { echo "name the service: make rotate-keys SERVICE=idp|wiki-as|todo-as"; exit 2; }
+	@case "$(SERVICE)" in idp) dir=idp;; wiki-as) dir=authservers/wiki;; todo-as) dir=authservers/todo;; *) echo "unknown SERVICE $(SERVICE)"; exit 2;; esac; \
+	  set -a; [ -f env/$(SERVICE).env ] && . env/$(SERVICE).env; set +a; go run ./$$dir rotate-keys
 
 clean: ## Remove binaries and the local databases (.data/), signing keys included.
 	rm -rf bin .data

@@ -11,6 +11,7 @@ import (
 
 	"xaa.example/idp/provider"
 	"xaa.example/shared/envconfig"
+	"xaa.example/shared/keys"
 	"xaa.example/shared/serve"
 	"xaa.example/shared/storage"
 )
@@ -24,7 +25,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	log := serve.Logger(stdout, "idp")
 	env := envconfig.New(getenv)
 	topology := serve.Topology(env)
@@ -38,6 +39,9 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return err
 	}
 	defer storage.Close(db)
+	if len(args) > 1 && args[1] == "rotate-keys" {
+		return keys.RotateCommand(ctx, db, stdout)
+	}
 
 	cfg := provider.DefaultConfig(topology)
 	cfg.DB, cfg.Log, cfg.SecureCookies = db, log, secure

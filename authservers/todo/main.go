@@ -12,6 +12,7 @@ import (
 	"xaa.example/authservers/todo/todoas"
 	"xaa.example/shared/authserver"
 	"xaa.example/shared/envconfig"
+	"xaa.example/shared/keys"
 	"xaa.example/shared/serve"
 	"xaa.example/shared/storage"
 )
@@ -25,7 +26,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	log := serve.Logger(stdout, "todo-as")
 	env := envconfig.New(getenv)
 	topology := serve.Topology(env)
@@ -43,6 +44,9 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return err
 	}
 	defer storage.Close(db)
+	if len(args) > 1 && args[1] == "rotate-keys" {
+		return keys.RotateCommand(ctx, db, stdout)
+	}
 
 	cfg.DB, cfg.Log, cfg.HTTPClient = db, log, serve.HTTPClient()
 	srv, err := authserver.New(ctx, cfg)

@@ -12,6 +12,7 @@ import (
 
 	"xaa.example/shared/codeflow"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/signin"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/web"
 )
@@ -88,7 +89,7 @@ func (s *Server) serveAuthorize(c *gin.Context) {
 		}
 		s.sessions.Remove(ctx, sessionUserID)
 	}
-	s.renderLogin(c, ar, http.StatusOK, "")
+	s.renderLogin(c, ar, http.StatusOK, "", "")
 }
 
 // serveLogin checks the password and continues the authorization request.
@@ -100,21 +101,25 @@ func (s *Server) serveLogin(c *gin.Context) {
 		return
 	}
 	ar := readAuthRequest(c.PostForm)
-	if !s.check(c, ar, "code") {
+	// Without a client, this is a sign-in at the IdP itself (the admin
+	// console); with one, it continues an authorization request.
+	direct := ar.ClientID == ""
+	next := signin.SafeReturn(c.PostForm("next"))
+	if !direct && !s.check(c, ar, "code") {
 		return
 	}
 	u, err := s.store.checkPassword(ctx, c.PostForm("email"), c.PostForm("password"))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		ar.LoginHint = c.PostForm("email")
-		s.renderLogin(c, ar, http.StatusUnauthorized, "That email and password do not match an account. Check both and try again.")
+		s.renderLogin(c, ar, http.StatusUnauthorized, "That email and password do not match an account. Check both and try again.", next)
 		return
 	case err != nil:
 		s.cfg.Log.Error("check password", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Sign-in failed", "The identity provider could not check your password. Try again in a moment.")
 		return
 	case u.Disabled:
-		s.renderLogin(c, ar, http.StatusForbidden, "This account is disabled. Ask your administrator to enable it.")
+		s.renderLogin(c, ar, http.StatusForbidden, "This account is disabled. Ask your administrator to enable it.", next)
 		return
 	}
 	// A new session token at sign-in prevents session fixation.
@@ -127,10 +132,14 @@ func (s *Server) serveLogin(c *gin.Context) {
 	s.sessions.Put(ctx, sessionAuthTime, now.Unix())
 	s.sessions.Remove(ctx, sessionCSRF)
 	s.cfg.Log.Info("user signed in", "user", u.ID)
+	if direct {
+		c.Redirect(http.StatusSeeOther, next)
+		return
+	}
 	s.issueCode(c, ar, u.ID, now)
 }
 
-func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem string) {
+func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem, next string) {
 	ctx := c.Request.Context()
 	csrf := s.sessions.GetString(ctx, sessionCSRF)
 	if csrf == "" {
@@ -146,6 +155,7 @@ func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem
 		Users:    s.cfg.Users,
 		Password: s.cfg.Password,
 		Action:   pathLogin,
+		Next:     next,
 	})))
 }
 

@@ -50,14 +50,3 @@ func (s *Server) VerifySubject(ctx context.Context, token, _ string, clientID st
 	}
 	return sub, nil
 }
-
-// audit records every issuance and refusal; Okta names issuance
-// app.oauth2.token.grant.id_jag.
-func (s *Server) audit(_ context.Context, e exchange.Event) {
-	event, level := "app.oauth2.token.grant.id_jag", "issued"
-	if !e.Issued {
-		event, level = "app.oauth2.token.grant.id_jag.refused", "refused"
-	}
-	s.cfg.Log.Info("ID-JAG "+level, "event", event, "client", e.ClientID, "user", e.Subject,
-		"audience", e.Audience, "resource", e.Resource, "scope", e.Scope, "jti", e.JTI, "reason", e.Reason)
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
@@ -59,6 +60,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	ks.Now = cfg.Now
+	// A rotation made by another replica or by the rotate-keys command is
+	// picked up within a keys.WatchInterval; ctx bounds this watcher.
+	go ks.Watch(ctx, keys.WatchInterval)
 	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
 	if err != nil {
 		return nil, err
@@ -96,12 +101,15 @@ func (s *Server) meta() web.Meta {
 func (s *Server) routes() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()))
+	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(originOf(s.cfg.Issuer)))
 	r.GET("/.well-known/openid-configuration", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET("/.well-known/oauth-authorization-server", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET(pathKeys, gin.WrapH(s.keys))
 	r.GET(pathAuthorize, s.serveAuthorize)
+	r.GET(pathLogin, s.serveSignIn)
 	r.POST(pathLogin, s.serveLogin)
+	r.POST("/logout", s.serveLogout)
+	s.adminRoutes(r)
 	r.POST(pathToken, gin.WrapH(s.token))
 	r.GET(pathUserinfo, gin.WrapH(http.HandlerFunc(s.serveUserinfo)))
 	r.GET("/healthz", gin.WrapH(web.Health(s.cfg.DB)))
@@ -148,4 +156,14 @@ func (s *Server) serveIndex(c *gin.Context) {
 	var conns []Connection
 	s.cfg.DB.WithContext(c.Request.Context()).Order("id").Find(&conns)
 	web.Render(c, http.StatusOK, web.Layout(m, indexPage(s.cfg.Issuer, user, conns)))
+}
+
+// originOf is the scheme://host of a URL, as browsers send in Origin.
+func originOf(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+			return u[:i+3+j]
+		}
+	}
+	return u
 }

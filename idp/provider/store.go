@@ -31,6 +31,7 @@ type User struct {
 	Name         string `gorm:"size:255;not null"`
 	PasswordHash []byte `gorm:"not null"`
 	Disabled     bool
+	Admin        bool
 	CreatedAt    time.Time
 }
 
@@ -49,7 +50,7 @@ type Connection struct {
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&Org{}, &User{}, &Connection{})
+	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{})
 }
 
 // oktaID makes an id shaped like Okta's: a prefix and 17 characters.
@@ -89,7 +90,7 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 			if err != nil {
 				return err
 			}
-			if err := tx.Create(&User{ID: oktaID("00u"), OrgID: orgID, Email: u.Email, Name: u.Name, PasswordHash: hash}).Error; err != nil {
+			if err := tx.Create(&User{ID: oktaID("00u"), OrgID: orgID, Email: u.Email, Name: u.Name, PasswordHash: hash, Admin: u.Admin}).Error; err != nil {
 				return err
 			}
 		}

@@ -47,6 +47,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	ks.Now = cfg.Now
+	// A rotation made by another replica or by the rotate-keys command is
+	// picked up within a keys.WatchInterval; ctx bounds this watcher.
+	go ks.Watch(ctx, keys.WatchInterval)
 	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
 	if err != nil {
 		return nil, err

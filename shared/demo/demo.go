@@ -63,10 +63,11 @@ type Org struct {
 	Name   string
 }
 
-// User is a seeded IdP user.
+// User is a seeded IdP user. Admins may use the IdP's admin console.
 type User struct {
 	Email string
 	Name  string
+	Admin bool
 }
 
 // Orgs are the Node sample's CUSTOMER1..3.
@@ -76,11 +77,12 @@ var Orgs = []Org{
 	{Domain: "tables.fake3", Name: "Tables Three"},
 }
 
-// Users seeded at the IdP, one per org.
+// Users seeded at the IdP: one per org, and an administrator.
 var Users = []User{
 	{Email: "bob@tables.fake", Name: "Bobby Tables"},
 	{Email: "john@tables.fake2", Name: "John Tables"},
 	{Email: "foo@tables.fake3", Name: "Foo Tables"},
+	{Email: "admin@tables.fake", Name: "Ada Admin", Admin: true},
 }
 
 // BobTodos are bob's seeded todos in the todo app.

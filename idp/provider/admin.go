@@ -1,0 +1,234 @@
+package provider
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/signin"
+	"xaa.example/shared/web"
+)
+
+// The admin console: managed connections, users, registered apps, the
+// audit log and signing keys, for signed-in admins only. Every change is a
+// POST carrying the session's CSRF token, and is read by the next token
+// exchange: nothing is cached.
+
+const (
+	sessionAdminCSRF = "admin_csrf"
+	adminKey         = "idp.admin"
+)
+
+func (s *Server) adminRoutes(r *gin.Engine) {
+	admin := r.Group("/admin", s.requireAdmin)
+	admin.GET("", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin/connections") })
+	admin.GET("/connections", s.adminConnections)
+	admin.POST("/connections/:id", s.adminUpdateConnection)
+	admin.GET("/users", s.adminUsers)
+	admin.POST("/users/:id/toggle", s.adminToggleUser)
+	admin.GET("/apps", s.adminApps)
+	admin.GET("/audit", s.adminAudit)
+	admin.POST("/keys/rotate", s.adminRotateKeys)
+}
+
+// requireAdmin lets signed-in admins through, sends others to sign in, and
+// refuses signed-in people who are not admins. A POST must carry the CSRF
+// token of the session.
+func (s *Server) requireAdmin(c *gin.Context) {
+	ctx := c.Request.Context()
+	uid := s.sessions.GetString(ctx, sessionUserID)
+	if uid == "" {
+		c.Redirect(http.StatusFound, "/login?next="+c.Request.URL.Path)
+		c.Abort()
+		return
+	}
+	u, err := s.store.user(ctx, uid)
+	if err != nil || u.Disabled || !u.Admin {
+		c.Abort()
+		web.RenderError(c, http.StatusForbidden, "Administrators only", "The admin console is for administrators. Sign in with an administrator account (in the demo: admin@tables.fake).")
+		return
+	}
+	if c.Request.Method == http.MethodPost {
+		want := s.sessions.GetString(ctx, sessionAdminCSRF)
+		if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(c.PostForm("csrf"))) != 1 {
+			c.Abort()
+			web.RenderError(c, http.StatusForbidden, "Change refused", "This form was not sent from the admin console (its security token is missing or stale), so nothing was changed. Reload the page and try again.")
+			return
+		}
+	}
+	c.Set(adminKey, u)
+	c.Next()
+}
+
+func (s *Server) adminCSRF(c *gin.Context) string {
+	ctx := c.Request.Context()
+	token := s.sessions.GetString(ctx, sessionAdminCSRF)
+	if token == "" {
+		token = rand.Text()
+		s.sessions.Put(ctx, sessionAdminCSRF, token)
+	}
+	return token
+}
+
+func (s *Server) renderAdmin(c *gin.Context, status int, tab string, body func(adminView) templComponent, flash, problem string) {
+	u, _ := c.Get(adminKey)
+	m := s.meta()
+	m.Title = "Admin · " + tab
+	m.User = u.(*User).Name
+	m.SignOut = "/logout"
+	v := adminView{Tab: tab, CSRF: s.adminCSRF(c), Flash: flash, Problem: problem}
+	web.Render(c, status, web.Layout(m, adminPage(v, body(v))))
+}
+
+func (s *Server) adminConnections(c *gin.Context) {
+	s.renderConnections(c, http.StatusOK, c.Query("done"), "")
+}
+
+func (s *Server) renderConnections(c *gin.Context, status int, flash, problem string) {
+	var conns []Connection
+	if err := s.cfg.DB.WithContext(c.Request.Context()).Order("id").Find(&conns).Error; err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Connections unavailable", "The connections could not be loaded.")
+		return
+	}
+	s.renderAdmin(c, status, "Connections", func(v adminView) templComponent { return connectionsTab(v, conns) }, flash, problem)
+}
+
+// scopeToken is RFC 6749 §3.3's scope-token.
+var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
+
+func (s *Server) adminUpdateConnection(c *gin.Context) {
+	ctx := c.Request.Context()
+	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
+	var conn Connection
+	if err := s.cfg.DB.WithContext(ctx).Take(&conn, id).Error; err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such connection", "That connection does not exist.")
+		return
+	}
+	switch c.PostForm("action") {
+	case "enable", "disable":
+		conn.Enabled = c.PostForm("action") == "enable"
+	case "save":
+		scopes := strings.Fields(c.PostForm("scopes"))
+		for _, sc := range scopes {
+			if !scopeToken.MatchString(sc) {
+				s.renderConnections(c, http.StatusBadRequest, "", fmt.Sprintf("%q is not a valid scope name.", sc))
+				return
+			}
+		}
+		clientID := strings.TrimSpace(c.PostForm("client_id_at_resource"))
+		if clientID == "" || len(clientID) > 255 {
+			s.renderConnections(c, http.StatusBadRequest, "", "The client id at the resource server is required (at most 255 characters).")
+			return
+		}
+		conn.AllowedScopes, conn.ClientIDAtResource = oauth.ParseScopes(strings.Join(scopes, " ")).String(), clientID
+	default:
+		s.renderConnections(c, http.StatusBadRequest, "", "Unknown action.")
+		return
+	}
+	if err := s.cfg.DB.WithContext(ctx).Save(&conn).Error; err != nil {
+		s.cfg.Log.Error("save connection", "err", err)
+		s.renderConnections(c, http.StatusInternalServerError, "", "The connection could not be saved.")
+		return
+	}
+	admin, _ := c.Get(adminKey)
+	s.cfg.Log.Info("connection changed", "event", "app.connection.update", "admin", admin.(*User).ID,
+		"connection", conn.ID, "enabled", conn.Enabled, "scopes", conn.AllowedScopes)
+	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+connectionFlash(conn))
+}
+
+func connectionFlash(conn Connection) string {
+	state := "disabled"
+	if conn.Enabled {
+		state = "enabled"
+	}
+	return conn.RequestingClientID + " → " + conn.ResourceAudience + " is " + state + "."
+}
+
+func (s *Server) adminUsers(c *gin.Context) {
+	var users []User
+	var orgs []Org
+	db := s.cfg.DB.WithContext(c.Request.Context())
+	if err := db.Order("email").Find(&users).Error; err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Users unavailable", "The users could not be loaded.")
+		return
+	}
+	db.Find(&orgs)
+	names := map[string]string{}
+	for _, o := range orgs {
+		names[o.ID] = o.Name + " (" + o.Domain + ")"
+	}
+	s.renderAdmin(c, http.StatusOK, "Users", func(v adminView) templComponent { return usersTab(v, users, names) }, c.Query("done"), "")
+}
+
+func (s *Server) adminToggleUser(c *gin.Context) {
+	ctx := c.Request.Context()
+	admin, _ := c.Get(adminKey)
+	u, err := s.store.user(ctx, c.Param("id"))
+	if err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such user", "That user does not exist.")
+		return
+	}
+	if u.ID == admin.(*User).ID {
+		web.RenderError(c, http.StatusBadRequest, "Not allowed", "You cannot disable your own account.")
+		return
+	}
+	u.Disabled = !u.Disabled
+	if err := s.cfg.DB.WithContext(ctx).Model(u).Update("disabled", u.Disabled).Error; err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The user could not be updated.")
+		return
+	}
+	state := "enabled"
+	if u.Disabled {
+		state = "disabled"
+	}
+	s.cfg.Log.Info("user changed", "event", "user.lifecycle."+state, "admin", admin.(*User).ID, "user", u.ID)
+	c.Redirect(http.StatusSeeOther, "/admin/users?done="+u.Email+" is "+state+".")
+}
+
+func (s *Server) adminApps(c *gin.Context) {
+	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients) }, "", "")
+}
+
+func (s *Server) adminAudit(c *gin.Context) {
+	q := AuditQuery{Text: c.Query("q"), Outcome: c.Query("outcome")}
+	events, err := s.store.auditEvents(c.Request.Context(), q)
+	if err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Audit log unavailable", "The audit log could not be searched.")
+		return
+	}
+	s.renderAdmin(c, http.StatusOK, "Audit log", func(v adminView) templComponent { return auditTab(v, q, events) }, "", "")
+}
+
+// serveSignIn shows the sign-in form outside an authorization request, for
+// the admin console and for signing in at the IdP itself.
+func (s *Server) serveSignIn(c *gin.Context) {
+	s.renderLogin(c, authRequest{LoginHint: c.Query("login_hint")}, http.StatusOK, "", signin.SafeReturn(c.Query("next")))
+}
+
+// serveLogout ends the IdP session (every app's next sign-in asks again).
+func (s *Server) serveLogout(c *gin.Context) {
+	_ = s.sessions.Destroy(c.Request.Context())
+	c.Redirect(http.StatusSeeOther, "/")
+}
+
+// adminRotateKeys publishes a new signing key; it signs once relying
+// parties have had time to see it (keys.DefaultPrePublish).
+func (s *Server) adminRotateKeys(c *gin.Context) {
+	kid, err := s.keys.Rotate(c.Request.Context())
+	if err != nil {
+		s.cfg.Log.Error("rotate keys", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Key not rotated", "A new signing key could not be created.")
+		return
+	}
+	admin, _ := c.Get(adminKey)
+	s.cfg.Log.Info("signing key rotated", "event", "system.key.rotate", "admin", admin.(*User).ID, "kid", kid)
+	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients) },
+		"New signing key "+kid+" is published; it signs from "+s.cfg.Now().Add(s.keys.PrePublish).UTC().Format("15:04:05")+" UTC.", "")
+}

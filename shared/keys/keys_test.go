@@ -1,0 +1,86 @@
+package keys
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"gorm.io/gorm"
+
+	"xaa.example/shared/storage/storagetest"
+)
+
+func kidOf(t *testing.T, s *Set, token string) string {
+	t.Helper()
+	var claims map[string]any
+	if err := s.Verify(token, "JWT", &claims); err != nil {
+		t.Fatalf("own token does not verify: %v", err)
+	}
+	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{Algorithm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok.Headers[0].KeyID
+}
+
+func TestRotation(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		s, err := LoadOrCreate(ctx, db)
+		now := time.Now().Add(time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Now = func() time.Time { return now }
+		first := s.KeyID()
+		old, _ := s.Sign("JWT", map[string]any{"n": 1})
+
+		// Keys persist: a restart signs with the same key.
+		again, err := LoadOrCreate(ctx, db)
+		if err != nil || again.KeyID() != first {
+			t.Fatalf("after a restart the key is %q, want %q (%v)", again.KeyID(), first, err)
+		}
+
+		next, err := s.Rotate(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s.JWKS().Keys) != 2 {
+			t.Fatalf("after rotating, %d published keys, want 2", len(s.JWKS().Keys))
+		}
+		if s.KeyID() != first {
+			t.Fatal("the new key signs before its pre-publication is over")
+		}
+
+		now = now.Add(DefaultPrePublish + time.Second)
+		tok, _ := s.Sign("JWT", map[string]any{"n": 2})
+		if got := kidOf(t, s, tok); got != next {
+			t.Fatalf("after pre-publication, signed with %q, want the new key %q", got, next)
+		}
+		if kidOf(t, s, old) != first {
+			t.Fatal("a token of the old key no longer verifies")
+		}
+
+		// Another replica sees the rotation when it reloads.
+		again.Now = s.Now
+		if err := again.Reload(ctx); err != nil || again.KeyID() != next {
+			t.Fatalf("another replica signs with %q after reloading, want %q", again.KeyID(), next)
+		}
+
+		// Once its tokens have expired, the old key is retired.
+		now = now.Add(DefaultRetireAfter + time.Minute)
+		if err := s.Reload(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if keys := s.JWKS().Keys; len(keys) != 1 || keys[0].KeyID != next {
+			t.Fatalf("after retirement: %d keys, want only the new one", len(keys))
+		}
+		var rows int64
+		db.Model(&SigningKey{}).Count(&rows)
+		if rows != 1 {
+			t.Fatalf("%d stored keys after retirement, want 1", rows)
+		}
+	})
+}

@@ -91,7 +91,7 @@ func TestSingleSignOnToTodo(t *testing.T) {
 	if p := b.get(s.topology.Wiki + "/todos"); p.Status != http.StatusOK {
 		t.Fatalf("My todos: %d", p.Status)
 	}
-	todo := b.get(s.topology.Todo + "/login")
+	todo := b.get(s.topology.Todo + "/login?login_hint=bob%40tables.fake")
 	if strings.Contains(todo.Body, `name="password"`) {
 		t.Fatal("the todo app asked for a password again; want single sign-on")
 	}
@@ -200,5 +200,45 @@ func TestTodoAPIRefusesBadTokens(t *testing.T) {
 				t.Errorf("WWW-Authenticate = %q, want a Bearer challenge", resp.Header.Get("WWW-Authenticate"))
 			}
 		})
+	}
+}
+
+// TestOrganisationByEmailDomain: the app's authorization server asks for a
+// work email when it has none, and refuses a domain no tenant owns.
+func TestOrganisationByEmailDomain(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	ask := b.get(s.topology.Wiki + "/login")
+	if ask.Status != http.StatusOK || !strings.HasPrefix(ask.URL, s.topology.WikiAS) || !strings.Contains(ask.Body, `name="login_hint"`) {
+		t.Fatalf("without an email: %d at %s, want the wiki AS asking for a work email:\n%s", ask.Status, ask.URL, ask.Body)
+	}
+	unknown := b.get(s.topology.Wiki + "/login?login_hint=eve%40unknown.test")
+	if unknown.Status != http.StatusBadRequest || !strings.Contains(unknown.Body, "No organisation signs in here with addresses at @unknown.test") {
+		t.Fatalf("unknown domain: %d:\n%s", unknown.Status, unknown.Body)
+	}
+	if strings.HasPrefix(unknown.URL, s.topology.IdP) {
+		t.Fatal("an unknown domain was sent on to the IdP")
+	}
+	// john belongs to tables.fake2, another organisation of the same IdP.
+	john := b.signIn(s.topology.Wiki, "john@tables.fake2", demo.Password)
+	if john.Status != http.StatusOK || !strings.Contains(john.Body, "John Tables") {
+		t.Fatalf("john: %d at %s:\n%s", john.Status, john.URL, john.Body)
+	}
+}
+
+// TestAccountOfAnotherOrganisation: asked for someone of tables.fake, the
+// IdP does not accept john of tables.fake2.
+func TestAccountOfAnotherOrganisation(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	login := b.get(s.topology.Wiki + "/login?login_hint=bob%40tables.fake")
+	if !strings.Contains(login.Body, "Sign in to Tables Inc.") {
+		t.Fatalf("the IdP's sign-in page does not name the organisation:\n%s", login.Body)
+	}
+	fields := formFields(login.Body)
+	fields["email"], fields["password"] = "john@tables.fake2", demo.Password
+	p := b.post(origin(login.URL)+"/login", fields)
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "does not belong to Tables Inc.") {
+		t.Fatalf("got %d:\n%s", p.Status, p.Body)
 	}
 }

@@ -212,7 +212,7 @@ var formAction = regexp.MustCompile(`<form class="stack" method="post" action="(
 // sign-in page, and returns the page the browser lands on.
 func (b *browser) signIn(appURL, email, password string) page {
 	b.t.Helper()
-	login := b.get(appURL + "/login")
+	login := b.get(appURL + "/login?login_hint=" + urlEscape(email))
 	if !strings.Contains(login.Body, `name="password"`) {
 		return login // already signed in at the IdP: single sign-on
 	}

@@ -33,8 +33,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg := wikias.DefaultConfig(topology)
 	addr := env.String("LISTEN_ADDR", ":5000")
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
-	cfg.IdP.ClientID = env.String("IDP_CLIENT_ID", cfg.IdP.ClientID)
-	cfg.IdP.ClientSecret = env.String("IDP_CLIENT_SECRET", cfg.IdP.ClientSecret)
+	idp := &cfg.Tenants[0]
+	idp.IdP.ClientID = env.String("IDP_CLIENT_ID", idp.IdP.ClientID)
+	idp.IdP.ClientSecret = env.String("IDP_CLIENT_SECRET", idp.IdP.ClientSecret)
+	idp.Domains = env.List("ORG_DOMAINS", idp.Domains)
 	if err := env.Err(); err != nil {
 		return err
 	}

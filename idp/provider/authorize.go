@@ -34,6 +34,7 @@ type authRequest struct {
 	Challenge   string
 	Method      string
 	LoginHint   string
+	Email       string // typed by the person, kept across a failed attempt
 }
 
 func readAuthRequest(get func(string) string) authRequest {
@@ -111,7 +112,7 @@ func (s *Server) serveLogin(c *gin.Context) {
 	u, err := s.store.checkPassword(ctx, c.PostForm("email"), c.PostForm("password"))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		ar.LoginHint = c.PostForm("email")
+		ar.Email = c.PostForm("email")
 		s.renderLogin(c, ar, http.StatusUnauthorized, "That email and password do not match an account. Check both and try again.", next)
 		return
 	case err != nil:
@@ -120,6 +121,12 @@ func (s *Server) serveLogin(c *gin.Context) {
 		return
 	case u.Disabled:
 		s.renderLogin(c, ar, http.StatusForbidden, "This account is disabled. Ask your administrator to enable it.", next)
+		return
+	}
+	// The app asked for a person of one organisation (login_hint): an
+	// account of another one does not answer that request.
+	if org, err := s.store.orgByEmail(ctx, c.PostForm("login_hint")); err == nil && org.ID != u.OrgID {
+		s.renderLogin(c, ar, http.StatusForbidden, "This account does not belong to "+org.Name+". Sign in with your "+org.Name+" account.", next)
 		return
 	}
 	// A new session token at sign-in prevents session fixation.
@@ -148,7 +155,12 @@ func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem
 	}
 	m := s.meta()
 	m.Title = "Sign in"
+	orgName := ""
+	if org, err := s.store.orgByEmail(ctx, ar.LoginHint); err == nil {
+		orgName = org.Name
+	}
 	web.Render(c, status, web.Layout(m, loginPage(loginView{
+		OrgName:  orgName,
 		Request:  ar,
 		CSRF:     csrf,
 		Problem:  problem,

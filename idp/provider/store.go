@@ -164,3 +164,14 @@ func (s *store) ConnectionsTo(ctx context.Context, audience string) ([]exchange.
 	}
 	return out, nil
 }
+
+// orgByEmail returns the org whose domain the email has, or ErrNotFound.
+func (s *store) orgByEmail(ctx context.Context, email string) (*Org, error) {
+	at := strings.LastIndexByte(email, '@')
+	if at < 0 {
+		return nil, storage.ErrNotFound
+	}
+	var o Org
+	err := s.db.WithContext(ctx).Take(&o, "domain = ?", strings.ToLower(strings.TrimSpace(email[at+1:]))).Error
+	return &o, storage.Translate(err)
+}

@@ -16,6 +16,7 @@ import (
 const (
 	sessionUserID   = "uid"
 	sessionAuthTime = "auth_time"
+	sessionTenant   = "federation.idp" // the IdP a sign-in in progress went to
 )
 
 // serveAuthorize is the authorization endpoint (RFC 6749 §4.1.1) for this
@@ -53,10 +54,26 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 
 	uid := s.sessions.GetString(ctx, sessionUserID)
 	if uid == "" {
-		// Not signed in here: federate to the IdP, then come back.
-		extra := url.Values{"login_hint": {q.Get("login_hint")}}
-		if err := s.idp.Begin(w, r, r.URL.RequestURI(), extra); err != nil {
-			s.upstreamDown(w, r, err)
+		// Not signed in here: find the person's organisation by the domain
+		// of their email, federate to its IdP, then come back here.
+		hint := q.Get("login_hint")
+		var t *tenant
+		switch {
+		case hint == "" && len(s.tenants) == 1 && len(s.tenants[0].Domains) == 0:
+			t = s.tenants[0]
+		case hint == "":
+			s.askEmail(w, r, http.StatusOK, "")
+			return
+		default:
+			if t = s.tenantFor(hint); t == nil {
+				s.askEmail(w, r, http.StatusBadRequest, "No organisation signs in here with addresses at "+emailDomainOrWhole(hint)+
+					". Check the address, or ask your administrator whether your company is connected.")
+				return
+			}
+		}
+		s.sessions.Put(ctx, sessionTenant, t.IdP.Issuer)
+		if err := t.rp.Begin(w, r, r.URL.RequestURI(), url.Values{"login_hint": {hint}}); err != nil {
+			s.upstreamDown(w, r, t.IdP.Issuer, err)
 		}
 		return
 	}
@@ -86,28 +103,37 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 // here.
 func (s *Server) serveFederationCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	res, err := s.idp.Finish(ctx, r)
+	t := s.tenantByIssuer(s.sessions.PopString(ctx, sessionTenant))
+	if t == nil {
+		s.errorPage(w, r, http.StatusBadRequest, "Sign-in did not complete", "This sign-in is stale or was started in another browser. Go back to the application and sign in again.")
+		return
+	}
+	res, err := t.rp.Finish(ctx, r)
 	var ce *signin.CallbackError
 	switch {
 	case errors.As(err, &ce):
 		s.errorPage(w, r, http.StatusBadRequest, "Sign-in did not complete", describeCallback(ce))
 		return
 	case err != nil:
-		s.upstreamDown(w, r, err)
+		s.upstreamDown(w, r, t.IdP.Issuer, err)
 		return
 	}
 	if res.Claims.Email == "" {
 		s.errorPage(w, r, http.StatusBadRequest, "No email address", "The identity provider did not share your email address, which this server needs to find your account.")
 		return
 	}
-	user, err := s.store.linkUser(ctx, s.cfg.IdP.Issuer, "", res.Claims.Subject, res.Claims.Email, res.Claims.Name)
+	if !t.owns(res.Claims.Email) {
+		s.errorPage(w, r, http.StatusForbidden, "Another organisation's account", "You signed in with "+res.Claims.Email+", which does not belong to the organisation you chose. Sign in again with your work account.")
+		return
+	}
+	user, err := s.store.linkUser(ctx, t.IdP.Issuer, "", res.Claims.Subject, res.Claims.Email, res.Claims.Name)
 	if err != nil {
 		s.cfg.Log.Error("link user", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")
 		return
 	}
 	err = s.store.saveUpstream(ctx, &UpstreamSession{
-		UserID: user.ID, IDToken: res.IDToken, RefreshToken: res.RefreshToken, Expiry: res.Expiry,
+		UserID: user.ID, IdPIssuer: t.IdP.Issuer, IDToken: res.IDToken, RefreshToken: res.RefreshToken, Expiry: res.Expiry,
 	})
 	if err != nil {
 		s.cfg.Log.Error("save IdP tokens", "err", err)
@@ -143,10 +169,35 @@ func describeCallback(ce *signin.CallbackError) string {
 	return msg
 }
 
-func (s *Server) upstreamDown(w http.ResponseWriter, r *http.Request, err error) {
-	s.cfg.Log.Warn("identity provider unreachable", "err", err)
+func (s *Server) upstreamDown(w http.ResponseWriter, r *http.Request, issuer string, err error) {
+	s.cfg.Log.Warn("identity provider unreachable", "issuer", issuer, "err", err)
 	s.errorPage(w, r, http.StatusBadGateway, "Identity provider unavailable",
-		"The enterprise identity provider at "+s.cfg.IdP.Issuer+" did not answer. Is it running? Try again in a moment.")
+		"The enterprise identity provider at "+issuer+" did not answer. Is it running? Try again in a moment.")
+}
+
+// askEmail asks for a work email, which picks the organisation; the form
+// repeats the authorization request with login_hint set.
+func (s *Server) askEmail(w http.ResponseWriter, r *http.Request, status int, problem string) {
+	q := r.URL.Query()
+	var fields [][2]string
+	for _, k := range []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"} {
+		if v := q.Get(k); v != "" {
+			fields = append(fields, [2]string{k, v})
+		}
+	}
+	m := s.meta()
+	m.Title = "Sign in"
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = web.Layout(m, askEmailPage(fields, q.Get("login_hint"), problem)).Render(r.Context(), w)
+}
+
+func emailDomainOrWhole(email string) string {
+	if d := emailDomain(email); d != "" {
+		return "@" + d
+	}
+	return "“" + email + "”"
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {

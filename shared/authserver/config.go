@@ -32,8 +32,10 @@ type Config struct {
 	Log        *slog.Logger
 	Now        func() time.Time
 
-	// IdP is the enterprise IdP that users sign in with.
-	IdP Upstream
+	// Tenants are the organisations whose people sign in here, each through
+	// its own enterprise IdP, chosen by the domain of the email a person
+	// gives (login_hint). An unknown domain is refused.
+	Tenants []Tenant
 
 	// Clients registered at this server.
 	Clients []oauth.Client
@@ -53,7 +55,15 @@ type Config struct {
 	IDTokenLifetime     time.Duration
 }
 
-// Upstream is this server's registration at the IdP.
+// Tenant is an organisation, known by its email domains, and this server's
+// registration at its IdP. With no domains, every email is this tenant's
+// (a server with a single IdP).
+type Tenant struct {
+	Domains []string
+	IdP     Upstream
+}
+
+// Upstream is this server's registration at an IdP.
 type Upstream struct {
 	Issuer       string
 	ClientID     string
@@ -71,11 +81,27 @@ func (c *Config) Validate() error {
 	if err := checkURL(c.Issuer); err != nil {
 		add("issuer: %v", err)
 	}
-	if err := checkURL(c.IdP.Issuer); err != nil {
-		add("IdP issuer: %v", err)
+	if len(c.Tenants) == 0 {
+		add("at least one tenant (an IdP to sign in with) is required")
 	}
-	if c.IdP.ClientID == "" || c.IdP.ClientSecret == "" {
-		add("the IdP client id and secret are required")
+	seen, issuers := map[string]bool{}, map[string]bool{}
+	for _, t := range c.Tenants {
+		if issuers[t.IdP.Issuer] {
+			add("IdP %s is configured twice: give one tenant all its domains", t.IdP.Issuer)
+		}
+		issuers[t.IdP.Issuer] = true
+		if err := checkURL(t.IdP.Issuer); err != nil {
+			add("IdP issuer: %v", err)
+		}
+		if t.IdP.ClientID == "" || t.IdP.ClientSecret == "" {
+			add("the client id and secret at IdP %s are required", t.IdP.Issuer)
+		}
+		for _, d := range t.Domains {
+			if seen[strings.ToLower(d)] {
+				add("email domain %s belongs to two tenants", d)
+			}
+			seen[strings.ToLower(d)] = true
+		}
 	}
 	if c.DB == nil {
 		add("a database is required")

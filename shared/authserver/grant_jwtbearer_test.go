@@ -75,7 +75,7 @@ func newResourceAS(t *testing.T, extraClients ...oauth.Client) *resourceAS {
 		CookieName: "test_session",
 		DB:         ras.db,
 		Now:        func() time.Time { return ras.now },
-		IdP:        Upstream{Issuer: testIdP, ClientID: "as", ClientSecret: "as-secret"},
+		Tenants:    []Tenant{{IdP: Upstream{Issuer: testIdP, ClientID: "as", ClientSecret: "as-secret"}}},
 		Clients:    clients,
 		SeedUsers:  []demo.User{{Email: "bob@tables.fake", Name: "Bobby Tables"}},
 		Resources:  []Resource{{URI: testResource, Scopes: scopes}},

@@ -47,16 +47,16 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 		return nil, oauth.InvalidGrant("subject_token has expired")
 	}
 
-	idpToken, err := g.currentIdPToken(ctx, c.Subject)
+	idpToken, t, err := g.currentIdPToken(ctx, c.Subject)
 	if err != nil {
 		return nil, err
 	}
-	provider, err := s.idp.Upstream.Provider(ctx)
+	provider, err := t.rp.Upstream.Provider(ctx)
 	if err != nil {
 		return nil, oauth.TemporarilyUnavailable("the enterprise IdP could not be reached").WithCause(err)
 	}
 	resp, err := xaaclient.Exchange(ctx, s.cfg.HTTPClient, provider.Endpoint().TokenURL,
-		xaaclient.Credentials{ClientID: s.cfg.IdP.ClientID, ClientSecret: s.cfg.IdP.ClientSecret},
+		xaaclient.Credentials{ClientID: t.IdP.ClientID, ClientSecret: t.IdP.ClientSecret},
 		xaaclient.ExchangeRequest{
 			SubjectToken: idpToken,
 			Audience:     req.Get("audience"),
@@ -75,32 +75,37 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 	}, nil
 }
 
-// currentIdPToken returns the user's IdP ID token, refreshed with the IdP
-// refresh token when it has expired or is about to.
-func (g *tokenExchangeGrant) currentIdPToken(ctx context.Context, userID string) (string, error) {
+// currentIdPToken returns the user's ID token from their IdP, refreshed
+// with the IdP refresh token when it has expired or is about to, and the
+// tenant it belongs to.
+func (g *tokenExchangeGrant) currentIdPToken(ctx context.Context, userID string) (string, *tenant, error) {
 	s := g.s
 	us, err := s.store.upstream(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "", oauth.InvalidGrant("there is no IdP sign-in for this user; sign in again")
+		return "", nil, oauth.InvalidGrant("there is no IdP sign-in for this user; sign in again")
 	}
 	if err != nil {
-		return "", oauth.ServerError(err)
+		return "", nil, oauth.ServerError(err)
+	}
+	t := s.tenantByIssuer(us.IdPIssuer)
+	if t == nil {
+		return "", nil, oauth.InvalidGrant("the user's IdP is no longer configured here; sign in again")
 	}
 	if s.cfg.Now().Add(30 * time.Second).Before(us.Expiry) {
-		return us.IDToken, nil
+		return us.IDToken, t, nil
 	}
 	if us.RefreshToken == "" {
-		return "", oauth.InvalidGrant("the IdP sign-in has expired; sign in again")
+		return "", nil, oauth.InvalidGrant("the IdP sign-in has expired; sign in again")
 	}
-	res, err := s.idp.Refresh(ctx, us.RefreshToken)
+	res, err := t.rp.Refresh(ctx, us.RefreshToken)
 	if err != nil {
-		return "", oauth.InvalidGrant("the IdP sign-in has expired and could not be renewed; sign in again").WithCause(err)
+		return "", nil, oauth.InvalidGrant("the IdP sign-in has expired and could not be renewed; sign in again").WithCause(err)
 	}
 	us.IDToken, us.RefreshToken, us.Expiry = res.IDToken, res.RefreshToken, res.Expiry
 	if err := s.store.saveUpstream(ctx, us); err != nil {
-		return "", oauth.ServerError(err)
+		return "", nil, oauth.ServerError(err)
 	}
-	return us.IDToken, nil
+	return us.IDToken, t, nil
 }
 
 // relayIdPError passes the IdP's refusal on to the app. A refusal of this

@@ -27,7 +27,7 @@ type Server struct {
 	keys     *keys.Set
 	clients  *oauth.StaticClients
 	sessions *scs.SessionManager
-	idp      *signin.RP
+	tenants  []*tenant
 	verifier *idjag.Verifier // nil when no issuer is trusted
 	token    *oauth.TokenEndpoint
 	handler  http.Handler
@@ -62,13 +62,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		clients:  oauth.NewStaticClients(cfg.Clients...),
 		sessions: sessions,
 	}
-	s.idp = &signin.RP{
-		Upstream:     signin.NewUpstream(cfg.IdP.Issuer, cfg.HTTPClient),
-		ClientID:     cfg.IdP.ClientID,
-		ClientSecret: cfg.IdP.ClientSecret,
-		RedirectURL:  cfg.Issuer + "/federation/callback",
-		Sessions:     sessions,
-		Now:          cfg.Now,
+	for _, t := range cfg.Tenants {
+		s.tenants = append(s.tenants, &tenant{Tenant: t, rp: &signin.RP{
+			Upstream:     signin.NewUpstream(t.IdP.Issuer, cfg.HTTPClient),
+			ClientID:     t.IdP.ClientID,
+			ClientSecret: t.IdP.ClientSecret,
+			RedirectURL:  cfg.Issuer + "/federation/callback",
+			Sessions:     sessions,
+			Now:          cfg.Now,
+		}})
 	}
 
 	if err := s.store.seedUsers(ctx, cfg.SeedUsers); err != nil {
@@ -165,7 +167,7 @@ func (s *Server) serveIndex(c *gin.Context) {
 	m.Title = "Overview"
 	web.Render(c, http.StatusOK, web.Layout(m, indexPage(indexView{
 		Issuer:        s.cfg.Issuer,
-		IdP:           s.cfg.IdP.Issuer,
+		IdPs:          s.idpIssuers(),
 		User:          user,
 		Grants:        s.grantTypes(),
 		AcceptsIDJAGs: s.verifier != nil,

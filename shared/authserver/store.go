@@ -38,6 +38,7 @@ type Link struct {
 // token exchange (PROTOCOL.md step 2).
 type UpstreamSession struct {
 	UserID       string `gorm:"primaryKey;size:32"`
+	IdPIssuer    string `gorm:"size:255"`
 	IDToken      string `gorm:"type:text;not null"`
 	RefreshToken string `gorm:"type:text"`
 	Expiry       time.Time

@@ -99,3 +99,12 @@ func AccountID(email string) string {
 	sum := sha256.Sum256([]byte("xaa-demo-account:" + email))
 	return "acct" + hex.EncodeToString(sum[:8])
 }
+
+// OrgDomains are the email domains of the demo organisations.
+func OrgDomains() []string {
+	out := make([]string, len(Orgs))
+	for i, o := range Orgs {
+		out[i] = o.Domain
+	}
+	return out
+}

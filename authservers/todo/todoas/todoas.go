@@ -18,11 +18,11 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		Issuer:     t.TodoAS,
 		Name:       "Todo AS",
 		CookieName: "xaa_todoas_session",
-		IdP: authserver.Upstream{
-			Issuer:       t.IdP,
-			ClientID:     demo.TodoASClientAtIdP,
-			ClientSecret: demo.TodoASSecretAtIdP,
-		},
+		// The local IdP hosts the three demo organisations.
+		Tenants: []authserver.Tenant{{
+			Domains: demo.OrgDomains(),
+			IdP:     authserver.Upstream{Issuer: t.IdP, ClientID: demo.TodoASClientAtIdP, ClientSecret: demo.TodoASSecretAtIdP},
+		}},
 		Clients: []oauth.Client{
 			{
 				ID:           demo.TodoClient,
@@ -45,15 +45,7 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 			Issuer: t.IdP,
 			// The local IdP's users may get a todo account the first time
 			// the wiki reaches the todo API for them (PROTOCOL.md check 12).
-			JIT: idjag.JITPolicy{Enabled: true, EmailDomains: orgDomains()},
+			JIT: idjag.JITPolicy{Enabled: true, EmailDomains: demo.OrgDomains()},
 		}},
 	}
-}
-
-func orgDomains() []string {
-	var out []string
-	for _, o := range demo.Orgs {
-		out = append(out, o.Domain)
-	}
-	return out
 }

@@ -16,11 +16,11 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		Issuer:     t.WikiAS,
 		Name:       "Wiki AS",
 		CookieName: "xaa_wikias_session",
-		IdP: authserver.Upstream{
-			Issuer:       t.IdP,
-			ClientID:     demo.WikiASClientAtIdP,
-			ClientSecret: demo.WikiASSecretAtIdP,
-		},
+		// The local IdP hosts the three demo organisations.
+		Tenants: []authserver.Tenant{{
+			Domains: demo.OrgDomains(),
+			IdP:     authserver.Upstream{Issuer: t.IdP, ClientID: demo.WikiASClientAtIdP, ClientSecret: demo.WikiASSecretAtIdP},
+		}},
 		Clients: []oauth.Client{{
 			ID:           demo.WikiClient,
 			Secret:       demo.WikiSecret,

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 	admin, _ := c.Get(adminKey)
 	s.cfg.Log.Info("connection changed", "event", "app.connection.update", "admin", admin.(*User).ID,
 		"connection", conn.ID, "enabled", conn.Enabled, "scopes", conn.AllowedScopes)
-	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+connectionFlash(conn))
+	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+url.QueryEscape(connectionFlash(conn)))
 }
 
 func connectionFlash(conn Connection) string {
@@ -189,7 +190,7 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 		state = "disabled"
 	}
 	s.cfg.Log.Info("user changed", "event", "user.lifecycle."+state, "admin", admin.(*User).ID, "user", u.ID)
-	c.Redirect(http.StatusSeeOther, "/admin/users?done="+u.Email+" is "+state+".")
+	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is "+state+"."))
 }
 
 func (s *Server) adminApps(c *gin.Context) {

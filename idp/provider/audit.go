@@ -68,9 +68,16 @@ func (s *store) auditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, er
 		db = db.Where("outcome = ?", q.Outcome)
 	}
 	if t := strings.TrimSpace(q.Text); t != "" {
-		like := "%" + strings.NewReplacer("%", `\%`, "_", `\_`).Replace(strings.ToLower(t)) + "%"
-		db = db.Where("LOWER(user_email) LIKE ? OR LOWER(user_id) LIKE ? OR LOWER(client_id) LIKE ? OR LOWER(audience) LIKE ? OR LOWER(resource) LIKE ? OR LOWER(scope) LIKE ? OR LOWER(jti) LIKE ? OR LOWER(reason) LIKE ?",
-			like, like, like, like, like, like, like, like)
+		// "!" escapes LIKE's wildcards the same way in SQLite and MariaDB
+		// (a backslash would not: SQLite has no default escape character).
+		like := "%" + strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(strings.ToLower(t)) + "%"
+		var conds []string
+		var args []any
+		for _, col := range []string{"user_email", "user_id", "client_id", "audience", "resource", "scope", "jti", "reason"} {
+			conds = append(conds, "LOWER("+col+") LIKE ? ESCAPE '!'")
+			args = append(args, like)
+		}
+		db = db.Where(strings.Join(conds, " OR "), args...)
 	}
 	limit := q.Limit
 	if limit <= 0 || limit > 500 {

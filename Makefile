@@ -4,13 +4,16 @@ SHELL := /usr/bin/env bash
 # Every module of the workspace, as package patterns (./shared/... and so on).
 PKGS := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)|.|; s|$$|/...|")
 
-.PHONY: help dev-all build generate check test test-e2e test-mariadb fuzz rotate-keys clean
+.PHONY: help dev-all dev-okta build generate check test test-e2e test-mariadb fuzz rotate-keys clean
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
 
 dev-all: ## Build and run all five services on embedded defaults (Ctrl-C stops them).
 	@./scripts/dev-all.sh
+
+dev-okta: ## Like dev-all, with an Okta preview org as the IdP (needs env/okta.env).
+	@XAA_OKTA=1 ./scripts/dev-all.sh
 
 build: ## Build the five service binaries into bin/.
 	@mkdir -p bin

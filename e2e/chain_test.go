@@ -7,7 +7,9 @@ import (
 
 	"gorm.io/gorm"
 
+	"xaa.example/authservers/todo/todoas"
 	"xaa.example/shared/demo"
+	"xaa.example/shared/idjag"
 	"xaa.example/shared/storage/storagetest"
 )
 
@@ -240,5 +242,34 @@ func TestAccountOfAnotherOrganisation(t *testing.T) {
 	p := b.post(origin(login.URL)+"/login", fields)
 	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "does not belong to Tables Inc.") {
 		t.Fatalf("got %d:\n%s", p.Status, p.Body)
+	}
+}
+
+// TestOktaShapedConfiguration: as with an Okta org, the wiki's client id at
+// the todo AS is a mapped id, and there are no just-in-time accounts. Until
+// bob has signed in to the todo app once, the todo AS refuses (PROTOCOL.md
+// check 12) and the wiki says what to do; afterwards the chain works.
+func TestOktaShapedConfiguration(t *testing.T) {
+	const mapped = "0oa1wikiattodo"
+	s := startStack(t, sqliteDB, func(c *configs) {
+		c.idp.Connections[0].ClientIDAtResource = mapped
+		todoas.ConfigureWikiClient(c.todoAS, mapped, "mapped-secret")
+		c.todoAS.TrustedIssuers[0].JIT = idjag.JITPolicy{}
+		c.todoAS.SeedUsers = nil
+		c.wiki.TodoClientID, c.wiki.TodoClientSecret = mapped, "mapped-secret"
+	})
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	before := b.get(s.topology.Wiki + "/todos")
+	if before.Status != http.StatusBadGateway || !strings.Contains(before.Body, "sign in to the app once") {
+		t.Fatalf("before bob used the todo app: %d:\n%s", before.Status, before.Body)
+	}
+	b.get(s.topology.Todo + "/login?login_hint=bob%40tables.fake") // single sign-on links bob's account
+	after := b.get(s.topology.Wiki + "/todos")
+	if after.Status != http.StatusOK {
+		t.Fatalf("after bob signed in to the todo app: %d:\n%s", after.Status, after.Body)
+	}
+	if !strings.Contains(b.get(s.topology.Wiki+"/debug").Body, mapped) {
+		t.Error("the console does not show the mapped client_id")
 	}
 }

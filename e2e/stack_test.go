@@ -91,7 +91,17 @@ func sqliteDB(t *testing.T, name string) *gorm.DB {
 	return db
 }
 
-func startStack(t *testing.T, open openDB) *stack {
+// configs are the five services' configurations, for a test to change
+// before the services start.
+type configs struct {
+	idp    *provider.Config
+	wikiAS *authserver.Config
+	todoAS *authserver.Config
+	todo   *todoapp.Config
+	wiki   *wikiapp.Config
+}
+
+func startStack(t *testing.T, open openDB, change ...func(*configs)) *stack {
 	t.Helper()
 	ctx := context.Background()
 	names := []string{"idp", "wiki-as", "todo-as", "wiki", "todo"}
@@ -110,7 +120,14 @@ func startStack(t *testing.T, open openDB) *stack {
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
 	hc := &http.Client{Timeout: 10 * time.Second}
 
-	idpCfg := provider.DefaultConfig(s.topology)
+	cfg := configs{}
+	idpCfg, wikiASCfg, todoASCfg := provider.DefaultConfig(s.topology), wikias.DefaultConfig(s.topology), todoas.DefaultConfig(s.topology)
+	todoCfg, wikiCfg := todoapp.DefaultConfig(s.topology), wikiapp.DefaultConfig(s.topology)
+	cfg.idp, cfg.wikiAS, cfg.todoAS, cfg.todo, cfg.wiki = &idpCfg, &wikiASCfg, &todoASCfg, &todoCfg, &wikiCfg
+	for _, c := range change {
+		c(&cfg)
+	}
+
 	idpCfg.DB, idpCfg.Log = s.dbs["idp"], log.With("service", "idp")
 	idp, err := provider.New(ctx, idpCfg)
 	if err != nil {
@@ -118,7 +135,7 @@ func startStack(t *testing.T, open openDB) *stack {
 	}
 	handlers["idp"].set(idp.Handler())
 
-	for name, cfg := range map[string]authserver.Config{"wiki-as": wikias.DefaultConfig(s.topology), "todo-as": todoas.DefaultConfig(s.topology)} {
+	for name, cfg := range map[string]authserver.Config{"wiki-as": wikiASCfg, "todo-as": todoASCfg} {
 		cfg.DB, cfg.Log, cfg.HTTPClient = s.dbs[name], log.With("service", name), hc
 		as, err := authserver.New(ctx, cfg)
 		if err != nil {
@@ -127,7 +144,6 @@ func startStack(t *testing.T, open openDB) *stack {
 		handlers[name].set(as.Handler())
 	}
 
-	todoCfg := todoapp.DefaultConfig(s.topology)
 	todoCfg.DB, todoCfg.Log, todoCfg.HTTPClient = s.dbs["todo"], log.With("service", "todo"), hc
 	todo, err := todoapp.New(ctx, todoCfg)
 	if err != nil {
@@ -135,7 +151,6 @@ func startStack(t *testing.T, open openDB) *stack {
 	}
 	handlers["todo"].set(todo.Handler())
 
-	wikiCfg := wikiapp.DefaultConfig(s.topology)
 	wikiCfg.DB, wikiCfg.Log, wikiCfg.HTTPClient, wikiCfg.Recorder = s.dbs["wiki"], log.With("service", "wiki"), hc, s.recorder
 	wiki, err := wikiapp.New(ctx, wikiCfg)
 	if err != nil {

@@ -15,6 +15,23 @@ services=(
 )
 colors=(35 36 33 32 34)
 
+# XAA_OKTA=1 (make dev-okta): an Okta org is the IdP. Every service reads
+# env/okta.env, and the local IdP does not start.
+okta_env=""
+if [[ "${XAA_OKTA:-}" == 1 ]]; then
+  okta_env="env/okta.env"
+  if [[ ! -f "$okta_env" ]]; then
+    echo "Okta mode needs env/okta.env: cp env/okta.env.example env/okta.env, then fill it in (README: 'Run against an Okta preview org')." >&2
+    exit 1
+  fi
+  if grep -qE '^(WIKI_AS|TODO_AS)_IDP_CLIENT_(ID|SECRET)=$|your-org' "$okta_env"; then
+    echo "env/okta.env still has empty or example values; fill in your Okta org's values." >&2
+    exit 1
+  fi
+  services=("${services[@]:1}")
+  colors=("${colors[@]:1}")
+fi
+
 # A port that already answers would make the health checks below lie.
 busy=()
 for line in "${services[@]}"; do
@@ -57,7 +74,10 @@ for line in "${services[@]}"; do
   prefix=$(printf '\033[%sm%-8s|\033[0m ' "${colors[$i]}" "$name")
   # Each env/<name>.env, when present, overrides the embedded defaults.
   (
-    if [[ -f "env/$name.env" ]]; then set -a; . "env/$name.env"; set +a; fi
+    set -a
+    if [[ -n "$okta_env" ]]; then . "$okta_env"; fi
+    if [[ -f "env/$name.env" ]]; then . "env/$name.env"; fi
+    set +a
     exec "bin/$name"
   ) > >(sed -u "s/^/$prefix/") 2>&1 &
   pids+=($!)
@@ -86,6 +106,8 @@ for line in "${services[@]}"; do
   done
   healthy "$port" || { echo "$name did not become healthy on port $port" >&2; exit 1; }
 done
+idp_url="http://localhost:4000"
+if [[ -n "$okta_env" ]]; then idp_url="your Okta org (env/okta.env)"; fi
 ready=$(date +%s.%N)
 build_s=$(awk "BEGIN { printf \"%.1f\", $built - $start }")
 start_s=$(awk "BEGIN { printf \"%.2f\", $ready - $built }")
@@ -96,7 +118,7 @@ cat <<MSG
 
     Wiki (start here)   http://localhost:3000
     Todo                http://localhost:3001
-    Enterprise IdP      http://localhost:4000
+    Enterprise IdP      $idp_url
     Wiki AS             http://localhost:5000
     Todo AS             http://localhost:5001
 

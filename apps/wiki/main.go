@@ -31,6 +31,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	addr := env.String("LISTEN_ADDR", ":3000")
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	cfg.ClientSecret = env.String("CLIENT_SECRET", cfg.ClientSecret)
+	cfg.TodoClientID = env.String("TODO_CLIENT_ID", cfg.TodoClientID)
 	cfg.TodoClientSecret = env.String("TODO_CLIENT_SECRET", cfg.TodoClientSecret)
 	if err := env.Err(); err != nil {
 		return err

@@ -34,10 +34,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	addr := env.String("LISTEN_ADDR", ":5001")
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	idp := &cfg.Tenants[0]
-	idp.IdP.ClientID = env.String("IDP_CLIENT_ID", idp.IdP.ClientID)
-	idp.IdP.ClientSecret = env.String("IDP_CLIENT_SECRET", idp.IdP.ClientSecret)
+	// TODO_AS_IDP_CLIENT_ID wins over IDP_CLIENT_ID, so one env file can
+	// hold both authorization servers' registrations at the IdP.
+	idp.IdP.ClientID = env.String("TODO_AS_IDP_CLIENT_ID", env.String("IDP_CLIENT_ID", idp.IdP.ClientID))
+	idp.IdP.ClientSecret = env.String("TODO_AS_IDP_CLIENT_SECRET", env.String("IDP_CLIENT_SECRET", idp.IdP.ClientSecret))
 	idp.Domains = env.List("ORG_DOMAINS", idp.Domains)
 	cfg.TrustedIssuers = todoas.TrustedIssuers(env, cfg.TrustedIssuers)
+	todoas.ConfigureWikiClient(&cfg, env.String("WIKI_CLIENT_ID_AT_TODO", ""), env.String("WIKI_CLIENT_SECRET_AT_TODO", ""))
 	if err := env.Err(); err != nil {
 		return err
 	}

@@ -34,8 +34,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	addr := env.String("LISTEN_ADDR", ":5000")
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	idp := &cfg.Tenants[0]
-	idp.IdP.ClientID = env.String("IDP_CLIENT_ID", idp.IdP.ClientID)
-	idp.IdP.ClientSecret = env.String("IDP_CLIENT_SECRET", idp.IdP.ClientSecret)
+	// WIKI_AS_IDP_CLIENT_ID wins over IDP_CLIENT_ID, so one env file can
+	// hold both authorization servers' registrations at the IdP.
+	idp.IdP.ClientID = env.String("WIKI_AS_IDP_CLIENT_ID", env.String("IDP_CLIENT_ID", idp.IdP.ClientID))
+	idp.IdP.ClientSecret = env.String("WIKI_AS_IDP_CLIENT_SECRET", env.String("IDP_CLIENT_SECRET", idp.IdP.ClientSecret))
 	idp.Domains = env.List("ORG_DOMAINS", idp.Domains)
 	if err := env.Err(); err != nil {
 		return err

@@ -181,8 +181,9 @@ func explain(err error, step string) *chainProblem {
 		return &chainProblem{Title: "The identity provider refused", Detail: err.Error(),
 			Message: "The token exchange for an ID-JAG was refused."}
 	case errors.As(err, &er):
+		// The todo AS's error_description is public text meant for this.
 		return &chainProblem{Title: "The todo app refused the wiki's grant", Detail: err.Error(),
-			Message: "The todo app's authorization server did not accept the ID-JAG from your identity provider."}
+			Message: "The todo app's authorization server did not accept the ID-JAG from your identity provider: " + er.Description + "."}
 	}
 	return &chainProblem{Title: "Todos unavailable", Message: "An answer in the chain was not what the protocol requires.", Detail: err.Error()}
 }

@@ -49,3 +49,20 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		}},
 	}
 }
+
+// ConfigureWikiClient changes the wiki's client at the todo AS: with Okta,
+// its id is the one entered in the connection, which Okta puts in the
+// ID-JAG's client_id. Empty values keep the demo's.
+func ConfigureWikiClient(cfg *authserver.Config, id, secret string) {
+	for i := range cfg.Clients {
+		if cfg.Clients[i].ID != demo.WikiAtTodoClient {
+			continue
+		}
+		if id != "" {
+			cfg.Clients[i].ID = id
+		}
+		if secret != "" {
+			cfg.Clients[i].Secret = secret
+		}
+	}
+}

@@ -193,7 +193,14 @@ func (b *browser) post(url string, form map[string]string) page {
 	for k, v := range form {
 		vals = append(vals, k+"="+urlEscape(v))
 	}
-	resp, err := b.client.Post(url, "application/x-www-form-urlencoded", strings.NewReader(strings.Join(vals, "&")))
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(strings.Join(vals, "&")))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// A browser posting a site's own form sends that site's origin.
+	req.Header.Set("Origin", origin(url))
+	resp, err := b.client.Do(req)
 	if err != nil {
 		b.t.Fatalf("POST %s: %v", url, err)
 	}

@@ -153,6 +153,9 @@ func (s *Server) serveIndex(c *gin.Context) {
 	if uid := s.sessions.GetString(c.Request.Context(), sessionUserID); uid != "" {
 		user, _ = s.store.user(c.Request.Context(), uid)
 	}
+	if user != nil {
+		m.User, m.SignOut = user.Name, "/logout"
+	}
 	var conns []Connection
 	s.cfg.DB.WithContext(c.Request.Context()).Order("id").Find(&conns)
 	web.Render(c, http.StatusOK, web.Layout(m, indexPage(s.cfg.Issuer, user, conns)))

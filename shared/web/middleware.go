@@ -31,7 +31,11 @@ func SecurityHeaders() gin.HandlerFunc {
 		h := c.Writer.Header()
 		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self' http: https:; base-uri 'none'")
 		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "no-referrer")
+		// same-origin, not no-referrer: under no-referrer browsers send
+		// "Origin: null" even on a site's own form posts (Fetch, "serializing
+		// a request origin"), which SameOrigin would refuse. Other sites
+		// still never see our URLs, which can hold codes.
+		h.Set("Referrer-Policy", "same-origin")
 		h.Set("X-Frame-Options", "DENY")
 		c.Next()
 	}

@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash
 # Every module of the workspace, as package patterns (./shared/... and so on).
 PKGS := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)|.|; s|$$|/...|")
 
-.PHONY: help dev-all dev-okta build generate check test test-e2e test-mariadb fuzz rotate-keys clean
+.PHONY: help dev-all dev-okta build generate check test test-e2e test-browser test-mariadb fuzz rotate-keys clean
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -32,6 +32,9 @@ test: check ## Everything: vet, stale templ check, unit, in-process end to end, 
 
 test-e2e: ## Only the in-process end-to-end tests.
 	go test -count=1 -v ./e2e/...
+
+test-browser: ## Only the browser tests (headless Chromium; screenshots in artifacts/browser/).
+	go test -count=1 -v -run Browser ./e2e/...
 
 test-mariadb: ## Only the tests that run against MariaDB (XAA_TEST_MARIADB_URL, default mysql://root@127.0.0.1:3306).
 	go test -count=1 -v -run '/MariaDB' $(PKGS)

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -271,5 +272,144 @@ func TestOktaShapedConfiguration(t *testing.T) {
 	}
 	if !strings.Contains(b.get(s.topology.Wiki+"/debug").Body, mapped) {
 		t.Error("the console does not show the mapped client_id")
+	}
+}
+
+// TestSignOut: signing out of the wiki forgets its tokens, ends the wiki's
+// and the wiki AS's sessions, and lands on the wiki's start page; the next
+// sign-in goes to the IdP again (whose own session, the company's, stays).
+func TestSignOut(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	b.get(s.topology.Wiki + "/todos")
+	out := b.post(s.topology.Wiki+"/logout", map[string]string{})
+	if out.URL != s.topology.Wiki+"/" || !strings.Contains(out.Body, `name="login_hint"`) {
+		t.Fatalf("after sign-out: %d at %s:\n%s", out.Status, out.URL, out.Body)
+	}
+	var held, upstream int64
+	s.dbs["wiki"].Table("access_tokens").Count(&held)
+	s.dbs["wiki-as"].Table("upstream_sessions").Count(&upstream)
+	if held != 0 || upstream != 0 {
+		t.Errorf("after sign-out the wiki holds %d access tokens and its AS %d IdP sessions, want none", held, upstream)
+	}
+	if p := b.get(s.topology.Wiki + "/todos"); !strings.Contains(p.URL, "/authorize") && !strings.Contains(p.URL, "/login") {
+		t.Errorf("My todos after sign-out landed at %s, want a sign-in", p.URL)
+	}
+	// The wiki AS has no session: it asks which organisation again.
+	if p := b.get(s.topology.WikiAS + "/"); strings.Contains(p.Body, "Signed in here as") {
+		t.Error("the wiki AS still has a session")
+	}
+}
+
+// TestScopesAndOwnership: My todos asks for todos.read only; adding a todo
+// needs todos.write, so the wiki gets a new token with it. The API refuses
+// a write with a read-only token, and never shows one user's todo to
+// another.
+func TestScopesAndOwnership(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	bob := newBrowser(t)
+	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	bob.get(s.topology.Wiki + "/todos")
+	var readOnly, scope string
+	if err := s.dbs["wiki"].Table("access_tokens").Select("token, scope").Row().Scan(&readOnly, &scope); err != nil || scope != "todos.read" {
+		t.Fatalf("after My todos the wiki holds scope %q (%v), want todos.read", scope, err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, s.topology.TodoAPI()+"/todos", strings.NewReader(`{"title":"sneaky"}`))
+	req.Header.Set("Authorization", "Bearer "+readOnly)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "insufficient_scope") {
+		t.Fatalf("a write with a read-only token: %d %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+	}
+
+	added := bob.post(s.topology.Wiki+"/todos", map[string]string{"title": "Write the release notes"})
+	if added.Status != http.StatusOK || !strings.Contains(added.Body, "Added to the todo app") || !strings.Contains(added.Body, "Write the release notes") {
+		t.Fatalf("add from the wiki: %d:\n%s", added.Status, added.Body)
+	}
+	s.dbs["wiki"].Table("access_tokens").Select("scope").Row().Scan(&scope)
+	if scope != "todos.read todos.write" {
+		t.Errorf("after adding, the wiki holds scope %q, want todos.read todos.write", scope)
+	}
+	if empty := bob.post(s.topology.Wiki+"/todos", map[string]string{"title": "  "}); empty.Status != http.StatusBadRequest || !strings.Contains(empty.Body, "needs a title") {
+		t.Errorf("an empty title: %d", empty.Status)
+	}
+
+	// John's access token cannot read bob's todo 1.
+	john := newBrowser(t)
+	john.signIn(s.topology.Wiki, "john@tables.fake2", demo.Password)
+	john.get(s.topology.Wiki + "/todos")
+	var johnToken string
+	if err := s.dbs["wiki"].Table("access_tokens").Select("token").Where("user_id <> (SELECT user_id FROM access_tokens WHERE scope = ?)", "todos.read todos.write").Row().Scan(&johnToken); err != nil {
+		t.Fatal(err)
+	}
+	req, _ = http.NewRequest(http.MethodGet, s.topology.TodoAPI()+"/todos/1", nil)
+	req.Header.Set("Authorization", "Bearer "+johnToken)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("john reading bob's todo: %d, want 404", resp.StatusCode)
+	}
+}
+
+// TestCookiesAndHeaders: every service's session cookie has its own name,
+// is HttpOnly and SameSite=Lax; pages carry a content security policy; and
+// a form posted from another site is refused.
+func TestCookiesAndHeaders(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	b.get(s.topology.Todo + "/login?login_hint=bob%40tables.fake")
+
+	names := map[string]bool{}
+	for _, svc := range []string{"idp", "wiki-as", "todo-as", "wiki", "todo"} {
+		u, _ := url.Parse(s.servers[svc].URL)
+		for _, c := range b.client.Jar.Cookies(u) {
+			names[c.Name] = true
+		}
+	}
+	for _, want := range []string{"xaa_idp_session", "xaa_wikias_session", "xaa_todoas_session", "xaa_wiki_session", "xaa_todo_session"} {
+		if !names[want] {
+			t.Errorf("no cookie %s; have %v", want, names)
+		}
+	}
+
+	resp, err := http.Get(s.topology.Wiki + "/login?login_hint=bob%40tables.fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	for _, raw := range resp.Header.Values("Set-Cookie") {
+		if !strings.Contains(raw, "HttpOnly") || !strings.Contains(raw, "SameSite=Lax") {
+			t.Errorf("cookie %q is not HttpOnly and SameSite=Lax", raw)
+		}
+	}
+	page, err := http.Get(s.topology.Wiki + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page.Body.Close()
+	if csp := page.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("Content-Security-Policy %q", csp)
+	}
+
+	for _, target := range []string{s.topology.Todo + "/todos", s.topology.Wiki + "/todos", s.topology.Wiki + "/pages"} {
+		req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader("title=from+evil"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", "https://evil.test")
+		resp, err := b.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("cross-site post to %s: %d, want 403", target, resp.StatusCode)
+		}
 	}
 }

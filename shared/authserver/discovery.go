@@ -27,6 +27,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"authorization_endpoint":                           iss + "/authorize",
 		"token_endpoint":                                   iss + "/token",
 		"jwks_uri":                                         iss + "/jwks",
+		"end_session_endpoint":                             iss + "/logout",
 		"response_types_supported":                         []string{"code"},
 		"response_modes_supported":                         []string{"query"},
 		"grant_types_supported":                            s.grantTypes(),

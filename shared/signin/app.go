@@ -86,10 +86,22 @@ func (a *App) store(ctx context.Context, res *Result) {
 	s.Put(ctx, keyExpiry, res.Expiry.Unix())
 }
 
-// Logout ends the app's session.
-func (a *App) Logout(w http.ResponseWriter, r *http.Request) {
+// Logout ends the app's session, then sends the browser to the
+// authorization server's end-session endpoint (OpenID Connect RP-Initiated
+// Logout) to end the session there too, returning to home, an absolute URL
+// of the app.
+func (a *App) Logout(w http.ResponseWriter, r *http.Request, home string) {
 	_ = a.RP.Sessions.Destroy(r.Context())
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	var endSession struct {
+		URL string `json:"end_session_endpoint"`
+	}
+	p, err := a.RP.Upstream.Provider(r.Context())
+	if err != nil || p.Claims(&endSession) != nil || endSession.URL == "" {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+		return
+	}
+	q := url.Values{"client_id": {a.RP.ClientID}, "post_logout_redirect_uri": {home}}
+	http.Redirect(w, r, endSession.URL+"?"+q.Encode(), http.StatusSeeOther)
 }
 
 // ErrSignInAgain means the session holds no usable ID token any more.

@@ -98,10 +98,11 @@ func (a *App) routes() http.Handler {
 	pages.GET("/", a.home)
 	pages.GET("/login", gin.WrapF(a.signin.Login))
 	pages.GET("/callback", gin.WrapF(a.signin.Callback))
-	pages.POST("/logout", gin.WrapF(a.signin.Logout))
+	pages.POST("/logout", func(c *gin.Context) { a.signin.Logout(c.Writer, c.Request, a.cfg.BaseURL+"/") })
 	pages.GET("/todos/:id", a.requireUser, a.showTodo)
 	pages.POST("/todos", a.requireUser, a.addTodo)
 	pages.POST("/todos/:id/toggle", a.requireUser, a.toggleTodo)
+	pages.POST("/todos/:id/rename", a.requireUser, a.renameTodo)
 	pages.POST("/todos/:id/delete", a.requireUser, a.deleteTodo)
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "The todo app has no page at that address.")

@@ -58,7 +58,7 @@ func (a *App) showTodo(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a.render(c, t.Title, todoPage(*t))
+	a.render(c, t.Title, todoPage(*t, ""))
 }
 
 func (a *App) addTodo(c *gin.Context) {
@@ -89,6 +89,23 @@ func (a *App) toggleTodo(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, backTo(c))
+}
+
+func (a *App) renameTodo(c *gin.Context) {
+	t, ok := a.ownedTodo(c)
+	if !ok {
+		return
+	}
+	title := strings.TrimSpace(c.PostForm("title"))
+	if title == "" || len(title) > MaxTitle {
+		a.render(c, t.Title, todoPage(*t, "A task needs a title of 1 to 500 characters."))
+		return
+	}
+	if err := a.store.rename(c.Request.Context(), currentUser(c).Subject, t.ID, title); err != nil {
+		a.storeError(c, err)
+		return
+	}
+	c.Redirect(http.StatusSeeOther, todoURL(*t))
 }
 
 func (a *App) deleteTodo(c *gin.Context) {

@@ -76,3 +76,12 @@ func (s *store) remove(ctx context.Context, owner string, id uint) error {
 	}
 	return res.Error
 }
+
+// rename changes the owner's todo's title.
+func (s *store) rename(ctx context.Context, owner string, id uint, title string) error {
+	t, err := s.get(ctx, owner, id)
+	if err != nil {
+		return err
+	}
+	return s.db.WithContext(ctx).Model(t).Update("title", title).Error
+}

@@ -95,6 +95,7 @@ func (a *App) routes() http.Handler {
 	signedIn.GET("/pages/:slug/edit", a.editPage)
 	signedIn.POST("/pages/:slug", a.updatePage)
 	signedIn.GET("/todos", a.myTodos)
+	signedIn.POST("/todos", a.addTodoFromWiki)
 	signedIn.GET("/debug", a.debugConsole)
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "The wiki has no page at that address.")

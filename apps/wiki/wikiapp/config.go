@@ -32,7 +32,9 @@ type Config struct {
 	TodoClientSecret string
 	TodoResource     string
 	TodoAPIURL       string
-	TodoScopes       []string
+	// TodoAppURL is where people open the todo app: links to
+	// <TodoAppURL>/todos/<id> in a page become live chips.
+	TodoAppURL string
 
 	DB         *gorm.DB
 	HTTPClient *http.Client
@@ -54,14 +56,14 @@ func DefaultConfig(t demo.Topology) Config {
 		TodoClientSecret: demo.WikiAtTodoSecret,
 		TodoResource:     t.TodoAPI(),
 		TodoAPIURL:       t.TodoAPI(),
-		TodoScopes:       []string{demo.ScopeTodosRead},
+		TodoAppURL:       t.Todo,
 	}
 }
 
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
 	var p []string
-	for name, v := range map[string]string{"base URL": c.BaseURL, "wiki AS issuer": c.ASIssuer, "todo AS issuer": c.TodoASIssuer, "todo API URL": c.TodoAPIURL} {
+	for name, v := range map[string]string{"base URL": c.BaseURL, "wiki AS issuer": c.ASIssuer, "todo AS issuer": c.TodoASIssuer, "todo API URL": c.TodoAPIURL, "todo app URL": c.TodoAppURL} {
 		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
 			p = append(p, name+" must be an http(s) URL")
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -38,11 +39,15 @@ func (a *App) render(c *gin.Context, status int, title string, body templCompone
 	web.Render(c, status, web.Layout(m, body))
 }
 
+// logout forgets the access tokens held for the user, ends the wiki's
+// session, and ends the session at the wiki's authorization server.
 func (a *App) logout(c *gin.Context) {
 	if u, ok := a.signin.User(c.Request.Context()); ok {
-		_ = a.store.forgetAccessToken(c.Request.Context(), u.Subject, a.cfg.TodoResource)
+		if err := a.store.forgetAccessTokens(c.Request.Context(), u.Subject); err != nil {
+			a.cfg.Log.Error("forget access tokens", "err", err)
+		}
 	}
-	a.signin.Logout(c.Writer, c.Request)
+	a.signin.Logout(c.Writer, c.Request, a.cfg.BaseURL+"/")
 }
 
 func (a *App) home(c *gin.Context) {
@@ -70,11 +75,12 @@ func (a *App) showPage(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Page unavailable", "The page could not be loaded.")
 		return
 	}
-	a.render(c, http.StatusOK, p.Title, pageView(*p, renderMarkdown(p.Body)))
+	body, problem := a.withChips(c.Request.Context(), currentUser(c), renderMarkdown(p.Body))
+	a.render(c, http.StatusOK, p.Title, pageView(*p, body, problem))
 }
 
 func (a *App) newPage(c *gin.Context) {
-	a.render(c, http.StatusOK, "New page", editForm(pageForm{Action: "/pages"}))
+	a.render(c, http.StatusOK, "New page", editForm(pageForm{Action: "/pages"}, a.cfg.TodoAppURL))
 }
 
 func (a *App) editPage(c *gin.Context) {
@@ -83,7 +89,7 @@ func (a *App) editPage(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "No such page", "There is no page at this address to edit.")
 		return
 	}
-	a.render(c, http.StatusOK, "Edit "+p.Title, editForm(pageForm{Action: "/pages/" + p.Slug, Title: p.Title, Body: p.Body, Editing: true}))
+	a.render(c, http.StatusOK, "Edit "+p.Title, editForm(pageForm{Action: "/pages/" + p.Slug, Title: p.Title, Body: p.Body, Editing: true}, a.cfg.TodoAppURL))
 }
 
 // Limits of a page.
@@ -105,23 +111,37 @@ func readPageForm(c *gin.Context, action string) (pageForm, bool) {
 	return f, f.Problem == ""
 }
 
+// preview re-shows the form with the text rendered as it will be; nothing
+// is saved.
+func (a *App) preview(c *gin.Context, f pageForm, title string) bool {
+	if c.PostForm("action") != "preview" {
+		return false
+	}
+	f.Preview, _ = a.withChips(c.Request.Context(), currentUser(c), renderMarkdown(f.Body))
+	a.render(c, http.StatusOK, title, editForm(f, a.cfg.TodoAppURL))
+	return true
+}
+
 func (a *App) createPage(c *gin.Context) {
 	f, ok := readPageForm(c, "/pages")
+	if a.preview(c, f, "New page") {
+		return
+	}
 	if !ok {
-		a.render(c, http.StatusBadRequest, "New page", editForm(f))
+		a.render(c, http.StatusBadRequest, "New page", editForm(f, a.cfg.TodoAppURL))
 		return
 	}
 	p := &Page{Slug: slugify(f.Title), Title: f.Title, Body: f.Body, Author: currentUser(c).Name}
 	err := a.store.createPage(c.Request.Context(), p)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		f.Problem = "A page with this title already exists. Choose another title."
-		a.render(c, http.StatusConflict, "New page", editForm(f))
+		a.render(c, http.StatusConflict, "New page", editForm(f, a.cfg.TodoAppURL))
 		return
 	}
 	if err != nil {
 		a.cfg.Log.Error("create page", "err", err)
 		f.Problem = "The page could not be saved. Try again; your text is still here."
-		a.render(c, http.StatusInternalServerError, "New page", editForm(f))
+		a.render(c, http.StatusInternalServerError, "New page", editForm(f, a.cfg.TodoAppURL))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/pages/"+p.Slug)
@@ -135,15 +155,18 @@ func (a *App) updatePage(c *gin.Context) {
 	}
 	f, ok := readPageForm(c, "/pages/"+p.Slug)
 	f.Editing = true
+	if a.preview(c, f, "Edit "+p.Title) {
+		return
+	}
 	if !ok {
-		a.render(c, http.StatusBadRequest, "Edit "+p.Title, editForm(f))
+		a.render(c, http.StatusBadRequest, "Edit "+p.Title, editForm(f, a.cfg.TodoAppURL))
 		return
 	}
 	p.Title, p.Body, p.Author = f.Title, f.Body, currentUser(c).Name
 	if err := a.store.updatePage(c.Request.Context(), p); err != nil {
 		a.cfg.Log.Error("update page", "err", err)
 		f.Problem = "The page could not be saved. Try again; your text is still here."
-		a.render(c, http.StatusInternalServerError, "Edit "+p.Title, editForm(f))
+		a.render(c, http.StatusInternalServerError, "Edit "+p.Title, editForm(f, a.cfg.TodoAppURL))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/pages/"+p.Slug)
@@ -164,16 +187,33 @@ func slugify(title string) string {
 
 func (a *App) myTodos(c *gin.Context) {
 	todos, problem := a.fetchTodos(c.Request.Context(), currentUser(c))
+	v := todosView{Todos: todos, Problem: problem, TodoURL: a.cfg.TodoAppURL, Added: c.Query("added")}
 	if problem != nil {
 		a.cfg.Log.Warn("todo chain failed", "problem", problem.Title, "detail", problem.Detail)
-		a.render(c, http.StatusBadGateway, "My todos", todosPage(todosView{Problem: problem, TodoURL: a.todoAppURL()}))
+		a.render(c, http.StatusBadGateway, "My todos", todosPage(v))
 		return
 	}
-	a.render(c, http.StatusOK, "My todos", todosPage(todosView{Todos: todos, TodoURL: a.todoAppURL()}))
+	a.render(c, http.StatusOK, "My todos", todosPage(v))
 }
 
-// todoAppURL is the todo app's address for links, from the API's.
-func (a *App) todoAppURL() string { return strings.TrimSuffix(a.cfg.TodoAPIURL, "/api") }
+// addTodoFromWiki creates a todo in the todo app, through Cross App Access
+// with the todos.write scope.
+func (a *App) addTodoFromWiki(c *gin.Context) {
+	title := strings.TrimSpace(c.PostForm("title"))
+	if title == "" || len(title) > 500 {
+		todos, _ := a.fetchTodos(c.Request.Context(), currentUser(c))
+		a.render(c, http.StatusBadRequest, "My todos", todosPage(todosView{Todos: todos, TodoURL: a.cfg.TodoAppURL,
+			Problem: &chainProblem{Title: "Not added", Message: "A todo needs a title of 1 to 500 characters."}, Title: title}))
+		return
+	}
+	created, problem := a.addTodo(c.Request.Context(), currentUser(c), title)
+	if problem != nil {
+		a.cfg.Log.Warn("add todo failed", "problem", problem.Title, "detail", problem.Detail)
+		a.render(c, http.StatusBadGateway, "My todos", todosPage(todosView{Problem: problem, TodoURL: a.cfg.TodoAppURL, Title: title}))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/todos?added="+strconv.FormatUint(uint64(created.ID), 10))
+}
 
 func (a *App) debugConsole(c *gin.Context) {
 	a.render(c, http.StatusOK, "Debug console", debugPage(debugconsole.View(a.cfg.Recorder.Runs())))

@@ -90,3 +90,7 @@ What happens when you open My todos:
 
 The **Debug console** shows each of these requests and responses, with every token decoded.
 `
+
+func (s *store) forgetAccessTokens(ctx context.Context, userID string) error {
+	return s.db.WithContext(ctx).Delete(&AccessToken{}, "user_id = ?", userID).Error
+}

@@ -1,6 +1,7 @@
 package wikiapp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -25,64 +26,98 @@ type todoItem struct {
 
 // chainProblem is a failed step, told in words a person can act on.
 type chainProblem struct {
-	Title   string
-	Message string
-	Detail  string // the protocol-level answer, for the curious
-	SignIn  bool   // signing in again would help
+	Title    string
+	Message  string
+	Detail   string // the protocol-level answer, for the curious
+	SignIn   bool   // signing in again would help
+	NotFound bool   // the API has no such todo for this user
 }
 
 func (p *chainProblem) Error() string { return p.Title + ": " + p.Detail }
 
 // fetchTodos returns the user's todos from the todo API, running the Cross
-// App Access chain only when the wiki holds no valid access token. A token
-// the API refuses is dropped and the chain run once more.
+// App Access chain only when the wiki holds no valid access token.
 func (a *App) fetchTodos(ctx context.Context, user signin.User) ([]todoItem, *chainProblem) {
 	ctx, run := a.cfg.Recorder.Start(ctx, "My todos", user.Email)
-	todos, problem := a.fetchTodosRun(ctx, user)
-	switch {
-	case problem != nil:
-		run.Finish(problem.Title+": "+problem.Message, true)
-	default:
-		run.Finish(fmt.Sprintf("The todo API returned %d todos.", len(todos)), false)
+	var out struct {
+		Todos []todoItem `json:"todos"`
 	}
-	return todos, problem
+	problem := a.callTodoAPI(ctx, user, readScope, http.MethodGet, "/todos", nil, &out)
+	finish(run, problem, fmt.Sprintf("The todo API returned %d todos.", len(out.Todos)))
+	return out.Todos, problem
 }
 
-func (a *App) fetchTodosRun(ctx context.Context, user signin.User) ([]todoItem, *chainProblem) {
-	token, fresh, problem := a.accessToken(ctx, user)
+// addTodo creates a todo in the user's list, which needs todos.write.
+func (a *App) addTodo(ctx context.Context, user signin.User, title string) (*todoItem, *chainProblem) {
+	ctx, run := a.cfg.Recorder.Start(ctx, "Add a todo", user.Email)
+	body, _ := json.Marshal(map[string]string{"title": title})
+	var created todoItem
+	problem := a.callTodoAPI(ctx, user, writeScope, http.MethodPost, "/todos", body, &created)
+	finish(run, problem, fmt.Sprintf("The todo API created todo #%d.", created.ID))
+	return &created, problem
+}
+
+func finish(run *debugconsole.Run, problem *chainProblem, success string) {
 	if problem != nil {
-		return nil, problem
+		run.Finish(problem.Title+": "+problem.Message, true)
+		return
 	}
-	todos, status, problem := a.callTodoAPI(ctx, token)
+	run.Finish(success, false)
+}
+
+// The scopes the wiki asks for: reading alone, or reading and writing.
+var (
+	readScope  = oauth.Scopes{"todos.read"}
+	writeScope = oauth.Scopes{"todos.read", "todos.write"}
+)
+
+// callTodoAPI calls the todo API for the user with an access token that
+// has the scope, getting one through the chain when the wiki holds none. A
+// token the API refuses is dropped and the chain run once more.
+func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Scopes, method, path string, body []byte, out any) *chainProblem {
+	token, fresh, problem := a.accessToken(ctx, user, scope)
+	if problem != nil {
+		return problem
+	}
+	status, problem := a.doAPI(ctx, token, method, path, body, out)
 	if status == http.StatusUnauthorized && !fresh {
 		// The held token was refused (expired early, keys rotated): forget
 		// it and go through the chain again, once.
 		_ = a.store.forgetAccessToken(ctx, user.Subject, a.cfg.TodoResource)
-		if token, problem = a.runChain(ctx, user); problem != nil {
-			return nil, problem
+		if token, problem = a.runChain(ctx, user, scope); problem != nil {
+			return problem
 		}
-		todos, _, problem = a.callTodoAPI(ctx, token)
+		_, problem = a.doAPI(ctx, token, method, path, body, out)
 	}
-	return todos, problem
+	return problem
 }
 
-// accessToken returns a held, unexpired access token for the todo API, or
-// gets a new one through the chain (fresh is then true).
-func (a *App) accessToken(ctx context.Context, user signin.User) (token string, fresh bool, problem *chainProblem) {
+// accessToken returns a held, unexpired access token for the todo API with
+// the scope, or gets a new one through the chain (fresh is then true).
+func (a *App) accessToken(ctx context.Context, user signin.User, scope oauth.Scopes) (token string, fresh bool, problem *chainProblem) {
 	held, err := a.store.accessToken(ctx, user.Subject, a.cfg.TodoResource)
-	if err == nil && a.cfg.Now().Add(10*time.Second).Before(held.ExpiresAt) {
+	if err == nil && a.cfg.Now().Add(10*time.Second).Before(held.ExpiresAt) && hasAll(oauth.ParseScopes(held.Scope), scope) {
 		return held.Token, false, nil
 	}
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		a.cfg.Log.Error("load access token", "err", err)
 	}
-	token, problem = a.runChain(ctx, user)
+	token, problem = a.runChain(ctx, user, scope)
 	return token, true, problem
+}
+
+func hasAll(have, want oauth.Scopes) bool {
+	for _, s := range want {
+		if !have.Has(s) {
+			return false
+		}
+	}
+	return true
 }
 
 // runChain is PROTOCOL.md steps 2 and 3: ID token → ID-JAG → access token.
 // The ID-JAG lives only in this function.
-func (a *App) runChain(ctx context.Context, user signin.User) (string, *chainProblem) {
+func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes) (string, *chainProblem) {
 	idToken, err := a.signin.IDToken(ctx)
 	if err != nil {
 		return "", &chainProblem{Title: "Please sign in again", SignIn: true,
@@ -94,7 +129,6 @@ func (a *App) runChain(ctx context.Context, user signin.User) (string, *chainPro
 	if problem != nil {
 		return "", problem
 	}
-	scope := oauth.ParseScopes(oauth.Scopes(a.cfg.TodoScopes).String())
 	exCtx := debugconsole.WithStep(ctx, "Exchange the ID token for an ID-JAG",
 		"Token exchange (RFC 8693) at the wiki's authorization server, which forwards it to the IdP. The IdP checks that an administrator connected the wiki to the todo app and signs an ID-JAG for the todo authorization server.")
 	exchanged, err := xaaclient.Exchange(exCtx, a.http, wikiTokenURL,
@@ -137,26 +171,32 @@ func (a *App) tokenEndpoint(ctx context.Context, up *signin.Upstream, name strin
 	return p.Endpoint().TokenURL, nil
 }
 
-func (a *App) callTodoAPI(ctx context.Context, token string) ([]todoItem, int, *chainProblem) {
+// doAPI makes one call to the todo API with the token and decodes its JSON
+// answer into out.
+func (a *App) doAPI(ctx context.Context, token, method, path string, body []byte, out any) (int, *chainProblem) {
 	ctx = debugconsole.WithStep(ctx, "Call the todo API with the access token",
 		"An ordinary API call with the access token as a Bearer token. The todo API checks the token's signature, issuer, audience, expiry and scope.")
-	resp, err := xaaclient.Call(ctx, a.http, http.MethodGet, a.cfg.TodoAPIURL+"/todos", token, nil)
+	var reader io.Reader
+	if body != nil {
+		reader = bytes.NewReader(body)
+	}
+	resp, err := xaaclient.Call(ctx, a.http, method, a.cfg.TodoAPIURL+path, token, reader)
 	if err != nil {
-		return nil, 0, &chainProblem{Title: "The todo app is not answering", Message: "The wiki could not reach the todo API. Is the todo app running?", Detail: err.Error()}
+		return 0, &chainProblem{Title: "The todo app is not answering", Message: "The wiki could not reach the todo API. Is the todo app running?", Detail: err.Error()}
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if resp.StatusCode != http.StatusOK {
-		return nil, resp.StatusCode, &chainProblem{Title: "The todo API refused the request",
-			Message: fmt.Sprintf("The todo API answered %s.", resp.Status), Detail: string(body)}
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	switch {
+	case resp.StatusCode == http.StatusNotFound:
+		return resp.StatusCode, &chainProblem{Title: "Not found", Message: "The todo app has no such todo in your list.", Detail: string(answer), NotFound: true}
+	case resp.StatusCode >= 300:
+		return resp.StatusCode, &chainProblem{Title: "The todo API refused the request",
+			Message: fmt.Sprintf("The todo API answered %s.", resp.Status), Detail: string(answer)}
 	}
-	var out struct {
-		Todos []todoItem `json:"todos"`
+	if err := json.Unmarshal(answer, out); err != nil {
+		return resp.StatusCode, &chainProblem{Title: "Todos unavailable", Message: "The todo API's answer could not be read.", Detail: err.Error()}
 	}
-	if err := json.Unmarshal(body, &out); err != nil {
-		return nil, resp.StatusCode, &chainProblem{Title: "Todos unavailable", Message: "The todo API's answer could not be read.", Detail: err.Error()}
-	}
-	return out.Todos, resp.StatusCode, nil
+	return resp.StatusCode, nil
 }
 
 // explain turns a failed exchange or redemption into words for the page.

@@ -1,0 +1,240 @@
+package e2e
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"xaa.example/shared/demo"
+)
+
+// These tests drive headless Chromium (Debian's package) through the demo
+// as a person would, and save a screenshot of every page they look at in
+// artifacts/browser/. Without Chromium they are skipped with a message,
+// except in CI (CI set), where they fail.
+
+func chromePath() string {
+	if p := os.Getenv("CHROME_PATH"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// artifactsDir is where screenshots go: ARTIFACTS_DIR, or artifacts/browser
+// at the repository's root.
+func artifactsDir(t *testing.T) string {
+	dir := os.Getenv("ARTIFACTS_DIR")
+	if dir == "" {
+		dir = filepath.Join("..", "artifacts", "browser")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatalf("artifacts folder: %v", err)
+	}
+	return dir
+}
+
+// chrome is one headless browser for one test.
+type chrome struct {
+	t   *testing.T
+	ctx context.Context
+	dir string
+	n   int
+}
+
+func newChrome(t *testing.T) *chrome {
+	t.Helper()
+	path := chromePath()
+	if path == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("headless Chromium is required in CI: .ci/run installs Debian's chromium package")
+		}
+		t.Skip("headless Chromium not found: install it (apt-get install -y chromium) or set CHROME_PATH, then run make test")
+	}
+	// The profile folder is removed by hand: Chromium's helper processes
+	// may write to it for a moment after the browser has exited, which
+	// makes t.TempDir's clean-up fail.
+	profile, err := os.MkdirTemp("", "xaa-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path),
+		chromedp.NoSandbox, // tests run as root in CI
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1200, 900),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelCtx := chromedp.NewContext(actx)
+	t.Cleanup(func() {
+		cancelCtx()
+		cancelAlloc()
+		for range 20 {
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	if err := chromedp.Run(ctx); err != nil {
+		t.Fatalf("start Chromium at %s: %v", path, err)
+	}
+	dir := artifactsDir(t)
+	// Screenshots of an earlier run of this test would mislead.
+	old, _ := filepath.Glob(filepath.Join(dir, strings.TrimPrefix(t.Name(), "Test")+"-*.png"))
+	for _, f := range old {
+		_ = os.Remove(f)
+	}
+	return &chrome{t: t, ctx: ctx, dir: dir}
+}
+
+// stepTimeout bounds one step, so that a page that never shows what a
+// step waits for fails the test instead of hanging it.
+const stepTimeout = 20 * time.Second
+
+// run performs browser actions, failing the test with what it was doing.
+func (c *chrome) run(doing string, actions ...chromedp.Action) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(c.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Run(ctx, actions...); err != nil {
+		var url string
+		_ = chromedp.Run(c.ctx, chromedp.Location(&url))
+		c.shot("failed")
+		c.t.Fatalf("%s (at %s): %v", doing, url, err)
+	}
+}
+
+// shot saves a full-page screenshot named after the test and the step.
+func (c *chrome) shot(name string) string {
+	c.t.Helper()
+	var png []byte
+	if err := chromedp.Run(c.ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+		c.t.Logf("screenshot %s: %v", name, err)
+		return ""
+	}
+	c.n++
+	file := filepath.Join(c.dir, strings.TrimPrefix(c.t.Name(), "Test")+"-"+twoDigits(c.n)+"-"+name+".png")
+	if err := os.WriteFile(file, png, 0o644); err != nil {
+		c.t.Fatalf("save screenshot: %v", err)
+	}
+	return file
+}
+
+func twoDigits(n int) string { return string([]byte{byte('0' + n/10), byte('0' + n%10)}) }
+
+// text returns the visible text of the first element matching sel.
+func (c *chrome) text(sel string) string {
+	c.t.Helper()
+	var s string
+	c.run("read "+sel, chromedp.WaitVisible(sel), chromedp.Text(sel, &s))
+	return s
+}
+
+// signIn signs in to an app through its AS and the IdP with the browser.
+func (c *chrome) signIn(appURL, email string) {
+	c.t.Helper()
+	c.run("open "+appURL, chromedp.Navigate(appURL+"/"), chromedp.WaitVisible(`input[name=login_hint]`))
+	c.shot("landing")
+	c.run("give the work email", chromedp.SendKeys(`input[name=login_hint]`, email), chromedp.Submit(`input[name=login_hint]`), chromedp.WaitVisible(`input[name=password]`))
+	c.shot("idp-sign-in")
+	c.run("sign in at the IdP", chromedp.SendKeys(`input[name=password]`, demo.Password), chromedp.Submit(`input[name=password]`), chromedp.WaitVisible(`.who`))
+}
+
+// TestBrowserWalk: sign in to the wiki, see bob's todos, paste a todo link
+// into a page and see its chip, add a todo from the wiki and find it in the
+// todo app, then sign out.
+func TestBrowserWalk(t *testing.T) {
+	c := newChrome(t)
+	s := startStack(t, sqliteDB)
+	wiki, todo := s.topology.Wiki, s.topology.Todo
+
+	c.signIn(wiki, "bob@tables.fake")
+	c.shot("wiki-pages")
+	if who := c.text(`.who`); !strings.Contains(who, "Bobby Tables") {
+		t.Fatalf("signed in as %q, want Bobby Tables", who)
+	}
+
+	c.run("open My todos", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#todos`))
+	c.shot("my-todos")
+	list := c.text(`#todos`)
+	for _, title := range demo.BobTodos {
+		if !strings.Contains(list, title) {
+			t.Errorf("My todos does not show %q:\n%s", title, list)
+		}
+	}
+
+	// A page with a link to todo 1: the preview and the saved page show a chip.
+	c.run("write a page", chromedp.Navigate(wiki+"/pages/new"), chromedp.WaitVisible(`textarea[name=body]`),
+		chromedp.SendKeys(`input[name=title]`, "Launch plan"),
+		chromedp.SendKeys(`textarea[name=body]`, "Before launch: "+todo+"/todos/1\n\nAnd a task that is not ours: "+todo+"/todos/999"),
+		chromedp.Click(`button[value=preview]`), chromedp.WaitVisible(`#preview .chip`))
+	c.shot("page-preview")
+	c.run("save the page", chromedp.Click(`button[value=save]`), chromedp.WaitVisible(`article .chip`))
+	c.shot("page-with-chip")
+	chip := c.text(`article .chip[data-todo="1"]`)
+	if !strings.Contains(chip, demo.BobTodos[0]) || !strings.Contains(chip, "open") {
+		t.Errorf("the chip shows %q, want %q and its status", chip, demo.BobTodos[0])
+	}
+	if missing := c.text(`article .chip[data-todo="999"]`); !strings.Contains(missing, "not in your list") {
+		t.Errorf("the chip of a todo bob does not have shows %q", missing)
+	}
+
+	// Add a todo from the wiki (todos.write), then find it in the todo app.
+	const added = "Order the launch cake"
+	c.run("add a todo from the wiki", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#add-todo`),
+		chromedp.SendKeys(`#add-todo input[name=title]`, added), chromedp.Submit(`#add-todo input[name=title]`),
+		chromedp.WaitVisible(`.alert.ok`))
+	c.shot("todo-added")
+	if list := c.text(`#todos`); !strings.Contains(list, added) {
+		t.Errorf("My todos does not show the added todo:\n%s", list)
+	}
+	c.run("open the todo app", chromedp.Navigate(todo+"/"), chromedp.WaitVisible(`input[name=login_hint]`),
+		chromedp.SendKeys(`input[name=login_hint]`, "bob@tables.fake"), chromedp.Submit(`input[name=login_hint]`),
+		chromedp.WaitVisible(`#todos`))
+	c.shot("todo-app")
+	if list := c.text(`#todos`); !strings.Contains(list, added) {
+		t.Errorf("the todo app does not show the todo added from the wiki:\n%s", list)
+	}
+
+	c.run("open the debug console", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.steps`))
+	c.shot("debug-console")
+
+	c.run("sign out of the wiki", chromedp.Navigate(wiki+"/"), chromedp.WaitVisible(`.who`),
+		chromedp.Click(`.who button`), chromedp.WaitVisible(`input[name=login_hint]`))
+	c.shot("signed-out")
+	var url string
+	c.run("where sign-out lands", chromedp.Location(&url))
+	if url != wiki+"/" {
+		t.Errorf("sign-out landed at %s, want the wiki's start page", url)
+	}
+}
+
+// TestBrowserPhone: the pages fit a phone's screen.
+func TestBrowserPhone(t *testing.T) {
+	c := newChrome(t)
+	s := startStack(t, sqliteDB)
+	c.run("phone screen", chromedp.EmulateViewport(390, 844))
+	c.signIn(s.topology.Wiki, "bob@tables.fake")
+	c.run("open My todos", chromedp.Navigate(s.topology.Wiki+"/todos"), chromedp.WaitVisible(`#todos`))
+	c.shot("phone-my-todos")
+	var scrollWidth int
+	c.run("measure", chromedp.Evaluate(`document.documentElement.scrollWidth`, &scrollWidth))
+	if scrollWidth > 390 {
+		t.Errorf("the page is %dpx wide on a 390px screen: it scrolls sideways", scrollWidth)
+	}
+}

@@ -1,13 +1,13 @@
-// Package debugconsole records the HTTP exchanges of a Cross App Access
-// chain run, as they were sent on the wire, and renders them so that a
-// person can follow the protocol step by step: each request and response,
-// and every token decoded with what its claims mean.
+// Package debugconsole shows a Cross App Access chain run the way a
+// presenter explains it: a sequence diagram of the parties, and for each
+// numbered step the request and response as sent, every token decoded with
+// what its claims mean, the checks the receiving server made, and the curl
+// command and Go code that reproduce it.
 //
-// Nothing recorded is usable: secrets and passwords are replaced, and tokens
-// keep their header and claims but lose their signature (redact.go). Runs are
-// kept in bounded memory.
+// Each service records its own part of a run (shared/trace); the console
+// collects the steps of a run from all of them by its trace id and pairs
+// the sender's record of a request with the receiver's. Nothing it shows
+// can be replayed: secrets are hidden and tokens lose their signatures.
 //
-// A service records by wrapping its outbound http.Client transport with
-// Recorder.Transport and marking each step with WithStep. The package must
-// not depend on any service; services depend on it.
+// It must not depend on any service; the wiki mounts it.
 package debugconsole

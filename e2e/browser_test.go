@@ -159,8 +159,10 @@ func (c *chrome) signIn(appURL, email string) {
 // into a page and see its chip, add a todo from the wiki and find it in the
 // todo app, then sign out.
 func TestBrowserWalk(t *testing.T) {
-	c := newChrome(t)
+	// The stack first, so that the browser (and its open event stream)
+	// is closed before the servers are.
 	s := startStack(t, sqliteDB)
+	c := newChrome(t)
 	wiki, todo := s.topology.Wiki, s.topology.Todo
 
 	c.signIn(wiki, "bob@tables.fake")
@@ -213,6 +215,20 @@ func TestBrowserWalk(t *testing.T) {
 
 	c.run("open the debug console", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.steps`))
 	c.shot("debug-console")
+	// A presenter's failure scenario: replaying an ID-JAG fails at check 9.
+	c.run("replay an ID-JAG", chromedp.Click(`button[data-scenario=replay]`), chromedp.WaitVisible(`.run .alert.bad`))
+	if outcome := c.text(`.run .alert.bad`); !strings.Contains(outcome, "already used") {
+		t.Errorf("the replay scenario's outcome is %q", outcome)
+	}
+	c.run("open the failed step's checks", chromedp.Click(`.run details.step[open] .tabset label[for$="-chk"]`), chromedp.WaitVisible(`.run details.step[open] .panel-chk`))
+	if checks := c.text(`.run details.step[open] .panel-chk`); !strings.Contains(checks, "9 · jti not used before") || !strings.Contains(checks, "fail") {
+		t.Errorf("the failed step's checks show %q", checks)
+	}
+	c.shot("console-replay-refused")
+	// The drawer on the wiki's pages shows the latest run.
+	c.run("open the drawer", chromedp.Navigate(wiki+"/"), chromedp.WaitVisible(`details.drawer`), chromedp.Click(`details.drawer > summary`),
+		chromedp.WaitVisible(`details.drawer .run`))
+	c.shot("console-drawer")
 
 	c.run("sign out of the wiki", chromedp.Navigate(wiki+"/"), chromedp.WaitVisible(`.who`),
 		chromedp.Click(`.who button`), chromedp.WaitVisible(`input[name=login_hint]`))
@@ -226,8 +242,8 @@ func TestBrowserWalk(t *testing.T) {
 
 // TestBrowserPhone: the pages fit a phone's screen.
 func TestBrowserPhone(t *testing.T) {
-	c := newChrome(t)
 	s := startStack(t, sqliteDB)
+	c := newChrome(t)
 	c.run("phone screen", chromedp.EmulateViewport(390, 844))
 	c.signIn(s.topology.Wiki, "bob@tables.fake")
 	c.run("open My todos", chromedp.Navigate(s.topology.Wiki+"/todos"), chromedp.WaitVisible(`#todos`))

@@ -61,8 +61,11 @@ func runChain(t *testing.T, open openDB) {
 	if len(runs) != before+1 {
 		t.Fatalf("runs: got %d, want %d", len(runs), before+1)
 	}
-	if steps, _, _ := runs[0].Snapshot(); len(steps) != 1 {
+	if steps := s.traces["wiki"].Steps(runs[0].ID); len(steps) != 1 || !strings.HasSuffix(steps[0].URL, "/api/todos") {
 		t.Errorf("second visit made %d requests, want only the API call", len(steps))
+	}
+	if steps := s.traces["idp"].Steps(runs[0].ID); len(steps) != 0 {
+		t.Errorf("second visit reached the IdP %d times, want none", len(steps))
 	}
 
 	assertNoSecrets(t, "service logs", s.logs.String())

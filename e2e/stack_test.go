@@ -25,6 +25,7 @@ import (
 	"xaa.example/shared/authserver"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/storage"
+	"xaa.example/shared/trace"
 )
 
 // stack is the five services on loopback, plus what a test inspects.
@@ -33,6 +34,7 @@ type stack struct {
 	servers  map[string]*httptest.Server
 	dbs      map[string]*gorm.DB
 	recorder *debugconsole.Recorder
+	traces   map[string]*trace.Store // each service's record of chain runs
 	logs     *syncBuffer
 }
 
@@ -128,6 +130,7 @@ func startStack(t *testing.T, open openDB, change ...func(*configs)) *stack {
 		c(&cfg)
 	}
 
+	s.traces = map[string]*trace.Store{"idp": idpCfg.Trace, "wiki-as": wikiASCfg.Trace, "todo-as": todoASCfg.Trace, "todo": todoCfg.Trace, "wiki": wikiCfg.Trace}
 	idpCfg.DB, idpCfg.Log = s.dbs["idp"], log.With("service", "idp")
 	idp, err := provider.New(ctx, idpCfg)
 	if err != nil {

@@ -31,6 +31,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	topology := serve.Topology(env)
 	addr := env.String("LISTEN_ADDR", ":4000")
 	secure := env.Bool("SECURE_COOKIES", false)
+	debugConsole := env.Bool("DEBUG_CONSOLE", true)
+	demoScenarios := env.Bool("DEMO_SCENARIOS", true)
 	if err := env.Err(); err != nil {
 		return err
 	}
@@ -44,6 +46,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	cfg := provider.DefaultConfig(topology)
+	cfg.DemoScenarios = demoScenarios
+	if !debugConsole {
+		cfg.Trace = nil // no recording, no /debug endpoints
+	}
 	cfg.DB, cfg.Log, cfg.SecureCookies = db, log, secure
 	srv, err := provider.New(ctx, cfg)
 	if err != nil {

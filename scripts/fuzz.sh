@@ -7,7 +7,7 @@ time="${FUZZTIME:-3s}"
 targets=(
   "FuzzVerify        ./shared/idjag"
   "FuzzTokenEndpoint ./shared/oauth"
-  "FuzzRedactForm    ./debugconsole"
+  "FuzzRedactForm    ./shared/trace"
 )
 for t in "${targets[@]}"; do
   read -r name pkg <<<"$t"

@@ -31,6 +31,9 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	addr := env.String("LISTEN_ADDR", ":3001")
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	cfg.ClientSecret = env.String("CLIENT_SECRET", cfg.ClientSecret)
+	if !env.Bool("DEBUG_CONSOLE", true) {
+		cfg.Trace = nil // no recording, no /debug endpoints
+	}
 	if err := env.Err(); err != nil {
 		return err
 	}

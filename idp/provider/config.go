@@ -12,6 +12,7 @@ import (
 
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/trace"
 )
 
 // Config of the IdP.
@@ -35,6 +36,15 @@ type Config struct {
 
 	IDTokenLifetime time.Duration
 	IDJAGLifetime   time.Duration
+
+	// DemoScenarios lets a token exchange carry xaa_demo=expired, which
+	// issues an already expired ID-JAG for the console's failure scenario.
+	// A demo-only switch, never for production.
+	DemoScenarios bool
+
+	// Trace records the IdP's part in chain runs for the debug console,
+	// served at /debug/trace/{id}; nil turns that off.
+	Trace *trace.Store
 }
 
 // ConnectionConfig is a directional connection from a requesting app to a
@@ -45,6 +55,7 @@ type ConnectionConfig struct {
 	Resource           string   // the protected resource (RFC 8707)
 	AllowedScopes      []string // scopes the connection may carry
 	ClientIDAtResource string   // the requesting app's client id at the resource AS
+	Disabled           bool     // seeded as disabled by the admin
 }
 
 // DefaultConfig is the configuration of the local demo for topology t.
@@ -70,10 +81,29 @@ func DefaultConfig(t demo.Topology) Config {
 			Resource:           t.TodoAPI(),
 			AllowedScopes:      []string{demo.ScopeTodosRead, demo.ScopeTodosWrite},
 			ClientIDAtResource: demo.WikiAtTodoClient,
+		}, {
+			// Example resource apps that do not run here, for the debug
+			// console's failure scenarios: an ID-JAG for another audience,
+			// and a connection the admin has disabled.
+			RequestingClientID: demo.WikiASClientAtIdP,
+			ResourceAudience:   demo.CalendarAS,
+			Resource:           demo.CalendarAS + "/api",
+			AllowedScopes:      []string{"calendar.read"},
+			ClientIDAtResource: "wiki-at-calendar",
+		}, {
+			RequestingClientID: demo.WikiASClientAtIdP,
+			ResourceAudience:   demo.ChatAS,
+			Resource:           demo.ChatAS + "/api",
+			AllowedScopes:      []string{"chat.read"},
+			ClientIDAtResource: "wiki-at-chat",
+			Disabled:           true,
 		}},
 		Orgs:     demo.Orgs,
 		Users:    demo.Users,
 		Password: demo.Password,
+		Trace:    trace.NewStore("idp"),
+		// Demo scenarios of the debug console: see exchangeGrant.
+		DemoScenarios: true,
 	}
 }
 

@@ -22,7 +22,18 @@ func (s *Server) exchangeGrant() *exchange.Grant {
 		Lifetime:    s.cfg.IDJAGLifetime,
 		Now:         s.cfg.Now,
 		Audit:       s.audit,
+		IssuedAt:    s.demoIssuedAt,
 	}
+}
+
+// demoIssuedAt backdates the ID-JAG by ten minutes when the request asks
+// for the console's "expired ID-JAG" scenario and demo scenarios are on:
+// a real, signed ID-JAG that expired five minutes ago.
+func (s *Server) demoIssuedAt(req *oauth.TokenRequest, now time.Time) time.Time {
+	if s.cfg.DemoScenarios && req.Get("xaa_demo") == "expired" {
+		return now.Add(-10 * time.Minute)
+	}
+	return now
 }
 
 // VerifySubject accepts this IdP's own ID tokens, issued to the client that

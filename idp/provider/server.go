@@ -115,10 +115,17 @@ func (s *Server) routes() http.Handler {
 	r.GET("/healthz", gin.WrapH(web.Health(s.cfg.DB)))
 	r.GET("/static/*file", gin.WrapH(web.Static()))
 	r.GET("/", s.serveIndex)
+	if s.cfg.Trace != nil {
+		r.GET("/debug/trace/:id", gin.WrapH(s.cfg.Trace))
+	}
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "The identity provider has no page at that address.")
 	})
-	return s.sessions.LoadAndSave(r)
+	var h http.Handler = r
+	if s.cfg.Trace != nil {
+		h = s.cfg.Trace.Middleware(h)
+	}
+	return s.sessions.LoadAndSave(h)
 }
 
 // serveDiscovery: OpenID Connect discovery and RFC 8414 metadata, listing

@@ -111,7 +111,7 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 				Resource:           c.Resource,
 				AllowedScopes:      oauth.Scopes(c.AllowedScopes).String(),
 				ClientIDAtResource: c.ClientIDAtResource,
-				Enabled:            true,
+				Enabled:            !c.Disabled,
 			}).Error
 			if err != nil {
 				return err

@@ -15,6 +15,7 @@ import (
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/trace"
 )
 
 // Config of one authorization server.
@@ -53,6 +54,10 @@ type Config struct {
 
 	AccessTokenLifetime time.Duration
 	IDTokenLifetime     time.Duration
+
+	// Trace records this server's part in chain runs for the debug
+	// console, served at /debug/trace/{id}; nil turns that off.
+	Trace *trace.Store
 }
 
 // Tenant is an organisation, known by its email domains, and this server's

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/storage"
+	"xaa.example/shared/trace"
 	"xaa.example/shared/xaaclient"
 )
 
@@ -34,38 +36,52 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 	}
 
 	// The subject token must be an ID token of ours, issued to this client.
+	const checkSubject = "subject token: an ID token of this server, issued to this client, unexpired"
+	fail := func(check string, e *oauth.Error) (*oauth.TokenResponse, error) {
+		trace.Fail(ctx, check, e.Description)
+		return nil, e
+	}
 	var c IDClaims
 	if err := s.keys.Verify(req.Get("subject_token"), oauth.TypJWT, &c); err != nil {
-		return nil, oauth.InvalidGrant("subject_token is not an ID token issued by this server").WithCause(err)
+		return fail(checkSubject, oauth.InvalidGrant("subject_token is not an ID token issued by this server").WithCause(err))
 	}
 	switch {
 	case c.Issuer != s.cfg.Issuer:
-		return nil, oauth.InvalidGrant("subject_token was issued by another server")
+		return fail(checkSubject, oauth.InvalidGrant("subject_token was issued by another server"))
 	case !c.Audience.Contains(req.Client.ID):
-		return nil, oauth.InvalidGrant("subject_token was issued to another client")
+		return fail(checkSubject, oauth.InvalidGrant("subject_token was issued to another client"))
 	case c.Expiry == nil || !s.cfg.Now().Before(c.Expiry.Time().Add(subjectSkew)):
-		return nil, oauth.InvalidGrant("subject_token has expired")
+		return fail(checkSubject, oauth.InvalidGrant("subject_token has expired"))
 	}
+	trace.PassDetail(ctx, checkSubject, "user "+c.Subject)
 
+	const checkIdP = "the user's ID token from the IdP, kept since sign-in (refreshed when expired)"
 	idpToken, t, err := g.currentIdPToken(ctx, c.Subject)
 	if err != nil {
+		trace.Fail(ctx, checkIdP, oauth.AsError(err).Description)
 		return nil, err
 	}
+	trace.PassDetail(ctx, checkIdP, "from "+t.IdP.Issuer)
+	ctx = trace.WithStep(ctx, "Ask the IdP for an ID-JAG",
+		"The wiki's authorization server sends the same token exchange to the enterprise IdP, with the user's IdP ID token as subject token and its own client credentials there.")
 	provider, err := t.rp.Upstream.Provider(ctx)
 	if err != nil {
 		return nil, oauth.TemporarilyUnavailable("the enterprise IdP could not be reached").WithCause(err)
 	}
-	resp, err := xaaclient.Exchange(ctx, s.cfg.HTTPClient, provider.Endpoint().TokenURL,
+	resp, err := xaaclient.Exchange(ctx, s.http, provider.Endpoint().TokenURL,
 		xaaclient.Credentials{ClientID: t.IdP.ClientID, ClientSecret: t.IdP.ClientSecret},
 		xaaclient.ExchangeRequest{
 			SubjectToken: idpToken,
 			Audience:     req.Get("audience"),
 			Resource:     req.Get("resource"),
 			Scope:        oauth.ParseScopes(req.Get("scope")),
+			Extra:        demoParams(req),
 		})
 	if err != nil {
+		trace.Fail(ctx, "the IdP issued an ID-JAG", err.Error())
 		return nil, relayIdPError(err)
 	}
+	trace.PassDetail(ctx, "the IdP issued an ID-JAG", "issued_token_type id-jag, token_type N_A")
 	return &oauth.TokenResponse{
 		AccessToken:     resp.AccessToken,
 		IssuedTokenType: resp.IssuedTokenType,
@@ -126,4 +142,13 @@ func relayIdPError(err error) error {
 		return &oauth.Error{Code: er.Code, Description: desc, Status: http.StatusBadRequest}
 	}
 	return oauth.TemporarilyUnavailable("the enterprise IdP failed to answer the token exchange").WithCause(err)
+}
+
+// demoParams passes the debug console's demo request on to the IdP; only
+// the local IdP with demo scenarios on acts on it.
+func demoParams(req *oauth.TokenRequest) url.Values {
+	if v := req.Get("xaa_demo"); v != "" {
+		return url.Values{"xaa_demo": {v}}
+	}
+	return nil
 }

@@ -28,6 +28,7 @@ type Server struct {
 	clients  *oauth.StaticClients
 	sessions *scs.SessionManager
 	tenants  []*tenant
+	http     *http.Client    // outbound; carries and records traces
 	verifier *idjag.Verifier // nil when no issuer is trusted
 	token    *oauth.TokenEndpoint
 	handler  http.Handler
@@ -56,15 +57,21 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{
+		http:     cfg.HTTPClient,
 		cfg:      cfg,
 		store:    &store{db: cfg.DB},
 		keys:     ks,
 		clients:  oauth.NewStaticClients(cfg.Clients...),
 		sessions: sessions,
 	}
+	if cfg.Trace != nil {
+		hc := *cfg.HTTPClient
+		hc.Transport = cfg.Trace.Transport(hc.Transport)
+		s.http = &hc
+	}
 	for _, t := range cfg.Tenants {
 		s.tenants = append(s.tenants, &tenant{Tenant: t, rp: &signin.RP{
-			Upstream:     signin.NewUpstream(t.IdP.Issuer, cfg.HTTPClient),
+			Upstream:     signin.NewUpstream(t.IdP.Issuer, s.http),
 			ClientID:     t.IdP.ClientID,
 			ClientSecret: t.IdP.ClientSecret,
 			RedirectURL:  cfg.Issuer + "/federation/callback",
@@ -94,7 +101,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if len(cfg.TrustedIssuers) > 0 {
 		for _, ti := range cfg.TrustedIssuers {
 			if ti.Keys == nil {
-				ti.Keys = jwks.NewRemote(ti.Issuer, cfg.HTTPClient)
+				ti.Keys = jwks.NewRemote(ti.Issuer, s.http)
 			}
 		}
 		s.verifier = &idjag.Verifier{Audience: cfg.Issuer, Issuers: cfg.TrustedIssuers, Replay: jtis, Now: cfg.Now}
@@ -144,10 +151,17 @@ func (s *Server) routes() http.Handler {
 	r.GET("/healthz", gin.WrapH(web.Health(s.cfg.DB)))
 	r.GET("/static/*file", gin.WrapH(web.Static()))
 	r.GET("/", s.serveIndex)
+	if s.cfg.Trace != nil {
+		r.GET("/debug/trace/:id", gin.WrapH(s.cfg.Trace))
+	}
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "This authorization server has no page at that address.")
 	})
-	return s.sessions.LoadAndSave(r)
+	var h http.Handler = r
+	if s.cfg.Trace != nil {
+		h = s.cfg.Trace.Middleware(h)
+	}
+	return s.sessions.LoadAndSave(h)
 }
 
 func (s *Server) anyClientAllows(grant string) bool {

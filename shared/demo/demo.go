@@ -48,6 +48,13 @@ const (
 	WikiAtTodoSecret = "demo-wiki-at-todo-secret"
 )
 
+// Example resource authorization servers the IdP knows but that do not
+// run here: the debug console's failure scenarios use them.
+const (
+	CalendarAS = "https://calendar.example"
+	ChatAS     = "https://chat.example"
+)
+
 // Todo scopes.
 const (
 	ScopeTodosRead  = "todos.read"

@@ -7,6 +7,7 @@ import (
 
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/trace"
 )
 
 // Subject is the user a valid subject token speaks for.
@@ -65,6 +66,9 @@ type Grant struct {
 	// SubjectTokenTypes accepted; default: ID tokens only.
 	SubjectTokenTypes []string
 	Audit             func(ctx context.Context, e Event)
+	// IssuedAt, when set, picks the ID-JAG's iat for a request; the local
+	// IdP uses it for the console's "expired ID-JAG" scenario.
+	IssuedAt func(req *oauth.TokenRequest, now time.Time) time.Time
 }
 
 // Handle runs the IdP's checks in order and issues the ID-JAG.
@@ -83,24 +87,44 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 }
 
 func (g *Grant) handle(ctx context.Context, req *oauth.TokenRequest, ev *Event) (*oauth.TokenResponse, error) {
+	resp, check, err := g.issue(ctx, req, ev)
+	if err != nil {
+		trace.Fail(ctx, check, oauth.AsError(err).Description)
+	}
+	return resp, err
+}
+
+// The IdP's checks, as the debug console names them.
+const (
+	checkRequest    = "request: requested_token_type id-jag, subject_token_type supported, audience present"
+	checkSubject    = "subject token: issued by this IdP, to this client, unexpired, user active"
+	checkAudience   = "audience is a known resource authorization server"
+	checkResource   = "resource is governed by that authorization server"
+	checkConnection = "an enabled managed connection from this app to that one"
+	checkScope      = "scopes narrowed to what the connection allows"
+)
+
+// issue runs the checks in order; on a refusal it names the check.
+func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (*oauth.TokenResponse, string, error) {
 	types := g.SubjectTokenTypes
 	if len(types) == 0 {
 		types = []string{oauth.TokenTypeIDToken}
 	}
 	switch {
 	case req.Get("requested_token_type") != oauth.TokenTypeIDJAG:
-		return nil, oauth.InvalidRequest("requested_token_type must be %s", oauth.TokenTypeIDJAG)
+		return nil, checkRequest, oauth.InvalidRequest("requested_token_type must be %s", oauth.TokenTypeIDJAG)
 	case req.Get("subject_token") == "":
-		return nil, oauth.InvalidRequest("subject_token is required")
+		return nil, checkRequest, oauth.InvalidRequest("subject_token is required")
 	case !contains(types, req.Get("subject_token_type")):
-		return nil, oauth.InvalidRequest("subject_token_type %q is not supported here", req.Get("subject_token_type"))
+		return nil, checkRequest, oauth.InvalidRequest("subject_token_type %q is not supported here", req.Get("subject_token_type"))
 	case req.Get("audience") == "":
-		return nil, oauth.InvalidRequest("audience is required: the issuer of the resource authorization server")
+		return nil, checkRequest, oauth.InvalidRequest("audience is required: the issuer of the resource authorization server")
 	case req.Get("actor_token") != "" || req.Get("actor_token_type") != "":
 		// Draft §4.3 leaves actor tokens to later profiles; refusing them
 		// is better than silently ignoring who claims to act.
-		return nil, oauth.InvalidRequest("actor_token is not supported")
+		return nil, checkRequest, oauth.InvalidRequest("actor_token is not supported")
 	}
+	trace.Pass(ctx, checkRequest)
 
 	// The subject token: issued by this IdP, to the authenticated client
 	// (draft §4.3.1).
@@ -108,11 +132,12 @@ func (g *Grant) handle(ctx context.Context, req *oauth.TokenRequest, ev *Event) 
 	if err != nil {
 		var oe *oauth.Error
 		if errors.As(err, &oe) {
-			return nil, oe
+			return nil, checkSubject, oe
 		}
-		return nil, oauth.ServerError(err)
+		return nil, checkSubject, oauth.ServerError(err)
 	}
 	ev.Subject = subject.ID
+	trace.PassDetail(ctx, checkSubject, "user "+subject.ID)
 
 	// The audience must be a known resource AS and the resource one it
 	// governs (RFC 8693 §2.2.2 invalid_target); the connection from this
@@ -120,13 +145,14 @@ func (g *Grant) handle(ctx context.Context, req *oauth.TokenRequest, ev *Event) 
 	audience, resource := req.Get("audience"), req.Get("resource")
 	conns, err := g.Connections.ConnectionsTo(ctx, audience)
 	if err != nil {
-		return nil, oauth.ServerError(err)
+		return nil, checkAudience, oauth.ServerError(err)
 	}
 	if len(conns) == 0 {
-		return nil, oauth.InvalidTarget("audience %s is not a known resource authorization server", audience)
+		return nil, checkAudience, oauth.InvalidTarget("audience %s is not a known resource authorization server", audience)
 	}
+	trace.PassDetail(ctx, checkAudience, audience)
 	if resource != "" && !governs(conns, resource) {
-		return nil, oauth.InvalidTarget("resource %s is not governed by %s", resource, audience)
+		return nil, checkResource, oauth.InvalidTarget("resource %s is not governed by %s", resource, audience)
 	}
 	var conn *Connection
 	for i := range conns {
@@ -136,12 +162,14 @@ func (g *Grant) handle(ctx context.Context, req *oauth.TokenRequest, ev *Event) 
 		}
 	}
 	if conn == nil || !conn.Enabled {
-		return nil, oauth.AccessDenied("the administrator has not enabled access from this app to %s", audience)
+		return nil, checkConnection, oauth.AccessDenied("the administrator has not enabled access from this app to %s", audience)
 	}
 	if resource == "" {
 		resource = conn.Resource
 	}
 	ev.Resource = resource
+	trace.PassDetail(ctx, checkResource, resource)
+	trace.PassDetail(ctx, checkConnection, req.Client.ID+" → "+audience+", client_id at the resource: "+conn.ClientIDAtResource)
 
 	// Scopes are narrowed to what the connection allows; asking for none
 	// means asking for all the connection allows.
@@ -149,10 +177,11 @@ func (g *Grant) handle(ctx context.Context, req *oauth.TokenRequest, ev *Event) 
 	if requested := req.Get("scope"); requested != "" {
 		scope = oauth.ParseScopes(requested).Intersect(conn.AllowedScopes)
 		if len(scope) == 0 {
-			return nil, oauth.InvalidScope("none of the requested scopes is allowed by the connection to %s", audience)
+			return nil, checkScope, oauth.InvalidScope("none of the requested scopes is allowed by the connection to %s", audience)
 		}
 	}
 	ev.Scope = scope.String()
+	trace.PassDetail(ctx, checkScope, "allowed: "+conn.AllowedScopes.String()+"; granted: "+scope.String())
 
 	now := time.Now
 	if g.Now != nil {
@@ -166,9 +195,9 @@ func (g *Grant) handle(ctx context.Context, req *oauth.TokenRequest, ev *Event) 
 		Issuer: g.Issuer, Subject: subject.ID, Audience: audience, ClientID: conn.ClientIDAtResource,
 		Scope: scope, Resource: resource, Email: subject.Email, AuthTime: subject.AuthTime,
 		AMR: subject.AMR, Tenant: subject.Tenant, Lifetime: lifetime,
-	}, now())
+	}, g.issuedAt(req, now()))
 	if err != nil {
-		return nil, oauth.ServerError(err)
+		return nil, "sign the ID-JAG", oauth.ServerError(err)
 	}
 	ev.JTI = claims.ID
 	// The scope is always returned: it may differ from the request
@@ -179,7 +208,7 @@ func (g *Grant) handle(ctx context.Context, req *oauth.TokenRequest, ev *Event) 
 		TokenType:       "N_A",
 		ExpiresIn:       int64(lifetime.Seconds()),
 		Scope:           claims.Scope,
-	}, nil
+	}, "", nil
 }
 
 func governs(conns []Connection, resource string) bool {
@@ -198,4 +227,11 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+func (g *Grant) issuedAt(req *oauth.TokenRequest, now time.Time) time.Time {
+	if g.IssuedAt != nil {
+		return g.IssuedAt(req, now)
+	}
+	return now
 }

@@ -15,6 +15,7 @@ import (
 
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/replay"
+	"xaa.example/shared/trace"
 )
 
 // KeySource finds an issuer's public key by kid (see package jwks).
@@ -89,37 +90,47 @@ type Policy func(*Verified) error
 // §4.1.1) whose description says which check failed, unless policy says
 // otherwise; a failing replay store is a server_error (fail closed).
 func (v *Verifier) Verify(ctx context.Context, assertion, clientID string, policy Policy) (*Verified, error) {
+	// Each check is reported to the debug console's trace, if any.
+	fail := func(check string, e *oauth.Error) (*Verified, error) {
+		trace.Fail(ctx, check, e.Description)
+		return nil, e
+	}
+
 	// 1. A compact JWS of sane size: three parts (a JWE has five).
+	const c1 = "1 · one assertion, a compact JWS of sane size"
 	if assertion == "" {
-		return nil, oauth.InvalidRequest("assertion is required")
+		return fail(c1, oauth.InvalidRequest("assertion is required"))
 	}
 	if len(assertion) > MaxAssertionBytes {
-		return nil, oauth.InvalidGrant("assertion is too large")
+		return fail(c1, oauth.InvalidGrant("assertion is too large"))
 	}
 	if strings.Count(assertion, ".") != 2 {
-		return nil, oauth.InvalidGrant("assertion must be a compact JWS (encrypted or nested JWTs are not accepted)")
+		return fail(c1, oauth.InvalidGrant("assertion must be a compact JWS (encrypted or nested JWTs are not accepted)"))
 	}
+	trace.Pass(ctx, c1)
 
 	// 4 (before 3 and 5, as the key set depends on it). The issuer comes from
 	// the unverified payload; it only selects which keys may verify it.
 	alg, unverifiedIss, err := peek(assertion)
 	if err != nil {
-		return nil, oauth.InvalidGrant("assertion is not a well-formed JWT").WithCause(err)
+		return fail(c1, oauth.InvalidGrant("assertion is not a well-formed JWT").WithCause(err))
 	}
+	const c4 = "4 · iss is a trusted IdP"
 	ti := v.issuer(unverifiedIss)
 	if ti == nil {
-		return nil, oauth.InvalidGrant("the assertion's issuer is not trusted by this authorization server")
+		return fail(c4, oauth.InvalidGrant("the assertion's issuer is not trusted by this authorization server"))
 	}
 
 	// 3. alg on the issuer's allow-list, which never holds "none" or HMAC;
 	// go-jose enforces the same list again while parsing.
+	const c3 = "3 · alg on the issuer's allow-list; key chosen by kid from its JWKS"
 	allowed := orDefault(ti.Algorithms, DefaultAlgorithms)
 	if !slices.Contains(allowed, jose.SignatureAlgorithm(alg)) {
-		return nil, oauth.InvalidGrant("assertion signature algorithm %q is not allowed", alg)
+		return fail(c3, oauth.InvalidGrant("assertion signature algorithm %q is not allowed", alg))
 	}
 	tok, err := jwt.ParseSigned(assertion, allowed)
 	if err != nil {
-		return nil, oauth.InvalidGrant("assertion is not a well-formed JWS").WithCause(err)
+		return fail(c1, oauth.InvalidGrant("assertion is not a well-formed JWS").WithCause(err))
 	}
 	header := tok.Headers[0]
 
@@ -127,41 +138,53 @@ func (v *Verifier) Verify(ctx context.Context, assertion, clientID string, polic
 	// jku, x5u and an embedded jwk are ignored.
 	key, err := ti.Keys.Key(ctx, header.KeyID)
 	if err != nil {
-		return nil, oauth.InvalidGrant("no key of the issuer matches the assertion's kid").WithCause(err)
+		return fail(c3, oauth.InvalidGrant("no key of the issuer matches the assertion's kid").WithCause(err))
 	}
 	if key.Algorithm != "" && key.Algorithm != header.Algorithm {
-		return nil, oauth.InvalidGrant("assertion alg does not match the issuer's key")
+		return fail(c3, oauth.InvalidGrant("assertion alg does not match the issuer's key"))
 	}
+	trace.PassDetail(ctx, c3, header.Algorithm+", kid "+header.KeyID)
+	const c5 = "5 · signature verifies"
 	var c Claims
 	if err := tok.Claims(key.Key, &c); err != nil {
-		return nil, oauth.InvalidGrant("assertion signature is invalid").WithCause(err)
+		return fail(c5, oauth.InvalidGrant("assertion signature is invalid").WithCause(err))
 	}
+	trace.Pass(ctx, c5)
 
 	// 2. Explicit typing (draft §3, RFC 8725 §3.11), read from the now
 	// verified header.
+	const c2 = "2 · typ is oauth-id-jag+jwt"
 	if typ, _ := header.ExtraHeaders[jose.HeaderType].(string); typ != oauth.TypIDJAG {
-		return nil, oauth.InvalidGrant("assertion typ must be %s", oauth.TypIDJAG)
+		return fail(c2, oauth.InvalidGrant("assertion typ must be %s", oauth.TypIDJAG))
 	}
+	trace.Pass(ctx, c2)
 
 	// 4 again, on the verified claims.
 	if c.Issuer != ti.Issuer {
-		return nil, oauth.InvalidGrant("the assertion's issuer is not trusted by this authorization server")
+		return fail(c4, oauth.InvalidGrant("the assertion's issuer is not trusted by this authorization server"))
 	}
+	trace.PassDetail(ctx, c4, c.Issuer)
 
 	// 6. aud is this server: one string, or an array of exactly one (draft §4.4.1).
+	const c6 = "6 · aud is exactly this authorization server"
 	if len(c.Audience) != 1 || c.Audience[0] != v.Audience {
-		return nil, oauth.InvalidGrant("assertion aud must be exactly %s", v.Audience)
+		return fail(c6, oauth.InvalidGrant("assertion aud must be exactly %s", v.Audience))
 	}
+	trace.Pass(ctx, c6)
 
 	// 7. Required claims and times.
+	const c7 = "7 · exp, iat, jti, sub, client_id present; times within skew and lifetime"
 	if err := v.checkTimes(&c, ti); err != nil {
-		return nil, err
+		return fail(c7, err)
 	}
+	trace.Pass(ctx, c7)
 
 	// 8. Client continuity (draft §4.4.1).
+	const c8 = "8 · client_id is the authenticated client"
 	if c.ClientID != clientID {
-		return nil, oauth.InvalidGrant("assertion client_id does not match the authenticated client")
+		return fail(c8, oauth.InvalidGrant("assertion client_id does not match the authenticated client"))
 	}
+	trace.PassDetail(ctx, c8, c.ClientID)
 
 	verified := &Verified{Claims: &c, Issuer: ti}
 	if policy != nil {
@@ -171,17 +194,19 @@ func (v *Verifier) Verify(ctx context.Context, assertion, clientID string, polic
 	}
 
 	// 9. Single use, remembered until the assertion could no longer pass check 7.
+	const c9 = "9 · jti not used before (single use)"
 	until := c.Expiry.Time().Add(skew(ti))
 	if err := v.Replay.Remember(ctx, c.Issuer, c.ID, until); err != nil {
 		if errors.Is(err, replay.ErrReplayed) {
-			return nil, oauth.InvalidGrant("assertion was already used (jti replay)")
+			return fail(c9, oauth.InvalidGrant("assertion was already used (jti replay)"))
 		}
-		return nil, oauth.ServerError(fmt.Errorf("replay store: %w", err))
+		return fail(c9, oauth.ServerError(fmt.Errorf("replay store: %w", err)))
 	}
+	trace.PassDetail(ctx, c9, "jti "+c.ID+" remembered until it expires")
 	return verified, nil
 }
 
-func (v *Verifier) checkTimes(c *Claims, ti *TrustedIssuer) error {
+func (v *Verifier) checkTimes(c *Claims, ti *TrustedIssuer) *oauth.Error {
 	switch {
 	case c.Expiry == nil:
 		return oauth.InvalidGrant("assertion has no exp")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -11,6 +12,7 @@ import (
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/trace"
 )
 
 // Account is a local account of the resource authorization server.
@@ -96,6 +98,11 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 
 func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Verified, d *decision) error {
 	c := v.Claims
+	fail := func(check string, e *oauth.Error) error {
+		trace.Fail(ctx, check, e.Description)
+		return e
+	}
+	const c10, c11, c12 = "10 · resource governed here", "11 · scope: requested ∩ ID-JAG ∩ client's allowed", "12 · subject maps to a local account"
 
 	// 10. Every resource must be governed here; the access token's aud is
 	// the resource. Without a resource claim, the default resource.
@@ -107,17 +114,19 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 	for _, uri := range d.resources {
 		r := g.resource(uri)
 		if r == nil {
-			return oauth.InvalidGrant("the assertion's resource %s is not governed by this authorization server", uri)
+			return fail(c10, oauth.InvalidGrant("the assertion's resource %s is not governed by this authorization server", uri))
 		}
 		known = append(known, r.Scopes...)
 	}
 	if want := req.Get("resource"); want != "" {
 		if !slices.Contains(d.resources, want) {
-			return oauth.InvalidTarget("resource %s is not among the resources of the assertion", want)
+			return fail(c10, oauth.InvalidTarget("resource %s is not among the resources of the assertion", want))
 		}
 		d.resources = []string{want}
 		known = g.resource(want).Scopes
 	}
+
+	trace.PassDetail(ctx, c10, strings.Join(d.resources, " "))
 
 	// 11. granted = requested ∩ assertion scope ∩ client's allowed scopes ∩
 	// the resource's scopes. A missing scope claim grants nothing.
@@ -129,8 +138,9 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 		d.scope = d.scope.Intersect(oauth.Scopes(req.Client.Scopes))
 	}
 	if len(d.scope) == 0 {
-		return oauth.InvalidScope("no requested scope is both granted by the assertion and allowed for this client")
+		return fail(c11, oauth.InvalidScope("no requested scope is both granted by the assertion and allowed for this client"))
 	}
+	trace.PassDetail(ctx, c11, "granted: "+d.scope.String())
 
 	// 12. The subject must be linked at SSO, unless the issuer's policy lets
 	// an account be linked or made just in time from the email.
@@ -138,12 +148,14 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 	switch {
 	case err == nil:
 		d.account = acct
+		trace.PassDetail(ctx, c12, "linked at sign-in: account "+acct.ID)
 	case !errors.Is(err, ErrNoAccount):
-		return oauth.ServerError(err)
+		return fail(c12, oauth.ServerError(err))
 	case v.Issuer.JIT.Allows(c.Email):
 		d.account = nil
+		trace.PassDetail(ctx, c12, "not linked yet; just-in-time account for "+c.Email+" allowed by the issuer's policy")
 	default:
-		return oauth.InvalidGrant("the user has no account at this authorization server yet: sign in to the app once, or allow just-in-time accounts for this IdP")
+		return fail(c12, oauth.InvalidGrant("the user has no account at this authorization server yet: sign in to the app once, or allow just-in-time accounts for this IdP"))
 	}
 	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+
+	"xaa.example/shared/trace"
 )
 
 // maxFormBytes bounds a token request; the largest legitimate parameter is
@@ -65,13 +67,19 @@ func (e *TokenEndpoint) handle(r *http.Request) (*TokenResponse, error) {
 	if !ok {
 		return nil, UnsupportedGrantType("grant_type %q is not supported here", grantType)
 	}
-	client, err := e.Auth.Authenticate(r.Context(), r, form)
+	ctx := r.Context()
+	client, err := e.Auth.Authenticate(ctx, r, form)
 	if err != nil {
+		trace.Fail(ctx, "client authentication", AsError(err).Description)
 		return nil, err
 	}
+	trace.PassDetail(ctx, "client authentication", client.ID+" ("+authMethod(r, form)+")")
 	if !client.AllowsGrant(grantType) {
-		return nil, UnauthorizedClient("client %s may not use grant_type %s", client.ID, grantType)
+		e := UnauthorizedClient("client %s may not use grant_type %s", client.ID, grantType)
+		trace.Fail(ctx, "client may use this grant type", e.Description)
+		return nil, e
 	}
+	trace.Pass(ctx, "client may use this grant type")
 	return grant.Handle(r.Context(), &TokenRequest{GrantType: grantType, Client: client, Form: form, Header: r.Header})
 }
 
@@ -97,4 +105,14 @@ func ParseForm(r *http.Request) (url.Values, error) {
 func isFormContentType(ct string) bool {
 	const want = "application/x-www-form-urlencoded"
 	return len(ct) >= len(want) && ct[:len(want)] == want
+}
+
+func authMethod(r *http.Request, form url.Values) string {
+	switch {
+	case form.Has("client_assertion"):
+		return AuthPrivateKeyJWT
+	case form.Has("client_secret"):
+		return AuthSecretPost
+	}
+	return AuthSecretBasic
 }

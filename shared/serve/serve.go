@@ -55,13 +55,19 @@ func Listen(ctx context.Context, addr string, h http.Handler, log *slog.Logger) 
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another copy running? set LISTEN_ADDR to use another port)", addr, err)
 	}
+	// Requests' contexts end when shutdown starts, so that long-lived
+	// streams (the console's server-sent events) let the server stop.
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
 	srv := &http.Server{
+		BaseContext:       func(net.Listener) context.Context { return base },
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
+	srv.RegisterOnShutdown(cancelBase)
 	log.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

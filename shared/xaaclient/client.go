@@ -59,6 +59,8 @@ type ExchangeRequest struct {
 	Audience         string // the resource authorization server's issuer
 	Resource         string // the protected resource (RFC 8707), optional
 	Scope            oauth.Scopes
+	// Extra parameters, such as the local IdP's demo-only xaa_demo.
+	Extra url.Values
 }
 
 // Exchange performs the token exchange and checks the answer: an ID-JAG
@@ -80,6 +82,9 @@ func Exchange(ctx context.Context, hc *http.Client, tokenURL string, creds Crede
 	}
 	if len(r.Scope) > 0 {
 		form.Set("scope", r.Scope.String())
+	}
+	for k, v := range r.Extra {
+		form[k] = v
 	}
 	resp, err := postToken(ctx, hc, tokenURL, creds, form)
 	if err != nil {

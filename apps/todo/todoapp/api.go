@@ -12,6 +12,7 @@ import (
 
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/storage"
+	"xaa.example/shared/trace"
 )
 
 const claimsKey = "todo.claims"
@@ -25,16 +26,23 @@ func (a *App) requireToken(scope string) gin.HandlerFunc {
 			a.bearerError(c, http.StatusUnauthorized, "", "")
 			return
 		}
-		claims, err := a.tokens.Verify(c.Request.Context(), raw)
+		ctx := c.Request.Context()
+		const checkToken = "access token: typ at+jwt, signed by the todo AS, aud this API, unexpired"
+		claims, err := a.tokens.Verify(ctx, raw)
 		if err != nil {
 			a.cfg.Log.Info("api token refused", "why", err)
+			trace.Fail(ctx, checkToken, err.Error())
 			a.bearerError(c, http.StatusUnauthorized, "invalid_token", err.Error())
 			return
 		}
+		trace.PassDetail(ctx, checkToken, "account "+claims.Subject+", client "+claims.ClientID)
+		checkScope := "scope " + scope + " granted"
 		if !claims.Scopes().Has(scope) {
+			trace.Fail(ctx, checkScope, "the token has: "+claims.Scope)
 			a.bearerError(c, http.StatusForbidden, "insufficient_scope", "this call needs the "+scope+" scope")
 			return
 		}
+		trace.PassDetail(ctx, checkScope, "the token has: "+claims.Scope)
 		c.Set(claimsKey, claims)
 		c.Next()
 	}

@@ -53,10 +53,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		},
 		OnError: a.errorPage,
 	}
+	keysClient := cfg.HTTPClient
+	if cfg.Trace != nil {
+		hc := *cfg.HTTPClient
+		hc.Transport = cfg.Trace.Transport(hc.Transport)
+		keysClient = &hc
+	}
 	a.tokens = &accesstoken.Verifier{
 		Issuer:   cfg.ASIssuer,
 		Audience: cfg.Resource,
-		Keys:     jwks.NewRemote(cfg.ASIssuer, cfg.HTTPClient),
+		Keys:     jwks.NewRemote(cfg.ASIssuer, keysClient),
 		Now:      cfg.Now,
 	}
 	a.handler = a.routes()
@@ -104,12 +110,19 @@ func (a *App) routes() http.Handler {
 	pages.POST("/todos/:id/toggle", a.requireUser, a.toggleTodo)
 	pages.POST("/todos/:id/rename", a.requireUser, a.renameTodo)
 	pages.POST("/todos/:id/delete", a.requireUser, a.deleteTodo)
+	if a.cfg.Trace != nil {
+		r.GET("/debug/trace/:id", gin.WrapH(a.cfg.Trace))
+	}
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "The todo app has no page at that address.")
 	})
+	var h http.Handler = r
+	if a.cfg.Trace != nil {
+		h = a.cfg.Trace.Middleware(h)
+	}
 	// Sessions load only when a request carries the session cookie, so API
 	// calls cost no session lookup.
-	return a.sessions.LoadAndSave(r)
+	return a.sessions.LoadAndSave(h)
 }
 
 func (a *App) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {

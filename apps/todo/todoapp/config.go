@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"xaa.example/shared/demo"
+	"xaa.example/shared/trace"
 )
 
 // Config of the todo app.
@@ -32,6 +33,10 @@ type Config struct {
 
 	// SeedTodos are created for their owners when the app has no todos.
 	SeedTodos map[string][]string
+
+	// Trace records the API's part in chain runs for the debug console,
+	// served at /debug/trace/{id}; nil turns that off.
+	Trace *trace.Store
 }
 
 // DefaultConfig is the todo app of the local demo for topology t.
@@ -44,6 +49,7 @@ func DefaultConfig(t demo.Topology) Config {
 		ClientSecret: demo.TodoSecret,
 		Resource:     t.TodoAPI(),
 		SeedTodos:    map[string][]string{demo.AccountID("bob@tables.fake"): demo.BobTodos},
+		Trace:        trace.NewStore("todo"),
 	}
 }
 

@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
+
+	"xaa.example/debugconsole"
 
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
@@ -19,9 +22,11 @@ type App struct {
 	sessions *scs.SessionManager
 	signin   *signin.App
 	todoAS   *signin.Upstream
-	// http is the outbound client; its transport records chain runs for
-	// the debug console.
+	// http is the outbound client; its transport carries and records the
+	// trace of a chain run for the debug console.
 	http    *http.Client
+	console *debugconsole.Console // nil when the console is off
+	stepper *stepper
 	handler http.Handler
 }
 
@@ -43,8 +48,16 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	hc := *cfg.HTTPClient
-	hc.Transport = cfg.Recorder.Transport(cfg.HTTPClient.Transport)
-	a := &App{cfg: cfg, store: st, sessions: sessions, http: &hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, &hc)}
+	if cfg.Trace != nil {
+		hc.Transport = cfg.Trace.Transport(cfg.HTTPClient.Transport)
+	}
+	a := &App{cfg: cfg, store: st, sessions: sessions, http: &hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, &hc), stepper: newStepper()}
+	if cfg.Trace != nil {
+		a.console = &debugconsole.Console{
+			Recorder:  cfg.Recorder,
+			Collector: &debugconsole.Collector{Local: cfg.Trace, Remote: cfg.DebugSources, Client: cfg.HTTPClient},
+		}
+	}
 	a.signin = &signin.App{
 		RP: &signin.RP{
 			Upstream:     signin.NewUpstream(cfg.ASIssuer, &hc),
@@ -71,6 +84,9 @@ func (a *App) meta(c *gin.Context) web.Meta {
 	if c != nil {
 		if u, ok := a.signin.User(c.Request.Context()); ok {
 			m.User, m.SignOut = u.Name, "/logout"
+			if a.console != nil && !strings.HasPrefix(c.Request.URL.Path, "/debug") {
+				m.Drawer, m.Scripts = drawer(), []string{"/debug/console.js"}
+			}
 		}
 		m.Active = c.Request.URL.Path
 	}
@@ -96,7 +112,7 @@ func (a *App) routes() http.Handler {
 	signedIn.POST("/pages/:slug", a.updatePage)
 	signedIn.GET("/todos", a.myTodos)
 	signedIn.POST("/todos", a.addTodoFromWiki)
-	signedIn.GET("/debug", a.debugConsole)
+	a.debugRoutes(r, signedIn)
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "The wiki has no page at that address.")
 	})

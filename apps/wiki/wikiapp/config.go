@@ -11,6 +11,7 @@ import (
 
 	"xaa.example/debugconsole"
 	"xaa.example/shared/demo"
+	"xaa.example/shared/trace"
 )
 
 // Config of the wiki.
@@ -41,6 +42,12 @@ type Config struct {
 	Log        *slog.Logger
 	Now        func() time.Time
 	Recorder   *debugconsole.Recorder
+
+	// Trace records the wiki's part in chain runs; nil turns the debug
+	// console off. DebugSources are the other services whose parts the
+	// console collects, by name.
+	Trace        *trace.Store
+	DebugSources map[string]string
 }
 
 // DefaultConfig is the wiki of the local demo for topology t.
@@ -57,6 +64,8 @@ func DefaultConfig(t demo.Topology) Config {
 		TodoResource:     t.TodoAPI(),
 		TodoAPIURL:       t.TodoAPI(),
 		TodoAppURL:       t.Todo,
+		Trace:            trace.NewStore("wiki"),
+		DebugSources:     map[string]string{"wiki-as": t.WikiAS, "idp": t.IdP, "todo-as": t.TodoAS, "todo": t.Todo},
 	}
 }
 

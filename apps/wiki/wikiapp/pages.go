@@ -9,7 +9,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"xaa.example/debugconsole"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/web"
@@ -213,8 +212,4 @@ func (a *App) addTodoFromWiki(c *gin.Context) {
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/todos?added="+strconv.FormatUint(uint64(created.ID), 10))
-}
-
-func (a *App) debugConsole(c *gin.Context) {
-	a.render(c, http.StatusOK, "Debug console", debugPage(debugconsole.View(a.cfg.Recorder.Runs())))
 }

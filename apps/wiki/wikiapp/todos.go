@@ -14,6 +14,7 @@ import (
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/storage"
+	"xaa.example/shared/trace"
 	"xaa.example/shared/xaaclient"
 )
 
@@ -115,43 +116,18 @@ func hasAll(have, want oauth.Scopes) bool {
 	return true
 }
 
-// runChain is PROTOCOL.md steps 2 and 3: ID token → ID-JAG → access token.
-// The ID-JAG lives only in this function.
+// runChain is PROTOCOL.md steps 2 and 3: ID token → ID-JAG → access token,
+// kept for the user. The ID-JAG lives only in this function.
 func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes) (string, *chainProblem) {
-	idToken, err := a.signin.IDToken(ctx)
-	if err != nil {
-		return "", &chainProblem{Title: "Please sign in again", SignIn: true,
-			Message: "Your sign-in has expired, so the wiki cannot ask for access to your todos on your behalf.", Detail: err.Error()}
-	}
-
-	// Step 2: token exchange at the wiki's own authorization server.
-	wikiTokenURL, problem := a.tokenEndpoint(ctx, a.signin.RP.Upstream, "the wiki's authorization server")
+	idjag, problem := a.exchangeStep(ctx, todoTarget(a.cfg, scope))
 	if problem != nil {
 		return "", problem
 	}
-	exCtx := debugconsole.WithStep(ctx, "Exchange the ID token for an ID-JAG",
-		"Token exchange (RFC 8693) at the wiki's authorization server, which forwards it to the IdP. The IdP checks that an administrator connected the wiki to the todo app and signs an ID-JAG for the todo authorization server.")
-	exchanged, err := xaaclient.Exchange(exCtx, a.http, wikiTokenURL,
-		xaaclient.Credentials{ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret},
-		xaaclient.ExchangeRequest{SubjectToken: idToken, Audience: a.cfg.TodoASIssuer, Resource: a.cfg.TodoResource, Scope: scope})
-	if err != nil {
-		return "", explain(err, "exchange")
-	}
-
-	// Step 3: redeem the ID-JAG at the todo authorization server.
-	todoTokenURL, problem := a.tokenEndpoint(ctx, a.todoAS, "the todo authorization server")
+	redeemed, problem := a.redeemStep(ctx, idjag, scope)
 	if problem != nil {
 		return "", problem
 	}
-	rdCtx := debugconsole.WithStep(ctx, "Redeem the ID-JAG for an access token",
-		"JWT bearer grant (RFC 7523) at the todo authorization server. It verifies the ID-JAG's signature with the IdP's keys, its audience, lifetime, client and single use, maps the user, and issues an access token for the todo API.")
-	redeemed, err := xaaclient.Redeem(rdCtx, a.http, todoTokenURL,
-		xaaclient.Credentials{ClientID: a.cfg.TodoClientID, ClientSecret: a.cfg.TodoClientSecret},
-		exchanged.AccessToken, scope)
-	if err != nil {
-		return "", explain(err, "redeem")
-	}
-	err = a.store.saveAccessToken(ctx, &AccessToken{
+	err := a.store.saveAccessToken(ctx, &AccessToken{
 		UserID: user.Subject, Resource: a.cfg.TodoResource, Token: redeemed.AccessToken,
 		Scope: redeemed.Scope, ExpiresAt: a.cfg.Now().Add(time.Duration(redeemed.ExpiresIn) * time.Second),
 	})
@@ -162,8 +138,52 @@ func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes
 	return redeemed.AccessToken, nil
 }
 
+// todoTarget is the ordinary exchange request: the todo AS, its API.
+func todoTarget(cfg Config, scope oauth.Scopes) xaaclient.ExchangeRequest {
+	return xaaclient.ExchangeRequest{Audience: cfg.TodoASIssuer, Resource: cfg.TodoResource, Scope: scope}
+}
+
+// exchangeStep is step 2: the signed-in user's ID token for an ID-JAG, at
+// the wiki's own authorization server (target says for which audience).
+func (a *App) exchangeStep(ctx context.Context, target xaaclient.ExchangeRequest) (string, *chainProblem) {
+	idToken, err := a.signin.IDToken(ctx)
+	if err != nil {
+		return "", &chainProblem{Title: "Please sign in again", SignIn: true,
+			Message: "Your sign-in has expired, so the wiki cannot ask for access to your todos on your behalf.", Detail: err.Error()}
+	}
+	wikiTokenURL, problem := a.tokenEndpoint(ctx, a.signin.RP.Upstream, "the wiki's authorization server")
+	if problem != nil {
+		return "", problem
+	}
+	ctx = trace.WithStep(ctx, "Exchange the ID token for an ID-JAG",
+		"Token exchange (RFC 8693) at the wiki's authorization server, which forwards it to the IdP. The IdP checks that an administrator connected the wiki to the todo app and signs an ID-JAG for the todo authorization server.")
+	target.SubjectToken = idToken
+	exchanged, err := xaaclient.Exchange(ctx, a.http, wikiTokenURL,
+		xaaclient.Credentials{ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret}, target)
+	if err != nil {
+		return "", explain(err, "exchange")
+	}
+	return exchanged.AccessToken, nil
+}
+
+// redeemStep is step 3: the ID-JAG for an access token at the todo AS.
+func (a *App) redeemStep(ctx context.Context, idjag string, scope oauth.Scopes) (*oauth.TokenResponse, *chainProblem) {
+	todoTokenURL, problem := a.tokenEndpoint(ctx, a.todoAS, "the todo authorization server")
+	if problem != nil {
+		return nil, problem
+	}
+	ctx = trace.WithStepDefault(ctx, "Redeem the ID-JAG for an access token",
+		"JWT bearer grant (RFC 7523) at the todo authorization server. It verifies the ID-JAG's signature with the IdP's keys, its audience, lifetime, client and single use, maps the user, and issues an access token for the todo API.")
+	redeemed, err := xaaclient.Redeem(ctx, a.http, todoTokenURL,
+		xaaclient.Credentials{ClientID: a.cfg.TodoClientID, ClientSecret: a.cfg.TodoClientSecret}, idjag, scope)
+	if err != nil {
+		return nil, explain(err, "redeem")
+	}
+	return redeemed, nil
+}
+
 func (a *App) tokenEndpoint(ctx context.Context, up *signin.Upstream, name string) (string, *chainProblem) {
-	ctx = debugconsole.WithStep(ctx, "Discover "+name, "OpenID Connect discovery: where the server's token endpoint and keys are. Fetched once, then kept.")
+	ctx = trace.WithStep(ctx, "Discover "+name, "OpenID Connect discovery: where the server's token endpoint and keys are. Fetched once, then kept.")
 	p, err := up.Provider(ctx)
 	if err != nil {
 		return "", &chainProblem{Title: "A server is not answering", Message: "The wiki could not reach " + name + " at " + up.Issuer + ". Is it running?", Detail: err.Error()}
@@ -174,7 +194,7 @@ func (a *App) tokenEndpoint(ctx context.Context, up *signin.Upstream, name strin
 // doAPI makes one call to the todo API with the token and decodes its JSON
 // answer into out.
 func (a *App) doAPI(ctx context.Context, token, method, path string, body []byte, out any) (int, *chainProblem) {
-	ctx = debugconsole.WithStep(ctx, "Call the todo API with the access token",
+	ctx = trace.WithStep(ctx, "Call the todo API with the access token",
 		"An ordinary API call with the access token as a Bearer token. The todo API checks the token's signature, issuer, audience, expiry and scope.")
 	var reader io.Reader
 	if body != nil {

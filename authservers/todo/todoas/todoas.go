@@ -9,6 +9,7 @@ import (
 	"xaa.example/shared/demo"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/trace"
 )
 
 // DefaultConfig is the todo AS of the local demo for topology t.
@@ -16,6 +17,7 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 	todoScopes := []string{demo.ScopeTodosRead, demo.ScopeTodosWrite}
 	return authserver.Config{
 		Issuer:     t.TodoAS,
+		Trace:      trace.NewStore("todo-as"),
 		Name:       "Todo AS",
 		CookieName: "xaa_todoas_session",
 		// The local IdP hosts the three demo organisations.

@@ -8,12 +8,14 @@ import (
 	"xaa.example/shared/authserver"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/trace"
 )
 
 // DefaultConfig is the wiki AS of the local demo for topology t.
 func DefaultConfig(t demo.Topology) authserver.Config {
 	return authserver.Config{
 		Issuer:     t.WikiAS,
+		Trace:      trace.NewStore("wiki-as"),
 		Name:       "Wiki AS",
 		CookieName: "xaa_wikias_session",
 		// The local IdP hosts the three demo organisations.

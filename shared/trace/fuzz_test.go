@@ -1,4 +1,4 @@
-package debugconsole
+package trace
 
 import (
 	"strings"

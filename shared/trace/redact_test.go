@@ -1,8 +1,9 @@
-package debugconsole
+package trace
 
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -26,10 +27,9 @@ func TestTransportRedacts(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	rec := NewRecorder()
-	client := &http.Client{Transport: rec.Transport(nil)}
-	ctx, run := rec.Start(context.Background(), "test", "bob")
-	ctx = WithStep(ctx, "exchange", "")
+	store := NewStore("wiki")
+	client := &http.Client{Transport: store.Transport(nil)}
+	ctx := WithStep(WithID(context.Background(), "t1"), "exchange", "")
 	form := url.Values{
 		"client_secret": {"form-secret"}, "password": {"hunter2"}, "subject_token": {exampleJWT},
 		"code": {"auth-code-secret"}, "scope": {"todos.read"},
@@ -46,7 +46,7 @@ func TestTransportRedacts(t *testing.T) {
 		t.Fatal("the caller did not get the real response body")
 	}
 
-	steps, _, _ := run.Snapshot()
+	steps := store.Steps("t1")
 	if len(steps) != 1 {
 		t.Fatalf("%d steps recorded, want 1", len(steps))
 	}
@@ -67,12 +67,20 @@ func TestTransportRedacts(t *testing.T) {
 	}
 }
 
-func TestRecorderIsBounded(t *testing.T) {
-	rec := NewRecorder()
-	for range MaxRuns + 5 {
-		rec.Start(context.Background(), "run", "bob")
+func TestStoreIsBounded(t *testing.T) {
+	store := NewStore("wiki")
+	for i := range MaxTraces + 5 {
+		for range MaxSteps + 3 {
+			store.add(Step{Trace: fmt.Sprint(i)})
+		}
 	}
-	if n := len(rec.Runs()); n != MaxRuns {
-		t.Fatalf("%d runs kept, want %d", n, MaxRuns)
+	if n := len(store.traces); n != MaxTraces {
+		t.Fatalf("%d traces kept, want %d", n, MaxTraces)
+	}
+	if n := len(store.Steps(fmt.Sprint(MaxTraces + 4))); n != MaxSteps {
+		t.Fatalf("%d steps kept, want %d", n, MaxSteps)
+	}
+	if store.Steps("0") != nil {
+		t.Fatal("the oldest trace was not dropped")
 	}
 }

@@ -1,4 +1,4 @@
-package debugconsole
+package trace
 
 import (
 	"bytes"
@@ -241,4 +241,29 @@ var claimMeanings = map[string]string{
 	"nonce":          "binds the ID token to the sign-in request that asked for it",
 	"amr":            "how the user authenticated (pwd: password)",
 	"tenant":         "the IdP tenant (org) the user belongs to",
+}
+
+// Message is a request or response as recorded, already redacted.
+type Message struct {
+	Headers [][2]string `json:"headers,omitempty"`
+	Body    string      `json:"body,omitempty"`
+	Tokens  []Token     `json:"tokens,omitempty"`
+}
+
+// RequestText is the request as an HTTP message: start line, headers, body.
+func (s Step) RequestText() string { return httpText(s.Method+" "+s.URL, s.Request) }
+
+// ResponseText is the response as an HTTP message.
+func (s Step) ResponseText() string { return httpText(fmt.Sprintf("HTTP %d", s.Status), s.Response) }
+
+func httpText(first string, m Message) string {
+	var b strings.Builder
+	b.WriteString(first)
+	for _, h := range m.Headers {
+		b.WriteString("\n" + h[0] + ": " + h[1])
+	}
+	if m.Body != "" {
+		b.WriteString("\n\n" + m.Body)
+	}
+	return b.String()
 }

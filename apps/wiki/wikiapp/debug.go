@@ -1,0 +1,282 @@
+package wikiapp
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"xaa.example/debugconsole"
+	"xaa.example/shared/demo"
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/trace"
+	"xaa.example/shared/web"
+	"xaa.example/shared/xaaclient"
+)
+
+// The debug console: every chain run, step by step, from every party; the
+// failure scenarios a presenter triggers with one click; and step-through
+// mode, one step per button.
+
+// runsShown is how many runs get their steps collected on a page.
+const runsShown = 5
+
+func (a *App) debugRoutes(r *gin.Engine, signedIn *gin.RouterGroup) {
+	if a.cfg.Trace != nil {
+		r.GET("/debug/trace/:id", gin.WrapH(a.cfg.Trace))
+	}
+	r.GET("/debug/console.js", gin.WrapF(debugconsole.Script))
+	signedIn.GET("/debug", a.debugPage)
+	signedIn.GET("/debug/runs", a.debugRuns)
+	signedIn.GET("/debug/latest", a.debugLatest)
+	signedIn.GET("/debug/events", a.debugEvents)
+	signedIn.POST("/debug/scenario/:name", a.debugScenario)
+	signedIn.GET("/debug/step", a.debugStepPage)
+	signedIn.POST("/debug/step/:action", a.debugStep)
+}
+
+func (a *App) consoleOff(c *gin.Context) bool {
+	if a.console == nil {
+		web.RenderError(c, http.StatusNotFound, "Debug console off", "The debug console is turned off for this wiki (DEBUG_CONSOLE=false).")
+		return true
+	}
+	return false
+}
+
+func (a *App) debugPage(c *gin.Context) {
+	if a.consoleOff(c) {
+		return
+	}
+	runs := a.console.Views(c.Request.Context(), runsShown)
+	m := a.meta(c)
+	m.Title, m.Scripts = "Debug console", []string{"/debug/console.js"}
+	web.Render(c, http.StatusOK, web.Layout(m, debugPage(scenarios, runs)))
+}
+
+// debugRuns is the run list alone, which the page's script fetches again
+// when a run starts or ends.
+func (a *App) debugRuns(c *gin.Context) {
+	if a.consoleOff(c) {
+		return
+	}
+	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), runsShown)))
+}
+
+// debugLatest is the newest run, for the drawer on the wiki's pages.
+func (a *App) debugLatest(c *gin.Context) {
+	if a.consoleOff(c) {
+		return
+	}
+	runs := a.console.Views(c.Request.Context(), 1)
+	if len(runs) > 1 {
+		runs = runs[:1]
+	}
+	web.Render(c, http.StatusOK, debugconsole.Runs(runs))
+}
+
+func (a *App) debugEvents(c *gin.Context) {
+	if a.consoleOff(c) {
+		return
+	}
+	a.console.Events(c.Writer, c.Request)
+}
+
+// scenario is a failure a presenter can trigger with one click.
+type scenario struct {
+	Key, Title, Explain string
+	run                 func(a *App, ctx context.Context) *chainProblem
+}
+
+var scenarios = []scenario{
+	{Key: "replay", Title: "Replay the same ID-JAG", Explain: "Redeem one ID-JAG twice: the todo AS remembers every jti and refuses the second use (check 9).",
+		run: func(a *App, ctx context.Context) *chainProblem {
+			idjag, p := a.exchangeStep(ctx, todoTarget(a.cfg, readScope))
+			if p != nil {
+				return p
+			}
+			if _, p := a.redeemStep(ctx, idjag, readScope); p != nil {
+				return p
+			}
+			_, p = a.redeemStep(trace.WithStep(ctx, "Redeem the same ID-JAG again", "An attacker who copied the ID-JAG tries it a second time."), idjag, readScope)
+			return p
+		}},
+	{Key: "expired", Title: "An expired ID-JAG", Explain: "The local IdP signs an ID-JAG that expired five minutes ago (a demo-only request); the todo AS refuses it (check 7).",
+		run: func(a *App, ctx context.Context) *chainProblem {
+			target := todoTarget(a.cfg, readScope)
+			target.Extra = url.Values{"xaa_demo": {"expired"}}
+			idjag, p := a.exchangeStep(ctx, target)
+			if p != nil {
+				return p
+			}
+			_, p = a.redeemStep(ctx, idjag, readScope)
+			return p
+		}},
+	{Key: "audience", Title: "The wrong audience", Explain: "Ask for an ID-JAG for the Calendar app's authorization server, then present it to the todo AS, which is not its audience (check 6).",
+		run: func(a *App, ctx context.Context) *chainProblem {
+			idjag, p := a.exchangeStep(ctx, xaaclient.ExchangeRequest{Audience: demo.CalendarAS, Resource: demo.CalendarAS + "/api", Scope: oauth.Scopes{"calendar.read"}})
+			if p != nil {
+				return p
+			}
+			_, p = a.redeemStep(ctx, idjag, readScope)
+			return p
+		}},
+	{Key: "disabled", Title: "A disabled connection", Explain: "Ask for an ID-JAG for the Chat app, whose connection from the wiki the admin has disabled: the IdP refuses (access_denied).",
+		run: func(a *App, ctx context.Context) *chainProblem {
+			_, p := a.exchangeStep(ctx, xaaclient.ExchangeRequest{Audience: demo.ChatAS, Resource: demo.ChatAS + "/api", Scope: oauth.Scopes{"chat.read"}})
+			return p
+		}},
+	{Key: "scope", Title: "A scope the connection does not allow", Explain: "Ask for todos.admin, which the wiki → todo connection does not allow: the IdP refuses (invalid_scope).",
+		run: func(a *App, ctx context.Context) *chainProblem {
+			_, p := a.exchangeStep(ctx, todoTarget(a.cfg, oauth.Scopes{"todos.admin"}))
+			return p
+		}},
+}
+
+func (a *App) debugScenario(c *gin.Context) {
+	if a.consoleOff(c) {
+		return
+	}
+	for _, sc := range scenarios {
+		if sc.Key != c.Param("name") {
+			continue
+		}
+		ctx, run := a.cfg.Recorder.Start(c.Request.Context(), "Failure: "+sc.Title, currentUser(c).Email)
+		if p := sc.run(a, ctx); p != nil {
+			run.Finish("Refused, as it should be. "+p.Detail, true)
+		} else {
+			run.Finish("Unexpectedly, nothing was refused.", false)
+		}
+		c.Redirect(http.StatusSeeOther, "/debug#run-"+run.ID)
+		return
+	}
+	web.RenderError(c, http.StatusNotFound, "No such scenario", "The debug console has no scenario by that name.")
+}
+
+// stepper keeps step-through mode's state: for teaching only, the ID-JAG is
+// held (in memory, for one user, a few minutes) between two clicks.
+type stepper struct {
+	mu    sync.Mutex
+	state map[string]*stepState
+}
+
+type stepState struct {
+	run     *debugconsole.Run
+	idjag   string
+	token   string
+	started time.Time
+}
+
+func newStepper() *stepper { return &stepper{state: map[string]*stepState{}} }
+
+func (s *stepper) get(user string) *stepState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.state[user]
+	if st != nil && time.Since(st.started) > 10*time.Minute {
+		delete(s.state, user)
+		return nil
+	}
+	return st
+}
+
+func (s *stepper) put(user string, st *stepState) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st == nil {
+		delete(s.state, user)
+		return
+	}
+	s.state[user] = st
+}
+
+func (a *App) debugStepPage(c *gin.Context) {
+	if a.consoleOff(c) {
+		return
+	}
+	a.renderStepPage(c, "")
+}
+
+func (a *App) renderStepPage(c *gin.Context, problem string) {
+	st := a.stepper.get(currentUser(c).Subject)
+	v := stepView{Problem: problem}
+	if st != nil {
+		v.Stage = 1
+		if st.idjag != "" {
+			v.Stage = 2
+		}
+		if st.token != "" {
+			v.Stage = 3
+		}
+		for _, r := range a.console.Views(c.Request.Context(), runsShown) {
+			if r.Run.ID == st.run.ID {
+				v.Run = []debugconsole.RunView{r}
+			}
+		}
+	}
+	m := a.meta(c)
+	m.Title = "Step through the chain"
+	web.Render(c, http.StatusOK, web.Layout(m, stepPage(v)))
+}
+
+// debugStep runs one step of the chain: exchange, redeem, or call.
+func (a *App) debugStep(c *gin.Context) {
+	if a.consoleOff(c) {
+		return
+	}
+	user := currentUser(c)
+	st := a.stepper.get(user.Subject)
+	ctx := c.Request.Context()
+	var problem *chainProblem
+	switch c.Param("action") {
+	case "exchange":
+		var run *debugconsole.Run
+		ctx, run = a.cfg.Recorder.Start(ctx, "Step through: ID token → ID-JAG → access token → API", user.Email)
+		st = &stepState{run: run, started: time.Now()}
+		st.idjag, problem = a.exchangeStep(ctx, todoTarget(a.cfg, readScope))
+	case "redeem":
+		if st == nil || st.idjag == "" {
+			a.renderStepPage(c, "Exchange the ID token for an ID-JAG first.")
+			return
+		}
+		var redeemed *oauth.TokenResponse
+		redeemed, problem = a.redeemStep(trace.WithID(ctx, st.run.ID), st.idjag, readScope)
+		if redeemed != nil {
+			st.token = redeemed.AccessToken
+		}
+	case "call":
+		if st == nil || st.token == "" {
+			a.renderStepPage(c, "Redeem the ID-JAG for an access token first.")
+			return
+		}
+		var out struct {
+			Todos []todoItem `json:"todos"`
+		}
+		_, problem = a.doAPI(trace.WithID(ctx, st.run.ID), st.token, http.MethodGet, "/todos", nil, &out)
+		if problem == nil {
+			st.run.Finish("The todo API returned "+itoa(len(out.Todos))+" todos: the chain is complete.", false)
+		}
+	case "reset":
+		a.stepper.put(user.Subject, nil)
+		c.Redirect(http.StatusSeeOther, "/debug/step")
+		return
+	default:
+		web.RenderError(c, http.StatusNotFound, "No such step", "Step-through mode has exchange, redeem and call.")
+		return
+	}
+	if problem != nil {
+		if st != nil {
+			st.run.Finish(problem.Title+": "+problem.Message, true)
+		}
+		a.stepper.put(user.Subject, st)
+		a.renderStepPage(c, problem.Title+": "+problem.Message)
+		return
+	}
+	a.stepper.put(user.Subject, st)
+	c.Redirect(http.StatusSeeOther, "/debug/step")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

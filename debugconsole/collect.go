@@ -1,0 +1,146 @@
+package debugconsole
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"xaa.example/shared/trace"
+)
+
+// Collector gathers a run's steps from every service.
+type Collector struct {
+	// Local is this service's own trace store.
+	Local *trace.Store
+	// Remote maps the other services' names to their base URLs; each serves
+	// its steps at /debug/trace/{id}.
+	Remote map[string]string
+	Client *http.Client
+}
+
+// Step is one numbered step of a run: a request from one party to another,
+// with what the receiver checked.
+type Step struct {
+	N        int
+	From, To string
+	trace.Step
+	// Seen is "both" when sender and receiver recorded it, otherwise the
+	// side that did (an Okta org records nothing for us: its steps are seen
+	// from the caller's side).
+	Seen string
+}
+
+// Steps returns the run's steps in order. A service that does not answer
+// only leaves its steps out.
+func (c *Collector) Steps(ctx context.Context, id string) []Step {
+	var all []trace.Step
+	if c.Local != nil {
+		all = append(all, c.Local.Steps(id)...)
+	}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	for _, base := range c.Remote {
+		wg.Add(1)
+		go func(base string) {
+			defer wg.Done()
+			steps := c.fetch(ctx, strings.TrimSuffix(base, "/")+"/debug/trace/"+id)
+			mu.Lock()
+			all = append(all, steps...)
+			mu.Unlock()
+		}(base)
+	}
+	wg.Wait()
+	return pair(all)
+}
+
+func (c *Collector) fetch(ctx context.Context, url string) []trace.Step {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil
+	}
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var steps []trace.Step
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(io.LimitReader(resp.Body, 4<<20)).Decode(&steps) != nil {
+		return nil
+	}
+	return steps
+}
+
+// pair merges the sender's and the receiver's record of each request into
+// one step: the receiver's record (with its checks) and the sender's label.
+func pair(all []trace.Step) []Step {
+	sort.SliceStable(all, func(i, j int) bool { return all[i].Start.Before(all[j].Start) })
+	var clients, servers []trace.Step
+	for _, s := range all {
+		if s.Side == "client" {
+			clients = append(clients, s)
+		} else {
+			servers = append(servers, s)
+		}
+	}
+	used := make([]bool, len(servers))
+	var out []Step
+	for _, c := range clients {
+		step := Step{From: c.From, To: c.To, Step: c, Seen: "sender"}
+		for i, s := range servers {
+			if used[i] || s.From != c.Service || s.Method != c.Method || !strings.HasSuffix(pathOf(c.URL), s.URL) {
+				continue
+			}
+			if s.Start.Before(c.Start.Add(-time.Second)) || s.Start.After(c.Start.Add(c.Duration+time.Second)) {
+				continue
+			}
+			used[i] = true
+			label, explain, url := c.Label, c.Explain, c.URL
+			step.Step = s
+			step.Label, step.Explain, step.URL = firstOf(label, s.Label), explain, url
+			step.To, step.Seen = s.To, "both"
+			break
+		}
+		out = append(out, step)
+	}
+	for i, s := range servers {
+		if !used[i] {
+			out = append(out, Step{From: firstOf(s.From, "browser"), To: s.To, Step: s, Seen: "receiver"})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	for i := range out {
+		out[i].N = i + 1
+		if out[i].Label == "" {
+			out[i].Label = out[i].Method + " " + pathOf(out[i].URL)
+		}
+	}
+	return out
+}
+
+func pathOf(u string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
+			u = u[i+3+j:]
+		} else {
+			return "/"
+		}
+	}
+	if q := strings.IndexByte(u, '?'); q >= 0 {
+		u = u[:q]
+	}
+	return u
+}
+
+func firstOf(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,124 @@
+package e2e
+
+import (
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+
+	"xaa.example/shared/demo"
+)
+
+// usableJWT matches a JWT that still has its signature.
+var usableJWT = regexp.MustCompile(`eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{16,}`)
+
+// assertNothingUsable fails when text holds a secret, a password, or a
+// token that could be replayed.
+func assertNothingUsable(t *testing.T, where, text string) {
+	t.Helper()
+	assertNoSecrets(t, where, text)
+	if m := usableJWT.FindString(text); m != "" {
+		t.Errorf("%s shows a usable token: %.60s…", where, m)
+	}
+}
+
+// TestConsoleShowsEveryParty: one My todos run, seen in the console with
+// the part of every service and the checks each made.
+func TestConsoleShowsEveryParty(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	b.get(s.topology.Wiki + "/todos")
+	console := b.get(s.topology.Wiki + "/debug")
+	for _, want := range []string{
+		// the parties of the sequence diagram
+		"<svg", ">Wiki<", ">Wiki AS<", ">IdP<", ">Todo AS<", ">Todo API<",
+		// each step, labelled by its sender
+		"Exchange the ID token for an ID-JAG", "Ask the IdP for an ID-JAG", "Redeem the ID-JAG for an access token", "Call the todo API with the access token",
+		// checks of each receiver
+		"subject token: an ID token of this server",                                                                                                      // wiki AS
+		"an enabled managed connection from this app to that one",                                                                                        // IdP
+		"2 · typ is oauth-id-jag+jwt", "6 · aud is exactly this authorization server", "9 · jti not used before", "12 · subject maps to a local account", // todo AS
+		"access token: typ at+jwt, signed by the todo AS", "scope todos.read granted", // todo API
+		"client authentication",
+		// the tabs and the code
+		"Request", "Response", "Checks (", "curl -sS -X POST", "xaaclient.Exchange", "xaaclient.Redeem",
+		"ID-JAG (Identity Assertion JWT Authorization Grant)",
+	} {
+		if !strings.Contains(console.Body, want) {
+			t.Errorf("the console does not show %q", want)
+		}
+	}
+	if strings.Contains(console.Body, `class="badge bad">fail`) {
+		t.Error("a check failed in a run that should succeed")
+	}
+	assertNothingUsable(t, "the console", console.Body)
+
+	// What each service serves to the console is as safe.
+	run := s.recorder.Runs()[0].ID
+	for name, srv := range s.servers {
+		resp, err := http.Get(srv.URL + "/debug/trace/" + run)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || len(body) < 10 {
+			t.Errorf("%s /debug/trace: %d %s", name, resp.StatusCode, body)
+		}
+		assertNothingUsable(t, name+"'s trace", string(body))
+	}
+}
+
+// TestFailureScenarios: each one-click scenario fails where it should, and
+// the console says where and why.
+func TestFailureScenarios(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	for _, tt := range []struct{ key, failed, why string }{
+		{"replay", "9 · jti not used before (single use)", "assertion was already used"},
+		{"expired", "7 · exp, iat, jti, sub, client_id present; times within skew and lifetime", "assertion has expired"},
+		{"audience", "6 · aud is exactly this authorization server", "assertion aud must be exactly"},
+		{"disabled", "an enabled managed connection from this app to that one", "access_denied"},
+		{"scope", "scopes narrowed to what the connection allows", "invalid_scope"},
+	} {
+		t.Run(tt.key, func(t *testing.T) {
+			p := b.post(s.topology.Wiki+"/debug/scenario/"+tt.key, map[string]string{})
+			if p.Status != http.StatusOK || !strings.Contains(p.URL, "/debug") {
+				t.Fatalf("scenario: %d at %s", p.Status, p.URL)
+			}
+			latest := b.get(s.topology.Wiki + "/debug/latest").Body
+			for _, want := range []string{"Failure:", "Refused, as it should be.", tt.why, tt.failed, `badge bad">fail`} {
+				if !strings.Contains(latest, want) {
+					t.Errorf("the console does not show %q:\n%.3000s", want, latest)
+				}
+			}
+			assertNothingUsable(t, "the console", latest)
+		})
+	}
+}
+
+// TestStepThrough: one button per step, each shown in the same run.
+func TestStepThrough(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	if p := b.post(s.topology.Wiki+"/debug/step/redeem", map[string]string{}); !strings.Contains(p.Body, "Exchange the ID token for an ID-JAG first") {
+		t.Fatalf("redeem before exchange: %d", p.Status)
+	}
+	var page page
+	for _, step := range []string{"exchange", "redeem", "call"} {
+		page = b.post(s.topology.Wiki+"/debug/step/"+step, map[string]string{})
+		if page.Status != http.StatusOK || strings.Contains(page.Body, `class="alert bad"`) {
+			t.Fatalf("step %s: %d:\n%s", step, page.Status, page.Body)
+		}
+	}
+	for _, want := range []string{"the chain is complete", "Exchange the ID token for an ID-JAG", "Redeem the ID-JAG for an access token", "Call the todo API"} {
+		if !strings.Contains(page.Body, want) {
+			t.Errorf("after three steps the page does not show %q", want)
+		}
+	}
+	assertNothingUsable(t, "step-through", page.Body)
+}

@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash
 # Every module of the workspace, as package patterns (./shared/... and so on).
 PKGS := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)|.|; s|$$|/...|")
 
-.PHONY: help dev-all dev-okta build generate check test test-e2e test-browser test-mariadb fuzz rotate-keys clean
+.PHONY: help dev-all dev-okta dev-mariadb setup-env bootstrap resetdb run-idp run-wiki-as run-todo-as run-todo run-wiki open-apps lint bench build generate check test test-e2e test-browser test-mariadb fuzz rotate-keys clean
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -13,7 +13,40 @@ dev-all: ## Build and run all five services on embedded defaults (Ctrl-C stops t
 	@./scripts/dev-all.sh
 
 dev-okta: ## Like dev-all, with an Okta preview org as the IdP (needs env/okta.env).
-	@XAA_OKTA=1 ./scripts/dev-all.sh
+	@XAA_ENV=okta ./scripts/dev-all.sh
+
+dev-mariadb: ## Like dev-all, on MariaDB (needs env/mariadb.env: make setup-env).
+	@XAA_ENV=mariadb ./scripts/dev-all.sh
+
+setup-env: ## Copy env/*.env.example to env/*.env, never overwriting a file.
+	@for f in env/*.env.example; do t=$${f%.example}; if [ -e "$$t" ]; then echo "kept    $$t"; else cp "$$f" "$$t"; echo "created $$t"; fi; done
+
+bootstrap: ## Download the Go modules and build the five services (run once after cloning).
+	@for m in $(PKGS); do (cd $${m%/...} && go mod download) || exit 1; done
+	@$(MAKE) --no-print-directory build
+	@command -v chromium >/dev/null || echo "note: the browser tests need Chromium (apt-get install -y chromium); without it they are skipped."
+
+resetdb: ## Erase the local SQLite databases in DATA_DIR (default .data), asking first; YES=1 skips the question.
+	@./scripts/resetdb.sh
+
+run-idp: ## Run the IdP alone (reads env/idp.env).
+	@./scripts/run-one.sh idp idp
+run-wiki-as: ## Run the wiki AS alone (reads env/wiki-as.env).
+	@./scripts/run-one.sh wiki-as authservers/wiki
+run-todo-as: ## Run the todo AS alone (reads env/todo-as.env).
+	@./scripts/run-one.sh todo-as authservers/todo
+run-todo: ## Run the todo app alone (reads env/todo.env).
+	@./scripts/run-one.sh todo apps/todo
+run-wiki: ## Run the wiki alone (reads env/wiki.env).
+	@./scripts/run-one.sh wiki apps/wiki
+
+open-apps: ## Open the wiki, the todo app and the debug console in a browser (OPEN=command to choose one).
+	@./scripts/open-apps.sh
+
+lint: check ## Static checks: go vet, gofmt, generated views up to date.
+
+bench: ## Benchmarks of the protocol's hot paths (see docs/PERFORMANCE.md).
+	go test -run '^$$' -bench . -benchmem ./shared/idjag/ ./shared/authserver/
 
 build: ## Build the five service binaries into bin/.
 	@mkdir -p bin

@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/chromedp/chromedp v0.16.0
+	gopkg.in/yaml.v3 v3.0.1
 	gorm.io/gorm v1.31.2
 	xaa.example/apps/todo v0.0.0
 	xaa.example/apps/wiki v0.0.0

@@ -15,17 +15,25 @@ services=(
 )
 colors=(35 36 33 32 34)
 
-# XAA_OKTA=1 (make dev-okta): an Okta org is the IdP. Every service reads
-# env/okta.env, and the local IdP does not start.
+# Env files every service reads, in order: env/common.env, the Codespace's
+# URLs (scripts/codespaces-env.sh), and XAA_ENV's file (make dev-mariadb:
+# env/mariadb.env; make dev-okta: env/okta.env, where an Okta org is the
+# IdP and the local IdP does not start). Then each service's own file.
+shared_envs=()
+[[ -f env/common.env ]] && shared_envs+=(env/common.env)
+[[ -n "${CODESPACES:-}" && -f env/codespaces.env ]] && shared_envs+=(env/codespaces.env)
 okta_env=""
-if [[ "${XAA_OKTA:-}" == 1 ]]; then
-  okta_env="env/okta.env"
-  if [[ ! -f "$okta_env" ]]; then
-    echo "Okta mode needs env/okta.env: cp env/okta.env.example env/okta.env, then fill it in (README: 'Run against an Okta preview org')." >&2
+if [[ -n "${XAA_ENV:-}" ]]; then
+  if [[ ! -f "env/$XAA_ENV.env" ]]; then
+    echo "env/$XAA_ENV.env is missing: make setup-env copies env/$XAA_ENV.env.example there; then fill it in." >&2
     exit 1
   fi
+  shared_envs+=("env/$XAA_ENV.env")
+fi
+if [[ "${XAA_ENV:-}" == okta ]]; then
+  okta_env="env/okta.env"
   if grep -qE '^(WIKI_AS|TODO_AS)_IDP_CLIENT_(ID|SECRET)=$|your-org' "$okta_env"; then
-    echo "env/okta.env still has empty or example values; fill in your Okta org's values." >&2
+    echo "env/okta.env still has empty or example values; fill in your Okta org's values (README: 'Run against an Okta preview org')." >&2
     exit 1
   fi
   services=("${services[@]:1}")
@@ -75,7 +83,7 @@ for line in "${services[@]}"; do
   # Each env/<name>.env, when present, overrides the embedded defaults.
   (
     set -a
-    if [[ -n "$okta_env" ]]; then . "$okta_env"; fi
+    for f in "${shared_envs[@]}"; do . "$f"; done
     if [[ -f "env/$name.env" ]]; then . "env/$name.env"; fi
     set +a
     exec "bin/$name"
@@ -107,6 +115,7 @@ for line in "${services[@]}"; do
   healthy "$port" || { echo "$name did not become healthy on port $port" >&2; exit 1; }
 done
 idp_url="http://localhost:4000"
+wiki_url="${WIKI_URL:-http://localhost:3000}"
 if [[ -n "$okta_env" ]]; then idp_url="your Okta org (env/okta.env)"; fi
 ready=$(date +%s.%N)
 build_s=$(awk "BEGIN { printf \"%.1f\", $built - $start }")

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -58,11 +59,16 @@ type resourceAS struct {
 // private key the test holds.
 func newResourceAS(t *testing.T, extraClients ...oauth.Client) *resourceAS {
 	t.Helper()
+	return newResourceASOn(t, storagetest.SQLite(t), extraClients...)
+}
+
+func newResourceASOn(t testing.TB, db *gorm.DB, extraClients ...oauth.Client) *resourceAS {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ras := &resourceAS{idpKey: key, now: time.Now(), db: storagetest.SQLite(t)}
+	ras := &resourceAS{idpKey: key, now: time.Now(), db: db}
 	ras.srv = httptest.NewServer(http.NotFoundHandler())
 	t.Cleanup(ras.srv.Close)
 	scopes := []string{demo.ScopeTodosRead, demo.ScopeTodosWrite}
@@ -74,6 +80,7 @@ func newResourceAS(t *testing.T, extraClients ...oauth.Client) *resourceAS {
 		Issuer:     ras.srv.URL,
 		CookieName: "test_session",
 		DB:         ras.db,
+		Log:        slog.New(slog.DiscardHandler),
 		Now:        func() time.Time { return ras.now },
 		Tenants:    []Tenant{{IdP: Upstream{Issuer: testIdP, ClientID: "as", ClientSecret: "as-secret"}}},
 		Clients:    clients,
@@ -103,7 +110,7 @@ func (r *resourceAS) claims() map[string]any {
 }
 
 // sign makes a compact JWS with the given header and claims.
-func sign(t *testing.T, key any, alg jose.SignatureAlgorithm, header map[string]any, claims map[string]any) string {
+func sign(t testing.TB, key any, alg jose.SignatureAlgorithm, header map[string]any, claims map[string]any) string {
 	t.Helper()
 	opts := &jose.SignerOptions{}
 	for k, v := range header {
@@ -122,7 +129,7 @@ func sign(t *testing.T, key any, alg jose.SignatureAlgorithm, header map[string]
 	return out
 }
 
-func (r *resourceAS) idjag(t *testing.T, claims map[string]any) string {
+func (r *resourceAS) idjag(t testing.TB, claims map[string]any) string {
 	return sign(t, r.idpKey, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID}, claims)
 }
 

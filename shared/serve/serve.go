@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -36,10 +37,14 @@ func Topology(env *envconfig.Reader) demo.Topology {
 	}
 }
 
-// Database opens DATABASE_URL, or the SQLite file name under DATA_DIR
-// (default .data) when no URL is set.
+// Database opens DATABASE_URL; or, with MARIADB_URL, the service's own
+// schema xaa_<name> on that server; or else the SQLite file name under
+// DATA_DIR (default .data).
 func Database(env *envconfig.Reader, name string) (*gorm.DB, error) {
 	url := env.String("DATABASE_URL", "")
+	if base := env.String("MARIADB_URL", ""); url == "" && base != "" {
+		url = strings.TrimSuffix(base, "/") + "/xaa_" + strings.ReplaceAll(name, "-", "_")
+	}
 	dir := env.String("DATA_DIR", ".data")
 	db, err := storage.Open(url, filepath.Join(dir, name+".db"))
 	if err != nil {

@@ -1,0 +1,17 @@
+# One image with the five services; docker-compose.yml runs each in its own
+# container. Build: docker build -t xaa-demo .
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN mkdir -p /out && \
+    go build -o /out/idp ./idp && \
+    go build -o /out/wiki-as ./authservers/wiki && \
+    go build -o /out/todo-as ./authservers/todo && \
+    go build -o /out/todo ./apps/todo && \
+    go build -o /out/wiki ./apps/wiki
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/ /usr/local/bin/
+USER nobody
+WORKDIR /tmp

@@ -84,7 +84,7 @@ func assertNoSecrets(t *testing.T, where, text string) {
 // TestChainMariaDB is the same walk with every service on its own MariaDB
 // schema.
 func TestChainMariaDB(t *testing.T) {
-	runChain(t, func(t *testing.T, _ string) *gorm.DB { return storagetest.MariaDB(t) })
+	runChain(t, func(t testing.TB, _ string) *gorm.DB { return storagetest.MariaDB(t) })
 }
 
 // TestSingleSignOnToTodo: after signing in to the wiki, the todo app signs

@@ -81,9 +81,9 @@ func (b *syncBuffer) String() string {
 }
 
 // openDB opens a database for one service of one test.
-type openDB func(t *testing.T, name string) *gorm.DB
+type openDB func(t testing.TB, name string) *gorm.DB
 
-func sqliteDB(t *testing.T, name string) *gorm.DB {
+func sqliteDB(t testing.TB, name string) *gorm.DB {
 	t.Helper()
 	db, err := storage.Open("", filepath.Join(t.TempDir(), name+".db"))
 	if err != nil {
@@ -103,7 +103,7 @@ type configs struct {
 	wiki   *wikiapp.Config
 }
 
-func startStack(t *testing.T, open openDB, change ...func(*configs)) *stack {
+func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	t.Helper()
 	ctx := context.Background()
 	names := []string{"idp", "wiki-as", "todo-as", "wiki", "todo"}
@@ -165,11 +165,11 @@ func startStack(t *testing.T, open openDB, change ...func(*configs)) *stack {
 
 // browser is a cookie jar that follows redirects, as a person's browser.
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	client *http.Client
 }
 
-func newBrowser(t *testing.T) *browser {
+func newBrowser(t testing.TB) *browser {
 	jar, _ := cookiejar.New(nil)
 	return &browser{t: t, client: &http.Client{Jar: jar, Timeout: 20 * time.Second}}
 }
@@ -210,7 +210,7 @@ func (b *browser) post(url string, form map[string]string) page {
 	return readPage(b.t, resp)
 }
 
-func readPage(t *testing.T, resp *http.Response) page {
+func readPage(t testing.TB, resp *http.Response) page {
 	t.Helper()
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)

@@ -40,3 +40,37 @@ func BenchmarkJWTBearerGrant(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkJWTBearerGrantParallel is the same grant with concurrent
+// clients (GOMAXPROCS goroutines × 8), the shape of a loaded server.
+func BenchmarkJWTBearerGrantParallel(b *testing.B) {
+	for _, db := range []string{"SQLite", "MariaDB"} {
+		b.Run(db, func(b *testing.B) {
+			store := storagetest.SQLite(b)
+			if db == "MariaDB" {
+				store = storagetest.MariaDB(b)
+			}
+			ras := newResourceASOn(b, store)
+			h := ras.server.Handler()
+			bodies := make(chan string, b.N)
+			for range b.N {
+				bodies <- bearerForm(ras.idjag(b, ras.claims()))
+			}
+			close(bodies)
+			b.SetParallelism(8)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(<-bodies))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					req.SetBasicAuth("wiki-at-todo", "wiki-secret")
+					rec := httptest.NewRecorder()
+					h.ServeHTTP(rec, req)
+					if rec.Code != http.StatusOK {
+						b.Errorf("%d %s", rec.Code, rec.Body)
+					}
+				}
+			})
+		})
+	}
+}

@@ -121,11 +121,7 @@ func (s *Server) routes() http.Handler {
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "The identity provider has no page at that address.")
 	})
-	var h http.Handler = r
-	if s.cfg.Trace != nil {
-		h = s.cfg.Trace.Middleware(h)
-	}
-	return s.sessions.LoadAndSave(h)
+	return s.sessions.LoadAndSave(s.cfg.Trace.Wrap(r))
 }
 
 // serveDiscovery: OpenID Connect discovery and RFC 8414 metadata, listing

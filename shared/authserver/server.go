@@ -64,11 +64,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		clients:  oauth.NewStaticClients(cfg.Clients...),
 		sessions: sessions,
 	}
-	if cfg.Trace != nil {
-		hc := *cfg.HTTPClient
-		hc.Transport = cfg.Trace.Transport(hc.Transport)
-		s.http = &hc
-	}
+	s.http = cfg.Trace.Client(cfg.HTTPClient)
 	for _, t := range cfg.Tenants {
 		s.tenants = append(s.tenants, &tenant{Tenant: t, rp: &signin.RP{
 			Upstream:     signin.NewUpstream(t.IdP.Issuer, s.http),
@@ -157,11 +153,7 @@ func (s *Server) routes() http.Handler {
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "This authorization server has no page at that address.")
 	})
-	var h http.Handler = r
-	if s.cfg.Trace != nil {
-		h = s.cfg.Trace.Middleware(h)
-	}
-	return s.sessions.LoadAndSave(h)
+	return s.sessions.LoadAndSave(s.cfg.Trace.Wrap(r))
 }
 
 func (s *Server) anyClientAllows(grant string) bool {

@@ -144,3 +144,23 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	t.store.add(step)
 	return resp, nil
 }
+
+// Wrap records the traced requests h receives; with no store (the console
+// turned off), h is returned as it is.
+func (s *Store) Wrap(h http.Handler) http.Handler {
+	if s == nil {
+		return h
+	}
+	return s.Middleware(h)
+}
+
+// Client returns a copy of c whose requests carry and record traces; with
+// no store, c itself.
+func (s *Store) Client(c *http.Client) *http.Client {
+	if s == nil {
+		return c
+	}
+	traced := *c
+	traced.Transport = s.Transport(c.Transport)
+	return &traced
+}

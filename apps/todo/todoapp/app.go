@@ -53,16 +53,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		},
 		OnError: a.errorPage,
 	}
-	keysClient := cfg.HTTPClient
-	if cfg.Trace != nil {
-		hc := *cfg.HTTPClient
-		hc.Transport = cfg.Trace.Transport(hc.Transport)
-		keysClient = &hc
-	}
 	a.tokens = &accesstoken.Verifier{
 		Issuer:   cfg.ASIssuer,
 		Audience: cfg.Resource,
-		Keys:     jwks.NewRemote(cfg.ASIssuer, keysClient),
+		Keys:     jwks.NewRemote(cfg.ASIssuer, cfg.Trace.Client(cfg.HTTPClient)),
 		Now:      cfg.Now,
 	}
 	a.handler = a.routes()
@@ -116,13 +110,9 @@ func (a *App) routes() http.Handler {
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "The todo app has no page at that address.")
 	})
-	var h http.Handler = r
-	if a.cfg.Trace != nil {
-		h = a.cfg.Trace.Middleware(h)
-	}
 	// Sessions load only when a request carries the session cookie, so API
 	// calls cost no session lookup.
-	return a.sessions.LoadAndSave(h)
+	return a.sessions.LoadAndSave(a.cfg.Trace.Wrap(r))
 }
 
 func (a *App) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {

@@ -47,11 +47,8 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := *cfg.HTTPClient
-	if cfg.Trace != nil {
-		hc.Transport = cfg.Trace.Transport(cfg.HTTPClient.Transport)
-	}
-	a := &App{cfg: cfg, store: st, sessions: sessions, http: &hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, &hc), stepper: newStepper()}
+	hc := cfg.Trace.Client(cfg.HTTPClient)
+	a := &App{cfg: cfg, store: st, sessions: sessions, http: hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, hc), stepper: newStepper()}
 	if cfg.Trace != nil {
 		a.console = &debugconsole.Console{
 			Recorder:  cfg.Recorder,
@@ -60,7 +57,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	a.signin = &signin.App{
 		RP: &signin.RP{
-			Upstream:     signin.NewUpstream(cfg.ASIssuer, &hc),
+			Upstream:     signin.NewUpstream(cfg.ASIssuer, hc),
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
 			RedirectURL:  cfg.BaseURL + "/callback",

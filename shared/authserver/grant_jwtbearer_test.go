@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -350,4 +351,45 @@ func TestResourceASMetadata(t *testing.T) {
 			t.Errorf("%s discloses its trusted issuer", path)
 		}
 	}
+}
+
+// TestConcurrentFirstGrants: several first grants for one person at once
+// (the account not linked yet) all succeed, with one account.
+func TestConcurrentFirstGrants(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ras := newResourceASOn(t, db)
+		const n = 8
+		bodies := make([]string, n)
+		for i := range bodies {
+			c := ras.claims()
+			c["sub"], c["email"] = "00u-concurrent", "new-concurrent@tables.fake"
+			bodies[i] = bearerForm(ras.idjag(t, c))
+		}
+		errs := make(chan string, n)
+		var wg sync.WaitGroup
+		for _, body := range bodies {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.SetBasicAuth("wiki-at-todo", "wiki-secret")
+				rec := httptest.NewRecorder()
+				ras.server.Handler().ServeHTTP(rec, req)
+				if rec.Code != http.StatusOK {
+					errs <- rec.Body.String()
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for e := range errs {
+			t.Errorf("a concurrent first grant failed: %s", e)
+		}
+		var accounts int64
+		db.Model(&User{}).Where("email = ?", "new-concurrent@tables.fake").Count(&accounts)
+		if accounts != 1 {
+			t.Errorf("%d accounts for one person, want 1", accounts)
+		}
+	})
 }

@@ -90,6 +90,16 @@ func (s *store) LinkJustInTime(ctx context.Context, issuer, tenant, subject, ema
 // with that email, creating the account when there is none. All in one
 // transaction, so a failure leaves nothing half written.
 func (s *store) linkUser(ctx context.Context, issuer, tenant, subject, email, name string) (*User, error) {
+	u, err := s.linkUserOnce(ctx, issuer, tenant, subject, email, name)
+	if errors.Is(err, storage.ErrAlreadyExists) {
+		// A concurrent request (two first grants for the same person) made
+		// the link or the account first; the second try finds it.
+		u, err = s.linkUserOnce(ctx, issuer, tenant, subject, email, name)
+	}
+	return u, err
+}
+
+func (s *store) linkUserOnce(ctx context.Context, issuer, tenant, subject, email, name string) (*User, error) {
 	var out User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var l Link

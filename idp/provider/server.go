@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
@@ -101,7 +100,7 @@ func (s *Server) meta() web.Meta {
 func (s *Server) routes() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(originOf(s.cfg.Issuer)))
+	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(s.cfg.Issuer))
 	r.GET("/.well-known/openid-configuration", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET("/.well-known/oauth-authorization-server", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET(pathKeys, gin.WrapH(s.keys))
@@ -162,14 +161,4 @@ func (s *Server) serveIndex(c *gin.Context) {
 	var conns []Connection
 	s.cfg.DB.WithContext(c.Request.Context()).Order("id").Find(&conns)
 	web.Render(c, http.StatusOK, web.Layout(m, indexPage(s.cfg.Issuer, user, conns)))
-}
-
-// originOf is the scheme://host of a URL, as browsers send in Origin.
-func originOf(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		if j := strings.IndexByte(u[i+3:], '/'); j >= 0 {
-			return u[:i+3+j]
-		}
-	}
-	return u
 }

@@ -187,10 +187,7 @@ func (s *Server) askEmail(w http.ResponseWriter, r *http.Request, status int, pr
 	}
 	m := s.meta()
 	m.Title = "Sign in"
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = web.Layout(m, askEmailPage(fields, q.Get("login_hint"), problem)).Render(r.Context(), w)
+	_ = web.WritePage(w, r, status, web.Layout(m, askEmailPage(fields, q.Get("login_hint"), problem)))
 }
 
 func emailDomainOrWhole(email string) string {
@@ -201,12 +198,7 @@ func emailDomainOrWhole(email string) string {
 }
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
-	m := s.meta()
-	m.Title = title
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = web.Layout(m, web.ErrorBody(title, msg, status)).Render(r.Context(), w)
+	web.WriteErrorPage(w, r, s.meta(), status, title, msg)
 }
 
 // redirectError sends an OAuth error back to the client (RFC 6749 §4.1.2.1).

@@ -61,6 +61,11 @@ func Recover(log *slog.Logger) gin.HandlerFunc {
 // browsers, Referer). SameSite=Lax cookies already keep the session out of
 // such posts; this makes the refusal explicit and readable.
 func SameOrigin(baseURL string) gin.HandlerFunc {
+	// An issuer may have a path; browsers send only scheme://host.
+	want := baseURL
+	if u, err := url.Parse(baseURL); err == nil && u.Host != "" {
+		want = u.Scheme + "://" + u.Host
+	}
 	return func(c *gin.Context) {
 		switch c.Request.Method {
 		case http.MethodGet, http.MethodHead, http.MethodOptions:
@@ -75,7 +80,7 @@ func SameOrigin(baseURL string) gin.HandlerFunc {
 				}
 			}
 		}
-		if origin != "" && origin != baseURL {
+		if origin != "" && origin != want {
 			c.Abort()
 			RenderError(c, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was not accepted. Use the form on this site.")
 			return

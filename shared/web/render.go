@@ -21,20 +21,31 @@ func Static() http.Handler {
 
 // Render writes a templ component as an HTML page with the request's context.
 func Render(c *gin.Context, status int, page templ.Component) {
-	c.Status(status)
-	c.Header("Content-Type", "text/html; charset=utf-8")
-	c.Header("Cache-Control", "no-store")
-	if err := page.Render(c.Request.Context(), c.Writer); err != nil {
+	if err := WritePage(c.Writer, c.Request, status, page); err != nil {
 		_ = c.Error(err)
 	}
+}
+
+// WritePage writes a templ component as an uncacheable HTML page, for
+// handlers that are plain http.Handlers.
+func WritePage(w http.ResponseWriter, r *http.Request, status int, page templ.Component) error {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	return page.Render(r.Context(), w)
+}
+
+// WriteErrorPage writes a readable error page in the layout m describes.
+func WriteErrorPage(w http.ResponseWriter, r *http.Request, m Meta, status int, title, message string) {
+	m.Title = title
+	_ = WritePage(w, r, status, Layout(m, ErrorBody(title, message, status)))
 }
 
 // RenderError writes a readable error page in the service's layout.
 func RenderError(c *gin.Context, status int, title, message string) {
 	meta, _ := c.Get(metaKey)
 	m, _ := meta.(Meta)
-	m.Title = title
-	Render(c, status, Layout(m, ErrorBody(title, message, status)))
+	WriteErrorPage(c.Writer, c.Request, m, status, title, message)
 }
 
 const metaKey = "web.meta"
@@ -46,13 +57,6 @@ func WithMeta(m Meta) gin.HandlerFunc {
 		c.Set(metaKey, m)
 		c.Next()
 	}
-}
-
-// MetaFrom returns the service's page metadata set by WithMeta.
-func MetaFrom(c *gin.Context) Meta {
-	v, _ := c.Get(metaKey)
-	m, _ := v.(Meta)
-	return m
 }
 
 // Health answers 200 "ok" when the database answers a ping, 503 otherwise.

@@ -116,10 +116,5 @@ func (a *App) routes() http.Handler {
 }
 
 func (a *App) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
-	m := a.meta(nil)
-	m.Title = title
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(status)
-	_ = web.Layout(m, web.ErrorBody(title, message, status)).Render(r.Context(), w)
+	web.WriteErrorPage(w, r, a.meta(nil), status, title, message)
 }

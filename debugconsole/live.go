@@ -1,7 +1,7 @@
 package debugconsole
 
 import (
-	"embed"
+	_ "embed" // the console script is compiled in
 	"fmt"
 	"net/http"
 	"time"
@@ -16,8 +16,6 @@ func Script(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
 	_, _ = w.Write(script)
 }
-
-var _ embed.FS
 
 // Events streams a server-sent event each time a run starts or ends, until
 // the browser goes away.

@@ -48,12 +48,11 @@ func (s jwksSource) Key(_ context.Context, kid string) (*jose.JSONWebKey, error)
 }
 
 type resourceAS struct {
-	srv     *httptest.Server
-	server  *Server
-	db      *gorm.DB
-	idpKey  *ecdsa.PrivateKey
-	now     time.Time
-	clients []oauth.Client
+	srv    *httptest.Server
+	server *Server
+	db     *gorm.DB
+	idpKey *ecdsa.PrivateKey
+	now    time.Time
 }
 
 // newResourceAS starts a todo-style AS that trusts a test IdP whose

@@ -3,6 +3,7 @@ package exchange
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"xaa.example/shared/idjag"
@@ -115,7 +116,7 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 		return nil, checkRequest, oauth.InvalidRequest("requested_token_type must be %s", oauth.TokenTypeIDJAG)
 	case req.Get("subject_token") == "":
 		return nil, checkRequest, oauth.InvalidRequest("subject_token is required")
-	case !contains(types, req.Get("subject_token_type")):
+	case !slices.Contains(types, req.Get("subject_token_type")):
 		return nil, checkRequest, oauth.InvalidRequest("subject_token_type %q is not supported here", req.Get("subject_token_type"))
 	case req.Get("audience") == "":
 		return nil, checkRequest, oauth.InvalidRequest("audience is required: the issuer of the resource authorization server")
@@ -214,15 +215,6 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 func governs(conns []Connection, resource string) bool {
 	for _, c := range conns {
 		if c.Resource == resource {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
 			return true
 		}
 	}

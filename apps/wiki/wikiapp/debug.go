@@ -257,7 +257,7 @@ func (a *App) debugStep(c *gin.Context) {
 		}
 		_, problem = a.doAPI(trace.WithID(ctx, st.run.ID), st.token, http.MethodGet, "/todos", nil, &out)
 		if problem == nil {
-			st.run.Finish("The todo API returned "+itoa(len(out.Todos))+" todos: the chain is complete.", false)
+			st.run.Finish("The todo API returned "+strconv.Itoa(len(out.Todos))+" todos: the chain is complete.", false)
 		}
 	case "reset":
 		a.stepper.put(user.Subject, nil)
@@ -278,5 +278,3 @@ func (a *App) debugStep(c *gin.Context) {
 	a.stepper.put(user.Subject, st)
 	c.Redirect(http.StatusSeeOther, "/debug/step")
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -25,19 +26,26 @@ type RunView struct {
 	Done    bool
 }
 
-// Views prepares the recorded runs for rendering, newest first; only the
-// newest limit runs get their steps collected.
+// Views prepares the newest limit runs for rendering, newest first, their
+// steps collected from every service, the runs side by side.
 func (c *Console) Views(ctx context.Context, limit int) []RunView {
-	var out []RunView
-	for i, r := range c.Recorder.Runs() {
-		v := RunView{Run: r}
-		v.Outcome, v.Failed, v.Done = r.Outcome()
-		if i < limit {
-			v.Steps = c.Collector.Steps(ctx, r.ID)
-			v.Diagram = diagram(v.Steps)
-		}
-		out = append(out, v)
+	runs := c.Recorder.Runs()
+	if len(runs) > limit {
+		runs = runs[:limit]
 	}
+	out := make([]RunView, len(runs))
+	var wg sync.WaitGroup
+	for i, r := range runs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v := RunView{Run: r, Steps: c.Collector.Steps(ctx, r.ID)}
+			v.Outcome, v.Failed, v.Done = r.Outcome()
+			v.Diagram = diagram(v.Steps)
+			out[i] = v
+		}()
+	}
+	wg.Wait()
 	return out
 }
 

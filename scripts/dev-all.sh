@@ -115,7 +115,6 @@ for line in "${services[@]}"; do
   healthy "$port" || { echo "$name did not become healthy on port $port" >&2; exit 1; }
 done
 idp_url="http://localhost:4000"
-wiki_url="${WIKI_URL:-http://localhost:3000}"
 if [[ -n "$okta_env" ]]; then idp_url="your Okta org (env/okta.env)"; fi
 ready=$(date +%s.%N)
 build_s=$(awk "BEGIN { printf \"%.1f\", $built - $start }")

@@ -71,11 +71,7 @@ func (a *App) debugLatest(c *gin.Context) {
 	if a.consoleOff(c) {
 		return
 	}
-	runs := a.console.Views(c.Request.Context(), 1)
-	if len(runs) > 1 {
-		runs = runs[:1]
-	}
-	web.Render(c, http.StatusOK, debugconsole.Runs(runs))
+	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), 1)))
 }
 
 func (a *App) debugEvents(c *gin.Context) {

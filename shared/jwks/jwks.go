@@ -81,9 +81,14 @@ type Remote struct {
 	MinRefresh time.Duration
 	Now        func() time.Time
 
-	mu          sync.Mutex
+	// keysMu guards keys; it is held only to read or swap them, so that
+	// tokens with a known kid never wait for a fetch. fetchMu serialises
+	// fetches and guards the fields below it.
+	keysMu sync.RWMutex
+	keys   jose.JSONWebKeySet
+
+	fetchMu     sync.Mutex
 	jwksURI     string
-	keys        jose.JSONWebKeySet
 	lastAttempt time.Time
 	lastErr     error
 }
@@ -97,9 +102,13 @@ func NewRemote(issuer string, client *http.Client) *Remote {
 // Key returns the key with the given kid, fetching the JWKS when the kid is
 // not cached and the last fetch is older than MinRefresh.
 func (r *Remote) Key(ctx context.Context, kid string) (*jose.JSONWebKey, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if k := find(r.keys, kid); k != nil {
+	if k := r.cached(kid); k != nil {
+		return k, nil
+	}
+	r.fetchMu.Lock()
+	defer r.fetchMu.Unlock()
+	// Another caller may have fetched while this one waited.
+	if k := r.cached(kid); k != nil {
 		return k, nil
 	}
 	now := r.Now()
@@ -120,10 +129,16 @@ func (r *Remote) Key(ctx context.Context, kid string) (*jose.JSONWebKey, error) 
 	if r.lastErr != nil {
 		return nil, r.lastErr
 	}
-	if k := find(r.keys, kid); k != nil {
+	if k := r.cached(kid); k != nil {
 		return k, nil
 	}
 	return nil, ErrUnknownKey
+}
+
+func (r *Remote) cached(kid string) *jose.JSONWebKey {
+	r.keysMu.RLock()
+	defer r.keysMu.RUnlock()
+	return find(r.keys, kid)
 }
 
 func (r *Remote) refresh(ctx context.Context) error {
@@ -138,7 +153,9 @@ func (r *Remote) refresh(ctx context.Context) error {
 	if err := getJSON(ctx, r.Client, r.jwksURI, &set); err != nil {
 		return fmt.Errorf("fetch JWKS of %s: %w", r.Issuer, err)
 	}
+	r.keysMu.Lock()
 	r.keys = set
+	r.keysMu.Unlock()
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -128,4 +129,68 @@ func TestRemoteIssuerDown(t *testing.T) {
 	if n := down.calls.Load(); n != 4 {
 		t.Fatalf("%d requests after the backoff, want 4 (a second attempt)", n)
 	}
+}
+
+// slowTransport answers the JWKS only when released, to hold a fetch open.
+type slowTransport struct {
+	base    http.RoundTripper
+	release chan struct{}
+	entered chan struct{} // receives when a JWKS fetch is held
+}
+
+func (s *slowTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(req.URL.Path, "/keys") {
+		select {
+		case s.entered <- struct{}{}:
+		default:
+		}
+		select {
+		case <-s.release:
+		case <-req.Context().Done():
+			return nil, req.Context().Err()
+		}
+	}
+	return s.base.RoundTrip(req)
+}
+
+// TestKnownKeyDoesNotWaitForAFetch: while a fetch for an unknown kid is
+// held open by a slow issuer, a known kid is still answered.
+func TestKnownKeyDoesNotWaitForAFetch(t *testing.T) {
+	f := newFakeIssuer(t)
+	f.keys.Store(&jose.JSONWebKeySet{Keys: []jose.JSONWebKey{publicKey(t, "k1")}})
+	slow := &slowTransport{base: http.DefaultTransport, release: make(chan struct{}), entered: make(chan struct{}, 1)}
+	now := time.Now()
+	r := NewRemote(f.srv.URL, &http.Client{Transport: slow})
+	r.Now = func() time.Time { return now }
+	close(slow.release) // the first fetch goes through
+	if _, err := r.Key(context.Background(), "k1"); err != nil {
+		t.Fatal(err)
+	}
+	<-slow.entered
+	slow.release = make(chan struct{})
+	now = now.Add(DefaultMinRefresh + time.Second)
+
+	fetching := make(chan struct{})
+	go func() {
+		defer close(fetching)
+		_, _ = r.Key(context.Background(), "unknown") // blocks in the slow fetch
+	}()
+	<-slow.entered // the unknown kid's fetch is now held open
+	known := make(chan error, 1)
+	go func() {
+		_, err := r.Key(context.Background(), "k1")
+		known <- err
+	}()
+	select {
+	case err := <-known:
+		if err != nil {
+			t.Fatalf("known kid: %v", err)
+		}
+	case <-fetching:
+		t.Fatal("the known kid was answered only after the slow fetch ended")
+	case <-time.After(5 * time.Second):
+		t.Fatal("a known kid waited for a fetch of an unknown one")
+	}
+	close(slow.release)
+	<-fetching
 }

@@ -1,9 +1,15 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/gob"
 	"errors"
+	"maps"
 	"net/http"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -21,10 +27,37 @@ type SessionRow struct {
 // TableName keeps each service's session table distinct from its own tables.
 func (SessionRow) TableName() string { return "web_sessions" }
 
+// renewEvery is how far a session's idle expiry may lag behind before an
+// otherwise unchanged session is written again. scs renews the expiry on
+// every request when IdleTimeout is set, which would make every page view a
+// database write; this way a session is written when it changes, or at most
+// once a minute for the renewal, and the idle timeout is at most a minute
+// shorter than configured.
+const renewEvery = time.Minute
+
+// maxLoaded bounds the memory of loaded sessions kept for that comparison.
+const maxLoaded = 10_000
+
 // GormStore is an scs.CtxStore over gorm.
-type GormStore struct{ db *gorm.DB }
+type GormStore struct {
+	db *gorm.DB
+
+	mu     sync.Mutex
+	loaded map[string]loadedSession // by token: what this request read
+}
+
+// loadedSession is a session as read, to tell a pure renewal from a change.
+type loadedSession struct {
+	sum    [sha256.Size]byte
+	expiry time.Time
+}
 
 var _ scs.CtxStore = (*GormStore)(nil)
+
+// NewGormStore returns a session store over db's web_sessions table.
+func NewGormStore(db *gorm.DB) *GormStore {
+	return &GormStore{db: db, loaded: map[string]loadedSession{}}
+}
 
 func (s *GormStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	var row SessionRow
@@ -35,15 +68,31 @@ func (s *GormStore) FindCtx(ctx context.Context, token string) ([]byte, bool, er
 	if err != nil {
 		return nil, false, err
 	}
+	s.mu.Lock()
+	if len(s.loaded) >= maxLoaded {
+		clear(s.loaded) // only an optimisation is lost
+	}
+	s.loaded[token] = loadedSession{sum: sha256.Sum256(row.Data), expiry: row.Expiry}
+	s.mu.Unlock()
 	return row.Data, true, nil
 }
 
 func (s *GormStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
+	s.mu.Lock()
+	was, ok := s.loaded[token]
+	delete(s.loaded, token)
+	s.mu.Unlock()
+	if ok && was.sum == sha256.Sum256(b) && expiry.Sub(was.expiry) < renewEvery {
+		return nil // unchanged, and renewed less than a minute ago
+	}
 	row := SessionRow{Token: token, Data: b, Expiry: expiry.UTC()}
 	return s.db.WithContext(ctx).Save(&row).Error
 }
 
 func (s *GormStore) DeleteCtx(ctx context.Context, token string) error {
+	s.mu.Lock()
+	delete(s.loaded, token)
+	s.mu.Unlock()
 	return s.db.WithContext(ctx).Delete(&SessionRow{Token: token}).Error
 }
 
@@ -60,6 +109,46 @@ func (s *GormStore) PurgeExpired(ctx context.Context) error {
 	return s.db.WithContext(ctx).Where("expiry <= ?", time.Now().UTC()).Delete(&SessionRow{}).Error
 }
 
+// sortedCodec is scs's gob encoding with the values in key order. scs's own
+// GobCodec encodes a map, whose order Go randomises, so the same session
+// encoded twice differs and GormStore could not tell a renewal from a change.
+type sortedCodec struct{}
+
+type sortedSession struct {
+	Deadline time.Time
+	Pairs    []sessionPair
+}
+
+type sessionPair struct {
+	Key   string
+	Value any
+}
+
+func (sortedCodec) Encode(deadline time.Time, values map[string]any) ([]byte, error) {
+	aux := sortedSession{Deadline: deadline, Pairs: make([]sessionPair, 0, len(values))}
+	for _, k := range slices.Sorted(maps.Keys(values)) {
+		aux.Pairs = append(aux.Pairs, sessionPair{k, values[k]})
+	}
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(&aux); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func (sortedCodec) Decode(b []byte) (time.Time, map[string]any, error) {
+	var aux sortedSession
+	if err := gob.NewDecoder(bytes.NewReader(b)).Decode(&aux); err != nil || len(aux.Pairs) == 0 {
+		// Saved before this codec, by scs's GobCodec: read it as such.
+		return scs.GobCodec{}.Decode(b)
+	}
+	values := make(map[string]any, len(aux.Pairs))
+	for _, p := range aux.Pairs {
+		values[p.Key] = p.Value
+	}
+	return aux.Deadline, values, nil
+}
+
 // NewSessions returns a session manager whose cookie is named cookieName:
 // every service on localhost needs its own name, because browsers share
 // cookies across ports. secure is false only for plain-http local runs.
@@ -67,10 +156,11 @@ func NewSessions(db *gorm.DB, cookieName string, secure bool) (*scs.SessionManag
 	if err := db.AutoMigrate(&SessionRow{}); err != nil {
 		return nil, err
 	}
-	store := &GormStore{db: db}
+	store := NewGormStore(db)
 	_ = store.PurgeExpired(context.Background())
 	sm := scs.New()
 	sm.Store = store
+	sm.Codec = sortedCodec{}
 	sm.Lifetime = 12 * time.Hour
 	sm.IdleTimeout = 2 * time.Hour
 	sm.Cookie.Name = cookieName

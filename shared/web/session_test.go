@@ -1,10 +1,13 @@
 package web
 
 import (
+	"bytes"
 	"context"
+	"reflect"
 	"testing"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"gorm.io/gorm"
 
 	"xaa.example/shared/storage/storagetest"
@@ -16,7 +19,7 @@ func TestGormStore(t *testing.T) {
 		if err := db.AutoMigrate(&SessionRow{}); err != nil {
 			t.Fatal(err)
 		}
-		s := &GormStore{db: db}
+		s := NewGormStore(db)
 		if err := s.CommitCtx(ctx, "tok", []byte("one"), time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
@@ -48,4 +51,88 @@ func TestGormStore(t *testing.T) {
 			t.Fatalf("%d rows after purge, want 0", n)
 		}
 	})
+}
+
+// An unchanged session is not written again on every request just to renew
+// its idle expiry; a change, or a renewal more than a minute on, is.
+func TestGormStoreWritesOnlyChangesAndRenewals(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		if err := db.AutoMigrate(&SessionRow{}); err != nil {
+			t.Fatal(err)
+		}
+		s := NewGormStore(db)
+		start := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+		stored := func() (string, time.Time) {
+			t.Helper()
+			var row SessionRow
+			if err := db.Take(&row, "token = ?", "tok").Error; err != nil {
+				t.Fatal(err)
+			}
+			return string(row.Data), row.Expiry.UTC()
+		}
+		if err := s.CommitCtx(ctx, "tok", []byte("one"), start); err != nil {
+			t.Fatal(err)
+		}
+
+		// A request that reads the session and only renews it seconds later.
+		s.FindCtx(ctx, "tok")
+		if err := s.CommitCtx(ctx, "tok", []byte("one"), start.Add(10*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, exp := stored(); !exp.Equal(start) {
+			t.Fatalf("a renewal 10 s on was written: expiry %v, want %v", exp, start)
+		}
+
+		// A request that changes it.
+		s.FindCtx(ctx, "tok")
+		if err := s.CommitCtx(ctx, "tok", []byte("two"), start.Add(20*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if data, exp := stored(); data != "two" || !exp.Equal(start.Add(20*time.Second)) {
+			t.Fatalf("a change was not written: %q %v", data, exp)
+		}
+
+		// A request that only renews it, more than a minute on.
+		s.FindCtx(ctx, "tok")
+		if err := s.CommitCtx(ctx, "tok", []byte("two"), start.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if _, exp := stored(); !exp.Equal(start.Add(2 * time.Minute)) {
+			t.Fatalf("a renewal 2 min on was not written: expiry %v", exp)
+		}
+
+		// A commit without a read in the same request (a new session) is written.
+		if err := s.CommitCtx(ctx, "tok", []byte("two"), start.Add(2*time.Minute+time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if _, exp := stored(); !exp.Equal(start.Add(2*time.Minute + time.Second)) {
+			t.Fatalf("a commit with no read before it was skipped: expiry %v", exp)
+		}
+	})
+}
+
+// The same session encodes to the same bytes every time, and sessions saved
+// by scs's own codec still load.
+func TestSortedCodec(t *testing.T) {
+	deadline := time.Now().Add(time.Hour).UTC()
+	values := map[string]any{"a": "1", "b": int64(2), "c": true, "d": "4", "e": 5, "f": []byte("6")}
+	first, err := sortedCodec{}.Encode(deadline, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		again, _ := sortedCodec{}.Encode(deadline, values)
+		if !bytes.Equal(first, again) {
+			t.Fatal("one session encoded two ways")
+		}
+	}
+	gotDeadline, got, err := sortedCodec{}.Decode(first)
+	if err != nil || !gotDeadline.Equal(deadline) || !reflect.DeepEqual(got, values) {
+		t.Fatalf("round trip: %v %v %v", gotDeadline, got, err)
+	}
+	old, _ := scs.GobCodec{}.Encode(deadline, values)
+	if _, got, err := (sortedCodec{}).Decode(old); err != nil || !reflect.DeepEqual(got, values) {
+		t.Fatalf("a session saved by GobCodec: %v %v", got, err)
+	}
 }

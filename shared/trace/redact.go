@@ -133,22 +133,43 @@ func (m *Message) walk(key string, v any) any {
 	return v
 }
 
-// token decodes a JWT into m.Tokens and returns it without its signature;
-// anything that is not a JWT is hidden whole.
+// token records a JWT in m.Tokens and returns it without its signature;
+// anything that is not a JWT is hidden whole. Only the shape is checked
+// here, on the request's path; the token is decoded for reading when the
+// console asks for it (Token.decode), which most recorded steps never are.
 func (m *Message) token(where, raw string) string {
-	tok, ok := decodeJWT(where, raw)
+	header, payload, ok := jwtParts(raw)
 	if !ok {
 		return Redacted
 	}
+	tok := Token{Where: where, Shown: header + "." + payload + "." + SignatureRemoved}
 	m.Tokens = append(m.Tokens, tok)
 	return tok.Shown
 }
 
-// Token is a decoded JWT.
+// jwtParts returns a compact JWS's header and payload if raw is one: three
+// dot-separated parts, the first a base64url JSON object, the second
+// base64url. Anything else is a secret of some other shape.
+func jwtParts(raw string) (header, payload string, ok bool) {
+	header, rest, ok1 := strings.Cut(raw, ".")
+	payload, sig, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || strings.Contains(sig, ".") || payload == "" ||
+		strings.Trim(payload, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != "" {
+		return "", "", false
+	}
+	hb, err := base64.RawURLEncoding.DecodeString(header)
+	if err != nil || len(hb) == 0 || hb[0] != '{' || !json.Valid(hb) {
+		return "", "", false
+	}
+	return header, payload, true
+}
+
+// Token is a JWT seen in a message. Where and Shown are recorded with the
+// step; Kind, Header and Claims are decoded when the step is read.
 type Token struct {
 	Where  string // the parameter or header it was found in
-	Kind   string // what it is, in words
 	Shown  string // header.payload without signature
+	Kind   string // what it is, in words
 	Header string // pretty JSON
 	Claims []Claim
 }
@@ -160,30 +181,32 @@ type Claim struct {
 	Meaning string
 }
 
-func decodeJWT(where, raw string) (Token, bool) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return Token{}, false
+// decode fills in what the token says, from Shown; a token that does not
+// decode is described as such.
+func (t *Token) decode() {
+	if t.Kind != "" {
+		return // decoded already
 	}
+	parts := strings.SplitN(t.Shown, ".", 3)
 	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
 	cb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
 	var header, claims map[string]any
 	if err1 != nil || err2 != nil || json.Unmarshal(hb, &header) != nil || json.Unmarshal(cb, &claims) != nil {
-		return Token{}, false
+		t.Kind = "Not a JWT (its header or claims are not base64url JSON)"
+		return
 	}
 	pretty, _ := json.MarshalIndent(header, "", "  ")
-	tok := Token{Where: where, Shown: parts[0] + "." + parts[1] + "." + SignatureRemoved, Header: string(pretty)}
+	t.Header = string(pretty)
 	typ, _ := header["typ"].(string)
-	tok.Kind = kindOf(typ, claims)
+	t.Kind = kindOf(typ, claims)
 	names := make([]string, 0, len(claims))
 	for k := range claims {
 		names = append(names, k)
 	}
 	sort.Slice(names, func(i, j int) bool { return claimOrder(names[i]) < claimOrder(names[j]) })
 	for _, k := range names {
-		tok.Claims = append(tok.Claims, Claim{Name: k, Value: claimValue(k, claims[k]), Meaning: claimMeanings[k]})
+		t.Claims = append(t.Claims, Claim{Name: k, Value: claimValue(k, claims[k]), Meaning: claimMeanings[k]})
 	}
-	return tok, true
 }
 
 func kindOf(typ string, claims map[string]any) string {

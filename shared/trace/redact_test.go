@@ -33,6 +33,8 @@ func TestTransportRedacts(t *testing.T) {
 	form := url.Values{
 		"client_secret": {"form-secret"}, "password": {"hunter2"}, "subject_token": {exampleJWT},
 		"code": {"auth-code-secret"}, "scope": {"todos.read"},
+		// Dotted like a JWT, but its first part is no JSON header.
+		"actor_token": {"c2VjcmV0LXBhcnQ.bW9yZS1zZWNyZXQ.sig"},
 	}
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
@@ -51,7 +53,7 @@ func TestTransportRedacts(t *testing.T) {
 		t.Fatalf("%d steps recorded, want 1", len(steps))
 	}
 	shown := steps[0].RequestText() + steps[0].ResponseText()
-	for _, secret := range []string{"form-secret", "hunter2", "basic-secret", "auth-code-secret", "opaque-refresh-secret", jwtSig} {
+	for _, secret := range []string{"form-secret", "hunter2", "basic-secret", "auth-code-secret", "opaque-refresh-secret", jwtSig, "c2VjcmV0LXBhcnQ", "bW9yZS1zZWNyZXQ"} {
 		if strings.Contains(shown, secret) {
 			t.Errorf("the console shows %q", secret)
 		}

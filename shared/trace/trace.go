@@ -144,11 +144,20 @@ func (s *Store) add(step Step) {
 	}
 }
 
-// Steps returns the steps recorded for a trace.
+// Steps returns the steps recorded for a trace, their tokens decoded.
 func (s *Store) Steps(id string) []Step {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Step(nil), s.traces[id]...)
+	steps := s.traces[id]
+	// Decoded in place, under the lock, once: later readers share them.
+	for i := range steps {
+		for _, m := range []*Message{&steps[i].Request, &steps[i].Response} {
+			for j := range m.Tokens {
+				m.Tokens[j].decode()
+			}
+		}
+	}
+	return append([]Step(nil), steps...)
 }
 
 // ServeHTTP answers GET /debug/trace/{id} with the trace's steps as JSON.

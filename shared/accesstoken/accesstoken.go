@@ -3,9 +3,11 @@ package accesstoken
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -54,12 +56,33 @@ type KeySource interface {
 }
 
 // Verifier is a resource server's check of access tokens (RFC 9068 §4).
+//
+// A client presents the same token on every call until it expires, and
+// checking its ES256 signature is most of an API call's work. So a token
+// that passed is remembered, by its SHA-256, for up to verifiedFor: within
+// that time the same bytes pass again without the signature check, though
+// their lifetime is still checked on each call. The cost is that a token
+// signed by a key the AS has just withdrawn can pass for up to that long.
 type Verifier struct {
 	Issuer    string // the authorization server
 	Audience  string // this resource server's identifier
 	Keys      KeySource
 	ClockSkew time.Duration
 	Now       func() time.Time
+
+	mu       sync.Mutex
+	verified map[[sha256.Size]byte]verifiedToken
+}
+
+// verifiedFor is how long a verified token is remembered.
+const verifiedFor = time.Minute
+
+// maxVerified bounds the memory of remembered tokens.
+const maxVerified = 10_000
+
+type verifiedToken struct {
+	claims Claims
+	until  time.Time
 }
 
 // ErrInvalidToken is wrapped by every verification failure; its message is
@@ -68,10 +91,35 @@ var ErrInvalidToken = errors.New("invalid access token")
 
 // Verify checks the token's type, signature, issuer, audience and times.
 func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
-	fail := func(why string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, why) }
 	if len(raw) > 16<<10 {
-		return nil, fail("token too large")
+		return nil, fmt.Errorf("%w: token too large", ErrInvalidToken)
 	}
+	sum := sha256.Sum256([]byte(raw))
+	now := v.Now()
+	v.mu.Lock()
+	known, ok := v.verified[sum]
+	v.mu.Unlock()
+	if ok && now.Before(known.until) {
+		if err := v.checkTimes(&known.claims, now); err != nil {
+			return nil, err
+		}
+		return &known.claims, nil // a copy: callers cannot change what is remembered
+	}
+	c, err := v.verify(ctx, raw, now)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	if v.verified == nil || len(v.verified) >= maxVerified {
+		v.verified = map[[sha256.Size]byte]verifiedToken{} // only an optimisation is lost
+	}
+	v.verified[sum] = verifiedToken{claims: *c, until: now.Add(verifiedFor)}
+	v.mu.Unlock()
+	return c, nil
+}
+
+func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Claims, error) {
+	fail := func(why string) error { return fmt.Errorf("%w: %s", ErrInvalidToken, why) }
 	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.ES256, jose.RS256})
 	if err != nil {
 		return nil, fail("not a signed JWT with an allowed algorithm")
@@ -99,16 +147,23 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	if c.Expiry == nil || c.IssuedAt == nil || c.Subject == "" {
 		return nil, fail("missing exp, iat or sub")
 	}
+	if err := v.checkTimes(&c, now); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// checkTimes checks that the token is neither expired nor from the future.
+func (v *Verifier) checkTimes(c *Claims, now time.Time) error {
 	skew := v.ClockSkew
 	if skew == 0 {
 		skew = time.Minute
 	}
-	now := v.Now()
 	if !now.Before(c.Expiry.Time().Add(skew)) {
-		return nil, fail("token expired")
+		return fmt.Errorf("%w: token expired", ErrInvalidToken)
 	}
 	if c.IssuedAt.Time().After(now.Add(skew)) {
-		return nil, fail("token issued in the future")
+		return fmt.Errorf("%w: token issued in the future", ErrInvalidToken)
 	}
-	return &c, nil
+	return nil
 }

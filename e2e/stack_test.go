@@ -24,6 +24,7 @@ import (
 	"xaa.example/idp/provider"
 	"xaa.example/shared/authserver"
 	"xaa.example/shared/demo"
+	"xaa.example/shared/serve"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/trace"
 )
@@ -120,7 +121,7 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 		Wiki: s.servers["wiki"].URL, Todo: s.servers["todo"].URL,
 	}
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
-	hc := &http.Client{Timeout: 10 * time.Second}
+	hc := serve.HTTPClient()
 
 	cfg := configs{}
 	idpCfg, wikiASCfg, todoASCfg := provider.DefaultConfig(s.topology), wikias.DefaultConfig(s.topology), todoas.DefaultConfig(s.topology)

@@ -45,8 +45,10 @@ open-apps: ## Open the wiki, the todo app and the debug console in a browser (OP
 
 lint: check ## Static checks: go vet, gofmt, generated views up to date.
 
-bench: ## Benchmarks of the protocol's hot paths (see docs/PERFORMANCE.md).
+bench: ## Benchmarks, then a load run of the stack on MariaDB (docs/PERFORMANCE.md).
 	go test -run '^$$' -bench . -benchmem ./shared/idjag/ ./shared/authserver/
+	go test -run '^$$' -bench . -benchtime 500x ./e2e/
+	./scripts/load.sh
 
 build: ## Build the five service binaries into bin/.
 	@mkdir -p bin

@@ -33,11 +33,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	secure := env.Bool("SECURE_COOKIES", false)
 	debugConsole := env.Bool("DEBUG_CONSOLE", true)
 	demoScenarios := env.Bool("DEMO_SCENARIOS", true)
+	pprofAddr := env.String("PPROF_ADDR", "")
 	if err := env.Err(); err != nil {
 		return err
 	}
 	db, err := serve.Database(env, "idp")
 	if err != nil {
+		return err
+	}
+	if err := serve.Profiler(ctx, pprofAddr, log); err != nil {
 		return err
 	}
 	defer storage.Close(db)

@@ -42,11 +42,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if !env.Bool("DEBUG_CONSOLE", true) {
 		cfg.Trace = nil // no recording, no /debug endpoints
 	}
+	pprofAddr := env.String("PPROF_ADDR", "")
 	if err := env.Err(); err != nil {
 		return err
 	}
 	db, err := serve.Database(env, "wiki-as")
 	if err != nil {
+		return err
+	}
+	if err := serve.Profiler(ctx, pprofAddr, log); err != nil {
 		return err
 	}
 	defer storage.Close(db)

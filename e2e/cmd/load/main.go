@@ -1,0 +1,373 @@
+// Command load drives a running stack over loopback and prints throughput,
+// latency percentiles and errors for the two paths a presenter waits on:
+//
+//  1. The jwt-bearer grant at the todo AS's token endpoint, each grant with
+//     its own ID-JAG (the replay store refuses a second use). The ID-JAGs
+//     are obtained first, through the real token exchange at the wiki AS
+//     and the IdP, and that phase is reported too.
+//  2. The wiki's My todos page for signed-in users whose access token the
+//     wiki already holds: the todo API call and the page.
+//
+// scripts/load.sh starts the stack on MariaDB, runs this, and reads each
+// service's memory; `make bench` runs both.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"xaa.example/apps/wiki/wikiapp"
+	"xaa.example/shared/demo"
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/xaaclient"
+)
+
+func main() {
+	t := demo.Local()
+	flag.StringVar(&t.IdP, "idp", t.IdP, "the IdP's issuer URL")
+	flag.StringVar(&t.WikiAS, "wiki-as", t.WikiAS, "the wiki AS's issuer URL")
+	flag.StringVar(&t.TodoAS, "todo-as", t.TodoAS, "the todo AS's issuer URL")
+	flag.StringVar(&t.Wiki, "wiki", t.Wiki, "the wiki's URL")
+	flag.StringVar(&t.Todo, "todo", t.Todo, "the todo app's URL")
+	grants := flag.Int("grants", 5000, "how many jwt-bearer grants to make (each needs its own ID-JAG)")
+	grantWorkers := flag.Int("grant-workers", 16, "concurrent clients of the todo AS's token endpoint")
+	users := flag.Int("users", 50, "concurrent users of the wiki's My todos page")
+	duration := flag.Duration("duration", 10*time.Second, "how long to load My todos")
+	profiles := flag.String("profiles", "", "name=pprof-base-URL,... of services to profile (CPU) during the My todos load")
+	profileDir := flag.String("profile-dir", "artifacts/profiles", "where the CPU profiles go")
+	flag.Parse()
+
+	p := profiler{dir: *profileDir}
+	for _, pair := range strings.Split(*profiles, ",") {
+		if name, u, ok := strings.Cut(pair, "="); ok {
+			p.services = append(p.services, [2]string{name, u})
+		}
+	}
+	if err := run(context.Background(), t, *grants, *grantWorkers, *users, *duration, p); err != nil {
+		fmt.Fprintln(os.Stderr, "load:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, duration time.Duration, prof profiler) error {
+	wiki := wikiapp.DefaultConfig(t)
+	// One keep-alive connection per concurrent client, as browsers and
+	// services keep theirs.
+	transport := &http.Transport{MaxIdleConns: 500, MaxIdleConnsPerHost: 200, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+
+	fmt.Printf("Signing in %d browser sessions as bob@tables.fake...\n", users)
+	browsers := make([]*http.Client, users)
+	for i := range browsers {
+		b, err := signIn(t.Wiki, transport, "bob@tables.fake", demo.Password)
+		if err != nil {
+			return err
+		}
+		browsers[i] = b
+	}
+
+	// The wiki AS's ID token for bob, as the wiki holds it after sign-in:
+	// the subject token of the exchanges below.
+	idToken, err := wikiIDToken(ctx, browsers[0], wiki)
+	if err != nil {
+		return err
+	}
+	wikiCreds := xaaclient.Credentials{ClientID: wiki.ClientID, ClientSecret: wiki.ClientSecret}
+	todoCreds := xaaclient.Credentials{ClientID: wiki.TodoClientID, ClientSecret: wiki.TodoClientSecret}
+	scope := oauth.Scopes{"todos.read"}
+
+	idjags := make([]string, grants)
+	var next atomic.Int64
+	exchange := measure(grantWorkers, func() (bool, error) {
+		i := int(next.Add(1)) - 1
+		if i >= grants {
+			return false, nil
+		}
+		resp, err := xaaclient.Exchange(ctx, hc, t.WikiAS+"/token", wikiCreds, xaaclient.ExchangeRequest{
+			SubjectToken: idToken, Audience: wiki.TodoASIssuer, Resource: wiki.TodoResource, Scope: scope})
+		if err != nil {
+			return true, err
+		}
+		idjags[i] = resp.AccessToken
+		return true, nil
+	})
+	exchange.print("Token exchange (wiki AS → IdP), the ID-JAGs for the grants", grantWorkers)
+	if exchange.errors > 0 {
+		return fmt.Errorf("%d token exchanges failed; the grants need one ID-JAG each", exchange.errors)
+	}
+
+	next.Store(0)
+	grant := measure(grantWorkers, func() (bool, error) {
+		i := int(next.Add(1)) - 1
+		if i >= grants {
+			return false, nil
+		}
+		_, err := xaaclient.Redeem(ctx, hc, t.TodoAS+"/token", todoCreds, idjags[i], scope)
+		return true, err
+	})
+	grant.print("jwt-bearer grant at the todo AS (MariaDB replay store)", grantWorkers)
+
+	// Each session fetches its access token once; after that the wiki
+	// holds it, which is the case measured.
+	for _, b := range browsers {
+		if err := getTodos(b, t.Wiki); err != nil {
+			return fmt.Errorf("first My todos: %w", err)
+		}
+	}
+	deadline := time.Now().Add(duration)
+	profiled := prof.start(duration)
+	var user atomic.Int64
+	page := measure(users, func() (bool, error) {
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		// Each worker is one user: worker i uses session i.
+		return true, getTodos(browsers[int(user.Add(1)-1)%users], t.Wiki)
+	})
+	page.print("Wiki My todos with the access token held", users)
+	profiled()
+
+	if grant.errors+page.errors > 0 {
+		return errors.New("some requests failed; see above")
+	}
+	return nil
+}
+
+// profiler takes CPU profiles of services while a phase runs, through
+// their PPROF_ADDR endpoints (shared/serve.Profiler).
+type profiler struct {
+	dir      string
+	services [][2]string // name, base URL
+}
+
+// start begins a profile of each service for d; the function it returns
+// waits for them and says where they are.
+func (p profiler) start(d time.Duration) (wait func()) {
+	if len(p.services) == 0 {
+		return func() {}
+	}
+	if err := os.MkdirAll(p.dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "profiles:", err)
+		return func() {}
+	}
+	var wg sync.WaitGroup
+	seconds := max(1, int(d.Seconds()))
+	for _, s := range p.services {
+		wg.Go(func() {
+			path := fmt.Sprintf("%s/%s.cpu.pprof", p.dir, s[0])
+			if err := fetchProfile(fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", s[1], seconds), path); err != nil {
+				fmt.Fprintf(os.Stderr, "profile of %s: %v\n", s[0], err)
+				return
+			}
+			fmt.Printf("  CPU profile of %s: go tool pprof -top %s\n", s[0], path)
+		})
+	}
+	return wg.Wait
+}
+
+func fetchProfile(url, path string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %d", url, resp.StatusCode)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// result is what one phase measured.
+type result struct {
+	latencies []time.Duration
+	errors    int
+	firstErr  error
+	elapsed   time.Duration
+}
+
+// measure runs step on workers goroutines until it returns false, and
+// times each call that did something.
+func measure(workers int, step func() (bool, error)) result {
+	var mu sync.Mutex
+	var r result
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Go(func() {
+			var mine []time.Duration
+			var errs int
+			var firstErr error
+			for {
+				t0 := time.Now()
+				more, err := step()
+				if !more {
+					break
+				}
+				mine = append(mine, time.Since(t0))
+				if err != nil {
+					errs++
+					if firstErr == nil {
+						firstErr = err
+					}
+				}
+			}
+			mu.Lock()
+			r.latencies = append(r.latencies, mine...)
+			r.errors += errs
+			if r.firstErr == nil {
+				r.firstErr = firstErr
+			}
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	r.elapsed = time.Since(start)
+	slices.Sort(r.latencies)
+	return r
+}
+
+func (r result) percentile(p float64) time.Duration {
+	if len(r.latencies) == 0 {
+		return 0
+	}
+	return r.latencies[int(p*float64(len(r.latencies)-1))]
+}
+
+func (r result) print(name string, workers int) {
+	n := len(r.latencies)
+	fmt.Printf("\n%s\n", name)
+	fmt.Printf("  %d requests from %d concurrent clients in %.2f s: %.0f per second, %d errors\n",
+		n, workers, r.elapsed.Seconds(), float64(n)/r.elapsed.Seconds(), r.errors)
+	fmt.Printf("  latency p50 %s  p90 %s  p99 %s  max %s\n",
+		ms(r.percentile(0.50)), ms(r.percentile(0.90)), ms(r.percentile(0.99)), ms(r.percentile(1)))
+	if r.firstErr != nil {
+		fmt.Printf("  first error: %v\n", r.firstErr)
+	}
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+var (
+	formAction  = regexp.MustCompile(`<form class="stack" method="post" action="([^"]+)"`)
+	hiddenField = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+)
+
+// signIn walks a new browser session through the wiki's sign-in: the wiki
+// AS, then the IdP's sign-in form.
+func signIn(wikiURL string, transport http.RoundTripper, email, password string) (*http.Client, error) {
+	jar, _ := cookiejar.New(nil)
+	b := &http.Client{Jar: jar, Transport: transport, Timeout: 30 * time.Second}
+	resp, err := b.Get(wikiURL + "/login?login_hint=" + url.QueryEscape(email))
+	if err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := formAction.FindStringSubmatch(string(body))
+	if m == nil {
+		return nil, fmt.Errorf("sign in: no sign-in form at %s (status %d)", resp.Request.URL, resp.StatusCode)
+	}
+	form := url.Values{"email": {email}, "password": {password}}
+	for _, f := range hiddenField.FindAllStringSubmatch(string(body), -1) {
+		form.Set(f[1], html.UnescapeString(f[2]))
+	}
+	target, err := url.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		return nil, fmt.Errorf("sign in: form action: %w", err)
+	}
+	action := resp.Request.URL.ResolveReference(target)
+	req, _ := http.NewRequest(http.MethodPost, action.String(), strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", action.Scheme+"://"+action.Host)
+	resp, err = b.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("sign in: %w", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if !strings.HasPrefix(resp.Request.URL.String(), wikiURL) || resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("sign in ended at %s with status %d, not at the wiki", resp.Request.URL, resp.StatusCode)
+	}
+	return b, nil
+}
+
+// wikiIDToken signs the wiki in at its AS once more, with the browser's
+// session there, and redeems the code with the wiki's credentials: what
+// the wiki does at sign-in. It returns the ID token.
+func wikiIDToken(ctx context.Context, browser *http.Client, wiki wikiapp.Config) (string, error) {
+	conf := oauth2.Config{
+		ClientID: wiki.ClientID, ClientSecret: wiki.ClientSecret,
+		Endpoint:    oauth2.Endpoint{AuthURL: wiki.ASIssuer + "/authorize", TokenURL: wiki.ASIssuer + "/token", AuthStyle: oauth2.AuthStyleInHeader},
+		RedirectURL: wiki.BaseURL + "/callback",
+		Scopes:      []string{"openid", "profile", "email"},
+	}
+	verifier, state := oauth2.GenerateVerifier(), rand.Text()
+	// Stop at the redirect back to the wiki: the code is for this program.
+	noFollow := *browser
+	noFollow.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+		if strings.HasPrefix(req.URL.String(), conf.RedirectURL) {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
+	resp, err := noFollow.Get(conf.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)))
+	if err != nil {
+		return "", fmt.Errorf("authorize at the wiki AS: %w", err)
+	}
+	resp.Body.Close()
+	back, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || back.Query().Get("code") == "" || back.Query().Get("state") != state {
+		return "", fmt.Errorf("authorize at the wiki AS: status %d, redirect %q has no code for us", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	tok, err := conf.Exchange(ctx, back.Query().Get("code"), oauth2.VerifierOption(verifier))
+	if err != nil {
+		return "", fmt.Errorf("redeem the code at the wiki AS: %w", err)
+	}
+	idToken, _ := tok.Extra("id_token").(string)
+	if idToken == "" {
+		return "", errors.New("the wiki AS answered no id_token")
+	}
+	return idToken, nil
+}
+
+// getTodos loads My todos and fails unless it shows the todos.
+func getTodos(b *http.Client, wikiURL string) error {
+	resp, err := b.Get(wikiURL + "/todos")
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `id="todos"`) {
+		return fmt.Errorf("My todos answered %d without the todo list", resp.StatusCode)
+	}
+	return nil
+}

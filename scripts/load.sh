@@ -114,10 +114,20 @@ memory() { # title
   printf '  %-8s %7.1f MB resident (sum of peaks %.1f MB)\n' "all five" "$total" "$peak"
 }
 
+pidlist=""
+i=0
+for line in "${services[@]}"; do
+  read -r name _ _ <<<"$line"
+  pidlist+="${pidlist:+,}$name=${pids[$i]}"
+  i=$((i + 1))
+done
+db_pid=$(pgrep -x mariadbd || pgrep -x mysqld || true)
+if [[ -n "$db_pid" ]]; then pidlist+=",MariaDB=${db_pid%%$'\n'*}"; fi
+
 memory "Resident memory at rest, just started"
 status=0
 # shellcheck disable=SC2086 # LOAD_FLAGS is a list of flags
-bin/load -profiles "$profiles" -idp "$IDP_ISSUER" -wiki-as "$WIKI_AS_ISSUER" -todo-as "$TODO_AS_ISSUER" -wiki "$WIKI_URL" -todo "$TODO_URL" ${LOAD_FLAGS:-} || status=$?
+bin/load -pids "$pidlist" -profiles "$profiles" -idp "$IDP_ISSUER" -wiki-as "$WIKI_AS_ISSUER" -todo-as "$TODO_AS_ISSUER" -wiki "$WIKI_URL" -todo "$TODO_URL" ${LOAD_FLAGS:-} || status=$?
 memory "Resident memory after the load"
 if ((status != 0)); then
   echo

@@ -13,6 +13,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -25,7 +26,9 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -52,7 +55,17 @@ func main() {
 	duration := flag.Duration("duration", 10*time.Second, "how long to load My todos")
 	profiles := flag.String("profiles", "", "name=pprof-base-URL,... of services to profile (CPU) during the My todos load")
 	profileDir := flag.String("profile-dir", "artifacts/profiles", "where the CPU profiles go")
+	pids := flag.String("pids", "", "name=pid,... of processes whose CPU time to report per request (Linux)")
 	flag.Parse()
+
+	meter = cpuMeter{{"load driver", os.Getpid()}}
+	for _, pair := range strings.Split(*pids, ",") {
+		if name, pid, ok := strings.Cut(pair, "="); ok {
+			if n, err := strconv.Atoi(pid); err == nil {
+				meter = append(meter, process{name, n})
+			}
+		}
+	}
 
 	p := profiler{dir: *profileDir}
 	for _, pair := range strings.Split(*profiles, ",") {
@@ -157,8 +170,8 @@ type profiler struct {
 	services [][2]string // name, base URL
 }
 
-// start begins a profile of each service for d; the function it returns
-// waits for them and says where they are.
+// start begins a CPU profile of each service for d; the function it
+// returns waits for them, then takes a heap profile of each.
 func (p profiler) start(d time.Duration) (wait func()) {
 	if len(p.services) == 0 {
 		return func() {}
@@ -179,7 +192,16 @@ func (p profiler) start(d time.Duration) (wait func()) {
 			fmt.Printf("  CPU profile of %s: go tool pprof -top %s\n", s[0], path)
 		})
 	}
-	return wg.Wait
+	return func() {
+		wg.Wait()
+		// And what each service holds in memory after the load.
+		for _, s := range p.services {
+			path := fmt.Sprintf("%s/%s.heap.pprof", p.dir, s[0])
+			if err := fetchProfile(s[1]+"/debug/pprof/heap", path); err != nil {
+				fmt.Fprintf(os.Stderr, "heap profile of %s: %v\n", s[0], err)
+			}
+		}
+	}
 }
 
 func fetchProfile(url, path string) error {
@@ -208,6 +230,38 @@ type result struct {
 	errors    int
 	firstErr  error
 	elapsed   time.Duration
+	cpu       map[string]time.Duration // CPU time each process spent
+}
+
+// process is one whose CPU time is reported.
+type process struct {
+	name string
+	pid  int
+}
+
+// cpuMeter reads processes' CPU time (user and system) from /proc.
+type cpuMeter []process
+
+var meter cpuMeter
+
+func (m cpuMeter) read() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, p := range m {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+		if err != nil {
+			continue // not Linux, or the process is gone
+		}
+		// Fields after the command name (which may hold spaces): utime is
+		// the 14th field, stime the 15th, in clock ticks of 1/100 s.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) < 13 {
+			continue
+		}
+		utime, _ := strconv.Atoi(fields[11])
+		stime, _ := strconv.Atoi(fields[12])
+		out[p.name] = time.Duration(utime+stime) * 10 * time.Millisecond
+	}
+	return out
 }
 
 // measure runs step on workers goroutines until it returns false, and
@@ -216,6 +270,7 @@ func measure(workers int, step func() (bool, error)) result {
 	var mu sync.Mutex
 	var r result
 	var wg sync.WaitGroup
+	cpuBefore := meter.read()
 	start := time.Now()
 	for range workers {
 		wg.Go(func() {
@@ -247,6 +302,10 @@ func measure(workers int, step func() (bool, error)) result {
 	}
 	wg.Wait()
 	r.elapsed = time.Since(start)
+	r.cpu = meter.read()
+	for name, before := range cpuBefore {
+		r.cpu[name] -= before
+	}
 	slices.Sort(r.latencies)
 	return r
 }
@@ -265,6 +324,18 @@ func (r result) print(name string, workers int) {
 		n, workers, r.elapsed.Seconds(), float64(n)/r.elapsed.Seconds(), r.errors)
 	fmt.Printf("  latency p50 %s  p90 %s  p99 %s  max %s\n",
 		ms(r.percentile(0.50)), ms(r.percentile(0.90)), ms(r.percentile(0.99)), ms(r.percentile(1)))
+	if len(r.cpu) > 0 && n > 0 {
+		fmt.Printf("  CPU time per request:")
+		var total time.Duration
+		for _, p := range meter {
+			if d, ok := r.cpu[p.name]; ok {
+				fmt.Printf("  %s %s", p.name, ms(d/time.Duration(n)))
+				total += d
+			}
+		}
+		fmt.Printf("  (all %s; %.0f%% of the machine's %d cores)\n", ms(total/time.Duration(n)),
+			100*total.Seconds()/r.elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
+	}
 	if r.firstErr != nil {
 		fmt.Printf("  first error: %v\n", r.firstErr)
 	}

@@ -112,27 +112,43 @@ func TestGormStoreWritesOnlyChangesAndRenewals(t *testing.T) {
 	})
 }
 
-// The same session encodes to the same bytes every time, and sessions saved
-// by scs's own codec still load.
-func TestSortedCodec(t *testing.T) {
+// The same session encodes to the same bytes every time, every value comes
+// back as the type it went in as, and sessions saved by scs's own codec
+// still load.
+func TestJSONCodec(t *testing.T) {
 	deadline := time.Now().Add(time.Hour).UTC()
-	values := map[string]any{"a": "1", "b": int64(2), "c": true, "d": "4", "e": 5, "f": []byte("6")}
-	first, err := sortedCodec{}.Encode(deadline, values)
+	values := map[string]any{"a": "1", "b": int64(2), "c": true, "d": "4", "e": 5, "f": []byte("6"),
+		"g": 7.5, "h": deadline, "big": int64(1) << 60}
+	first, err := jsonCodec{}.Encode(deadline, values)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 20 {
-		again, _ := sortedCodec{}.Encode(deadline, values)
+		again, _ := jsonCodec{}.Encode(deadline, values)
 		if !bytes.Equal(first, again) {
 			t.Fatal("one session encoded two ways")
 		}
 	}
-	gotDeadline, got, err := sortedCodec{}.Decode(first)
-	if err != nil || !gotDeadline.Equal(deadline) || !reflect.DeepEqual(got, values) {
-		t.Fatalf("round trip: %v %v %v", gotDeadline, got, err)
+	gotDeadline, got, err := jsonCodec{}.Decode(first)
+	if err != nil || !gotDeadline.Equal(deadline) {
+		t.Fatalf("round trip: %v %v", gotDeadline, err)
 	}
-	old, _ := scs.GobCodec{}.Encode(deadline, values)
-	if _, got, err := (sortedCodec{}).Decode(old); err != nil || !reflect.DeepEqual(got, values) {
+	for k, want := range values {
+		if w, ok := want.(time.Time); ok {
+			if g, ok := got[k].(time.Time); !ok || !g.Equal(w) {
+				t.Errorf("%s: %#v, want %#v", k, got[k], want)
+			}
+			continue
+		}
+		if !reflect.DeepEqual(got[k], want) {
+			t.Errorf("%s: %#v, want %#v", k, got[k], want)
+		}
+	}
+	if _, err := (jsonCodec{}).Encode(deadline, map[string]any{"x": struct{}{}}); err == nil {
+		t.Error("a struct value was encoded; it would not come back as itself")
+	}
+	old, _ := scs.GobCodec{}.Encode(deadline, map[string]any{"a": "1", "b": int64(2)})
+	if _, got, err := (jsonCodec{}).Decode(old); err != nil || !reflect.DeepEqual(got, map[string]any{"a": "1", "b": int64(2)}) {
 		t.Fatalf("a session saved by GobCodec: %v %v", got, err)
 	}
 }

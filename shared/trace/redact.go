@@ -99,6 +99,14 @@ func (m *Message) redactForm(body string) string {
 }
 
 func (m *Message) redactJSON(body []byte) string {
+	// A name written with \u escapes would hide from mentionsAny.
+	if !mentionsAny(body, secretParams) && !mentionsAny(body, tokenParams) &&
+		!bytes.Contains(body, []byte(`\u`)) && json.Valid(body) {
+		// Nothing to hide (a todo list, say): keep it as it came, and
+		// indent it when the console reads it.
+		m.compactJSON = true
+		return string(body)
+	}
 	var v any
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -108,6 +116,17 @@ func (m *Message) redactJSON(body []byte) string {
 	v = m.walk("", v)
 	out, _ := json.MarshalIndent(v, "", "  ")
 	return string(out)
+}
+
+// mentionsAny reports whether a JSON body has any of names as a string,
+// which any member so named is.
+func mentionsAny(body []byte, names []string) bool {
+	for _, name := range names {
+		if bytes.Contains(body, []byte(`"`+name+`"`)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (m *Message) walk(key string, v any) any {
@@ -271,6 +290,22 @@ type Message struct {
 	Headers [][2]string `json:"headers,omitempty"`
 	Body    string      `json:"body,omitempty"`
 	Tokens  []Token     `json:"tokens,omitempty"`
+
+	compactJSON bool // Body is JSON still to be indented for reading
+}
+
+// prepare makes a recorded message readable: JSON indented, tokens decoded.
+func (m *Message) prepare() {
+	if m.compactJSON {
+		var b bytes.Buffer
+		if json.Indent(&b, []byte(m.Body), "", "  ") == nil {
+			m.Body = b.String()
+		}
+		m.compactJSON = false
+	}
+	for i := range m.Tokens {
+		m.Tokens[i].decode()
+	}
 }
 
 // RequestText is the request as an HTTP message: start line, headers, body.

@@ -86,3 +86,28 @@ func TestStoreIsBounded(t *testing.T) {
 		t.Fatal("the oldest trace was not dropped")
 	}
 }
+
+// A JSON body with nothing to hide is kept as it came and indented when
+// read; one that names a secret, however it spells the name, is redacted.
+func TestRedactJSON(t *testing.T) {
+	for _, tc := range []struct {
+		body     string
+		hidden   string // must not be shown
+		readable string // must be shown once read
+	}{
+		{body: `{"todos":[{"id":1,"title":"Buy milk"}]}`, readable: "\"title\": \"Buy milk\""},
+		{body: `{"refresh_token":"r-secret","scope":"x"}`, hidden: "r-secret", readable: `"scope": "x"`},
+		{body: `{"refresh\u005ftoken":"r-secret"}`, hidden: "r-secret"},
+		{body: `{"nested":{"client_secret":"c-secret"}}`, hidden: "c-secret"},
+		{body: `{"password":"p-secret"`, hidden: "p-secret"}, // not even valid JSON
+	} {
+		m := redactMessage(http.Header{}, []byte(tc.body), "application/json")
+		m.prepare()
+		if tc.hidden != "" && strings.Contains(m.Body, tc.hidden) {
+			t.Errorf("%s: shown as %q", tc.body, m.Body)
+		}
+		if !strings.Contains(m.Body, tc.readable) {
+			t.Errorf("%s: shown as %q, want %q in it", tc.body, m.Body, tc.readable)
+		}
+	}
+}

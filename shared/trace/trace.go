@@ -144,18 +144,15 @@ func (s *Store) add(step Step) {
 	}
 }
 
-// Steps returns the steps recorded for a trace, their tokens decoded.
+// Steps returns the steps recorded for a trace, ready to read.
 func (s *Store) Steps(id string) []Step {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	steps := s.traces[id]
-	// Decoded in place, under the lock, once: later readers share them.
+	// Made readable in place, under the lock, once: later readers share them.
 	for i := range steps {
-		for _, m := range []*Message{&steps[i].Request, &steps[i].Response} {
-			for j := range m.Tokens {
-				m.Tokens[j].decode()
-			}
-		}
+		steps[i].Request.prepare()
+		steps[i].Response.prepare()
 	}
 	return append([]Step(nil), steps...)
 }

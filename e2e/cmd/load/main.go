@@ -108,7 +108,7 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 
 	idjags := make([]string, grants)
 	var next atomic.Int64
-	exchange := measure(grantWorkers, func() (bool, error) {
+	exchange := measure(grantWorkers, func(int) (bool, error) {
 		i := int(next.Add(1)) - 1
 		if i >= grants {
 			return false, nil
@@ -127,7 +127,7 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 	}
 
 	next.Store(0)
-	grant := measure(grantWorkers, func() (bool, error) {
+	grant := measure(grantWorkers, func(int) (bool, error) {
 		i := int(next.Add(1)) - 1
 		if i >= grants {
 			return false, nil
@@ -146,13 +146,12 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 	}
 	deadline := time.Now().Add(duration)
 	profiled := prof.start(duration)
-	var user atomic.Int64
-	page := measure(users, func() (bool, error) {
+	page := measure(users, func(worker int) (bool, error) {
 		if time.Now().After(deadline) {
 			return false, nil
 		}
-		// Each worker is one user: worker i uses session i.
-		return true, getTodos(browsers[int(user.Add(1)-1)%users], t.Wiki)
+		// Each worker is one user, with a browser session of its own.
+		return true, getTodos(browsers[worker], t.Wiki)
 	})
 	page.print("Wiki My todos with the access token held", users)
 	profiled()
@@ -264,22 +263,22 @@ func (m cpuMeter) read() map[string]time.Duration {
 	return out
 }
 
-// measure runs step on workers goroutines until it returns false, and
-// times each call that did something.
-func measure(workers int, step func() (bool, error)) result {
+// measure runs step on workers goroutines (step learns which, 0 to
+// workers-1) until it returns false, and times each call that did something.
+func measure(workers int, step func(worker int) (bool, error)) result {
 	var mu sync.Mutex
 	var r result
 	var wg sync.WaitGroup
 	cpuBefore := meter.read()
 	start := time.Now()
-	for range workers {
+	for w := range workers {
 		wg.Go(func() {
 			var mine []time.Duration
 			var errs int
 			var firstErr error
 			for {
 				t0 := time.Now()
-				more, err := step()
+				more, err := step(w)
 				if !more {
 					break
 				}

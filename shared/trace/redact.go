@@ -92,11 +92,15 @@ func (m *Message) redactForm(body string) string {
 			case slices.Contains(tokenParams, k):
 				v = m.token(k, v)
 			}
-			fmt.Fprintf(&b, "%s=%s\n", k, v)
+			// A line break in a name or value would start a line of its own
+			// that reads like another parameter.
+			fmt.Fprintf(&b, "%s=%s\n", lineBreaks.Replace(k), lineBreaks.Replace(v))
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")
 }
+
+var lineBreaks = strings.NewReplacer("\r", `\r`, "\n", `\n`)
 
 func (m *Message) redactJSON(body []byte) string {
 	// A name written with \u escapes would hide from mentionsAny.

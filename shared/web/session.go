@@ -33,65 +33,98 @@ func (SessionRow) TableName() string { return "web_sessions" }
 // shorter than configured.
 const renewEvery = time.Minute
 
-// maxLoaded bounds the memory of loaded sessions kept for that comparison.
-const maxLoaded = 10_000
+// cachedFor is how long a session read or written is answered from memory
+// before it is read from the database again. A service runs as one process,
+// the only writer of its sessions; were a second process to share the
+// table, this one would see its changes (a sign-out, say) within a minute.
+const cachedFor = time.Minute
 
-// GormStore is an scs.CtxStore over gorm.
+// maxCached bounds the memory of cached sessions.
+const maxCached = 10_000
+
+// GormStore is an scs.CtxStore over gorm, with recent sessions in memory:
+// a page view then costs no database query for its session.
 type GormStore struct {
-	db *gorm.DB
+	db  *gorm.DB
+	now func() time.Time
 
 	mu     sync.Mutex
-	loaded map[string]loadedSession // by token: what this request read
+	cached map[string]cachedSession // by token
 }
 
-// loadedSession is a session as read, to tell a pure renewal from a change.
-type loadedSession struct {
-	sum    [sha256.Size]byte
-	expiry time.Time
+// cachedSession is a session as this process last read or wrote it.
+type cachedSession struct {
+	data     []byte
+	sum      [sha256.Size]byte // of data, to tell a pure renewal from a change
+	expiry   time.Time         // as in the database
+	cachedAt time.Time
 }
 
 var _ scs.CtxStore = (*GormStore)(nil)
 
 // NewGormStore returns a session store over db's web_sessions table.
 func NewGormStore(db *gorm.DB) *GormStore {
-	return &GormStore{db: db, loaded: map[string]loadedSession{}}
+	return &GormStore{db: db, now: time.Now, cached: map[string]cachedSession{}}
 }
 
 func (s *GormStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.cached[token]
+	s.mu.Unlock()
+	if ok && now.Sub(c.cachedAt) < cachedFor {
+		if !now.Before(c.expiry) {
+			return nil, false, nil
+		}
+		return c.data, true, nil
+	}
 	var row SessionRow
-	err := s.db.WithContext(ctx).Where("token = ? AND expiry > ?", token, time.Now().UTC()).Take(&row).Error
+	err := s.db.WithContext(ctx).Where("token = ? AND expiry > ?", token, now.UTC()).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
+		s.forget(token)
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	s.mu.Lock()
-	if len(s.loaded) >= maxLoaded {
-		clear(s.loaded) // only an optimisation is lost
-	}
-	s.loaded[token] = loadedSession{sum: sha256.Sum256(row.Data), expiry: row.Expiry}
-	s.mu.Unlock()
+	s.remember(token, row.Data, row.Expiry, now)
 	return row.Data, true, nil
 }
 
 func (s *GormStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
 	s.mu.Lock()
-	was, ok := s.loaded[token]
-	delete(s.loaded, token)
+	c, ok := s.cached[token]
 	s.mu.Unlock()
-	if ok && was.sum == sha256.Sum256(b) && expiry.Sub(was.expiry) < renewEvery {
+	if ok && c.sum == sha256.Sum256(b) && expiry.Sub(c.expiry) < renewEvery {
 		return nil // unchanged, and renewed less than a minute ago
 	}
 	row := SessionRow{Token: token, Data: b, Expiry: expiry.UTC()}
-	return s.db.WithContext(ctx).Save(&row).Error
+	if err := s.db.WithContext(ctx).Save(&row).Error; err != nil {
+		s.forget(token)
+		return err
+	}
+	s.remember(token, b, expiry, s.now())
+	return nil
 }
 
 func (s *GormStore) DeleteCtx(ctx context.Context, token string) error {
-	s.mu.Lock()
-	delete(s.loaded, token)
-	s.mu.Unlock()
+	s.forget(token)
 	return s.db.WithContext(ctx).Delete(&SessionRow{Token: token}).Error
+}
+
+func (s *GormStore) remember(token string, data []byte, expiry, now time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.cached) >= maxCached {
+		clear(s.cached) // they are read from the database again
+	}
+	s.cached[token] = cachedSession{data: data, sum: sha256.Sum256(data), expiry: expiry, cachedAt: now}
+}
+
+func (s *GormStore) forget(token string) {
+	s.mu.Lock()
+	delete(s.cached, token)
+	s.mu.Unlock()
 }
 
 func (s *GormStore) Find(token string) ([]byte, bool, error) {
@@ -104,7 +137,7 @@ func (s *GormStore) Delete(token string) error { return s.DeleteCtx(context.Back
 
 // PurgeExpired deletes expired sessions.
 func (s *GormStore) PurgeExpired(ctx context.Context) error {
-	return s.db.WithContext(ctx).Where("expiry <= ?", time.Now().UTC()).Delete(&SessionRow{}).Error
+	return s.db.WithContext(ctx).Where("expiry <= ?", s.now().UTC()).Delete(&SessionRow{}).Error
 }
 
 // jsonCodec encodes a session as JSON, its values grouped by Go type so

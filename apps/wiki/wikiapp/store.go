@@ -2,6 +2,7 @@ package wikiapp
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -32,7 +33,27 @@ type AccessToken struct {
 	ExpiresAt time.Time
 }
 
-type store struct{ db *gorm.DB }
+type store struct {
+	db *gorm.DB
+
+	mu   sync.Mutex
+	held map[heldKey]heldToken // access tokens recently read or saved
+}
+
+// heldFor is how long an access token read or saved is answered from
+// memory: My todos then costs no query for it. The wiki runs as one
+// process, the only writer of its access_tokens table; a second process
+// sharing the table would see this one's changes within a minute.
+const heldFor = time.Minute
+
+type heldKey struct{ userID, resource string }
+
+type heldToken struct {
+	token    AccessToken
+	cachedAt time.Time
+}
+
+func newStore(db *gorm.DB) *store { return &store{db: db, held: map[heldKey]heldToken{}} }
 
 func migrate(db *gorm.DB) error { return db.AutoMigrate(&Page{}, &AccessToken{}) }
 
@@ -62,16 +83,44 @@ func (s *store) updatePage(ctx context.Context, p *Page) error {
 }
 
 func (s *store) accessToken(ctx context.Context, userID, resource string) (*AccessToken, error) {
+	key := heldKey{userID, resource}
+	s.mu.Lock()
+	h, ok := s.held[key]
+	s.mu.Unlock()
+	if ok && time.Since(h.cachedAt) < heldFor {
+		t := h.token
+		return &t, nil
+	}
 	var t AccessToken
 	err := s.db.WithContext(ctx).Take(&t, "user_id = ? AND resource = ?", userID, resource).Error
-	return &t, storage.Translate(err)
+	if err != nil {
+		return &t, storage.Translate(err)
+	}
+	s.hold(t)
+	return &t, nil
 }
 
 func (s *store) saveAccessToken(ctx context.Context, t *AccessToken) error {
-	return s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(t).Error
+	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(t).Error; err != nil {
+		return err
+	}
+	s.hold(*t)
+	return nil
+}
+
+func (s *store) hold(t AccessToken) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.held) >= 10_000 {
+		clear(s.held) // they are read from the database again
+	}
+	s.held[heldKey{t.UserID, t.Resource}] = heldToken{token: t, cachedAt: time.Now()}
 }
 
 func (s *store) forgetAccessToken(ctx context.Context, userID, resource string) error {
+	s.mu.Lock()
+	delete(s.held, heldKey{userID, resource})
+	s.mu.Unlock()
 	return s.db.WithContext(ctx).Delete(&AccessToken{}, "user_id = ? AND resource = ?", userID, resource).Error
 }
 
@@ -92,5 +141,12 @@ The **Debug console** shows each of these requests and responses, with every tok
 `
 
 func (s *store) forgetAccessTokens(ctx context.Context, userID string) error {
+	s.mu.Lock()
+	for k := range s.held {
+		if k.userID == userID {
+			delete(s.held, k)
+		}
+	}
+	s.mu.Unlock()
 	return s.db.WithContext(ctx).Delete(&AccessToken{}, "user_id = ?", userID).Error
 }

@@ -50,9 +50,11 @@ bench: ## Benchmarks, then a load run of the stack on MariaDB (docs/PERFORMANCE.
 	go test -run '^$$' -bench . -benchtime 500x ./e2e/
 	./scripts/load.sh
 
+# -tags nomsgpack: as scripts/dev-all.sh explains.
 build: ## Build the five service binaries into bin/.
 	@mkdir -p bin
-	@go build -o bin/idp ./idp && go build -o bin/wiki-as ./authservers/wiki && go build -o bin/todo-as ./authservers/todo && go build -o bin/todo ./apps/todo && go build -o bin/wiki ./apps/wiki
+	@for s in idp:idp wiki-as:authservers/wiki todo-as:authservers/todo todo:apps/todo wiki:apps/wiki; do \
+	  go build -tags nomsgpack -o bin/$${s%%:*} ./$${s#*:} || exit 1; done
 
 generate: ## Regenerate the templ views.
 	go tool templ generate -path .

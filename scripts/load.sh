@@ -40,7 +40,7 @@ echo "Building the five services and the load driver..."
 mkdir -p bin
 for line in "${services[@]}"; do
   read -r name dir _ <<<"$line"
-  go build -o "bin/$name" "./$dir"
+  go build -tags nomsgpack -o "bin/$name" "./$dir" # as make dev-all builds them
 done
 go build -o bin/load ./e2e/cmd/load
 

@@ -7,4 +7,4 @@ set -a
 [[ -f env/common.env ]] && . env/common.env
 [[ -f "env/$name.env" ]] && . "env/$name.env"
 set +a
-exec go run "./$dir"
+exec go run -tags nomsgpack "./$dir" # as make dev-all builds it

@@ -193,15 +193,49 @@ func (p profiler) start(d time.Duration) (wait func()) {
 	}
 	return func() {
 		wg.Wait()
-		// And what each service holds in memory after the load.
+		// And what each service holds in memory after the load: a heap
+		// profile, and the Go runtime's own account of its memory.
+		fmt.Println("  Go runtime memory after the load (MB): heap in use / heap idle, not yet returned / stacks / runtime metadata")
 		for _, s := range p.services {
 			path := fmt.Sprintf("%s/%s.heap.pprof", p.dir, s[0])
 			if err := fetchProfile(s[1]+"/debug/pprof/heap", path); err != nil {
 				fmt.Fprintf(os.Stderr, "heap profile of %s: %v\n", s[0], err)
 			}
+			if m, err := memStats(s[1]); err == nil {
+				fmt.Printf("    %-8s %5.1f / %5.1f / %4.1f / %4.1f\n", s[0], mb(m["HeapInuse"]),
+					mb(m["HeapIdle"]-m["HeapReleased"]), mb(m["Stack"]), mb(m["MSpan"]+m["MCache"]+m["GCSys"]+m["BuckHashSys"]+m["OtherSys"]))
+			}
 		}
 	}
 }
+
+// memStats reads runtime.MemStats as the heap profile's text form shows it
+// ("# HeapInuse = 123" lines; Stack as "# Stack = inuse / sys").
+func memStats(base string) (map[string]float64, error) {
+	resp, err := http.Get(base + "/debug/pprof/heap?debug=1")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(body), "\n") {
+		name, value, ok := strings.Cut(strings.TrimPrefix(line, "# "), " = ")
+		if !ok || !strings.HasPrefix(line, "# ") {
+			continue
+		}
+		value, _, _ = strings.Cut(value, " ")
+		if v, err := strconv.ParseFloat(value, 64); err == nil {
+			out[name] = v
+		}
+	}
+	return out, nil
+}
+
+func mb(bytes float64) float64 { return bytes / (1 << 20) }
 
 func fetchProfile(url, path string) error {
 	resp, err := http.Get(url)

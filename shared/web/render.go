@@ -1,9 +1,12 @@
 package web
 
 import (
+	"bytes"
 	"embed"
 	"io/fs"
 	"net/http"
+	"strconv"
+	"sync"
 
 	"github.com/a-h/templ"
 	"github.com/gin-gonic/gin"
@@ -28,12 +31,31 @@ func Render(c *gin.Context, status int, page templ.Component) {
 
 // WritePage writes a templ component as an uncacheable HTML page, for
 // handlers that are plain http.Handlers.
+//
+// The page is rendered whole before anything is sent: templ flushes the
+// writer it is given, which would send each page in chunks with a system
+// call each; and a page that fails halfway would reach the browser cut off.
 func WritePage(w http.ResponseWriter, r *http.Request, status int, page templ.Component) error {
+	buf := pageBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 256<<10 { // a rare huge page is not kept
+			buf.Reset()
+			pageBuffers.Put(buf)
+		}
+	}()
+	if err := page.Render(r.Context(), buf); err != nil {
+		http.Error(w, "This page could not be shown; the server's log says why.", http.StatusInternalServerError)
+		return err
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	w.WriteHeader(status)
-	return page.Render(r.Context(), w)
+	_, err := w.Write(buf.Bytes())
+	return err
 }
+
+var pageBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // WriteErrorPage writes a readable error page in the layout m describes.
 func WriteErrorPage(w http.ResponseWriter, r *http.Request, m Meta, status int, title, message string) {

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/recent"
 )
 
 // Claims of an RFC 9068 access token (§2.2).
@@ -70,20 +70,11 @@ type Verifier struct {
 	ClockSkew time.Duration
 	Now       func() time.Time
 
-	mu       sync.Mutex
-	verified map[[sha256.Size]byte]verifiedToken
+	verified recent.Map[[sha256.Size]byte, Claims] // for recent.DefaultFor
 }
 
 // verifiedFor is how long a verified token is remembered.
-const verifiedFor = time.Minute
-
-// maxVerified bounds the memory of remembered tokens.
-const maxVerified = 10_000
-
-type verifiedToken struct {
-	claims Claims
-	until  time.Time
-}
+const verifiedFor = recent.DefaultFor
 
 // ErrInvalidToken is wrapped by every verification failure; its message is
 // safe to return in a WWW-Authenticate error_description.
@@ -96,25 +87,17 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (*Claims, error) {
 	}
 	sum := sha256.Sum256([]byte(raw))
 	now := v.Now()
-	v.mu.Lock()
-	known, ok := v.verified[sum]
-	v.mu.Unlock()
-	if ok && now.Before(known.until) {
-		if err := v.checkTimes(&known.claims, now); err != nil {
+	if known, ok := v.verified.Get(sum, now); ok {
+		if err := v.checkTimes(&known, now); err != nil {
 			return nil, err
 		}
-		return &known.claims, nil // a copy: callers cannot change what is remembered
+		return &known, nil // a copy: callers cannot change what is remembered
 	}
 	c, err := v.verify(ctx, raw, now)
 	if err != nil {
 		return nil, err
 	}
-	v.mu.Lock()
-	if v.verified == nil || len(v.verified) >= maxVerified {
-		v.verified = map[[sha256.Size]byte]verifiedToken{} // only an optimisation is lost
-	}
-	v.verified[sum] = verifiedToken{claims: *c, until: now.Add(verifiedFor)}
-	v.mu.Unlock()
+	v.verified.Put(sum, *c, now)
 	return c, nil
 }
 

@@ -1,17 +1,18 @@
 package web
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"gorm.io/gorm"
+
+	"xaa.example/shared/recent"
 )
 
 // SessionRow is one server-side session. Only the random token is in the
@@ -39,40 +40,30 @@ const renewEvery = time.Minute
 // table, this one would see its changes (a sign-out, say) within a minute.
 const cachedFor = time.Minute
 
-// maxCached bounds the memory of cached sessions.
-const maxCached = 10_000
-
 // GormStore is an scs.CtxStore over gorm, with recent sessions in memory:
 // a page view then costs no database query for its session.
 type GormStore struct {
-	db  *gorm.DB
-	now func() time.Time
-
-	mu     sync.Mutex
-	cached map[string]cachedSession // by token
+	db     *gorm.DB
+	now    func() time.Time
+	cached recent.Map[string, cachedSession] // by token
 }
 
 // cachedSession is a session as this process last read or wrote it.
 type cachedSession struct {
-	data     []byte
-	sum      [sha256.Size]byte // of data, to tell a pure renewal from a change
-	expiry   time.Time         // as in the database
-	cachedAt time.Time
+	data   []byte
+	expiry time.Time // as in the database
 }
 
 var _ scs.CtxStore = (*GormStore)(nil)
 
 // NewGormStore returns a session store over db's web_sessions table.
 func NewGormStore(db *gorm.DB) *GormStore {
-	return &GormStore{db: db, now: time.Now, cached: map[string]cachedSession{}}
+	return &GormStore{db: db, now: time.Now, cached: recent.Map[string, cachedSession]{For: cachedFor}}
 }
 
 func (s *GormStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	now := s.now()
-	s.mu.Lock()
-	c, ok := s.cached[token]
-	s.mu.Unlock()
-	if ok && now.Sub(c.cachedAt) < cachedFor {
+	if c, ok := s.cached.Get(token, now); ok {
 		if !now.Before(c.expiry) {
 			return nil, false, nil
 		}
@@ -81,50 +72,33 @@ func (s *GormStore) FindCtx(ctx context.Context, token string) ([]byte, bool, er
 	var row SessionRow
 	err := s.db.WithContext(ctx).Where("token = ? AND expiry > ?", token, now.UTC()).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		s.forget(token)
+		s.cached.Delete(token)
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, err
 	}
-	s.remember(token, row.Data, row.Expiry, now)
+	s.cached.Put(token, cachedSession{row.Data, row.Expiry}, now)
 	return row.Data, true, nil
 }
 
 func (s *GormStore) CommitCtx(ctx context.Context, token string, b []byte, expiry time.Time) error {
-	s.mu.Lock()
-	c, ok := s.cached[token]
-	s.mu.Unlock()
-	if ok && c.sum == sha256.Sum256(b) && expiry.Sub(c.expiry) < renewEvery {
+	now := s.now()
+	if c, ok := s.cached.Get(token, now); ok && bytes.Equal(c.data, b) && expiry.Sub(c.expiry) < renewEvery {
 		return nil // unchanged, and renewed less than a minute ago
 	}
 	row := SessionRow{Token: token, Data: b, Expiry: expiry.UTC()}
 	if err := s.db.WithContext(ctx).Save(&row).Error; err != nil {
-		s.forget(token)
+		s.cached.Delete(token)
 		return err
 	}
-	s.remember(token, b, expiry, s.now())
+	s.cached.Put(token, cachedSession{b, expiry}, now)
 	return nil
 }
 
 func (s *GormStore) DeleteCtx(ctx context.Context, token string) error {
-	s.forget(token)
+	s.cached.Delete(token)
 	return s.db.WithContext(ctx).Delete(&SessionRow{Token: token}).Error
-}
-
-func (s *GormStore) remember(token string, data []byte, expiry, now time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.cached) >= maxCached {
-		clear(s.cached) // they are read from the database again
-	}
-	s.cached[token] = cachedSession{data: data, sum: sha256.Sum256(data), expiry: expiry, cachedAt: now}
-}
-
-func (s *GormStore) forget(token string) {
-	s.mu.Lock()
-	delete(s.cached, token)
-	s.mu.Unlock()
 }
 
 func (s *GormStore) Find(token string) ([]byte, bool, error) {

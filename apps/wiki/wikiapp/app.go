@@ -39,7 +39,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := migrate(cfg.DB); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	st := newStore(cfg.DB)
+	st := &store{db: cfg.DB}
 	if err := st.seed(ctx); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}

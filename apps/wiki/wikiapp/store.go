@@ -2,12 +2,12 @@ package wikiapp
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"xaa.example/shared/recent"
 	"xaa.example/shared/storage"
 )
 
@@ -35,25 +35,14 @@ type AccessToken struct {
 
 type store struct {
 	db *gorm.DB
-
-	mu   sync.Mutex
-	held map[heldKey]heldToken // access tokens recently read or saved
+	// held answers access tokens read or saved in the last minute from
+	// memory: My todos then costs no query for it. The wiki runs as one
+	// process, the only writer of its access_tokens table; a second process
+	// sharing the table would see this one's changes within a minute.
+	held recent.Map[heldKey, AccessToken]
 }
-
-// heldFor is how long an access token read or saved is answered from
-// memory: My todos then costs no query for it. The wiki runs as one
-// process, the only writer of its access_tokens table; a second process
-// sharing the table would see this one's changes within a minute.
-const heldFor = time.Minute
 
 type heldKey struct{ userID, resource string }
-
-type heldToken struct {
-	token    AccessToken
-	cachedAt time.Time
-}
-
-func newStore(db *gorm.DB) *store { return &store{db: db, held: map[heldKey]heldToken{}} }
 
 func migrate(db *gorm.DB) error { return db.AutoMigrate(&Page{}, &AccessToken{}) }
 
@@ -84,11 +73,7 @@ func (s *store) updatePage(ctx context.Context, p *Page) error {
 
 func (s *store) accessToken(ctx context.Context, userID, resource string) (*AccessToken, error) {
 	key := heldKey{userID, resource}
-	s.mu.Lock()
-	h, ok := s.held[key]
-	s.mu.Unlock()
-	if ok && time.Since(h.cachedAt) < heldFor {
-		t := h.token
+	if t, ok := s.held.Get(key, time.Now()); ok {
 		return &t, nil
 	}
 	var t AccessToken
@@ -96,7 +81,7 @@ func (s *store) accessToken(ctx context.Context, userID, resource string) (*Acce
 	if err != nil {
 		return &t, storage.Translate(err)
 	}
-	s.hold(t)
+	s.held.Put(key, t, time.Now())
 	return &t, nil
 }
 
@@ -104,23 +89,12 @@ func (s *store) saveAccessToken(ctx context.Context, t *AccessToken) error {
 	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(t).Error; err != nil {
 		return err
 	}
-	s.hold(*t)
+	s.held.Put(heldKey{t.UserID, t.Resource}, *t, time.Now())
 	return nil
 }
 
-func (s *store) hold(t AccessToken) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.held) >= 10_000 {
-		clear(s.held) // they are read from the database again
-	}
-	s.held[heldKey{t.UserID, t.Resource}] = heldToken{token: t, cachedAt: time.Now()}
-}
-
 func (s *store) forgetAccessToken(ctx context.Context, userID, resource string) error {
-	s.mu.Lock()
-	delete(s.held, heldKey{userID, resource})
-	s.mu.Unlock()
+	s.held.Delete(heldKey{userID, resource})
 	return s.db.WithContext(ctx).Delete(&AccessToken{}, "user_id = ? AND resource = ?", userID, resource).Error
 }
 
@@ -141,12 +115,6 @@ The **Debug console** shows each of these requests and responses, with every tok
 `
 
 func (s *store) forgetAccessTokens(ctx context.Context, userID string) error {
-	s.mu.Lock()
-	for k := range s.held {
-		if k.userID == userID {
-			delete(s.held, k)
-		}
-	}
-	s.mu.Unlock()
+	s.held.DeleteFunc(func(k heldKey) bool { return k.userID == userID })
 	return s.db.WithContext(ctx).Delete(&AccessToken{}, "user_id = ?", userID).Error
 }

@@ -99,11 +99,11 @@ func (a *App) routes() http.Handler {
 	pages.GET("/login", gin.WrapF(a.signin.Login))
 	pages.GET("/callback", gin.WrapF(a.signin.Callback))
 	pages.POST("/logout", func(c *gin.Context) { a.signin.Logout(c.Writer, c.Request, a.cfg.BaseURL+"/") })
-	pages.GET("/todos/:id", a.requireUser, a.showTodo)
-	pages.POST("/todos", a.requireUser, a.addTodo)
-	pages.POST("/todos/:id/toggle", a.requireUser, a.toggleTodo)
-	pages.POST("/todos/:id/rename", a.requireUser, a.renameTodo)
-	pages.POST("/todos/:id/delete", a.requireUser, a.deleteTodo)
+	pages.GET("/todos/:id", a.signin.RequireUser, a.showTodo)
+	pages.POST("/todos", a.signin.RequireUser, a.addTodo)
+	pages.POST("/todos/:id/toggle", a.signin.RequireUser, a.toggleTodo)
+	pages.POST("/todos/:id/rename", a.signin.RequireUser, a.renameTodo)
+	pages.POST("/todos/:id/delete", a.signin.RequireUser, a.deleteTodo)
 	if a.cfg.Trace != nil {
 		r.GET("/debug/trace/:id", gin.WrapH(a.cfg.Trace))
 	}

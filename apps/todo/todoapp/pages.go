@@ -13,25 +13,6 @@ import (
 	"xaa.example/shared/web"
 )
 
-const userKey = "todo.user"
-
-// requireUser sends visitors who are not signed in to sign in first.
-func (a *App) requireUser(c *gin.Context) {
-	u, ok := a.signin.User(c.Request.Context())
-	if !ok {
-		c.Redirect(http.StatusFound, "/login?next="+c.Request.URL.Path)
-		c.Abort()
-		return
-	}
-	c.Set(userKey, u)
-	c.Next()
-}
-
-func currentUser(c *gin.Context) signin.User {
-	u, _ := c.Get(userKey)
-	return u.(signin.User)
-}
-
 func (a *App) render(c *gin.Context, title string, body templComponent) {
 	m := a.meta(c)
 	m.Title = title
@@ -71,7 +52,7 @@ func (a *App) addTodo(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/?problem=long")
 		return
 	}
-	if _, err := a.store.add(c.Request.Context(), currentUser(c).Subject, title); err != nil {
+	if _, err := a.store.add(c.Request.Context(), signin.CurrentUser(c).Subject, title); err != nil {
 		a.cfg.Log.Error("add todo", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Task not saved", "The task could not be saved. Go back and try again.")
 		return
@@ -84,7 +65,7 @@ func (a *App) toggleTodo(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if _, err := a.store.toggle(c.Request.Context(), currentUser(c).Subject, id); err != nil {
+	if _, err := a.store.toggle(c.Request.Context(), signin.CurrentUser(c).Subject, id); err != nil {
 		a.storeError(c, err)
 		return
 	}
@@ -101,7 +82,7 @@ func (a *App) renameTodo(c *gin.Context) {
 		a.render(c, t.Title, todoPage(*t, "A task needs a title of 1 to 500 characters."))
 		return
 	}
-	if err := a.store.rename(c.Request.Context(), currentUser(c).Subject, t.ID, title); err != nil {
+	if err := a.store.rename(c.Request.Context(), signin.CurrentUser(c).Subject, t.ID, title); err != nil {
 		a.storeError(c, err)
 		return
 	}
@@ -113,7 +94,7 @@ func (a *App) deleteTodo(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := a.store.remove(c.Request.Context(), currentUser(c).Subject, id); err != nil {
+	if err := a.store.remove(c.Request.Context(), signin.CurrentUser(c).Subject, id); err != nil {
 		a.storeError(c, err)
 		return
 	}
@@ -125,7 +106,7 @@ func (a *App) ownedTodo(c *gin.Context) (*Todo, bool) {
 	if !ok {
 		return nil, false
 	}
-	t, err := a.store.get(c.Request.Context(), currentUser(c).Subject, id)
+	t, err := a.store.get(c.Request.Context(), signin.CurrentUser(c).Subject, id)
 	if err != nil {
 		a.storeError(c, err)
 		return nil, false

@@ -101,7 +101,7 @@ func (a *App) routes() http.Handler {
 	r.POST("/logout", a.logout)
 
 	r.GET("/", a.home)
-	signedIn := r.Group("/", a.requireUser)
+	signedIn := r.Group("/", a.signin.RequireUser)
 	signedIn.GET("/pages/new", a.newPage)
 	signedIn.POST("/pages", a.createPage)
 	signedIn.GET("/pages/:slug", a.showPage)

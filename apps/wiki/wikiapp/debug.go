@@ -13,6 +13,7 @@ import (
 	"xaa.example/debugconsole"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/signin"
 	"xaa.example/shared/trace"
 	"xaa.example/shared/web"
 	"xaa.example/shared/xaaclient"
@@ -140,7 +141,7 @@ func (a *App) debugScenario(c *gin.Context) {
 		if sc.Key != c.Param("name") {
 			continue
 		}
-		ctx, run := a.cfg.Recorder.Start(c.Request.Context(), "Failure: "+sc.Title, currentUser(c).Email)
+		ctx, run := a.cfg.Recorder.Start(c.Request.Context(), "Failure: "+sc.Title, signin.CurrentUser(c).Email)
 		if p := sc.run(a, ctx); p != nil {
 			run.Finish("Refused, as it should be. "+p.Detail, true)
 		} else {
@@ -197,7 +198,7 @@ func (a *App) debugStepPage(c *gin.Context) {
 }
 
 func (a *App) renderStepPage(c *gin.Context, problem string) {
-	st := a.stepper.get(currentUser(c).Subject)
+	st := a.stepper.get(signin.CurrentUser(c).Subject)
 	v := stepView{Problem: problem}
 	if st != nil {
 		v.Stage = 1
@@ -223,7 +224,7 @@ func (a *App) debugStep(c *gin.Context) {
 	if a.consoleOff(c) {
 		return
 	}
-	user := currentUser(c)
+	user := signin.CurrentUser(c)
 	st := a.stepper.get(user.Subject)
 	ctx := c.Request.Context()
 	var problem *chainProblem

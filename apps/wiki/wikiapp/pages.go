@@ -14,24 +14,6 @@ import (
 	"xaa.example/shared/web"
 )
 
-const userKey = "wiki.user"
-
-func (a *App) requireUser(c *gin.Context) {
-	u, ok := a.signin.User(c.Request.Context())
-	if !ok {
-		c.Redirect(http.StatusFound, "/login?next="+c.Request.URL.Path)
-		c.Abort()
-		return
-	}
-	c.Set(userKey, u)
-	c.Next()
-}
-
-func currentUser(c *gin.Context) signin.User {
-	u, _ := c.Get(userKey)
-	return u.(signin.User)
-}
-
 func (a *App) render(c *gin.Context, status int, title string, body templComponent) {
 	m := a.meta(c)
 	m.Title = title
@@ -74,7 +56,7 @@ func (a *App) showPage(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Page unavailable", "The page could not be loaded.")
 		return
 	}
-	body, problem := a.withChips(c.Request.Context(), currentUser(c), renderMarkdown(p.Body))
+	body, problem := a.withChips(c.Request.Context(), signin.CurrentUser(c), renderMarkdown(p.Body))
 	a.render(c, http.StatusOK, p.Title, pageView(*p, body, problem))
 }
 
@@ -116,7 +98,7 @@ func (a *App) preview(c *gin.Context, f pageForm, title string) bool {
 	if c.PostForm("action") != "preview" {
 		return false
 	}
-	f.Preview, _ = a.withChips(c.Request.Context(), currentUser(c), renderMarkdown(f.Body))
+	f.Preview, _ = a.withChips(c.Request.Context(), signin.CurrentUser(c), renderMarkdown(f.Body))
 	a.render(c, http.StatusOK, title, editForm(f, a.cfg.TodoAppURL))
 	return true
 }
@@ -130,7 +112,7 @@ func (a *App) createPage(c *gin.Context) {
 		a.render(c, http.StatusBadRequest, "New page", editForm(f, a.cfg.TodoAppURL))
 		return
 	}
-	p := &Page{Slug: slugify(f.Title), Title: f.Title, Body: f.Body, Author: currentUser(c).Name}
+	p := &Page{Slug: slugify(f.Title), Title: f.Title, Body: f.Body, Author: signin.CurrentUser(c).Name}
 	err := a.store.createPage(c.Request.Context(), p)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		f.Problem = "A page with this title already exists. Choose another title."
@@ -161,7 +143,7 @@ func (a *App) updatePage(c *gin.Context) {
 		a.render(c, http.StatusBadRequest, "Edit "+p.Title, editForm(f, a.cfg.TodoAppURL))
 		return
 	}
-	p.Title, p.Body, p.Author = f.Title, f.Body, currentUser(c).Name
+	p.Title, p.Body, p.Author = f.Title, f.Body, signin.CurrentUser(c).Name
 	if err := a.store.updatePage(c.Request.Context(), p); err != nil {
 		a.cfg.Log.Error("update page", "err", err)
 		f.Problem = "The page could not be saved. Try again; your text is still here."
@@ -185,7 +167,7 @@ func slugify(title string) string {
 }
 
 func (a *App) myTodos(c *gin.Context) {
-	todos, problem := a.fetchTodos(c.Request.Context(), currentUser(c))
+	todos, problem := a.fetchTodos(c.Request.Context(), signin.CurrentUser(c))
 	v := todosView{Todos: todos, Problem: problem, TodoURL: a.cfg.TodoAppURL, Added: c.Query("added")}
 	if problem != nil {
 		a.cfg.Log.Warn("todo chain failed", "problem", problem.Title, "detail", problem.Detail)
@@ -200,12 +182,12 @@ func (a *App) myTodos(c *gin.Context) {
 func (a *App) addTodoFromWiki(c *gin.Context) {
 	title := strings.TrimSpace(c.PostForm("title"))
 	if title == "" || len(title) > 500 {
-		todos, _ := a.fetchTodos(c.Request.Context(), currentUser(c))
+		todos, _ := a.fetchTodos(c.Request.Context(), signin.CurrentUser(c))
 		a.render(c, http.StatusBadRequest, "My todos", todosPage(todosView{Todos: todos, TodoURL: a.cfg.TodoAppURL,
 			Problem: &chainProblem{Title: "Not added", Message: "A todo needs a title of 1 to 500 characters."}, Title: title}))
 		return
 	}
-	created, problem := a.addTodo(c.Request.Context(), currentUser(c), title)
+	created, problem := a.addTodo(c.Request.Context(), signin.CurrentUser(c), title)
 	if problem != nil {
 		a.cfg.Log.Warn("add todo failed", "problem", problem.Title, "detail", problem.Detail)
 		a.render(c, http.StatusBadGateway, "My todos", todosPage(todosView{Problem: problem, TodoURL: a.cfg.TodoAppURL, Title: title}))

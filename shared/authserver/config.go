@@ -15,6 +15,7 @@ import (
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/serve"
 	"xaa.example/shared/trace"
 )
 
@@ -149,7 +150,7 @@ func checkURL(s string) error {
 
 func (c *Config) setDefaults() {
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		c.HTTPClient = serve.HTTPClient()
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"xaa.example/shared/demo"
+	"xaa.example/shared/serve"
 	"xaa.example/shared/trace"
 )
 
@@ -82,7 +83,7 @@ func (c *Config) Validate() error {
 
 func (c *Config) setDefaults() {
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		c.HTTPClient = serve.HTTPClient()
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()

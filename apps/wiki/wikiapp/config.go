@@ -11,6 +11,7 @@ import (
 
 	"xaa.example/debugconsole"
 	"xaa.example/shared/demo"
+	"xaa.example/shared/serve"
 	"xaa.example/shared/trace"
 )
 
@@ -97,7 +98,7 @@ func (c *Config) Validate() error {
 
 func (c *Config) setDefaults() {
 	if c.HTTPClient == nil {
-		c.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+		c.HTTPClient = serve.HTTPClient()
 	}
 	if c.Log == nil {
 		c.Log = slog.Default()

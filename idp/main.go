@@ -3,11 +3,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"xaa.example/idp/provider"
 	"xaa.example/shared/envconfig"
@@ -16,32 +12,20 @@ import (
 	"xaa.example/shared/storage"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "idp:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("idp", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	log := serve.Logger(stdout, "idp")
 	env := envconfig.New(getenv)
 	topology := serve.Topology(env)
-	addr := env.String("LISTEN_ADDR", ":4000")
 	secure := env.Bool("SECURE_COOKIES", false)
 	debugConsole := env.Bool("DEBUG_CONSOLE", true)
 	demoScenarios := env.Bool("DEMO_SCENARIOS", true)
-	pprofAddr := env.String("PPROF_ADDR", "")
 	if err := env.Err(); err != nil {
 		return err
 	}
 	db, err := serve.Database(env, "idp")
 	if err != nil {
-		return err
-	}
-	if err := serve.Profiler(ctx, pprofAddr, log); err != nil {
 		return err
 	}
 	defer storage.Close(db)
@@ -59,5 +43,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	return serve.Listen(ctx, addr, srv.Handler(), log)
+	return serve.Listen(ctx, env, ":4000", srv.Handler(), log)
 }

@@ -3,11 +3,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"xaa.example/apps/todo/todoapp"
 	"xaa.example/shared/envconfig"
@@ -15,34 +11,22 @@ import (
 	"xaa.example/shared/storage"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "todo:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("todo", run) }
 
 func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.Writer) error {
 	log := serve.Logger(stdout, "todo")
 	env := envconfig.New(getenv)
 	cfg := todoapp.DefaultConfig(serve.Topology(env))
-	addr := env.String("LISTEN_ADDR", ":3001")
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	cfg.ClientSecret = env.String("CLIENT_SECRET", cfg.ClientSecret)
 	if !env.Bool("DEBUG_CONSOLE", true) {
 		cfg.Trace = nil // no recording, no /debug endpoints
 	}
-	pprofAddr := env.String("PPROF_ADDR", "")
 	if err := env.Err(); err != nil {
 		return err
 	}
 	db, err := serve.Database(env, "todo")
 	if err != nil {
-		return err
-	}
-	if err := serve.Profiler(ctx, pprofAddr, log); err != nil {
 		return err
 	}
 	defer storage.Close(db)
@@ -52,5 +36,5 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	if err != nil {
 		return err
 	}
-	return serve.Listen(ctx, addr, app.Handler(), log)
+	return serve.Listen(ctx, env, ":3001", app.Handler(), log)
 }

@@ -3,11 +3,7 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"xaa.example/authservers/wiki/wikias"
 	"xaa.example/shared/authserver"
@@ -17,21 +13,13 @@ import (
 	"xaa.example/shared/storage"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "wiki-as:", err)
-		os.Exit(1)
-	}
-}
+func main() { serve.Main("wiki-as", run) }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	log := serve.Logger(stdout, "wiki-as")
 	env := envconfig.New(getenv)
 	topology := serve.Topology(env)
 	cfg := wikias.DefaultConfig(topology)
-	addr := env.String("LISTEN_ADDR", ":5000")
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	idp := &cfg.Tenants[0]
 	// WIKI_AS_IDP_CLIENT_ID wins over IDP_CLIENT_ID, so one env file can
@@ -42,15 +30,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if !env.Bool("DEBUG_CONSOLE", true) {
 		cfg.Trace = nil // no recording, no /debug endpoints
 	}
-	pprofAddr := env.String("PPROF_ADDR", "")
 	if err := env.Err(); err != nil {
 		return err
 	}
 	db, err := serve.Database(env, "wiki-as")
 	if err != nil {
-		return err
-	}
-	if err := serve.Profiler(ctx, pprofAddr, log); err != nil {
 		return err
 	}
 	defer storage.Close(db)
@@ -63,5 +47,5 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
-	return serve.Listen(ctx, addr, srv.Handler(), log)
+	return serve.Listen(ctx, env, ":5000", srv.Handler(), log)
 }

@@ -8,8 +8,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"gorm.io/gorm"
@@ -53,9 +56,26 @@ func Database(env *envconfig.Reader, name string) (*gorm.DB, error) {
 	return db, nil
 }
 
-// Listen serves h on addr until ctx ends, then drains requests for up to
-// five seconds. It returns once the listener is closed.
-func Listen(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+// Main is every service's main: it runs run until Ctrl-C or SIGTERM and
+// exits non-zero with run's error, prefixed with the service's name.
+func Main(name string, run func(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args, os.Getenv, os.Stdout); err != nil {
+		stop()
+		fmt.Fprintln(os.Stderr, name+":", err)
+		os.Exit(1)
+	}
+}
+
+// Listen serves h on LISTEN_ADDR (default addr) until ctx ends, then
+// drains requests for up to five seconds; it returns once the listener is
+// closed. With PPROF_ADDR set it also serves Go's profiles there (Profiler).
+func Listen(ctx context.Context, env *envconfig.Reader, addr string, h http.Handler, log *slog.Logger) error {
+	addr = env.String("LISTEN_ADDR", addr)
+	if err := Profiler(ctx, env.String("PPROF_ADDR", ""), log); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another copy running? set LISTEN_ADDR to use another port)", addr, err)

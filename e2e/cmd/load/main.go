@@ -60,28 +60,31 @@ func main() {
 	pids := flag.String("pids", "", "name=pid,... of processes whose CPU time to report per request (Linux)")
 	flag.Parse()
 
-	meter = cpuMeter{{"load driver", os.Getpid()}}
-	for _, pair := range strings.Split(*pids, ",") {
-		if name, pid, ok := strings.Cut(pair, "="); ok {
-			if n, err := strconv.Atoi(pid); err == nil {
-				meter = append(meter, process{name, n})
-			}
+	meter := cpuMeter{{"load driver", os.Getpid()}}
+	for _, pair := range namedValues(*pids) {
+		if n, err := strconv.Atoi(pair[1]); err == nil {
+			meter = append(meter, process{pair[0], n})
 		}
 	}
-
-	p := profiler{dir: *profileDir}
-	for _, pair := range strings.Split(*profiles, ",") {
-		if name, u, ok := strings.Cut(pair, "="); ok {
-			p.services = append(p.services, [2]string{name, u})
-		}
-	}
-	if err := run(context.Background(), t, *grants, *grantWorkers, *users, *duration, p); err != nil {
+	p := profiler{dir: *profileDir, services: namedValues(*profiles)}
+	if err := run(context.Background(), t, *grants, *grantWorkers, *users, *duration, meter, p); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, duration time.Duration, prof profiler) error {
+// namedValues splits "name=value,name=value" flags.
+func namedValues(flag string) [][2]string {
+	var out [][2]string
+	for _, pair := range strings.Split(flag, ",") {
+		if name, value, ok := strings.Cut(pair, "="); ok {
+			out = append(out, [2]string{name, value})
+		}
+	}
+	return out
+}
+
+func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, duration time.Duration, meter cpuMeter, prof profiler) error {
 	wiki := wikiapp.DefaultConfig(t)
 	// One keep-alive connection per concurrent client, as browsers and
 	// services keep theirs.
@@ -110,7 +113,7 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 
 	idjags := make([]string, grants)
 	var next atomic.Int64
-	exchange := measure(grantWorkers, func(int) (bool, error) {
+	exchange := measure(grantWorkers, meter, func(int) (bool, error) {
 		i := int(next.Add(1)) - 1
 		if i >= grants {
 			return false, nil
@@ -129,7 +132,7 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 	}
 
 	next.Store(0)
-	grant := measure(grantWorkers, func(int) (bool, error) {
+	grant := measure(grantWorkers, meter, func(int) (bool, error) {
 		i := int(next.Add(1)) - 1
 		if i >= grants {
 			return false, nil
@@ -143,16 +146,16 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 	// holds it, which is the case measured.
 	pages := make([]*pageClient, users)
 	for i, b := range browsers {
-		if err := getTodos(b, t.Wiki); err != nil {
-			return fmt.Errorf("first My todos: %w", err)
-		}
 		if pages[i], err = newPageClient(b, t.Wiki+"/todos"); err != nil {
 			return err
+		}
+		if err := pages[i].get(); err != nil {
+			return fmt.Errorf("first My todos: %w", err)
 		}
 	}
 	deadline := time.Now().Add(duration)
 	profiled := prof.start(duration)
-	page := measure(users, func(worker int) (bool, error) {
+	page := measure(users, meter, func(worker int) (bool, error) {
 		if time.Now().After(deadline) {
 			return false, nil
 		}
@@ -270,6 +273,7 @@ type result struct {
 	firstErr  error
 	elapsed   time.Duration
 	cpu       map[string]time.Duration // CPU time each process spent
+	meter     cpuMeter                 // those processes, in the order to print them
 }
 
 // process is one whose CPU time is reported.
@@ -280,8 +284,6 @@ type process struct {
 
 // cpuMeter reads processes' CPU time (user and system) from /proc.
 type cpuMeter []process
-
-var meter cpuMeter
 
 func (m cpuMeter) read() map[string]time.Duration {
 	out := map[string]time.Duration{}
@@ -305,9 +307,9 @@ func (m cpuMeter) read() map[string]time.Duration {
 
 // measure runs step on workers goroutines (step learns which, 0 to
 // workers-1) until it returns false, and times each call that did something.
-func measure(workers int, step func(worker int) (bool, error)) result {
+func measure(workers int, meter cpuMeter, step func(worker int) (bool, error)) result {
 	var mu sync.Mutex
-	var r result
+	r := result{meter: meter}
 	var wg sync.WaitGroup
 	cpuBefore := meter.read()
 	start := time.Now()
@@ -366,7 +368,7 @@ func (r result) print(name string, workers int) {
 	if len(r.cpu) > 0 && n > 0 {
 		fmt.Printf("  CPU time per request:")
 		var total time.Duration
-		for _, p := range meter {
+		for _, p := range r.meter {
 			if d, ok := r.cpu[p.name]; ok {
 				fmt.Printf("  %s %s", p.name, ms(d/time.Duration(n)))
 				total += d
@@ -526,21 +528,4 @@ func (c *pageClient) roundTrip() (int, []byte, error) {
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return resp.StatusCode, body, err
-}
-
-// getTodos loads My todos and fails unless it shows the todos.
-func getTodos(b *http.Client, wikiURL string) error {
-	resp, err := b.Get(wikiURL + "/todos")
-	if err != nil {
-		return err
-	}
-	body, err := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `id="todos"`) {
-		return fmt.Errorf("My todos answered %d without the todo list", resp.StatusCode)
-	}
-	return nil
 }

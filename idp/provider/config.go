@@ -4,13 +4,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
 	"xaa.example/shared/demo"
+	"xaa.example/shared/envconfig"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/trace"
 )
@@ -110,7 +110,7 @@ func DefaultConfig(t demo.Topology) Config {
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
 	var problems []string
-	if u, err := url.Parse(c.Issuer); err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	if !envconfig.IsHTTPURL(c.Issuer) {
 		problems = append(problems, fmt.Sprintf("issuer %q is not an absolute http(s) URL", c.Issuer))
 	}
 	if c.DB == nil {

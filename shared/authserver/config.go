@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
 	"gorm.io/gorm"
 
 	"xaa.example/shared/demo"
+	"xaa.example/shared/envconfig"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
@@ -141,8 +141,7 @@ func (c *Config) Validate() error {
 }
 
 func checkURL(s string) error {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !envconfig.IsHTTPURL(s) {
 		return fmt.Errorf("%q is not an absolute http(s) URL", s)
 	}
 	return nil

@@ -30,11 +30,17 @@ func (r *Reader) String(name, def string) string {
 // issuers are compared as exact strings, so the value is kept as given.
 func (r *Reader) URL(name, def string) string {
 	v := r.String(name, def)
-	u, err := url.Parse(v)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !IsHTTPURL(v) {
 		r.problems = append(r.problems, fmt.Sprintf("%s=%q is not an absolute http(s) URL", name, v))
 	}
 	return v
+}
+
+// IsHTTPURL reports whether s is an absolute http or https URL with a
+// host: what every configured issuer and service URL must be.
+func IsHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // Bool parses true/false/1/0.

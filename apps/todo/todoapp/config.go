@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"xaa.example/shared/demo"
+	"xaa.example/shared/envconfig"
 	"xaa.example/shared/serve"
 	"xaa.example/shared/trace"
 )
@@ -57,10 +58,10 @@ func DefaultConfig(t demo.Topology) Config {
 // Validate reports every problem at once.
 func (c *Config) Validate() error {
 	var p []string
-	if !strings.HasPrefix(c.BaseURL, "http") {
+	if !envconfig.IsHTTPURL(c.BaseURL) {
 		p = append(p, "base URL must be an http(s) URL")
 	}
-	if !strings.HasPrefix(c.ASIssuer, "http") {
+	if !envconfig.IsHTTPURL(c.ASIssuer) {
 		p = append(p, "authorization server issuer must be an http(s) URL")
 	}
 	if c.ClientID == "" || c.ClientSecret == "" {

@@ -11,6 +11,7 @@ import (
 
 	"xaa.example/debugconsole"
 	"xaa.example/shared/demo"
+	"xaa.example/shared/envconfig"
 	"xaa.example/shared/serve"
 	"xaa.example/shared/trace"
 )
@@ -74,7 +75,7 @@ func DefaultConfig(t demo.Topology) Config {
 func (c *Config) Validate() error {
 	var p []string
 	for name, v := range map[string]string{"base URL": c.BaseURL, "wiki AS issuer": c.ASIssuer, "todo AS issuer": c.TodoASIssuer, "todo API URL": c.TodoAPIURL, "todo app URL": c.TodoAppURL} {
-		if !strings.HasPrefix(v, "http://") && !strings.HasPrefix(v, "https://") {
+		if !envconfig.IsHTTPURL(v) {
 			p = append(p, name+" must be an http(s) URL")
 		}
 	}

@@ -2,9 +2,9 @@ package authserver
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
+
+	"gorm.io/gorm"
 
 	"xaa.example/shared/storage/storagetest"
 )
@@ -14,65 +14,43 @@ import (
 // written to the replay store, an access token signed), on SQLite and on
 // MariaDB.
 func BenchmarkJWTBearerGrant(b *testing.B) {
-	for _, db := range []string{"SQLite", "MariaDB"} {
-		b.Run(db, func(b *testing.B) {
-			store := storagetest.SQLite(b)
-			if db == "MariaDB" {
-				store = storagetest.MariaDB(b)
+	storagetest.EachBench(b, func(b *testing.B, store *gorm.DB) {
+		ras := newResourceASOn(b, store)
+		h := ras.server.Handler()
+		bodies := make([]string, b.N)
+		for i := range bodies {
+			bodies[i] = bearerForm(ras.idjag(b, benchClaims(ras)))
+		}
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if rec := postGrant(h, bodies[i]); rec.Code != http.StatusOK {
+				b.Fatalf("%d %s", rec.Code, rec.Body)
 			}
-			ras := newResourceASOn(b, store)
-			h := ras.server.Handler()
-			bodies := make([]string, b.N)
-			for i := range bodies {
-				bodies[i] = bearerForm(ras.idjag(b, benchClaims(ras)))
-			}
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(bodies[i]))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth("wiki-at-todo", "wiki-secret")
-				rec := httptest.NewRecorder()
-				h.ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
-					b.Fatalf("%d %s", rec.Code, rec.Body)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 // BenchmarkJWTBearerGrantParallel is the same grant with concurrent
 // clients (GOMAXPROCS goroutines × 8), the shape of a loaded server.
 func BenchmarkJWTBearerGrantParallel(b *testing.B) {
-	for _, db := range []string{"SQLite", "MariaDB"} {
-		b.Run(db, func(b *testing.B) {
-			store := storagetest.SQLite(b)
-			if db == "MariaDB" {
-				store = storagetest.MariaDB(b)
-			}
-			ras := newResourceASOn(b, store)
-			h := ras.server.Handler()
-			bodies := make(chan string, b.N)
-			for range b.N {
-				bodies <- bearerForm(ras.idjag(b, benchClaims(ras)))
-			}
-			close(bodies)
-			b.SetParallelism(8)
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(<-bodies))
-					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-					req.SetBasicAuth("wiki-at-todo", "wiki-secret")
-					rec := httptest.NewRecorder()
-					h.ServeHTTP(rec, req)
-					if rec.Code != http.StatusOK {
-						b.Errorf("%d %s", rec.Code, rec.Body)
-					}
+	storagetest.EachBench(b, func(b *testing.B, store *gorm.DB) {
+		ras := newResourceASOn(b, store)
+		h := ras.server.Handler()
+		bodies := make(chan string, b.N)
+		for range b.N {
+			bodies <- bearerForm(ras.idjag(b, benchClaims(ras)))
+		}
+		close(bodies)
+		b.SetParallelism(8)
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if rec := postGrant(h, <-bodies); rec.Code != http.StatusOK {
+					b.Errorf("%d %s", rec.Code, rec.Body)
 				}
-			})
+			}
 		})
-	}
+	})
 }
 
 // benchClaims is a fresh ID-JAG for one user: after the first grant links

@@ -153,6 +153,17 @@ func (r *resourceAS) post(t *testing.T, auth [2]string, body string) (int, map[s
 	return resp.StatusCode, out, resp.Header
 }
 
+// postGrant posts a jwt-bearer grant as the wiki's client at the todo AS,
+// in process.
+func postGrant(h http.Handler, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth("wiki-at-todo", "wiki-secret")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
 // stored counts what a grant may write: used jtis, accounts and links.
 func (r *resourceAS) stored(t *testing.T) [3]int64 {
 	t.Helper()
@@ -370,12 +381,7 @@ func TestConcurrentFirstGrants(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(body))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				req.SetBasicAuth("wiki-at-todo", "wiki-secret")
-				rec := httptest.NewRecorder()
-				ras.server.Handler().ServeHTTP(rec, req)
-				if rec.Code != http.StatusOK {
+				if rec := postGrant(ras.server.Handler(), body); rec.Code != http.StatusOK {
 					errs <- rec.Body.String()
 				}
 			}()

@@ -68,6 +68,13 @@ func Each(t *testing.T, fn func(t *testing.T, db *gorm.DB)) {
 	t.Run("MariaDB", func(t *testing.T) { fn(t, MariaDB(t)) })
 }
 
+// EachBench runs a benchmark on SQLite and on MariaDB, as Each runs a test.
+func EachBench(b *testing.B, fn func(b *testing.B, db *gorm.DB)) {
+	b.Helper()
+	b.Run("SQLite", func(b *testing.B) { fn(b, SQLite(b)) })
+	b.Run("MariaDB", func(b *testing.B) { fn(b, MariaDB(b)) })
+}
+
 // ID returns a short random id for test data.
 func ID() string {
 	b := make([]byte, 4)

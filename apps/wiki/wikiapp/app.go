@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 
 	"github.com/alexedwards/scs/v2"
@@ -27,7 +28,9 @@ type App struct {
 	http    *http.Client
 	console *debugconsole.Console // nil when the console is off
 	stepper *stepper
-	handler http.Handler
+	// todoLinks finds links to todos in a page, to show them as chips.
+	todoLinks *regexp.Regexp
+	handler   http.Handler
 }
 
 // New validates cfg, migrates and seeds the database and builds the handler.
@@ -48,7 +51,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	hc := cfg.Trace.Client(cfg.HTTPClient)
-	a := &App{cfg: cfg, store: st, sessions: sessions, http: hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, hc), stepper: newStepper()}
+	a := &App{cfg: cfg, store: st, sessions: sessions, http: hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, hc), stepper: newStepper(), todoLinks: todoLinksIn(cfg.TodoAppURL)}
 	if cfg.Trace != nil {
 		a.console = &debugconsole.Console{
 			Recorder:  cfg.Recorder,

@@ -26,16 +26,16 @@ type chip struct {
 	Missing bool // not found, or not the reader's
 }
 
-// todoLinks finds the links to todos in sanitised page HTML.
-func (a *App) todoLinks() *regexp.Regexp {
-	return regexp.MustCompile(`<a href="(` + regexp.QuoteMeta(a.cfg.TodoAppURL) + `/todos/(\d+))"[^>]*>.*?</a>`)
+// todoLinksIn returns what finds the links to the todo app's todos in
+// sanitised page HTML; App.todoLinks keeps it, compiled once.
+func todoLinksIn(todoAppURL string) *regexp.Regexp {
+	return regexp.MustCompile(`<a href="(` + regexp.QuoteMeta(todoAppURL) + `/todos/(\d+))"[^>]*>.*?</a>`)
 }
 
 // withChips replaces the todo links of a rendered page with chips. When the
 // chain fails, the links stay links and the problem is returned to show.
 func (a *App) withChips(ctx context.Context, user signin.User, page string) (string, *chainProblem) {
-	links := a.todoLinks()
-	matches := links.FindAllStringSubmatch(page, -1)
+	matches := a.todoLinks.FindAllStringSubmatch(page, -1)
 	if len(matches) == 0 {
 		return page, nil
 	}
@@ -62,8 +62,8 @@ func (a *App) withChips(ctx context.Context, user signin.User, page string) (str
 		chips[id] = c
 	}
 	finish(run, problem, fmt.Sprintf("%d todo links shown as chips.", len(chips)))
-	out := links.ReplaceAllStringFunc(page, func(link string) string {
-		id, _ := strconv.ParseUint(links.FindStringSubmatch(link)[2], 10, 32)
+	out := a.todoLinks.ReplaceAllStringFunc(page, func(link string) string {
+		id, _ := strconv.ParseUint(a.todoLinks.FindStringSubmatch(link)[2], 10, 32)
 		c := chips[id]
 		if c == nil {
 			return link

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 
@@ -242,13 +241,4 @@ func (rp *RP) config(ctx context.Context) (*oauth2.Config, error) {
 		Endpoint:     p.Endpoint(),
 		Scopes:       scopes,
 	}, nil
-}
-
-// SafeReturn keeps only local paths, so a return address can never send the
-// browser to another site (open redirect).
-func SafeReturn(s string) string {
-	if !strings.HasPrefix(s, "/") || strings.HasPrefix(s, "//") || strings.HasPrefix(s, "/\\") {
-		return "/"
-	}
-	return s
 }

@@ -15,5 +15,9 @@ RUN mkdir -p /out && \
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ /usr/local/bin/
+# The debug console's key (serve.DebugTrace), one file that the five
+# containers share through the debug-key volume of docker-compose.yml.
+RUN mkdir -p /var/lib/xaa-debug && chown nobody /var/lib/xaa-debug
+ENV DEBUG_TRACE_KEY_FILE=/var/lib/xaa-debug/trace.key
 USER nobody
 WORKDIR /tmp

@@ -21,6 +21,8 @@ type Collector struct {
 	// its steps at /debug/trace/{id}.
 	Remote map[string]string
 	Client *http.Client
+	// Key proves to the other services that the console asks (trace.Proof).
+	Key []byte
 }
 
 // Step is one numbered step of a run: a request from one party to another,
@@ -48,7 +50,7 @@ func (c *Collector) Steps(ctx context.Context, id string) []Step {
 		wg.Add(1)
 		go func(base string) {
 			defer wg.Done()
-			steps := c.fetch(ctx, strings.TrimSuffix(base, "/")+"/debug/trace/"+id)
+			steps := c.fetch(ctx, strings.TrimSuffix(base, "/")+"/debug/trace/"+id, id)
 			mu.Lock()
 			all = append(all, steps...)
 			mu.Unlock()
@@ -58,13 +60,14 @@ func (c *Collector) Steps(ctx context.Context, id string) []Step {
 	return pair(all)
 }
 
-func (c *Collector) fetch(ctx context.Context, url string) []trace.Step {
+func (c *Collector) fetch(ctx context.Context, url, id string) []trace.Step {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil
 	}
+	req.Header.Set("Authorization", trace.Proof(c.Key, id))
 	resp, err := c.Client.Do(req)
 	if err != nil {
 		return nil

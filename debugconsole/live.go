@@ -17,9 +17,9 @@ func Script(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(script)
 }
 
-// Events streams a server-sent event each time a run starts or ends, until
-// the browser goes away.
-func (c *Console) Events(w http.ResponseWriter, r *http.Request) {
+// Events streams a server-sent event each time a run that v may see starts
+// or ends, until the browser goes away.
+func (c *Console) Events(w http.ResponseWriter, r *http.Request, v Viewer) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		http.Error(w, "streaming unsupported", http.StatusInternalServerError)
@@ -47,6 +47,9 @@ func (c *Console) Events(w http.ResponseWriter, r *http.Request) {
 		case <-end.C:
 			return
 		case id := <-updates:
+			if run := c.Recorder.Run(id); run == nil || !v.Sees(run) {
+				continue
+			}
 			fmt.Fprintf(w, "event: message\ndata: %s\n\n", id)
 		case <-keepAlive.C:
 			fmt.Fprint(w, ": keep-alive\n\n")

@@ -8,8 +8,8 @@ import (
 	"xaa.example/shared/trace"
 )
 
-// MaxRuns bounds the runs the recorder remembers.
-const MaxRuns = 20
+// MaxRuns bounds the runs the recorder remembers, everyone's together.
+const MaxRuns = 100
 
 // Recorder remembers the recent chain runs and tells subscribers when one
 // starts or ends, for the console's live updates.
@@ -29,9 +29,12 @@ func NewRecorder() *Recorder {
 // Run is one user action that went through the chain; its ID is the trace
 // id every service records its steps under.
 type Run struct {
-	ID      string
-	Title   string
+	ID    string
+	Title string
+	// User is the email of the person the run was made for, and Owner their
+	// subject: a run is shown to its owner alone (and to console admins).
 	User    string
+	Owner   string
 	Started time.Time
 
 	mu      sync.Mutex
@@ -43,8 +46,8 @@ type Run struct {
 
 // Start begins a run; requests made with the returned context carry its
 // trace id.
-func (r *Recorder) Start(ctx context.Context, title, user string) (context.Context, *Run) {
-	run := &Run{ID: trace.NewID(), Title: title, User: user, Started: r.Now(), rec: r}
+func (r *Recorder) Start(ctx context.Context, title string, who Viewer) (context.Context, *Run) {
+	run := &Run{ID: trace.NewID(), Title: title, User: who.Email, Owner: who.Subject, Started: r.Now(), rec: r}
 	r.mu.Lock()
 	r.runs = append(r.runs, run)
 	if len(r.runs) > MaxRuns {
@@ -79,6 +82,31 @@ func (r *Recorder) Runs() []*Run {
 		out = append(out, r.runs[i])
 	}
 	return out
+}
+
+// Viewer is who looks at the console (or for whom a run is made): a
+// person sees their own runs; All, for console admins, sees everyone's.
+type Viewer struct {
+	Subject string
+	Email   string
+	All     bool
+}
+
+// Sees reports whether v may see run.
+func (v Viewer) Sees(run *Run) bool {
+	return v.All || (v.Subject != "" && run.Owner == v.Subject)
+}
+
+// Run returns the run with id, or nil.
+func (r *Recorder) Run(id string) *Run {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, run := range r.runs {
+		if run.ID == id {
+			return run
+		}
+	}
+	return nil
 }
 
 // Subscribe returns a channel of run ids that changed, and a function to

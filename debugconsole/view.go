@@ -26,12 +26,15 @@ type RunView struct {
 	Done    bool
 }
 
-// Views prepares the newest limit runs for rendering, newest first, their
-// steps collected from every service, the runs side by side.
-func (c *Console) Views(ctx context.Context, limit int) []RunView {
-	runs := c.Recorder.Runs()
-	if len(runs) > limit {
-		runs = runs[:limit]
+// Views prepares the newest limit runs that v may see for rendering,
+// newest first, their steps collected from every service, the runs side by
+// side.
+func (c *Console) Views(ctx context.Context, limit int, v Viewer) []RunView {
+	var runs []*Run
+	for _, r := range c.Recorder.Runs() {
+		if len(runs) < limit && v.Sees(r) {
+			runs = append(runs, r)
+		}
 	}
 	out := make([]RunView, len(runs))
 	var wg sync.WaitGroup

@@ -17,14 +17,14 @@ func TestViewsShowOnlyCollectedRuns(t *testing.T) {
 	c := &Console{Recorder: rec, Collector: &Collector{Local: store, Client: http.DefaultClient}}
 	var ids []string
 	for range 3 {
-		_, run := rec.Start(context.Background(), "run", "bob")
+		_, run := rec.Start(context.Background(), "run", Viewer{Subject: "bob-sub", Email: "bob"})
 		ids = append(ids, run.ID)
 		// A step the todo API recorded under the run's trace.
 		store.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {})).ServeHTTP(
 			&nopWriter{h: http.Header{}}, requestWithTrace(run.ID))
 		run.Finish("done", false)
 	}
-	views := c.Views(context.Background(), 2)
+	views := c.Views(context.Background(), 2, Viewer{Subject: "bob-sub"})
 	if len(views) != 2 || views[0].Run.ID != ids[2] || views[1].Run.ID != ids[1] {
 		t.Fatalf("views: %d, want the two newest runs", len(views))
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
 	"xaa.example/shared/demo"
@@ -252,5 +253,55 @@ func TestBrowserPhone(t *testing.T) {
 	c.run("measure", chromedp.Evaluate(`document.documentElement.scrollWidth`, &scrollWidth))
 	if scrollWidth > 390 {
 		t.Errorf("the page is %dpx wide on a 390px screen: it scrolls sideways", scrollWidth)
+	}
+}
+
+// otherPerson makes the browser someone else's: every cookie of every
+// service is forgotten, so the next sign-in starts from nothing.
+func (c *chrome) otherPerson() *chrome {
+	c.t.Helper()
+	c.run("forget every cookie", network.ClearBrowserCookies())
+	return c
+}
+
+// TestBrowserPrivacy: John does not see Bob's runs in the debug console,
+// and a return address that Chromium would read as another site's (the
+// tab in "/\t/evil.example") leaves the person on the service itself.
+func TestBrowserPrivacy(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	c := newChrome(t)
+	wiki := s.topology.Wiki
+
+	c.signIn(wiki, "bob@tables.fake")
+	c.run("open My todos as Bob", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#todos`))
+	c.run("open the console as Bob", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.run`))
+	c.shot("bob-console")
+	if runs := c.text(`main`); !strings.Contains(runs, "bob@tables.fake") {
+		t.Fatalf("Bob's console does not show his run:\n%s", runs)
+	}
+
+	john := c.otherPerson()
+	john.signIn(wiki, "john@tables.fake2")
+	john.run("open the console as John", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`main`))
+	john.shot("john-console")
+	if seen := john.text(`body`); strings.Contains(seen, "bob@tables.fake") || strings.Contains(seen, demo.BobTodos[0]) {
+		t.Errorf("John's console shows Bob's run:\n%s", seen)
+	}
+
+	for _, svc := range []string{"wiki", "todo", "idp"} {
+		base := s.servers[svc].URL
+		p := c.otherPerson()
+		p.run("open "+svc+"'s sign-in with a hostile return address",
+			chromedp.Navigate(base+"/login?login_hint=bob%40tables.fake&next=%2F%09%2Fevil.example"),
+			chromedp.WaitVisible(`input[name=password]`),
+			chromedp.SendKeys(`input[name=password]`, demo.Password),
+			chromedp.Submit(`input[name=password]`),
+			chromedp.WaitVisible(`.who`))
+		var landed string
+		p.run("where the sign-in lands", chromedp.Location(&landed))
+		if landed != base+"/" {
+			p.shot(svc + "-redirect")
+			t.Errorf("%s: the sign-in with next=/<TAB>/evil.example landed at %s, want %s/", svc, landed, base)
+		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"xaa.example/shared/demo"
+	"xaa.example/shared/trace"
 )
 
 // usableJWT matches a JWT that still has its signature.
@@ -55,19 +56,79 @@ func TestConsoleShowsEveryParty(t *testing.T) {
 	}
 	assertNothingUsable(t, "the console", console.Body)
 
-	// What each service serves to the console is as safe.
+	// What each service serves to the console is as safe, and it is
+	// served to the console alone: not to an anonymous caller, nor with
+	// the proof of another run.
 	run := s.recorder.Runs()[0].ID
 	for name, srv := range s.servers {
-		resp, err := http.Get(srv.URL + "/debug/trace/" + run)
-		if err != nil {
-			t.Fatal(err)
+		for _, tc := range []struct {
+			name, auth string
+			want       int
+		}{
+			{name: "anonymous", want: http.StatusUnauthorized},
+			{name: "another run's proof", auth: trace.Proof(traceKey, "another-run"), want: http.StatusUnauthorized},
+			{name: "another key", auth: trace.Proof([]byte("not-the-console-key-not-the-console-key"), run), want: http.StatusUnauthorized},
+			{name: "the console", auth: trace.Proof(traceKey, run), want: http.StatusOK},
+		} {
+			req, _ := http.NewRequest(http.MethodGet, srv.URL+"/debug/trace/"+run, nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s /debug/trace, %s: %d, want %d", name, tc.name, resp.StatusCode, tc.want)
+			}
+			if tc.want == http.StatusOK && len(body) < 10 {
+				t.Errorf("%s /debug/trace: the console got %s", name, body)
+			}
+			if tc.want != http.StatusOK && strings.Contains(string(body), "bob@tables.fake") {
+				t.Errorf("%s /debug/trace, %s: answered with bob's steps", name, tc.name)
+			}
+			assertNothingUsable(t, name+"'s trace", string(body))
 		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || len(body) < 10 {
-			t.Errorf("%s /debug/trace: %d %s", name, resp.StatusCode, body)
+	}
+}
+
+// TestConsoleShowsOwnRunsOnly: a person's runs are theirs. John does not see
+// Bob's runs in the console, its drawer, or its run list; a console admin
+// sees everyone's only when asking for them.
+func TestConsoleShowsOwnRunsOnly(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	bob := newBrowser(t)
+	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	if p := bob.get(s.topology.Wiki + "/todos"); !strings.Contains(p.Body, demo.BobTodos[0]) {
+		t.Fatalf("bob's todos are not shown: %d", p.Status)
+	}
+	if p := bob.get(s.topology.Wiki + "/debug"); !strings.Contains(p.Body, demo.BobTodos[0]) || !strings.Contains(p.Body, "bob@tables.fake") {
+		t.Fatal("bob's console does not show his own run")
+	}
+
+	john := newBrowser(t)
+	john.signIn(s.topology.Wiki, "john@tables.fake2", demo.Password)
+	for _, path := range []string{"/debug", "/debug/runs", "/debug/latest", "/debug/runs?all=1", "/debug?all=1"} {
+		p := john.get(s.topology.Wiki + path)
+		if p.Status != http.StatusOK {
+			t.Errorf("john's %s: %d", path, p.Status)
 		}
-		assertNothingUsable(t, name+"'s trace", string(body))
+		for _, bobs := range []string{"bob@tables.fake", demo.BobTodos[0], s.recorder.Runs()[0].ID[:10]} {
+			if strings.Contains(p.Body, bobs) {
+				t.Errorf("john's %s shows bob's %q", path, bobs)
+			}
+		}
+	}
+
+	admin := newBrowser(t)
+	admin.signIn(s.topology.Wiki, "admin@tables.fake", demo.Password)
+	if p := admin.get(s.topology.Wiki + "/debug"); strings.Contains(p.Body, "bob@tables.fake") || !strings.Contains(p.Body, "show everyone's runs") {
+		t.Error("the admin's console shows others' runs without asking, or offers no way to see them")
+	}
+	if p := admin.get(s.topology.Wiki + "/debug?all=1"); !strings.Contains(p.Body, "bob@tables.fake") || !strings.Contains(p.Body, demo.BobTodos[0]) {
+		t.Error("the admin's all-users view does not show bob's run")
 	}
 }
 

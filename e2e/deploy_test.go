@@ -27,6 +27,7 @@ type composeFile struct {
 		Command     []string `yaml:"command"`
 		Ports       []string `yaml:"ports"`
 		NetworkMode string   `yaml:"network_mode"`
+		Volumes     []string `yaml:"volumes"`
 		Environment map[string]string
 		EnvFile     []struct {
 			Path     string `yaml:"path"`
@@ -71,6 +72,9 @@ func TestComposeFile(t *testing.T) {
 		}
 		if hc := strings.Join(s.Healthcheck.Test, " "); !strings.Contains(hc, "localhost:"+port+"/healthz") {
 			t.Errorf("%s: health check %q does not probe port %s", name, hc, port)
+		}
+		if !slices.Contains(s.Volumes, "debug-key:/var/lib/xaa-debug") || !strings.Contains(string(dockerfile), "DEBUG_TRACE_KEY_FILE=/var/lib/xaa-debug/") {
+			t.Errorf("%s does not share the debug console's key file (volume debug-key)", name)
 		}
 		if s.DependsOn["mariadb"].Condition != "service_healthy" {
 			t.Errorf("%s does not wait for a healthy MariaDB", name)

@@ -132,6 +132,11 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	}
 
 	s.traces = map[string]*trace.Store{"idp": idpCfg.Trace, "wiki-as": wikiASCfg.Trace, "todo-as": todoASCfg.Trace, "todo": todoCfg.Trace, "wiki": wikiCfg.Trace}
+	for _, store := range s.traces {
+		if store != nil {
+			store.Key = traceKey
+		}
+	}
 	idpCfg.DB, idpCfg.Log = s.dbs["idp"], log.With("service", "idp")
 	idp, err := provider.New(ctx, idpCfg)
 	if err != nil {
@@ -163,6 +168,9 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	handlers["wiki"].set(wiki.Handler())
 	return s
 }
+
+// traceKey is the key the console proves itself with to every service.
+var traceKey = []byte("e2e-debug-console-trace-key-0123456789")
 
 // browser is a cookie jar that follows redirects, as a person's browser.
 type browser struct {

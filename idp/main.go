@@ -19,7 +19,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	env := envconfig.New(getenv)
 	topology := serve.Topology(env)
 	secure := env.Bool("SECURE_COOKIES", false)
-	debugConsole := env.Bool("DEBUG_CONSOLE", true)
 	demoScenarios := env.Bool("DEMO_SCENARIOS", true)
 	if err := env.Err(); err != nil {
 		return err
@@ -35,8 +34,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 
 	cfg := provider.DefaultConfig(topology)
 	cfg.DemoScenarios = demoScenarios
-	if !debugConsole {
-		cfg.Trace = nil // no recording, no /debug endpoints
+	if cfg.Trace, err = serve.DebugTrace(env, cfg.Trace); err != nil {
+		return err
 	}
 	cfg.DB, cfg.Log, cfg.SecureCookies = db, log, secure
 	srv, err := provider.New(ctx, cfg)

@@ -19,9 +19,11 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	cfg := todoapp.DefaultConfig(serve.Topology(env))
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	cfg.ClientSecret = env.String("CLIENT_SECRET", cfg.ClientSecret)
-	if !env.Bool("DEBUG_CONSOLE", true) {
-		cfg.Trace = nil // no recording, no /debug endpoints
+	traceStore, err := serve.DebugTrace(env, cfg.Trace)
+	if err != nil {
+		return err
 	}
+	cfg.Trace = traceStore
 	if err := env.Err(); err != nil {
 		return err
 	}

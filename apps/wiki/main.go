@@ -21,9 +21,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	cfg.ClientSecret = env.String("CLIENT_SECRET", cfg.ClientSecret)
 	cfg.TodoClientID = env.String("TODO_CLIENT_ID", cfg.TodoClientID)
 	cfg.TodoClientSecret = env.String("TODO_CLIENT_SECRET", cfg.TodoClientSecret)
-	if !env.Bool("DEBUG_CONSOLE", true) {
-		cfg.Trace = nil // no recording, no /debug endpoints
+	cfg.ConsoleAdmins = env.List("DEBUG_CONSOLE_ADMINS", cfg.ConsoleAdmins)
+	traceStore, err := serve.DebugTrace(env, cfg.Trace)
+	if err != nil {
+		return err
 	}
+	cfg.Trace = traceStore
 	if err := env.Err(); err != nil {
 		return err
 	}

@@ -29,9 +29,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	idp.Domains = env.List("ORG_DOMAINS", idp.Domains)
 	cfg.TrustedIssuers = todoas.TrustedIssuers(env, cfg.TrustedIssuers)
 	todoas.ConfigureWikiClient(&cfg, env.String("WIKI_CLIENT_ID_AT_TODO", ""), env.String("WIKI_CLIENT_SECRET_AT_TODO", ""))
-	if !env.Bool("DEBUG_CONSOLE", true) {
-		cfg.Trace = nil // no recording, no /debug endpoints
+	traceStore, err := serve.DebugTrace(env, cfg.Trace)
+	if err != nil {
+		return err
 	}
+	cfg.Trace = traceStore
 	if err := env.Err(); err != nil {
 		return err
 	}

@@ -27,9 +27,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	idp.IdP.ClientID = env.String("WIKI_AS_IDP_CLIENT_ID", env.String("IDP_CLIENT_ID", idp.IdP.ClientID))
 	idp.IdP.ClientSecret = env.String("WIKI_AS_IDP_CLIENT_SECRET", env.String("IDP_CLIENT_SECRET", idp.IdP.ClientSecret))
 	idp.Domains = env.List("ORG_DOMAINS", idp.Domains)
-	if !env.Bool("DEBUG_CONSOLE", true) {
-		cfg.Trace = nil // no recording, no /debug endpoints
+	traceStore, err := serve.DebugTrace(env, cfg.Trace)
+	if err != nil {
+		return err
 	}
+	cfg.Trace = traceStore
 	if err := env.Err(); err != nil {
 		return err
 	}

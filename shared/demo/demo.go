@@ -115,3 +115,15 @@ func OrgDomains() []string {
 	}
 	return out
 }
+
+// Admins are the emails of the seeded administrators: they run the IdP's
+// admin console, and may see everyone's runs in the debug console.
+func Admins() []string {
+	var out []string
+	for _, u := range Users {
+		if u.Admin {
+			out = append(out, u.Email)
+		}
+	}
+	return out
+}

@@ -2,9 +2,11 @@ package serve
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,6 +22,7 @@ import (
 	"xaa.example/shared/demo"
 	"xaa.example/shared/envconfig"
 	"xaa.example/shared/storage"
+	"xaa.example/shared/trace"
 )
 
 // Logger writes text logs to w. The service name is in each line so the
@@ -122,4 +125,67 @@ func HTTPClient() *http.Client {
 	t.MaxIdleConns = 200
 	t.MaxIdleConnsPerHost = 100
 	return &http.Client{Transport: t, Timeout: 10 * time.Second}
+}
+
+// DebugTrace readies a service's record of chain runs for the debug
+// console: with DEBUG_CONSOLE=false it returns nil (no recording, no /debug
+// endpoints); otherwise it gives store the key with which the console
+// proves who it is (trace.Proof). The key is DEBUG_TRACE_KEY, or else the
+// file DEBUG_TRACE_KEY_FILE (default DATA_DIR/debug-trace.key), created with
+// a random key by the first service to start, readable by its owner alone:
+// services on one machine, or sharing that file, share the key with no
+// setup.
+func DebugTrace(env *envconfig.Reader, store *trace.Store) (*trace.Store, error) {
+	if !env.Bool("DEBUG_CONSOLE", true) {
+		return nil, nil
+	}
+	if key := env.String("DEBUG_TRACE_KEY", ""); key != "" {
+		if len(key) < 32 {
+			return nil, errors.New("DEBUG_TRACE_KEY must be at least 32 characters")
+		}
+		store.Key = []byte(key)
+		return store, nil
+	}
+	file := env.String("DEBUG_TRACE_KEY_FILE", filepath.Join(env.String("DATA_DIR", ".data"), "debug-trace.key"))
+	key, err := keyFile(file)
+	if err != nil {
+		return nil, fmt.Errorf("DEBUG_TRACE_KEY_FILE: %w", err)
+	}
+	store.Key = key
+	return store, nil
+}
+
+// keyFile reads the key in file, or creates the file with a new random key
+// when there is none. Of two services creating it at once, one wins (O_EXCL)
+// and the other reads its key.
+func keyFile(file string) ([]byte, error) {
+	for range 50 {
+		if b, err := os.ReadFile(file); err == nil {
+			if key := strings.TrimSpace(string(b)); len(key) >= 32 {
+				return []byte(key), nil
+			}
+			// Being written by another service this very moment.
+			time.Sleep(20 * time.Millisecond)
+			continue
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
+			return nil, err
+		}
+		f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if errors.Is(err, fs.ErrExist) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		key := rand.Text() + rand.Text()
+		_, werr := f.WriteString(key + "\n")
+		if cerr := f.Close(); werr != nil || cerr != nil {
+			return nil, errors.Join(werr, cerr)
+		}
+		return []byte(key), nil
+	}
+	return nil, fmt.Errorf("%s holds no key (at least 32 characters)", file)
 }

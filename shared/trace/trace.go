@@ -2,7 +2,10 @@ package trace
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -117,6 +120,9 @@ func Fail(ctx context.Context, name, detail string) {
 type Store struct {
 	Service string
 	Now     func() time.Time
+	// Key authenticates the console to ServeHTTP; without one, no one
+	// can read the steps over HTTP.
+	Key []byte
 
 	mu     sync.Mutex
 	traces map[string][]Step
@@ -157,17 +163,46 @@ func (s *Store) Steps(id string) []Step {
 	return append([]Step(nil), steps...)
 }
 
-// ServeHTTP answers GET /debug/trace/{id} with the trace's steps as JSON.
-// They are redacted already: nothing here can be replayed.
+// ServeHTTP answers GET /debug/trace/{id} with the trace's steps as JSON,
+// to the debug console alone: the request must carry the run's proof
+// (Proof, in the Authorization header), made with the key the console and
+// every service share. A store with no key answers no one. The steps are
+// redacted already, but they still say who did what: a person's email,
+// their todos' titles.
 func (s *Store) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id := r.URL.Path[strings.LastIndexByte(r.URL.Path, '/')+1:]
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	if !s.authorized(r.Header.Get("Authorization"), id) {
+		w.Header().Set("WWW-Authenticate", AuthScheme)
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"error":"unauthorized","error_description":"only the debug console may read a run's steps"}` + "\n"))
+		return
+	}
 	steps := s.Steps(id)
 	if steps == nil {
 		steps = []Step{}
 	}
 	_ = json.NewEncoder(w).Encode(steps)
+}
+
+// AuthScheme names the console's credential in the Authorization header.
+const AuthScheme = "XAA-Trace"
+
+// Proof is what the console sends to read trace id's steps: an HMAC-SHA256
+// of the id under the shared key, so a proof seen for one run opens no
+// other, and the key itself never travels.
+func Proof(key []byte, id string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("xaa-trace:" + id))
+	return AuthScheme + " " + base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (s *Store) authorized(header, id string) bool {
+	if len(s.Key) == 0 || id == "" {
+		return false
+	}
+	return hmac.Equal([]byte(header), []byte(Proof(s.Key, id)))
 }
 
 // Label names a received request for the console by what it asks for.

@@ -55,7 +55,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if cfg.Trace != nil {
 		a.console = &debugconsole.Console{
 			Recorder:  cfg.Recorder,
-			Collector: &debugconsole.Collector{Local: cfg.Trace, Remote: cfg.DebugSources, Client: cfg.HTTPClient},
+			Collector: &debugconsole.Collector{Local: cfg.Trace, Remote: cfg.DebugSources, Client: cfg.HTTPClient, Key: cfg.Trace.Key},
 		}
 	}
 	a.signin = &signin.App{

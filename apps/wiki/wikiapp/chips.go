@@ -39,7 +39,7 @@ func (a *App) withChips(ctx context.Context, user signin.User, page string) (str
 	if len(matches) == 0 {
 		return page, nil
 	}
-	ctx, run := a.cfg.Recorder.Start(ctx, "Todo links in a page", user.Email)
+	ctx, run := a.cfg.Recorder.Start(ctx, "Todo links in a page", owner(user))
 	chips := map[uint64]*chip{}
 	var problem *chainProblem
 	for _, m := range matches {

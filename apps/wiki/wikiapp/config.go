@@ -50,6 +50,9 @@ type Config struct {
 	// console collects, by name.
 	Trace        *trace.Store
 	DebugSources map[string]string
+	// ConsoleAdmins are the emails of the people who may see everyone's
+	// runs in the console; everyone else sees their own alone.
+	ConsoleAdmins []string
 }
 
 // DefaultConfig is the wiki of the local demo for topology t.
@@ -68,6 +71,7 @@ func DefaultConfig(t demo.Topology) Config {
 		TodoAppURL:       t.Todo,
 		Trace:            trace.NewStore("wiki"),
 		DebugSources:     map[string]string{"wiki-as": t.WikiAS, "idp": t.IdP, "todo-as": t.TodoAS, "todo": t.Todo},
+		ConsoleAdmins:    demo.Admins(),
 	}
 }
 

@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -48,14 +50,30 @@ func (a *App) consoleOff(c *gin.Context) bool {
 	return false
 }
 
+// owner is the person a run is made for: the run is theirs to see.
+func owner(u signin.User) debugconsole.Viewer {
+	return debugconsole.Viewer{Subject: u.Subject, Email: u.Email}
+}
+
+// viewer is who looks at the console: a person sees their own runs; a
+// console admin (ConsoleAdmins) may ask for everyone's with ?all=1.
+func (a *App) viewer(c *gin.Context) (v debugconsole.Viewer, admin bool) {
+	u := signin.CurrentUser(c)
+	v = owner(u)
+	admin = slices.ContainsFunc(a.cfg.ConsoleAdmins, func(e string) bool { return strings.EqualFold(e, u.Email) })
+	v.All = admin && c.Query("all") == "1"
+	return v, admin
+}
+
 func (a *App) debugPage(c *gin.Context) {
 	if a.consoleOff(c) {
 		return
 	}
-	runs := a.console.Views(c.Request.Context(), runsShown)
+	v, admin := a.viewer(c)
+	runs := a.console.Views(c.Request.Context(), runsShown, v)
 	m := a.meta(c)
 	m.Title, m.Scripts = "Debug console", []string{"/debug/console.js"}
-	web.Render(c, http.StatusOK, web.Layout(m, debugPage(scenarios, runs)))
+	web.Render(c, http.StatusOK, web.Layout(m, debugPage(consoleView{Scenarios: scenarios, Runs: runs, Admin: admin, All: v.All})))
 }
 
 // debugRuns is the run list alone, which the page's script fetches again
@@ -64,22 +82,25 @@ func (a *App) debugRuns(c *gin.Context) {
 	if a.consoleOff(c) {
 		return
 	}
-	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), runsShown)))
+	v, _ := a.viewer(c)
+	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), runsShown, v)))
 }
 
-// debugLatest is the newest run, for the drawer on the wiki's pages.
+// debugLatest is the person's newest run, for the drawer on the wiki's pages.
 func (a *App) debugLatest(c *gin.Context) {
 	if a.consoleOff(c) {
 		return
 	}
-	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), 1)))
+	v, _ := a.viewer(c)
+	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), 1, v)))
 }
 
 func (a *App) debugEvents(c *gin.Context) {
 	if a.consoleOff(c) {
 		return
 	}
-	a.console.Events(c.Writer, c.Request)
+	v, _ := a.viewer(c)
+	a.console.Events(c.Writer, c.Request, v)
 }
 
 // scenario is a failure a presenter can trigger with one click.
@@ -141,7 +162,7 @@ func (a *App) debugScenario(c *gin.Context) {
 		if sc.Key != c.Param("name") {
 			continue
 		}
-		ctx, run := a.cfg.Recorder.Start(c.Request.Context(), "Failure: "+sc.Title, signin.CurrentUser(c).Email)
+		ctx, run := a.cfg.Recorder.Start(c.Request.Context(), "Failure: "+sc.Title, owner(signin.CurrentUser(c)))
 		if p := sc.run(a, ctx); p != nil {
 			run.Finish("Refused, as it should be. "+p.Detail, true)
 		} else {
@@ -208,7 +229,7 @@ func (a *App) renderStepPage(c *gin.Context, problem string) {
 		if st.token != "" {
 			v.Stage = 3
 		}
-		for _, r := range a.console.Views(c.Request.Context(), runsShown) {
+		for _, r := range a.console.Views(c.Request.Context(), runsShown, owner(signin.CurrentUser(c))) {
 			if r.Run.ID == st.run.ID {
 				v.Run = []debugconsole.RunView{r}
 			}
@@ -231,7 +252,7 @@ func (a *App) debugStep(c *gin.Context) {
 	switch c.Param("action") {
 	case "exchange":
 		var run *debugconsole.Run
-		ctx, run = a.cfg.Recorder.Start(ctx, "Step through: ID token → ID-JAG → access token → API", user.Email)
+		ctx, run = a.cfg.Recorder.Start(ctx, "Step through: ID token → ID-JAG → access token → API", owner(user))
 		st = &stepState{run: run, started: time.Now()}
 		st.idjag, problem = a.exchangeStep(ctx, todoTarget(a.cfg, readScope))
 	case "redeem":

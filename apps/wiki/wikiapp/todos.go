@@ -39,7 +39,7 @@ func (p *chainProblem) Error() string { return p.Title + ": " + p.Detail }
 // fetchTodos returns the user's todos from the todo API, running the Cross
 // App Access chain only when the wiki holds no valid access token.
 func (a *App) fetchTodos(ctx context.Context, user signin.User) ([]todoItem, *chainProblem) {
-	ctx, run := a.cfg.Recorder.Start(ctx, "My todos", user.Email)
+	ctx, run := a.cfg.Recorder.Start(ctx, "My todos", owner(user))
 	var out struct {
 		Todos []todoItem `json:"todos"`
 	}
@@ -50,7 +50,7 @@ func (a *App) fetchTodos(ctx context.Context, user signin.User) ([]todoItem, *ch
 
 // addTodo creates a todo in the user's list, which needs todos.write.
 func (a *App) addTodo(ctx context.Context, user signin.User, title string) (*todoItem, *chainProblem) {
-	ctx, run := a.cfg.Recorder.Start(ctx, "Add a todo", user.Email)
+	ctx, run := a.cfg.Recorder.Start(ctx, "Add a todo", owner(user))
 	body, _ := json.Marshal(map[string]string{"title": title})
 	var created todoItem
 	problem := a.callTodoAPI(ctx, user, writeScope, http.MethodPost, "/todos", body, &created)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -37,6 +38,34 @@ func TestNoOpenRedirectAfterSignIn(t *testing.T) {
 			}
 			if strings.Contains(landed.URL, "evil") {
 				t.Errorf("%s, next=%q: sent to %s", svc, next, landed.URL)
+			}
+		}
+	}
+}
+
+// TestBodiesAreBounded: every service refuses an upload (no route takes
+// one) and a body past its limit, before any handler reads it.
+func TestBodiesAreBounded(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	paths := map[string]string{"idp": "/login", "wiki-as": "/token", "todo-as": "/token", "todo": "/todos", "wiki": "/pages"}
+	for name, path := range paths {
+		for _, tc := range []struct {
+			what, contentType string
+			size              int
+			want              int
+		}{
+			{what: "multipart", contentType: "multipart/form-data; boundary=x", size: 1 << 20, want: http.StatusUnsupportedMediaType},
+			{what: "a 3 MB form", contentType: "application/x-www-form-urlencoded", size: 3 << 20, want: http.StatusRequestEntityTooLarge},
+		} {
+			req, _ := http.NewRequest(http.MethodPost, s.servers[name].URL+path, strings.NewReader(strings.Repeat("a", tc.size)))
+			req.Header.Set("Content-Type", tc.contentType)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s: %v", name, tc.what, err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s %s %s: %d, want %d", name, path, tc.what, resp.StatusCode, tc.want)
 			}
 		}
 	}

@@ -120,7 +120,7 @@ func (s *Server) routes() http.Handler {
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "The identity provider has no page at that address.")
 	})
-	return s.sessions.LoadAndSave(s.cfg.Trace.Wrap(r))
+	return web.LimitBodies(web.FormBytes, s.meta(), s.sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))
 }
 
 // serveDiscovery: OpenID Connect discovery and RFC 8414 metadata, listing

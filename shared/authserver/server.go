@@ -153,7 +153,7 @@ func (s *Server) routes() http.Handler {
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "This authorization server has no page at that address.")
 	})
-	return s.sessions.LoadAndSave(s.cfg.Trace.Wrap(r))
+	return web.LimitBodies(web.FormBytes, s.meta(), s.sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))
 }
 
 func (s *Server) anyClientAllows(grant string) bool {

@@ -112,7 +112,7 @@ func (a *App) routes() http.Handler {
 	})
 	// Sessions load only when a request carries the session cookie, so API
 	// calls cost no session lookup.
-	return a.sessions.LoadAndSave(a.cfg.Trace.Wrap(r))
+	return web.LimitBodies(web.FormBytes, a.meta(nil), a.sessions.LoadAndSave(a.cfg.Trace.Wrap(r)))
 }
 
 func (a *App) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {

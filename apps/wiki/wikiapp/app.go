@@ -116,7 +116,7 @@ func (a *App) routes() http.Handler {
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "The wiki has no page at that address.")
 	})
-	return a.sessions.LoadAndSave(r)
+	return web.LimitBodies(web.PageBytes, a.meta(nil), a.sessions.LoadAndSave(r))
 }
 
 func (a *App) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {

@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -118,7 +117,7 @@ func (v *Verifier) verify(ctx context.Context, raw string, now time.Time) (*Clai
 	}
 	// RFC 9068 §4: the typ header must be at+jwt (or application/at+jwt).
 	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
-	if t := strings.ToLower(strings.TrimPrefix(typ, "application/")); t != oauth.TypAccessToken {
+	if !oauth.TypIs(typ, oauth.TypAccessToken) {
 		return nil, fail("typ is not at+jwt")
 	}
 	if c.Issuer != v.Issuer {

@@ -126,7 +126,7 @@ func (s *Server) serveFederationCallback(w http.ResponseWriter, r *http.Request)
 		s.errorPage(w, r, http.StatusForbidden, "Another organisation's account", "You signed in with "+res.Claims.Email+", which does not belong to the organisation you chose. Sign in again with your work account.")
 		return
 	}
-	user, err := s.store.linkUser(ctx, t.IdP.Issuer, "", res.Claims.Subject, res.Claims.Email, res.Claims.Name)
+	user, err := s.store.linkUser(ctx, t.IdP.Issuer, res.Claims.Tenant, res.Claims.Subject, res.Claims.Email, res.Claims.Name)
 	if err != nil {
 		s.cfg.Log.Error("link user", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")

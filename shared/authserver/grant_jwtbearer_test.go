@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -218,6 +219,7 @@ func TestJWTBearerHostile(t *testing.T) {
 		status    int
 		error     string
 		wantScope string // for accepted rows
+		desc      string // a part of error_description, where it matters
 	}{
 		// The client, before the assertion.
 		{name: "wrong client secret", auth: [2]string{"wiki-at-todo", "nope"}, body: bearerForm(signed(ras.claims())), status: 401, error: "invalid_client"},
@@ -233,11 +235,15 @@ func TestJWTBearerHostile(t *testing.T) {
 		{name: "oversize", auth: wiki, body: bearerForm(signed(with("pad", strings.Repeat("x", idjag.MaxAssertionBytes)))), status: 400, error: "invalid_grant"},
 		// 2. typ.
 		{name: "typ JWT", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "JWT", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
+		{name: "typ with parameters", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": oauth.TypIDJAG + "; charset=utf-8", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
+		{name: "typ as the full media type (RFC 7515 §4.1.9)", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "application/" + oauth.TypIDJAG, "kid": testKID}, ras.claims())), status: 200, wantScope: "todos.read"},
+		{name: "typ in another case", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "Application/OAuth-ID-JAG+JWT", "kid": testKID}, ras.claims())), status: 200, wantScope: "todos.read"},
 		{name: "an access token (typ at+jwt)", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "at+jwt", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
 		{name: "an ID token instead", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "JWT", "kid": testKID},
 			map[string]any{"iss": testIdP, "sub": "00u1", "aud": ras.srv.URL, "exp": ras.now.Add(time.Hour).Unix(), "iat": ras.now.Unix(), "nonce": "n", "email": "bob@tables.fake"})), status: 400, error: "invalid_grant"},
 		// 3. alg and key choice.
 		{name: "alg none", auth: wiki, body: bearerForm(b64(map[string]any{"alg": "none", "typ": oauth.TypIDJAG, "kid": testKID}) + "." + b64(ras.claims()) + "."), status: 400, error: "invalid_grant"},
+		{name: "an alg a caller made up, echoed safely", auth: wiki, body: bearerForm(b64(map[string]any{"alg": "ES256\"\\\u00e9\n<x>", "typ": oauth.TypIDJAG, "kid": testKID}) + "." + b64(ras.claims()) + ".c2ln"), status: 400, error: "invalid_grant", desc: "signature algorithm 'ES256/'//?/n<x>' is not allowed"},
 		{name: "HS256 keyed with the public key", auth: wiki, body: bearerForm(sign(t, publicKeyBytes(t, &ras.idpKey.PublicKey), jose.HS256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
 		{name: "unknown kid", auth: wiki, body: bearerForm(sign(t, attacker, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": "attacker"}, ras.claims())), status: 400, error: "invalid_grant"},
 		{name: "embedded jwk of the signer", auth: wiki, body: bearerForm(sign(t, attacker, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID,
@@ -259,6 +265,9 @@ func TestJWTBearerHostile(t *testing.T) {
 		{name: "iat in the future", auth: wiki, body: bearerForm(signed(with("iat", ras.now.Add(3*time.Minute).Unix()))), status: 400, error: "invalid_grant"},
 		{name: "nbf in the future", auth: wiki, body: bearerForm(signed(with("nbf", ras.now.Add(3*time.Minute).Unix()))), status: 400, error: "invalid_grant"},
 		{name: "lifetime over the maximum", auth: wiki, body: bearerForm(signed(with("exp", ras.now.Add(2*time.Hour).Unix()))), status: 400, error: "invalid_grant"},
+		{name: "exp as a string", auth: wiki, body: bearerForm(signed(with("exp", fmt.Sprint(ras.now.Add(5*time.Minute).Unix())))), status: 400, error: "invalid_grant", desc: "claim exp must be a JSON number, not a string"},
+		{name: "sub as a number", auth: wiki, body: bearerForm(signed(with("sub", 42))), status: 400, error: "invalid_grant", desc: "claim sub must be a JSON string, not a number"},
+		{name: "aud as an object", auth: wiki, body: bearerForm(signed(with("aud", map[string]any{"x": 1}))), status: 400, error: "invalid_grant", desc: "claim aud must be a JSON string or array, not an object"},
 		{name: "no exp", auth: wiki, body: bearerForm(signed(without("exp"))), status: 400, error: "invalid_grant"},
 		{name: "no iat", auth: wiki, body: bearerForm(signed(without("iat"))), status: 400, error: "invalid_grant"},
 		{name: "no jti", auth: wiki, body: bearerForm(signed(without("jti"))), status: 400, error: "invalid_grant"},
@@ -307,6 +316,15 @@ func TestJWTBearerHostile(t *testing.T) {
 				t.Errorf("stored rows (jtis, users, links) %v → %v, want unchanged", before, after)
 			}
 			desc, _ := body["error_description"].(string)
+			if !strings.Contains(desc, tt.desc) {
+				t.Errorf("error_description %q, want it to say %q", desc, tt.desc)
+			}
+			// RFC 6749 §5.2: %x20-21 / %x23-5B / %x5D-7E.
+			for _, r := range desc {
+				if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+					t.Errorf("error_description %q has %q, outside RFC 6749 §5.2's character set", desc, r)
+				}
+			}
 			for _, leak := range []string{"gorm", "sql", "go-jose", "square/go-jose", "panic"} {
 				if strings.Contains(strings.ToLower(desc), leak) {
 					t.Errorf("error_description leaks internals: %s", desc)
@@ -397,4 +415,42 @@ func TestConcurrentFirstGrants(t *testing.T) {
 			t.Errorf("%d accounts for one person, want 1", accounts)
 		}
 	})
+}
+
+// TestJWTBearerTenant: an ID-JAG of a multi-tenant issuer carries tenant
+// (draft §6). It finds the account linked at sign-in, whose ID token had
+// no tenant (the issuer then scoped sub alone); an account linked under
+// one tenant is not found by an ID-JAG of another.
+func TestJWTBearerTenant(t *testing.T) {
+	ras := newResourceAS(t)
+	ctx := context.Background()
+	wiki := [2]string{"wiki-at-todo", "wiki-secret"}
+	if _, err := ras.server.store.linkUser(ctx, testIdP, "", "00u-plain", "bob@tables.fake", "Bob"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ras.server.store.linkUser(ctx, testIdP, "acme", "00u-acme", "carol@tables.fake", "Carol"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, sub, tenant string
+		want              int
+	}{
+		{name: "linked without tenant, ID-JAG with one", sub: "00u-plain", tenant: "acme", want: 200},
+		{name: "linked under the same tenant", sub: "00u-acme", tenant: "acme", want: 200},
+		{name: "linked under another tenant", sub: "00u-acme", tenant: "fabrikam", want: 400},
+		{name: "linked under a tenant, ID-JAG without one", sub: "00u-acme", want: 400},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := ras.claims()
+			c["sub"] = tt.sub
+			delete(c, "email") // no just-in-time account: the link must be found
+			if tt.tenant != "" {
+				c["tenant"] = tt.tenant
+			}
+			status, body, _ := ras.post(t, wiki, bearerForm(ras.idjag(t, c)))
+			if status != tt.want {
+				t.Fatalf("got %d %v, want %d", status, body, tt.want)
+			}
+		})
+	}
 }

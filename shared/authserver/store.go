@@ -60,10 +60,14 @@ func (s *store) user(ctx context.Context, id string) (*User, error) {
 	return &u, storage.Translate(err)
 }
 
-// Linked implements jwtbearer.Accounts.
+// Linked implements jwtbearer.Accounts. A subject linked at sign-in under
+// no tenant (its ID token had none: the issuer scopes sub alone, draft §3)
+// is the same person when an ID-JAG of that issuer names a tenant; one
+// linked under a tenant is found only by that tenant.
 func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jwtbearer.Account, error) {
 	var l Link
-	err := s.db.WithContext(ctx).Take(&l, "issuer = ? AND tenant = ? AND subject = ?", issuer, tenant, subject).Error
+	err := s.db.WithContext(ctx).Where("issuer = ? AND subject = ? AND tenant IN ?", issuer, subject, []string{tenant, ""}).
+		Order("tenant DESC").Take(&l).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return nil, jwtbearer.ErrNoAccount
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -145,16 +146,21 @@ func (v *Verifier) Verify(ctx context.Context, assertion, clientID string, polic
 	}
 	trace.PassDetail(ctx, c3, header.Algorithm+", kid "+header.KeyID)
 	const c5 = "5 · signature verifies"
-	var c Claims
-	if err := tok.Claims(key.Key, &c); err != nil {
+	if err := tok.Claims(key.Key); err != nil {
 		return fail(c5, oauth.InvalidGrant("assertion signature is invalid").WithCause(err))
 	}
 	trace.Pass(ctx, c5)
+	// Verified above: only read here, so that a claim of the wrong JSON
+	// type is reported as what it is, not as a bad signature.
+	var c Claims
+	if err := decodeClaims(tok, &c); err != nil {
+		return fail("7 · exp, iat, jti, sub, client_id present; times within skew and lifetime", oauth.InvalidGrant("%s", err))
+	}
 
 	// 2. Explicit typing (draft §3, RFC 8725 §3.11), read from the now
 	// verified header.
 	const c2 = "2 · typ is oauth-id-jag+jwt"
-	if typ, _ := header.ExtraHeaders[jose.HeaderType].(string); typ != oauth.TypIDJAG {
+	if typ, _ := header.ExtraHeaders[jose.HeaderType].(string); !oauth.TypIs(typ, oauth.TypIDJAG) {
 		return fail(c2, oauth.InvalidGrant("assertion typ must be %s", oauth.TypIDJAG))
 	}
 	trace.Pass(ctx, c2)
@@ -293,4 +299,56 @@ func decodePart(part string, out any) error {
 		return err
 	}
 	return json.Unmarshal(b, out)
+}
+
+// claimKinds are the JSON types of the claims an ID-JAG may carry (RFC 7519
+// §4.1, draft §3): "s" a string, "n" a number, "a" an array of strings, "sa"
+// a string or an array of strings.
+var claimKinds = map[string]string{
+	"iss": "s", "sub": "s", "client_id": "s", "jti": "s", "scope": "s", "email": "s", "tenant": "s",
+	"exp": "n", "iat": "n", "nbf": "n", "auth_time": "n",
+	"aud": "sa", "resource": "sa", "amr": "a",
+}
+
+var kindNames = map[string]string{"s": "a JSON string", "n": "a JSON number", "a": "a JSON array", "sa": "a JSON string or array"}
+
+// decodeClaims reads a verified payload, saying which claim is of the
+// wrong JSON type rather than failing as a whole.
+func decodeClaims(tok *jwt.JSONWebToken, c *Claims) error {
+	var raw map[string]json.RawMessage
+	if err := tok.UnsafeClaimsWithoutVerification(&raw); err != nil {
+		return errors.New("assertion payload is not a JSON object")
+	}
+	for _, name := range slices.Sorted(maps.Keys(raw)) {
+		kind, known := claimKinds[name]
+		if !known || len(raw[name]) == 0 || string(raw[name]) == "null" {
+			continue
+		}
+		got := jsonType(raw[name][0])
+		if !strings.Contains(kind, got) {
+			return fmt.Errorf("assertion claim %s must be %s, not %s", name, kindNames[kind], jsonTypeName(got))
+		}
+	}
+	if err := tok.UnsafeClaimsWithoutVerification(c); err != nil {
+		return errors.New("assertion claims are not of the JSON types RFC 7519 gives them")
+	}
+	return nil
+}
+
+func jsonType(first byte) string {
+	switch first {
+	case '"':
+		return "s"
+	case '[':
+		return "a"
+	case '{':
+		return "o"
+	case 't', 'f':
+		return "b"
+	}
+	return "n"
+}
+
+func jsonTypeName(t string) string {
+	return map[string]string{"s": "a string", "a": "an array", "o": "an object", "b": "a boolean", "n": "a number"}[t]
 }

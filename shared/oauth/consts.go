@@ -1,5 +1,7 @@
 package oauth
 
+import "strings"
+
 import "encoding/json"
 
 // Grant types.
@@ -66,4 +68,14 @@ func (s *StringList) UnmarshalJSON(b []byte) error {
 	}
 	*s = many
 	return nil
+}
+
+// TypIs reports whether a JWS typ header names the media type want
+// (RFC 7515 §4.1.9): media types compare without regard to case (RFC 2045
+// §5.1), and "application/" may be left out. Parameters are not accepted.
+func TypIs(typ, want string) bool {
+	if len(typ) > len("application/") && strings.EqualFold(typ[:len("application/")], "application/") {
+		typ = typ[len("application/"):]
+	}
+	return strings.EqualFold(typ, want)
 }

@@ -32,7 +32,37 @@ func (e *Error) WithCause(err error) *Error {
 }
 
 func newError(status int, code, format string, args ...any) *Error {
-	return &Error{Code: code, Description: fmt.Sprintf(format, args...), Status: status}
+	return &Error{Code: code, Description: Describe(format, args...), Status: status}
+}
+
+// maxDescription bounds an error_description: it may quote what a caller
+// sent, which is no reason to send it all back.
+const maxDescription = 400
+
+// Describe formats an error_description within RFC 6749 §5.2's character
+// set (printable ASCII without '"' and '\\'), as clients may put it in a
+// header or a page as it is: a double quote becomes a single one, a
+// backslash a slash, and anything else outside the set (control
+// characters, non-ASCII text a caller sent) a question mark.
+func Describe(format string, args ...any) string {
+	in := fmt.Sprintf(format, args...)
+	out := make([]byte, 0, min(len(in), maxDescription))
+	for _, r := range in {
+		if len(out) >= maxDescription {
+			return string(out) + "..."
+		}
+		switch {
+		case r == '"':
+			out = append(out, '\'')
+		case r == '\\':
+			out = append(out, '/')
+		case r < 0x20 || r > 0x7e:
+			out = append(out, '?')
+		default:
+			out = append(out, byte(r))
+		}
+	}
+	return string(out)
 }
 
 // InvalidRequest: a parameter is missing, repeated or malformed (RFC 6749 §5.2).

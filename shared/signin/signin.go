@@ -114,6 +114,9 @@ type Claims struct {
 	EmailVerified *bool  `json:"email_verified"`
 	Name          string `json:"name"`
 	AuthTime      int64  `json:"auth_time"`
+	// Tenant is a multi-tenant issuer's tenant (OpenID Enterprise), which
+	// scopes sub together with iss.
+	Tenant string `json:"tenant"`
 }
 
 // CallbackError is an error the upstream sent back to the callback

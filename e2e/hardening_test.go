@@ -6,7 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"xaa.example/idp/provider"
 	"xaa.example/shared/demo"
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/trace"
 )
 
 // signInAt opens a sign-in address (with its own next=) and answers the
@@ -68,5 +71,106 @@ func TestBodiesAreBounded(t *testing.T) {
 				t.Errorf("%s %s %s: %d, want %d", name, path, tc.what, resp.StatusCode, tc.want)
 			}
 		}
+	}
+}
+
+// TestClientAuthMethodsAndTargets: the IdP and the todo AS each allow the
+// wiki's clients client_secret_post alone (as an Okta app can), the todo AS
+// publishes only RFC 8414 metadata, the wiki AS omits scope at the IdP,
+// and the wiki's target resource is configured: the chain still works.
+func TestClientAuthMethodsAndTargets(t *testing.T) {
+	s := startStack(t, sqliteDB, func(c *configs) {
+		for i := range c.idp.Clients {
+			if c.idp.Clients[i].ID == demo.WikiASClientAtIdP {
+				c.idp.Clients[i].AuthMethod = oauth.AuthSecretPost
+			}
+		}
+		for i := range c.todoAS.Clients {
+			if c.todoAS.Clients[i].ID == demo.WikiAtTodoClient {
+				c.todoAS.Clients[i].AuthMethod = oauth.AuthSecretPost
+			}
+		}
+		c.wikiAS.Tenants[0].IdP.AuthMethod = oauth.AuthSecretPost
+		c.wikiAS.Tenants[0].IdP.OmitExchangeScope = true
+		c.wiki.TodoAuthMethod = oauth.AuthSecretPost
+		c.wrap["todo-as"] = func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/.well-known/openid-configuration" {
+					http.NotFound(w, r)
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		}
+	})
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	p := b.get(s.topology.Wiki + "/todos")
+	if !strings.Contains(p.Body, demo.BobTodos[0]) {
+		t.Fatalf("My todos does not show bob's todos:\n%.3000s", p.Body)
+	}
+	// What the IdP received: client_secret_post, and no scope.
+	steps := s.traces["idp"].Steps(s.recorder.Runs()[0].ID)
+	var exchange *trace.Step
+	for i := range steps {
+		if steps[i].URL == "/oauth2/v1/token" {
+			exchange = &steps[i]
+		}
+	}
+	if exchange == nil {
+		t.Fatal("the IdP recorded no token exchange")
+	}
+	body := exchange.Request.Body
+	basic := false
+	for _, h := range exchange.Request.Headers {
+		basic = basic || strings.EqualFold(h[0], "Authorization")
+	}
+	if !strings.Contains(body, "client_secret") || basic {
+		t.Errorf("the wiki AS did not authenticate with client_secret_post: %s", body)
+	}
+	if strings.Contains(body, "scope=") {
+		t.Errorf("the wiki AS sent scope to the IdP although told to omit it: %s", body)
+	}
+}
+
+// TestTargetDiscoveredBeforeExchange: a todo AS that is not there is found
+// out before an ID-JAG is asked for, so none is issued or audited.
+func TestTargetDiscoveredBeforeExchange(t *testing.T) {
+	s := startStack(t, sqliteDB, func(c *configs) {
+		c.wrap["todo-as"] = func(http.Handler) http.Handler { return http.NotFoundHandler() }
+	})
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	p := b.get(s.topology.Wiki + "/todos")
+	if !strings.Contains(p.Body, "found no authorization server metadata") {
+		t.Errorf("My todos does not say the todo AS has no metadata:\n%.3000s", p.Body)
+	}
+	var events int64
+	s.dbs["idp"].Model(&provider.AuditEvent{}).Count(&events)
+	if events != 0 {
+		t.Errorf("the IdP audited %d token exchanges for a target that is not there, want none", events)
+	}
+}
+
+// TestTargetResourceConfigured: the resource and audience the wiki asks for
+// are configuration (an Auth0 API's identifier need not be its URL).
+func TestTargetResourceConfigured(t *testing.T) {
+	const resource = "urn:todo:api"
+	s := startStack(t, sqliteDB, func(c *configs) {
+		c.wiki.TodoResource = resource
+		c.wiki.TodoAudience = c.wiki.TodoASIssuer
+	})
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	b.get(s.topology.Wiki + "/todos")
+	steps := s.traces["wiki-as"].Steps(s.recorder.Runs()[0].ID)
+	found := false
+	for _, st := range steps {
+		if st.Side == "server" && strings.Contains(st.Request.Body, "resource="+resource) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("the wiki did not ask for the configured resource %s", resource)
 	}
 }

@@ -42,8 +42,9 @@ type stack struct {
 // swappable lets a server exist (and so have its URL) before its handler,
 // because each service's configuration needs every other one's URL.
 type swappable struct {
-	mu sync.RWMutex
-	h  http.Handler
+	mu   sync.RWMutex
+	h    http.Handler
+	wrap func(http.Handler) http.Handler
 }
 
 func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -58,6 +59,9 @@ func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *swappable) set(h http.Handler) {
+	if s.wrap != nil {
+		h = s.wrap(h)
+	}
 	s.mu.Lock()
 	s.h = h
 	s.mu.Unlock()
@@ -102,6 +106,9 @@ type configs struct {
 	todoAS *authserver.Config
 	todo   *todoapp.Config
 	wiki   *wikiapp.Config
+	// wrap, by service name, wraps a service's handler (to take an
+	// endpoint away, say).
+	wrap map[string]func(http.Handler) http.Handler
 }
 
 func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
@@ -123,12 +130,15 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
 	hc := serve.HTTPClient()
 
-	cfg := configs{}
+	cfg := configs{wrap: map[string]func(http.Handler) http.Handler{}}
 	idpCfg, wikiASCfg, todoASCfg := provider.DefaultConfig(s.topology), wikias.DefaultConfig(s.topology), todoas.DefaultConfig(s.topology)
 	todoCfg, wikiCfg := todoapp.DefaultConfig(s.topology), wikiapp.DefaultConfig(s.topology)
 	cfg.idp, cfg.wikiAS, cfg.todoAS, cfg.todo, cfg.wiki = &idpCfg, &wikiASCfg, &todoASCfg, &todoCfg, &wikiCfg
 	for _, c := range change {
 		c(&cfg)
+	}
+	for name, w := range cfg.wrap {
+		handlers[name].wrap = w
 	}
 
 	s.traces = map[string]*trace.Store{"idp": idpCfg.Trace, "wiki-as": wikiASCfg.Trace, "todo-as": todoASCfg.Trace, "todo": todoCfg.Trace, "wiki": wikiCfg.Trace}

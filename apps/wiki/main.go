@@ -22,6 +22,11 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	cfg.TodoClientID = env.String("TODO_CLIENT_ID", cfg.TodoClientID)
 	cfg.TodoClientSecret = env.String("TODO_CLIENT_SECRET", cfg.TodoClientSecret)
 	cfg.ConsoleAdmins = env.List("DEBUG_CONSOLE_ADMINS", cfg.ConsoleAdmins)
+	methods := []string{"client_secret_basic", "client_secret_post"}
+	cfg.AuthMethod = env.OneOf("CLIENT_AUTH_METHOD", "", methods...)
+	cfg.TodoAuthMethod = env.OneOf("TODO_CLIENT_AUTH_METHOD", "", methods...)
+	cfg.TodoResource = env.String("TODO_RESOURCE", cfg.TodoResource)
+	cfg.TodoAudience = env.String("TODO_AUDIENCE", "")
 	traceStore, err := serve.DebugTrace(env, cfg.Trace)
 	if err != nil {
 		return err

@@ -27,6 +27,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	idp.IdP.ClientID = env.String("WIKI_AS_IDP_CLIENT_ID", env.String("IDP_CLIENT_ID", idp.IdP.ClientID))
 	idp.IdP.ClientSecret = env.String("WIKI_AS_IDP_CLIENT_SECRET", env.String("IDP_CLIENT_SECRET", idp.IdP.ClientSecret))
 	idp.Domains = env.List("ORG_DOMAINS", idp.Domains)
+	idp.IdP.AuthMethod = env.OneOf("IDP_CLIENT_AUTH_METHOD", "", "client_secret_basic", "client_secret_post")
+	idp.IdP.OmitExchangeScope = env.OneOf("IDP_EXCHANGE_SCOPE", "send", "send", "omit") == "omit"
 	traceStore, err := serve.DebugTrace(env, cfg.Trace)
 	if err != nil {
 		return err

@@ -74,6 +74,14 @@ type Upstream struct {
 	Issuer       string
 	ClientID     string
 	ClientSecret string
+	// AuthMethod forces the client authentication method at the IdP's
+	// token endpoint (client_secret_basic, client_secret_post); empty, it
+	// is chosen from the IdP's metadata (xaaclient.ChooseAuthMethod).
+	AuthMethod string
+	// OmitExchangeScope leaves scope out of the token exchange at this IdP:
+	// Okta's org server refused it there during its beta, and the IdP then
+	// grants the connection's scopes (README, Okta section).
+	OmitExchangeScope bool
 }
 
 // Resource is a protected resource and the scopes it knows.

@@ -64,17 +64,25 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 	trace.PassDetail(ctx, checkIdP, "from "+t.IdP.Issuer)
 	ctx = trace.WithStep(ctx, "Ask the IdP for an ID-JAG",
 		"The wiki's authorization server sends the same token exchange to the enterprise IdP, with the user's IdP ID token as subject token and its own client credentials there.")
-	provider, err := t.rp.Upstream.Provider(ctx)
+	md, err := t.rp.Upstream.Metadata(ctx)
 	if err != nil {
 		return nil, oauth.TemporarilyUnavailable("the enterprise IdP could not be reached").WithCause(err)
 	}
-	resp, err := xaaclient.Exchange(ctx, s.http, provider.Endpoint().TokenURL,
-		xaaclient.Credentials{ClientID: t.IdP.ClientID, ClientSecret: t.IdP.ClientSecret},
+	method, err := xaaclient.ChooseAuthMethod(t.IdP.AuthMethod, md.TokenEndpointAuthMethods, false, t.IdP.ClientSecret != "")
+	if err != nil {
+		return nil, oauth.ServerError(err)
+	}
+	scope := oauth.ParseScopes(req.Get("scope"))
+	if t.IdP.OmitExchangeScope {
+		scope = nil
+	}
+	resp, err := xaaclient.Exchange(ctx, s.http, md.TokenEndpoint,
+		xaaclient.Credentials{ClientID: t.IdP.ClientID, ClientSecret: t.IdP.ClientSecret, Method: method},
 		xaaclient.ExchangeRequest{
 			SubjectToken: idpToken,
 			Audience:     req.Get("audience"),
 			Resource:     req.Get("resource"),
-			Scope:        oauth.ParseScopes(req.Get("scope")),
+			Scope:        scope,
 			Extra:        demoParams(req),
 		})
 	if err != nil {

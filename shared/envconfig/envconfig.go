@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -99,3 +100,13 @@ func (r *Reader) List(name string, def []string) []string {
 
 // Set reports whether the variable has a non-empty value.
 func (r *Reader) Set(name string) bool { return strings.TrimSpace(r.getenv(name)) != "" }
+
+// OneOf reads name, which must be one of choices; def when unset.
+func (r *Reader) OneOf(name, def string, choices ...string) string {
+	v := r.String(name, def)
+	if v != "" && !slices.Contains(choices, v) {
+		r.Problem("%s must be one of %s, not %q", name, strings.Join(choices, ", "), v)
+		return def
+	}
+	return v
+}

@@ -24,6 +24,10 @@ type Client struct {
 	// Keys are the client's public keys. A client with keys authenticates
 	// with private_key_jwt (RFC 7523 §2.2) and never with a secret.
 	Keys *jose.JSONWebKeySet
+	// AuthMethod, when set, is the one secret method this client may use
+	// (RFC 7591 §2 token_endpoint_auth_method): an Okta app set to
+	// client_secret_post refuses Basic, and this lets the demo do the same.
+	AuthMethod string
 }
 
 // Client authentication methods (RFC 8414 §2, token_endpoint_auth_methods_supported).

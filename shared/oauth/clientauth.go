@@ -80,6 +80,13 @@ func (a *ClientAuth) secret(ctx context.Context, r *http.Request, form url.Value
 	if c.Keys != nil {
 		return nil, InvalidClient("this client must authenticate with private_key_jwt")
 	}
+	used := AuthSecretPost
+	if basic {
+		used = AuthSecretBasic
+	}
+	if c.AuthMethod != "" && c.AuthMethod != used {
+		return nil, InvalidClient("client authentication method %s is not allowed for this client; use %s", used, c.AuthMethod)
+	}
 	if !a.Clients.CheckSecret(ctx, c, secret) {
 		return nil, InvalidClient("client authentication failed")
 	}

@@ -92,16 +92,13 @@ func (a *App) store(ctx context.Context, res *Result) {
 // of the app.
 func (a *App) Logout(w http.ResponseWriter, r *http.Request, home string) {
 	_ = a.RP.Sessions.Destroy(r.Context())
-	var endSession struct {
-		URL string `json:"end_session_endpoint"`
-	}
-	p, err := a.RP.Upstream.Provider(r.Context())
-	if err != nil || p.Claims(&endSession) != nil || endSession.URL == "" {
+	md, err := a.RP.Upstream.Metadata(r.Context())
+	if err != nil || md.EndSessionEndpoint == "" {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	q := url.Values{"client_id": {a.RP.ClientID}, "post_logout_redirect_uri": {home}}
-	http.Redirect(w, r, endSession.URL+"?"+q.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, md.EndSessionEndpoint+"?"+q.Encode(), http.StatusSeeOther)
 }
 
 // ErrSignInAgain means the session holds no usable ID token any more.

@@ -16,12 +16,15 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// Upstream is an OpenID provider found by discovery on first use.
+// Upstream is an authorization server (an OpenID provider, for sign-in)
+// found by discovery on first use: RFC 8414 metadata, else OpenID Connect
+// discovery.
 type Upstream struct {
 	Issuer string
 	Client *http.Client
 
 	mu       sync.Mutex
+	metadata *Metadata
 	provider *oidc.Provider
 }
 
@@ -38,20 +41,30 @@ func (u *Upstream) Context(ctx context.Context) context.Context {
 // ErrUnavailable wraps a failed discovery: the upstream is down or wrong.
 var ErrUnavailable = errors.New("identity provider unavailable")
 
-// Provider returns the discovered provider, retrying discovery until it
+// Metadata returns the upstream's metadata, retrying discovery until it
 // succeeds once.
-func (u *Upstream) Provider(ctx context.Context) (*oidc.Provider, error) {
+func (u *Upstream) Metadata(ctx context.Context) (*Metadata, error) {
 	u.mu.Lock()
 	defer u.mu.Unlock()
-	if u.provider != nil {
-		return u.provider, nil
+	if u.metadata != nil {
+		return u.metadata, nil
 	}
-	p, err := oidc.NewProvider(u.Context(ctx), u.Issuer)
+	md, err := discover(ctx, u.Client, u.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("%w: discovery of %s: %v", ErrUnavailable, u.Issuer, err)
 	}
-	u.provider = p
-	return p, nil
+	u.metadata, u.provider = md, u.oidcProvider(ctx, md)
+	return md, nil
+}
+
+// Provider returns the discovered provider for go-oidc.
+func (u *Upstream) Provider(ctx context.Context) (*oidc.Provider, error) {
+	if _, err := u.Metadata(ctx); err != nil {
+		return nil, err
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.provider, nil
 }
 
 // RP is one OAuth client of an upstream provider.

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,23 +19,70 @@ import (
 	"xaa.example/shared/oauth"
 )
 
-// Credentials authenticate a client at a token endpoint: with
-// client_secret_basic when PrivateKey is nil, otherwise with a signed
-// client assertion (private_key_jwt, RFC 7523 §2.2) whose aud is Audience,
-// the authorization server's issuer.
+// Credentials authenticate a client at a token endpoint by Method:
+// client_secret_basic, client_secret_post, or a signed client assertion
+// (private_key_jwt, RFC 7523 §2.2) whose aud is Audience, the
+// authorization server's issuer. With no Method, private_key_jwt when there
+// is a PrivateKey, else client_secret_basic; ChooseAuthMethod picks one
+// from what a server supports.
 type Credentials struct {
 	ClientID     string
 	ClientSecret string
+	Method       string
 	PrivateKey   *jose.JSONWebKey // with KeyID and Algorithm set
 	Audience     string
 }
 
+// ChooseAuthMethod is the client authentication method to use at a server:
+// configured, when set (the server may allow a client only one, which its
+// metadata cannot tell: an Okta app set to client_secret_post refuses
+// Basic); otherwise the first of the methods this client can use, by
+// strength, that the server's token_endpoint_auth_methods_supported lists
+// (absent, it means client_secret_basic alone, RFC 8414 §2).
+func ChooseAuthMethod(configured string, supported []string, hasKey, hasSecret bool) (string, error) {
+	if configured != "" {
+		switch configured {
+		case oauth.AuthSecretBasic, oauth.AuthSecretPost, oauth.AuthPrivateKeyJWT:
+			return configured, nil
+		}
+		return "", fmt.Errorf("client authentication method %q is not one of %s, %s, %s", configured, oauth.AuthPrivateKeyJWT, oauth.AuthSecretBasic, oauth.AuthSecretPost)
+	}
+	if len(supported) == 0 {
+		supported = []string{oauth.AuthSecretBasic}
+	}
+	for _, m := range []string{oauth.AuthPrivateKeyJWT, oauth.AuthSecretBasic, oauth.AuthSecretPost} {
+		usable := (m == oauth.AuthPrivateKeyJWT && hasKey) || (m != oauth.AuthPrivateKeyJWT && hasSecret)
+		if usable && slices.Contains(supported, m) {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("the server supports client authentication by %s, none of which this client is set up for", strings.Join(supported, ", "))
+}
+
 // authenticate adds the client's credentials to req and form.
 func (c Credentials) authenticate(req *http.Request, form url.Values) error {
-	if c.PrivateKey == nil {
+	method := c.Method
+	if method == "" {
+		method = oauth.AuthSecretBasic
+		if c.PrivateKey != nil {
+			method = oauth.AuthPrivateKeyJWT
+		}
+	}
+	switch method {
+	case oauth.AuthSecretBasic:
 		// RFC 6749 §2.3.1: the credentials are form-urlencoded before Basic.
 		req.SetBasicAuth(url.QueryEscape(c.ClientID), url.QueryEscape(c.ClientSecret))
 		return nil
+	case oauth.AuthSecretPost:
+		form.Set("client_id", c.ClientID)
+		form.Set("client_secret", c.ClientSecret)
+		return nil
+	case oauth.AuthPrivateKeyJWT:
+	default:
+		return fmt.Errorf("unknown client authentication method %q", method)
+	}
+	if c.PrivateKey == nil {
+		return errors.New("private_key_jwt needs a private key")
 	}
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(c.PrivateKey.Algorithm), Key: c.PrivateKey}, nil)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"xaa.example/shared/envconfig"
 	"xaa.example/shared/serve"
 	"xaa.example/shared/trace"
+	"xaa.example/shared/xaaclient"
 )
 
 // Config of the wiki.
@@ -27,10 +28,18 @@ type Config struct {
 	ASIssuer     string
 	ClientID     string
 	ClientSecret string
+	// AuthMethod and TodoAuthMethod force the client authentication
+	// method at each authorization server; empty, it is chosen from the
+	// server's metadata (xaaclient.ChooseAuthMethod).
+	AuthMethod     string
+	TodoAuthMethod string
 
 	// The todo side: its authorization server, the wiki's client there,
-	// the API's resource identifier and its base URL.
+	// the API's resource identifier and its base URL. TodoAudience is the
+	// audience asked for in the token exchange: the todo AS's issuer unless
+	// set (an Auth0 API's identifier, say, need be neither URL).
 	TodoASIssuer     string
+	TodoAudience     string
 	TodoClientID     string
 	TodoClientSecret string
 	TodoResource     string
@@ -89,6 +98,11 @@ func (c *Config) Validate() error {
 	if c.TodoResource == "" {
 		p = append(p, "the todo API resource identifier is required")
 	}
+	for name, m := range map[string]string{"client authentication method at the wiki AS": c.AuthMethod, "client authentication method at the todo AS": c.TodoAuthMethod} {
+		if _, err := xaaclient.ChooseAuthMethod(m, nil, false, true); m != "" && err != nil {
+			p = append(p, name+": "+err.Error())
+		}
+	}
 	if c.DB == nil {
 		p = append(p, "a database is required")
 	}
@@ -110,6 +124,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.Now == nil {
 		c.Now = time.Now
+	}
+	if c.TodoAudience == "" {
+		c.TodoAudience = c.TodoASIssuer
 	}
 	if c.Recorder == nil {
 		c.Recorder = debugconsole.NewRecorder()

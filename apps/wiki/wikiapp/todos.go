@@ -117,8 +117,13 @@ func hasAll(have, want oauth.Scopes) bool {
 }
 
 // runChain is PROTOCOL.md steps 2 and 3: ID token → ID-JAG → access token,
-// kept for the user. The ID-JAG lives only in this function.
+// kept for the user. The ID-JAG lives only in this function. The todo AS is
+// discovered first: an ID-JAG for a server that is not there would be
+// issued, audited and wasted.
 func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes) (string, *chainProblem) {
+	if _, problem := a.discover(ctx, a.todoAS, "the todo authorization server"); problem != nil {
+		return "", problem
+	}
 	idjag, problem := a.exchangeStep(ctx, todoTarget(a.cfg, scope))
 	if problem != nil {
 		return "", problem
@@ -140,7 +145,7 @@ func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes
 
 // todoTarget is the ordinary exchange request: the todo AS, its API.
 func todoTarget(cfg Config, scope oauth.Scopes) xaaclient.ExchangeRequest {
-	return xaaclient.ExchangeRequest{Audience: cfg.TodoASIssuer, Resource: cfg.TodoResource, Scope: scope}
+	return xaaclient.ExchangeRequest{Audience: cfg.TodoAudience, Resource: cfg.TodoResource, Scope: scope}
 }
 
 // exchangeStep is step 2: the signed-in user's ID token for an ID-JAG, at
@@ -151,15 +156,18 @@ func (a *App) exchangeStep(ctx context.Context, target xaaclient.ExchangeRequest
 		return "", &chainProblem{Title: "Please sign in again", SignIn: true,
 			Message: "Your sign-in has expired, so the wiki cannot ask for access to your todos on your behalf.", Detail: err.Error()}
 	}
-	wikiTokenURL, problem := a.tokenEndpoint(ctx, a.signin.RP.Upstream, "the wiki's authorization server")
+	wikiAS, problem := a.discover(ctx, a.signin.RP.Upstream, "the wiki's authorization server")
+	if problem != nil {
+		return "", problem
+	}
+	creds, problem := a.credentials(wikiAS, a.cfg.ClientID, a.cfg.ClientSecret, a.cfg.AuthMethod)
 	if problem != nil {
 		return "", problem
 	}
 	ctx = trace.WithStep(ctx, "Exchange the ID token for an ID-JAG",
 		"Token exchange (RFC 8693) at the wiki's authorization server, which forwards it to the IdP. The IdP checks that an administrator connected the wiki to the todo app and signs an ID-JAG for the todo authorization server.")
 	target.SubjectToken = idToken
-	exchanged, err := xaaclient.Exchange(ctx, a.http, wikiTokenURL,
-		xaaclient.Credentials{ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret}, target)
+	exchanged, err := xaaclient.Exchange(ctx, a.http, wikiAS.TokenEndpoint, creds, target)
 	if err != nil {
 		return "", explain(err, "exchange")
 	}
@@ -168,27 +176,42 @@ func (a *App) exchangeStep(ctx context.Context, target xaaclient.ExchangeRequest
 
 // redeemStep is step 3: the ID-JAG for an access token at the todo AS.
 func (a *App) redeemStep(ctx context.Context, idjag string, scope oauth.Scopes) (*oauth.TokenResponse, *chainProblem) {
-	todoTokenURL, problem := a.tokenEndpoint(ctx, a.todoAS, "the todo authorization server")
+	todoAS, problem := a.discover(ctx, a.todoAS, "the todo authorization server")
+	if problem != nil {
+		return nil, problem
+	}
+	creds, problem := a.credentials(todoAS, a.cfg.TodoClientID, a.cfg.TodoClientSecret, a.cfg.TodoAuthMethod)
 	if problem != nil {
 		return nil, problem
 	}
 	ctx = trace.WithStepDefault(ctx, "Redeem the ID-JAG for an access token",
 		"JWT bearer grant (RFC 7523) at the todo authorization server. It verifies the ID-JAG's signature with the IdP's keys, its audience, lifetime, client and single use, maps the user, and issues an access token for the todo API.")
-	redeemed, err := xaaclient.Redeem(ctx, a.http, todoTokenURL,
-		xaaclient.Credentials{ClientID: a.cfg.TodoClientID, ClientSecret: a.cfg.TodoClientSecret}, idjag, scope)
+	redeemed, err := xaaclient.Redeem(ctx, a.http, todoAS.TokenEndpoint, creds, idjag, scope)
 	if err != nil {
 		return nil, explain(err, "redeem")
 	}
 	return redeemed, nil
 }
 
-func (a *App) tokenEndpoint(ctx context.Context, up *signin.Upstream, name string) (string, *chainProblem) {
-	ctx = trace.WithStep(ctx, "Discover "+name, "OpenID Connect discovery: where the server's token endpoint and keys are. Fetched once, then kept.")
-	p, err := up.Provider(ctx)
+// discover reads an authorization server's metadata (RFC 8414, else OpenID
+// Connect discovery): its token endpoint and how clients authenticate there.
+func (a *App) discover(ctx context.Context, up *signin.Upstream, name string) (*signin.Metadata, *chainProblem) {
+	ctx = trace.WithStep(ctx, "Discover "+name, "Authorization server metadata (RFC 8414, else OpenID Connect discovery): where the server's token endpoint and keys are, and how clients authenticate there. Fetched once, then kept.")
+	md, err := up.Metadata(ctx)
 	if err != nil {
-		return "", &chainProblem{Title: "A server is not answering", Message: "The wiki could not reach " + name + " at " + up.Issuer + ". Is it running?", Detail: err.Error()}
+		return nil, &chainProblem{Title: "A server is not answering", Message: "The wiki could not reach " + name + " at " + up.Issuer + ", or found no authorization server metadata there. Is it running?", Detail: err.Error()}
 	}
-	return p.Endpoint().TokenURL, nil
+	return md, nil
+}
+
+// credentials are the wiki's client credentials at a server, with the
+// authentication method configured or chosen from its metadata.
+func (a *App) credentials(md *signin.Metadata, id, secret, method string) (xaaclient.Credentials, *chainProblem) {
+	m, err := xaaclient.ChooseAuthMethod(method, md.TokenEndpointAuthMethods, false, secret != "")
+	if err != nil {
+		return xaaclient.Credentials{}, &chainProblem{Title: "The wiki cannot authenticate there", Message: "The wiki and " + md.Issuer + " share no client authentication method.", Detail: err.Error()}
+	}
+	return xaaclient.Credentials{ClientID: id, ClientSecret: secret, Method: m}, nil
 }
 
 // doAPI makes one call to the todo API with the token and decodes its JSON

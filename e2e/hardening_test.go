@@ -174,3 +174,51 @@ func TestTargetResourceConfigured(t *testing.T) {
 		t.Errorf("the wiki did not ask for the configured resource %s", resource)
 	}
 }
+
+// TestCrossSiteRequests: a state-changing request that carries neither
+// Origin nor Referer is not from this site's pages and is refused at the
+// wiki and the todo app; the authorization servers' sign-out, which
+// forgets the IdP tokens kept for a person, is not a cross-site GET.
+func TestCrossSiteRequests(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	b.signIn(s.topology.Todo, "bob@tables.fake", demo.Password)
+	b.get(s.topology.Wiki + "/todos")
+
+	for _, target := range []string{s.topology.Wiki + "/todos", s.topology.Wiki + "/pages", s.topology.Wiki + "/logout", s.topology.Todo + "/todos", s.topology.Todo + "/logout"} {
+		req, _ := http.NewRequest(http.MethodPost, target, strings.NewReader("title=Planted+by+another+site"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := b.client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST %s with neither Origin nor Referer: %d, want 403", target, resp.StatusCode)
+		}
+	}
+
+	// Another site's image tag pointing at the wiki AS's /logout.
+	p := b.get(s.topology.WikiAS + "/logout")
+	if !strings.Contains(p.Body, "Sign out?") {
+		t.Errorf("a bare GET /logout at the wiki AS did not ask to confirm: %d", p.Status)
+	}
+	var upstream int64
+	s.dbs["wiki-as"].Table("upstream_sessions").Count(&upstream)
+	if upstream != 1 {
+		t.Errorf("a cross-site GET /logout made the wiki AS forget the IdP tokens (%d kept, want 1)", upstream)
+	}
+	if p := b.post(s.topology.WikiAS+"/logout", map[string]string{"csrf": "guessed"}); p.Status != http.StatusForbidden {
+		t.Errorf("POST /logout with a wrong CSRF token: %d, want 403", p.Status)
+	}
+	// Confirmed with the page's own form, it signs out.
+	form := formFields(p.Body)
+	if out := b.post(s.topology.WikiAS+"/logout", form); !strings.Contains(out.Body, "signed out") {
+		t.Errorf("the confirmed sign-out did not sign out: %d", out.Status)
+	}
+	s.dbs["wiki-as"].Table("upstream_sessions").Count(&upstream)
+	if upstream != 0 {
+		t.Errorf("after a confirmed sign-out the wiki AS keeps %d IdP sessions", upstream)
+	}
+}

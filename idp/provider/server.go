@@ -100,7 +100,7 @@ func (s *Server) meta() web.Meta {
 func (s *Server) routes() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(s.cfg.Issuer))
+	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(s.cfg.Issuer, pathToken))
 	r.GET("/.well-known/openid-configuration", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET("/.well-known/oauth-authorization-server", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET(pathKeys, gin.WrapH(s.keys))

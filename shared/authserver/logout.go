@@ -2,18 +2,85 @@ package authserver
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
 	"net/http"
 	"net/url"
 	"strings"
+
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/web"
 )
 
+const sessionLogoutCSRF = "logout_csrf"
+
 // serveLogout is the end-session endpoint (OpenID Connect RP-Initiated
-// Logout 1.0): it ends the person's session here, forgets the IdP tokens
-// kept for them, and returns to the app when post_logout_redirect_uri is
-// one of the app's own addresses. The IdP's session is the IdP's: signing
-// out of one app does not sign a person out of their company.
+// Logout 1.0 §2). Signing out forgets the IdP tokens kept for the person,
+// so no other site may cause it: a GET signs out at once only with an
+// id_token_hint this server issued, to this very person (the app that
+// sends people here proves it that way, §2); any other GET is asked to
+// confirm, with a form whose POST carries this session's CSRF token (§3).
+// Afterwards the browser returns to post_logout_redirect_uri when it is
+// one of the client's own addresses. The IdP's session is the IdP's:
+// signing out of one app does not sign a person out of their company.
 func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	q := r.URL.Query()
+	if r.Method == http.MethodPost {
+		_ = r.ParseForm()
+		q = r.PostForm
+		want := s.sessions.GetString(ctx, sessionLogoutCSRF)
+		if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(q.Get("csrf"))) != 1 {
+			s.errorPage(w, r, http.StatusForbidden, "Sign-out not confirmed", "This sign-out form is stale or was not opened here, so you are still signed in. Open the sign-out page again.")
+			return
+		}
+	} else if uid := s.sessions.GetString(ctx, sessionUserID); uid != "" && !s.hintNames(q.Get("id_token_hint"), q.Get("client_id"), uid) {
+		s.confirmLogout(w, r, q)
+		return
+	}
+	s.endSession(ctx)
+	if back := q.Get("post_logout_redirect_uri"); back != "" && s.allowedAfterLogout(ctx, q.Get("client_id"), back) {
+		http.Redirect(w, r, back, http.StatusSeeOther)
+		return
+	}
+	s.errorPage(w, r, http.StatusOK, "Signed out", "You are signed out of this authorization server. Close this tab, or go back to the application.")
+}
+
+// hintNames reports whether hint is an ID token of this server about the
+// user (its signature, issuer and subject; it may have expired, §2), issued
+// to the client named, when one is.
+func (s *Server) hintNames(hint, clientID, userID string) bool {
+	if hint == "" {
+		return false
+	}
+	var c IDClaims
+	if err := s.keys.Verify(hint, oauth.TypJWT, &c); err != nil {
+		return false
+	}
+	return c.Issuer == s.cfg.Issuer && c.Subject == userID && (clientID == "" || c.Audience.Contains(clientID))
+}
+
+func (s *Server) confirmLogout(w http.ResponseWriter, r *http.Request, q url.Values) {
+	ctx := r.Context()
+	token := s.sessions.GetString(ctx, sessionLogoutCSRF)
+	if token == "" {
+		token = rand.Text()
+		s.sessions.Put(ctx, sessionLogoutCSRF, token)
+	}
+	m := s.meta()
+	m.Title = "Sign out?"
+	fields := [][2]string{{"csrf", token}}
+	for _, k := range []string{"client_id", "post_logout_redirect_uri"} {
+		if v := q.Get(k); v != "" {
+			fields = append(fields, [2]string{k, v})
+		}
+	}
+	_ = web.WritePage(w, r, http.StatusOK, web.Layout(m, confirmLogoutPage(fields)))
+}
+
+// endSession forgets the person here: the IdP tokens kept for them, and
+// this server's session.
+func (s *Server) endSession(ctx context.Context) {
 	if uid := s.sessions.GetString(ctx, sessionUserID); uid != "" {
 		if err := s.store.db.WithContext(ctx).Delete(&UpstreamSession{}, "user_id = ?", uid).Error; err != nil {
 			s.cfg.Log.Error("forget IdP tokens", "err", err)
@@ -23,12 +90,6 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	if err := s.sessions.Destroy(ctx); err != nil {
 		s.cfg.Log.Error("end session", "err", err)
 	}
-	q := r.URL.Query()
-	if back := q.Get("post_logout_redirect_uri"); back != "" && s.allowedAfterLogout(ctx, q.Get("client_id"), back) {
-		http.Redirect(w, r, back, http.StatusSeeOther)
-		return
-	}
-	s.errorPage(w, r, http.StatusOK, "Signed out", "You are signed out of this authorization server. Close this tab, or go back to the application.")
 }
 
 // allowedAfterLogout accepts only the client's own origin as a place to

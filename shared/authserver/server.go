@@ -143,6 +143,7 @@ func (s *Server) routes() http.Handler {
 	r.GET("/authorize", gin.WrapH(http.HandlerFunc(s.serveAuthorize)))
 	r.GET("/federation/callback", gin.WrapH(http.HandlerFunc(s.serveFederationCallback)))
 	r.GET("/logout", gin.WrapH(http.HandlerFunc(s.serveLogout)))
+	r.POST("/logout", gin.WrapH(http.HandlerFunc(s.serveLogout)))
 	r.POST("/token", gin.WrapH(s.token))
 	r.GET("/healthz", gin.WrapH(web.Health(s.cfg.DB)))
 	r.GET("/static/*file", gin.WrapH(web.Static()))

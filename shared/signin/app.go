@@ -88,9 +88,11 @@ func (a *App) store(ctx context.Context, res *Result) {
 
 // Logout ends the app's session, then sends the browser to the
 // authorization server's end-session endpoint (OpenID Connect RP-Initiated
-// Logout) to end the session there too, returning to home, an absolute URL
-// of the app.
+// Logout §2) to end the session there too, with the person's ID token as
+// id_token_hint (so the server knows the request is the app's), returning
+// to home, an absolute URL of the app.
 func (a *App) Logout(w http.ResponseWriter, r *http.Request, home string) {
+	hint := a.RP.Sessions.GetString(r.Context(), keyIDToken)
 	_ = a.RP.Sessions.Destroy(r.Context())
 	md, err := a.RP.Upstream.Metadata(r.Context())
 	if err != nil || md.EndSessionEndpoint == "" {
@@ -98,6 +100,9 @@ func (a *App) Logout(w http.ResponseWriter, r *http.Request, home string) {
 		return
 	}
 	q := url.Values{"client_id": {a.RP.ClientID}, "post_logout_redirect_uri": {home}}
+	if hint != "" {
+		q.Set("id_token_hint", hint)
+	}
 	http.Redirect(w, r, md.EndSessionEndpoint+"?"+q.Encode(), http.StatusSeeOther)
 }
 

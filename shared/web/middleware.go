@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -56,11 +57,15 @@ func Recover(log *slog.Logger) gin.HandlerFunc {
 	}
 }
 
-// SameOrigin refuses state-changing requests sent from another origin: a
-// form post from another site carries that site's Origin (or, from older
-// browsers, Referer). SameSite=Lax cookies already keep the session out of
-// such posts; this makes the refusal explicit and readable.
-func SameOrigin(baseURL string) gin.HandlerFunc {
+// SameOrigin refuses state-changing requests that do not come from this
+// site's own pages: a form post from another site carries that site's
+// Origin (or, from older browsers, Referer), and a request with neither is
+// not from a browser page at all (browsers send Origin with every POST,
+// Fetch §3.1). SameSite=Lax cookies already keep the session out of
+// cross-site posts; this makes the refusal explicit and readable. exempt
+// are paths that servers post to (a token endpoint), which answer no
+// cookie-based session.
+func SameOrigin(baseURL string, exempt ...string) gin.HandlerFunc {
 	// An issuer may have a path; browsers send only scheme://host.
 	want := baseURL
 	if u, err := url.Parse(baseURL); err == nil && u.Host != "" {
@@ -72,6 +77,10 @@ func SameOrigin(baseURL string) gin.HandlerFunc {
 			c.Next()
 			return
 		}
+		if slices.Contains(exempt, c.Request.URL.Path) {
+			c.Next()
+			return
+		}
 		origin := c.GetHeader("Origin")
 		if origin == "" {
 			if ref := c.GetHeader("Referer"); ref != "" {
@@ -80,9 +89,9 @@ func SameOrigin(baseURL string) gin.HandlerFunc {
 				}
 			}
 		}
-		if origin != "" && origin != want {
+		if origin != want {
 			c.Abort()
-			RenderError(c, http.StatusForbidden, "Request refused", "This form was sent from another site, so it was not accepted. Use the form on this site.")
+			RenderError(c, http.StatusForbidden, "Request refused", "This form was not sent from this site's own pages, so it was not accepted. Use the form on this site.")
 			return
 		}
 		c.Next()

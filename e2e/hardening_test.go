@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"xaa.example/idp/provider"
 	"xaa.example/shared/demo"
@@ -220,5 +223,100 @@ func TestCrossSiteRequests(t *testing.T) {
 	s.dbs["wiki-as"].Table("upstream_sessions").Count(&upstream)
 	if upstream != 0 {
 		t.Errorf("after a confirmed sign-out the wiki AS keeps %d IdP sessions", upstream)
+	}
+}
+
+// clock is a settable time for a service under test.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// TestPasswordGuessingIsThrottled: after five wrong passwords an account is
+// locked with a growing delay (429, Retry-After), the password is not even
+// checked while locked, failures are logged and audited without the
+// password, and an admin can unlock the account. Many accounts tried from
+// one address lock the address.
+func TestPasswordGuessingIsThrottled(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	s := startStack(t, sqliteDB, func(c *configs) { c.idp.Now = clk.Now })
+	idp := s.topology.IdP
+	b := newBrowser(t)
+	form := formFields(b.get(idp + "/login").Body)
+	try := func(email, password string) (int, string) {
+		t.Helper()
+		v := url.Values{}
+		for k, val := range form {
+			v.Set(k, val)
+		}
+		v.Set("email", email)
+		v.Set("password", password)
+		req, _ := http.NewRequest(http.MethodPost, idp+"/login", strings.NewReader(v.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Origin", idp)
+		resp, err := (&http.Client{Jar: b.client.Jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+
+	const guess = "Tr0ub4dor&3-guess"
+	for i := 1; i <= 5; i++ {
+		if status, _ := try("bob@tables.fake", guess); status != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %d, want 401", i, status)
+		}
+	}
+	status, retry := try("bob@tables.fake", guess)
+	if status != http.StatusTooManyRequests || retry != "1" {
+		t.Fatalf("sixth wrong password: %d, Retry-After %q; want 429 and 1", status, retry)
+	}
+	if status, _ := try("bob@tables.fake", demo.Password); status != http.StatusTooManyRequests {
+		t.Fatalf("the right password while locked: %d, want 429 (a lock reveals nothing)", status)
+	}
+	clk.Add(2 * time.Second)
+	if status, retry := try("bob@tables.fake", guess); status != http.StatusTooManyRequests || retry != "2" {
+		t.Fatalf("a wrong password after the first lock: %d, Retry-After %q; want 429 and 2 (growing)", status, retry)
+	}
+
+	// The admin sees the lock and lifts it.
+	admin, _ := adminBrowser(t, s)
+	users := admin.get(idp + "/admin/users")
+	if !strings.Contains(users.Body, "locked until") {
+		t.Fatalf("the admin console does not show bob's account as locked")
+	}
+	i := strings.Index(users.Body, `/unlock"`)
+	action := users.Body[strings.LastIndex(users.Body[:i], `action="`)+len(`action="`) : i+len(`/unlock`)]
+	admin.post(idp+action, formFields(users.Body[strings.LastIndex(users.Body[:i], "<form"):]))
+	if status, _ := try("bob@tables.fake", demo.Password); status != http.StatusSeeOther {
+		t.Fatalf("the right password after the admin's unlock: %d, want 303", status)
+	}
+
+	// Failures are audited and logged, the password never.
+	var failures int64
+	s.dbs["idp"].Model(&provider.AuditEvent{}).Where("event = ?", provider.EventSignInFailed).Count(&failures)
+	if failures < 6 {
+		t.Errorf("%d failed sign-ins audited, want at least 6", failures)
+	}
+	if logs := s.logs.String(); !strings.Contains(logs, "sign-in failed") || strings.Contains(logs, guess) {
+		t.Errorf("the log does not record the failures, or records the password")
+	}
+
+	// Twenty-one accounts guessed from one address lock the address.
+	b = newBrowser(t)
+	form = formFields(b.get(idp + "/login").Body)
+	for i := range 21 {
+		try(fmt.Sprintf("nobody%d@tables.fake", i), guess)
+	}
+	if status, _ := try("john@tables.fake2", demo.Password); status != http.StatusTooManyRequests {
+		t.Errorf("a sign-in from an address that guessed at 21 accounts: %d, want 429", status)
 	}
 }

@@ -34,6 +34,7 @@ func (s *Server) adminRoutes(r *gin.Engine) {
 	admin.POST("/connections/:id", s.adminUpdateConnection)
 	admin.GET("/users", s.adminUsers)
 	admin.POST("/users/:id/toggle", s.adminToggleUser)
+	admin.POST("/users/:id/unlock", s.adminUnlockUser)
 	admin.GET("/apps", s.adminApps)
 	admin.GET("/audit", s.adminAudit)
 	admin.POST("/keys/rotate", s.adminRotateKeys)
@@ -165,7 +166,33 @@ func (s *Server) adminUsers(c *gin.Context) {
 	for _, o := range orgs {
 		names[o.ID] = o.Name + " (" + o.Domain + ")"
 	}
-	s.renderAdmin(c, http.StatusOK, "Users", func(v adminView) templComponent { return usersTab(v, users, names) }, c.Query("done"), "")
+	locked, err := s.store.lockedAccounts(c.Request.Context(), s.cfg.Now())
+	if err != nil {
+		s.cfg.Log.Error("locked accounts", "err", err)
+	}
+	s.renderAdmin(c, http.StatusOK, "Users", func(v adminView) templComponent { return usersTab(v, users, names, locked) }, c.Query("done"), "")
+}
+
+// adminUnlockUser forgets an account's failed sign-ins, so its owner may
+// try again at once.
+func (s *Server) adminUnlockUser(c *gin.Context) {
+	ctx := c.Request.Context()
+	admin, _ := c.Get(adminKey)
+	u, err := s.store.user(ctx, c.Param("id"))
+	if err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such user", "That user does not exist.")
+		return
+	}
+	if err := s.store.forget(ctx, accountKey(u.Email)); err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The account could not be unlocked.")
+		return
+	}
+	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: EventSignInUnlocked, Outcome: "issued", UserID: u.ID, UserEmail: u.Email, Reason: "unlocked by " + admin.(*User).Email}
+	if err := s.cfg.DB.WithContext(ctx).Create(&row).Error; err != nil {
+		s.cfg.Log.Error("audit event not stored", "err", err, "event", row.Event)
+	}
+	s.cfg.Log.Info("account unlocked", "event", EventSignInUnlocked, "admin", admin.(*User).ID, "user", u.ID)
+	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is unlocked: they may sign in again now."))
 }
 
 func (s *Server) adminToggleUser(c *gin.Context) {

@@ -1,7 +1,11 @@
 package provider
 
 import (
+	"context"
 	"crypto/rand"
+	"fmt"
+	"math"
+	"strconv"
 	"crypto/subtle"
 	"errors"
 	"net/http"
@@ -109,10 +113,24 @@ func (s *Server) serveLogin(c *gin.Context) {
 	if !direct && !s.check(c, ar, "code") {
 		return
 	}
-	u, err := s.store.checkPassword(ctx, c.PostForm("email"), c.PostForm("password"))
+	email, addr, now := c.PostForm("email"), clientAddress(c.Request), s.cfg.Now()
+	ar.Email = email
+	if wait, err := s.store.lockedFor(ctx, now, accountKey(email), addressKey(addr)); err != nil {
+		s.cfg.Log.Error("sign-in throttle", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Sign-in failed", "The identity provider could not check your password. Try again in a moment.")
+		return
+	} else if wait > 0 {
+		s.tooManyAttempts(c, ar, next, email, addr, wait)
+		return
+	}
+	u, err := s.store.checkPassword(ctx, email, c.PostForm("password"))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		ar.Email = c.PostForm("email")
+		wait := s.signInFailed(ctx, now, email, addr)
+		if wait > 0 {
+			s.tooManyAttempts(c, ar, next, email, addr, wait)
+			return
+		}
 		s.renderLogin(c, ar, http.StatusUnauthorized, "That email and password do not match an account. Check both and try again.", next)
 		return
 	case err != nil:
@@ -129,12 +147,14 @@ func (s *Server) serveLogin(c *gin.Context) {
 		s.renderLogin(c, ar, http.StatusForbidden, "This account does not belong to "+org.Name+". Sign in with your "+org.Name+" account.", next)
 		return
 	}
+	if err := s.store.forget(ctx, accountKey(email)); err != nil {
+		s.cfg.Log.Error("sign-in throttle", "err", err)
+	}
 	// A new session token at sign-in prevents session fixation.
 	if err := s.sessions.RenewToken(ctx); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Sign-in failed", "Your session could not be started.")
 		return
 	}
-	now := s.cfg.Now()
 	s.sessions.Put(ctx, sessionUserID, u.ID)
 	s.sessions.Put(ctx, sessionAuthTime, now.Unix())
 	s.sessions.Remove(ctx, sessionCSRF)
@@ -144,6 +164,46 @@ func (s *Server) serveLogin(c *gin.Context) {
 		return
 	}
 	s.issueCode(c, ar, u.ID, now)
+}
+
+// signInFailed counts a wrong password against the account and the client
+// address, logs and audits it (never the password), and returns how long
+// the sign-in is now locked, if it is.
+func (s *Server) signInFailed(ctx context.Context, now time.Time, email, addr string) time.Duration {
+	var wait time.Duration
+	for _, k := range []struct {
+		key  string
+		free int
+	}{{accountKey(email), freeAccountFailures}, {addressKey(addr), freeAddressFailures}} {
+		lock, err := s.store.failed(ctx, now, k.key, k.free)
+		if err != nil {
+			s.cfg.Log.Error("sign-in throttle", "err", err)
+		}
+		wait = max(wait, lock)
+	}
+	reason := "wrong email or password"
+	if wait > 0 {
+		reason += "; sign-in locked for " + wait.String()
+	}
+	s.auditSignIn(ctx, email, addr, reason)
+	return wait
+}
+
+// tooManyAttempts answers a locked sign-in: 429 with Retry-After (RFC 6585
+// §4), the password not even looked at.
+func (s *Server) tooManyAttempts(c *gin.Context, ar authRequest, next, email, addr string, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	c.Header("Retry-After", strconv.Itoa(secs))
+	s.cfg.Log.Warn("sign-in locked", "event", EventSignInLocked, "email", email, "addr", addr, "retry_after_s", secs)
+	s.renderLogin(c, ar, http.StatusTooManyRequests,
+		fmt.Sprintf("Too many failed sign-ins for this account or from this address. Wait %s, then try again; an administrator can unlock the account sooner.", waitWords(secs)), next)
+}
+
+func waitWords(secs int) string {
+	if secs < 90 {
+		return strconv.Itoa(secs) + " seconds"
+	}
+	return strconv.Itoa((secs+59)/60) + " minutes"
 }
 
 func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem, next string) {

@@ -50,7 +50,7 @@ type Connection struct {
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{})
+	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{}, &SignInThrottle{})
 }
 
 // oktaID makes an id shaped like Okta's: a prefix and 17 characters.
@@ -124,6 +124,12 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 func (s *store) user(ctx context.Context, id string) (*User, error) {
 	var u User
 	err := s.db.WithContext(ctx).Take(&u, "id = ?", id).Error
+	return &u, storage.Translate(err)
+}
+
+func (s *store) userByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Take(&u, "email = ?", strings.ToLower(strings.TrimSpace(email))).Error
 	return &u, storage.Translate(err)
 }
 

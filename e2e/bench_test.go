@@ -4,6 +4,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"xaa.example/apps/todo/todoapp"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/storage/storagetest"
 )
@@ -145,4 +147,56 @@ func BenchmarkTodosPageHeldToken(b *testing.B) {
 		}
 		resp.Body.Close()
 	}
+}
+
+// BenchmarkLongList is a list of 5,000 todos and more (issue 12's size): the
+// todo API's first page with a held access token, and the todo app's own
+// list page, each reported with its p50 and p99. Run for sustained
+// figures: go test -run '^$' -bench LongList -benchtime 20s ./e2e/
+func BenchmarkLongList(b *testing.B) {
+	s := startStack(b, sqliteDB)
+	rows := make([]todoapp.Todo, 5000)
+	for i := range rows {
+		rows[i] = todoapp.Todo{OwnerID: demo.AccountID("bob@tables.fake"), Title: "A realistic task title of some length " + strings.Repeat("x", i%200), Done: i%3 == 0}
+	}
+	if err := s.dbs["todo"].CreateInBatches(rows, 500).Error; err != nil {
+		b.Fatal(err)
+	}
+	br := newBrowser(b)
+	br.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	br.get(s.topology.Wiki + "/todos")
+	br.signIn(s.topology.Todo, "bob@tables.fake", demo.Password)
+	var token string
+	if err := s.dbs["wiki"].Table("access_tokens").Select("token").Row().Scan(&token); err != nil {
+		b.Fatal(err)
+	}
+	measure := func(b *testing.B, do func() (*http.Response, error)) {
+		var times []time.Duration
+		for b.Loop() {
+			start := time.Now()
+			resp, err := do()
+			if err != nil || resp.StatusCode != http.StatusOK {
+				b.Fatalf("%v %v", resp, err)
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			times = append(times, time.Since(start))
+		}
+		slices.Sort(times)
+		b.ReportMetric(float64(times[len(times)/2].Microseconds()), "p50-µs")
+		b.ReportMetric(float64(times[len(times)*99/100].Microseconds()), "p99-µs")
+	}
+	b.Run("api-first-page", func(b *testing.B) {
+		measure(b, func() (*http.Response, error) {
+			req, _ := http.NewRequest(http.MethodGet, s.topology.TodoAPI()+"/todos", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			return http.DefaultClient.Do(req)
+		})
+	})
+	b.Run("todo-app-list", func(b *testing.B) {
+		measure(b, func() (*http.Response, error) { return br.client.Get(s.topology.Todo + "/") })
+	})
+	b.Run("wiki-my-todos", func(b *testing.B) {
+		measure(b, func() (*http.Response, error) { return br.client.Get(s.topology.Wiki + "/todos") })
+	})
 }

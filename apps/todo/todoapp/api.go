@@ -67,14 +67,37 @@ func tokenClaims(c *gin.Context) *accesstoken.Claims {
 	return v.(*accesstoken.Claims)
 }
 
+// apiList is GET /api/todos?limit=&cursor=: a page of the caller's todos,
+// open ones first, with next_cursor for the next page (absent on the last)
+// and the list's total and open counts. limit is 1 to 200, 50 by default.
 func (a *App) apiList(c *gin.Context) {
-	todos, err := a.store.list(c.Request.Context(), tokenClaims(c).Subject)
+	limit := DefaultPageSize
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxPageSize {
+			c.JSON(http.StatusBadRequest, gin.H{"error": "invalid_request", "error_description": fmt.Sprintf("limit must be a whole number from 1 to %d", MaxPageSize)})
+			return
+		}
+		limit = n
+	}
+	p, err := a.store.page(c.Request.Context(), tokenClaims(c).Subject, c.Query("cursor"), limit)
+	if errors.Is(err, errBadCursor) {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "invalid_request", "error_description": "cursor is not one this API gave: pass next_cursor from the previous page as it is"})
+		return
+	}
 	if err != nil {
 		a.cfg.Log.Error("api list", "err", err)
 		c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"todos": todos})
+	out := gin.H{"todos": p.Todos, "total": p.Total, "open": p.Open}
+	if p.Todos == nil {
+		out["todos"] = []Todo{}
+	}
+	if p.Next != "" {
+		out["next_cursor"] = p.Next
+	}
+	c.JSON(http.StatusOK, out)
 }
 
 func (a *App) apiGet(c *gin.Context) {

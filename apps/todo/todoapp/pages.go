@@ -25,13 +25,17 @@ func (a *App) home(c *gin.Context) {
 		a.render(c, "Welcome", landingPage())
 		return
 	}
-	todos, err := a.store.list(c.Request.Context(), u.Subject)
+	page, err := a.store.page(c.Request.Context(), u.Subject, c.Query("after"), DefaultPageSize)
+	if errors.Is(err, errBadCursor) {
+		c.Redirect(http.StatusSeeOther, "/")
+		return
+	}
 	if err != nil {
 		a.cfg.Log.Error("list todos", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Tasks unavailable", "Your tasks could not be loaded. Try again in a moment.")
 		return
 	}
-	a.render(c, "My tasks", listPage(listView{Name: u.Name, Todos: todos, Problem: c.Query("problem")}))
+	a.render(c, "My tasks", listPage(listView{Name: u.Name, Page: page, Paged: c.Query("after") != "", Problem: c.Query("problem")}))
 }
 
 func (a *App) showTodo(c *gin.Context) {

@@ -2,6 +2,10 @@ package todoapp
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -11,10 +15,10 @@ import (
 
 // Todo is one task, owned by a todo AS account.
 type Todo struct {
-	ID        uint      `gorm:"primaryKey" json:"id"`
-	OwnerID   string    `gorm:"index;size:32;not null" json:"-"`
+	ID        uint      `gorm:"primaryKey;index:idx_todos_page,priority:3" json:"id"`
+	OwnerID   string    `gorm:"index;index:idx_todos_page,priority:1;size:32;not null" json:"-"`
 	Title     string    `gorm:"size:500;not null" json:"title"`
-	Done      bool      `json:"done"`
+	Done      bool      `gorm:"index:idx_todos_page,priority:2" json:"done"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
@@ -41,10 +45,86 @@ func (s *store) seed(ctx context.Context, todos map[string][]string) error {
 	})
 }
 
-func (s *store) list(ctx context.Context, owner string) ([]Todo, error) {
-	var out []Todo
-	err := s.db.WithContext(ctx).Where("owner_id = ?", owner).Order("done, id").Find(&out).Error
-	return out, err
+// Page is one page of an owner's todos, open ones first, each group oldest
+// first, and where the next page starts.
+type Page struct {
+	Todos []Todo
+	// Next is the cursor of the next page; empty on the last page.
+	Next  string
+	Total int64
+	Open  int64
+}
+
+// Page sizes: what a page holds unless asked otherwise, and at most.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 200
+)
+
+// cursor is where a page starts: after the todo (done, id), in list order.
+// It is opaque to clients: "<0|1>.<id>", base64url.
+type cursor struct {
+	done bool
+	id   uint
+}
+
+func (c cursor) String() string {
+	d := "0"
+	if c.done {
+		d = "1"
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(d + "." + strconv.FormatUint(uint64(c.id), 10)))
+}
+
+// errBadCursor is a cursor this server did not make.
+var errBadCursor = errors.New("cursor is not one this API gave")
+
+func parseCursor(s string) (*cursor, error) {
+	if s == "" {
+		return nil, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) > 24 {
+		return nil, errBadCursor
+	}
+	d, id, ok := strings.Cut(string(b), ".")
+	n, err := strconv.ParseUint(id, 10, 32)
+	if !ok || err != nil || (d != "0" && d != "1") {
+		return nil, errBadCursor
+	}
+	return &cursor{done: d == "1", id: uint(n)}, nil
+}
+
+// page returns up to limit of the owner's todos after the cursor, with the
+// counts; keyset paging on the (owner_id, done, id) index, so a page costs
+// the same however long the list is.
+func (s *store) page(ctx context.Context, owner, after string, limit int) (*Page, error) {
+	c, err := parseCursor(after)
+	if err != nil {
+		return nil, err
+	}
+	limit = max(1, min(limit, MaxPageSize))
+	db := s.db.WithContext(ctx)
+	q := db.Where("owner_id = ?", owner)
+	if c != nil {
+		q = q.Where("done > ? OR (done = ? AND id > ?)", c.done, c.done, c.id)
+	}
+	out := &Page{}
+	if err := q.Order("done, id").Limit(limit + 1).Find(&out.Todos).Error; err != nil {
+		return nil, err
+	}
+	if len(out.Todos) > limit {
+		out.Todos = out.Todos[:limit]
+		last := out.Todos[limit-1]
+		out.Next = cursor{done: last.Done, id: last.ID}.String()
+	}
+	if err := db.Model(&Todo{}).Where("owner_id = ?", owner).Count(&out.Total).Error; err != nil {
+		return nil, err
+	}
+	if err := db.Model(&Todo{}).Where("owner_id = ? AND done = ?", owner, false).Count(&out.Open).Error; err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // get returns the owner's todo; another owner's todo is ErrNotFound.

@@ -167,8 +167,8 @@ func slugify(title string) string {
 }
 
 func (a *App) myTodos(c *gin.Context) {
-	todos, problem := a.fetchTodos(c.Request.Context(), signin.CurrentUser(c))
-	v := todosView{Todos: todos, Problem: problem, TodoURL: a.cfg.TodoAppURL, Added: c.Query("added")}
+	list, problem := a.fetchTodos(c.Request.Context(), signin.CurrentUser(c))
+	v := todosView{List: list, Problem: problem, TodoURL: a.cfg.TodoAppURL, Added: c.Query("added")}
 	if problem != nil {
 		a.cfg.Log.Warn("todo chain failed", "problem", problem.Title, "detail", problem.Detail)
 		a.render(c, http.StatusBadGateway, "My todos", todosPage(v))
@@ -182,8 +182,8 @@ func (a *App) myTodos(c *gin.Context) {
 func (a *App) addTodoFromWiki(c *gin.Context) {
 	title := strings.TrimSpace(c.PostForm("title"))
 	if title == "" || len(title) > 500 {
-		todos, _ := a.fetchTodos(c.Request.Context(), signin.CurrentUser(c))
-		a.render(c, http.StatusBadRequest, "My todos", todosPage(todosView{Todos: todos, TodoURL: a.cfg.TodoAppURL,
+		list, _ := a.fetchTodos(c.Request.Context(), signin.CurrentUser(c))
+		a.render(c, http.StatusBadRequest, "My todos", todosPage(todosView{List: list, TodoURL: a.cfg.TodoAppURL,
 			Problem: &chainProblem{Title: "Not added", Message: "A todo needs a title of 1 to 500 characters."}, Title: title}))
 		return
 	}

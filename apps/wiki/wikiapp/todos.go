@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"xaa.example/debugconsole"
@@ -36,16 +37,28 @@ type chainProblem struct {
 
 func (p *chainProblem) Error() string { return p.Title + ": " + p.Detail }
 
-// fetchTodos returns the user's todos from the todo API, running the Cross
-// App Access chain only when the wiki holds no valid access token.
-func (a *App) fetchTodos(ctx context.Context, user signin.User) ([]todoItem, *chainProblem) {
+// todoList is the first page of the user's todos as the todo API returns
+// it, with the list's counts.
+type todoList struct {
+	Todos []todoItem `json:"todos"`
+	Total int64      `json:"total"`
+	Open  int64      `json:"open"`
+	// More is set when the list goes on past this page.
+	More string `json:"next_cursor"`
+}
+
+// todosShown is how many todos the wiki shows: the todo API's first page.
+const todosShown = 50
+
+// fetchTodos returns the first page of the user's todos from the todo API,
+// running the Cross App Access chain only when the wiki holds no valid
+// access token. However long the list, the answer is one page.
+func (a *App) fetchTodos(ctx context.Context, user signin.User) (*todoList, *chainProblem) {
 	ctx, run := a.cfg.Recorder.Start(ctx, "My todos", owner(user))
-	var out struct {
-		Todos []todoItem `json:"todos"`
-	}
-	problem := a.callTodoAPI(ctx, user, readScope, http.MethodGet, "/todos", nil, &out)
-	finish(run, problem, fmt.Sprintf("The todo API returned %d todos.", len(out.Todos)))
-	return out.Todos, problem
+	var out todoList
+	problem := a.callTodoAPI(ctx, user, readScope, http.MethodGet, "/todos?limit="+strconv.Itoa(todosShown), nil, &out)
+	finish(run, problem, fmt.Sprintf("The todo API returned %d of %d todos.", len(out.Todos), out.Total))
+	return &out, problem
 }
 
 // addTodo creates a todo in the user's list, which needs todos.write.

@@ -3,13 +3,13 @@ package provider
 import (
 	"context"
 	"crypto/rand"
-	"fmt"
-	"math"
-	"strconv"
 	"crypto/subtle"
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"

@@ -320,3 +320,53 @@ func TestPasswordGuessingIsThrottled(t *testing.T) {
 		t.Errorf("a sign-in from an address that guessed at 21 accounts: %d, want 429", status)
 	}
 }
+
+// TestConcurrentRefresh: when the ID tokens have expired, several requests
+// of one person at once all refresh with the same refresh tokens (at the
+// wiki AS, and at the IdP behind it); none of them is told to sign in again.
+func TestConcurrentRefresh(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	s := startStack(t, sqliteDB, func(c *configs) {
+		c.idp.Now, c.wikiAS.Now, c.todoAS.Now, c.todo.Now, c.wiki.Now = clk.Now, clk.Now, clk.Now, clk.Now, clk.Now
+	})
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	if p := b.get(s.topology.Wiki + "/todos"); !strings.Contains(p.Body, demo.BobTodos[0]) {
+		t.Fatalf("My todos: %d", p.Status)
+	}
+	// Every ID token and access token has expired; the refresh tokens not.
+	clk.Add(2 * time.Hour)
+	const n = 6
+	pages := make(chan page, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			resp, err := b.client.Get(s.topology.Wiki + "/todos")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			pages <- readPage(t, resp)
+		})
+	}
+	wg.Wait()
+	close(pages)
+	for p := range pages {
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, demo.BobTodos[0]) {
+			t.Errorf("a concurrent My todos after the ID tokens expired: %d, %s", p.Status, between(p.Body, `class="alert bad"`, "</div>"))
+		}
+	}
+}
+
+// between returns the text of s from start to the next end, for messages.
+func between(s, start, end string) string {
+	i := strings.Index(s, start)
+	if i < 0 {
+		return ""
+	}
+	j := strings.Index(s[i:], end)
+	if j < 0 {
+		return s[i:]
+	}
+	return s[i : i+j]
+}

@@ -17,6 +17,11 @@ import (
 const (
 	CodeLifetime    = time.Minute
 	RefreshLifetime = 24 * time.Hour
+	// RefreshReuseGrace is how long a rotated refresh token still works:
+	// two requests of one person that find the ID token expired both
+	// refresh with the same token, and the second must not sign them out
+	// (Okta's grace period for token rotation, dex's reuse interval).
+	RefreshReuseGrace = 30 * time.Second
 )
 
 // AuthCode is an issued authorization code.
@@ -40,6 +45,9 @@ type RefreshToken struct {
 	Scope     string `gorm:"size:1024"`
 	AuthTime  time.Time
 	ExpiresAt time.Time `gorm:"index"`
+	// UsedAt is when the token was first redeemed: it works until
+	// RefreshReuseGrace after that, then never again.
+	UsedAt *time.Time `gorm:"index"`
 }
 
 // Session is what a code or refresh token stands for: who signed in to
@@ -165,7 +173,7 @@ func (g *RefreshGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oa
 	if token == "" {
 		return nil, oauth.InvalidRequest("refresh_token is required")
 	}
-	rt, err := take[RefreshToken](ctx, g.Store.DB, "token_hash", digest(token))
+	rt, err := g.Store.use(ctx, digest(token))
 	if errors.Is(err, errGone) {
 		return nil, oauth.InvalidGrant("the refresh token is invalid or was already used")
 	}
@@ -179,4 +187,28 @@ func (g *RefreshGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oa
 		return nil, oauth.InvalidGrant("the refresh token has expired")
 	}
 	return g.Issue(ctx, Session{ClientID: rt.ClientID, UserID: rt.UserID, Scope: rt.Scope, AuthTime: rt.AuthTime})
+}
+
+// use redeems a refresh token: the first use marks it used (one UPDATE, so
+// of concurrent first uses each sees the same mark), and it keeps working
+// for RefreshReuseGrace after that. Tokens used longer ago are deleted.
+func (st *Store) use(ctx context.Context, hash string) (*RefreshToken, error) {
+	db := st.DB.WithContext(ctx)
+	now := st.Now().UTC()
+	if err := db.Model(&RefreshToken{}).Where("token_hash = ? AND used_at IS NULL", hash).Update("used_at", now).Error; err != nil {
+		return nil, err
+	}
+	var rt RefreshToken
+	if err := db.Take(&rt, "token_hash = ?", hash).Error; errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errGone
+	} else if err != nil {
+		return nil, err
+	}
+	if rt.UsedAt == nil || now.Sub(*rt.UsedAt) > RefreshReuseGrace {
+		return nil, errGone
+	}
+	if err := db.Where("used_at < ?", now.Add(-RefreshReuseGrace)).Delete(&RefreshToken{}).Error; err != nil {
+		return nil, err
+	}
+	return &rt, nil
 }

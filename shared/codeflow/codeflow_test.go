@@ -119,10 +119,16 @@ func TestAuthCodeGrant(t *testing.T) {
 	})
 }
 
+// TestRefreshGrantRotates: a refresh token works for RefreshReuseGrace after
+// its first use (two requests of one person racing to refresh both
+// succeed, also when sent at once) and never after that.
 func TestRefreshGrantRotates(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
-		st, err := NewStore(db, time.Now)
+		var mu sync.Mutex
+		now := time.Now()
+		clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+		st, err := NewStore(db, clock)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,11 +138,32 @@ func TestRefreshGrantRotates(t *testing.T) {
 			t.Fatal(err)
 		}
 		req := &oauth.TokenRequest{Client: &oauth.Client{ID: "app"}, Form: map[string][]string{"refresh_token": {token}}}
-		if _, err := grant.Handle(ctx, req); err != nil {
-			t.Fatalf("first use: %v", err)
+		errs := make(chan error, 6)
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Go(func() {
+				_, err := grant.Handle(ctx, req)
+				errs <- err
+			})
 		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Errorf("a concurrent use within the grace period: %v", err)
+			}
+		}
+		mu.Lock()
+		now = now.Add(RefreshReuseGrace + 2*time.Second)
+		mu.Unlock()
 		if _, err := grant.Handle(ctx, req); oauth.AsError(err).Code != "invalid_grant" {
-			t.Fatalf("second use: got %v, want invalid_grant", err)
+			t.Fatalf("a use after the grace period: got %v, want invalid_grant", err)
+		}
+		other := &oauth.TokenRequest{Client: &oauth.Client{ID: "other"}, Form: req.Form}
+		fresh, _ := st.NewRefreshToken(ctx, Session{ClientID: "app", UserID: "u1"})
+		other.Form = map[string][]string{"refresh_token": {fresh}}
+		if _, err := grant.Handle(ctx, other); oauth.AsError(err).Code != "invalid_grant" {
+			t.Fatalf("another client's refresh token: got %v, want invalid_grant", err)
 		}
 	})
 }

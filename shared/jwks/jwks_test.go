@@ -23,6 +23,8 @@ type fakeIssuer struct {
 	keys       atomic.Pointer[jose.JSONWebKeySet]
 	jwksHits   atomic.Int32
 	wrongIssue bool
+	// cacheControl is the JWKS response's Cache-Control header.
+	cacheControl atomic.Pointer[string]
 }
 
 func newFakeIssuer(t *testing.T) *fakeIssuer {
@@ -38,6 +40,9 @@ func newFakeIssuer(t *testing.T) *fakeIssuer {
 			json.NewEncoder(w).Encode(map[string]string{"issuer": iss, "jwks_uri": f.srv.URL + "/keys"})
 		case "/keys":
 			f.jwksHits.Add(1)
+			if cc := f.cacheControl.Load(); cc != nil {
+				w.Header().Set("Cache-Control", *cc)
+			}
 			json.NewEncoder(w).Encode(f.keys.Load())
 		default:
 			http.NotFound(w, r)
@@ -193,4 +198,66 @@ func TestKnownKeyDoesNotWaitForAFetch(t *testing.T) {
 	}
 	close(slow.release)
 	<-fetching
+}
+
+// TestWithdrawnKeyStopsWorking: a key the issuer withdraws from its JWKS is
+// trusted only until the set's max-age has passed and a background fetch
+// has seen it gone; meanwhile verification never waits for that fetch.
+func TestWithdrawnKeyStopsWorking(t *testing.T) {
+	ctx := context.Background()
+	f := newFakeIssuer(t)
+	cc := "public, max-age=60"
+	f.cacheControl.Store(&cc)
+	f.keys.Store(&jose.JSONWebKeySet{Keys: []jose.JSONWebKey{publicKey(t, "k1")}})
+	var now atomic.Int64
+	now.Store(time.Now().UnixNano())
+	r := NewRemote(f.srv.URL, f.srv.Client())
+	r.Now = func() time.Time { return time.Unix(0, now.Load()) }
+	if _, err := r.Key(ctx, "k1"); err != nil {
+		t.Fatal(err)
+	}
+	f.keys.Store(&jose.JSONWebKeySet{Keys: []jose.JSONWebKey{publicKey(t, "k2")}})
+
+	now.Add(int64(59 * time.Second))
+	if _, err := r.Key(ctx, "k1"); err != nil || f.jwksHits.Load() != 1 {
+		t.Fatalf("within max-age: %v after %d fetches; want the cached key, no fetch", err, f.jwksHits.Load())
+	}
+	now.Add(int64(2 * time.Second))
+	if _, err := r.Key(ctx, "k1"); err != nil {
+		t.Fatalf("just past max-age the cached key must still answer at once: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := r.Key(ctx, "k1")
+		if errors.Is(err, ErrUnknownKey) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the withdrawn key still works after the background fetch (%d fetches)", f.jwksHits.Load())
+		}
+		time.Sleep(5 * time.Millisecond) // waiting for the background fetch, not for time to pass
+	}
+	if n := f.jwksHits.Load(); n != 2 {
+		t.Errorf("%d fetches, want 2: one background refresh", n)
+	}
+}
+
+func TestMaxAge(t *testing.T) {
+	for cc, want := range map[string]time.Duration{
+		"":                         DefaultMaxAge,
+		"public, max-age=600":      10 * time.Minute,
+		"max-age=1":                MinMaxAge,
+		"max-age=99999999":         MaxMaxAge,
+		"no-store":                 MinMaxAge,
+		"max-age=nonsense":         DefaultMaxAge,
+		"Public, Max-Age=120, x=y": 2 * time.Minute,
+	} {
+		h := http.Header{}
+		if cc != "" {
+			h.Set("Cache-Control", cc)
+		}
+		if got := maxAge(h); got != want {
+			t.Errorf("Cache-Control %q: %v, want %v", cc, got, want)
+		}
+	}
 }

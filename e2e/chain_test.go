@@ -389,8 +389,8 @@ func TestCookiesAndHeaders(t *testing.T) {
 	}
 	resp.Body.Close()
 	for _, raw := range resp.Header.Values("Set-Cookie") {
-		if !strings.Contains(raw, "HttpOnly") || !strings.Contains(raw, "SameSite=Lax") {
-			t.Errorf("cookie %q is not HttpOnly and SameSite=Lax", raw)
+		if !strings.Contains(raw, "HttpOnly") || !(strings.Contains(raw, "SameSite=Lax") || strings.Contains(raw, "SameSite=Strict")) {
+			t.Errorf("cookie %q is not HttpOnly and SameSite=Lax or Strict", raw)
 		}
 	}
 	page, err := http.Get(s.topology.Wiki + "/")

@@ -370,3 +370,40 @@ func between(s, start, end string) string {
 	}
 	return s[i : i+j]
 }
+
+// TestAnonymousVisitsWriteNoSession: starting a sign-in (at the wiki, the
+// todo app, the authorization servers and the IdP's form) and giving up
+// leaves no session row on any service; finishing it still works.
+func TestAnonymousVisitsWriteNoSession(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	rows := func() (n int64) {
+		for _, db := range s.dbs {
+			var c int64
+			db.Table("web_sessions").Count(&c)
+			n += c
+		}
+		return n
+	}
+	for range 20 {
+		for _, start := range []string{
+			s.topology.Wiki + "/login?login_hint=bob%40tables.fake", // through the wiki AS to the IdP's form
+			s.topology.Todo + "/login?login_hint=bob%40tables.fake", // through the todo AS to the IdP's form
+			s.topology.IdP + "/login",
+			s.topology.WikiAS + "/",
+		} {
+			if p := newBrowser(t).get(start); p.Status != http.StatusOK {
+				t.Fatalf("GET %s: %d", start, p.Status)
+			}
+		}
+	}
+	if n := rows(); n != 0 {
+		t.Errorf("80 abandoned sign-ins left %d session rows, want none", n)
+	}
+	b := newBrowser(t)
+	if p := b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password); !strings.Contains(p.Body, "Bobby Tables") {
+		t.Fatalf("sign-in after the change: %d at %s", p.Status, p.URL)
+	}
+	if n := rows(); n == 0 {
+		t.Error("a finished sign-in wrote no session")
+	}
+}

@@ -24,7 +24,6 @@ import (
 const (
 	sessionUserID   = "uid"
 	sessionAuthTime = "auth_time"
-	sessionCSRF     = "csrf"
 )
 
 // authRequest is an authorization request (RFC 6749 §4.1.1). The sign-in
@@ -100,7 +99,7 @@ func (s *Server) serveAuthorize(c *gin.Context) {
 // serveLogin checks the password and continues the authorization request.
 func (s *Server) serveLogin(c *gin.Context) {
 	ctx := c.Request.Context()
-	want := s.sessions.GetString(ctx, sessionCSRF)
+	want, _ := c.Cookie(s.csrfCookie())
 	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(c.PostForm("csrf"))) != 1 {
 		web.RenderError(c, http.StatusForbidden, "Sign-in form expired", "This sign-in form is stale or was not opened here. Go back to the application and start the sign-in again.")
 		return
@@ -157,7 +156,6 @@ func (s *Server) serveLogin(c *gin.Context) {
 	}
 	s.sessions.Put(ctx, sessionUserID, u.ID)
 	s.sessions.Put(ctx, sessionAuthTime, now.Unix())
-	s.sessions.Remove(ctx, sessionCSRF)
 	s.cfg.Log.Info("user signed in", "user", u.ID)
 	if direct {
 		c.Redirect(http.StatusSeeOther, next)
@@ -208,10 +206,10 @@ func waitWords(secs int) string {
 
 func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem, next string) {
 	ctx := c.Request.Context()
-	csrf := s.sessions.GetString(ctx, sessionCSRF)
-	if csrf == "" {
+	csrf, _ := c.Cookie(s.csrfCookie())
+	if len(csrf) < 16 || len(csrf) > 64 {
 		csrf = rand.Text()
-		s.sessions.Put(ctx, sessionCSRF, csrf)
+		http.SetCookie(c.Writer, &http.Cookie{Name: s.csrfCookie(), Value: csrf, Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
 	}
 	m := s.meta()
 	m.Title = "Sign in"
@@ -230,6 +228,12 @@ func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem
 		Next:     next,
 	})))
 }
+
+// csrfCookie names the sign-in form's CSRF cookie. The form carries the same
+// value (the double-submit pattern, OWASP's CSRF cheat sheet): a page of
+// another site can neither read the cookie nor set it, and showing the
+// sign-in form writes no session on the server.
+func (s *Server) csrfCookie() string { return s.cfg.CookieName + "_csrf" }
 
 func (s *Server) issueCode(c *gin.Context, ar authRequest, userID string, authTime time.Time) {
 	code, err := s.codes.NewCode(c.Request.Context(), codeflow.Session{

@@ -16,7 +16,6 @@ import (
 const (
 	sessionUserID   = "uid"
 	sessionAuthTime = "auth_time"
-	sessionTenant   = "federation.idp" // the IdP a sign-in in progress went to
 )
 
 // serveAuthorize is the authorization endpoint (RFC 6749 §4.1.1) for this
@@ -71,7 +70,6 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		s.sessions.Put(ctx, sessionTenant, t.IdP.Issuer)
 		if err := t.rp.Begin(w, r, r.URL.RequestURI(), url.Values{"login_hint": {hint}}); err != nil {
 			s.upstreamDown(w, r, t.IdP.Issuer, err)
 		}
@@ -103,12 +101,12 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 // here.
 func (s *Server) serveFederationCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	t := s.tenantByIssuer(s.sessions.PopString(ctx, sessionTenant))
+	t := s.tenantByIssuer(s.pending.Issuer(r))
 	if t == nil {
 		s.errorPage(w, r, http.StatusBadRequest, "Sign-in did not complete", "This sign-in is stale or was started in another browser. Go back to the application and sign in again.")
 		return
 	}
-	res, err := t.rp.Finish(ctx, r)
+	res, err := t.rp.Finish(ctx, w, r)
 	var ce *signin.CallbackError
 	switch {
 	case errors.As(err, &ce):

@@ -27,6 +27,7 @@ type Server struct {
 	keys     *keys.Set
 	clients  *oauth.StaticClients
 	sessions *scs.SessionManager
+	pending  *signin.Pending
 	tenants  []*tenant
 	http     *http.Client    // outbound; carries and records traces
 	verifier *idjag.Verifier // nil when no issuer is trusted
@@ -65,6 +66,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		sessions: sessions,
 	}
 	s.http = cfg.Trace.Client(cfg.HTTPClient)
+	key, err := web.SecretKey(ctx, cfg.DB, "signin-pending")
+	if err != nil {
+		return nil, err
+	}
+	s.pending = &signin.Pending{CookieName: cfg.CookieName + "_signin", Key: key, Secure: cfg.SecureCookies, Now: cfg.Now}
 	for _, t := range cfg.Tenants {
 		s.tenants = append(s.tenants, &tenant{Tenant: t, rp: &signin.RP{
 			Upstream:     signin.NewUpstream(t.IdP.Issuer, s.http),
@@ -72,6 +78,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			ClientSecret: t.IdP.ClientSecret,
 			RedirectURL:  cfg.Issuer + "/federation/callback",
 			Sessions:     sessions,
+			Pending:      s.pending,
 			Now:          cfg.Now,
 		}})
 	}

@@ -54,7 +54,7 @@ func (a *App) Login(w http.ResponseWriter, r *http.Request) {
 // Callback finishes the sign-in and starts the user's session.
 func (a *App) Callback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	res, err := a.RP.Finish(ctx, r)
+	res, err := a.RP.Finish(ctx, w, r)
 	var ce *CallbackError
 	switch {
 	case errors.As(err, &ce):

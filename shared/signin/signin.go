@@ -3,7 +3,6 @@ package signin
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -75,17 +74,10 @@ type RP struct {
 	RedirectURL  string
 	Scopes       []string
 	Sessions     *scs.SessionManager
-	Now          func() time.Time
+	// Pending keeps sign-ins in progress, in cookies.
+	Pending *Pending
+	Now     func() time.Time
 }
-
-// pending is what a sign-in remembers between the redirect and the callback.
-type pending struct {
-	Nonce    string `json:"nonce"`
-	Verifier string `json:"verifier"`
-	ReturnTo string `json:"return_to"`
-}
-
-const pendingPrefix = "signin:"
 
 // Begin sends the browser to the upstream's authorization endpoint. returnTo
 // is where Finish's caller should go afterwards (a local path); extra adds
@@ -95,9 +87,8 @@ func (rp *RP) Begin(w http.ResponseWriter, r *http.Request, returnTo string, ext
 	if err != nil {
 		return err
 	}
-	state, p := rand.Text(), pending{Nonce: rand.Text(), Verifier: oauth2.GenerateVerifier(), ReturnTo: SafeReturn(returnTo)}
-	b, _ := json.Marshal(p)
-	rp.Sessions.Put(r.Context(), pendingPrefix+state, string(b))
+	state, p := rand.Text(), pending{Nonce: rand.Text(), Verifier: oauth2.GenerateVerifier(), ReturnTo: SafeReturn(returnTo), Issuer: rp.Upstream.Issuer}
+	rp.Pending.save(w, r, state, p)
 
 	opts := []oauth2.AuthCodeOption{oidc.Nonce(p.Nonce), oauth2.S256ChallengeOption(p.Verifier)}
 	for k, v := range extra {
@@ -144,16 +135,11 @@ func (e *CallbackError) Error() string { return e.Code + ": " + e.Description }
 // Finish handles the redirect back from the upstream: it checks state,
 // exchanges the code with the PKCE verifier and verifies the ID token
 // (signature, iss, aud, exp, nonce) with go-oidc.
-func (rp *RP) Finish(ctx context.Context, r *http.Request) (*Result, error) {
+func (rp *RP) Finish(ctx context.Context, w http.ResponseWriter, r *http.Request) (*Result, error) {
 	q := r.URL.Query()
-	state := q.Get("state")
-	raw := rp.Sessions.PopString(ctx, pendingPrefix+state)
-	if state == "" || raw == "" {
+	p, err := rp.Pending.take(w, r, q.Get("state"))
+	if err != nil || p.Issuer != rp.Upstream.Issuer {
 		return nil, &CallbackError{Code: "invalid_state", Description: "This sign-in link is stale or was opened in another browser. Start the sign-in again."}
-	}
-	var p pending
-	if err := json.Unmarshal([]byte(raw), &p); err != nil {
-		return nil, err
 	}
 	if code := q.Get("error"); code != "" {
 		return nil, &CallbackError{Code: code, Description: q.Get("error_description")}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -46,7 +47,13 @@ type GormStore struct {
 	db     *gorm.DB
 	now    func() time.Time
 	cached recent.Map[string, cachedSession] // by token
+	// lastPurge is when expired sessions were last deleted (Unix seconds).
+	lastPurge atomic.Int64
 }
+
+// purgeEvery is how often a running service deletes expired sessions, on
+// the way of a session write: no timer of its own to stop.
+const purgeEvery = 10 * time.Minute
 
 // cachedSession is a session as this process last read or wrote it.
 type cachedSession struct {
@@ -93,6 +100,9 @@ func (s *GormStore) CommitCtx(ctx context.Context, token string, b []byte, expir
 		return err
 	}
 	s.cached.Put(token, cachedSession{b, expiry}, now)
+	if last := s.lastPurge.Load(); now.Unix()-last >= int64(purgeEvery/time.Second) && s.lastPurge.CompareAndSwap(last, now.Unix()) {
+		_ = s.PurgeExpired(ctx)
+	}
 	return nil
 }
 
@@ -200,7 +210,6 @@ func NewSessions(db *gorm.DB, cookieName string, secure bool) (*scs.SessionManag
 		return nil, err
 	}
 	store := NewGormStore(db)
-	_ = store.PurgeExpired(context.Background())
 	sm := scs.New()
 	sm.Store = store
 	sm.Codec = jsonCodec{}

@@ -189,3 +189,31 @@ func TestJSONCodec(t *testing.T) {
 		t.Fatalf("a session saved by GobCodec: %v %v", got, err)
 	}
 }
+
+// TestGormStorePurgesWhileRunning: expired sessions are deleted while the
+// service runs, at most once per purgeEvery, on the way of a write.
+func TestGormStorePurgesWhileRunning(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		if err := db.AutoMigrate(&SessionRow{}); err != nil {
+			t.Fatal(err)
+		}
+		s := NewGormStore(db)
+		now := time.Now().UTC()
+		s.now = func() time.Time { return now }
+		count := func() int64 {
+			var n int64
+			db.Model(&SessionRow{}).Count(&n)
+			return n
+		}
+		_ = s.CommitCtx(ctx, "short-"+storagetest.ID(), []byte("a"), now.Add(time.Minute))
+		now = now.Add(2 * time.Minute)
+		_ = s.CommitCtx(ctx, "long-"+storagetest.ID(), []byte("b"), now.Add(time.Hour))
+		before := count()
+		now = now.Add(purgeEvery)
+		_ = s.CommitCtx(ctx, "later-"+storagetest.ID(), []byte("c"), now.Add(time.Hour))
+		if after := count(); after != before {
+			t.Errorf("sessions %d → %d after a write past purgeEvery, want the expired one gone and one added", before, after)
+		}
+	})
+}

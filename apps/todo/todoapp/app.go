@@ -41,6 +41,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	pendingKey, err := web.SecretKey(ctx, cfg.DB, "signin-pending")
+	if err != nil {
+		return nil, err
+	}
 	a := &App{cfg: cfg, store: st, sessions: sessions}
 	a.signin = &signin.App{
 		RP: &signin.RP{
@@ -49,6 +53,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			ClientSecret: cfg.ClientSecret,
 			RedirectURL:  cfg.BaseURL + "/callback",
 			Sessions:     sessions,
+			Pending:      &signin.Pending{CookieName: cfg.CookieName + "_signin", Key: pendingKey, Secure: cfg.SecureCookies, Now: cfg.Now},
 			Now:          cfg.Now,
 		},
 		OnError: a.errorPage,

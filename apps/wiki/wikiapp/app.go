@@ -50,6 +50,10 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	pendingKey, err := web.SecretKey(ctx, cfg.DB, "signin-pending")
+	if err != nil {
+		return nil, err
+	}
 	hc := cfg.Trace.Client(cfg.HTTPClient)
 	a := &App{cfg: cfg, store: st, sessions: sessions, http: hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, hc), stepper: newStepper(), todoLinks: todoLinksIn(cfg.TodoAppURL)}
 	if cfg.Trace != nil {
@@ -65,6 +69,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			ClientSecret: cfg.ClientSecret,
 			RedirectURL:  cfg.BaseURL + "/callback",
 			Sessions:     sessions,
+			Pending:      &signin.Pending{CookieName: cfg.CookieName + "_signin", Key: pendingKey, Secure: cfg.SecureCookies, Now: cfg.Now},
 			Now:          cfg.Now,
 		},
 		OnError: a.errorPage,

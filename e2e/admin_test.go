@@ -176,8 +176,9 @@ func TestAdminRotatesKey(t *testing.T) {
 		t.Fatalf("rotate: %d:\n%s", p.Status, p.Body)
 	}
 	jwks := admin.get(s.topology.IdP + "/oauth2/v1/keys")
-	if n := strings.Count(jwks.Body, `"kid"`); n != 2 {
-		t.Fatalf("%d keys published after rotation, want 2:\n%s", n, jwks.Body)
+	// Two of each algorithm: the old and the new ES256 and RS256 keys.
+	if es, rs := strings.Count(jwks.Body, `"alg":"ES256"`), strings.Count(jwks.Body, `"alg":"RS256"`); es != 2 || rs != 2 {
+		t.Fatalf("%d ES256 and %d RS256 keys published after rotation, want 2 of each:\n%s", es, rs, jwks.Body)
 	}
 	bob := newBrowser(t)
 	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)

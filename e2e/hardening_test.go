@@ -1,13 +1,18 @@
 package e2e
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
 
 	"xaa.example/idp/provider"
 	"xaa.example/shared/demo"
@@ -405,5 +410,59 @@ func TestAnonymousVisitsWriteNoSession(t *testing.T) {
 	}
 	if n := rows(); n == 0 {
 		t.Error("a finished sign-in wrote no session")
+	}
+}
+
+// TestRS256RelyingParty: every OpenID Provider here lists RS256 (OpenID
+// Connect Discovery §3) and publishes an RSA key; ID tokens are RS256 unless
+// a client asks for ES256; an RS256-only relying party verifies them.
+func TestRS256RelyingParty(t *testing.T) {
+	s := startStack(t, sqliteDB, func(c *configs) {
+		for i := range c.wikiAS.Clients {
+			if c.wikiAS.Clients[i].ID == demo.WikiClient {
+				c.wikiAS.Clients[i].IDTokenAlg = "ES256"
+			}
+		}
+	})
+	for _, issuer := range []string{s.topology.IdP, s.topology.WikiAS, s.topology.TodoAS} {
+		var md struct {
+			Algs []string `json:"id_token_signing_alg_values_supported"`
+		}
+		resp, err := http.Get(issuer + "/.well-known/openid-configuration")
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&md)
+		resp.Body.Close()
+		if !slices.Contains(md.Algs, "RS256") || !slices.Contains(md.Algs, "ES256") {
+			t.Errorf("%s lists id_token_signing_alg_values_supported %v, want RS256 and ES256", issuer, md.Algs)
+		}
+	}
+
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	// The IdP's ID token that the wiki AS keeps: RS256 by default.
+	var idpToken string
+	if err := s.dbs["wiki-as"].Table("upstream_sessions").Select("id_token").Row().Scan(&idpToken); err != nil {
+		t.Fatal(err)
+	}
+	ctx := oidc.ClientContext(t.Context(), http.DefaultClient)
+	provider, err := oidc.NewProvider(ctx, s.topology.IdP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs256Only := provider.Verifier(&oidc.Config{ClientID: demo.WikiASClientAtIdP, SupportedSigningAlgs: []string{"RS256"}})
+	if _, err := rs256Only.Verify(ctx, idpToken); err != nil {
+		t.Errorf("an RS256-only relying party refuses the IdP's ID token: %v", err)
+	}
+	// The wiki asked for ES256 at the wiki AS and still signs in: its ID
+	// token is checked by go-oidc on every sign-in.
+	if p := b.get(s.topology.Wiki + "/todos"); !strings.Contains(p.Body, demo.BobTodos[0]) {
+		t.Errorf("the chain with an ES256 ID token at the wiki: %d", p.Status)
+	}
+	hdr := strings.SplitN(idpToken, ".", 2)[0]
+	raw, _ := base64.RawURLEncoding.DecodeString(hdr)
+	if !strings.Contains(string(raw), `"RS256"`) {
+		t.Errorf("the IdP's ID token header %s, want alg RS256 by default", raw)
 	}
 }

@@ -139,7 +139,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"code_challenge_methods_supported":                  []string{"S256"},
 		"token_endpoint_auth_methods_supported":             []string{"client_secret_basic", "client_secret_post"},
 		"subject_types_supported":                           []string{"public"},
-		"id_token_signing_alg_values_supported":             []string{string(keys.Algorithm)},
+		"id_token_signing_alg_values_supported":             keys.AlgorithmNames(),
 		"scopes_supported":                                  []string{"openid", "profile", "email", "offline_access"},
 		"claims_supported":                                  []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "name", "amr"},
 		"authorization_response_iss_parameter_supported":    true,

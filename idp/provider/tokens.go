@@ -35,7 +35,11 @@ func (s *Server) issueSession(ctx context.Context, sess codeflow.Session) (*oaut
 		return nil, oauth.InvalidGrant("the account behind this grant is gone or disabled")
 	}
 	now := s.cfg.Now()
-	idt, err := s.keys.Sign(oauth.TypJWT, IDClaims{
+	client, err := s.clients.Client(ctx, sess.ClientID)
+	if err != nil {
+		return nil, oauth.InvalidGrant("the client behind this grant is no longer registered")
+	}
+	idt, err := s.keys.SignWith(client.IDTokenAlgorithm(), oauth.TypJWT, IDClaims{
 		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: jwt.Audience{sess.ClientID},
 		Expiry: jwt.NewNumericDate(now.Add(s.cfg.IDTokenLifetime)), IssuedAt: jwt.NewNumericDate(now),
 		AuthTime: jwt.NewNumericDate(sess.AuthTime), Nonce: sess.Nonce,

@@ -35,7 +35,7 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"token_endpoint_auth_methods_supported":            []string{oauth.AuthSecretBasic, oauth.AuthSecretPost, oauth.AuthPrivateKeyJWT},
 		"token_endpoint_auth_signing_alg_values_supported": oauth.ClientAssertionAlgorithms,
 		"subject_types_supported":                          []string{"public"},
-		"id_token_signing_alg_values_supported":            []string{string(keys.Algorithm)},
+		"id_token_signing_alg_values_supported":            keys.AlgorithmNames(),
 		"scopes_supported":                                 s.scopes(),
 		"claims_supported":                                 []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "name"},
 		// RFC 9207: the authorization response carries iss.

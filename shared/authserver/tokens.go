@@ -33,7 +33,11 @@ func (s *Server) issueSession(ctx context.Context, sess codeflow.Session) (*oaut
 	}
 	clientID, scope, authTime := sess.ClientID, sess.Scope, sess.AuthTime
 	now := s.cfg.Now()
-	idt, err := s.keys.Sign(oauth.TypJWT, IDClaims{
+	client, err := s.clients.Client(ctx, sess.ClientID)
+	if err != nil {
+		return nil, oauth.InvalidGrant("the client behind this grant is no longer registered")
+	}
+	idt, err := s.keys.SignWith(client.IDTokenAlgorithm(), oauth.TypJWT, IDClaims{
 		Issuer:   s.cfg.Issuer,
 		Subject:  u.ID,
 		Audience: jwt.Audience{clientID},

@@ -2,9 +2,11 @@ package keys
 
 import (
 	"context"
+	"crypto"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
@@ -13,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -21,9 +24,24 @@ import (
 	"gorm.io/gorm"
 )
 
-// Algorithm is the signing algorithm of every key this package makes. ES256
-// keys are small and fast to create, which keeps a cold start quick.
+// Algorithm is what a service signs with unless told otherwise: ES256 keys
+// are small, and their signatures quick to make (ID-JAGs, access tokens).
 const Algorithm = jose.ES256
+
+// Algorithms are the algorithms a service has a key for, each rotated on its
+// own schedule. RS256 is there because OpenID Connect Discovery §3 requires
+// it of every OpenID Provider, and relying parties that know nothing else
+// ask for it (id_token_signed_response_alg, whose default is RS256).
+var Algorithms = []jose.SignatureAlgorithm{jose.ES256, jose.RS256}
+
+// AlgorithmNames are Algorithms as discovery documents list them
+// (id_token_signing_alg_values_supported), RS256 first.
+func AlgorithmNames() []string {
+	return []string{string(jose.RS256), string(jose.ES256)}
+}
+
+// rsaBits is the size of RSA keys: RFC 7518 §3.3's minimum for RS256.
+const rsaBits = 2048
 
 // Rotation timing.
 const (
@@ -81,34 +99,43 @@ func LoadOrCreate(ctx context.Context, db *gorm.DB) (*Set, error) {
 	if err := s.Reload(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.RLock()
-	empty := len(s.keys) == 0
-	s.mu.RUnlock()
-	if empty {
-		// The first key signs at once: nobody can have cached a JWKS yet.
-		// Two replicas starting together may both create one; both are
-		// published, so either one's tokens verify.
-		if err := s.add(ctx, firstActivation); err != nil {
-			return nil, err
+	for _, alg := range Algorithms {
+		s.mu.RLock()
+		missing := !slices.ContainsFunc(s.keys, func(k loadedKey) bool { return k.jwk.Algorithm == string(alg) })
+		s.mu.RUnlock()
+		if missing {
+			// The first key of an algorithm signs at once: nobody can have
+			// cached it, and a relying party that meets its kid fetches the
+			// JWKS again. Two replicas starting together may both create
+			// one; both are published, so either one's tokens verify.
+			if err := s.add(ctx, alg, firstActivation); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return s, nil
 }
 
-// Rotate creates a new key, published now and signing after PrePublish.
+// Rotate creates a new key of every algorithm, published now and signing
+// after PrePublish, and returns the kid of the new key of Algorithm.
 func (s *Set) Rotate(ctx context.Context) (kid string, err error) {
-	k, err := newKey(s.Now().Add(s.PrePublish))
-	if err != nil {
-		return "", err
+	for _, alg := range Algorithms {
+		k, err := newKey(alg, s.Now().Add(s.PrePublish))
+		if err != nil {
+			return "", err
+		}
+		if err := s.db.WithContext(ctx).Create(&k).Error; err != nil {
+			return "", fmt.Errorf("store signing key: %w", err)
+		}
+		if alg == Algorithm {
+			kid = k.KID
+		}
 	}
-	if err := s.db.WithContext(ctx).Create(&k).Error; err != nil {
-		return "", fmt.Errorf("store signing key: %w", err)
-	}
-	return k.KID, s.Reload(ctx)
+	return kid, s.Reload(ctx)
 }
 
-func (s *Set) add(ctx context.Context, activateAt time.Time) error {
-	k, err := newKey(activateAt)
+func (s *Set) add(ctx context.Context, alg jose.SignatureAlgorithm, activateAt time.Time) error {
+	k, err := newKey(alg, activateAt)
 	if err != nil {
 		return err
 	}
@@ -127,9 +154,10 @@ func (s *Set) Reload(ctx context.Context) error {
 	}
 	now := s.Now()
 	var keep []loadedKey
-	var replacedAt time.Time // activation of the next newer key that is active
+	// By algorithm, the activation of the next newer key that is active.
+	replacedAt := map[string]time.Time{}
 	for _, k := range stored {
-		if !replacedAt.IsZero() && now.Sub(replacedAt) > s.RetireAfter {
+		if r := replacedAt[k.Algorithm]; !r.IsZero() && now.Sub(r) > s.RetireAfter {
 			s.db.WithContext(ctx).Delete(&SigningKey{}, "k_id = ?", k.KID)
 			continue
 		}
@@ -138,9 +166,10 @@ func (s *Set) Reload(ctx context.Context) error {
 			return err
 		}
 		keep = append(keep, loadedKey{jwk: jwk, activateAt: k.ActivateAt})
-		// An active key replaces every older one from its activation on.
+		// An active key replaces every older one of its algorithm from its
+		// activation on.
 		if !k.ActivateAt.After(now) {
-			replacedAt = k.ActivateAt
+			replacedAt[k.Algorithm] = k.ActivateAt
 		}
 	}
 	s.mu.Lock()
@@ -163,8 +192,17 @@ func (s *Set) Watch(ctx context.Context, interval time.Duration) {
 	}
 }
 
-func newKey(activateAt time.Time) (SigningKey, error) {
-	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+func newKey(alg jose.SignatureAlgorithm, activateAt time.Time) (SigningKey, error) {
+	var priv crypto.Signer
+	var err error
+	switch alg {
+	case jose.ES256:
+		priv, err = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	case jose.RS256:
+		priv, err = rsa.GenerateKey(rand.Reader, rsaBits)
+	default:
+		return SigningKey{}, fmt.Errorf("no keys for %s", alg)
+	}
 	if err != nil {
 		return SigningKey{}, fmt.Errorf("generate key: %w", err)
 	}
@@ -172,7 +210,7 @@ func newKey(activateAt time.Time) (SigningKey, error) {
 	if err != nil {
 		return SigningKey{}, err
 	}
-	pub, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	pub, err := x509.MarshalPKIXPublicKey(priv.Public())
 	if err != nil {
 		return SigningKey{}, err
 	}
@@ -180,7 +218,7 @@ func newKey(activateAt time.Time) (SigningKey, error) {
 	sum := sha256.Sum256(pub)
 	return SigningKey{
 		KID:        base64.RawURLEncoding.EncodeToString(sum[:12]),
-		Algorithm:  string(Algorithm),
+		Algorithm:  string(alg),
 		PrivateDER: der,
 		ActivateAt: activateAt.UTC(),
 		CreatedAt:  time.Now().UTC(),
@@ -192,29 +230,37 @@ func parse(k SigningKey) (jose.JSONWebKey, error) {
 	if err != nil {
 		return jose.JSONWebKey{}, fmt.Errorf("parse signing key %s: %w", k.KID, err)
 	}
-	ec, ok := priv.(*ecdsa.PrivateKey)
-	if !ok {
-		return jose.JSONWebKey{}, fmt.Errorf("signing key %s is not an ECDSA key", k.KID)
+	switch priv.(type) {
+	case *ecdsa.PrivateKey:
+		if k.Algorithm != string(jose.ES256) {
+			return jose.JSONWebKey{}, fmt.Errorf("signing key %s is an ECDSA key stored for %s", k.KID, k.Algorithm)
+		}
+	case *rsa.PrivateKey:
+		if k.Algorithm != string(jose.RS256) {
+			return jose.JSONWebKey{}, fmt.Errorf("signing key %s is an RSA key stored for %s", k.KID, k.Algorithm)
+		}
+	default:
+		return jose.JSONWebKey{}, fmt.Errorf("signing key %s is of a kind this service does not use", k.KID)
 	}
-	return jose.JSONWebKey{Key: ec, KeyID: k.KID, Algorithm: k.Algorithm, Use: "sig"}, nil
+	return jose.JSONWebKey{Key: priv, KeyID: k.KID, Algorithm: k.Algorithm, Use: "sig"}, nil
 }
 
-// signing returns the newest key whose activation has come.
-func (s *Set) signing() (jose.JSONWebKey, error) {
+// signing returns the newest key of alg whose activation has come.
+func (s *Set) signing(alg jose.SignatureAlgorithm) (jose.JSONWebKey, error) {
 	now := s.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, k := range s.keys {
-		if !k.activateAt.After(now) {
+		if k.jwk.Algorithm == string(alg) && !k.activateAt.After(now) {
 			return k.jwk, nil
 		}
 	}
-	return jose.JSONWebKey{}, errors.New("no signing key is active yet")
+	return jose.JSONWebKey{}, fmt.Errorf("no %s signing key is active yet", alg)
 }
 
-// KeyID is the kid of the key that signs now.
+// KeyID is the kid of the key of Algorithm that signs now.
 func (s *Set) KeyID() string {
-	k, _ := s.signing()
+	k, _ := s.signing(Algorithm)
 	return k.KeyID
 }
 
@@ -236,14 +282,20 @@ func (s *Set) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	_ = json.NewEncoder(w).Encode(s.JWKS())
 }
 
-// Sign makes a compact JWS of claims with the given "typ" header.
+// Sign makes a compact JWS of claims with the given "typ" header, signed
+// with Algorithm.
 func (s *Set) Sign(typ string, claims any) (string, error) {
-	key, err := s.signing()
+	return s.SignWith(Algorithm, typ, claims)
+}
+
+// SignWith is Sign with another of Algorithms.
+func (s *Set) SignWith(alg jose.SignatureAlgorithm, typ string, claims any) (string, error) {
+	key, err := s.signing(alg)
 	if err != nil {
 		return "", err
 	}
 	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: Algorithm, Key: key}, opts)
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
 	if err != nil {
 		return "", fmt.Errorf("signer: %w", err)
 	}
@@ -257,7 +309,7 @@ var ErrInvalid = errors.New("token is not valid")
 // header, and decodes the claims into out. Claim values (iss, aud, exp) are
 // the caller's to check.
 func (s *Set) Verify(raw, typ string, out any) error {
-	tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{Algorithm})
+	tok, err := jwt.ParseSigned(raw, Algorithms)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -266,7 +318,7 @@ func (s *Set) Verify(raw, typ string, out any) error {
 		return fmt.Errorf("%w: typ is %q, want %q", ErrInvalid, got, typ)
 	}
 	for _, k := range s.JWKS().Keys {
-		if k.KeyID == h.KeyID {
+		if k.KeyID == h.KeyID && k.Algorithm == h.Algorithm {
 			if err := tok.Claims(k.Key, out); err != nil {
 				return fmt.Errorf("%w: %v", ErrInvalid, err)
 			}

@@ -2,6 +2,7 @@ package keys
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ func kidOf(t *testing.T, s *Set, token string) string {
 	if err := s.Verify(token, "JWT", &claims); err != nil {
 		t.Fatalf("own token does not verify: %v", err)
 	}
-	tok, err := jwt.ParseSigned(token, []jose.SignatureAlgorithm{Algorithm})
+	tok, err := jwt.ParseSigned(token, Algorithms)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +48,8 @@ func TestRotation(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(s.JWKS().Keys) != 2 {
-			t.Fatalf("after rotating, %d published keys, want 2", len(s.JWKS().Keys))
+		if n := len(s.JWKS().Keys); n != 2*len(Algorithms) {
+			t.Fatalf("after rotating, %d published keys, want 2 of each algorithm", n)
 		}
 		if s.KeyID() != first {
 			t.Fatal("the new key signs before its pre-publication is over")
@@ -74,13 +75,45 @@ func TestRotation(t *testing.T) {
 		if err := s.Reload(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if keys := s.JWKS().Keys; len(keys) != 1 || keys[0].KeyID != next {
-			t.Fatalf("after retirement: %d keys, want only the new one", len(keys))
+		keys := s.JWKS().Keys
+		if len(keys) != len(Algorithms) || !slices.ContainsFunc(keys, func(k jose.JSONWebKey) bool { return k.KeyID == next }) {
+			t.Fatalf("after retirement: %d keys, want only the new one of each algorithm", len(keys))
 		}
 		var rows int64
 		db.Model(&SigningKey{}).Count(&rows)
-		if rows != 1 {
-			t.Fatalf("%d stored keys after retirement, want 1", rows)
+		if rows != int64(len(Algorithms)) {
+			t.Fatalf("%d stored keys after retirement, want one of each algorithm", rows)
 		}
 	})
+}
+
+// TestBothAlgorithms: a service signs with ES256 by default and with RS256
+// when asked, publishes a key of each, and verifies both; a token whose alg
+// does not match its key's is refused.
+func TestBothAlgorithms(t *testing.T) {
+	s, err := LoadOrCreate(context.Background(), storagetest.SQLite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	algs := map[string]bool{}
+	for _, k := range s.JWKS().Keys {
+		algs[k.Algorithm] = true
+	}
+	if !algs["ES256"] || !algs["RS256"] {
+		t.Fatalf("published algorithms %v, want ES256 and RS256", algs)
+	}
+	for _, alg := range Algorithms {
+		tok, err := s.SignWith(alg, "JWT", map[string]any{"n": 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, _ := jwt.ParseSigned(tok, Algorithms)
+		if got := parsed.Headers[0].Algorithm; got != string(alg) {
+			t.Errorf("signed with %s, want %s", got, alg)
+		}
+		var claims map[string]any
+		if err := s.Verify(tok, "JWT", &claims); err != nil {
+			t.Errorf("%s token does not verify: %v", alg, err)
+		}
+	}
 }

@@ -28,6 +28,17 @@ type Client struct {
 	// (RFC 7591 §2 token_endpoint_auth_method): an Okta app set to
 	// client_secret_post refuses Basic, and this lets the demo do the same.
 	AuthMethod string
+	// IDTokenAlg is the client's id_token_signed_response_alg (OpenID
+	// Connect Dynamic Client Registration §2): RS256 when empty, as there.
+	IDTokenAlg string
+}
+
+// IDTokenAlgorithm is how the client's ID tokens are signed.
+func (c *Client) IDTokenAlgorithm() jose.SignatureAlgorithm {
+	if c.IDTokenAlg == "" {
+		return jose.RS256
+	}
+	return jose.SignatureAlgorithm(c.IDTokenAlg)
 }
 
 // Client authentication methods (RFC 8414 §2, token_endpoint_auth_methods_supported).

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
+	"xaa.example/apps/todo/todoapp"
 	"xaa.example/shared/demo"
 )
 
@@ -124,7 +126,9 @@ func (c *chrome) run(doing string, actions ...chromedp.Action) {
 func (c *chrome) shot(name string) string {
 	c.t.Helper()
 	var png []byte
-	if err := chromedp.Run(c.ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
+	ctx, cancel := context.WithTimeout(c.ctx, stepTimeout)
+	defer cancel()
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil {
 		c.t.Logf("screenshot %s: %v", name, err)
 		return ""
 	}
@@ -303,5 +307,63 @@ func TestBrowserPrivacy(t *testing.T) {
 			p.shot(svc + "-redirect")
 			t.Errorf("%s: the sign-in with next=/<TAB>/evil.example landed at %s, want %s/", svc, landed, base)
 		}
+	}
+}
+
+// TestBrowserLimits: the pages that say no look finished: a long todo list
+// in pages (todo app) and counted (wiki), the IdP's lock after wrong
+// passwords, the locked account in the admin console with its Unlock, and
+// the authorization server asking before it signs anyone out.
+func TestBrowserLimits(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	rows := make([]todoapp.Todo, 120)
+	for i := range rows {
+		rows[i] = todoapp.Todo{OwnerID: demo.AccountID("bob@tables.fake"), Title: fmt.Sprintf("Imported task %03d", i+1), Done: i%4 == 0}
+	}
+	if err := s.dbs["todo"].Create(&rows).Error; err != nil {
+		t.Fatal(err)
+	}
+	c := newChrome(t)
+	c.signIn(s.topology.Wiki, "bob@tables.fake")
+	c.run("open My todos", chromedp.Navigate(s.topology.Wiki+"/todos"), chromedp.WaitVisible(`#todo-count`))
+	c.shot("wiki-long-list")
+	if count := c.text(`#todo-count`); !strings.Contains(count, "of 123") || !strings.Contains(count, "first 50") {
+		t.Errorf("My todos says %q, want the count and that it shows the first 50", count)
+	}
+	c.run("open the todo app", chromedp.Navigate(s.topology.Todo+"/"), chromedp.WaitVisible(`input[name=login_hint]`),
+		chromedp.SendKeys(`input[name=login_hint]`, "bob@tables.fake"), chromedp.Submit(`input[name=login_hint]`),
+		chromedp.WaitVisible(`.pager`))
+	c.shot("todo-app-page-1")
+	c.run("next page", chromedp.Click(`.pager a`), chromedp.WaitVisible(`.pager`))
+	c.shot("todo-app-page-2")
+
+	c.run("forget every cookie", network.ClearBrowserCookies())
+	c.run("open the IdP's sign-in", chromedp.Navigate(s.topology.IdP+"/login?login_hint=bob%40tables.fake"), chromedp.WaitVisible(`input[name=password]`))
+	for range 6 {
+		c.run("a wrong password", chromedp.SetValue(`input[name=password]`, "not-the-password"), chromedp.Submit(`input[name=password]`), chromedp.WaitVisible(`.alert.bad`))
+	}
+	c.shot("idp-locked")
+	if msg := c.text(`.alert.bad`); !strings.Contains(msg, "Too many failed sign-ins") {
+		t.Errorf("after six wrong passwords the IdP says %q", msg)
+	}
+
+	c.run("sign in as the admin", chromedp.Navigate(s.topology.IdP+"/login?next=/admin/users"), chromedp.WaitVisible(`input[name=password]`),
+		chromedp.SetValue(`input[name=email]`, "admin@tables.fake"), chromedp.SetValue(`input[name=password]`, demo.Password),
+		chromedp.Submit(`input[name=password]`), chromedp.WaitVisible(`.list`))
+	c.shot("admin-locked-account")
+	if users := c.text(`.list`); !strings.Contains(users, "locked until") {
+		t.Errorf("the admin's user list does not show bob's lock:\n%s", users)
+	}
+
+	c.run("sign in to the wiki (single sign-on)", chromedp.Navigate(s.topology.Wiki+"/login?login_hint=admin%40tables.fake"), chromedp.WaitVisible(`.who`))
+	c.run("a bare sign-out link at the wiki AS", chromedp.Navigate(s.topology.WikiAS+"/logout"), chromedp.WaitVisible(`main h1`))
+	c.shot("as-confirm-sign-out")
+	if h := c.text(`main h1`); h != "Sign out?" {
+		t.Errorf("a bare GET /logout shows %q, want the confirmation", h)
+	}
+	c.run("confirm", chromedp.Click(`main form button`), chromedp.WaitVisible(`#signed-out`))
+	c.shot("as-signed-out")
+	if h := c.text(`main h1`); h != "Signed out" {
+		t.Errorf("after confirming: %q", h)
 	}
 }

@@ -198,7 +198,10 @@ func (s *Server) tooManyAttempts(c *gin.Context, ar authRequest, next, email, ad
 }
 
 func waitWords(secs int) string {
-	if secs < 90 {
+	switch {
+	case secs == 1:
+		return "1 second"
+	case secs < 90:
 		return strconv.Itoa(secs) + " seconds"
 	}
 	return strconv.Itoa((secs+59)/60) + " minutes"

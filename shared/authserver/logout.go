@@ -43,7 +43,9 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, back, http.StatusSeeOther)
 		return
 	}
-	s.errorPage(w, r, http.StatusOK, "Signed out", "You are signed out of this authorization server. Close this tab, or go back to the application.")
+	m := s.meta()
+	m.Title = "Signed out"
+	_ = web.WritePage(w, r, http.StatusOK, web.Layout(m, signedOutPage()))
 }
 
 // hintNames reports whether hint is an ID token of this server about the

@@ -177,33 +177,41 @@ func (s *Server) adminUsers(c *gin.Context) {
 // try again at once.
 func (s *Server) adminUnlockUser(c *gin.Context) {
 	ctx := c.Request.Context()
-	admin, _ := c.Get(adminKey)
-	u, err := s.store.user(ctx, c.Param("id"))
-	if err != nil {
-		web.RenderError(c, http.StatusNotFound, "No such user", "That user does not exist.")
+	admin, u, ok := s.adminAndUser(c)
+	if !ok {
 		return
 	}
 	if err := s.store.forget(ctx, accountKey(u.Email)); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The account could not be unlocked.")
 		return
 	}
-	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: EventSignInUnlocked, Outcome: "issued", UserID: u.ID, UserEmail: u.Email, Reason: "unlocked by " + admin.(*User).Email}
+	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: EventSignInUnlocked, Outcome: "issued", UserID: u.ID, UserEmail: u.Email, Reason: "unlocked by " + admin.Email}
 	if err := s.cfg.DB.WithContext(ctx).Create(&row).Error; err != nil {
 		s.cfg.Log.Error("audit event not stored", "err", err, "event", row.Event)
 	}
-	s.cfg.Log.Info("account unlocked", "event", EventSignInUnlocked, "admin", admin.(*User).ID, "user", u.ID)
+	s.cfg.Log.Info("account unlocked", "event", EventSignInUnlocked, "admin", admin.ID, "user", u.ID)
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is unlocked: they may sign in again now."))
+}
+
+// adminAndUser returns the signed-in admin and the user the request names,
+// or shows that there is no such user.
+func (s *Server) adminAndUser(c *gin.Context) (admin, u *User, ok bool) {
+	a, _ := c.Get(adminKey)
+	u, err := s.store.user(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such user", "That user does not exist.")
+		return nil, nil, false
+	}
+	return a.(*User), u, true
 }
 
 func (s *Server) adminToggleUser(c *gin.Context) {
 	ctx := c.Request.Context()
-	admin, _ := c.Get(adminKey)
-	u, err := s.store.user(ctx, c.Param("id"))
-	if err != nil {
-		web.RenderError(c, http.StatusNotFound, "No such user", "That user does not exist.")
+	admin, u, ok := s.adminAndUser(c)
+	if !ok {
 		return
 	}
-	if u.ID == admin.(*User).ID {
+	if u.ID == admin.ID {
 		web.RenderError(c, http.StatusBadRequest, "Not allowed", "You cannot disable your own account.")
 		return
 	}
@@ -216,7 +224,7 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 	if u.Disabled {
 		state = "disabled"
 	}
-	s.cfg.Log.Info("user changed", "event", "user.lifecycle."+state, "admin", admin.(*User).ID, "user", u.ID)
+	s.cfg.Log.Info("user changed", "event", "user.lifecycle."+state, "admin", admin.ID, "user", u.ID)
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is "+state+"."))
 }
 

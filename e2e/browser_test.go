@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"xaa.example/apps/todo/todoapp"
@@ -365,5 +366,81 @@ func TestBrowserLimits(t *testing.T) {
 	c.shot("as-signed-out")
 	if h := c.text(`main h1`); h != "Signed out" {
 		t.Errorf("after confirming: %q", h)
+	}
+}
+
+// watchCSP keeps every content-security-policy violation of the pages to
+// come in window.__csp, from before any page script runs.
+func (c *chrome) watchCSP() {
+	c.t.Helper()
+	c.run("watch for CSP violations", chromedp.ActionFunc(func(ctx context.Context) error {
+		_, err := cdppage.AddScriptToEvaluateOnNewDocument(`window.__csp = [];
+document.addEventListener("securitypolicyviolation", e => window.__csp.push(e.violatedDirective + " " + (e.blockedURI || "inline") + " at " + (e.sourceFile || "") + ":" + e.lineNumber));`).Do(ctx)
+		return err
+	}))
+}
+
+// checkPage opens url and fails the test on a CSP violation or a page wider
+// than the screen; the screenshot is saved as name.
+func (c *chrome) checkPage(url, name string, width int) {
+	c.t.Helper()
+	c.run("open "+url, chromedp.Navigate(url), chromedp.WaitReady(`body`))
+	var violations []string
+	var scrollWidth, innerWidth int
+	c.run("read "+url, chromedp.Sleep(50*time.Millisecond), // let late violations report
+		chromedp.Evaluate(`window.__csp || []`, &violations),
+		chromedp.Evaluate(`document.documentElement.scrollWidth`, &scrollWidth),
+		chromedp.Evaluate(`window.innerWidth`, &innerWidth))
+	c.shot(name)
+	if len(violations) > 0 {
+		c.t.Errorf("%s at %dpx: %d CSP violations: %v", url, width, len(violations), violations)
+	}
+	if scrollWidth > innerWidth {
+		c.t.Errorf("%s at %dpx is %dpx wide: it scrolls sideways", url, width, scrollWidth)
+	}
+}
+
+// TestBrowserEveryPage: every page of the five services, at 1400px and at a
+// phone's 390px, raises no CSP violation and does not scroll sideways.
+func TestBrowserEveryPage(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	c := newChrome(t)
+	c.watchCSP()
+	wiki, todo, idp := s.topology.Wiki, s.topology.Todo, s.topology.IdP
+
+	unknown := "" // the authorization server's page for an unknown domain
+	c.run("sign-in with an unknown domain", chromedp.Navigate(wiki+"/login?login_hint=eve%40unknown.example"), chromedp.WaitVisible(`#back-to-app`),
+		chromedp.Location(&unknown))
+	c.signIn(wiki, "bob@tables.fake")
+	c.run("a chain run for the console", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#todos`))
+	c.run("sign in to the todo app", chromedp.Navigate(todo+"/login?login_hint=bob%40tables.fake"), chromedp.WaitVisible(`#todos`))
+	pages := []struct{ url, name string }{
+		{wiki + "/", "wiki-pages"}, {wiki + "/todos", "wiki-todos"}, {wiki + "/pages/new", "wiki-new-page"},
+		{wiki + "/debug", "wiki-console"}, {wiki + "/debug/step", "wiki-step"}, {wiki + "/nowhere", "wiki-404"},
+		{todo + "/", "todo-list"}, {todo + "/todos/1", "todo-task"},
+		{s.topology.WikiAS + "/", "wiki-as"}, {s.topology.TodoAS + "/", "todo-as"}, {unknown, "as-unknown-domain"},
+		{s.topology.WikiAS + "/logout", "as-sign-out"},
+	}
+	admin := []struct{ url, name string }{
+		{idp + "/", "idp-home"}, {idp + "/admin/connections", "idp-connections"}, {idp + "/admin/users", "idp-users"},
+		{idp + "/admin/apps", "idp-apps"}, {idp + "/admin/audit", "idp-audit"},
+	}
+	for _, width := range []int{1400, 390} {
+		c.run("screen width", chromedp.EmulateViewport(int64(width), 900))
+		for _, p := range pages {
+			c.checkPage(p.url, fmt.Sprintf("%d-%s", width, p.name), width)
+		}
+	}
+	c.run("forget every cookie", network.ClearBrowserCookies())
+	c.run("screen width", chromedp.EmulateViewport(1400, 900))
+	c.checkPage(idp+"/login", "1400-idp-sign-in", 1400)
+	c.run("sign in as the admin", chromedp.Navigate(idp+"/login?next=/admin/connections"), chromedp.WaitVisible(`input[name=password]`),
+		chromedp.SetValue(`input[name=email]`, "admin@tables.fake"), chromedp.SetValue(`input[name=password]`, demo.Password),
+		chromedp.Submit(`input[name=password]`), chromedp.WaitVisible(`.tabs`))
+	for _, width := range []int{1400, 390} {
+		c.run("screen width", chromedp.EmulateViewport(int64(width), 900))
+		for _, p := range admin {
+			c.checkPage(p.url, fmt.Sprintf("%d-%s", width, p.name), width)
+		}
 	}
 }

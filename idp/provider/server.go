@@ -94,7 +94,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) meta() web.Meta {
-	return web.Meta{Service: "Enterprise IdP", Tagline: "local identity provider · " + s.cfg.Issuer, Accent: "idp"}
+	return web.Meta{Service: "Enterprise IdP", Tagline: "local identity provider · " + s.cfg.Issuer, Accent: "idp", Mark: "IdP"}
 }
 
 func (s *Server) routes() http.Handler {

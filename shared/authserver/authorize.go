@@ -183,9 +183,15 @@ func (s *Server) askEmail(w http.ResponseWriter, r *http.Request, status int, pr
 			fields = append(fields, [2]string{k, v})
 		}
 	}
+	// The way back is the application's own start page: redirect_uri was
+	// checked against the client's registration before this page.
+	back := ""
+	if u, err := url.Parse(q.Get("redirect_uri")); err == nil && u.Host != "" {
+		back = u.Scheme + "://" + u.Host + "/"
+	}
 	m := s.meta()
 	m.Title = "Sign in"
-	_ = web.WritePage(w, r, status, web.Layout(m, askEmailPage(fields, q.Get("login_hint"), problem)))
+	_ = web.WritePage(w, r, status, web.Layout(m, askEmailPage(fields, q.Get("login_hint"), problem, back)))
 }
 
 func emailDomainOrWhole(email string) string {

@@ -23,8 +23,11 @@ import (
 type Config struct {
 	// Issuer is this server's issuer identifier and base URL.
 	Issuer string
-	// Name is shown on its pages, e.g. "Wiki authorization server".
+	// Name is shown on its pages, e.g. "Wiki authorization server"; Mark
+	// is its logo's text and Icon its favicon (web.Meta).
 	Name string
+	Mark string
+	Icon string
 	// CookieName of its session; distinct per service on localhost.
 	CookieName    string
 	SecureCookies bool

@@ -136,7 +136,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 func (s *Server) Handler() http.Handler { return s.handler }
 
 func (s *Server) meta() web.Meta {
-	return web.Meta{Service: s.cfg.Name, Tagline: "authorization server · " + s.cfg.Issuer, Accent: "as"}
+	return web.Meta{Service: s.cfg.Name, Tagline: "authorization server · " + s.cfg.Issuer, Accent: "as", Mark: s.cfg.Mark, Icon: s.cfg.Icon}
 }
 
 func (s *Server) routes() http.Handler {

@@ -482,7 +482,7 @@ func todosPage(v todosView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "\" placeholder=\"Add a todo to the todo app\" maxlength=\"500\" required aria-label=\"New todo\" style=\"flex:1\"> <button type=\"submit\">Add a todo</button></form>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "\" placeholder=\"Add a todo to the todo app\" maxlength=\"500\" required aria-label=\"New todo\" class=\"grow\"> <button type=\"submit\">Add a todo</button></form>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

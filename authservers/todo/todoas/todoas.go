@@ -19,6 +19,8 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		Issuer:     t.TodoAS,
 		Trace:      trace.NewStore("todo-as"),
 		Name:       "Todo AS",
+		Mark:       "TA",
+		Icon:       "todo-as",
 		CookieName: "xaa_todoas_session",
 		// The local IdP hosts the three demo organisations.
 		Tenants: []authserver.Tenant{{

@@ -17,6 +17,8 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		Issuer:     t.WikiAS,
 		Trace:      trace.NewStore("wiki-as"),
 		Name:       "Wiki AS",
+		Mark:       "WA",
+		Icon:       "wiki-as",
 		CookieName: "xaa_wikias_session",
 		// The local IdP hosts the three demo organisations.
 		Tenants: []authserver.Tenant{{

@@ -106,7 +106,7 @@ func TestAdminDisablesUser(t *testing.T) {
 	if p := admin.post(s.topology.IdP+"/admin/users/"+id+"/toggle", map[string]string{"csrf": csrf}); !strings.Contains(p.Body, "bob@tables.fake is disabled.") {
 		t.Fatalf("disable: %d:\n%s", p.Status, p.Body)
 	}
-	if p := bob.get(s.topology.Wiki + "/todos"); p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "Please sign in again") {
+	if p := bob.get(s.topology.Wiki + "/todos"); p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "Your account is disabled") || strings.Contains(p.Body, "Please sign in again") {
 		t.Fatalf("exchange for a disabled user: %d:\n%s", p.Status, p.Body)
 	}
 	fresh := newBrowser(t)

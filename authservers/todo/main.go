@@ -28,6 +28,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	idp.IdP.ClientSecret = env.String("TODO_AS_IDP_CLIENT_SECRET", env.String("IDP_CLIENT_SECRET", idp.IdP.ClientSecret))
 	idp.Domains = env.List("ORG_DOMAINS", idp.Domains)
 	cfg.TrustedIssuers = todoas.TrustedIssuers(env, cfg.TrustedIssuers)
+	cfg.AccessTokenLifetime = env.Duration("ACCESS_TOKEN_LIFETIME", cfg.AccessTokenLifetime)
 	todoas.ConfigureWikiClient(&cfg, env.String("WIKI_CLIENT_ID_AT_TODO", ""), env.String("WIKI_CLIENT_SECRET_AT_TODO", ""))
 	traceStore, err := serve.DebugTrace(env, cfg.Trace)
 	if err != nil {

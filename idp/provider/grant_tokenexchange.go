@@ -52,8 +52,11 @@ func (s *Server) VerifySubject(ctx context.Context, token, _ string, clientID st
 		return nil, oauth.InvalidGrant("subject_token has expired")
 	}
 	u, err := s.store.user(ctx, c.Subject)
-	if err != nil || u.Disabled {
-		return nil, oauth.InvalidGrant("the subject's account is gone or disabled")
+	if err != nil {
+		return nil, oauth.InvalidGrant("the subject's account no longer exists")
+	}
+	if u.Disabled {
+		return nil, oauth.InvalidGrant("the subject's account is disabled by the administrator")
 	}
 	sub := &exchange.Subject{ID: u.ID, Email: u.Email, AMR: c.AMR}
 	if c.AuthTime != nil {

@@ -31,8 +31,11 @@ type IDClaims struct {
 // token for userinfo, and a refresh token when offline_access was asked for.
 func (s *Server) issueSession(ctx context.Context, sess codeflow.Session) (*oauth.TokenResponse, error) {
 	u, err := s.store.user(ctx, sess.UserID)
-	if err != nil || u.Disabled {
-		return nil, oauth.InvalidGrant("the account behind this grant is gone or disabled")
+	if err != nil {
+		return nil, oauth.InvalidGrant("the account behind this grant no longer exists")
+	}
+	if u.Disabled {
+		return nil, oauth.InvalidGrant("the account behind this grant is disabled by the administrator")
 	}
 	now := s.cfg.Now()
 	client, err := s.clients.Client(ctx, sess.ClientID)

@@ -117,6 +117,7 @@ func (a *App) routes() http.Handler {
 	signedIn.POST("/pages/:slug", a.updatePage)
 	signedIn.GET("/todos", a.myTodos)
 	signedIn.POST("/todos", a.addTodoFromWiki)
+	signedIn.POST("/todos/forget-token", a.forgetToken)
 	a.debugRoutes(r, signedIn)
 	r.NoRoute(func(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "Page not found", "The wiki has no page at that address.")

@@ -49,7 +49,7 @@ func (a *App) withChips(ctx context.Context, user signin.User, page string) (str
 		}
 		c := &chip{ID: id, URL: m[1]}
 		var t todoItem
-		p := a.callTodoAPI(ctx, user, readScope, "GET", "/todos/"+m[2], nil, &t)
+		_, p := a.callTodoAPI(ctx, user, readScope, "GET", "/todos/"+m[2], nil, &t)
 		switch {
 		case p == nil:
 			c.Title, c.Done = t.Title, t.Done

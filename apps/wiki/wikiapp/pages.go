@@ -167,9 +167,10 @@ func slugify(title string) string {
 }
 
 func (a *App) myTodos(c *gin.Context) {
-	list, problem := a.fetchTodos(c.Request.Context(), signin.CurrentUser(c))
-	v := todosView{List: list, Problem: problem, TodoURL: a.cfg.TodoAppURL, Added: c.Query("added")}
+	list, used, problem := a.fetchTodos(c.Request.Context(), signin.CurrentUser(c))
+	v := todosView{List: list, Token: used, Problem: problem, TodoURL: a.cfg.TodoAppURL, Added: c.Query("added"), Forgot: c.Query("forgot") != ""}
 	if problem != nil {
+		v.List = nil
 		a.cfg.Log.Warn("todo chain failed", "problem", problem.Title, "detail", problem.Detail)
 		a.render(c, http.StatusBadGateway, "My todos", todosPage(v))
 		return
@@ -178,20 +179,40 @@ func (a *App) myTodos(c *gin.Context) {
 }
 
 // addTodoFromWiki creates a todo in the todo app, through Cross App Access
-// with the todos.write scope.
+// with the todos.write scope. Refused for want of that scope, the page
+// says so and keeps showing the list, which reading still allows.
 func (a *App) addTodoFromWiki(c *gin.Context) {
+	ctx, user := c.Request.Context(), signin.CurrentUser(c)
 	title := strings.TrimSpace(c.PostForm("title"))
 	if title == "" || len(title) > 500 {
-		list, _ := a.fetchTodos(c.Request.Context(), signin.CurrentUser(c))
-		a.render(c, http.StatusBadRequest, "My todos", todosPage(todosView{List: list, TodoURL: a.cfg.TodoAppURL,
+		list, used, _ := a.fetchTodos(ctx, user)
+		a.render(c, http.StatusBadRequest, "My todos", todosPage(todosView{List: list, Token: used, TodoURL: a.cfg.TodoAppURL,
 			Problem: &chainProblem{Title: "Not added", Message: "A todo needs a title of 1 to 500 characters."}, Title: title}))
 		return
 	}
-	created, problem := a.addTodo(c.Request.Context(), signin.CurrentUser(c), title)
+	created, problem := a.addTodo(ctx, user, title)
 	if problem != nil {
 		a.cfg.Log.Warn("add todo failed", "problem", problem.Title, "detail", problem.Detail)
-		a.render(c, http.StatusBadGateway, "My todos", todosPage(todosView{Problem: problem, TodoURL: a.cfg.TodoAppURL, Title: title}))
+		v := todosView{Problem: problem, TodoURL: a.cfg.TodoAppURL, Title: title}
+		if problem.ScopeDenied {
+			if list, used, p := a.fetchTodos(ctx, user); p == nil {
+				v.List, v.Token = list, used
+			}
+		}
+		a.render(c, http.StatusForbidden, "My todos", todosPage(v))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/todos?added="+strconv.FormatUint(uint64(created.ID), 10))
+}
+
+// forgetToken drops the access token the wiki holds for the person, so
+// that the next page runs the chain again and meets the administrator's
+// current settings at once.
+func (a *App) forgetToken(c *gin.Context) {
+	if err := a.store.forgetAccessToken(c.Request.Context(), signin.CurrentUser(c).Subject, a.cfg.TodoResource); err != nil {
+		a.cfg.Log.Error("forget access token", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Not forgotten", "The access token could not be forgotten. Try again in a moment.")
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/todos?forgot=1")
 }

@@ -26,10 +26,13 @@ type Page struct {
 // server side only. ID-JAGs are never stored (ID-JAG draft §4.4.3 and the
 // sample's best practices): a new one is asked for when this expires.
 type AccessToken struct {
-	UserID    string `gorm:"primaryKey;size:64"`
-	Resource  string `gorm:"primaryKey;size:255"`
-	Token     string `gorm:"type:text;not null"`
-	Scope     string `gorm:"size:1024"`
+	UserID   string `gorm:"primaryKey;size:64"`
+	Resource string `gorm:"primaryKey;size:255"`
+	Token    string `gorm:"type:text;not null"`
+	Scope    string `gorm:"size:1024"`
+	// Requested is the scope the wiki asked for: more than Scope when the
+	// administrator's connection narrowed the grant.
+	Requested string `gorm:"size:1024"`
 	ExpiresAt time.Time
 }
 

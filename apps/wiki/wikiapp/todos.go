@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"xaa.example/debugconsole"
@@ -33,6 +34,9 @@ type chainProblem struct {
 	Detail   string // the protocol-level answer, for the curious
 	SignIn   bool   // signing in again would help
 	NotFound bool   // the API has no such todo for this user
+	// ScopeDenied: the administrator's connection does not grant the
+	// scope this needs (the API answered insufficient_scope).
+	ScopeDenied bool
 }
 
 func (p *chainProblem) Error() string { return p.Title + ": " + p.Detail }
@@ -53,12 +57,37 @@ const todosShown = 50
 // fetchTodos returns the first page of the user's todos from the todo API,
 // running the Cross App Access chain only when the wiki holds no valid
 // access token. However long the list, the answer is one page.
-func (a *App) fetchTodos(ctx context.Context, user signin.User) (*todoList, *chainProblem) {
+func (a *App) fetchTodos(ctx context.Context, user signin.User) (*todoList, *tokenUse, *chainProblem) {
 	ctx, run := a.cfg.Recorder.Start(ctx, "My todos", owner(user))
 	var out todoList
-	problem := a.callTodoAPI(ctx, user, readScope, http.MethodGet, "/todos?limit="+strconv.Itoa(todosShown), nil, &out)
-	finish(run, problem, fmt.Sprintf("The todo API returned %d of %d todos.", len(out.Todos), out.Total))
-	return &out, problem
+	used, problem := a.callTodoAPI(ctx, user, readScope, http.MethodGet, "/todos?limit="+strconv.Itoa(todosShown), nil, &out)
+	finish(run, problem, fmt.Sprintf("The todo API returned %d of %d todos.", len(out.Todos), out.Total)+used.explain())
+	return &out, used, problem
+}
+
+// tokenUse is the access token a call to the todo API went out with.
+type tokenUse struct {
+	// Held: the wiki already held it, so this call needed no exchange.
+	Held      bool
+	Scope     string
+	Requested string // what the wiki asked for when it got it
+	ExpiresAt time.Time
+}
+
+// WriteDenied reports that the wiki asked for todos.write and the grant
+// came back without it: the administrator allows reading only.
+func (u *tokenUse) WriteDenied() bool {
+	return u != nil && oauth.ParseScopes(u.Requested).Has("todos.write") && !oauth.ParseScopes(u.Scope).Has("todos.write")
+}
+
+// explain says, for the console, why a held token was used: the protocol's
+// answer to "the admin switched it off; why does it still work?".
+func (u *tokenUse) explain() string {
+	if u == nil || !u.Held {
+		return ""
+	}
+	return " The wiki used the access token it already held (scope " + u.Scope + ", valid until " + u.ExpiresAt.UTC().Format("15:04:05") +
+		" UTC), so no token exchange ran this time: an access token issued before an administrator's change keeps working until it expires, and the next exchange follows the change."
 }
 
 // addTodo creates a todo in the user's list, which needs todos.write.
@@ -66,8 +95,8 @@ func (a *App) addTodo(ctx context.Context, user signin.User, title string) (*tod
 	ctx, run := a.cfg.Recorder.Start(ctx, "Add a todo", owner(user))
 	body, _ := json.Marshal(map[string]string{"title": title})
 	var created todoItem
-	problem := a.callTodoAPI(ctx, user, writeScope, http.MethodPost, "/todos", body, &created)
-	finish(run, problem, fmt.Sprintf("The todo API created todo #%d.", created.ID))
+	used, problem := a.callTodoAPI(ctx, user, writeScope, http.MethodPost, "/todos", body, &created)
+	finish(run, problem, fmt.Sprintf("The todo API created todo #%d.", created.ID)+used.explain())
 	return &created, problem
 }
 
@@ -88,30 +117,32 @@ var (
 // callTodoAPI calls the todo API for the user with an access token that
 // has the scope, getting one through the chain when the wiki holds none. A
 // token the API refuses is dropped and the chain run once more.
-func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Scopes, method, path string, body []byte, out any) *chainProblem {
+func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Scopes, method, path string, body []byte, out any) (*tokenUse, *chainProblem) {
 	token, fresh, problem := a.accessToken(ctx, user, scope)
 	if problem != nil {
-		return problem
+		return nil, problem
 	}
-	status, problem := a.doAPI(ctx, token, method, path, body, out)
+	used := &tokenUse{Held: !fresh, Scope: token.Scope, Requested: token.Requested, ExpiresAt: token.ExpiresAt}
+	status, problem := a.doAPI(ctx, token.Token, method, path, body, out)
 	if status == http.StatusUnauthorized && !fresh {
 		// The held token was refused (expired early, keys rotated): forget
 		// it and go through the chain again, once.
 		_ = a.store.forgetAccessToken(ctx, user.Subject, a.cfg.TodoResource)
 		if token, problem = a.runChain(ctx, user, scope); problem != nil {
-			return problem
+			return nil, problem
 		}
-		_, problem = a.doAPI(ctx, token, method, path, body, out)
+		used = &tokenUse{Scope: token.Scope, Requested: token.Requested, ExpiresAt: token.ExpiresAt}
+		_, problem = a.doAPI(ctx, token.Token, method, path, body, out)
 	}
-	return problem
+	return used, problem
 }
 
 // accessToken returns a held, unexpired access token for the todo API with
 // the scope, or gets a new one through the chain (fresh is then true).
-func (a *App) accessToken(ctx context.Context, user signin.User, scope oauth.Scopes) (token string, fresh bool, problem *chainProblem) {
+func (a *App) accessToken(ctx context.Context, user signin.User, scope oauth.Scopes) (token *AccessToken, fresh bool, problem *chainProblem) {
 	held, err := a.store.accessToken(ctx, user.Subject, a.cfg.TodoResource)
 	if err == nil && a.cfg.Now().Add(10*time.Second).Before(held.ExpiresAt) && hasAll(oauth.ParseScopes(held.Scope), scope) {
-		return held.Token, false, nil
+		return held, false, nil
 	}
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		a.cfg.Log.Error("load access token", "err", err)
@@ -133,27 +164,27 @@ func hasAll(have, want oauth.Scopes) bool {
 // kept for the user. The ID-JAG lives only in this function. The todo AS is
 // discovered first: an ID-JAG for a server that is not there would be
 // issued, audited and wasted.
-func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes) (string, *chainProblem) {
+func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes) (*AccessToken, *chainProblem) {
 	if _, problem := a.discover(ctx, a.todoAS, "the todo authorization server"); problem != nil {
-		return "", problem
+		return nil, problem
 	}
 	idjag, problem := a.exchangeStep(ctx, todoTarget(a.cfg, scope))
 	if problem != nil {
-		return "", problem
+		return nil, problem
 	}
 	redeemed, problem := a.redeemStep(ctx, idjag, scope)
 	if problem != nil {
-		return "", problem
+		return nil, problem
 	}
-	err := a.store.saveAccessToken(ctx, &AccessToken{
+	token := &AccessToken{
 		UserID: user.Subject, Resource: a.cfg.TodoResource, Token: redeemed.AccessToken,
-		Scope: redeemed.Scope, ExpiresAt: a.cfg.Now().Add(time.Duration(redeemed.ExpiresIn) * time.Second),
-	})
-	if err != nil {
+		Scope: redeemed.Scope, Requested: scope.String(), ExpiresAt: a.cfg.Now().Add(time.Duration(redeemed.ExpiresIn) * time.Second),
+	}
+	if err := a.store.saveAccessToken(ctx, token); err != nil {
 		// The token still works for this request; it just is not kept.
 		a.cfg.Log.Error("save access token", "err", err)
 	}
-	return redeemed.AccessToken, nil
+	return token, nil
 }
 
 // todoTarget is the ordinary exchange request: the todo AS, its API.
@@ -243,6 +274,9 @@ func (a *App) doAPI(ctx context.Context, token, method, path string, body []byte
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	switch {
+	case resp.StatusCode == http.StatusForbidden && strings.Contains(resp.Header.Get("WWW-Authenticate"), "insufficient_scope"):
+		return resp.StatusCode, &chainProblem{Title: "The administrator allows reading only", ScopeDenied: true, Detail: string(answer),
+			Message: "Your company's administrator lets the wiki read your todos but not change them: the connection from the wiki to the todo app does not grant the todos.write scope."}
 	case resp.StatusCode == http.StatusNotFound:
 		return resp.StatusCode, &chainProblem{Title: "Not found", Message: "The todo app has no such todo in your list.", Detail: string(answer), NotFound: true}
 	case resp.StatusCode >= 300:
@@ -268,6 +302,10 @@ func explain(err error, step string) *chainProblem {
 			return &chainProblem{Title: "Access to the todo app is not allowed", Detail: err.Error(),
 				Message: "Your company's identity provider refused to vouch for you to the todo app: an administrator has not enabled the connection from the wiki to the todo app."}
 		case "invalid_grant":
+			if strings.Contains(er.Description, "disabled by the administrator") {
+				return &chainProblem{Title: "Your account is disabled", Detail: err.Error(),
+					Message: "Your company's administrator has disabled your account at the identity provider, so it no longer vouches for you to the todo app. Signing in again will not help: ask your administrator."}
+			}
 			return &chainProblem{Title: "Please sign in again", SignIn: true, Detail: err.Error(),
 				Message: "Your sign-in is no longer accepted for asking access on your behalf."}
 		case "temporarily_unavailable":

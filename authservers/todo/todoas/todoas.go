@@ -5,12 +5,18 @@
 package todoas
 
 import (
+	"time"
+
 	"xaa.example/shared/authserver"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/trace"
 )
+
+// DemoAccessTokenLifetime is how long the todo AS's access tokens live in
+// the demo.
+const DemoAccessTokenLifetime = 2 * time.Minute
 
 // DefaultConfig is the todo AS of the local demo for topology t.
 func DefaultConfig(t demo.Topology) authserver.Config {
@@ -22,6 +28,10 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		Mark:       "TA",
 		Icon:       "todo-as",
 		CookieName: "xaa_todoas_session",
+		// Short, so that a presenter's change at the IdP shows within a
+		// couple of minutes: an access token issued before it keeps
+		// working until it expires (ACCESS_TOKEN_LIFETIME).
+		AccessTokenLifetime: DemoAccessTokenLifetime,
 		// The local IdP hosts the three demo organisations.
 		Tenants: []authserver.Tenant{{
 			Domains: demo.OrgDomains(),

@@ -3,7 +3,6 @@ package debugconsole
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -181,6 +180,10 @@ func failedChecks(s Step) int {
 	return n
 }
 
+// stepFailed: the request was refused, did not arrive, or a check failed;
+// such a step opens on its Checks, where the reason is.
+func stepFailed(s Step) bool { return s.Status >= 400 || s.Err != "" || failedChecks(s) > 0 }
+
 // formOf parses a redacted form body back into its lines.
 func formOf(body string) [][2]string {
 	var out [][2]string
@@ -191,46 +194,6 @@ func formOf(body string) [][2]string {
 		}
 	}
 	return out
-}
-
-// placeholder names the shell variable a hidden value comes from.
-func placeholder(param string) string {
-	return "$" + strings.ToUpper(strings.ReplaceAll(param, "-", "_"))
-}
-
-// Curl is a curl command that repeats the request, with every secret and
-// token left as a shell variable for the reader to fill in.
-func Curl(s Step) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "curl -sS -X %s '%s'", s.Method, s.URL)
-	for _, h := range s.Request.Headers {
-		switch {
-		case h[0] == "Authorization" && strings.HasPrefix(h[1], "Basic"):
-			id := "$CLIENT_ID"
-			if i := strings.Index(h[1], "client_id "); i >= 0 {
-				id = strings.TrimSuffix(strings.Fields(h[1][i+len("client_id "):])[0], ",")
-			}
-			fmt.Fprintf(&b, " \\\n  -u \"%s:$CLIENT_SECRET\"", id)
-		case h[0] == "Authorization":
-			b.WriteString(" \\\n  -H \"Authorization: Bearer $ACCESS_TOKEN\"")
-		case h[0] == "Content-Type" && strings.HasPrefix(h[1], "application/json"):
-			b.WriteString(" \\\n  -H 'Content-Type: application/json'")
-		}
-	}
-	if strings.Contains(contentType(s), "form") {
-		for _, kv := range formOf(s.Request.Body) {
-			v := kv[1]
-			if v == "[redacted]" || strings.HasSuffix(v, "[signature removed]") {
-				v = "\"" + placeholder(kv[0]) + "\""
-			} else {
-				v = "'" + url.QueryEscape(v) + "'"
-			}
-			fmt.Fprintf(&b, " \\\n  --data-urlencode %s=%s", kv[0], v)
-		}
-	} else if s.Request.Body != "" {
-		fmt.Fprintf(&b, " \\\n  -d '%s'", strings.ReplaceAll(s.Request.Body, "'", `'\''`))
-	}
-	return b.String()
 }
 
 func contentType(s Step) string {

@@ -147,7 +147,9 @@ func twoDigits(n int) string { return string([]byte{byte('0' + n/10), byte('0' +
 func (c *chrome) text(sel string) string {
 	c.t.Helper()
 	var s string
-	c.run("read "+sel, chromedp.WaitVisible(sel), chromedp.Text(sel, &s))
+	// ByQuery: chromedp's default search would also match page text,
+	// such as "main" in a Go snippet.
+	c.run("read "+sel, chromedp.WaitVisible(sel, chromedp.ByQuery), chromedp.Text(sel, &s, chromedp.ByQuery))
 	return s
 }
 
@@ -231,6 +233,13 @@ func TestBrowserWalk(t *testing.T) {
 		t.Errorf("the failed step's checks show %q", checks)
 	}
 	c.shot("console-replay-refused")
+	c.run("open the step's code in Python", chromedp.Click(`.run details.step[open] .tabset label[for$="-code"]`, chromedp.ByQuery),
+		chromedp.Click(`.run details.step[open] .langs label[for$="-python"]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`.run details.step[open] .lang-panel-python pre`, chromedp.ByQuery))
+	if code := c.text(`.run details.step[open] .lang-panel-python pre`); !strings.Contains(code, "urllib.request") || !strings.Contains(code, `os.environ["ASSERTION"]`) {
+		t.Errorf("the Python snippet reads %q", code)
+	}
+	c.shot("console-code")
 	// The drawer on the wiki's pages shows the latest run.
 	c.run("open the drawer", chromedp.Navigate(wiki+"/"), chromedp.WaitVisible(`details.drawer`), chromedp.Click(`details.drawer > summary`),
 		chromedp.WaitVisible(`details.drawer .run`))

@@ -20,3 +20,14 @@
     pending = setTimeout(refresh, 150); // let the other services record their steps
   };
 })();
+
+// Copy buttons of the Code tab: the snippet beside the button, as text.
+document.addEventListener("click", function (e) {
+  var button = e.target.closest && e.target.closest("button[data-copy]");
+  if (!button || !navigator.clipboard) return;
+  var pre = button.parentElement.querySelector("pre");
+  navigator.clipboard.writeText(pre.textContent).then(function () {
+    button.textContent = "Copied";
+    setTimeout(function () { button.textContent = "Copy"; }, 1500);
+  });
+});

@@ -1,0 +1,168 @@
+package debugconsole
+
+import (
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"xaa.example/shared/trace"
+)
+
+// received is a request as the test server saw it.
+type received struct {
+	Method, Path, RawQuery string
+	User, Password, Bearer string
+	ContentType            string
+	Form                   url.Values
+	Body                   string
+}
+
+// TestSnippetsRun runs every snippet of the Code tab whose toolchain is on
+// this machine (curl, Node, Python, Java, Go; C# when dotnet is) against a
+// local server, with the hidden values set in the environment, and checks
+// that each sends the request the step recorded.
+func TestSnippetsRun(t *testing.T) {
+	var mu sync.Mutex
+	var got *received
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		rec := &received{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Body: string(body)}
+		rec.User, rec.Password, _ = r.BasicAuth()
+		if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			rec.Bearer = b
+		}
+		rec.ContentType, _, _ = mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if rec.ContentType == "application/x-www-form-urlencoded" {
+			rec.Form, _ = url.ParseQuery(string(body))
+		}
+		mu.Lock()
+		got = rec
+		mu.Unlock()
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	}))
+	defer srv.Close()
+
+	// Values the console hides; awkward characters on purpose.
+	env := map[string]string{
+		"CLIENT_SECRET": `s3cr:et &+=%"'$x`,
+		"SUBJECT_TOKEN": "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl",
+		"ASSERTION":     "eyJ0eXAiOi.eyJpc3MiOi.c2ln-_",
+		"ACCESS_TOKEN":  "eyJraWQiOi.eyJhdWQiOi.c2lnYXQ",
+	}
+	exchange := Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/oauth2/v1/token", Request: trace.Message{
+		Headers: [][2]string{{"Authorization", "Basic [redacted] (client_id wiki-as, secret hidden)"}, {"Content-Type", "application/x-www-form-urlencoded"}},
+		Body: "audience=http://localhost:5001\ngrant_type=urn:ietf:params:oauth:grant-type:token-exchange\nrequested_token_type=urn:ietf:params:oauth:token-type:id-jag\n" +
+			"resource=http://localhost:3001/api\nscope=todos.read todos.write\nsubject_token=eyJhbGciOi.eyJzdWIiOi.[signature removed]\nsubject_token_type=urn:ietf:params:oauth:token-type:id_token",
+	}}}
+	redeem := Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/token", Request: trace.Message{
+		Headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}},
+		Body:    "assertion=eyJ0eXAiOi.eyJpc3MiOi.[signature removed]\nclient_id=wiki-at-todo\nclient_secret=[redacted]\ngrant_type=urn:ietf:params:oauth:grant-type:jwt-bearer\nscope=todos.read",
+	}}}
+	list := Step{Step: trace.Step{Method: "GET", URL: srv.URL + "/api/todos?limit=50&cursor=MC4x", Request: trace.Message{
+		Headers: [][2]string{{"Authorization", "Bearer eyJraWQiOi.eyJhdWQiOi.[signature removed]"}, {"Accept", "application/json"}},
+	}}}
+	add := Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/api/todos", Request: trace.Message{
+		Headers: [][2]string{{"Authorization", "Bearer eyJraWQiOi.eyJhdWQiOi.[signature removed]"}, {"Content-Type", "application/json"}},
+		Body:    `{"title":"Buy \"milk\" & eggs, 50% off\\n"}`,
+	}}}
+	want := map[string]received{
+		"exchange": {Method: "POST", Path: "/oauth2/v1/token", User: "wiki-as", Password: env["CLIENT_SECRET"], ContentType: "application/x-www-form-urlencoded", Form: url.Values{
+			"audience": {"http://localhost:5001"}, "grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
+			"requested_token_type": {"urn:ietf:params:oauth:token-type:id-jag"}, "resource": {"http://localhost:3001/api"},
+			"scope": {"todos.read todos.write"}, "subject_token": {env["SUBJECT_TOKEN"]}, "subject_token_type": {"urn:ietf:params:oauth:token-type:id_token"},
+		}},
+		"redeem": {Method: "POST", Path: "/token", ContentType: "application/x-www-form-urlencoded", Form: url.Values{
+			"assertion": {env["ASSERTION"]}, "client_id": {"wiki-at-todo"}, "client_secret": {env["CLIENT_SECRET"]},
+			"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "scope": {"todos.read"},
+		}},
+		"list": {Method: "GET", Path: "/api/todos", RawQuery: "limit=50&cursor=MC4x", Bearer: env["ACCESS_TOKEN"]},
+		"add":  {Method: "POST", Path: "/api/todos", Bearer: env["ACCESS_TOKEN"], ContentType: "application/json", Body: `{"title":"Buy \"milk\" & eggs, 50% off\\n"}`},
+	}
+	steps := map[string]Step{"exchange": exchange, "redeem": redeem, "list": list, "add": add}
+
+	runners := map[string]struct {
+		tool, file string
+		args       func(file string) []string
+	}{
+		"curl":   {tool: "sh", file: "snippet.sh", args: func(f string) []string { return []string{f} }},
+		"js":     {tool: "node", file: "snippet.mjs", args: func(f string) []string { return []string{f} }},
+		"python": {tool: "python3", file: "snippet.py", args: func(f string) []string { return []string{f} }},
+		"java":   {tool: "java", file: "Snippet.java", args: func(f string) []string { return []string{f} }},
+		"csharp": {tool: "dotnet", file: "snippet.cs", args: func(f string) []string { return []string{"run", f} }}, // .NET 10 runs a file
+		"go":     {tool: "go", file: "snippet.go", args: func(f string) []string { return []string{"run", f} }},
+	}
+	for name, step := range steps {
+		for _, sn := range Snippets(step) {
+			run, ok := runners[sn.Key]
+			if !ok {
+				continue // the xaaclient snippet is a fragment to read, not a program
+			}
+			t.Run(name+"/"+sn.Key, func(t *testing.T) {
+				if _, err := exec.LookPath(run.tool); err != nil {
+					t.Skipf("%s is not installed: the %s snippet is not run", run.tool, sn.Label)
+				}
+				dir := t.TempDir()
+				file := filepath.Join(dir, run.file)
+				if err := os.WriteFile(file, []byte(sn.Code), 0o600); err != nil {
+					t.Fatal(err)
+				}
+				cmd := exec.Command(run.tool, run.args(file)...)
+				cmd.Dir = dir
+				cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
+				for k, v := range env {
+					cmd.Env = append(cmd.Env, k+"="+v)
+				}
+				mu.Lock()
+				got = nil
+				mu.Unlock()
+				out, err := runWithin(cmd, 90*time.Second)
+				if err != nil {
+					t.Fatalf("the %s snippet failed: %v\n%s\n--- snippet ---\n%s", sn.Label, err, out, sn.Code)
+				}
+				if sn.Key != "curl" && !strings.HasPrefix(strings.TrimSpace(string(out)), "200") {
+					t.Errorf("the %s snippet printed %q, want the status and body", sn.Label, out)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				if got == nil {
+					t.Fatalf("the %s snippet sent nothing", sn.Label)
+				}
+				w := want[name]
+				if w.Form == nil {
+					got.Form = nil
+				}
+				if w.Form != nil || w.Body == "" {
+					got.Body, w.Body = "", ""
+				}
+				if !reflect.DeepEqual(*got, w) {
+					t.Errorf("the %s snippet sent\n%+v\nwant\n%+v\n--- snippet ---\n%s", sn.Label, *got, w, sn.Code)
+				}
+			})
+		}
+	}
+}
+
+func runWithin(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+		return out, err
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+		return out, err
+	}
+}

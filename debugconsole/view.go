@@ -27,11 +27,11 @@ type RunView struct {
 
 // Views prepares the newest limit runs that v may see for rendering,
 // newest first, their steps collected from every service, the runs side by
-// side.
-func (c *Console) Views(ctx context.Context, limit int, v Viewer) []RunView {
+// side; runs named in pinned are shown whatever their age.
+func (c *Console) Views(ctx context.Context, limit int, v Viewer, pinned ...string) []RunView {
 	var runs []*Run
 	for _, r := range c.Recorder.Runs() {
-		if len(runs) < limit && v.Sees(r) {
+		if v.Sees(r) && (len(runs) < limit || slices.Contains(pinned, r.ID)) {
 			runs = append(runs, r)
 		}
 	}
@@ -178,6 +178,13 @@ func failedChecks(s Step) int {
 		}
 	}
 	return n
+}
+
+func stepCount(n int) string {
+	if n == 1 {
+		return "1 step"
+	}
+	return fmt.Sprintf("%d steps", n)
 }
 
 // stepFailed: the request was refused, did not arrive, or a check failed;

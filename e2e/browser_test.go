@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
 	"xaa.example/apps/todo/todoapp"
@@ -451,5 +452,60 @@ func TestBrowserEveryPage(t *testing.T) {
 		for _, p := range admin {
 			c.checkPage(p.url, fmt.Sprintf("%d-%s", width, p.name), width)
 		}
+	}
+}
+
+// TestBrowserConsoleLive: a presenter opens a step of a run and its Checks
+// tab, and pins the run; new runs then arrive live without closing either,
+// and the pinned run stays listed when five newer ones have pushed it off.
+func TestBrowserConsoleLive(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	c := newChrome(t)
+	wiki := s.topology.Wiki
+	c.signIn(wiki, "bob@tables.fake")
+	c.run("a full chain", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#todos`))
+	c.run("open the console", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.run details[open] .step`, chromedp.ByQuery))
+	var runID string
+	c.run("the run's id", chromedp.AttributeValue(`.run`, "id", &runID, nil, chromedp.ByQuery))
+	runID = strings.TrimPrefix(runID, "run-")
+	step := "#step-" + runID + "-2"
+	c.run("open its second step, on Checks, and pin the run",
+		chromedp.Click(step+" > summary", chromedp.ByQuery),
+		chromedp.Click(`label[for="t-`+runID+`-2-chk"]`, chromedp.ByQuery),
+		chromedp.Click(`#run-`+runID+` button[data-pin]`, chromedp.ByQuery),
+		chromedp.WaitVisible(step+` .panel-chk`, chromedp.ByQuery))
+	c.shot("before-live-update")
+
+	count := func() int {
+		var n int
+		c.run("count runs", chromedp.Evaluate(`document.querySelectorAll("#runs .run").length`, &n))
+		return n
+	}
+	for i := range 6 {
+		before := count()
+		c.run("a run in the background", chromedp.Evaluate(`fetch("/todos").then(r => r.status)`, nil, func(p *runtime.EvaluateParams) *runtime.EvaluateParams {
+			return p.WithAwaitPromise(true)
+		}))
+		want := min(before+1, 6) // five shown, and the pinned one
+		deadline := time.Now().Add(10 * time.Second)
+		for count() < want && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond) // waiting for the live update, not for time to pass
+		}
+		if got := count(); got < want {
+			t.Fatalf("update %d: %d runs shown, want %d: the live update did not arrive", i+1, got, want)
+		}
+	}
+	c.shot("after-live-updates")
+	var stillOpen, onChecks bool
+	var pinned string
+	c.run("read the presenter's view",
+		chromedp.Evaluate(`(document.querySelector("#d-`+runID+`") || {}).open === true && (document.querySelector("`+step+`") || {}).open === true`, &stillOpen),
+		chromedp.Evaluate(`(document.getElementById("t-`+runID+`-2-chk") || {}).checked === true`, &onChecks),
+		chromedp.Evaluate(`(document.querySelector("#run-`+runID+` button[data-pin]") || {textContent: "gone"}).textContent`, &pinned))
+	if !stillOpen || !onChecks {
+		t.Errorf("after live updates the opened step is open=%v and on its Checks=%v, want both", stillOpen, onChecks)
+	}
+	if pinned != "Pinned" {
+		t.Errorf("the pinned run, pushed off by five newer ones, shows %q, want it kept and marked Pinned", pinned)
 	}
 }

@@ -102,7 +102,7 @@ func Layout(m Meta, body templ.Component) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		var templ_7745c5c3_Var5 = []any{"accent-" + m.Accent}
+		var templ_7745c5c3_Var5 = []any{"accent-" + m.Accent, templ.KV("has-drawer", m.Drawer != nil)}
 		templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_Buffer, templ_7745c5c3_Var5...)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err

@@ -65,15 +65,43 @@ func (a *App) viewer(c *gin.Context) (v debugconsole.Viewer, admin bool) {
 	return v, admin
 }
 
+// shownRuns reads how many runs to show (?n=, runsShown by default, at
+// most all the recorder keeps) and which pinned runs to keep in view
+// (?pin=id,id), as the console's script asks.
+func shownRuns(c *gin.Context) (n int, pinned []string) {
+	n = runsShown
+	if v, err := strconv.Atoi(c.Query("n")); err == nil && v > 0 {
+		n = min(v, debugconsole.MaxRuns)
+	}
+	for _, id := range strings.Split(c.Query("pin"), ",") {
+		if id != "" && len(id) <= 64 && len(pinned) < 20 {
+			pinned = append(pinned, id)
+		}
+	}
+	return n, pinned
+}
+
 func (a *App) debugPage(c *gin.Context) {
 	if a.consoleOff(c) {
 		return
 	}
 	v, admin := a.viewer(c)
-	runs := a.console.Views(c.Request.Context(), runsShown, v)
+	n, pinned := shownRuns(c)
+	runs := a.console.Views(c.Request.Context(), n, v, pinned...)
 	m := a.meta(c)
 	m.Title, m.Scripts = "Debug console", []string{"/debug/console.js"}
-	web.Render(c, http.StatusOK, web.Layout(m, debugPage(consoleView{Scenarios: scenarios, Runs: runs, Admin: admin, All: v.All})))
+	live := url.Values{"n": {strconv.Itoa(n)}}
+	if v.All {
+		live.Set("all", "1")
+	}
+	more := url.Values{"n": {strconv.Itoa(n + 10)}}
+	if v.All {
+		more.Set("all", "1")
+	}
+	web.Render(c, http.StatusOK, web.Layout(m, debugPage(consoleView{
+		Scenarios: scenarios, Runs: runs, Admin: admin, All: v.All,
+		Live: "/debug/runs?" + live.Encode(), More: "/debug?" + more.Encode(), HasMore: n < debugconsole.MaxRuns && len(runs) >= n,
+	})))
 }
 
 // debugRuns is the run list alone, which the page's script fetches again
@@ -83,16 +111,22 @@ func (a *App) debugRuns(c *gin.Context) {
 		return
 	}
 	v, _ := a.viewer(c)
-	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), runsShown, v)))
+	n, pinned := shownRuns(c)
+	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), n, v, pinned...)))
 }
 
-// debugLatest is the person's newest run, for the drawer on the wiki's pages.
+// drawerRuns is how many runs the drawer shows: the newest open, the ones
+// before it folded (an API call alone is often the newest).
+const drawerRuns = 3
+
+// debugLatest is the person's newest runs, for the drawer on the wiki's pages.
 func (a *App) debugLatest(c *gin.Context) {
 	if a.consoleOff(c) {
 		return
 	}
 	v, _ := a.viewer(c)
-	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), 1, v)))
+	_, pinned := shownRuns(c)
+	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), drawerRuns, v, pinned...)))
 }
 
 func (a *App) debugEvents(c *gin.Context) {

@@ -39,7 +39,7 @@ func TestAdminDisablesConnection(t *testing.T) {
 	set := func(action string) {
 		t.Helper()
 		p := admin.post(s.topology.IdP+"/admin/connections/1", map[string]string{"csrf": csrf, "action": action})
-		if p.Status != http.StatusOK || !strings.Contains(p.Body, "is "+action+"d.") {
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, "is "+action+"d") {
 			t.Fatalf("%s: %d:\n%s", action, p.Status, p.Body)
 		}
 	}

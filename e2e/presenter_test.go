@@ -135,3 +135,71 @@ func TestAdminDecisionsShow(t *testing.T) {
 		t.Errorf("a disabled account is told: %.1500s", between(disabled.Body, `class="alert bad"`, "</div>"))
 	}
 }
+
+// TestAdminConsoleExplains: connections go by the apps' names and offer the
+// resource's scopes (a typo cannot be saved), saving says what was saved,
+// admin actions are audited with before and after, an ID-JAG's entry shows
+// the scopes asked for and granted and links to its console run, the keys
+// are listed with their status, and a person who is not an admin is not
+// offered the console and, sent there, is offered a way to switch.
+func TestAdminConsoleExplains(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	admin, csrf := adminBrowser(t, s)
+	idp := s.topology.IdP
+
+	conns := admin.get(idp + "/admin/connections")
+	for _, want := range []string{"Wiki → Todo", `name="scope" value="todos.read"`, `name="scope" value="todos.write"`, "read the person&#39;s todos"} {
+		if !strings.Contains(conns.Body, want) {
+			t.Errorf("the connections tab does not show %q", want)
+		}
+	}
+	typo := admin.post(idp+"/admin/connections/1", map[string]string{"csrf": csrf, "action": "save", "scope": "todos.wirte", "client_id_at_resource": demo.WikiAtTodoClient})
+	if typo.Status != http.StatusBadRequest || !strings.Contains(typo.Body, "offers no scope") {
+		t.Errorf("a typo in a scope: %d", typo.Status)
+	}
+	saved := admin.post(idp+"/admin/connections/1", map[string]string{"csrf": csrf, "action": "save", "scope": "todos.read", "client_id_at_resource": demo.WikiAtTodoClient})
+	if !strings.Contains(saved.Body, "Wiki → Todo now allows todos.read, with client id wiki-at-todo") {
+		t.Errorf("saving does not say what was saved:\n%.1500s", between(saved.Body, `class="alert`, "</div>"))
+	}
+
+	bob := newBrowser(t)
+	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	bob.get(s.topology.Wiki + "/todos")
+
+	audit := admin.get(idp + "/admin/audit?outcome=changed")
+	if !strings.Contains(audit.Body, "app.connection.update") || !strings.Contains(audit.Body, "scopes todos.read todos.write") || !strings.Contains(audit.Body, "admin@tables.fake") {
+		t.Errorf("the admin's change is not audited with before and after:\n%.2000s", audit.Body)
+	}
+	issued := admin.get(idp + "/admin/audit?outcome=issued")
+	m := regexp.MustCompile(`href="(/admin/audit/\d+)"`).FindStringSubmatch(issued.Body)
+	if m == nil {
+		t.Fatalf("no audit entry to open:\n%.2000s", issued.Body)
+	}
+	entry := admin.get(idp + m[1])
+	for _, want := range []string{"scope asked for", "todos.read", "scope granted", `id="console-run"`, s.topology.Wiki + "/debug?all=1&amp;pin=" + s.recorder.Runs()[0].ID} {
+		if !strings.Contains(entry.Body, want) {
+			t.Errorf("the audit entry does not show %q:\n%.2500s", want, entry.Body)
+		}
+	}
+
+	apps := admin.get(idp + "/admin/apps")
+	if strings.Count(apps.Body, `class="badge ok">active`) != 2 || !strings.Contains(apps.Body, "ES256") || !strings.Contains(apps.Body, "RS256") {
+		t.Errorf("the apps tab does not list the two active keys:\n%.2000s", between(apps.Body, `id="keys"`, "</ul>"))
+	}
+	admin.post(idp+"/admin/keys/rotate", map[string]string{"csrf": csrf})
+	if apps := admin.get(idp + "/admin/apps"); strings.Count(apps.Body, `class="badge">next`) != 2 {
+		t.Errorf("after a rotation the new keys are not listed as next")
+	}
+	if users := admin.get(idp + "/admin/users"); strings.Count(users.Body, ">Disable<") != 3 || !strings.Contains(users.Body, ">you<") {
+		t.Error("the admin is offered to disable their own account")
+	}
+
+	bobAtIdP := newBrowser(t)
+	bobAtIdP.signInAt(idp+"/login", "bob@tables.fake")
+	if home := bobAtIdP.get(idp + "/"); strings.Contains(home.Body, "Admin console") {
+		t.Error("the IdP offers Bob, who is no admin, the admin console")
+	}
+	if denied := bobAtIdP.get(idp + "/admin/connections"); denied.Status != http.StatusForbidden || !strings.Contains(denied.Body, "Sign out and sign in as an administrator") {
+		t.Errorf("Bob at the admin console: %d, with no way to switch account", denied.Status)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -37,6 +38,7 @@ func (s *Server) adminRoutes(r *gin.Engine) {
 	admin.POST("/users/:id/unlock", s.adminUnlockUser)
 	admin.GET("/apps", s.adminApps)
 	admin.GET("/audit", s.adminAudit)
+	admin.GET("/audit/:id", s.adminAuditEntry)
 	admin.POST("/keys/rotate", s.adminRotateKeys)
 }
 
@@ -54,7 +56,9 @@ func (s *Server) requireAdmin(c *gin.Context) {
 	u, err := s.store.user(ctx, uid)
 	if err != nil || u.Disabled || !u.Admin {
 		c.Abort()
-		web.RenderError(c, http.StatusForbidden, "Administrators only", "The admin console is for administrators. Sign in with an administrator account (in the demo: admin@tables.fake).")
+		m := s.meta()
+		m.Title = "Administrators only"
+		web.Render(c, http.StatusForbidden, web.Layout(m, notAdminPage(u.Email, c.Request.URL.Path)))
 		return
 	}
 	if c.Request.Method == http.MethodPost {
@@ -113,14 +117,25 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "No such connection", "That connection does not exist.")
 		return
 	}
+	admin, _ := c.Get(adminKey)
+	before := describeConnection(conn)
+	var flash string
 	switch c.PostForm("action") {
 	case "enable", "disable":
 		conn.Enabled = c.PostForm("action") == "enable"
+		flash = conn.Name() + " is enabled: the next token exchange for it may get an ID-JAG."
+		if !conn.Enabled {
+			flash = conn.Name() + " is disabled: the next token exchange for it is refused (access_denied). Access tokens issued before work until they expire."
+		}
 	case "save":
-		scopes := strings.Fields(c.PostForm("scopes"))
+		scopes := append(c.PostFormArray("scope"), strings.Fields(c.PostForm("scopes"))...)
 		for _, sc := range scopes {
 			if !scopeToken.MatchString(sc) {
 				s.renderConnections(c, http.StatusBadRequest, "", fmt.Sprintf("%q is not a valid scope name.", sc))
+				return
+			}
+			if offered := conn.Offered(); len(offered) > 0 && !slices.Contains(offered, sc) {
+				s.renderConnections(c, http.StatusBadRequest, "", fmt.Sprintf("%s offers no scope %q; it offers %s. Nothing was saved.", conn.Name(), sc, strings.Join(offered, ", ")))
 				return
 			}
 		}
@@ -130,6 +145,7 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 			return
 		}
 		conn.AllowedScopes, conn.ClientIDAtResource = oauth.ParseScopes(strings.Join(scopes, " ")).String(), clientID
+		flash = conn.Name() + " now allows " + orNone(conn.AllowedScopes) + ", with client id " + clientID + " at the resource."
 	default:
 		s.renderConnections(c, http.StatusBadRequest, "", "Unknown action.")
 		return
@@ -139,19 +155,26 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 		s.renderConnections(c, http.StatusInternalServerError, "", "The connection could not be saved.")
 		return
 	}
-	admin, _ := c.Get(adminKey)
-	s.cfg.Log.Info("connection changed", "event", "app.connection.update", "admin", admin.(*User).ID,
-		"connection", conn.ID, "enabled", conn.Enabled, "scopes", conn.AllowedScopes)
-	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+url.QueryEscape(connectionFlash(conn)))
+	s.auditAdmin(ctx, admin.(*User), EventConnectionUpdated, conn.Name(), before, describeConnection(conn))
+	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+url.QueryEscape(flash))
 }
 
-func connectionFlash(conn Connection) string {
+// describeConnection is a connection's settings, for the audit log.
+func describeConnection(c Connection) string {
 	state := "disabled"
-	if conn.Enabled {
+	if c.Enabled {
 		state = "enabled"
 	}
-	return conn.RequestingClientID + " → " + conn.ResourceAudience + " is " + state + "."
+	return state + "; scopes " + orNone(c.AllowedScopes) + "; client id at resource " + c.ClientIDAtResource
 }
+
+func orNone(scopes string) string {
+	if scopes == "" {
+		return "no scope"
+	}
+	return scopes
+}
+
 
 func (s *Server) adminUsers(c *gin.Context) {
 	var users []User
@@ -170,7 +193,7 @@ func (s *Server) adminUsers(c *gin.Context) {
 	if err != nil {
 		s.cfg.Log.Error("locked accounts", "err", err)
 	}
-	s.renderAdmin(c, http.StatusOK, "Users", func(v adminView) templComponent { return usersTab(v, users, names, locked) }, c.Query("done"), "")
+	s.renderAdmin(c, http.StatusOK, "Users", func(v adminView) templComponent { return usersTab(v, users, names, locked, adminOf(c).ID) }, c.Query("done"), "")
 }
 
 // adminUnlockUser forgets an account's failed sign-ins, so its owner may
@@ -185,12 +208,14 @@ func (s *Server) adminUnlockUser(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The account could not be unlocked.")
 		return
 	}
-	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: EventSignInUnlocked, Outcome: "issued", UserID: u.ID, UserEmail: u.Email, Reason: "unlocked by " + admin.Email}
-	if err := s.cfg.DB.WithContext(ctx).Create(&row).Error; err != nil {
-		s.cfg.Log.Error("audit event not stored", "err", err, "event", row.Event)
-	}
-	s.cfg.Log.Info("account unlocked", "event", EventSignInUnlocked, "admin", admin.ID, "user", u.ID)
+	s.auditAdmin(ctx, admin, EventSignInUnlocked, u.Email, "locked after failed sign-ins", "unlocked")
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is unlocked: they may sign in again now."))
+}
+
+// adminOf is the signed-in admin requireAdmin let through.
+func adminOf(c *gin.Context) *User {
+	a, _ := c.Get(adminKey)
+	return a.(*User)
 }
 
 // adminAndUser returns the signed-in admin and the user the request names,
@@ -224,12 +249,42 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 	if u.Disabled {
 		state = "disabled"
 	}
-	s.cfg.Log.Info("user changed", "event", "user.lifecycle."+state, "admin", admin.ID, "user", u.ID)
+	event, before := EventUserDeactivated, "active"
+	if !u.Disabled {
+		event, before = EventUserActivated, "disabled"
+	}
+	s.auditAdmin(ctx, admin, event, u.Email, before, state)
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is "+state+"."))
 }
 
 func (s *Server) adminApps(c *gin.Context) {
-	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients) }, "", "")
+	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients, s.keys.Keys()) }, "", "")
+}
+
+// adminAuditEntry shows one audit event whole, and links it to its run in
+// the debug console when it was part of one.
+func (s *Server) adminAuditEntry(c *gin.Context) {
+	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
+	var e AuditEvent
+	if err := s.cfg.DB.WithContext(c.Request.Context()).Take(&e, id).Error; err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such event", "The audit log has no such entry.")
+		return
+	}
+	run := ""
+	if e.Trace != "" && s.cfg.ConsoleURL != "" {
+		run = s.cfg.ConsoleURL + "?" + url.Values{"all": {"1"}, "pin": {e.Trace}}.Encode() + "#run-" + e.Trace
+	}
+	s.renderAdmin(c, http.StatusOK, "Audit log", func(v adminView) templComponent { return auditEntry(e, run) }, "", "")
+}
+
+// auditRows are an event's fields, named for people.
+func auditRows(e AuditEvent) [][2]string {
+	return [][2]string{
+		{"administrator", e.Actor}, {"changed", e.Target}, {"before", e.Before}, {"after", e.After},
+		{"user", strings.TrimSpace(e.UserEmail + " " + e.UserID)}, {"requesting app", e.ClientID}, {"audience", e.Audience},
+		{"resource", e.Resource}, {"scope asked for", e.Requested}, {"scope granted", e.Scope}, {"jti", e.JTI},
+		{"reason", e.Reason}, {"console run", e.Trace},
+	}
 }
 
 func (s *Server) adminAudit(c *gin.Context) {
@@ -248,10 +303,11 @@ func (s *Server) serveSignIn(c *gin.Context) {
 	s.renderLogin(c, authRequest{LoginHint: c.Query("login_hint")}, http.StatusOK, "", signin.SafeReturn(c.Query("next")))
 }
 
-// serveLogout ends the IdP session (every app's next sign-in asks again).
+// serveLogout ends the IdP session (every app's next sign-in asks again)
+// and goes to next, a local path, or the start page.
 func (s *Server) serveLogout(c *gin.Context) {
 	_ = s.sessions.Destroy(c.Request.Context())
-	c.Redirect(http.StatusSeeOther, "/")
+	c.Redirect(http.StatusSeeOther, signin.SafeReturn(c.PostForm("next")))
 }
 
 // adminRotateKeys publishes a new signing key; it signs once relying
@@ -264,7 +320,7 @@ func (s *Server) adminRotateKeys(c *gin.Context) {
 		return
 	}
 	admin, _ := c.Get(adminKey)
-	s.cfg.Log.Info("signing key rotated", "event", "system.key.rotate", "admin", admin.(*User).ID, "kid", kid)
-	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients) },
+	s.auditAdmin(c.Request.Context(), admin.(*User), EventKeyRotated, "the IdP's signing keys", "", "new key "+kid+" published")
+	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients, s.keys.Keys()) },
 		"New signing key "+kid+" is published; it signs from "+s.cfg.Now().Add(s.keys.PrePublish).UTC().Format("15:04:05")+" UTC.", "")
 }

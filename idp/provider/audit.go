@@ -20,9 +20,18 @@ type AuditEvent struct {
 	UserEmail string    `gorm:"size:255"`
 	Audience  string    `gorm:"size:255"`
 	Resource  string    `gorm:"size:1024"`
-	Scope     string    `gorm:"size:1024"`
+	Scope     string    `gorm:"size:1024"` // granted
+	Requested string    `gorm:"size:1024"` // asked for
 	JTI       string    `gorm:"size:255"`
 	Reason    string    `gorm:"size:1024"`
+	// Actor is the administrator behind an admin action; Before and After
+	// describe what the action changed.
+	Actor  string `gorm:"size:255"`
+	Target string `gorm:"size:255"`
+	Before string `gorm:"column:change_before;size:1024"` // BEFORE is reserved in MariaDB
+	After  string `gorm:"column:change_after;size:1024"`
+	// Trace is the debug console run the event belongs to, if any.
+	Trace string `gorm:"size:64"`
 }
 
 // Audit event names (Okta's where Okta has one).
@@ -59,7 +68,7 @@ func (s *Server) audit(ctx context.Context, e exchange.Event) {
 	row := AuditEvent{
 		Time: s.cfg.Now().UTC(), Event: EventIDJAGIssued, Outcome: "issued",
 		ClientID: e.ClientID, UserID: e.Subject, Audience: e.Audience, Resource: e.Resource,
-		Scope: e.Scope, JTI: e.JTI, Reason: e.Reason,
+		Scope: e.Scope, Requested: e.Requested, JTI: e.JTI, Reason: e.Reason, Trace: e.Trace,
 	}
 	if !e.Issued {
 		row.Event, row.Outcome = EventIDJAGRefused, "refused"
@@ -76,6 +85,25 @@ func (s *Server) audit(ctx context.Context, e exchange.Event) {
 		"audience", row.Audience, "scope", row.Scope, "jti", row.JTI, "reason", row.Reason)
 }
 
+// Admin action names, after Okta's System Log.
+const (
+	EventConnectionUpdated = "app.connection.update"
+	EventUserActivated     = "user.lifecycle.activate"
+	EventUserDeactivated   = "user.lifecycle.deactivate"
+	EventKeyRotated        = "system.key.rotate"
+)
+
+// auditAdmin records an administrator's change, with what it was before
+// and what it is after.
+func (s *Server) auditAdmin(ctx context.Context, admin *User, event, target, before, after string) {
+	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: event, Outcome: "changed", Actor: admin.Email, Target: truncate(target, 255),
+		Before: truncate(before, 1024), After: truncate(after, 1024)}
+	if err := s.cfg.DB.WithContext(ctx).Create(&row).Error; err != nil {
+		s.cfg.Log.Error("audit event not stored", "err", err, "event", row.Event)
+	}
+	s.cfg.Log.Info("admin change", "event", event, "admin", admin.ID, "target", target, "before", before, "after", after)
+}
+
 // AuditQuery filters the audit log.
 type AuditQuery struct {
 	Text    string // matched against user, client, audience, resource, scope, jti and reason
@@ -86,7 +114,7 @@ type AuditQuery struct {
 // auditEvents returns the newest events matching q.
 func (s *store) auditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, error) {
 	db := s.db.WithContext(ctx).Order("time desc, id desc")
-	if q.Outcome == "issued" || q.Outcome == "refused" {
+	if q.Outcome == "issued" || q.Outcome == "refused" || q.Outcome == "changed" {
 		db = db.Where("outcome = ?", q.Outcome)
 	}
 	if t := strings.TrimSpace(q.Text); t != "" {
@@ -95,7 +123,7 @@ func (s *store) auditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, er
 		like := "%" + strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(strings.ToLower(t)) + "%"
 		var conds []string
 		var args []any
-		for _, col := range []string{"user_email", "user_id", "client_id", "audience", "resource", "scope", "jti", "reason"} {
+		for _, col := range []string{"user_email", "user_id", "client_id", "audience", "resource", "scope", "requested", "jti", "reason", "actor", "target", "change_before", "change_after"} {
 			conds = append(conds, "LOWER("+col+") LIKE ? ESCAPE '!'")
 			args = append(args, like)
 		}

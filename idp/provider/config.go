@@ -23,6 +23,9 @@ type Config struct {
 	DB            *gorm.DB
 	Log           *slog.Logger
 	Now           func() time.Time
+	// ConsoleURL is the debug console, which an audit entry links to for
+	// the run it was part of; empty hides the link.
+	ConsoleURL string
 
 	// Clients are the relying parties: the apps' authorization servers.
 	Clients []oauth.Client
@@ -50,6 +53,8 @@ type Config struct {
 // ConnectionConfig is a directional connection from a requesting app to a
 // resource app, as Okta's "Manage connections" sets up.
 type ConnectionConfig struct {
+	Title              string   // for people: "Wiki → Todo"
+	OfferedScopes      []string // the scopes the resource app offers
 	RequestingClientID string   // the requesting app's client at this IdP
 	ResourceAudience   string   // the resource authorization server's issuer
 	Resource           string   // the protected resource (RFC 8707)
@@ -63,6 +68,7 @@ func DefaultConfig(t demo.Topology) Config {
 	return Config{
 		Issuer:     t.IdP,
 		CookieName: "xaa_idp_session",
+		ConsoleURL: t.Wiki + "/debug",
 		Clients: []oauth.Client{
 			{
 				ID: demo.WikiASClientAtIdP, Secret: demo.WikiASSecretAtIdP,
@@ -76,6 +82,8 @@ func DefaultConfig(t demo.Topology) Config {
 			},
 		},
 		Connections: []ConnectionConfig{{
+			Title:              "Wiki → Todo",
+			OfferedScopes:      []string{demo.ScopeTodosRead, demo.ScopeTodosWrite},
 			RequestingClientID: demo.WikiASClientAtIdP,
 			ResourceAudience:   t.TodoAS,
 			Resource:           t.TodoAPI(),
@@ -85,12 +93,16 @@ func DefaultConfig(t demo.Topology) Config {
 			// Example resource apps that do not run here, for the debug
 			// console's failure scenarios: an ID-JAG for another audience,
 			// and a connection the admin has disabled.
+			Title:              "Wiki → Calendar",
+			OfferedScopes:      []string{"calendar.read", "calendar.write"},
 			RequestingClientID: demo.WikiASClientAtIdP,
 			ResourceAudience:   demo.CalendarAS,
 			Resource:           demo.CalendarAS + "/api",
 			AllowedScopes:      []string{"calendar.read"},
 			ClientIDAtResource: "wiki-at-calendar",
 		}, {
+			Title:              "Wiki → Chat",
+			OfferedScopes:      []string{"chat.read", "chat.write"},
 			RequestingClientID: demo.WikiASClientAtIdP,
 			ResourceAudience:   demo.ChatAS,
 			Resource:           demo.ChatAS + "/api",

@@ -44,8 +44,26 @@ type Connection struct {
 	AllowedScopes      string `gorm:"size:1024"`
 	ClientIDAtResource string `gorm:"size:255;not null"`
 	Enabled            bool
-	UpdatedAt          time.Time
+	// Title names the connection for people ("Wiki → Todo"); OfferedScopes
+	// are the scopes the resource app offers, from which the admin picks.
+	Title         string `gorm:"size:255"`
+	OfferedScopes string `gorm:"size:1024"`
+	UpdatedAt     time.Time
 }
+
+// Name is how the admin console calls the connection.
+func (c Connection) Name() string {
+	if c.Title != "" {
+		return c.Title
+	}
+	return c.RequestingClientID + " → " + c.ResourceAudience
+}
+
+// Offered are the scopes the admin may allow.
+func (c Connection) Offered() []string { return strings.Fields(c.OfferedScopes) }
+
+// Allows reports whether the connection allows scope.
+func (c Connection) Allows(scope string) bool { return oauth.ParseScopes(c.AllowedScopes).Has(scope) }
 
 type store struct{ db *gorm.DB }
 
@@ -103,9 +121,17 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 				return err
 			}
 			if n > 0 {
+				// Rows made before connections had names get theirs.
+				err := tx.Model(&Connection{}).Where("requesting_client_id = ? AND resource_audience = ? AND (title = '' OR title IS NULL)", c.RequestingClientID, c.ResourceAudience).
+					Updates(map[string]any{"title": c.Title, "offered_scopes": strings.Join(c.OfferedScopes, " ")}).Error
+				if err != nil {
+					return err
+				}
 				continue
 			}
 			err = tx.Create(&Connection{
+				Title:              c.Title,
+				OfferedScopes:      strings.Join(c.OfferedScopes, " "),
 				RequestingClientID: c.RequestingClientID,
 				ResourceAudience:   c.ResourceAudience,
 				Resource:           c.Resource,

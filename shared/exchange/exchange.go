@@ -50,10 +50,15 @@ type Event struct {
 	Subject  string // empty when the subject token was refused
 	Audience string
 	Resource string
-	Scope    string
-	JTI      string // empty when refused
-	Issued   bool
-	Reason   string // the error code and description of a refusal
+	// Requested is the scope the client asked for; Scope what the
+	// ID-JAG carries (the connection may narrow it).
+	Requested string
+	Scope     string
+	JTI       string // empty when refused
+	// Trace is the debug console's run, when the request was traced.
+	Trace  string
+	Issued bool
+	Reason string // the error code and description of a refusal
 }
 
 // Grant is the token exchange grant of an IdP; it implements oauth.Grant.
@@ -74,7 +79,7 @@ type Grant struct {
 
 // Handle runs the IdP's checks in order and issues the ID-JAG.
 func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
-	ev := Event{ClientID: req.Client.ID, Audience: req.Get("audience"), Resource: req.Get("resource"), Scope: req.Get("scope")}
+	ev := Event{ClientID: req.Client.ID, Audience: req.Get("audience"), Resource: req.Get("resource"), Requested: req.Get("scope"), Trace: trace.ID(ctx)}
 	resp, err := g.handle(ctx, req, &ev)
 	if g.Audit != nil {
 		if err != nil {

@@ -258,6 +258,42 @@ func (s *Set) signing(alg jose.SignatureAlgorithm) (jose.JSONWebKey, error) {
 	return jose.JSONWebKey{}, fmt.Errorf("no %s signing key is active yet", alg)
 }
 
+// KeyInfo describes a published key for people: what it is and where it
+// is in its life.
+type KeyInfo struct {
+	KID, Algorithm string
+	// Status is "next" (published, not signing yet), "active" (signing),
+	// or "retiring" (replaced, published until its tokens have expired).
+	Status     string
+	ActivateAt time.Time
+	// RetireAt is when a retiring key leaves the JWKS.
+	RetireAt time.Time
+}
+
+// Keys lists the published keys, newest first.
+func (s *Set) Keys() []KeyInfo {
+	now := s.Now()
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []KeyInfo
+	replacedAt := map[string]time.Time{} // by algorithm, as in Reload
+	for _, k := range s.keys {
+		info := KeyInfo{KID: k.jwk.KeyID, Algorithm: k.jwk.Algorithm, ActivateAt: k.activateAt}
+		alg := k.jwk.Algorithm
+		switch {
+		case k.activateAt.After(now):
+			info.Status = "next"
+		case replacedAt[alg].IsZero():
+			info.Status = "active"
+			replacedAt[alg] = k.activateAt
+		default:
+			info.Status, info.RetireAt = "retiring", replacedAt[alg].Add(s.RetireAfter)
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
 // KeyID is the kid of the key of Algorithm that signs now.
 func (s *Set) KeyID() string {
 	k, _ := s.signing(Algorithm)

@@ -175,7 +175,6 @@ func orNone(scopes string) string {
 	return scopes
 }
 
-
 func (s *Server) adminUsers(c *gin.Context) {
 	var users []User
 	var orgs []Org

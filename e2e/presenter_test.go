@@ -203,3 +203,25 @@ func TestAdminConsoleExplains(t *testing.T) {
 		t.Errorf("Bob at the admin console: %d, with no way to switch account", denied.Status)
 	}
 }
+
+// TestStepsExplainWhatRan: a step's explanation names the app it asked for
+// (the disabled-connection scenario asks for the Chat app, not the todo
+// app), and each token's claims are explained for that kind of token.
+func TestStepsExplainWhatRan(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	b.post(s.topology.Wiki+"/debug/scenario/disabled", map[string]string{})
+	latest := b.get(s.topology.Wiki + "/debug/latest").Body
+	if !strings.Contains(latest, "connected the wiki to the app whose authorization server is https://chat.example") || strings.Contains(latest, "signs an ID-JAG for the todo") {
+		t.Errorf("the disabled-connection scenario's step says:\n%s", between(latest, `class="hint"`, "</p>"))
+	}
+	b.get(s.topology.Wiki + "/todos?fresh")
+	b.post(s.topology.Wiki+"/todos/forget-token", map[string]string{})
+	console := b.get(s.topology.Wiki + "/debug").Body
+	for _, want := range []string{"can be redeemed once (check 9)", "it may be used again until it expires"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("the console's claim explanations lack %q", want)
+		}
+	}
+}

@@ -227,9 +227,67 @@ func (t *Token) decode() {
 		names = append(names, k)
 	}
 	sort.Slice(names, func(i, j int) bool { return claimOrder(names[i]) < claimOrder(names[j]) })
+	kind := tokenKind(typ, claims)
 	for _, k := range names {
-		t.Claims = append(t.Claims, Claim{Name: k, Value: claimValue(k, claims[k]), Meaning: claimMeanings[k]})
+		meaning := claimMeanings[k]
+		if m, ok := kindMeanings[kind][k]; ok {
+			meaning = m
+		}
+		t.Claims = append(t.Claims, Claim{Name: k, Value: claimValue(k, claims[k]), Meaning: meaning})
 	}
+}
+
+// Token kinds whose claims read differently.
+const (
+	kindIDJAG  = "id-jag"
+	kindAccess = "access"
+	kindID     = "id"
+)
+
+func tokenKind(typ string, claims map[string]any) string {
+	switch k := kindOf(typ, claims); {
+	case strings.HasPrefix(k, "ID-JAG"):
+		return kindIDJAG
+	case strings.HasPrefix(k, "Access token"):
+		return kindAccess
+	case strings.HasPrefix(k, "ID token"):
+		return kindID
+	}
+	return ""
+}
+
+// kindMeanings are what a claim means in one kind of token, where that
+// differs from claimMeanings: a jti is single use in an ID-JAG (check 9),
+// not in an access token; an ID-JAG's aud is an authorization server, an
+// access token's a resource, an ID token's a client.
+var kindMeanings = map[string]map[string]string{
+	kindIDJAG: {
+		"iss":       "issuer: the enterprise IdP that vouches for the user",
+		"sub":       "subject: the user at the IdP, the same id the IdP gives the resource's AS at sign-in",
+		"aud":       "audience: the resource's authorization server, the only one that may redeem this ID-JAG",
+		"client_id": "the requesting app's client id at the resource's authorization server, which must be the client redeeming it",
+		"scope":     "the scopes the admin's connection allows, at most: the resource AS grants no more",
+		"jti":       "unique id: the resource AS remembers it, so this ID-JAG can be redeemed once (check 9)",
+		"exp":       "expires at: ID-JAGs live minutes (Okta: 5), long enough to be redeemed at once",
+		"email":     "the user's email, which the resource AS may use to find or create their account",
+	},
+	kindAccess: {
+		"iss":       "issuer: the resource's authorization server, which the API trusts",
+		"sub":       "subject: the user's account at the resource",
+		"aud":       "audience: the API this token is for; another API must refuse it",
+		"client_id": "the app calling the API on the user's behalf",
+		"scope":     "what the API lets this token do (RFC 9068)",
+		"jti":       "unique id of this access token, for logs and revocation; it may be used again until it expires",
+		"exp":       "expires at: until then the API accepts it, whatever the admin changes meanwhile",
+	},
+	kindID: {
+		"iss":   "issuer: the server the user signed in at",
+		"sub":   "subject: the user at that server",
+		"aud":   "audience: the app the user signed in to (its client id)",
+		"jti":   "unique id of this ID token",
+		"exp":   "expires at: after that the app refreshes it before using it as a subject token",
+		"nonce": "binds this ID token to the sign-in request that asked for it",
+	},
 }
 
 func kindOf(typ string, claims map[string]any) string {
@@ -276,7 +334,7 @@ var claimMeanings = map[string]string{
 	"client_id":      "the client that may use this token (for an ID-JAG: the requesting app's id at the resource AS)",
 	"scope":          "what the token allows",
 	"resource":       "the protected resource the access is for (RFC 8707)",
-	"jti":            "unique id; the resource AS remembers it so the token works once",
+	"jti":            "unique id of this token",
 	"iat":            "issued at",
 	"nbf":            "not valid before",
 	"exp":            "expires at",

@@ -209,13 +209,22 @@ func (a *App) exchangeStep(ctx context.Context, target xaaclient.ExchangeRequest
 		return "", problem
 	}
 	ctx = trace.WithStep(ctx, "Exchange the ID token for an ID-JAG",
-		"Token exchange (RFC 8693) at the wiki's authorization server, which forwards it to the IdP. The IdP checks that an administrator connected the wiki to the todo app and signs an ID-JAG for the todo authorization server.")
+		"Token exchange (RFC 8693) at the wiki's authorization server, which forwards it to the IdP. The IdP checks whether an administrator connected the wiki to "+
+			a.targetName(target.Audience)+" and, only if so, signs an ID-JAG for it, with at most the scopes the connection allows (asked for: "+target.Scope.String()+").")
 	target.SubjectToken = idToken
 	exchanged, err := xaaclient.Exchange(ctx, a.http, wikiAS.TokenEndpoint, creds, target)
 	if err != nil {
 		return "", explain(err, "exchange")
 	}
 	return exchanged.AccessToken, nil
+}
+
+// targetName names a resource authorization server for people.
+func (a *App) targetName(audience string) string {
+	if audience == a.cfg.TodoAudience {
+		return "the todo app (its authorization server " + audience + ")"
+	}
+	return "the app whose authorization server is " + audience
 }
 
 // redeemStep is step 3: the ID-JAG for an access token at the todo AS.

@@ -35,6 +35,9 @@ type Step struct {
 	// side that did (an Okta org records nothing for us: its steps are seen
 	// from the caller's side).
 	Seen string
+	// Depth is how many steps this one is made within: the todo AS's key
+	// fetch during a redeem is at depth 1.
+	Depth int
 }
 
 // Steps returns the run's steps in order. A service that does not answer
@@ -119,6 +122,9 @@ func pair(all []trace.Step) []Step {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
 	for i := range out {
+		out[i].Depth = depth(out, i)
+	}
+	for i := range out {
 		out[i].N = i + 1
 		if out[i].Label == "" {
 			out[i].Label = out[i].Method + " " + pathOf(out[i].URL)
@@ -146,4 +152,17 @@ func firstOf(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// depth counts the steps that step i was made within: sent by the party a
+// step was sent to, while that step was waiting for its answer.
+func depth(steps []Step, i int) int {
+	s, n := steps[i], 0
+	end := s.Start.Add(s.Duration)
+	for j, p := range steps {
+		if j != i && p.To == s.From && !s.Start.Before(p.Start) && !end.After(p.Start.Add(p.Duration)) {
+			n++
+		}
+	}
+	return n
 }

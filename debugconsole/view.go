@@ -3,10 +3,14 @@ package debugconsole
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"xaa.example/shared/trace"
 )
 
 // Console is what the wiki mounts: the runs and where their steps are.
@@ -58,11 +62,17 @@ var partyNames = map[string]string{
 	"browser": "Browser", "wiki": "Wiki", "wiki-as": "Wiki AS", "idp": "IdP", "todo-as": "Todo AS", "todo": "Todo API",
 }
 
-// Diagram is a sequence diagram: a lifeline per party, an arrow per step.
+// Diagram is a sequence diagram: a lifeline per party, an arrow per
+// request and a dashed one per answer, a step's own requests between the
+// two (a key fetch inside the redeem it belongs to).
 type Diagram struct {
 	Width, Height int
 	Parties       []Party
 	Arrows        []Arrow
+	// SSO is the note on top: the sign-in before the run, which gave the
+	// app its ID token, spanning from SSOX1 to SSOX2.
+	SSO          bool
+	SSOX1, SSOX2 int
 }
 
 // Party is one lifeline.
@@ -71,20 +81,32 @@ type Party struct {
 	Name string
 }
 
-// Arrow is one numbered step.
+// Arrow is one request (Answer false) or its answer (Answer true).
 type Arrow struct {
-	N              int
-	X1, X2, Y      int
-	Label          string
-	LabelX         int
-	Failed, Inward bool
+	N         int
+	X1, X2, Y int
+	// Lines is the label, wrapped to the arrow's length; LineY the y of
+	// each line.
+	Lines  []string
+	LineY  []int
+	LabelX int
+	Failed bool
+	Answer bool
 }
 
 const (
-	colWidth = 140
-	rowStep  = 44
-	topPad   = 52
+	colWidth   = 150
+	lineHeight = 14
+	topPad     = 52
+	ssoHeight  = 34
 )
+
+// event is a request leaving or its answer arriving, in time order.
+type event struct {
+	at     time.Time
+	step   Step
+	answer bool
+}
 
 func diagram(steps []Step) Diagram {
 	var names []string
@@ -103,7 +125,7 @@ func diagram(steps []Step) Diagram {
 			}
 		}
 	}
-	d := Diagram{Width: max(len(names), 2) * colWidth, Height: topPad + len(steps)*rowStep + 16}
+	d := Diagram{Width: max(len(names), 2) * colWidth}
 	x := map[string]int{}
 	for i, n := range names {
 		x[n] = colWidth/2 + i*colWidth
@@ -113,14 +135,149 @@ func diagram(steps []Step) Diagram {
 		}
 		d.Parties = append(d.Parties, Party{X: x[n], Name: name})
 	}
-	for i, s := range steps {
-		a := Arrow{N: s.N, X1: x[s.From], X2: x[s.To], Y: topPad + i*rowStep + 20, Failed: s.Err != "" || s.Status >= 400}
-		a.Label = fmt.Sprintf("%d. %s", s.N, shorten(s.Label, 34))
+	y := topPad
+	// A run that asks for an ID-JAG rests on an earlier sign-in.
+	if _, ok := x["wiki-as"]; ok {
+		d.SSO, d.SSOX1, d.SSOX2 = true, x["wiki"], x["wiki-as"]
+		if ix, ok := x["idp"]; ok {
+			d.SSOX2 = ix
+		}
+		y += ssoHeight
+	}
+
+	var events []event
+	for _, s := range steps {
+		events = append(events, event{at: s.Start, step: s}, event{at: s.Start.Add(s.Duration), step: s, answer: true})
+	}
+	// In time order; at the same instant a request before an answer, so a
+	// step's own requests fall between its arrow and its answer.
+	sort.SliceStable(events, func(i, j int) bool {
+		if !events[i].at.Equal(events[j].at) {
+			return events[i].at.Before(events[j].at)
+		}
+		return !events[i].answer && events[j].answer
+	})
+	for _, e := range events {
+		s := e.step
+		a := Arrow{N: s.N, X1: x[s.From], X2: x[s.To], Failed: s.Err != "" || s.Status >= 400, Answer: e.answer}
+		label := fmt.Sprintf("%d. %s", s.N, s.Label)
+		if e.answer {
+			a.X1, a.X2 = a.X2, a.X1
+			label = answerLabel(s)
+		}
+		span := max(abs(a.X2-a.X1), colWidth)
+		a.Lines = wrap(label, span/7, 3)
 		a.LabelX = (a.X1 + a.X2) / 2
-		a.Inward = a.X2 < a.X1
+		for range a.Lines {
+			y += lineHeight
+			a.LineY = append(a.LineY, y-2)
+		}
+		y += 10
+		a.Y = y
+		y += 8
 		d.Arrows = append(d.Arrows, a)
 	}
+	d.Height = y + 12
 	return d
+}
+
+// answerLabel is what a request's answer says, in a few words.
+func answerLabel(s Step) string {
+	switch {
+	case s.Err != "":
+		return "no answer: " + s.Err
+	case s.Status >= 400:
+		if code := errorCode(s.Response.Body); code != "" {
+			return fmt.Sprintf("%d %s", s.Status, code)
+		}
+		return fmt.Sprint(s.Status)
+	}
+	for _, t := range s.Response.Tokens {
+		return fmt.Sprintf("%d: %s", s.Status, shortKind(t.Kind))
+	}
+	return fmt.Sprint(s.Status)
+}
+
+func shortKind(kind string) string {
+	if i := strings.Index(kind, " ("); i > 0 {
+		return kind[:i]
+	}
+	return kind
+}
+
+var errorField = regexp.MustCompile(`"error"\s*:\s*"([a-z_]+)"`)
+
+func errorCode(body string) string {
+	if m := errorField.FindStringSubmatch(body); m != nil {
+		return m[1]
+	}
+	return ""
+}
+
+// wrap breaks s into lines of at most width characters, at most max
+// lines, the last one shortened when it does not fit.
+func wrap(s string, width, maxLines int) []string {
+	width = max(width, 12)
+	var lines []string
+	line := ""
+	for _, w := range strings.Fields(s) {
+		switch {
+		case line == "":
+			line = w
+		case len(line)+1+len(w) <= width:
+			line += " " + w
+		default:
+			lines = append(lines, line)
+			line = w
+		}
+	}
+	if line != "" {
+		lines = append(lines, line)
+	}
+	if len(lines) > maxLines {
+		lines = append(lines[:maxLines-1], shorten(strings.Join(lines[maxLines-1:], " "), width))
+	}
+	for i, l := range lines {
+		lines[i] = shorten(l, width)
+	}
+	return lines
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+// AudienceHop is one token of the chain and whom it is for.
+type AudienceHop struct {
+	Token, Audience string
+}
+
+// Audiences is how the audience changes along a run: the ID token's aud
+// (the app), the ID-JAG's (the resource's AS), the access token's (the
+// API). Each token appears once, as first seen.
+func Audiences(steps []Step) []AudienceHop {
+	var out []AudienceHop
+	seen := map[string]bool{}
+	for _, s := range steps {
+		for _, t := range append(append([]trace.Token(nil), s.Request.Tokens...), s.Response.Tokens...) {
+			kind := shortKind(t.Kind)
+			if seen[kind] || kind == "JWT" || strings.HasPrefix(kind, "Not a JWT") {
+				continue
+			}
+			for _, c := range t.Claims {
+				if c.Name == "aud" {
+					seen[kind] = true
+					out = append(out, AudienceHop{Token: kind, Audience: strings.Trim(c.Value, `[]"`)})
+				}
+			}
+		}
+	}
+	order := map[string]int{"ID token": 0, "ID-JAG": 1, "Access token": 2}
+	sort.SliceStable(out, func(i, j int) bool { return order[out[i].Token] < order[out[j].Token] })
+	return out
 }
 
 func shorten(s string, n int) string {

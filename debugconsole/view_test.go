@@ -2,8 +2,12 @@ package debugconsole
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"xaa.example/shared/trace"
 )
@@ -46,4 +50,43 @@ func requestWithTrace(id string) *http.Request {
 	r.Header.Set(trace.HeaderTrace, id)
 	r.Header.Set(trace.HeaderFrom, "wiki")
 	return r
+}
+
+// TestDiagramNestsAndAnswers: a request made while another waits for its
+// answer (the todo AS fetching the IdP's keys during a redeem) is drawn
+// between that request and its answer, and listed one level in; every
+// request has its answer; long labels wrap instead of being cut.
+func TestDiagramNestsAndAnswers(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	all := []trace.Step{
+		{Service: "wiki", Side: "client", From: "wiki", To: "todo-as", Method: "POST", URL: "http://as/token", Label: "Redeem the ID-JAG for an access token at the todo authorization server", Start: at(0), Duration: 10 * time.Millisecond, Status: 200},
+		{Service: "todo-as", Side: "client", From: "todo-as", To: "idp", Method: "GET", URL: "http://idp/keys", Label: "GET /keys", Start: at(2), Duration: 3 * time.Millisecond, Status: 200},
+		{Service: "wiki", Side: "client", From: "wiki", To: "todo", Method: "GET", URL: "http://todo/api/todos", Label: "Call the todo API", Start: at(20), Duration: 2 * time.Millisecond, Status: 403, Response: trace.Message{Body: `{"error":"insufficient_scope"}`}},
+	}
+	steps := pair(all)
+	if steps[1].Depth != 1 || steps[0].Depth != 0 || steps[2].Depth != 0 {
+		t.Errorf("depths %d %d %d, want 0 1 0", steps[0].Depth, steps[1].Depth, steps[2].Depth)
+	}
+	d := diagram(steps)
+	var order []string
+	for _, a := range d.Arrows {
+		kind := "request"
+		if a.Answer {
+			kind = "answer"
+		}
+		order = append(order, fmt.Sprintf("%d %s", a.N, kind))
+		for _, l := range a.Lines {
+			if strings.HasSuffix(l, "…") && a.N == 1 {
+				t.Errorf("the redeem's label was cut instead of wrapped: %q", a.Lines)
+			}
+		}
+	}
+	want := []string{"1 request", "2 request", "2 answer", "1 answer", "3 request", "3 answer"}
+	if !slices.Equal(order, want) {
+		t.Errorf("arrows %v, want %v", order, want)
+	}
+	if last := d.Arrows[len(d.Arrows)-1]; !last.Failed || !strings.Contains(strings.Join(last.Lines, " "), "403 insufficient_scope") {
+		t.Errorf("the refused call's answer reads %q", last.Lines)
+	}
 }

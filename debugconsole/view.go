@@ -408,3 +408,31 @@ defer resp.Body.Close()`, s.Method, s.URL)
 	return fmt.Sprintf(`req, _ := http.NewRequestWithContext(ctx, %q, %q, nil)
 resp, err := http.DefaultClient.Do(req)`, s.Method, s.URL)
 }
+
+// Produced are the tokens the app received in a run, in order: for
+// step-through mode, which shows what each click brought back.
+func Produced(v RunView) []trace.Token {
+	var out []trace.Token
+	for _, s := range v.Steps {
+		if s.From == "wiki" {
+			out = append(out, s.Response.Tokens...)
+		}
+	}
+	return out
+}
+
+// chainStep is the step of the chain a request belongs to, numbered as in
+// the README and the step-through page (1 is the sign-in before the run);
+// 0 for requests around them (discovery, key fetches).
+func chainStep(s Step) int {
+	switch param(s, "grant_type") {
+	case "urn:ietf:params:oauth:grant-type:token-exchange":
+		return 2
+	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
+		return 3
+	}
+	if strings.Contains(pathOf(s.URL), "/api/") {
+		return 4
+	}
+	return 0
+}

@@ -176,7 +176,8 @@ func TestStepThrough(t *testing.T) {
 			t.Fatalf("step %s: %d:\n%s", step, page.Status, page.Body)
 		}
 	}
-	for _, want := range []string{"the chain is complete", "Exchange the ID token for an ID-JAG", "Redeem the ID-JAG for an access token", "Call the todo API"} {
+	for _, want := range []string{"the chain is complete", "Exchange the ID token for an ID-JAG", "Redeem the ID-JAG for an access token", "Call the todo API",
+		`id="produced"`, "ID-JAG (Identity Assertion JWT Authorization Grant) · in", "Access token (RFC 9068 JWT) · in"} {
 		if !strings.Contains(page.Body, want) {
 			t.Errorf("after three steps the page does not show %q", want)
 		}

@@ -297,6 +297,22 @@ func stepPage(v stepView) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
+		if len(v.Run) > 0 && len(debugconsole.Produced(v.Run[0])) > 0 {
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "<section class=\"card\" id=\"produced\"><h2 class=\"flush\">What the clicks brought back</h2><p class=\"muted\">Each token as the wiki received it, decoded, its signature removed.</p>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+			for _, t := range debugconsole.Produced(v.Run[0]) {
+				templ_7745c5c3_Err = debugconsole.Token(t).Render(ctx, templ_7745c5c3_Buffer)
+				if templ_7745c5c3_Err != nil {
+					return templ_7745c5c3_Err
+				}
+			}
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 30, "</section>")
+			if templ_7745c5c3_Err != nil {
+				return templ_7745c5c3_Err
+			}
+		}
 		if len(v.Run) > 0 {
 			templ_7745c5c3_Err = debugconsole.Runs(v.Run).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
@@ -328,7 +344,7 @@ func drawer() templ.Component {
 			templ_7745c5c3_Var14 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "<details class=\"drawer\"><summary>Debug console: your latest chain runs</summary><div data-live=\"/debug/latest\"><p class=\"muted\">Open to load your latest runs.</p></div><div><a href=\"/debug\" target=\"_blank\">Open the full console on a second screen</a></div></details>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 31, "<details class=\"drawer\"><summary>Debug console: your latest chain runs</summary><div data-live=\"/debug/latest\"><p class=\"muted\">Open to load your latest runs.</p></div><div><a href=\"/debug\" target=\"_blank\">Open the full console on a second screen</a></div></details>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

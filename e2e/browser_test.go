@@ -509,3 +509,35 @@ func TestBrowserConsoleLive(t *testing.T) {
 		t.Errorf("the pinned run, pushed off by five newer ones, shows %q, want it kept and marked Pinned", pinned)
 	}
 }
+
+// TestBrowserPresenterPath: the presenter's path in one browser. Bob sees
+// his todos; the presenter opens the IdP's admin console (Bob is no admin:
+// the page offers to switch), signs in as the admin and disables Wiki →
+// Todo; Bob's held token still works, and once forgotten the wiki says in
+// plain words that access is not allowed.
+func TestBrowserPresenterPath(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	c := newChrome(t)
+	wiki, idp := s.topology.Wiki, s.topology.IdP
+	c.signIn(wiki, "bob@tables.fake")
+	c.run("open My todos", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#held-token`, chromedp.ByQuery))
+	c.shot("my-todos-held-token")
+
+	c.run("open the admin console as Bob", chromedp.Navigate(idp+"/admin/connections"), chromedp.WaitVisible(`main form button`, chromedp.ByQuery))
+	c.shot("not-an-admin")
+	c.run("switch to the admin", chromedp.Click(`main form button`, chromedp.ByQuery), chromedp.WaitVisible(`input[name=password]`, chromedp.ByQuery),
+		chromedp.SetValue(`input[name=email]`, "admin@tables.fake", chromedp.ByQuery), chromedp.SetValue(`input[name=password]`, demo.Password, chromedp.ByQuery),
+		chromedp.Submit(`input[name=password]`, chromedp.ByQuery), chromedp.WaitVisible(`#connection-1`, chromedp.ByQuery))
+	c.run("disable Wiki → Todo", chromedp.Click(`#connection-1 .spread form button`, chromedp.ByQuery), chromedp.WaitVisible(`.alert.ok`, chromedp.ByQuery))
+	c.shot("connection-disabled")
+	if flash := c.text(`.alert.ok`); !strings.Contains(flash, "Wiki → Todo is disabled") {
+		t.Errorf("the admin console says %q", flash)
+	}
+
+	c.run("My todos with the held token", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#todos`, chromedp.ByQuery))
+	c.run("forget the access token", chromedp.Click(`#held-token button`, chromedp.ByQuery), chromedp.WaitVisible(`#todo-problem`, chromedp.ByQuery))
+	c.shot("refused-plainly")
+	if msg := c.text(`#todo-problem`); !strings.Contains(msg, "Access to the todo app is not allowed") || !strings.Contains(msg, "administrator") {
+		t.Errorf("after the admin disabled the connection, the wiki says %q", msg)
+	}
+}

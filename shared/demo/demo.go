@@ -31,6 +31,11 @@ func Local() Topology {
 // aud of the todo authorization server's access tokens.
 func (t Topology) TodoAPI() string { return t.Todo + "/api" }
 
+// TodoMCP is the todo app's MCP server: its endpoint and its resource
+// identifier (MCP Enterprise-Managed Authorization §5.1), which access
+// tokens for it carry as aud. A token for TodoAPI does not work there.
+func (t Topology) TodoMCP() string { return t.Todo + "/mcp" }
+
 // Client ids and demo secrets. The wiki is known at the todo AS under its
 // own id (wiki-at-todo), which the IdP puts in the ID-JAG's client_id.
 const (

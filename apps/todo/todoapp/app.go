@@ -20,8 +20,10 @@ type App struct {
 	store    *store
 	sessions *scs.SessionManager
 	signin   *signin.App
-	tokens   *accesstoken.Verifier
-	handler  http.Handler
+	tokens   *accesstoken.Verifier // for the REST API
+	// mcpTokens accepts only tokens for the MCP server (EMA §5.1).
+	mcpTokens *accesstoken.Verifier
+	handler   http.Handler
 }
 
 // New validates cfg, migrates and seeds the database and builds the handler.
@@ -58,12 +60,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		},
 		OnError: a.errorPage,
 	}
-	a.tokens = &accesstoken.Verifier{
-		Issuer:   cfg.ASIssuer,
-		Audience: cfg.Resource,
-		Keys:     jwks.NewRemote(cfg.ASIssuer, cfg.Trace.Client(cfg.HTTPClient)),
-		Now:      cfg.Now,
-	}
+	asKeys := jwks.NewRemote(cfg.ASIssuer, cfg.Trace.Client(cfg.HTTPClient))
+	a.tokens = &accesstoken.Verifier{Issuer: cfg.ASIssuer, Audience: cfg.Resource, Keys: asKeys, Now: cfg.Now}
+	a.mcpTokens = &accesstoken.Verifier{Issuer: cfg.ASIssuer, Audience: cfg.MCPResource, Keys: asKeys, Now: cfg.Now}
 	a.handler = a.routes()
 	return a, nil
 }
@@ -97,6 +96,13 @@ func (a *App) routes() http.Handler {
 	api.GET("/todos", a.requireToken("todos.read"), a.apiList)
 	api.GET("/todos/:id", a.requireToken("todos.read"), a.apiGet)
 	api.POST("/todos", a.requireToken("todos.write"), a.apiAdd)
+
+	// The MCP server, and its RFC 9728 metadata.
+	mcpHandler := gin.WrapH(a.mcpHandler())
+	r.POST(mcpPath, mcpHandler)
+	r.GET(mcpPath, mcpHandler)
+	r.DELETE(mcpPath, mcpHandler)
+	r.GET("/.well-known/oauth-protected-resource"+mcpPath, gin.WrapH(a.mcpMetadata()))
 
 	// The pages.
 	pages := r.Group("/", web.SameOrigin(a.cfg.BaseURL))

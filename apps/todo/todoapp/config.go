@@ -25,8 +25,11 @@ type Config struct {
 	ASIssuer     string
 	ClientID     string
 	ClientSecret string
-	// Resource is the API's identifier, the aud of its access tokens.
-	Resource string
+	// Resource is the API's identifier, the aud of its access tokens;
+	// MCPResource the MCP server's (its /mcp endpoint). Each accepts only
+	// tokens for itself.
+	Resource    string
+	MCPResource string
 
 	DB         *gorm.DB
 	HTTPClient *http.Client
@@ -50,6 +53,7 @@ func DefaultConfig(t demo.Topology) Config {
 		ClientID:     demo.TodoClient,
 		ClientSecret: demo.TodoSecret,
 		Resource:     t.TodoAPI(),
+		MCPResource:  t.TodoMCP(),
 		SeedTodos:    map[string][]string{demo.AccountID("bob@tables.fake"): demo.BobTodos},
 		Trace:        trace.NewStore("todo"),
 	}
@@ -67,8 +71,8 @@ func (c *Config) Validate() error {
 	if c.ClientID == "" || c.ClientSecret == "" {
 		p = append(p, "client id and secret are required")
 	}
-	if c.Resource == "" {
-		p = append(p, "the API resource identifier is required")
+	if c.Resource == "" || c.MCPResource == "" || c.Resource == c.MCPResource {
+		p = append(p, "the API's and the MCP server's resource identifiers are required, and must differ")
 	}
 	if c.DB == nil {
 		p = append(p, "a database is required")

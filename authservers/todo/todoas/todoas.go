@@ -54,7 +54,9 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 			},
 		},
 		SeedUsers: demo.Users,
-		Resources: []authserver.Resource{{URI: t.TodoAPI(), Scopes: todoScopes}},
+		// The REST API and the MCP server: an ID-JAG's resource claim
+		// chooses which one the access token is for.
+		Resources: []authserver.Resource{{URI: t.TodoAPI(), Scopes: todoScopes}, {URI: t.TodoMCP(), Scopes: todoScopes}},
 		TrustedIssuers: []*idjag.TrustedIssuer{{
 			Issuer: t.IdP,
 			// The local IdP's users may get a todo account the first time

@@ -1,0 +1,249 @@
+package todoapp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/modelcontextprotocol/go-sdk/auth"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"github.com/modelcontextprotocol/go-sdk/oauthex"
+
+	"xaa.example/shared/storage"
+	"xaa.example/shared/trace"
+)
+
+// The todo app's MCP server: the same todos as the REST API, as tools an
+// AI agent calls over Streamable HTTP at /mcp. An agent gets its access
+// token the Enterprise-Managed Authorization way (MCP's XAA profile): ID
+// token → ID-JAG at the IdP → access token at the todo AS, for this
+// server's own resource identifier (EMA §5.1). A token for the REST API is
+// refused here, and a token for this server is refused by the API.
+
+// Scopes of the tools.
+const (
+	scopeRead  = "todos.read"
+	scopeWrite = "todos.write"
+)
+
+// writeTools need todos.write; every other tool needs todos.read.
+var writeTools = []string{"add_todo", "complete_todo", "rename_todo"}
+
+// mcpPath is where the MCP server listens.
+const mcpPath = "/mcp"
+
+// mcpHandler serves MCP at /mcp: bearer tokens for the MCP resource only,
+// the scope each method needs checked before the SDK sees the request.
+func (a *App) mcpHandler() http.Handler {
+	server := mcp.NewServer(&mcp.Implementation{Name: "todo", Title: "Todo", Version: "1.0.0"}, nil)
+	a.addTools(server)
+	streamable := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server },
+		&mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true, Logger: a.cfg.Log})
+	verify := func(ctx context.Context, token string, _ *http.Request) (*auth.TokenInfo, error) {
+		claims, err := a.mcpTokens.Verify(ctx, token)
+		if err != nil {
+			a.cfg.Log.Info("mcp token refused", "why", err)
+			trace.Fail(ctx, "access token: typ at+jwt, signed by the todo AS, aud this MCP server, unexpired", err.Error())
+			return nil, fmt.Errorf("%w: %v", auth.ErrInvalidToken, err)
+		}
+		trace.PassDetail(ctx, "access token: typ at+jwt, signed by the todo AS, aud this MCP server, unexpired", "account "+claims.Subject+", client "+claims.ClientID)
+		return &auth.TokenInfo{Scopes: claims.Scopes(), Expiration: claims.Expiry.Time(), UserID: claims.Subject}, nil
+	}
+	return auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: a.mcpMetadataURL()})(
+		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if need := a.scopeNeeded(r); need != "" {
+				info := auth.TokenInfoFromContext(r.Context())
+				if info == nil {
+					http.Error(w, "an access token is required", http.StatusUnauthorized)
+					return
+				}
+				if !slices.Contains(info.Scopes, need) {
+					trace.Fail(r.Context(), "scope "+need+" granted", "the token has: "+strings.Join(info.Scopes, " "))
+					// MCP authorization, scope challenge: 403 naming the
+					// scope, so a client can ask for it (RFC 6750 §3.1).
+					w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q, resource_metadata=%q, error_description=%q`,
+						need, a.mcpMetadataURL(), "this call needs the "+need+" scope"))
+					http.Error(w, "this call needs the "+need+" scope", http.StatusForbidden)
+					return
+				}
+				trace.Pass(r.Context(), "scope "+need+" granted")
+			}
+			streamable.ServeHTTP(w, r)
+		}))
+}
+
+// scopeNeeded reads which scope a JSON-RPC request needs: todos.write for
+// a write tool, todos.read for anything else. The body is put back for
+// the SDK.
+func (a *App) scopeNeeded(r *http.Request) string {
+	if r.Method != http.MethodPost || r.Body == nil {
+		return scopeRead
+	}
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if err != nil {
+		return scopeRead
+	}
+	var call struct {
+		Method string `json:"method"`
+		Params struct {
+			Name string `json:"name"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(body, &call) == nil && call.Method == "tools/call" && slices.Contains(writeTools, call.Params.Name) {
+		return scopeWrite
+	}
+	return scopeRead
+}
+
+// mcpMetadataURL is the server's RFC 9728 metadata: the well-known name
+// goes between host and path (§3.1).
+func (a *App) mcpMetadataURL() string {
+	u, err := url.Parse(a.cfg.MCPResource)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/.well-known/oauth-protected-resource" + u.Path
+}
+
+// mcpMetadata is RFC 9728 Protected Resource Metadata for the MCP server:
+// which authorization server issues its tokens.
+func (a *App) mcpMetadata() http.Handler {
+	return auth.ProtectedResourceMetadataHandler(&oauthex.ProtectedResourceMetadata{
+		Resource:               a.cfg.MCPResource,
+		AuthorizationServers:   []string{a.cfg.ASIssuer},
+		ScopesSupported:        []string{scopeRead, scopeWrite},
+		BearerMethodsSupported: []string{"header"},
+		ResourceName:           "Todo (MCP)",
+	})
+}
+
+// Tool inputs and outputs. The SDK derives each tool's JSON Schema from
+// them and refuses arguments that do not fit with a JSON-RPC error.
+type (
+	listInput struct {
+		Limit  int    `json:"limit,omitempty" jsonschema:"how many todos, 1 to 200 (default 50)"`
+		Cursor string `json:"cursor,omitempty" jsonschema:"next_cursor of the previous page, to read on"`
+	}
+	listOutput struct {
+		Todos      []Todo `json:"todos"`
+		Total      int64  `json:"total"`
+		Open       int64  `json:"open"`
+		NextCursor string `json:"next_cursor,omitempty"`
+	}
+	addInput struct {
+		Title string `json:"title" jsonschema:"the todo's title, 1 to 500 characters"`
+	}
+	idInput struct {
+		ID int64 `json:"id" jsonschema:"the todo's number"`
+	}
+	renameInput struct {
+		ID    int64  `json:"id" jsonschema:"the todo's number"`
+		Title string `json:"title" jsonschema:"the new title, 1 to 500 characters"`
+	}
+)
+
+func (a *App) addTools(s *mcp.Server) {
+	mcp.AddTool(s, &mcp.Tool{Name: "list_todos", Description: "List the signed-in person's todos, open ones first, one page at a time. Needs todos.read."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in listInput) (*mcp.CallToolResult, listOutput, error) {
+			limit := in.Limit
+			if limit == 0 {
+				limit = DefaultPageSize
+			}
+			if limit < 1 || limit > MaxPageSize {
+				return toolError("limit must be from 1 to %d", MaxPageSize), listOutput{}, nil
+			}
+			p, err := a.store.page(ctx, owner(req), in.Cursor, limit)
+			if errors.Is(err, errBadCursor) {
+				return toolError("cursor is not one this server gave: pass next_cursor as it is"), listOutput{}, nil
+			}
+			if err != nil {
+				return nil, listOutput{}, err
+			}
+			return nil, listOutput{Todos: nonNil(p.Todos), Total: p.Total, Open: p.Open, NextCursor: p.Next}, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "add_todo", Description: "Add a todo to the person's list. Needs todos.write."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in addInput) (*mcp.CallToolResult, Todo, error) {
+			title := strings.TrimSpace(in.Title)
+			if title == "" || len(title) > MaxTitle {
+				return toolError("a title is 1 to %d characters", MaxTitle), Todo{}, nil
+			}
+			t, err := a.store.add(ctx, owner(req), title)
+			if err != nil {
+				return nil, Todo{}, err
+			}
+			return nil, *t, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "complete_todo", Description: "Mark one of the person's todos done. Needs todos.write."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in idInput) (*mcp.CallToolResult, Todo, error) {
+			t, res := a.ownTodo(ctx, req, in.ID)
+			if res != nil {
+				return res, Todo{}, nil
+			}
+			if err := a.store.db.WithContext(ctx).Model(t).Update("done", true).Error; err != nil {
+				return nil, Todo{}, err
+			}
+			t.Done = true
+			return nil, *t, nil
+		})
+	mcp.AddTool(s, &mcp.Tool{Name: "rename_todo", Description: "Give one of the person's todos a new title. Needs todos.write."},
+		func(ctx context.Context, req *mcp.CallToolRequest, in renameInput) (*mcp.CallToolResult, Todo, error) {
+			title := strings.TrimSpace(in.Title)
+			if title == "" || len(title) > MaxTitle {
+				return toolError("a title is 1 to %d characters", MaxTitle), Todo{}, nil
+			}
+			t, res := a.ownTodo(ctx, req, in.ID)
+			if res != nil {
+				return res, Todo{}, nil
+			}
+			if err := a.store.db.WithContext(ctx).Model(t).Update("title", title).Error; err != nil {
+				return nil, Todo{}, err
+			}
+			t.Title = title
+			return nil, *t, nil
+		})
+}
+
+// owner is the account the token was issued for: a person's tools reach
+// their own todos and no one else's.
+func owner(req *mcp.CallToolRequest) string {
+	if req.Extra == nil || req.Extra.TokenInfo == nil {
+		return ""
+	}
+	return req.Extra.TokenInfo.UserID
+}
+
+// ownTodo finds the caller's todo id; another person's is "no such todo".
+func (a *App) ownTodo(ctx context.Context, req *mcp.CallToolRequest, id int64) (*Todo, *mcp.CallToolResult) {
+	if id < 1 || id > 1<<31 {
+		return nil, toolError("there is no todo %d in your list", id)
+	}
+	t, err := a.store.get(ctx, owner(req), uint(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, toolError("there is no todo %d in your list", id)
+	}
+	if err != nil {
+		return nil, toolError("the todo could not be read; try again")
+	}
+	return t, nil
+}
+
+// toolError is a tool's refusal, told to the agent (MCP: isError results
+// are for the model to read, protocol errors for the client).
+func toolError(format string, args ...any) *mcp.CallToolResult {
+	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf(format, args...)}}}
+}
+
+func nonNil(t []Todo) []Todo {
+	if t == nil {
+		return []Todo{}
+	}
+	return t
+}

@@ -1,0 +1,113 @@
+package todoapp
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"xaa.example/shared/demo"
+)
+
+// typeScriptSDK is the MCP TypeScript SDK release the interoperability
+// test installs from the npm registry.
+const typeScriptSDK = "1.32.2"
+
+// TestMCPServerWithTypeScriptClient: a client no one here wrote, the MCP
+// TypeScript SDK installed from npm in the test's own folder, lists the
+// tools, reads and adds todos with a write token, and is refused a write
+// with a read-only one.
+func TestMCPServerWithTypeScriptClient(t *testing.T) {
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s is required in CI for the MCP interoperability test", tool)
+			}
+			t.Skipf("%s is not installed: install Node.js to run the MCP interoperability test", tool)
+		}
+	}
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("package.json", `{"name":"mcp-interop","private":true,"type":"module","dependencies":{"@modelcontextprotocol/sdk":"`+typeScriptSDK+`"}}`)
+	install := exec.Command("npm", "install", "--no-audit", "--no-fund", "--silent")
+	install.Dir = dir
+	if out, err := runWithin(install, 0); err != nil {
+		t.Fatalf("npm install @modelcontextprotocol/sdk@%s: %v\n%s", typeScriptSDK, err, out)
+	}
+	write("agent.mjs", `import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+const transport = new StreamableHTTPClientTransport(new URL(process.env.MCP_URL), {
+  requestInit: { headers: { Authorization: "Bearer " + process.env.ACCESS_TOKEN } },
+});
+const client = new Client({ name: "ts-interop", version: "1.0.0" });
+await client.connect(transport);
+const out = { tools: (await client.listTools()).tools.map((t) => t.name).sort() };
+out.listed = (await client.callTool({ name: "list_todos", arguments: { limit: 5 } })).structuredContent;
+try {
+  out.added = (await client.callTool({ name: "add_todo", arguments: { title: "Added by a TypeScript agent" } })).structuredContent;
+} catch (e) {
+  out.addError = String(e);
+}
+console.log(JSON.stringify(out));
+await client.close();
+`)
+	f := newMCPFixture(t)
+	run := func(scope string) map[string]any {
+		t.Helper()
+		cmd := exec.Command("node", "agent.mjs")
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "MCP_URL="+f.app.URL+"/mcp", "ACCESS_TOKEN="+f.token(t, f.app.URL+"/mcp", scope, "bob@tables.fake"))
+		out, err := runWithin(cmd, 0)
+		if err != nil {
+			t.Fatalf("the TypeScript client failed: %v\n%s", err, out)
+		}
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		var got map[string]any
+		if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
+			t.Fatalf("the TypeScript client printed %s", out)
+		}
+		return got
+	}
+
+	got := run("todos.read todos.write")
+	tools, _ := json.Marshal(got["tools"])
+	if string(tools) != `["add_todo","complete_todo","list_todos","rename_todo"]` {
+		t.Errorf("tools %s", tools)
+	}
+	listed, _ := json.Marshal(got["listed"])
+	added, _ := json.Marshal(got["added"])
+	if !strings.Contains(string(listed), demo.BobTodos[0]) || !strings.Contains(string(added), "Added by a TypeScript agent") {
+		t.Errorf("listed %s, added %s", listed, added)
+	}
+
+	got = run("todos.read")
+	if msg, _ := got["addError"].(string); !strings.Contains(msg, "needs the todos.write scope") || got["added"] != nil {
+		t.Errorf("add_todo with a read-only token, as the TypeScript client saw it: %v", got)
+	}
+}
+
+// runWithin runs cmd for at most two minutes (or d), with its output.
+func runWithin(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
+	if d == 0 {
+		d = 2 * time.Minute
+	}
+	done := make(chan struct{})
+	var out []byte
+	var err error
+	go func() { out, err = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+		return out, err
+	case <-time.After(d):
+		_ = cmd.Process.Kill()
+		<-done
+		return out, err
+	}
+}

@@ -76,6 +76,13 @@ func DefaultConfig(t demo.Topology) Config {
 				GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange},
 			},
 			{
+				// The agent: a native app (RFC 8252) that signs people in
+				// here and exchanges their ID token for ID-JAGs itself.
+				ID: demo.AgentClientAtIdP, Secret: demo.AgentSecretAtIdP,
+				RedirectURIs: []string{demo.AgentRedirect},
+				GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange},
+			},
+			{
 				ID: demo.TodoASClientAtIdP, Secret: demo.TodoASSecretAtIdP,
 				RedirectURIs: []string{t.TodoAS + "/federation/callback"},
 				GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
@@ -89,6 +96,16 @@ func DefaultConfig(t demo.Topology) Config {
 			Resource:           t.TodoAPI(),
 			AllowedScopes:      []string{demo.ScopeTodosRead, demo.ScopeTodosWrite},
 			ClientIDAtResource: demo.WikiAtTodoClient,
+		}, {
+			// The agent reaches the todo app's MCP server; reading only,
+			// until the admin decides otherwise.
+			Title:              "Agent → Todo (MCP)",
+			OfferedScopes:      []string{demo.ScopeTodosRead, demo.ScopeTodosWrite},
+			RequestingClientID: demo.AgentClientAtIdP,
+			ResourceAudience:   t.TodoAS,
+			Resource:           t.TodoMCP(),
+			AllowedScopes:      []string{demo.ScopeTodosRead},
+			ClientIDAtResource: demo.AgentAtTodoClient,
 		}, {
 			// Example resource apps that do not run here, for the debug
 			// console's failure scenarios: an ID-JAG for another audience,

@@ -51,6 +51,17 @@ const (
 
 	WikiAtTodoClient = "wiki-at-todo"
 	WikiAtTodoSecret = "demo-wiki-at-todo-secret"
+
+	// The agent (agent/, an MCP client) signs people in at the IdP itself
+	// and asks it for ID-JAGs (MCP Enterprise-Managed Authorization): it
+	// is a client of the IdP, and of the todo AS under its own id there.
+	AgentClientAtIdP  = "agent"
+	AgentSecretAtIdP  = "demo-agent-secret"
+	AgentAtTodoClient = "agent-at-todo"
+	AgentAtTodoSecret = "demo-agent-at-todo-secret"
+	// AgentRedirect is the agent's loopback redirect (RFC 8252 §7.3): any
+	// port of it is accepted.
+	AgentRedirect = "http://127.0.0.1/callback"
 )
 
 // Example resource authorization servers the IdP knows but that do not

@@ -5,7 +5,9 @@ import (
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
+	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/go-jose/go-jose/v4"
 )
@@ -54,8 +56,24 @@ const ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bea
 // AllowsGrant reports whether the client is registered for grantType.
 func (c *Client) AllowsGrant(grantType string) bool { return slices.Contains(c.GrantTypes, grantType) }
 
-// AllowsRedirect compares redirect URIs by exact string match (RFC 9700 §4.1.3).
-func (c *Client) AllowsRedirect(uri string) bool { return slices.Contains(c.RedirectURIs, uri) }
+// AllowsRedirect compares redirect URIs by exact string match (RFC 9700
+// §4.1.3), except that a registered loopback URI without a port matches it
+// with any port: a native app listens on whatever port is free (RFC 8252
+// §7.3).
+func (c *Client) AllowsRedirect(uri string) bool {
+	if slices.Contains(c.RedirectURIs, uri) {
+		return true
+	}
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "http" || u.Port() == "" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "[::1]" && u.Hostname() != "::1") {
+		return false
+	}
+	u.Host = u.Hostname()
+	if strings.Contains(u.Host, ":") {
+		u.Host = "[" + u.Host + "]"
+	}
+	return slices.Contains(c.RedirectURIs, u.String())
+}
 
 // ClientStore looks clients up by id. It returns ErrUnknownClient when there
 // is no such client.

@@ -52,6 +52,13 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 				GrantTypes: []string{oauth.GrantJWTBearer},
 				Scopes:     todoScopes,
 			},
+			{
+				// The agent, redeeming ID-JAGs for the MCP server.
+				ID:         demo.AgentAtTodoClient,
+				Secret:     demo.AgentAtTodoSecret,
+				GrantTypes: []string{oauth.GrantJWTBearer},
+				Scopes:     todoScopes,
+			},
 		},
 		SeedUsers: demo.Users,
 		// The REST API and the MCP server: an ID-JAG's resource claim

@@ -105,24 +105,43 @@ func (s *store) page(ctx context.Context, owner, after string, limit int) (*Page
 	}
 	limit = max(1, min(limit, MaxPageSize))
 	db := s.db.WithContext(ctx)
-	q := db.Where("owner_id = ?", owner)
-	if c != nil {
-		q = q.Where("done > ? OR (done = ? AND id > ?)", c.done, c.done, c.id)
-	}
 	out := &Page{}
-	if err := q.Order("done, id").Limit(limit + 1).Find(&out.Todos).Error; err != nil {
-		return nil, err
+	if c == nil {
+		// The first page and the counts in one query (window functions,
+		// in SQLite and MariaDB alike): a page is one round trip.
+		var rows []struct {
+			Todo       `gorm:"embedded"`
+			TotalCount int64
+			OpenCount  int64
+		}
+		err := db.Raw(`SELECT id, owner_id, title, done, created_at, updated_at,
+			COUNT(*) OVER () AS total_count, SUM(CASE WHEN done THEN 0 ELSE 1 END) OVER () AS open_count
+			FROM todos WHERE owner_id = ? ORDER BY done, id LIMIT ?`, owner, limit+1).Scan(&rows).Error
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range rows {
+			out.Todos = append(out.Todos, r.Todo)
+			out.Total, out.Open = r.TotalCount, r.OpenCount
+		}
+	} else {
+		err := db.Where("owner_id = ? AND (done > ? OR (done = ? AND id > ?))", owner, c.done, c.done, c.id).
+			Order("done, id").Limit(limit + 1).Find(&out.Todos).Error
+		if err != nil {
+			return nil, err
+		}
+		var counts struct{ Total, Open int64 }
+		err = db.Model(&Todo{}).Select("COUNT(*) AS total, COALESCE(SUM(CASE WHEN done THEN 0 ELSE 1 END), 0) AS open").
+			Where("owner_id = ?", owner).Scan(&counts).Error
+		if err != nil {
+			return nil, err
+		}
+		out.Total, out.Open = counts.Total, counts.Open
 	}
 	if len(out.Todos) > limit {
 		out.Todos = out.Todos[:limit]
 		last := out.Todos[limit-1]
 		out.Next = cursor{done: last.Done, id: last.ID}.String()
-	}
-	if err := db.Model(&Todo{}).Where("owner_id = ?", owner).Count(&out.Total).Error; err != nil {
-		return nil, err
-	}
-	if err := db.Model(&Todo{}).Where("owner_id = ? AND done = ?", owner, false).Count(&out.Open).Error; err != nil {
-		return nil, err
 	}
 	return out, nil
 }

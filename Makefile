@@ -4,7 +4,7 @@ SHELL := /usr/bin/env bash
 # Every module of the workspace, as package patterns (./shared/... and so on).
 PKGS := $(shell go list -m -f '{{.Dir}}' 2>/dev/null | sed "s|^$(CURDIR)|.|; s|$$|/...|")
 
-.PHONY: help dev-all dev-okta dev-mariadb setup-env bootstrap resetdb run-idp run-wiki-as run-todo-as run-todo run-wiki open-apps lint bench build generate check test test-e2e test-browser test-mariadb fuzz rotate-keys clean
+.PHONY: help dev-all dev-okta dev-mariadb setup-env bootstrap resetdb run-idp run-wiki-as run-todo-as run-todo run-wiki run-agent open-apps lint bench build generate check test test-e2e test-browser test-mariadb fuzz rotate-keys clean
 
 help: ## List the targets.
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{ printf "  make %-14s %s\n", $$1, $$2 }'
@@ -39,6 +39,9 @@ run-todo: ## Run the todo app alone (reads env/todo.env).
 	@./scripts/run-one.sh todo apps/todo
 run-wiki: ## Run the wiki alone (reads env/wiki.env).
 	@./scripts/run-one.sh wiki apps/wiki
+
+run-agent: ## Run the agent (an MCP client) against the running demo: make run-agent ARGS="todos".
+	@go run ./agent $(ARGS)
 
 open-apps: ## Open the wiki, the todo app and the debug console in a browser (OPEN=command to choose one).
 	@./scripts/open-apps.sh

@@ -11,6 +11,7 @@ require (
 	golang.org/x/oauth2 v0.37.0
 	gopkg.in/yaml.v3 v3.0.1
 	gorm.io/gorm v1.31.2
+	xaa.example/agent v0.0.0
 	xaa.example/apps/todo v0.0.0
 	xaa.example/apps/wiki v0.0.0
 	xaa.example/authservers/todo v0.0.0
@@ -85,6 +86,7 @@ require (
 )
 
 replace (
+	xaa.example/agent => ../agent
 	xaa.example/apps/todo => ../apps/todo
 	xaa.example/apps/wiki => ../apps/wiki
 	xaa.example/authservers/todo => ../authservers/todo

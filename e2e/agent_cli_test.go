@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -118,5 +119,128 @@ func TestAgentCLI(t *testing.T) {
 	}
 	if _, err := agent("todos"); err == nil || !strings.Contains(err.Error(), "agent login") {
 		t.Errorf("agent todos after logout: %v", err)
+	}
+}
+
+// TestAgentDeviceLogin: agent login --device (RFC 8628) for a terminal the
+// browser cannot reach: the agent shows a code, Bob approves it at the
+// IdP's /activate on another device, the agent's polling gets his tokens,
+// and agent todos works.
+func TestAgentDeviceLogin(t *testing.T) {
+	s := startStack(t, sqliteDB, func(c *configs) { c.idp.DeviceInterval = time.Second })
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": t.TempDir()}
+	getenv := func(k string) string { return env[k] }
+
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() { done <- cli.Run(t.Context(), []string{"login", "--device"}, getenv, pw); pw.Close() }()
+	lines := bufio.NewScanner(pr)
+	var activate string
+	for lines.Scan() {
+		if m := regexp.MustCompile(`\(or open (\S+)\)`).FindStringSubmatch(lines.Text()); m != nil {
+			activate = m[1]
+			break
+		}
+	}
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	if activate == "" {
+		t.Fatal("agent login --device showed no address")
+	}
+
+	// On another device: Bob opens the address, signs in, approves.
+	b := newBrowser(t)
+	page := b.signInAt(activate, "bob@tables.fake")
+	if !strings.Contains(page.Body, `id="approve"`) {
+		t.Fatalf("the activation page does not offer to approve: %d\n%.2000s", page.Status, page.Body)
+	}
+	approve := page.Body[strings.Index(page.Body, `<form method="post" action="/activate">`):]
+	approve = approve[:strings.Index(approve, "</form>")]
+	if done := b.post(s.topology.IdP+"/activate", formFields(approve)); !strings.Contains(done.Body, "Your device is signed in") {
+		t.Fatalf("approving: %d\n%.1500s", done.Status, done.Body)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("agent login --device: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("agent login --device did not finish after the approval")
+	}
+	var out strings.Builder
+	if err := cli.Run(t.Context(), []string{"todos"}, getenv, &out); err != nil || !strings.Contains(out.String(), demo.BobTodos[0]) {
+		t.Fatalf("agent todos after a device sign-in: %q %v", out.String(), err)
+	}
+}
+
+// TestDeviceGrantRefusals: the device grant's answers before and after the
+// person decides (RFC 8628 §3.5): pending, slow_down, access_denied, one
+// use, another client's code.
+func TestDeviceGrantRefusals(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	s := startStack(t, sqliteDB, func(c *configs) { c.idp.Now = clk.Now })
+	post := func(path string, form url.Values) (int, map[string]any) {
+		t.Helper()
+		form.Set("client_id", demo.AgentClientAtIdP)
+		form.Set("client_secret", demo.AgentSecretAtIdP)
+		resp, err := http.PostForm(s.topology.IdP+path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	start := func() (device, user string) {
+		_, out := post("/oauth2/v1/device/authorize", url.Values{"scope": {"openid email"}})
+		device, _ = out["device_code"].(string)
+		user, _ = out["user_code"].(string)
+		if device == "" || !regexp.MustCompile(`^[B-Z]{4}-[B-Z]{4}$`).MatchString(user) {
+			t.Fatalf("device authorization: %v", out)
+		}
+		return device, user
+	}
+	poll := func(device string) (int, string) {
+		status, out := post("/oauth2/v1/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {device}})
+		code, _ := out["error"].(string)
+		return status, code
+	}
+
+	device, user := start()
+	if _, code := poll(device); code != "authorization_pending" {
+		t.Errorf("before approval: %s, want authorization_pending", code)
+	}
+	if _, code := poll(device); code != "slow_down" {
+		t.Errorf("polling again at once: %s, want slow_down", code)
+	}
+	clk.Add(6 * time.Second)
+
+	// Bob refuses.
+	b := newBrowser(t)
+	page := b.signInAt(s.topology.IdP+"/activate?user_code="+url.QueryEscape(user), "bob@tables.fake")
+	deny := page.Body[strings.LastIndex(page.Body, `<form method="post" action="/activate">`):]
+	b.post(s.topology.IdP+"/activate", formFields(deny[:strings.Index(deny, "</form>")]))
+	if _, code := poll(device); code != "access_denied" {
+		t.Errorf("after a refusal: %s, want access_denied", code)
+	}
+
+	// Another code, approved: it works once.
+	device, user = start()
+	page = b.get(s.topology.IdP + "/activate?user_code=" + url.QueryEscape(user))
+	approve := page.Body[strings.Index(page.Body, `<form method="post" action="/activate">`):]
+	b.post(s.topology.IdP+"/activate", formFields(approve[:strings.Index(approve, "</form>")]))
+	if status, code := poll(device); status != http.StatusOK || code != "" {
+		t.Errorf("after approval: %d %s, want tokens", status, code)
+	}
+	if _, code := poll(device); code != "invalid_grant" {
+		t.Errorf("the same device code again: %s, want invalid_grant", code)
+	}
+	if _, code := poll("made-up"); code != "invalid_grant" {
+		t.Errorf("a made-up device code: %s, want invalid_grant", code)
+	}
+	device, _ = start()
+	clk.Add(11 * time.Minute)
+	if _, code := poll(device); code != "expired_token" {
+		t.Errorf("an expired device code: %s, want expired_token", code)
 	}
 }

@@ -99,6 +99,7 @@ func New(cfg Config, out io.Writer) *Agent {
 const usage = `agent: reach your todos through your company's identity provider (MCP, Cross App Access)
 
   agent login          sign in at the identity provider, in your browser
+  agent login --device sign in from another device (Codespaces, SSH): shows a code to enter
   agent whoami         who is signed in
   agent tools          the MCP server's tools
   agent todos          your todos
@@ -116,6 +117,9 @@ func (a *Agent) Command(ctx context.Context, args []string) error {
 	}
 	switch cmd, rest := args[0], args[1:]; cmd {
 	case "login":
+		if len(rest) == 1 && rest[0] == "--device" {
+			return a.loginDevice(ctx)
+		}
 		return a.login(ctx)
 	case "logout":
 		if err := os.Remove(a.tokenFile()); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -39,6 +39,9 @@ type Config struct {
 
 	IDTokenLifetime time.Duration
 	IDJAGLifetime   time.Duration
+	// DeviceInterval is how long a device waits between polls (RFC 8628
+	// §3.2: 5 s unless set).
+	DeviceInterval time.Duration
 
 	// DemoScenarios lets a token exchange carry xaa_demo=expired, which
 	// issues an already expired ID-JAG for the console's failure scenario.
@@ -80,7 +83,7 @@ func DefaultConfig(t demo.Topology) Config {
 				// here and exchanges their ID token for ID-JAGs itself.
 				ID: demo.AgentClientAtIdP, Secret: demo.AgentSecretAtIdP,
 				RedirectURIs: []string{demo.AgentRedirect},
-				GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange},
+				GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantDeviceCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange},
 			},
 			{
 				ID: demo.TodoASClientAtIdP, Secret: demo.TodoASSecretAtIdP,
@@ -179,5 +182,8 @@ func (c *Config) setDefaults() {
 	}
 	if c.IDJAGLifetime == 0 {
 		c.IDJAGLifetime = 5 * time.Minute
+	}
+	if c.DeviceInterval == 0 {
+		c.DeviceInterval = 5 * time.Second
 	}
 }

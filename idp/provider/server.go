@@ -84,6 +84,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			oauth.GrantAuthorizationCode: &codeflow.AuthCodeGrant{Store: codes, Issue: s.issueSession},
 			oauth.GrantRefreshToken:      &codeflow.RefreshGrant{Store: codes, Issue: s.issueSession},
 			oauth.GrantTokenExchange:     s.exchangeGrant(),
+			oauth.GrantDeviceCode:        &deviceGrant{s},
 		},
 	}
 	s.handler = s.routes()
@@ -100,7 +101,7 @@ func (s *Server) meta() web.Meta {
 func (s *Server) routes() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(s.cfg.Issuer, pathToken))
+	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(s.cfg.Issuer, pathToken, pathDeviceAuthorize))
 	r.GET("/.well-known/openid-configuration", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET("/.well-known/oauth-authorization-server", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET(pathKeys, gin.WrapH(s.keys))
@@ -110,6 +111,9 @@ func (s *Server) routes() http.Handler {
 	r.POST("/logout", s.serveLogout)
 	s.adminRoutes(r)
 	r.POST(pathToken, gin.WrapH(s.token))
+	r.POST(pathDeviceAuthorize, gin.WrapH(http.HandlerFunc(s.serveDeviceAuthorize)))
+	r.GET(pathActivate, s.serveActivate)
+	r.POST(pathActivate, s.serveActivateDecision)
 	r.GET(pathUserinfo, gin.WrapH(http.HandlerFunc(s.serveUserinfo)))
 	r.GET("/healthz", gin.WrapH(web.Health(s.cfg.DB)))
 	r.GET("/static/*file", gin.WrapH(web.Static()))
@@ -135,7 +139,8 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		"userinfo_endpoint":                                 iss + pathUserinfo,
 		"response_types_supported":                          []string{"code"},
 		"response_modes_supported":                          []string{"query"},
-		"grant_types_supported":                             []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange},
+		"grant_types_supported":                             []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange, oauth.GrantDeviceCode},
+		"device_authorization_endpoint":                     iss + pathDeviceAuthorize,
 		"code_challenge_methods_supported":                  []string{"S256"},
 		"token_endpoint_auth_methods_supported":             []string{"client_secret_basic", "client_secret_post"},
 		"subject_types_supported":                           []string{"public"},

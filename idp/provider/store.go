@@ -68,7 +68,7 @@ func (c Connection) Allows(scope string) bool { return oauth.ParseScopes(c.Allow
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{}, &SignInThrottle{})
+	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{}, &SignInThrottle{}, &DeviceCode{})
 }
 
 // oktaID makes an id shaped like Okta's: a prefix and 17 characters.

@@ -10,6 +10,7 @@ const (
 	GrantRefreshToken      = "refresh_token"
 	GrantTokenExchange     = "urn:ietf:params:oauth:grant-type:token-exchange" // RFC 8693
 	GrantJWTBearer         = "urn:ietf:params:oauth:grant-type:jwt-bearer"     // RFC 7523
+	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"    // RFC 8628
 )
 
 // Token type identifiers (RFC 8693 §3 and the ID-JAG draft §4.3).

@@ -77,8 +77,17 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 // its id is the one entered in the connection, which Okta puts in the
 // ID-JAG's client_id. Empty values keep the demo's.
 func ConfigureWikiClient(cfg *authserver.Config, id, secret string) {
+	configureClient(cfg, demo.WikiAtTodoClient, id, secret)
+}
+
+// ConfigureAgentClient does the same for the agent's client at the todo AS.
+func ConfigureAgentClient(cfg *authserver.Config, id, secret string) {
+	configureClient(cfg, demo.AgentAtTodoClient, id, secret)
+}
+
+func configureClient(cfg *authserver.Config, demoID, id, secret string) {
 	for i := range cfg.Clients {
-		if cfg.Clients[i].ID != demo.WikiAtTodoClient {
+		if cfg.Clients[i].ID != demoID {
 			continue
 		}
 		if id != "" {

@@ -191,13 +191,23 @@ func (r *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-func (a *Agent) callWith(ctx context.Context, token, tool string, args map[string]any) (*mcp.CallToolResult, int, error) {
+// connect opens an MCP session with token; rec keeps the HTTP status of
+// a refusal, which the SDK's errors do not carry.
+func (a *Agent) connect(ctx context.Context, token string) (*mcp.ClientSession, *statusRecorder, error) {
 	rec := &statusRecorder{token: token}
-	a.verbose("MCP %s: tools/call %s", a.cfg.MCP, tool)
 	session, err := mcp.NewClient(&mcp.Implementation{Name: "xaa-agent", Version: "1.0.0"}, nil).Connect(ctx,
 		&mcp.StreamableClientTransport{Endpoint: a.cfg.MCP, HTTPClient: &http.Client{Transport: rec, Timeout: 15 * time.Second}, MaxRetries: -1}, nil)
 	if err != nil {
-		return nil, rec.status, fmt.Errorf("the MCP server at %s did not accept the connection: %w", a.cfg.MCP, err)
+		return nil, rec, fmt.Errorf("the MCP server at %s did not accept the connection: %w", a.cfg.MCP, err)
+	}
+	return session, rec, nil
+}
+
+func (a *Agent) callWith(ctx context.Context, token, tool string, args map[string]any) (*mcp.CallToolResult, int, error) {
+	a.verbose("MCP %s: tools/call %s", a.cfg.MCP, tool)
+	session, rec, err := a.connect(ctx, token)
+	if err != nil {
+		return nil, rec.status, err
 	}
 	defer session.Close()
 	res, err := session.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
@@ -290,11 +300,9 @@ func (a *Agent) tools(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	rec := &statusRecorder{token: token}
-	session, err := mcp.NewClient(&mcp.Implementation{Name: "xaa-agent", Version: "1.0.0"}, nil).Connect(ctx,
-		&mcp.StreamableClientTransport{Endpoint: a.cfg.MCP, HTTPClient: &http.Client{Transport: rec, Timeout: 15 * time.Second}, MaxRetries: -1}, nil)
+	session, _, err := a.connect(ctx, token)
 	if err != nil {
-		return fmt.Errorf("the MCP server at %s did not accept the connection: %w", a.cfg.MCP, err)
+		return err
 	}
 	defer session.Close()
 	list, err := session.ListTools(ctx, nil)

@@ -103,6 +103,18 @@ func TestAgentCLI(t *testing.T) {
 		t.Error("the agent stored an ID-JAG")
 	}
 
+	// A held token the MCP server refuses (revoked, keys rotated) gets the
+	// standard 401, and the agent runs the chain again by itself.
+	var held map[string]any
+	_ = json.Unmarshal(raw, &held)
+	held["access_token"] = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.bm90LWEtc2lnbmF0dXJl"
+	forged, _ := json.Marshal(held)
+	_ = os.WriteFile(filepath.Join(home, "tokens.json"), forged, 0o600)
+	if out, err := agent("-v", "todos"); err != nil || !strings.Contains(out, "refused the held token (401)") || !strings.Contains(out, demo.BobTodos[1]) {
+		t.Errorf("agent todos with a refused held token: %q %v", out, err)
+	}
+	raw, _ = os.ReadFile(filepath.Join(home, "tokens.json"))
+
 	// Disabled: once the held token is gone, the next exchange is refused.
 	admin.post(s.topology.IdP+"/admin/connections/"+m[1], map[string]string{"csrf": csrf, "action": "disable"})
 	var st map[string]any

@@ -95,9 +95,6 @@ func Snippets(s Step) []Snippet {
 	}
 }
 
-// Curl is the step as a curl command.
-func Curl(s Step) string { return curlOf(readRequest(s)) }
-
 // str quotes s for JavaScript, Java, C#, Python and Go alike: a double-
 // quoted string whose escapes all five read the same way.
 func str(s string) string {

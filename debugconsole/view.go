@@ -360,15 +360,6 @@ func formOf(body string) [][2]string {
 	return out
 }
 
-func contentType(s Step) string {
-	for _, h := range s.Request.Headers {
-		if h[0] == "Content-Type" {
-			return h[1]
-		}
-	}
-	return ""
-}
-
 func param(s Step, name string) string {
 	for _, kv := range formOf(s.Request.Body) {
 		if kv[0] == name {

@@ -184,13 +184,13 @@ func (a *App) addTools(s *mcp.Server) {
 	mcp.AddTool(s, &mcp.Tool{Name: "complete_todo", Description: "Mark one of the person's todos done. Needs todos.write."},
 		func(ctx context.Context, req *mcp.CallToolRequest, in idInput) (*mcp.CallToolResult, Todo, error) {
 			t, res := a.ownTodo(ctx, req, in.ID)
-			if res != nil {
-				return res, Todo{}, nil
+			if res != nil || t.Done {
+				return res, derefTodo(t), nil
 			}
-			if err := a.store.db.WithContext(ctx).Model(t).Update("done", true).Error; err != nil {
+			t, err := a.store.toggle(ctx, owner(req), t.ID)
+			if err != nil {
 				return nil, Todo{}, err
 			}
-			t.Done = true
 			return nil, *t, nil
 		})
 	mcp.AddTool(s, &mcp.Tool{Name: "rename_todo", Description: "Give one of the person's todos a new title. Needs todos.write."},
@@ -203,7 +203,7 @@ func (a *App) addTools(s *mcp.Server) {
 			if res != nil {
 				return res, Todo{}, nil
 			}
-			if err := a.store.db.WithContext(ctx).Model(t).Update("title", title).Error; err != nil {
+			if err := a.store.rename(ctx, owner(req), t.ID, title); err != nil {
 				return nil, Todo{}, err
 			}
 			t.Title = title
@@ -239,6 +239,13 @@ func (a *App) ownTodo(ctx context.Context, req *mcp.CallToolRequest, id int64) (
 // are for the model to read, protocol errors for the client).
 func toolError(format string, args ...any) *mcp.CallToolResult {
 	return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: fmt.Sprintf(format, args...)}}}
+}
+
+func derefTodo(t *Todo) Todo {
+	if t == nil {
+		return Todo{}
+	}
+	return *t
 }
 
 func nonNil(t []Todo) []Todo {

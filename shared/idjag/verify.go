@@ -312,9 +312,13 @@ var claimKinds = map[string]string{
 
 var kindNames = map[string]string{"s": "a JSON string", "n": "a JSON number", "a": "a JSON array", "sa": "a JSON string or array"}
 
-// decodeClaims reads a verified payload, saying which claim is of the
-// wrong JSON type rather than failing as a whole.
+// decodeClaims reads a verified payload. Only when that fails does it read
+// the payload again, claim by claim, to say which one is of the wrong JSON
+// type: a valid assertion is decoded once.
 func decodeClaims(tok *jwt.JSONWebToken, c *Claims) error {
+	if tok.UnsafeClaimsWithoutVerification(c) == nil {
+		return nil
+	}
 	var raw map[string]json.RawMessage
 	if err := tok.UnsafeClaimsWithoutVerification(&raw); err != nil {
 		return errors.New("assertion payload is not a JSON object")
@@ -329,10 +333,7 @@ func decodeClaims(tok *jwt.JSONWebToken, c *Claims) error {
 			return fmt.Errorf("assertion claim %s must be %s, not %s", name, kindNames[kind], jsonTypeName(got))
 		}
 	}
-	if err := tok.UnsafeClaimsWithoutVerification(c); err != nil {
-		return errors.New("assertion claims are not of the JSON types RFC 7519 gives them")
-	}
-	return nil
+	return errors.New("assertion claims are not of the JSON types RFC 7519 gives them")
 }
 
 func jsonType(first byte) string {

@@ -265,7 +265,7 @@ func (a *App) renderStepPage(c *gin.Context, problem string) {
 		}
 		for _, r := range a.console.Views(c.Request.Context(), runsShown, owner(signin.CurrentUser(c))) {
 			if r.Run.ID == st.run.ID {
-				v.Run = []debugconsole.RunView{r}
+				v.Run, v.Produced = []debugconsole.RunView{r}, debugconsole.Produced(r)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package debugconsole
 
 import (
+	"context"
 	"io"
 	"mime"
 	"net/http"
@@ -116,7 +117,9 @@ func TestSnippetsRun(t *testing.T) {
 				if err := os.WriteFile(file, []byte(sn.Code), 0o600); err != nil {
 					t.Fatal(err)
 				}
-				cmd := exec.Command(run.tool, run.args(file)...)
+				ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
+				defer cancel()
+				cmd := exec.CommandContext(ctx, run.tool, run.args(file)...)
 				cmd.Dir = dir
 				cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
 				for k, v := range env {
@@ -125,7 +128,7 @@ func TestSnippetsRun(t *testing.T) {
 				mu.Lock()
 				got = nil
 				mu.Unlock()
-				out, err := runWithin(cmd, 90*time.Second)
+				out, err := cmd.CombinedOutput()
 				if err != nil {
 					t.Fatalf("the %s snippet failed: %v\n%s\n--- snippet ---\n%s", sn.Label, err, out, sn.Code)
 				}
@@ -149,20 +152,5 @@ func TestSnippetsRun(t *testing.T) {
 				}
 			})
 		}
-	}
-}
-
-func runWithin(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
-	done := make(chan struct{})
-	var out []byte
-	var err error
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-		return out, err
-	case <-time.After(d):
-		_ = cmd.Process.Kill()
-		<-done
-		return out, err
 	}
 }

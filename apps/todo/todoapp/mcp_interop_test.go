@@ -1,6 +1,7 @@
 package todoapp
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -36,9 +37,11 @@ func TestMCPServerWithTypeScriptClient(t *testing.T) {
 		}
 	}
 	write("package.json", `{"name":"mcp-interop","private":true,"type":"module","dependencies":{"@modelcontextprotocol/sdk":"`+typeScriptSDK+`"}}`)
-	install := exec.Command("npm", "install", "--no-audit", "--no-fund", "--silent")
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	install := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--silent")
 	install.Dir = dir
-	if out, err := runWithin(install, 0); err != nil {
+	if out, err := install.CombinedOutput(); err != nil {
 		t.Fatalf("npm install @modelcontextprotocol/sdk@%s: %v\n%s", typeScriptSDK, err, out)
 	}
 	write("agent.mjs", `import { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -61,10 +64,10 @@ await client.close();
 	f := newMCPFixture(t)
 	run := func(scope string) map[string]any {
 		t.Helper()
-		cmd := exec.Command("node", "agent.mjs")
+		cmd := exec.CommandContext(ctx, "node", "agent.mjs")
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "MCP_URL="+f.app.URL+"/mcp", "ACCESS_TOKEN="+f.token(t, f.app.URL+"/mcp", scope, "bob@tables.fake"))
-		out, err := runWithin(cmd, 0)
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("the TypeScript client failed: %v\n%s", err, out)
 		}
@@ -90,24 +93,5 @@ await client.close();
 	got = run("todos.read")
 	if msg, _ := got["addError"].(string); !strings.Contains(msg, "needs the todos.write scope") || got["added"] != nil {
 		t.Errorf("add_todo with a read-only token, as the TypeScript client saw it: %v", got)
-	}
-}
-
-// runWithin runs cmd for at most two minutes (or d), with its output.
-func runWithin(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
-	if d == 0 {
-		d = 2 * time.Minute
-	}
-	done := make(chan struct{})
-	var out []byte
-	var err error
-	go func() { out, err = cmd.CombinedOutput(); close(done) }()
-	select {
-	case <-done:
-		return out, err
-	case <-time.After(d):
-		_ = cmd.Process.Kill()
-		<-done
-		return out, err
 	}
 }

@@ -49,9 +49,7 @@ func (s *Server) auditSignIn(ctx context.Context, email, addr, reason string) {
 	if u, err := s.store.userByEmail(ctx, email); err == nil {
 		row.UserID = u.ID
 	}
-	if err := s.cfg.DB.WithContext(ctx).Create(&row).Error; err != nil {
-		s.cfg.Log.Error("audit event not stored", "err", err, "event", row.Event)
-	}
+	s.storeAudit(ctx, &row)
 	s.cfg.Log.Info("sign-in failed", "event", row.Event, "email", row.UserEmail, "addr", addr, "reason", reason)
 }
 
@@ -78,9 +76,7 @@ func (s *Server) audit(ctx context.Context, e exchange.Event) {
 			row.UserEmail = u.Email
 		}
 	}
-	if err := s.cfg.DB.WithContext(ctx).Create(&row).Error; err != nil {
-		s.cfg.Log.Error("audit event not stored", "err", err, "event", row.Event)
-	}
+	s.storeAudit(ctx, &row)
 	s.cfg.Log.Info("ID-JAG "+row.Outcome, "event", row.Event, "client", row.ClientID, "user", row.UserID,
 		"audience", row.Audience, "scope", row.Scope, "jti", row.JTI, "reason", row.Reason)
 }
@@ -98,9 +94,7 @@ const (
 func (s *Server) auditAdmin(ctx context.Context, admin *User, event, target, before, after string) {
 	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: event, Outcome: "changed", Actor: admin.Email, Target: truncate(target, 255),
 		Before: truncate(before, 1024), After: truncate(after, 1024)}
-	if err := s.cfg.DB.WithContext(ctx).Create(&row).Error; err != nil {
-		s.cfg.Log.Error("audit event not stored", "err", err, "event", row.Event)
-	}
+	s.storeAudit(ctx, &row)
 	s.cfg.Log.Info("admin change", "event", event, "admin", admin.ID, "target", target, "before", before, "after", after)
 }
 
@@ -136,4 +130,12 @@ func (s *store) auditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, er
 	var out []AuditEvent
 	err := db.Limit(limit).Find(&out).Error
 	return out, err
+}
+
+// storeAudit writes an audit event; a failure to record is logged, not
+// hidden, and does not undo what was audited.
+func (s *Server) storeAudit(ctx context.Context, row *AuditEvent) {
+	if err := s.cfg.DB.WithContext(ctx).Create(row).Error; err != nil {
+		s.cfg.Log.Error("audit event not stored", "err", err, "event", row.Event)
+	}
 }

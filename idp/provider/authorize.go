@@ -99,8 +99,7 @@ func (s *Server) serveAuthorize(c *gin.Context) {
 // serveLogin checks the password and continues the authorization request.
 func (s *Server) serveLogin(c *gin.Context) {
 	ctx := c.Request.Context()
-	want, _ := c.Cookie(s.csrfCookie())
-	if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(c.PostForm("csrf"))) != 1 {
+	if !s.formCSRFValid(c) {
 		web.RenderError(c, http.StatusForbidden, "Sign-in form expired", "This sign-in form is stale or was not opened here. Go back to the application and start the sign-in again.")
 		return
 	}
@@ -209,11 +208,7 @@ func waitWords(secs int) string {
 
 func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem, next string) {
 	ctx := c.Request.Context()
-	csrf, _ := c.Cookie(s.csrfCookie())
-	if len(csrf) < 16 || len(csrf) > 64 {
-		csrf = rand.Text()
-		http.SetCookie(c.Writer, &http.Cookie{Name: s.csrfCookie(), Value: csrf, Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
-	}
+	csrf := s.formCSRF(c)
 	m := s.meta()
 	m.Title = "Sign in"
 	orgName := ""
@@ -237,6 +232,23 @@ func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem
 // another site can neither read the cookie nor set it, and showing the
 // sign-in form writes no session on the server.
 func (s *Server) csrfCookie() string { return s.cfg.CookieName + "_csrf" }
+
+// formCSRF is the token a form of the IdP's carries, set in the cookie the
+// first time.
+func (s *Server) formCSRF(c *gin.Context) string {
+	csrf, _ := c.Cookie(s.csrfCookie())
+	if len(csrf) < 16 || len(csrf) > 64 {
+		csrf = rand.Text()
+		http.SetCookie(c.Writer, &http.Cookie{Name: s.csrfCookie(), Value: csrf, Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
+	}
+	return csrf
+}
+
+// formCSRFValid reports whether a posted form carries the cookie's token.
+func (s *Server) formCSRFValid(c *gin.Context) bool {
+	want, _ := c.Cookie(s.csrfCookie())
+	return want != "" && subtle.ConstantTimeCompare([]byte(want), []byte(c.PostForm("csrf"))) == 1
+}
 
 func (s *Server) issueCode(c *gin.Context, ar authRequest, userID string, authTime time.Time) {
 	code, err := s.codes.NewCode(c.Request.Context(), codeflow.Session{

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"net/http"
@@ -160,11 +159,7 @@ func (s *Server) renderActivate(c *gin.Context, status int, code, problem string
 	if code != "" && !found && problem == "" {
 		problem = "There is no sign-in waiting with the code " + code + ". Check the code, or start the sign-in again on the device."
 	}
-	csrf, _ := c.Cookie(s.csrfCookie())
-	if len(csrf) < 16 {
-		csrf = rand.Text()
-		http.SetCookie(c.Writer, &http.Cookie{Name: s.csrfCookie(), Value: csrf, Path: "/", HttpOnly: true, Secure: s.cfg.SecureCookies, SameSite: http.SameSiteStrictMode})
-	}
+	csrf := s.formCSRF(c)
 	m := s.meta()
 	m.Title = "Approve a sign-in"
 	web.Render(c, status, web.Layout(m, activatePage(activateView{Code: code, Found: found, Client: row.ClientID, Scope: row.Scope, CSRF: csrf, Problem: problem})))
@@ -174,8 +169,7 @@ func (s *Server) renderActivate(c *gin.Context, status int, code, problem string
 func (s *Server) serveActivateDecision(c *gin.Context) {
 	ctx := c.Request.Context()
 	uid := s.sessions.GetString(ctx, sessionUserID)
-	want, _ := c.Cookie(s.csrfCookie())
-	if uid == "" || want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(c.PostForm("csrf"))) != 1 {
+	if uid == "" || !s.formCSRFValid(c) {
 		web.RenderError(c, http.StatusForbidden, "Not approved", "This form is stale or was not opened here. Open the address the device showed again.")
 		return
 	}

@@ -182,5 +182,16 @@ func TestStepThrough(t *testing.T) {
 			t.Errorf("after three steps the page does not show %q", want)
 		}
 	}
+	if regexp.MustCompile(`id="step-\w+"[^>]*>\s*\d\.`).MatchString(page.Body) {
+		t.Error("the step buttons still carry their own numbers beside the list's")
+	}
 	assertNothingUsable(t, "step-through", page.Body)
+
+	// A person with no run yet: the drawer points at the console, not at
+	// scenarios "above" that the drawer does not have.
+	john := newBrowser(t)
+	john.signIn(s.topology.Wiki, "john@tables.fake2", demo.Password)
+	if latest := john.get(s.topology.Wiki + "/debug/latest").Body; strings.Contains(latest, "scenario above") || !strings.Contains(latest, `href="/debug"`) {
+		t.Errorf("the empty drawer says:\n%.800s", latest)
+	}
 }

@@ -164,22 +164,29 @@ func TestTargetDiscoveredBeforeExchange(t *testing.T) {
 // are configuration (an Auth0 API's identifier need not be its URL).
 func TestTargetResourceConfigured(t *testing.T) {
 	const resource = "urn:todo:api"
+	const audience = "urn:todo:as"
 	s := startStack(t, sqliteDB, func(c *configs) {
 		c.wiki.TodoResource = resource
-		c.wiki.TodoAudience = c.wiki.TodoASIssuer
+		c.wiki.TodoAudience = audience
 	})
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
 	b.get(s.topology.Wiki + "/todos")
 	steps := s.traces["wiki-as"].Steps(s.recorder.Runs()[0].ID)
-	found := false
+	found, asked := false, false
 	for _, st := range steps {
 		if st.Side == "server" && strings.Contains(st.Request.Body, "resource="+resource) {
 			found = true
 		}
+		if st.Side == "server" && strings.Contains(st.Request.Body, "audience="+audience) {
+			asked = true
+		}
 	}
 	if !found {
 		t.Errorf("the wiki did not ask for the configured resource %s", resource)
+	}
+	if !asked {
+		t.Errorf("the wiki did not ask for the configured audience %s", audience)
 	}
 }
 

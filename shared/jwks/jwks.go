@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,36 +36,59 @@ const (
 // ErrUnknownKey is returned when the issuer's JWKS has no key with the kid.
 var ErrUnknownKey = errors.New("no key with that kid in the issuer's JWKS")
 
-// Metadata is the part of an authorization server's discovery document that
-// this repository reads (RFC 8414 §2).
+// Metadata is what this project reads of an authorization server's
+// metadata (RFC 8414 §2, OpenID Connect Discovery §3): its keys here, its
+// endpoints for the clients (signin).
 type Metadata struct {
-	Issuer                string `json:"issuer"`
-	AuthorizationEndpoint string `json:"authorization_endpoint"`
-	TokenEndpoint         string `json:"token_endpoint"`
-	JWKSURI               string `json:"jwks_uri"`
+	Issuer                   string   `json:"issuer"`
+	AuthorizationEndpoint    string   `json:"authorization_endpoint"`
+	TokenEndpoint            string   `json:"token_endpoint"`
+	JWKSURI                  string   `json:"jwks_uri"`
+	UserinfoEndpoint         string   `json:"userinfo_endpoint"`
+	EndSessionEndpoint       string   `json:"end_session_endpoint"`
+	TokenEndpointAuthMethods []string `json:"token_endpoint_auth_methods_supported"`
+	IDTokenSigningAlgs       []string `json:"id_token_signing_alg_values_supported"`
+	// Source is the address the document was read from.
+	Source string `json:"-"`
 }
 
-// Discover reads the issuer's metadata: first OpenID Connect discovery, then
-// RFC 8414's well-known path. The issuer in the document must equal the
-// issuer asked for, to the byte (RFC 8414 §3.3).
+// metadataURLs are where an issuer's metadata may be: RFC 8414 §3.1 first
+// (the well-known part goes between host and path), then OpenID Connect
+// Discovery §4 (appended to the issuer), and, for issuers with a path,
+// RFC 8414's name appended as many deployments serve it.
+func metadataURLs(issuer string) []string {
+	u, err := url.Parse(issuer)
+	if err != nil || u.Host == "" {
+		return nil
+	}
+	path := strings.TrimSuffix(u.Path, "/")
+	base := u.Scheme + "://" + u.Host
+	urls := []string{base + "/.well-known/oauth-authorization-server" + path, strings.TrimSuffix(issuer, "/") + "/.well-known/openid-configuration"}
+	if path != "" {
+		urls = append(urls, strings.TrimSuffix(issuer, "/")+"/.well-known/oauth-authorization-server")
+	}
+	return urls
+}
+
+// Discover reads the issuer's metadata from the first address that answers
+// with a document for this very issuer (RFC 8414 §3.3: the issuer in the
+// document must equal the one asked for, to the byte).
 func Discover(ctx context.Context, client *http.Client, issuer string) (*Metadata, error) {
-	base := strings.TrimSuffix(issuer, "/")
-	var lastErr error
-	for _, path := range []string{"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"} {
+	var problems []string
+	for _, addr := range metadataURLs(issuer) {
 		var md Metadata
-		if err := getJSON(ctx, client, base+path, &md); err != nil {
-			lastErr = err
+		if err := getJSON(ctx, client, addr, &md); err != nil {
+			problems = append(problems, err.Error())
 			continue
 		}
 		if md.Issuer != issuer {
-			return nil, fmt.Errorf("discovery of %s returned issuer %q", issuer, md.Issuer)
+			problems = append(problems, fmt.Sprintf("%s names issuer %q, not %q", addr, md.Issuer, issuer))
+			continue
 		}
-		if md.JWKSURI == "" {
-			return nil, fmt.Errorf("discovery of %s has no jwks_uri", issuer)
-		}
+		md.Source = addr
 		return &md, nil
 	}
-	return nil, fmt.Errorf("discovery of %s: %w", issuer, lastErr)
+	return nil, fmt.Errorf("discovery of %s: %s", issuer, strings.Join(problems, "; "))
 }
 
 func getJSON(ctx context.Context, client *http.Client, url string, out any) error {
@@ -193,6 +217,9 @@ func (r *Remote) refresh(ctx context.Context) error {
 		md, err := Discover(ctx, r.Client, r.Issuer)
 		if err != nil {
 			return err
+		}
+		if md.JWKSURI == "" {
+			return fmt.Errorf("discovery of %s has no jwks_uri", r.Issuer)
 		}
 		r.jwksURI = md.JWKSURI
 	}

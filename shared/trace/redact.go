@@ -221,13 +221,13 @@ func (t *Token) decode() {
 	pretty, _ := json.MarshalIndent(header, "", "  ")
 	t.Header = string(pretty)
 	typ, _ := header["typ"].(string)
-	t.Kind = kindOf(typ, claims)
+	kind := tokenKind(typ, claims)
+	t.Kind = kindNames[kind]
 	names := make([]string, 0, len(claims))
 	for k := range claims {
 		names = append(names, k)
 	}
 	sort.Slice(names, func(i, j int) bool { return claimOrder(names[i]) < claimOrder(names[j]) })
-	kind := tokenKind(typ, claims)
 	for _, k := range names {
 		meaning := claimMeanings[k]
 		if m, ok := kindMeanings[kind][k]; ok {
@@ -244,16 +244,29 @@ const (
 	kindID     = "id"
 )
 
+// tokenKind tells an ID-JAG, an access token and an ID token apart by
+// their typ (RFC 9068 §2.1, draft §3), an ID token by its claims.
 func tokenKind(typ string, claims map[string]any) string {
-	switch k := kindOf(typ, claims); {
-	case strings.HasPrefix(k, "ID-JAG"):
+	switch strings.ToLower(typ) {
+	case "oauth-id-jag+jwt":
 		return kindIDJAG
-	case strings.HasPrefix(k, "Access token"):
+	case "at+jwt", "application/at+jwt":
 		return kindAccess
-	case strings.HasPrefix(k, "ID token"):
+	}
+	_, nonce := claims["nonce"]
+	_, email := claims["email"]
+	if nonce || email {
 		return kindID
 	}
 	return ""
+}
+
+// kindNames say what each kind of token is, in words.
+var kindNames = map[string]string{
+	kindIDJAG:  "ID-JAG (Identity Assertion JWT Authorization Grant)",
+	kindAccess: "Access token (RFC 9068 JWT)",
+	kindID:     "ID token (OpenID Connect)",
+	"":         "JWT",
 }
 
 // kindMeanings are what a claim means in one kind of token, where that
@@ -288,22 +301,6 @@ var kindMeanings = map[string]map[string]string{
 		"exp":   "expires at: after that the app refreshes it before using it as a subject token",
 		"nonce": "binds this ID token to the sign-in request that asked for it",
 	},
-}
-
-func kindOf(typ string, claims map[string]any) string {
-	switch strings.ToLower(typ) {
-	case "oauth-id-jag+jwt":
-		return "ID-JAG (Identity Assertion JWT Authorization Grant)"
-	case "at+jwt", "application/at+jwt":
-		return "Access token (RFC 9068 JWT)"
-	}
-	if _, ok := claims["nonce"]; ok {
-		return "ID token (OpenID Connect)"
-	}
-	if _, ok := claims["email"]; ok {
-		return "ID token (OpenID Connect)"
-	}
-	return "JWT"
 }
 
 func claimValue(name string, v any) string {

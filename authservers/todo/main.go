@@ -30,6 +30,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	cfg.TrustedIssuers = todoas.TrustedIssuers(env, cfg.TrustedIssuers)
 	cfg.AccessTokenLifetime = env.Duration("ACCESS_TOKEN_LIFETIME", cfg.AccessTokenLifetime)
 	todoas.ConfigureWikiClient(&cfg, env.String("WIKI_CLIENT_ID_AT_TODO", ""), env.String("WIKI_CLIENT_SECRET_AT_TODO", ""))
+	cfg.ClientMetadataDocuments = env.Bool("CLIENT_METADATA_DOCUMENTS", cfg.ClientMetadataDocuments)
+	cfg.ClientMetadataLocalHosts = env.List("CLIENT_METADATA_LOCAL_HOSTS", nil)
 	todoas.ConfigureAgentClient(&cfg, env.String("AGENT_CLIENT_ID_AT_TODO", ""), env.String("AGENT_CLIENT_SECRET_AT_TODO", ""))
 	traceStore, err := serve.DebugTrace(env, cfg.Trace)
 	if err != nil {

@@ -44,6 +44,14 @@ type Config struct {
 
 	// Clients registered at this server.
 	Clients []oauth.Client
+	// ClientMetadataDocuments lets a client that is not registered redeem
+	// ID-JAGs with an https URL as its client_id, authenticating with
+	// private_key_jwt against the keys its Client ID Metadata Document
+	// publishes (MCP EMA §5; shared/clientmeta). ClientMetadataLocalHosts
+	// are the host:port pairs whose documents may be fetched over http
+	// from a private address, for local development only.
+	ClientMetadataDocuments  bool
+	ClientMetadataLocalHosts []string
 
 	// Resources this server governs (RFC 8707); the first is the default
 	// audience of access tokens issued by the jwt-bearer grant.

@@ -45,6 +45,11 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		// ID-JAG draft §7.2.
 		md["authorization_grant_profiles_supported"] = []string{oauth.ProfileIDJAG}
 	}
+	if s.cfg.ClientMetadataDocuments && s.verifier != nil {
+		// draft-ietf-oauth-client-id-metadata-document, Authorization
+		// Server Metadata.
+		md["client_id_metadata_document_supported"] = true
+	}
 	if _, ok := s.token.Grants[oauth.GrantTokenExchange]; ok {
 		md["identity_chaining_requested_token_types_supported"] = []string{oauth.TokenTypeIDJAG}
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 
+	"xaa.example/shared/clientmeta"
 	"xaa.example/shared/codeflow"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/jwks"
@@ -118,9 +119,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			Now:       cfg.Now,
 		}
 	}
+	// The token endpoint knows the registered clients and, when allowed,
+	// those described by a metadata document; sign-in (authorize, logout)
+	// only the registered ones.
+	var tokenClients oauth.ClientStore = s.clients
+	if cfg.ClientMetadataDocuments && s.verifier != nil {
+		tokenClients = clientmeta.New(clientmeta.Options{
+			Registered: s.clients,
+			GrantTypes: []string{oauth.GrantJWTBearer},
+			LocalHosts: cfg.ClientMetadataLocalHosts,
+			Wrap:       cfg.Trace.Transport,
+			Now:        cfg.Now,
+		})
+	}
 	s.token = &oauth.TokenEndpoint{
 		Auth: &oauth.ClientAuth{
-			Clients:    s.clients,
+			Clients:    tokenClients,
 			Audiences:  []string{cfg.Issuer, cfg.Issuer + "/token"},
 			Assertions: jtis,
 			Now:        cfg.Now,

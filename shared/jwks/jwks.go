@@ -48,6 +48,9 @@ type Metadata struct {
 	EndSessionEndpoint       string   `json:"end_session_endpoint"`
 	TokenEndpointAuthMethods []string `json:"token_endpoint_auth_methods_supported"`
 	IDTokenSigningAlgs       []string `json:"id_token_signing_alg_values_supported"`
+	// ClientIDMetadataDocuments: the server takes an https URL as a
+	// client_id (draft-ietf-oauth-client-id-metadata-document).
+	ClientIDMetadataDocuments bool `json:"client_id_metadata_document_supported"`
 	// Source is the address the document was read from.
 	Source string `json:"-"`
 }
@@ -235,23 +238,28 @@ func (r *Remote) refresh(ctx context.Context) error {
 	return nil
 }
 
-// maxAge is how long a response may be used: its Cache-Control max-age
-// within [MinMaxAge, MaxMaxAge]; MinMaxAge for no-cache or no-store;
-// DefaultMaxAge when it says nothing.
+// maxAge is how long a key set response may be used.
 func maxAge(h http.Header) time.Duration {
-	age := DefaultMaxAge
+	return CacheFor(h, MinMaxAge, DefaultMaxAge, MaxMaxAge)
+}
+
+// CacheFor is how long a response may be used: its Cache-Control max-age
+// within [floor, ceiling]; floor for no-cache or no-store; fallback when it
+// says nothing.
+func CacheFor(h http.Header, floor, fallback, ceiling time.Duration) time.Duration {
+	age := fallback
 	for _, d := range strings.Split(h.Get("Cache-Control"), ",") {
 		d = strings.ToLower(strings.TrimSpace(d))
 		switch {
 		case d == "no-cache" || d == "no-store":
-			return MinMaxAge
+			return floor
 		case strings.HasPrefix(d, "max-age="):
 			if n, err := strconv.Atoi(strings.TrimPrefix(d, "max-age=")); err == nil && n >= 0 {
 				age = time.Duration(n) * time.Second
 			}
 		}
 	}
-	return min(MaxMaxAge, max(MinMaxAge, age))
+	return min(ceiling, max(floor, age))
 }
 
 func find(set jose.JSONWebKeySet, kid string) *jose.JSONWebKey {

@@ -127,7 +127,7 @@ func (a *ClientAuth) privateKeyJWT(ctx context.Context, form url.Values) (*Clien
 	}
 	key := findKey(c.Keys, tok.Headers[0].KeyID)
 	if key == nil {
-		return nil, InvalidClient("no registered key of the client matches the assertion's kid")
+		return nil, InvalidClient("no key the client registered or published matches the assertion's kid")
 	}
 	var claims jwt.Claims
 	if err := tok.Claims(key.Key, &claims); err != nil {
@@ -166,7 +166,9 @@ func (a *ClientAuth) client(ctx context.Context, id string) (*Client, error) {
 		return nil, InvalidClient("client authentication failed")
 	}
 	if err != nil {
-		return nil, ServerError(err)
+		// A store may say why (a client metadata document that could not
+		// be used); anything else is the server's own failure.
+		return nil, AsError(err)
 	}
 	return c, nil
 }

@@ -60,7 +60,11 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 				Scopes:     todoScopes,
 			},
 		},
-		SeedUsers: demo.Users,
+		// An agent the todo AS never registered may redeem ID-JAGs with
+		// the URL of its Client ID Metadata Document as client_id, proving
+		// itself with a key the document publishes (MCP EMA §5).
+		ClientMetadataDocuments: true,
+		SeedUsers:               demo.Users,
 		// The REST API and the MCP server: an ID-JAG's resource claim
 		// chooses which one the access token is for.
 		Resources: []authserver.Resource{{URI: t.TodoAPI(), Scopes: todoScopes}, {URI: t.TodoMCP(), Scopes: todoScopes}},

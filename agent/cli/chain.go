@@ -69,7 +69,7 @@ func (a *Agent) accessToken(ctx context.Context, scope oauth.Scopes, fresh bool)
 	}
 	a.verbose("ID-JAG: %s", claims(exchanged.AccessToken))
 
-	creds, err = credentials(asMeta, a.cfg.ResourceClientID, a.cfg.ResourceSecret)
+	creds, err = a.resourceCredentials(asMeta)
 	if err != nil {
 		return "", err
 	}
@@ -147,6 +147,8 @@ func explain(err error) error {
 		return errors.New("your administrator has disabled your account")
 	case errors.As(err, &er) && er.Code == "invalid_grant" && strings.Contains(er.Description, "subject_token"):
 		return errors.New("your sign-in is no longer accepted: run `agent login` again")
+	case errors.As(err, &er) && er.Code == "invalid_client":
+		return fmt.Errorf("a server did not accept the agent's own credentials (%s); check AGENT_CLIENT_ID_AT_TODO and, for a metadata document, that the published document lists the agent's key (agent client-metadata)", er.Description)
 	case errors.As(err, &er):
 		return fmt.Errorf("refused: %s", er.Error())
 	}

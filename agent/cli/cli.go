@@ -106,6 +106,9 @@ const usage = `agent: reach your todos through your company's identity provider 
   agent add "title"    add a todo (needs todos.write, which your administrator grants)
   agent done N         mark todo N done
   agent logout         forget the sign-in and the access token
+  agent client-metadata
+                       the Client ID Metadata Document to publish at the URL set as
+                       AGENT_CLIENT_ID_AT_TODO, when the agent is not registered there
   agent -v COMMAND     show every request of the chain, tokens decoded
 `
 
@@ -129,6 +132,8 @@ func (a *Agent) Command(ctx context.Context, args []string) error {
 		return nil
 	case "whoami":
 		return a.whoami()
+	case "client-metadata":
+		return a.clientMetadata()
 	case "tools":
 		return a.tools(ctx)
 	case "todos":

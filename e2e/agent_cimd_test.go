@@ -1,0 +1,156 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"xaa.example/agent/cli"
+	"xaa.example/shared/demo"
+	"xaa.example/shared/jwks"
+)
+
+// TestAgentWithClientMetadataDocument: an agent the todo AS has never
+// registered redeems ID-JAGs with a Client ID Metadata Document URL as its
+// client_id and private_key_jwt (MCP EMA §5). The agent prints its
+// document; its vendor's site (a test server) publishes it; the IdP admin
+// names that URL as the agent's client id at the todo AS; agent todos
+// works. A new key the document does not list is refused, and so is a
+// document that moved behind a redirect.
+func TestAgentWithClientMetadataDocument(t *testing.T) {
+	var mu sync.Mutex
+	pages := map[string]string{}
+	vendor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		body, ok := pages[r.URL.Path]
+		mu.Unlock()
+		switch {
+		case r.URL.Path == "/moved.json":
+			http.Redirect(w, r, "/agent.json", http.StatusFound)
+		case !ok:
+			http.NotFound(w, r)
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(body))
+		}
+	}))
+	t.Cleanup(vendor.Close)
+	docURL := vendor.URL + "/agent.json"
+	s := startStack(t, sqliteDB, func(c *configs) {
+		// The vendor's site is on a loopback address, which the todo AS
+		// fetches from only when told (ClientMetadataLocalHosts).
+		c.todoAS.ClientMetadataLocalHosts = []string{strings.TrimPrefix(vendor.URL, "http://")}
+	})
+
+	md, err := jwks.Discover(t.Context(), http.DefaultClient, s.topology.TodoAS)
+	if err != nil || !md.ClientIDMetadataDocuments {
+		t.Fatalf("the todo AS does not advertise client_id_metadata_document_supported: %+v %v", md, err)
+	}
+
+	home := t.TempDir()
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CLIENT_ID_AT_TODO": docURL}
+	agent := func(args ...string) (string, error) {
+		t.Helper()
+		var out strings.Builder
+		err := cli.Run(t.Context(), args, func(k string) string { return env[k] }, &out)
+		return out.String(), err
+	}
+	doc, err := agent("client-metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parsed struct {
+		ClientID   string `json:"client_id"`
+		AuthMethod string `json:"token_endpoint_auth_method"`
+		JWKS       struct {
+			Keys []map[string]any `json:"keys"`
+		} `json:"jwks"`
+	}
+	if err := json.Unmarshal([]byte(doc), &parsed); err != nil || parsed.ClientID != docURL || parsed.AuthMethod != "private_key_jwt" || len(parsed.JWKS.Keys) != 1 || parsed.JWKS.Keys[0]["d"] != nil {
+		t.Fatalf("agent client-metadata printed %s (%v)", doc, err)
+	}
+	if fi, err := os.Stat(filepath.Join(home, "client-key.json")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the agent's key: %v %v; want a 0600 file", err, fi)
+	}
+	mu.Lock()
+	pages["/agent.json"] = doc
+	mu.Unlock()
+
+	// The admin names the document URL as the agent's client id at the
+	// todo AS: the IdP puts it in the ID-JAG's client_id.
+	admin, csrf := adminBrowser(t, s)
+	conns := admin.get(s.topology.IdP + "/admin/connections").Body
+	m := regexp.MustCompile(`id="connection-(\d+)"><div class="spread"><h2 class="flush">Agent → Todo \(MCP\)`).FindStringSubmatch(conns)
+	if m == nil {
+		t.Fatal("no Agent → Todo (MCP) connection in the admin console")
+	}
+	saveClientID := func(id string) {
+		t.Helper()
+		if page := admin.post(s.topology.IdP+"/admin/connections/"+m[1], map[string]string{"csrf": csrf, "action": "save", "scopes": "todos.read", "client_id_at_resource": id}); page.Status != http.StatusOK || !strings.Contains(page.Body, id) {
+			t.Fatalf("saving the connection: %d", page.Status)
+		}
+	}
+	saveClientID(docURL)
+	signedIn(t, s, home, "bob@tables.fake")
+
+	out, err := agent("-v", "todos")
+	if err != nil || !strings.Contains(out, demo.BobTodos[0]) {
+		t.Fatalf("agent todos as a client known by its metadata document: %q %v", out, err)
+	}
+	if !strings.Contains(out, `"client_id":"`+docURL+`"`) {
+		t.Errorf("the ID-JAG does not name the document URL as client_id:\n%s", out)
+	}
+
+	// A key the published document does not list: refused at the todo AS.
+	_ = os.Remove(filepath.Join(home, "client-key.json"))
+	forgetAccessToken(t, home)
+	if _, err := agent("todos"); err == nil || !strings.Contains(err.Error(), "kid") {
+		t.Errorf("agent todos with a key its document does not list: %v", err)
+	} else {
+		t.Log(err)
+	}
+
+	// A document behind a redirect is not followed.
+	env["AGENT_CLIENT_ID_AT_TODO"] = vendor.URL + "/moved.json"
+	saveClientID(vendor.URL + "/moved.json")
+	forgetAccessToken(t, home)
+	if _, err := agent("todos"); err == nil || !strings.Contains(err.Error(), "redirect") {
+		t.Errorf("agent todos with a document behind a redirect: %v", err)
+	} else {
+		t.Log(err)
+	}
+}
+
+// signedIn writes the agent's sign-in for email into home, as agent login
+// leaves it, without the browser dance TestAgentCLI already walks.
+func signedIn(t *testing.T, s *stack, home, email string) {
+	t.Helper()
+	st := map[string]any{"email": email, "sub": email, "id_token": agentIDToken(t, s, email), "id_token_expiry": time.Now().Add(time.Hour)}
+	b, _ := json.Marshal(st)
+	if err := os.WriteFile(filepath.Join(home, "tokens.json"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// forgetAccessToken drops the agent's held access token, so that its next
+// call runs the chain.
+func forgetAccessToken(t *testing.T, home string) {
+	t.Helper()
+	file := filepath.Join(home, "tokens.json")
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	_ = json.Unmarshal(raw, &st)
+	delete(st, "access_token")
+	b, _ := json.Marshal(st)
+	_ = os.WriteFile(file, b, 0o600)
+}

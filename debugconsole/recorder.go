@@ -2,6 +2,7 @@ package debugconsole
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,6 +37,10 @@ type Run struct {
 	User    string
 	Owner   string
 	Started time.Time
+	// ByAgent: the agent reported the run (Report); it knows the person by
+	// the IdP's identity, not the wiki's, so the run is theirs by the email
+	// the IdP vouched for.
+	ByAgent bool
 
 	mu      sync.Mutex
 	outcome string
@@ -56,6 +61,29 @@ func (r *Recorder) Start(ctx context.Context, title string, who Viewer) (context
 	r.mu.Unlock()
 	r.publish(run.ID)
 	return trace.WithID(ctx, run.ID), run
+}
+
+// Report records a run the agent made on its own, which the console only
+// hears of once it is over: its steps are in the services it called,
+// under id. who is the person the IdP's ID token names. A run id already
+// known is refused.
+func (r *Recorder) Report(id, title string, who Viewer, started time.Time, outcome string, failed bool) bool {
+	run := &Run{ID: id, Title: title, User: who.Email, Started: started, ByAgent: true, rec: r,
+		outcome: outcome, failed: failed, done: true}
+	r.mu.Lock()
+	for _, known := range r.runs {
+		if known.ID == id {
+			r.mu.Unlock()
+			return false
+		}
+	}
+	r.runs = append(r.runs, run)
+	if len(r.runs) > MaxRuns {
+		r.runs = r.runs[len(r.runs)-MaxRuns:]
+	}
+	r.mu.Unlock()
+	r.publish(id)
+	return true
 }
 
 // Finish records the outcome of the run in plain words.
@@ -92,8 +120,12 @@ type Viewer struct {
 	All     bool
 }
 
-// Sees reports whether v may see run.
+// Sees reports whether v may see run: their own, or one the agent ran
+// for the person with their email.
 func (v Viewer) Sees(run *Run) bool {
+	if run.ByAgent {
+		return v.All || (v.Email != "" && strings.EqualFold(run.User, v.Email))
+	}
 	return v.All || (v.Subject != "" && run.Owner == v.Subject)
 }
 

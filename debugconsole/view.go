@@ -56,10 +56,10 @@ func (c *Console) Views(ctx context.Context, limit int, v Viewer, pinned ...stri
 }
 
 // partyOrder places the parties left to right as the flow goes.
-var partyOrder = []string{"browser", "wiki", "wiki-as", "idp", "todo-as", "todo"}
+var partyOrder = []string{"agent", "browser", "wiki", "wiki-as", "idp", "todo-as", "todo"}
 
 var partyNames = map[string]string{
-	"browser": "Browser", "wiki": "Wiki", "wiki-as": "Wiki AS", "idp": "IdP", "todo-as": "Todo AS", "todo": "Todo API",
+	"agent": "Agent (MCP client)", "browser": "Browser", "wiki": "Wiki", "wiki-as": "Wiki AS", "idp": "IdP", "todo-as": "Todo AS", "todo": "Todo API",
 }
 
 // Diagram is a sequence diagram: a lifeline per party, an arrow per
@@ -70,9 +70,10 @@ type Diagram struct {
 	Parties       []Party
 	Arrows        []Arrow
 	// SSO is the note on top: the sign-in before the run, which gave the
-	// app its ID token, spanning from SSOX1 to SSOX2.
+	// app its ID token, spanning from SSOX1 to SSOX2; SSOText says whose.
 	SSO          bool
 	SSOX1, SSOX2 int
+	SSOText      string
 }
 
 // Party is one lifeline.
@@ -139,6 +140,16 @@ func diagram(steps []Step) Diagram {
 	// A run that asks for an ID-JAG rests on an earlier sign-in.
 	if _, ok := x["wiki-as"]; ok {
 		d.SSO, d.SSOX1, d.SSOX2 = true, x["wiki"], x["wiki-as"]
+		d.SSOText = "Before this run: single sign-on through the IdP gave the wiki its ID token"
+		if ix, ok := x["idp"]; ok {
+			d.SSOX2 = ix
+		}
+		y += ssoHeight
+	} else if ax, ok := x["agent"]; ok {
+		// MCP EMA: the agent signed the person in itself and holds the
+		// IdP's ID token; no authorization server stands between.
+		d.SSO, d.SSOX1, d.SSOX2 = true, ax, ax
+		d.SSOText = "Before this run: agent login signed the person in at the IdP; the agent holds the ID token"
 		if ix, ok := x["idp"]; ok {
 			d.SSOX2 = ix
 		}

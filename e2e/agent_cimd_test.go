@@ -55,7 +55,7 @@ func TestAgentWithClientMetadataDocument(t *testing.T) {
 	}
 
 	home := t.TempDir()
-	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CLIENT_ID_AT_TODO": docURL}
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CLIENT_ID_AT_TODO": docURL, "AGENT_CONSOLE_URL": s.topology.Wiki}
 	agent := func(args ...string) (string, error) {
 		t.Helper()
 		var out strings.Builder
@@ -153,4 +153,91 @@ func forgetAccessToken(t *testing.T, home string) {
 	delete(st, "access_token")
 	b, _ := json.Marshal(st)
 	_ = os.WriteFile(file, b, 0o600)
+}
+
+// TestAgentRunsInConsole: the agent's runs appear in the wiki's debug
+// console beside the wiki's, with the steps the IdP, the todo AS and the
+// todo app recorded; to the person who ran them alone. A report is taken
+// only with the ID token the IdP issued to the agent.
+func TestAgentRunsInConsole(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	home := t.TempDir()
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": s.topology.Wiki}
+	signedIn(t, s, home, "bob@tables.fake")
+	var out strings.Builder
+	if err := cli.Run(t.Context(), []string{"-v", "todos"}, func(k string) string { return env[k] }, &out); err != nil {
+		t.Fatalf("agent todos: %v\n%s", err, out.String())
+	}
+	m := regexp.MustCompile(`this run in the debug console: (\S+)\?pin=([a-z2-7]+)`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("agent -v todos did not say where its run is shown:\n%s", out.String())
+	}
+	runID := m[2]
+
+	bob := newBrowser(t)
+	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	page := bob.get(s.topology.Wiki + "/debug?pin=" + runID)
+	for _, want := range []string{
+		"Agent: list todos", "Agent (MCP client)", "agent login signed the person in at the IdP",
+		"Token exchange: ID token → ID-JAG", "JWT bearer grant: ID-JAG → access token", "/mcp",
+		"/.well-known/oauth-protected-resource/mcp", runID[:10],
+	} {
+		if !strings.Contains(page.Body, want) {
+			t.Errorf("bob's console does not show %q for the agent's run", want)
+		}
+	}
+
+	alice := newBrowser(t)
+	alice.signIn(s.topology.Wiki, "alice@tables.fake", demo.Password)
+	// Alice sees none of it: not the run, nor any of its steps.
+	if p := alice.get(s.topology.Wiki + "/debug?pin=" + runID); strings.Contains(p.Body, "Agent") || strings.Contains(p.Body, runID[:10]) || strings.Contains(p.Body, "Token exchange: ID token") || strings.Contains(p.Body, "/mcp") {
+		t.Error("alice's console shows bob's agent run")
+	}
+
+	post := func(token, body string) (int, string) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, s.topology.Wiki+"/debug/reports", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var e struct {
+			Error string `json:"error"`
+		}
+		_ = json.NewDecoder(resp.Body).Decode(&e)
+		return resp.StatusCode, e.Error
+	}
+	good := agentIDToken(t, s, "bob@tables.fake")
+	// The IdP's ID token for Bob that the wiki AS holds: signed by the same
+	// IdP, for another client.
+	var wikiASToken string
+	if err := s.dbs["wiki-as"].Table("upstream_sessions").Select("id_token").Row().Scan(&wikiASToken); err != nil {
+		t.Fatal(err)
+	}
+	fresh := `{"id":"` + strings.Repeat("a", 26) + `","title":"list todos","outcome":"Done.","started":"` + time.Now().Format(time.RFC3339) + `"}`
+	parts := strings.Split(good, ".")
+	for _, row := range []struct {
+		name, token, body string
+		status            int
+		code              string
+	}{
+		{"no token", "", fresh, http.StatusUnauthorized, "invalid_token"},
+		{"not a JWT", "nonsense", fresh, http.StatusUnauthorized, "invalid_token"},
+		{"signature altered", parts[0] + "." + parts[1] + ".AAAA" + parts[2][4:], fresh, http.StatusUnauthorized, "invalid_token"},
+		{"another client's ID token", wikiASToken, fresh, http.StatusUnauthorized, "invalid_token"},
+		{"not JSON", good, "{", http.StatusBadRequest, "invalid_request"},
+		{"bad id", good, `{"id":"../../x","title":"t"}`, http.StatusBadRequest, "invalid_request"},
+		{"no title", good, `{"id":"` + strings.Repeat("b", 26) + `","title":" "}`, http.StatusBadRequest, "invalid_request"},
+		{"a run already known", good, `{"id":"` + runID + `","title":"again"}`, http.StatusConflict, "invalid_request"},
+		{"good", good, fresh, http.StatusCreated, ""},
+	} {
+		if status, code := post(row.token, row.body); status != row.status || code != row.code {
+			t.Errorf("%s: %d %q; want %d %q", row.name, status, code, row.status, row.code)
+		}
+	}
 }

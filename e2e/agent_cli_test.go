@@ -27,7 +27,7 @@ import (
 func TestAgentCLI(t *testing.T) {
 	s := startStack(t, sqliteDB)
 	home := t.TempDir()
-	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home}
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": s.topology.Wiki}
 	getenv := func(k string) string { return env[k] }
 	agent := func(args ...string) (string, error) {
 		t.Helper()
@@ -140,7 +140,7 @@ func TestAgentCLI(t *testing.T) {
 // and agent todos works.
 func TestAgentDeviceLogin(t *testing.T) {
 	s := startStack(t, sqliteDB, func(c *configs) { c.idp.DeviceInterval = time.Second })
-	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": t.TempDir()}
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": t.TempDir(), "AGENT_CONSOLE_URL": s.topology.Wiki}
 	getenv := func(k string) string { return env[k] }
 
 	pr, pw := io.Pipe()

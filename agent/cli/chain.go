@@ -181,12 +181,13 @@ func (a *Agent) call(ctx context.Context, scope oauth.Scopes, tool string, args 
 type statusRecorder struct {
 	token  string
 	status int
+	base   http.RoundTripper
 }
 
 func (r *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
 	req.Header.Set("Authorization", "Bearer "+r.token)
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	resp, err := r.base.RoundTrip(req)
 	if err == nil && resp.StatusCode >= 400 {
 		r.status = resp.StatusCode
 	}
@@ -196,7 +197,7 @@ func (r *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // connect opens an MCP session with token; rec keeps the HTTP status of
 // a refusal, which the SDK's errors do not carry.
 func (a *Agent) connect(ctx context.Context, token string) (*mcp.ClientSession, *statusRecorder, error) {
-	rec := &statusRecorder{token: token}
+	rec := &statusRecorder{token: token, base: a.traces.Transport(nil)}
 	session, err := mcp.NewClient(&mcp.Implementation{Name: "xaa-agent", Version: "1.0.0"}, nil).Connect(ctx,
 		&mcp.StreamableClientTransport{Endpoint: a.cfg.MCP, HTTPClient: &http.Client{Transport: rec, Timeout: 15 * time.Second}, MaxRetries: -1}, nil)
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"xaa.example/shared/demo"
 	"xaa.example/shared/envconfig"
+	"xaa.example/shared/trace"
 )
 
 // Config says where the agent's servers are and who it is at them.
@@ -35,6 +36,9 @@ type Config struct {
 	Home string
 	// Verbose prints every request of the chain, tokens decoded (-v).
 	Verbose bool
+	// Console is the wiki whose debug console hears of each run (POST
+	// /debug/reports); empty, none does.
+	Console string
 
 	HTTP *http.Client
 	Now  func() time.Time
@@ -42,8 +46,10 @@ type Config struct {
 
 // ConfigFromEnv reads the agent's configuration, defaulting to the local
 // demo: IDP_ISSUER, AGENT_CLIENT_ID, AGENT_CLIENT_SECRET,
-// AGENT_CLIENT_ID_AT_TODO, AGENT_CLIENT_SECRET_AT_TODO, TODO_MCP_URL and
-// AGENT_HOME (default: the user's config folder, xaa-agent).
+// AGENT_CLIENT_ID_AT_TODO, AGENT_CLIENT_SECRET_AT_TODO, TODO_MCP_URL,
+// AGENT_HOME (default: the user's config folder, xaa-agent) and
+// AGENT_CONSOLE_URL (the wiki whose debug console shows the agent's runs;
+// "off" for none).
 func ConfigFromEnv(getenv func(string) string) (Config, error) {
 	env := envconfig.New(getenv)
 	local := demo.Local()
@@ -64,6 +70,12 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		MCP:              env.URL("TODO_MCP_URL", local.TodoMCP()),
 		Home:             home,
 	}
+	if console := env.String("AGENT_CONSOLE_URL", local.Wiki); console != "off" {
+		cfg.Console = strings.TrimSuffix(console, "/")
+		if !envconfig.IsHTTPURL(cfg.Console) {
+			return cfg, fmt.Errorf("AGENT_CONSOLE_URL must be the wiki's http(s) URL, or off")
+		}
+	}
 	return cfg, env.Err()
 }
 
@@ -83,6 +95,9 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout 
 type Agent struct {
 	cfg Config
 	out io.Writer
+	// traces carries each run's trace id to the servers, which record
+	// their side of it for the debug console.
+	traces *trace.Store
 }
 
 // New returns an agent that writes to out.
@@ -93,7 +108,9 @@ func New(cfg Config, out io.Writer) *Agent {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Agent{cfg: cfg, out: out}
+	traces := trace.NewStore("agent")
+	cfg.HTTP = traces.Client(cfg.HTTP)
+	return &Agent{cfg: cfg, out: out, traces: traces}
 }
 
 const usage = `agent: reach your todos through your company's identity provider (MCP, Cross App Access)
@@ -135,20 +152,20 @@ func (a *Agent) Command(ctx context.Context, args []string) error {
 	case "client-metadata":
 		return a.clientMetadata()
 	case "tools":
-		return a.tools(ctx)
+		return a.run(ctx, "list the MCP server's tools", a.tools)
 	case "todos":
-		return a.todos(ctx)
+		return a.run(ctx, "list todos", a.todos)
 	case "add":
 		if len(rest) != 1 || strings.TrimSpace(rest[0]) == "" {
 			return errors.New(`say what to add: agent add "Water the plants"`)
 		}
-		return a.add(ctx, rest[0])
+		return a.run(ctx, "add a todo", func(ctx context.Context) error { return a.add(ctx, rest[0]) })
 	case "done":
 		n, err := strconv.ParseInt(strings.TrimPrefix(strings.Join(rest, ""), "#"), 10, 64)
 		if len(rest) != 1 || err != nil || n < 1 {
 			return errors.New("say which todo: agent done 3")
 		}
-		return a.done(ctx, n)
+		return a.run(ctx, fmt.Sprintf("complete todo #%d", n), func(ctx context.Context) error { return a.done(ctx, n) })
 	default:
 		return fmt.Errorf("no command %q; agent help lists them", cmd)
 	}

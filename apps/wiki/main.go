@@ -22,6 +22,10 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	cfg.TodoClientID = env.String("TODO_CLIENT_ID", cfg.TodoClientID)
 	cfg.TodoClientSecret = env.String("TODO_CLIENT_SECRET", cfg.TodoClientSecret)
 	cfg.ConsoleAdmins = env.List("DEBUG_CONSOLE_ADMINS", cfg.ConsoleAdmins)
+	// The agent's reports to the console are proved with the ID token the
+	// IdP gave it: the same variables the agent reads.
+	cfg.AgentIssuer = env.URL("IDP_ISSUER", cfg.AgentIssuer)
+	cfg.AgentClientID = env.String("AGENT_CLIENT_ID", cfg.AgentClientID)
 	methods := []string{"client_secret_basic", "client_secret_post"}
 	cfg.AuthMethod = env.OneOf("CLIENT_AUTH_METHOD", "", methods...)
 	cfg.TodoAuthMethod = env.OneOf("TODO_CLIENT_AUTH_METHOD", "", methods...)

@@ -27,7 +27,9 @@ type App struct {
 	// trace of a chain run for the debug console.
 	http    *http.Client
 	console *debugconsole.Console // nil when the console is off
-	stepper *stepper
+	// agentIdP verifies the ID tokens agents prove their reports with.
+	agentIdP *signin.Upstream
+	stepper  *stepper
 	// todoLinks finds links to todos in a page, to show them as chips.
 	todoLinks *regexp.Regexp
 	handler   http.Handler
@@ -56,6 +58,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	}
 	hc := cfg.Trace.Client(cfg.HTTPClient)
 	a := &App{cfg: cfg, store: st, sessions: sessions, http: hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, hc), stepper: newStepper(), todoLinks: todoLinksIn(cfg.TodoAppURL)}
+	if cfg.Trace != nil && cfg.AgentIssuer != "" {
+		a.agentIdP = signin.NewUpstream(cfg.AgentIssuer, cfg.HTTPClient)
+	}
 	if cfg.Trace != nil {
 		a.console = &debugconsole.Console{
 			Recorder:  cfg.Recorder,
@@ -101,7 +106,7 @@ func (a *App) meta(c *gin.Context) web.Meta {
 func (a *App) routes() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(web.Recover(a.cfg.Log), web.RequestLog(a.cfg.Log), web.SecurityHeaders(), web.WithMeta(a.meta(nil)), web.SameOrigin(a.cfg.BaseURL))
+	r.Use(web.Recover(a.cfg.Log), web.RequestLog(a.cfg.Log), web.SecurityHeaders(), web.WithMeta(a.meta(nil)), web.SameOrigin(a.cfg.BaseURL, "/debug/reports"))
 	r.GET("/healthz", gin.WrapH(web.Health(a.cfg.DB)))
 	r.GET("/static/*file", gin.WrapH(web.Static()))
 	r.GET("/login", gin.WrapF(a.signin.Login))

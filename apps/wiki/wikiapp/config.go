@@ -62,6 +62,11 @@ type Config struct {
 	// ConsoleAdmins are the emails of the people who may see everyone's
 	// runs in the console; everyone else sees their own alone.
 	ConsoleAdmins []string
+	// AgentIssuer and AgentClientID say whose ID tokens prove an agent's
+	// report of its run (POST /debug/reports): the enterprise IdP's, issued
+	// to the agent's client there. Empty AgentIssuer takes no reports.
+	AgentIssuer   string
+	AgentClientID string
 }
 
 // DefaultConfig is the wiki of the local demo for topology t.
@@ -81,6 +86,8 @@ func DefaultConfig(t demo.Topology) Config {
 		Trace:            trace.NewStore("wiki"),
 		DebugSources:     map[string]string{"wiki-as": t.WikiAS, "idp": t.IdP, "todo-as": t.TodoAS, "todo": t.Todo},
 		ConsoleAdmins:    demo.Admins(),
+		AgentIssuer:      t.IdP,
+		AgentClientID:    demo.AgentClientAtIdP,
 	}
 }
 
@@ -105,6 +112,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DB == nil {
 		p = append(p, "a database is required")
+	}
+	if c.AgentIssuer != "" && (!envconfig.IsHTTPURL(c.AgentIssuer) || c.AgentClientID == "") {
+		p = append(p, "the agent's IdP issuer must be an http(s) URL, with the agent's client id")
 	}
 	if c.CookieName == "" {
 		p = append(p, "a session cookie name is required")

@@ -33,6 +33,8 @@ func (a *App) debugRoutes(r *gin.Engine, signedIn *gin.RouterGroup) {
 		r.GET("/debug/trace/:id", gin.WrapH(a.cfg.Trace))
 	}
 	r.GET("/debug/console.js", gin.WrapF(debugconsole.Script))
+	// The agent's reports carry their own proof, not the wiki's session.
+	r.POST("/debug/reports", a.debugReport)
 	signedIn.GET("/debug", a.debugPage)
 	signedIn.GET("/debug/runs", a.debugRuns)
 	signedIn.GET("/debug/latest", a.debugLatest)

@@ -149,7 +149,7 @@ func diagram(steps []Step) Diagram {
 		// MCP EMA: the agent signed the person in itself and holds the
 		// IdP's ID token; no authorization server stands between.
 		d.SSO, d.SSOX1, d.SSOX2 = true, ax, ax
-		d.SSOText = "Before this run: agent login signed the person in at the IdP; the agent holds the ID token"
+		d.SSOText = "Earlier: agent login gave the agent its ID token"
 		if ix, ok := x["idp"]; ok {
 			d.SSOX2 = ix
 		}

@@ -178,9 +178,9 @@ func TestAgentRunsInConsole(t *testing.T) {
 	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
 	page := bob.get(s.topology.Wiki + "/debug?pin=" + runID)
 	for _, want := range []string{
-		"Agent: list todos", "Agent (MCP client)", "agent login signed the person in at the IdP",
-		"Token exchange: ID token → ID-JAG", "JWT bearer grant: ID-JAG → access token", "/mcp",
-		"/.well-known/oauth-protected-resource/mcp", runID[:10],
+		"Agent: list todos", "Agent (MCP client)", "agent login gave the agent its ID token",
+		"Token exchange: ID token → ID-JAG", "JWT bearer grant: ID-JAG → access token", "MCP tools/call list_todos",
+		"Protected resource metadata (RFC 9728)", runID[:10],
 	} {
 		if !strings.Contains(page.Body, want) {
 			t.Errorf("bob's console does not show %q for the agent's run", want)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
+	"xaa.example/agent/cli"
 	"xaa.example/apps/todo/todoapp"
 	"xaa.example/shared/demo"
 )
@@ -424,6 +426,13 @@ func TestBrowserEveryPage(t *testing.T) {
 	c.signIn(wiki, "bob@tables.fake")
 	c.run("a chain run for the console", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#todos`))
 	c.run("sign in to the todo app", chromedp.Navigate(todo+"/login?login_hint=bob%40tables.fake"), chromedp.WaitVisible(`#todos`))
+	// The agent's run too, so that the console shows both kinds side by side.
+	agentHome := t.TempDir()
+	signedIn(t, s, agentHome, "bob@tables.fake")
+	agentEnv := map[string]string{"IDP_ISSUER": idp, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": agentHome, "AGENT_CONSOLE_URL": wiki}
+	if err := cli.Run(t.Context(), []string{"todos"}, func(k string) string { return agentEnv[k] }, io.Discard); err != nil {
+		t.Fatalf("agent todos: %v", err)
+	}
 	pages := []struct{ url, name string }{
 		{wiki + "/", "wiki-pages"}, {wiki + "/todos", "wiki-todos"}, {wiki + "/pages/new", "wiki-new-page"},
 		{wiki + "/debug", "wiki-console"}, {wiki + "/debug/step", "wiki-step"}, {wiki + "/nowhere", "wiki-404"},
@@ -539,5 +548,35 @@ func TestBrowserPresenterPath(t *testing.T) {
 	c.shot("refused-plainly")
 	if msg := c.text(`#todo-problem`); !strings.Contains(msg, "Access to the todo app is not allowed") || !strings.Contains(msg, "administrator") {
 		t.Errorf("after the admin disabled the connection, the wiki says %q", msg)
+	}
+}
+
+// TestBrowserAgentRun: with the console open, Bob runs agent todos in a
+// terminal; the run arrives live, open, with the agent as the leftmost
+// party talking to the IdP, the todo AS and the todo app.
+func TestBrowserAgentRun(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	c := newChrome(t)
+	wiki := s.topology.Wiki
+	c.signIn(wiki, "bob@tables.fake")
+	c.run("open the console", chromedp.Navigate(wiki+"/debug"), chromedp.WaitReady(`body`))
+
+	home := t.TempDir()
+	signedIn(t, s, home, "bob@tables.fake")
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": wiki}
+	if err := cli.Run(t.Context(), []string{"todos"}, func(k string) string { return env[k] }, io.Discard); err != nil {
+		t.Fatalf("agent todos: %v", err)
+	}
+	c.run("the agent's run arrives", chromedp.WaitVisible(`.run details[open] .step`, chromedp.ByQuery))
+	title := c.text(`.run h2`)
+	diagram := c.text(`.run .sequence`)
+	c.shot("agent-run")
+	if title != "Agent: list todos" {
+		t.Errorf("the newest run is %q, not the agent's", title)
+	}
+	for _, want := range []string{"Agent (MCP client)", "IdP", "Todo AS", "Todo API", "Token exchange", "agent login gave the agent its ID token", "MCP tools/call list_todos", "Protected resource metadata"} {
+		if !strings.Contains(diagram, want) {
+			t.Errorf("the agent run's diagram lacks %q: %s", want, diagram)
+		}
 	}
 }

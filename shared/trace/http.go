@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"net/url"
 )
 
 // Middleware records every traced request the service receives: the
@@ -14,7 +13,7 @@ func (s *Store) Middleware(next http.Handler) http.Handler {
 	return s.middleware(Label)(next)
 }
 
-func (s *Store) middleware(label func(r *http.Request, form map[string][]string) string) func(http.Handler) http.Handler {
+func (s *Store) middleware(label func(r *http.Request, body []byte) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			id := r.Header.Get(HeaderTrace)
@@ -40,8 +39,7 @@ func (s *Store) middleware(label func(r *http.Request, form map[string][]string)
 				Response: redactMessage(rec.Header(), limit(rec.body.Bytes()), rec.Header().Get("Content-Type")),
 			}
 			if label != nil {
-				form, _ := url.ParseQuery(string(body))
-				step.Label = label(r, form)
+				step.Label = label(r, body)
 			}
 			checks.mu.Lock()
 			step.Checks = append([]Check(nil), checks.items...)

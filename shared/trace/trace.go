@@ -7,7 +7,9 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"mime"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -205,13 +207,28 @@ func (s *Store) authorized(header, id string) bool {
 	return hmac.Equal([]byte(header), []byte(Proof(s.Key, id)))
 }
 
-// Label names a received request for the console by what it asks for.
-func Label(r *http.Request, form map[string][]string) string {
-	grant := ""
-	if g := form["grant_type"]; len(g) > 0 {
-		grant = g[0]
+// Label names a received request for the console by what it asks for:
+// the grant of a token request, the JSON-RPC method of an MCP request,
+// the metadata or keys a well-known address serves.
+func Label(r *http.Request, body []byte) string {
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/json" {
+		// MCP speaks JSON-RPC over one endpoint: the method says what a
+		// POST is (a batch, or anything else, keeps its path).
+		var rpc struct {
+			Method string `json:"method"`
+			Params struct {
+				Name string `json:"name"`
+			} `json:"params"`
+		}
+		if json.Unmarshal(body, &rpc) == nil && rpc.Method != "" {
+			if rpc.Params.Name != "" {
+				return "MCP " + rpc.Method + " " + rpc.Params.Name
+			}
+			return "MCP " + rpc.Method
+		}
 	}
-	switch grant {
+	form, _ := url.ParseQuery(string(body))
+	switch form.Get("grant_type") {
 	case "urn:ietf:params:oauth:grant-type:token-exchange":
 		return "Token exchange: ID token → ID-JAG"
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
@@ -220,6 +237,14 @@ func Label(r *http.Request, form map[string][]string) string {
 		return "Authorization code → tokens"
 	case "refresh_token":
 		return "Refresh token → fresh tokens"
+	}
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, "/.well-known/oauth-protected-resource"):
+		return "Protected resource metadata (RFC 9728)"
+	case strings.HasPrefix(p, "/.well-known/oauth-authorization-server"), strings.HasSuffix(p, "/.well-known/openid-configuration"):
+		return "Authorization server metadata"
+	case r.Method == http.MethodGet && (strings.HasSuffix(p, "/jwks") || strings.HasSuffix(p, "/keys")):
+		return "Signing keys (JWKS)"
 	}
 	return r.Method + " " + r.URL.Path
 }

@@ -11,7 +11,7 @@ import (
 	"xaa.example/shared/codeflow"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
-	"xaa.example/shared/replay"
+	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/web"
 )
 
@@ -67,7 +67,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	jtis, err := replay.NewDB(cfg.DB)
+	jtis, err := replaydb.New(cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("replay store: %w", err)
 	}

@@ -26,7 +26,7 @@ import (
 	"xaa.example/shared/demo"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/oauth"
-	"xaa.example/shared/replay"
+	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/storage/storagetest"
 )
 
@@ -169,7 +169,7 @@ func postGrant(h http.Handler, body string) *httptest.ResponseRecorder {
 func (r *resourceAS) stored(t *testing.T) [3]int64 {
 	t.Helper()
 	var n [3]int64
-	r.db.Model(&replay.UsedJTI{}).Count(&n[0])
+	r.db.Model(&replaydb.UsedJTI{}).Count(&n[0])
 	r.db.Model(&User{}).Count(&n[1])
 	r.db.Model(&Link{}).Count(&n[2])
 	return n

@@ -15,7 +15,7 @@ import (
 	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
-	"xaa.example/shared/replay"
+	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
 )
@@ -98,7 +98,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		grants[oauth.GrantTokenExchange] = &tokenExchangeGrant{s}
 	}
 	// One store of used jtis, for ID-JAGs and client assertions alike.
-	jtis, err := replay.NewDB(cfg.DB)
+	jtis, err := replaydb.New(cfg.DB)
 	if err != nil {
 		return nil, fmt.Errorf("replay store: %w", err)
 	}

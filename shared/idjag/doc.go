@@ -6,5 +6,5 @@
 //
 // Subject mapping, resource and scope policy (checks 10 to 12) belong to the
 // authorization server that redeems the grant. This package must not depend
-// on gin or on any server's tables beyond its own replay store.
+// on gin or gorm: the replay store is an interface (replay.Store).
 package idjag

@@ -43,7 +43,7 @@ func (k staticKeys) Key(_ context.Context, kid string) (*jose.JSONWebKey, error)
 	return nil, fmt.Errorf("no key %s", kid)
 }
 
-// usedOnce is an in-memory replay.Store; servers use replay.DB.
+// usedOnce is an in-memory replay.Store; servers use replaydb.DB.
 type usedOnce map[string]bool
 
 func (u usedOnce) Remember(_ context.Context, iss, jti string, _ time.Time) error {

@@ -1,20 +1,16 @@
 // Package replay remembers single-use token ids (jti) until they expire:
 // ID-JAGs at the resource authorization server (PROTOCOL.md check 9) and
-// client assertions at any token endpoint (RFC 7523 §3, item 7). Kept in
-// the database, so every replica of a server sees every use.
+// client assertions at any token endpoint (RFC 7523 §3, item 7). This is
+// the interface the protocol packages use; replaydb keeps the ids in the
+// database, so every replica of a server sees every use.
 //
-// It must not depend on any grant.
+// It must not depend on any grant, nor on gorm.
 package replay
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"sync"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // Store remembers (issuer, jti) pairs until they expire. Remember returns
@@ -26,57 +22,3 @@ type Store interface {
 
 // ErrReplayed is returned by Remember for a jti already used.
 var ErrReplayed = errors.New("jti already used")
-
-// UsedJTI is one remembered assertion id. The key is a digest of issuer and
-// jti so that the unique index has a fixed, small size on every database.
-type UsedJTI struct {
-	Key       string    `gorm:"primaryKey;size:64"`
-	Issuer    string    `gorm:"size:255;not null"`
-	ExpiresAt time.Time `gorm:"index;not null"`
-}
-
-// DB keeps used jtis in the database, so every replica of the
-// authorization server sees them; expired rows are purged as it goes.
-type DB struct {
-	DB            *gorm.DB
-	Now           func() time.Time
-	PurgeInterval time.Duration
-
-	mu        sync.Mutex
-	lastPurge time.Time
-}
-
-// NewDB migrates the table and returns the store.
-func NewDB(db *gorm.DB) (*DB, error) {
-	if err := db.AutoMigrate(&UsedJTI{}); err != nil {
-		return nil, err
-	}
-	return &DB{DB: db, Now: time.Now, PurgeInterval: time.Minute}, nil
-}
-
-// Remember records (issuer, jti); it returns ErrReplayed if already there.
-// The primary key makes the check and the insert one atomic statement.
-func (s *DB) Remember(ctx context.Context, issuer, jti string, until time.Time) error {
-	s.purge(ctx)
-	sum := sha256.Sum256([]byte(issuer + "\x00" + jti))
-	row := UsedJTI{Key: hex.EncodeToString(sum[:]), Issuer: issuer, ExpiresAt: until.UTC()}
-	err := s.DB.WithContext(ctx).Create(&row).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
-		return ErrReplayed
-	}
-	return err
-}
-
-func (s *DB) purge(ctx context.Context) {
-	s.mu.Lock()
-	now := s.Now()
-	due := now.Sub(s.lastPurge) >= s.PurgeInterval
-	if due {
-		s.lastPurge = now
-	}
-	s.mu.Unlock()
-	if due {
-		// A failed purge only delays clean-up; the check itself stays exact.
-		s.DB.WithContext(ctx).Where("expires_at < ?", now.UTC()).Delete(&UsedJTI{})
-	}
-}

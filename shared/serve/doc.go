@@ -2,5 +2,6 @@
 // topology read from the environment, opening the database, and an HTTP
 // server that shuts down cleanly when its context ends.
 //
-// Only main packages import it.
+// Mains import it, and the services' configurations for their default
+// outbound HTTP client (HTTPClient); no protocol package may.
 package serve

@@ -110,11 +110,11 @@ func (a *App) routes() http.Handler {
 	pages.GET("/login", gin.WrapF(a.signin.Login))
 	pages.GET("/callback", gin.WrapF(a.signin.Callback))
 	pages.POST("/logout", func(c *gin.Context) { a.signin.Logout(c.Writer, c.Request, a.cfg.BaseURL+"/") })
-	pages.GET("/todos/:id", a.signin.RequireUser, a.showTodo)
-	pages.POST("/todos", a.signin.RequireUser, a.addTodo)
-	pages.POST("/todos/:id/toggle", a.signin.RequireUser, a.toggleTodo)
-	pages.POST("/todos/:id/rename", a.signin.RequireUser, a.renameTodo)
-	pages.POST("/todos/:id/delete", a.signin.RequireUser, a.deleteTodo)
+	pages.GET("/todos/:id", web.RequireSignIn(a.signin.User), a.showTodo)
+	pages.POST("/todos", web.RequireSignIn(a.signin.User), a.addTodo)
+	pages.POST("/todos/:id/toggle", web.RequireSignIn(a.signin.User), a.toggleTodo)
+	pages.POST("/todos/:id/rename", web.RequireSignIn(a.signin.User), a.renameTodo)
+	pages.POST("/todos/:id/delete", web.RequireSignIn(a.signin.User), a.deleteTodo)
 	if a.cfg.Trace != nil {
 		r.GET("/debug/trace/:id", gin.WrapH(a.cfg.Trace))
 	}

@@ -56,7 +56,7 @@ func (a *App) addTodo(c *gin.Context) {
 		c.Redirect(http.StatusSeeOther, "/?problem=long")
 		return
 	}
-	if _, err := a.store.add(c.Request.Context(), signin.CurrentUser(c).Subject, title); err != nil {
+	if _, err := a.store.add(c.Request.Context(), web.SignedIn[signin.User](c).Subject, title); err != nil {
 		a.cfg.Log.Error("add todo", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Task not saved", "The task could not be saved. Go back and try again.")
 		return
@@ -69,7 +69,7 @@ func (a *App) toggleTodo(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if _, err := a.store.toggle(c.Request.Context(), signin.CurrentUser(c).Subject, id); err != nil {
+	if _, err := a.store.toggle(c.Request.Context(), web.SignedIn[signin.User](c).Subject, id); err != nil {
 		a.storeError(c, err)
 		return
 	}
@@ -86,7 +86,7 @@ func (a *App) renameTodo(c *gin.Context) {
 		a.render(c, t.Title, todoPage(*t, "A task needs a title of 1 to 500 characters."))
 		return
 	}
-	if err := a.store.rename(c.Request.Context(), signin.CurrentUser(c).Subject, t.ID, title); err != nil {
+	if err := a.store.rename(c.Request.Context(), web.SignedIn[signin.User](c).Subject, t.ID, title); err != nil {
 		a.storeError(c, err)
 		return
 	}
@@ -98,7 +98,7 @@ func (a *App) deleteTodo(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := a.store.remove(c.Request.Context(), signin.CurrentUser(c).Subject, id); err != nil {
+	if err := a.store.remove(c.Request.Context(), web.SignedIn[signin.User](c).Subject, id); err != nil {
 		a.storeError(c, err)
 		return
 	}
@@ -110,7 +110,7 @@ func (a *App) ownedTodo(c *gin.Context) (*Todo, bool) {
 	if !ok {
 		return nil, false
 	}
-	t, err := a.store.get(c.Request.Context(), signin.CurrentUser(c).Subject, id)
+	t, err := a.store.get(c.Request.Context(), web.SignedIn[signin.User](c).Subject, id)
 	if err != nil {
 		a.storeError(c, err)
 		return nil, false

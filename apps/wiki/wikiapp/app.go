@@ -114,7 +114,7 @@ func (a *App) routes() http.Handler {
 	r.POST("/logout", a.logout)
 
 	r.GET("/", a.home)
-	signedIn := r.Group("/", a.signin.RequireUser)
+	signedIn := r.Group("/", web.RequireSignIn(a.signin.User))
 	signedIn.GET("/pages/new", a.newPage)
 	signedIn.POST("/pages", a.createPage)
 	signedIn.GET("/pages/:slug", a.showPage)

@@ -60,7 +60,7 @@ func owner(u signin.User) debugconsole.Viewer {
 // viewer is who looks at the console: a person sees their own runs; a
 // console admin (ConsoleAdmins) may ask for everyone's with ?all=1.
 func (a *App) viewer(c *gin.Context) (v debugconsole.Viewer, admin bool) {
-	u := signin.CurrentUser(c)
+	u := web.SignedIn[signin.User](c)
 	v = owner(u)
 	admin = slices.ContainsFunc(a.cfg.ConsoleAdmins, func(e string) bool { return strings.EqualFold(e, u.Email) })
 	v.All = admin && c.Query("all") == "1"
@@ -198,7 +198,7 @@ func (a *App) debugScenario(c *gin.Context) {
 		if sc.Key != c.Param("name") {
 			continue
 		}
-		ctx, run := a.cfg.Recorder.Start(c.Request.Context(), "Failure: "+sc.Title, owner(signin.CurrentUser(c)))
+		ctx, run := a.cfg.Recorder.Start(c.Request.Context(), "Failure: "+sc.Title, owner(web.SignedIn[signin.User](c)))
 		if p := sc.run(a, ctx); p != nil {
 			run.Finish("Refused, as it should be. "+p.Detail, true)
 		} else {
@@ -255,7 +255,7 @@ func (a *App) debugStepPage(c *gin.Context) {
 }
 
 func (a *App) renderStepPage(c *gin.Context, problem string) {
-	st := a.stepper.get(signin.CurrentUser(c).Subject)
+	st := a.stepper.get(web.SignedIn[signin.User](c).Subject)
 	v := stepView{Problem: problem}
 	if st != nil {
 		v.Stage = 1
@@ -265,7 +265,7 @@ func (a *App) renderStepPage(c *gin.Context, problem string) {
 		if st.token != "" {
 			v.Stage = 3
 		}
-		for _, r := range a.console.Views(c.Request.Context(), runsShown, owner(signin.CurrentUser(c))) {
+		for _, r := range a.console.Views(c.Request.Context(), runsShown, owner(web.SignedIn[signin.User](c))) {
 			if r.Run.ID == st.run.ID {
 				v.Run, v.Produced = []debugconsole.RunView{r}, debugconsole.Produced(r)
 			}
@@ -281,7 +281,7 @@ func (a *App) debugStep(c *gin.Context) {
 	if a.consoleOff(c) {
 		return
 	}
-	user := signin.CurrentUser(c)
+	user := web.SignedIn[signin.User](c)
 	st := a.stepper.get(user.Subject)
 	ctx := c.Request.Context()
 	var problem *chainProblem

@@ -56,7 +56,7 @@ func (a *App) showPage(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Page unavailable", "The page could not be loaded.")
 		return
 	}
-	body, problem := a.withChips(c.Request.Context(), signin.CurrentUser(c), renderMarkdown(p.Body))
+	body, problem := a.withChips(c.Request.Context(), web.SignedIn[signin.User](c), renderMarkdown(p.Body))
 	a.render(c, http.StatusOK, p.Title, pageView(*p, body, problem))
 }
 
@@ -98,7 +98,7 @@ func (a *App) preview(c *gin.Context, f pageForm, title string) bool {
 	if c.PostForm("action") != "preview" {
 		return false
 	}
-	f.Preview, _ = a.withChips(c.Request.Context(), signin.CurrentUser(c), renderMarkdown(f.Body))
+	f.Preview, _ = a.withChips(c.Request.Context(), web.SignedIn[signin.User](c), renderMarkdown(f.Body))
 	a.render(c, http.StatusOK, title, editForm(f, a.cfg.TodoAppURL))
 	return true
 }
@@ -112,7 +112,7 @@ func (a *App) createPage(c *gin.Context) {
 		a.render(c, http.StatusBadRequest, "New page", editForm(f, a.cfg.TodoAppURL))
 		return
 	}
-	p := &Page{Slug: slugify(f.Title), Title: f.Title, Body: f.Body, Author: signin.CurrentUser(c).Name}
+	p := &Page{Slug: slugify(f.Title), Title: f.Title, Body: f.Body, Author: web.SignedIn[signin.User](c).Name}
 	err := a.store.createPage(c.Request.Context(), p)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		f.Problem = "A page with this title already exists. Choose another title."
@@ -143,7 +143,7 @@ func (a *App) updatePage(c *gin.Context) {
 		a.render(c, http.StatusBadRequest, "Edit "+p.Title, editForm(f, a.cfg.TodoAppURL))
 		return
 	}
-	p.Title, p.Body, p.Author = f.Title, f.Body, signin.CurrentUser(c).Name
+	p.Title, p.Body, p.Author = f.Title, f.Body, web.SignedIn[signin.User](c).Name
 	if err := a.store.updatePage(c.Request.Context(), p); err != nil {
 		a.cfg.Log.Error("update page", "err", err)
 		f.Problem = "The page could not be saved. Try again; your text is still here."
@@ -167,7 +167,7 @@ func slugify(title string) string {
 }
 
 func (a *App) myTodos(c *gin.Context) {
-	list, used, problem := a.fetchTodos(c.Request.Context(), signin.CurrentUser(c))
+	list, used, problem := a.fetchTodos(c.Request.Context(), web.SignedIn[signin.User](c))
 	v := todosView{List: list, Token: used, Problem: problem, TodoURL: a.cfg.TodoAppURL, Added: c.Query("added"), Forgot: c.Query("forgot") != ""}
 	if problem != nil {
 		v.List = nil
@@ -182,7 +182,7 @@ func (a *App) myTodos(c *gin.Context) {
 // with the todos.write scope. Refused for want of that scope, the page
 // says so and keeps showing the list, which reading still allows.
 func (a *App) addTodoFromWiki(c *gin.Context) {
-	ctx, user := c.Request.Context(), signin.CurrentUser(c)
+	ctx, user := c.Request.Context(), web.SignedIn[signin.User](c)
 	title := strings.TrimSpace(c.PostForm("title"))
 	if title == "" || len(title) > 500 {
 		list, used, _ := a.fetchTodos(ctx, user)
@@ -209,7 +209,7 @@ func (a *App) addTodoFromWiki(c *gin.Context) {
 // that the next page runs the chain again and meets the administrator's
 // current settings at once.
 func (a *App) forgetToken(c *gin.Context) {
-	if err := a.store.forgetAccessToken(c.Request.Context(), signin.CurrentUser(c).Subject, a.cfg.TodoResource); err != nil {
+	if err := a.store.forgetAccessToken(c.Request.Context(), web.SignedIn[signin.User](c).Subject, a.cfg.TodoResource); err != nil {
 		a.cfg.Log.Error("forget access token", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Not forgotten", "The access token could not be forgotten. Try again in a moment.")
 		return

@@ -1,4 +1,4 @@
-package replay
+package replaydb
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"xaa.example/shared/replay"
 	"xaa.example/shared/storage/storagetest"
 )
 
@@ -15,7 +16,7 @@ func TestDB(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-		store, err := NewDB(db)
+		store, err := New(db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -24,8 +25,8 @@ func TestDB(t *testing.T) {
 		if err := store.Remember(ctx, "https://idp.example", "jti-1", now.Add(time.Minute)); err != nil {
 			t.Fatalf("first use: %v", err)
 		}
-		if err := store.Remember(ctx, "https://idp.example", "jti-1", now.Add(time.Minute)); !errors.Is(err, ErrReplayed) {
-			t.Fatalf("second use: got %v, want ErrReplayed", err)
+		if err := store.Remember(ctx, "https://idp.example", "jti-1", now.Add(time.Minute)); !errors.Is(err, replay.ErrReplayed) {
+			t.Fatalf("second use: got %v, want replay.ErrReplayed", err)
 		}
 		// The same jti from another issuer is another assertion.
 		if err := store.Remember(ctx, "https://other.example", "jti-1", now.Add(time.Minute)); err != nil {
@@ -47,7 +48,7 @@ func TestDB(t *testing.T) {
 
 func TestDBFailsClosed(t *testing.T) {
 	db := storagetest.SQLite(t)
-	store, err := NewDB(db)
+	store, err := New(db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +56,7 @@ func TestDBFailsClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = store.Remember(context.Background(), "https://idp.example", "jti", time.Now().Add(time.Minute))
-	if err == nil || errors.Is(err, ErrReplayed) {
+	if err == nil || errors.Is(err, replay.ErrReplayed) {
 		t.Fatalf("with a broken store: got %v, want a store error", err)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"xaa.example/shared/op"
 
 	"github.com/gin-gonic/gin"
 
@@ -299,7 +300,7 @@ func (s *Server) adminAudit(c *gin.Context) {
 // serveSignIn shows the sign-in form outside an authorization request, for
 // the admin console and for signing in at the IdP itself.
 func (s *Server) serveSignIn(c *gin.Context) {
-	s.renderLogin(c, authRequest{LoginHint: c.Query("login_hint")}, http.StatusOK, "", signin.SafeReturn(c.Query("next")))
+	s.renderLogin(c, authRequest{AuthRequest: op.AuthRequest{LoginHint: c.Query("login_hint")}}, http.StatusOK, "", signin.SafeReturn(c.Query("next")))
 }
 
 // serveLogout ends the IdP session (every app's next sign-in asks again)

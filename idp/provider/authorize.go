@@ -8,13 +8,12 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
+	"xaa.example/shared/op"
 
 	"github.com/gin-gonic/gin"
 
-	"xaa.example/shared/codeflow"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/storage"
@@ -26,54 +25,29 @@ const (
 	sessionAuthTime = "auth_time"
 )
 
-// authRequest is an authorization request (RFC 6749 §4.1.1). The sign-in
-// form carries it in hidden fields and it is checked again on submit.
+// authRequest is an authorization request (op.AuthRequest) with what the
+// person typed. The sign-in form carries it in hidden fields and it is
+// checked again on submit.
 type authRequest struct {
-	ClientID    string
-	RedirectURI string
-	State       string
-	Nonce       string
-	Scope       string
-	Challenge   string
-	Method      string
-	LoginHint   string
-	Email       string // typed by the person, kept across a failed attempt
+	op.AuthRequest
+	Email string // typed by the person, kept across a failed attempt
 }
 
 func readAuthRequest(get func(string) string) authRequest {
-	return authRequest{
-		ClientID: get("client_id"), RedirectURI: get("redirect_uri"), State: get("state"),
-		Nonce: get("nonce"), Scope: get("scope"), Challenge: get("code_challenge"),
-		Method: get("code_challenge_method"), LoginHint: get("login_hint"),
-	}
+	return authRequest{AuthRequest: op.ReadAuthRequest(get)}
 }
 
 // check validates ar. A problem with the client or its redirect URI is
 // shown on a page (never redirected, RFC 6749 §4.1.2.1); any other problem
 // is sent back to the client.
-func (s *Server) check(c *gin.Context, ar authRequest, responseType string) bool {
-	client, err := s.clients.Client(c.Request.Context(), ar.ClientID)
-	if err != nil {
-		web.RenderError(c, http.StatusBadRequest, "Unknown application", "The application that sent you here is not registered at this identity provider.")
-		return false
-	}
-	if !client.AllowsRedirect(ar.RedirectURI) {
-		web.RenderError(c, http.StatusBadRequest, "Unexpected return address", "The application asked to return to an address it has not registered, so the sign-in was stopped.")
-		return false
-	}
-	var e *oauth.Error
+func (s *Server) check(c *gin.Context, ar authRequest) bool {
+	_, problem, e := s.op.CheckAuthRequest(c.Request.Context(), ar.AuthRequest)
 	switch {
-	case responseType != "code":
-		e = oauth.UnsupportedResponseType("response_type must be code")
-	case !client.AllowsGrant(oauth.GrantAuthorizationCode):
-		e = oauth.UnauthorizedClient("this client may not use the authorization code grant")
-	case ar.Method != "S256" || !oauth.ValidChallenge(ar.Challenge):
-		e = oauth.InvalidRequest("PKCE with code_challenge_method S256 is required")
-	case !oauth.ParseScopes(ar.Scope).Has("openid"):
-		e = oauth.InvalidScope("the openid scope is required")
-	}
-	if e != nil {
-		s.redirect(c, ar, url.Values{"error": {e.Code}, "error_description": {e.Description}})
+	case problem != nil:
+		web.RenderError(c, http.StatusBadRequest, problem.Title, problem.Message)
+		return false
+	case e != nil:
+		c.Redirect(http.StatusFound, s.op.ErrorRedirect(ar.AuthRequest, e))
 		return false
 	}
 	return true
@@ -81,7 +55,7 @@ func (s *Server) check(c *gin.Context, ar authRequest, responseType string) bool
 
 func (s *Server) serveAuthorize(c *gin.Context) {
 	ar := readAuthRequest(c.Query)
-	if !s.check(c, ar, c.Query("response_type")) {
+	if !s.check(c, ar) {
 		return
 	}
 	ctx := c.Request.Context()
@@ -108,7 +82,9 @@ func (s *Server) serveLogin(c *gin.Context) {
 	// console); with one, it continues an authorization request.
 	direct := ar.ClientID == ""
 	next := signin.SafeReturn(c.PostForm("next"))
-	if !direct && !s.check(c, ar, "code") {
+	// The form continues a code request checked when it was shown.
+	ar.ResponseType = "code"
+	if !direct && !s.check(c, ar) {
 		return
 	}
 	email, addr, now := c.PostForm("email"), clientAddress(c.Request), s.cfg.Now()
@@ -251,32 +227,10 @@ func (s *Server) formCSRFValid(c *gin.Context) bool {
 }
 
 func (s *Server) issueCode(c *gin.Context, ar authRequest, userID string, authTime time.Time) {
-	code, err := s.codes.NewCode(c.Request.Context(), codeflow.Session{
-		ClientID: ar.ClientID, UserID: userID, Scope: ar.Scope, Nonce: ar.Nonce, AuthTime: authTime,
-	}, ar.RedirectURI, ar.Challenge)
+	back, err := s.op.IssueCode(c.Request.Context(), ar.AuthRequest, userID, authTime)
 	if err != nil {
 		s.cfg.Log.Error("store code", "err", err)
-		s.redirect(c, ar, url.Values{"error": {"server_error"}, "error_description": {"the sign-in could not be completed"}})
-		return
+		back = s.op.ErrorRedirect(ar.AuthRequest, oauth.ServerError(err))
 	}
-	s.redirect(c, ar, url.Values{"code": {code}})
-}
-
-// redirect returns to the client with v, the state and iss (RFC 9207).
-func (s *Server) redirect(c *gin.Context, ar authRequest, v url.Values) {
-	u, err := url.Parse(ar.RedirectURI)
-	if err != nil {
-		web.RenderError(c, http.StatusBadRequest, "Unexpected return address", "The return address is not a URL.")
-		return
-	}
-	q := u.Query()
-	for k, vals := range v {
-		q[k] = vals
-	}
-	if ar.State != "" {
-		q.Set("state", ar.State)
-	}
-	q.Set("iss", s.cfg.Issuer)
-	u.RawQuery = q.Encode()
-	c.Redirect(http.StatusFound, u.String())
+	c.Redirect(http.StatusFound, back)
 }

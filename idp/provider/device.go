@@ -133,7 +133,7 @@ func (g *deviceGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oau
 	if res := s.cfg.DB.WithContext(ctx).Where("code_hash = ?", row.CodeHash).Delete(&DeviceCode{}); res.Error != nil || res.RowsAffected != 1 {
 		return nil, oauth.InvalidGrant("the device code was already used")
 	}
-	return s.issueSession(ctx, codeflow.Session{ClientID: row.ClientID, UserID: row.UserID, Scope: row.Scope, AuthTime: row.AuthTime})
+	return s.op.IssueSession(ctx, codeflow.Session{ClientID: row.ClientID, UserID: row.UserID, Scope: row.Scope, AuthTime: row.AuthTime})
 }
 
 // deviceError is one of RFC 8628 §3.5's codes, answered with 400.

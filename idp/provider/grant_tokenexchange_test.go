@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"xaa.example/shared/op"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
@@ -48,10 +49,10 @@ func (s *Server) bob(t *testing.T) *User {
 }
 
 // idToken is an ID token of this IdP for bob, issued to client, changed by edit.
-func (s *Server) idToken(t *testing.T, client string, edit func(*IDClaims)) string {
+func (s *Server) idToken(t *testing.T, client string, edit func(*op.IDClaims)) string {
 	t.Helper()
 	now := time.Now()
-	c := IDClaims{
+	c := op.IDClaims{
 		Issuer: s.cfg.Issuer, Subject: s.bob(t).ID, Audience: jwt.Audience{client},
 		Expiry: jwt.NewNumericDate(now.Add(time.Hour)), IssuedAt: jwt.NewNumericDate(now),
 		AuthTime: jwt.NewNumericDate(now), Email: "bob@tables.fake", Name: "Bobby Tables", AMR: []string{"pwd"},
@@ -140,10 +141,10 @@ func TestTokenExchange(t *testing.T) {
 		{name: "subject token signed by another key", body: exchangeForm(foreign).Encode(), status: 400, error: "invalid_grant"},
 		{name: "tampered subject token", body: exchangeForm(tampered).Encode(), status: 400, error: "invalid_grant"},
 		{name: "subject token of another client", body: exchangeForm(s.idToken(t, demo.TodoASClientAtIdP, nil)).Encode(), status: 400, error: "invalid_grant"},
-		{name: "expired subject token", body: exchangeForm(s.idToken(t, wiki, func(c *IDClaims) { c.Expiry = jwt.NewNumericDate(time.Now().Add(-time.Hour)) })).Encode(), status: 400, error: "invalid_grant"},
-		{name: "subject token of another issuer", body: exchangeForm(s.idToken(t, wiki, func(c *IDClaims) { c.Issuer = "https://other-idp.test" })).Encode(), status: 400, error: "invalid_grant"},
+		{name: "expired subject token", body: exchangeForm(s.idToken(t, wiki, func(c *op.IDClaims) { c.Expiry = jwt.NewNumericDate(time.Now().Add(-time.Hour)) })).Encode(), status: 400, error: "invalid_grant"},
+		{name: "subject token of another issuer", body: exchangeForm(s.idToken(t, wiki, func(c *op.IDClaims) { c.Issuer = "https://other-idp.test" })).Encode(), status: 400, error: "invalid_grant"},
 		{name: "an ID-JAG as subject token", body: exchangeForm(idjagAsSubject).Encode(), status: 400, error: "invalid_grant"},
-		{name: "unknown user", body: exchangeForm(s.idToken(t, wiki, func(c *IDClaims) { c.Subject = "00unobody" })).Encode(), status: 400, error: "invalid_grant"},
+		{name: "unknown user", body: exchangeForm(s.idToken(t, wiki, func(c *op.IDClaims) { c.Subject = "00unobody" })).Encode(), status: 400, error: "invalid_grant"},
 		{name: "no audience", body: exchangeForm(good, "audience", "").Encode(), status: 400, error: "invalid_request"},
 		{name: "unknown audience", body: exchangeForm(good, "audience", "https://unknown-as.test").Encode(), status: 400, error: "invalid_target"},
 		{name: "resource not governed by the audience", body: exchangeForm(good, "resource", "https://other.test/api").Encode(), status: 400, error: "invalid_target"},

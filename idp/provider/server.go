@@ -11,7 +11,7 @@ import (
 	"xaa.example/shared/codeflow"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
-	"xaa.example/shared/replay/replaydb"
+	"xaa.example/shared/op"
 	"xaa.example/shared/web"
 )
 
@@ -30,6 +30,7 @@ type Server struct {
 	cfg      Config
 	store    *store
 	codes    *codeflow.Store
+	op       *op.Provider
 	keys     *keys.Set
 	clients  *oauth.StaticClients
 	sessions *scs.SessionManager
@@ -51,42 +52,26 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := st.seed(ctx, &cfg); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	codes, err := codeflow.NewStore(cfg.DB, cfg.Now)
-	if err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	ks, err := keys.LoadOrCreate(ctx, cfg.DB)
-	if err != nil {
-		return nil, err
-	}
-	ks.Now = cfg.Now
-	// A rotation made by another replica or by the rotate-keys command is
-	// picked up within a keys.WatchInterval; ctx bounds this watcher.
-	go ks.Watch(ctx, keys.WatchInterval)
 	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
 	if err != nil {
 		return nil, err
 	}
-	jtis, err := replaydb.New(cfg.DB)
+	s := &Server{cfg: cfg, store: st, clients: oauth.NewStaticClients(cfg.Clients...), sessions: sessions}
+	s.op, err = op.New(ctx, op.Config{
+		Issuer: cfg.Issuer, DB: cfg.DB, Clients: s.clients, Accounts: st, TokenPath: pathToken, Log: cfg.Log, Now: cfg.Now,
+		Sessions: op.SessionPolicy{
+			IDTokenLifetime: cfg.IDTokenLifetime, AccessTokenLifetime: cfg.IDTokenLifetime,
+			// The access token beside the ID token is for userinfo alone;
+			// a refresh token only when offline_access was asked for.
+			AccessAudience: cfg.Issuer + pathUserinfo, RefreshOnlyOffline: true, AMR: []string{"pwd"},
+		},
+	})
 	if err != nil {
-		return nil, fmt.Errorf("replay store: %w", err)
+		return nil, err
 	}
-	s := &Server{cfg: cfg, store: st, codes: codes, keys: ks, clients: oauth.NewStaticClients(cfg.Clients...), sessions: sessions}
-	s.token = &oauth.TokenEndpoint{
-		Auth: &oauth.ClientAuth{
-			Clients:    s.clients,
-			Audiences:  []string{cfg.Issuer, cfg.Issuer + pathToken},
-			Assertions: jtis,
-			Now:        cfg.Now,
-		},
-		Log: cfg.Log,
-		Grants: map[string]oauth.Grant{
-			oauth.GrantAuthorizationCode: &codeflow.AuthCodeGrant{Store: codes, Issue: s.issueSession},
-			oauth.GrantRefreshToken:      &codeflow.RefreshGrant{Store: codes, Issue: s.issueSession},
-			oauth.GrantTokenExchange:     s.exchangeGrant(),
-			oauth.GrantDeviceCode:        &deviceGrant{s},
-		},
-	}
+	s.keys, s.codes, s.token = s.op.Keys, s.op.Codes, s.op.Token
+	s.token.Grants[oauth.GrantTokenExchange] = s.exchangeGrant()
+	s.token.Grants[oauth.GrantDeviceCode] = &deviceGrant{s}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -127,30 +112,16 @@ func (s *Server) routes() http.Handler {
 	return web.LimitBodies(web.FormBytes, s.meta(), s.sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))
 }
 
-// serveDiscovery: OpenID Connect discovery and RFC 8414 metadata, listing
-// the ID-JAG token type (identity chaining draft, ID-JAG draft §7.1).
+// serveDiscovery: OpenID Connect discovery and RFC 8414 metadata, written
+// from the core's typed metadata, with the IdP's userinfo and device
+// endpoints; the token exchange lists the ID-JAG token type (identity
+// chaining draft, ID-JAG draft §7.1).
 func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
-	iss := s.cfg.Issuer
-	md := map[string]any{
-		"issuer":                                            iss,
-		"authorization_endpoint":                            iss + pathAuthorize,
-		"token_endpoint":                                    iss + pathToken,
-		"jwks_uri":                                          iss + pathKeys,
-		"userinfo_endpoint":                                 iss + pathUserinfo,
-		"response_types_supported":                          []string{"code"},
-		"response_modes_supported":                          []string{"query"},
-		"grant_types_supported":                             []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange, oauth.GrantDeviceCode},
-		"device_authorization_endpoint":                     iss + pathDeviceAuthorize,
-		"code_challenge_methods_supported":                  []string{"S256"},
-		"token_endpoint_auth_methods_supported":             []string{"client_secret_basic", "client_secret_post"},
-		"subject_types_supported":                           []string{"public"},
-		"id_token_signing_alg_values_supported":             keys.AlgorithmNames(),
-		"scopes_supported":                                  []string{"openid", "profile", "email", "offline_access"},
-		"claims_supported":                                  []string{"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "email", "email_verified", "name", "amr"},
-		"authorization_response_iss_parameter_supported":    true,
-		"identity_chaining_requested_token_types_supported": []string{oauth.TokenTypeIDJAG},
-	}
-	oauth.WriteMetadata(w, md)
+	md := s.op.Metadata(op.Paths{Authorize: pathAuthorize, Token: pathToken, Keys: pathKeys})
+	md.UserinfoEndpoint = s.cfg.Issuer + pathUserinfo
+	md.DeviceAuthorizationEndpoint = s.cfg.Issuer + pathDeviceAuthorize
+	md.Claims = append(md.Claims, "amr")
+	op.ServeMetadata(w, md)
 }
 
 func (s *Server) serveIndex(c *gin.Context) {

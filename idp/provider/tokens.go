@@ -5,69 +5,18 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/go-jose/go-jose/v4/jwt"
-
 	"xaa.example/shared/accesstoken"
-	"xaa.example/shared/codeflow"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/op"
 )
 
-// IDClaims of the IdP's ID tokens (OIDC Core §2).
-type IDClaims struct {
-	Issuer        string           `json:"iss"`
-	Subject       string           `json:"sub"`
-	Audience      jwt.Audience     `json:"aud"`
-	Expiry        *jwt.NumericDate `json:"exp"`
-	IssuedAt      *jwt.NumericDate `json:"iat"`
-	AuthTime      *jwt.NumericDate `json:"auth_time,omitempty"`
-	Nonce         string           `json:"nonce,omitempty"`
-	Email         string           `json:"email"`
-	EmailVerified bool             `json:"email_verified"`
-	Name          string           `json:"name"`
-	AMR           []string         `json:"amr,omitempty"`
-}
-
-// issueSession answers the code and refresh grants: an ID token, an access
-// token for userinfo, and a refresh token when offline_access was asked for.
-func (s *Server) issueSession(ctx context.Context, sess codeflow.Session) (*oauth.TokenResponse, error) {
-	u, err := s.store.user(ctx, sess.UserID)
+// Account implements op.Accounts: the IdP's ID tokens name its user.
+func (s *store) Account(ctx context.Context, id string) (op.Account, error) {
+	u, err := s.user(ctx, id)
 	if err != nil {
-		return nil, oauth.InvalidGrant("the account behind this grant no longer exists")
+		return op.Account{}, err
 	}
-	if u.Disabled {
-		return nil, oauth.InvalidGrant("the account behind this grant is disabled by the administrator")
-	}
-	now := s.cfg.Now()
-	client, err := s.clients.Client(ctx, sess.ClientID)
-	if err != nil {
-		return nil, oauth.InvalidGrant("the client behind this grant is no longer registered")
-	}
-	idt, err := s.keys.SignWith(client.IDTokenAlgorithm(), oauth.TypJWT, IDClaims{
-		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: jwt.Audience{sess.ClientID},
-		Expiry: jwt.NewNumericDate(now.Add(s.cfg.IDTokenLifetime)), IssuedAt: jwt.NewNumericDate(now),
-		AuthTime: jwt.NewNumericDate(sess.AuthTime), Nonce: sess.Nonce,
-		Email: u.Email, EmailVerified: true, Name: u.Name, AMR: []string{"pwd"},
-	})
-	if err != nil {
-		return nil, oauth.ServerError(err)
-	}
-	at, _, err := accesstoken.Issue(s.keys, accesstoken.Claims{
-		Issuer: s.cfg.Issuer, Subject: u.ID, Audience: jwt.Audience{s.cfg.Issuer + pathUserinfo},
-		ClientID: sess.ClientID, Scope: sess.Scope,
-	}, now, s.cfg.IDTokenLifetime)
-	if err != nil {
-		return nil, oauth.ServerError(err)
-	}
-	resp := &oauth.TokenResponse{
-		AccessToken: at, TokenType: "Bearer", IDToken: idt, Scope: sess.Scope,
-		ExpiresIn: int64(s.cfg.IDTokenLifetime.Seconds()),
-	}
-	if oauth.ParseScopes(sess.Scope).Has("offline_access") {
-		if resp.RefreshToken, err = s.codes.NewRefreshToken(ctx, sess); err != nil {
-			return nil, oauth.ServerError(err)
-		}
-	}
-	return resp, nil
+	return op.Account{ID: u.ID, Email: u.Email, Name: u.Name, Disabled: u.Disabled}, nil
 }
 
 // serveUserinfo (OIDC Core §5.3) answers for the IdP's own access tokens.

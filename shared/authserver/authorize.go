@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+	"xaa.example/shared/op"
 
-	"xaa.example/shared/codeflow"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
@@ -26,28 +26,14 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	q := r.URL.Query()
 
-	// Errors about the client or its redirect URI are shown here, never
-	// redirected (RFC 6749 §4.1.2.1).
-	client, err := s.clients.Client(ctx, q.Get("client_id"))
-	if err != nil {
-		s.errorPage(w, r, http.StatusBadRequest, "Unknown application", "The application that sent you here is not registered at this authorization server.")
-		return
-	}
-	redirectURI := q.Get("redirect_uri")
-	if !client.AllowsRedirect(redirectURI) {
-		s.errorPage(w, r, http.StatusBadRequest, "Unexpected return address", "The application asked to return to an address it has not registered, so the sign-in was stopped.")
-		return
-	}
-	back := func(e *oauth.Error) { s.redirectError(w, r, redirectURI, q.Get("state"), e) }
+	ar := op.ReadAuthRequest(q.Get)
+	_, problem, e := s.op.CheckAuthRequest(ctx, ar)
 	switch {
-	case q.Get("response_type") != "code":
-		back(oauth.UnsupportedResponseType("response_type must be code"))
+	case problem != nil:
+		s.errorPage(w, r, http.StatusBadRequest, problem.Title, problem.Message)
 		return
-	case !client.AllowsGrant(oauth.GrantAuthorizationCode):
-		back(oauth.UnauthorizedClient("this client may not use the authorization code grant"))
-		return
-	case q.Get("code_challenge_method") != "S256" || !oauth.ValidChallenge(q.Get("code_challenge")):
-		back(oauth.InvalidRequest("PKCE with code_challenge_method S256 is required"))
+	case e != nil:
+		http.Redirect(w, r, s.op.ErrorRedirect(ar, e), http.StatusFound)
 		return
 	}
 
@@ -76,23 +62,13 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	code, err := s.codes.NewCode(ctx, codeflow.Session{
-		ClientID: client.ID,
-		UserID:   uid,
-		Scope:    q.Get("scope"),
-		Nonce:    q.Get("nonce"),
-		AuthTime: time.Unix(s.sessions.GetInt64(ctx, sessionAuthTime), 0),
-	}, redirectURI, q.Get("code_challenge"))
+	back, err := s.op.IssueCode(ctx, ar, uid, time.Unix(s.sessions.GetInt64(ctx, sessionAuthTime), 0))
 	if err != nil {
 		s.cfg.Log.Error("store authorization code", "err", err)
-		back(oauth.ServerError(err))
+		http.Redirect(w, r, s.op.ErrorRedirect(ar, oauth.ServerError(err)), http.StatusFound)
 		return
 	}
-	v := url.Values{"code": {code}, "iss": {s.cfg.Issuer}}
-	if st := q.Get("state"); st != "" {
-		v.Set("state", st)
-	}
-	http.Redirect(w, r, withQuery(redirectURI, v), http.StatusFound)
+	http.Redirect(w, r, back, http.StatusFound)
 }
 
 // serveFederationCallback finishes the sign-in at the IdP: it verifies the
@@ -203,26 +179,4 @@ func emailDomainOrWhole(email string) string {
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
 	web.WriteErrorPage(w, r, s.meta(), status, title, msg)
-}
-
-// redirectError sends an OAuth error back to the client (RFC 6749 §4.1.2.1).
-func (s *Server) redirectError(w http.ResponseWriter, r *http.Request, redirectURI, state string, e *oauth.Error) {
-	v := url.Values{"error": {e.Code}, "error_description": {e.Description}, "iss": {s.cfg.Issuer}}
-	if state != "" {
-		v.Set("state", state)
-	}
-	http.Redirect(w, r, withQuery(redirectURI, v), http.StatusFound)
-}
-
-func withQuery(base string, v url.Values) string {
-	u, err := url.Parse(base)
-	if err != nil {
-		return base
-	}
-	q := u.Query()
-	for k, vals := range v {
-		q[k] = vals
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"xaa.example/shared/op"
 
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/web"
@@ -55,7 +56,7 @@ func (s *Server) hintNames(hint, clientID, userID string) bool {
 	if hint == "" {
 		return false
 	}
-	var c IDClaims
+	var c op.IDClaims
 	if err := s.keys.Verify(hint, oauth.TypJWT, &c); err != nil {
 		return false
 	}

@@ -15,7 +15,7 @@ import (
 	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
-	"xaa.example/shared/replay/replaydb"
+	"xaa.example/shared/op"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
 )
@@ -25,6 +25,7 @@ type Server struct {
 	cfg      Config
 	store    *store
 	codes    *codeflow.Store
+	op       *op.Provider
 	keys     *keys.Set
 	clients  *oauth.StaticClients
 	sessions *scs.SessionManager
@@ -46,23 +47,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := migrate(cfg.DB); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	ks, err := keys.LoadOrCreate(ctx, cfg.DB)
-	if err != nil {
-		return nil, err
-	}
-	ks.Now = cfg.Now
-	// A rotation made by another replica or by the rotate-keys command is
-	// picked up within a keys.WatchInterval; ctx bounds this watcher.
-	go ks.Watch(ctx, keys.WatchInterval)
 	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
 	if err != nil {
 		return nil, err
 	}
 	s := &Server{
-		http:     cfg.HTTPClient,
 		cfg:      cfg,
 		store:    &store{db: cfg.DB},
-		keys:     ks,
 		clients:  oauth.NewStaticClients(cfg.Clients...),
 		sessions: sessions,
 	}
@@ -87,20 +78,36 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.store.seedUsers(ctx, cfg.SeedUsers); err != nil {
 		return nil, fmt.Errorf("seed users: %w", err)
 	}
-	if s.codes, err = codeflow.NewStore(cfg.DB, cfg.Now); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+	// The token endpoint knows the registered clients and, when allowed,
+	// those described by a metadata document; sign-in (authorize, logout)
+	// only the registered ones.
+	var tokenClients oauth.ClientStore = s.clients
+	if cfg.ClientMetadataDocuments && len(cfg.TrustedIssuers) > 0 {
+		tokenClients = clientmeta.New(clientmeta.Options{
+			Registered: s.clients,
+			GrantTypes: []string{oauth.GrantJWTBearer},
+			LocalHosts: cfg.ClientMetadataLocalHosts,
+			Wrap:       cfg.Trace.Transport,
+			Now:        cfg.Now,
+		})
 	}
-	grants := map[string]oauth.Grant{
-		oauth.GrantAuthorizationCode: &codeflow.AuthCodeGrant{Store: s.codes, Issue: s.issueSession},
-		oauth.GrantRefreshToken:      &codeflow.RefreshGrant{Store: s.codes, Issue: s.issueSession},
+	s.op, err = op.New(ctx, op.Config{
+		Issuer: cfg.Issuer, DB: cfg.DB, Clients: s.clients, TokenClients: tokenClients, Accounts: s.store,
+		TokenPath: "/token", Log: cfg.Log, Now: cfg.Now,
+		Sessions: op.SessionPolicy{
+			IDTokenLifetime: cfg.IDTokenLifetime, AccessTokenLifetime: cfg.AccessTokenLifetime,
+			// The apps' access tokens are for this server (its userinfo
+			// role); a refresh token keeps their sign-in.
+			AccessAudience: cfg.Issuer,
+		},
+	})
+	if err != nil {
+		return nil, err
 	}
+	s.keys, s.codes, s.token = s.op.Keys, s.op.Codes, s.op.Token
+	grants := s.token.Grants
 	if s.anyClientAllows(oauth.GrantTokenExchange) {
 		grants[oauth.GrantTokenExchange] = &tokenExchangeGrant{s}
-	}
-	// One store of used jtis, for ID-JAGs and client assertions alike.
-	jtis, err := replaydb.New(cfg.DB)
-	if err != nil {
-		return nil, fmt.Errorf("replay store: %w", err)
 	}
 	if len(cfg.TrustedIssuers) > 0 {
 		for _, ti := range cfg.TrustedIssuers {
@@ -108,7 +115,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 				ti.Keys = jwks.NewRemote(ti.Issuer, s.http)
 			}
 		}
-		s.verifier = &idjag.Verifier{Audience: cfg.Issuer, Issuers: cfg.TrustedIssuers, Replay: jtis, Now: cfg.Now}
+		s.verifier = &idjag.Verifier{Audience: cfg.Issuer, Issuers: cfg.TrustedIssuers, Replay: s.op.Replay, Now: cfg.Now}
 		grants[oauth.GrantJWTBearer] = &jwtbearer.Grant{
 			Issuer:    cfg.Issuer,
 			Verifier:  s.verifier,
@@ -118,29 +125,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			Lifetime:  cfg.AccessTokenLifetime,
 			Now:       cfg.Now,
 		}
-	}
-	// The token endpoint knows the registered clients and, when allowed,
-	// those described by a metadata document; sign-in (authorize, logout)
-	// only the registered ones.
-	var tokenClients oauth.ClientStore = s.clients
-	if cfg.ClientMetadataDocuments && s.verifier != nil {
-		tokenClients = clientmeta.New(clientmeta.Options{
-			Registered: s.clients,
-			GrantTypes: []string{oauth.GrantJWTBearer},
-			LocalHosts: cfg.ClientMetadataLocalHosts,
-			Wrap:       cfg.Trace.Transport,
-			Now:        cfg.Now,
-		})
-	}
-	s.token = &oauth.TokenEndpoint{
-		Auth: &oauth.ClientAuth{
-			Clients:    tokenClients,
-			Audiences:  []string{cfg.Issuer, cfg.Issuer + "/token"},
-			Assertions: jtis,
-			Now:        cfg.Now,
-		},
-		Grants: grants,
-		Log:    cfg.Log,
 	}
 	s.handler = s.routes()
 	return s, nil

@@ -43,7 +43,7 @@ func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
 
 // WriteMetadata writes a discovery document (RFC 8414 §3, OpenID Connect
 // Discovery §4): public, indented for people reading it, cacheable briefly.
-func WriteMetadata(w http.ResponseWriter, md map[string]any) {
+func WriteMetadata(w http.ResponseWriter, md any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	enc := json.NewEncoder(w)

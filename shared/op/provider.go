@@ -1,0 +1,109 @@
+package op
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xaa.example/shared/codeflow"
+	"xaa.example/shared/keys"
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/replay/replaydb"
+)
+
+// Config of a Provider.
+type Config struct {
+	Issuer string
+	DB     *gorm.DB
+	// Clients are the registered clients; TokenClients, when set, are the
+	// ones the token endpoint knows (registered ones and, say, those known
+	// by a metadata document).
+	Clients      oauth.ClientStore
+	TokenClients oauth.ClientStore
+	// Accounts finds the people tokens are issued for.
+	Accounts Accounts
+	// TokenPath is the token endpoint's path under the issuer; client
+	// assertions may name it or the issuer as audience.
+	TokenPath string
+	Sessions  SessionPolicy
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// Accounts finds a person by the subject this provider issues.
+type Accounts interface {
+	Account(ctx context.Context, id string) (Account, error)
+}
+
+// Account is what an ID token says of a person.
+type Account struct {
+	ID, Email, Name string
+	// Disabled by an administrator: no more tokens.
+	Disabled bool
+}
+
+// Provider is one running OpenID Provider core.
+type Provider struct {
+	cfg    Config
+	Keys   *keys.Set
+	Codes  *codeflow.Store
+	Replay *replaydb.DB
+	// Token is the token endpoint; it answers the code and refresh grants,
+	// and the server adds its own (token exchange, jwt-bearer, device).
+	Token *oauth.TokenEndpoint
+}
+
+// New loads (or makes once) the signing keys, migrates the code flow's and
+// the replay store's tables and builds the token endpoint. The key watcher
+// that picks up another replica's rotation runs until ctx ends.
+func New(ctx context.Context, cfg Config) (*Provider, error) {
+	if cfg.Issuer == "" || cfg.DB == nil || cfg.Clients == nil || cfg.Accounts == nil || cfg.TokenPath == "" {
+		return nil, fmt.Errorf("op: issuer, database, clients, accounts and token path are required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+	if cfg.TokenClients == nil {
+		cfg.TokenClients = cfg.Clients
+	}
+	ks, err := keys.LoadOrCreate(ctx, cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	ks.Now = cfg.Now
+	go ks.Watch(ctx, keys.WatchInterval)
+	codes, err := codeflow.NewStore(cfg.DB, cfg.Now)
+	if err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	// One store of used jtis, for client assertions and for whatever the
+	// server adds (ID-JAGs at a resource authorization server).
+	jtis, err := replaydb.New(cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("replay store: %w", err)
+	}
+	p := &Provider{cfg: cfg, Keys: ks, Codes: codes, Replay: jtis}
+	p.Token = &oauth.TokenEndpoint{
+		Auth: &oauth.ClientAuth{
+			Clients:    cfg.TokenClients,
+			Audiences:  []string{cfg.Issuer, cfg.Issuer + cfg.TokenPath},
+			Assertions: jtis,
+			Now:        cfg.Now,
+		},
+		Grants: map[string]oauth.Grant{
+			oauth.GrantAuthorizationCode: &codeflow.AuthCodeGrant{Store: codes, Issue: p.IssueSession},
+			oauth.GrantRefreshToken:      &codeflow.RefreshGrant{Store: codes, Issue: p.IssueSession},
+		},
+		Log: cfg.Log,
+	}
+	return p, nil
+}
+
+// Issuer is the provider's issuer identifier.
+func (p *Provider) Issuer() string { return p.cfg.Issuer }

@@ -48,7 +48,7 @@ func (s *Server) adminRoutes(r *gin.Engine) {
 // token of the session.
 func (s *Server) requireAdmin(c *gin.Context) {
 	ctx := c.Request.Context()
-	uid := s.sessions.GetString(ctx, sessionUserID)
+	uid, _ := s.op.SignedIn(ctx)
 	if uid == "" {
 		c.Redirect(http.StatusFound, "/login?next="+c.Request.URL.Path)
 		c.Abort()

@@ -20,11 +20,6 @@ import (
 	"xaa.example/shared/web"
 )
 
-const (
-	sessionUserID   = "uid"
-	sessionAuthTime = "auth_time"
-)
-
 // authRequest is an authorization request (op.AuthRequest) with what the
 // person typed. The sign-in form carries it in hidden fields and it is
 // checked again on submit.
@@ -59,13 +54,13 @@ func (s *Server) serveAuthorize(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	if uid := s.sessions.GetString(ctx, sessionUserID); uid != "" {
+	if uid, authTime := s.op.SignedIn(ctx); uid != "" {
 		if u, err := s.store.user(ctx, uid); err == nil && !u.Disabled {
 			// Single sign-on: an IdP session answers at once.
-			s.issueCode(c, ar, u.ID, time.Unix(s.sessions.GetInt64(ctx, sessionAuthTime), 0))
+			s.issueCode(c, ar, u.ID, authTime)
 			return
 		}
-		s.sessions.Remove(ctx, sessionUserID)
+		s.op.Forget(ctx)
 	}
 	s.renderLogin(c, ar, http.StatusOK, "", "")
 }
@@ -124,13 +119,10 @@ func (s *Server) serveLogin(c *gin.Context) {
 	if err := s.store.forget(ctx, accountKey(email)); err != nil {
 		s.cfg.Log.Error("sign-in throttle", "err", err)
 	}
-	// A new session token at sign-in prevents session fixation.
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	if err := s.op.SignIn(ctx, u.ID, now); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Sign-in failed", "Your session could not be started.")
 		return
 	}
-	s.sessions.Put(ctx, sessionUserID, u.ID)
-	s.sessions.Put(ctx, sessionAuthTime, now.Unix())
 	s.cfg.Log.Info("user signed in", "user", u.ID)
 	if direct {
 		c.Redirect(http.StatusSeeOther, next)

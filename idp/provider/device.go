@@ -145,7 +145,7 @@ func deviceError(code, description string) *oauth.Error {
 func (s *Server) serveActivate(c *gin.Context) {
 	ctx := c.Request.Context()
 	code := normalUserCode(c.Query("user_code"))
-	if s.sessions.GetString(ctx, sessionUserID) == "" {
+	if uid, _ := s.op.SignedIn(ctx); uid == "" {
 		c.Redirect(http.StatusFound, "/login?next="+url.QueryEscape(pathActivate+"?user_code="+code))
 		return
 	}
@@ -168,7 +168,7 @@ func (s *Server) renderActivate(c *gin.Context, status int, code, problem string
 // serveActivateDecision approves or refuses the code for the signed-in person.
 func (s *Server) serveActivateDecision(c *gin.Context) {
 	ctx := c.Request.Context()
-	uid := s.sessions.GetString(ctx, sessionUserID)
+	uid, authTime := s.op.SignedIn(ctx)
 	if uid == "" || !s.formCSRFValid(c) {
 		web.RenderError(c, http.StatusForbidden, "Not approved", "This form is stale or was not opened here. Open the address the device showed again.")
 		return
@@ -182,7 +182,7 @@ func (s *Server) serveActivateDecision(c *gin.Context) {
 	approve := c.PostForm("action") == "approve"
 	update := map[string]any{"denied": !approve}
 	if approve {
-		update["user_id"], update["auth_time"] = uid, time.Unix(s.sessions.GetInt64(ctx, sessionAuthTime), 0).UTC()
+		update["user_id"], update["auth_time"] = uid, authTime.UTC()
 	}
 	if err := s.cfg.DB.WithContext(ctx).Model(&row).Updates(update).Error; err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The decision could not be saved. Try again.")

@@ -52,13 +52,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := st.seed(ctx, &cfg); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{cfg: cfg, store: st, clients: oauth.NewStaticClients(cfg.Clients...), sessions: sessions}
+	s := &Server{cfg: cfg, store: st, clients: oauth.NewStaticClients(cfg.Clients...)}
+	var err error
 	s.op, err = op.New(ctx, op.Config{
 		Issuer: cfg.Issuer, DB: cfg.DB, Clients: s.clients, Accounts: st, TokenPath: pathToken, Log: cfg.Log, Now: cfg.Now,
+		CookieName: cfg.CookieName, SecureCookies: cfg.SecureCookies,
 		Sessions: op.SessionPolicy{
 			IDTokenLifetime: cfg.IDTokenLifetime, AccessTokenLifetime: cfg.IDTokenLifetime,
 			// The access token beside the ID token is for userinfo alone;
@@ -69,7 +67,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.keys, s.codes, s.token = s.op.Keys, s.op.Codes, s.op.Token
+	s.keys, s.codes, s.token, s.sessions = s.op.Keys, s.op.Codes, s.op.Token, s.op.Sessions
 	s.token.Grants[oauth.GrantTokenExchange] = s.exchangeGrant()
 	s.token.Grants[oauth.GrantDeviceCode] = &deviceGrant{s}
 	s.handler = s.routes()
@@ -128,7 +126,7 @@ func (s *Server) serveIndex(c *gin.Context) {
 	m := s.meta()
 	m.Title = "Overview"
 	var user *User
-	if uid := s.sessions.GetString(c.Request.Context(), sessionUserID); uid != "" {
+	if uid, _ := s.op.SignedIn(c.Request.Context()); uid != "" {
 		user, _ = s.store.user(c.Request.Context(), uid)
 	}
 	if user != nil {

@@ -12,12 +12,6 @@ import (
 	"xaa.example/shared/web"
 )
 
-// Session keys of this server's own session.
-const (
-	sessionUserID   = "uid"
-	sessionAuthTime = "auth_time"
-)
-
 // serveAuthorize is the authorization endpoint (RFC 6749 §4.1.1) for this
 // server's own apps: code flow with PKCE S256 only. A user with a session
 // here gets a code at once; anyone else is sent to the IdP first and comes
@@ -37,7 +31,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	uid := s.sessions.GetString(ctx, sessionUserID)
+	uid, authTime := s.op.SignedIn(ctx)
 	if uid == "" {
 		// Not signed in here: find the person's organisation by the domain
 		// of their email, federate to its IdP, then come back here.
@@ -62,7 +56,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	back, err := s.op.IssueCode(ctx, ar, uid, time.Unix(s.sessions.GetInt64(ctx, sessionAuthTime), 0))
+	back, err := s.op.IssueCode(ctx, ar, uid, authTime)
 	if err != nil {
 		s.cfg.Log.Error("store authorization code", "err", err)
 		http.Redirect(w, r, s.op.ErrorRedirect(ar, oauth.ServerError(err)), http.StatusFound)
@@ -114,17 +108,14 @@ func (s *Server) serveFederationCallback(w http.ResponseWriter, r *http.Request)
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your sign-in could not be saved. Try again in a moment.")
 		return
 	}
-	// A new session token on sign-in prevents session fixation.
-	if err := s.sessions.RenewToken(ctx); err != nil {
+	authTime := s.cfg.Now()
+	if res.Claims.AuthTime != 0 {
+		authTime = time.Unix(res.Claims.AuthTime, 0)
+	}
+	if err := s.op.SignIn(ctx, user.ID, authTime); err != nil {
 		s.errorPage(w, r, http.StatusInternalServerError, "Session problem", "Your session could not be started.")
 		return
 	}
-	authTime := res.Claims.AuthTime
-	if authTime == 0 {
-		authTime = s.cfg.Now().Unix()
-	}
-	s.sessions.Put(ctx, sessionUserID, user.ID)
-	s.sessions.Put(ctx, sessionAuthTime, authTime)
 	s.cfg.Log.Info("signed in through the IdP", "user", user.ID)
 	http.Redirect(w, r, res.ReturnTo, http.StatusFound)
 }

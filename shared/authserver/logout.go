@@ -35,7 +35,7 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 			s.errorPage(w, r, http.StatusForbidden, "Sign-out not confirmed", "This sign-out form is stale or was not opened here, so you are still signed in. Open the sign-out page again.")
 			return
 		}
-	} else if uid := s.sessions.GetString(ctx, sessionUserID); uid != "" && !s.hintNames(q.Get("id_token_hint"), q.Get("client_id"), uid) {
+	} else if uid, _ := s.op.SignedIn(ctx); uid != "" && !s.hintNames(q.Get("id_token_hint"), q.Get("client_id"), uid) {
 		s.confirmLogout(w, r, q)
 		return
 	}
@@ -84,7 +84,7 @@ func (s *Server) confirmLogout(w http.ResponseWriter, r *http.Request, q url.Val
 // endSession forgets the person here: the IdP tokens kept for them, and
 // this server's session.
 func (s *Server) endSession(ctx context.Context) {
-	if uid := s.sessions.GetString(ctx, sessionUserID); uid != "" {
+	if uid, _ := s.op.SignedIn(ctx); uid != "" {
 		if err := s.store.db.WithContext(ctx).Delete(&UpstreamSession{}, "user_id = ?", uid).Error; err != nil {
 			s.cfg.Log.Error("forget IdP tokens", "err", err)
 		}

@@ -47,36 +47,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := migrate(cfg.DB); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
-	if err != nil {
-		return nil, err
-	}
 	s := &Server{
-		cfg:      cfg,
-		store:    &store{db: cfg.DB},
-		clients:  oauth.NewStaticClients(cfg.Clients...),
-		sessions: sessions,
-	}
-	s.http = cfg.Trace.Client(cfg.HTTPClient)
-	key, err := web.SecretKey(ctx, cfg.DB, "signin-pending")
-	if err != nil {
-		return nil, err
-	}
-	s.pending = &signin.Pending{CookieName: cfg.CookieName + "_signin", Key: key, Secure: cfg.SecureCookies, Now: cfg.Now}
-	for _, t := range cfg.Tenants {
-		s.tenants = append(s.tenants, &tenant{Tenant: t, rp: &signin.RP{
-			Upstream:     signin.NewUpstream(t.IdP.Issuer, s.http),
-			ClientID:     t.IdP.ClientID,
-			ClientSecret: t.IdP.ClientSecret,
-			RedirectURL:  cfg.Issuer + "/federation/callback",
-			Sessions:     sessions,
-			Pending:      s.pending,
-			Now:          cfg.Now,
-		}})
-	}
-
-	if err := s.store.seedUsers(ctx, cfg.SeedUsers); err != nil {
-		return nil, fmt.Errorf("seed users: %w", err)
+		cfg:     cfg,
+		store:   &store{db: cfg.DB},
+		clients: oauth.NewStaticClients(cfg.Clients...),
+		http:    cfg.Trace.Client(cfg.HTTPClient),
 	}
 	// The token endpoint knows the registered clients and, when allowed,
 	// those described by a metadata document; sign-in (authorize, logout)
@@ -91,9 +66,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			Now:        cfg.Now,
 		})
 	}
+	var err error
 	s.op, err = op.New(ctx, op.Config{
 		Issuer: cfg.Issuer, DB: cfg.DB, Clients: s.clients, TokenClients: tokenClients, Accounts: s.store,
-		TokenPath: "/token", Log: cfg.Log, Now: cfg.Now,
+		TokenPath: "/token", Log: cfg.Log, Now: cfg.Now, CookieName: cfg.CookieName, SecureCookies: cfg.SecureCookies,
 		Sessions: op.SessionPolicy{
 			IDTokenLifetime: cfg.IDTokenLifetime, AccessTokenLifetime: cfg.AccessTokenLifetime,
 			// The apps' access tokens are for this server (its userinfo
@@ -104,7 +80,27 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.keys, s.codes, s.token = s.op.Keys, s.op.Codes, s.op.Token
+	s.keys, s.codes, s.token, s.sessions = s.op.Keys, s.op.Codes, s.op.Token, s.op.Sessions
+	key, err := web.SecretKey(ctx, cfg.DB, "signin-pending")
+	if err != nil {
+		return nil, err
+	}
+	s.pending = &signin.Pending{CookieName: cfg.CookieName + "_signin", Key: key, Secure: cfg.SecureCookies, Now: cfg.Now}
+	for _, t := range cfg.Tenants {
+		s.tenants = append(s.tenants, &tenant{Tenant: t, rp: &signin.RP{
+			Upstream:     signin.NewUpstream(t.IdP.Issuer, s.http),
+			ClientID:     t.IdP.ClientID,
+			ClientSecret: t.IdP.ClientSecret,
+			RedirectURL:  cfg.Issuer + "/federation/callback",
+			Sessions:     s.sessions,
+			Pending:      s.pending,
+			Now:          cfg.Now,
+		}})
+	}
+
+	if err := s.store.seedUsers(ctx, cfg.SeedUsers); err != nil {
+		return nil, fmt.Errorf("seed users: %w", err)
+	}
 	grants := s.token.Grants
 	if s.anyClientAllows(oauth.GrantTokenExchange) {
 		grants[oauth.GrantTokenExchange] = &tokenExchangeGrant{s}
@@ -173,7 +169,7 @@ func (s *Server) anyClientAllows(grant string) bool {
 
 func (s *Server) serveIndex(c *gin.Context) {
 	var user *User
-	if uid := s.sessions.GetString(c.Request.Context(), sessionUserID); uid != "" {
+	if uid, _ := s.op.SignedIn(c.Request.Context()); uid != "" {
 		user, _ = s.store.user(c.Request.Context(), uid)
 	}
 	m := s.meta()

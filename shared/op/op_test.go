@@ -29,7 +29,7 @@ var now = time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 func newProvider(t *testing.T, pol SessionPolicy) *Provider {
 	t.Helper()
 	p, err := New(t.Context(), Config{
-		Issuer: "https://op.test", DB: storagetest.SQLite(t), TokenPath: "/token", Sessions: pol,
+		Issuer: "https://op.test", DB: storagetest.SQLite(t), TokenPath: "/token", CookieName: "op", Sessions: pol,
 		Clients: oauth.NewStaticClients(oauth.Client{
 			ID: "app", Secret: "s", RedirectURIs: []string{"https://app.test/callback"},
 			GrantTypes: []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},

@@ -6,12 +6,14 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/alexedwards/scs/v2"
 	"gorm.io/gorm"
 
 	"xaa.example/shared/codeflow"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/replay/replaydb"
+	"xaa.example/shared/sessions"
 )
 
 // Config of a Provider.
@@ -28,9 +30,13 @@ type Config struct {
 	// TokenPath is the token endpoint's path under the issuer; client
 	// assertions may name it or the issuer as audience.
 	TokenPath string
-	Sessions  SessionPolicy
-	Log       *slog.Logger
-	Now       func() time.Time
+	// CookieName names the provider's own sign-in session; distinct per
+	// service on localhost. SecureCookies when served over https.
+	CookieName    string
+	SecureCookies bool
+	Sessions      SessionPolicy
+	Log           *slog.Logger
+	Now           func() time.Time
 }
 
 // Accounts finds a person by the subject this provider issues.
@@ -47,10 +53,13 @@ type Account struct {
 
 // Provider is one running OpenID Provider core.
 type Provider struct {
-	cfg    Config
-	Keys   *keys.Set
-	Codes  *codeflow.Store
-	Replay *replaydb.DB
+	cfg  Config
+	Keys *keys.Set
+	// Sessions is the provider's own sign-in session: who signed in here
+	// and when (SignIn, SignedIn), server side in the database.
+	Sessions *scs.SessionManager
+	Codes    *codeflow.Store
+	Replay   *replaydb.DB
 	// Token is the token endpoint; it answers the code and refresh grants,
 	// and the server adds its own (token exchange, jwt-bearer, device).
 	Token *oauth.TokenEndpoint
@@ -60,8 +69,8 @@ type Provider struct {
 // the replay store's tables and builds the token endpoint. The key watcher
 // that picks up another replica's rotation runs until ctx ends.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
-	if cfg.Issuer == "" || cfg.DB == nil || cfg.Clients == nil || cfg.Accounts == nil || cfg.TokenPath == "" {
-		return nil, fmt.Errorf("op: issuer, database, clients, accounts and token path are required")
+	if cfg.Issuer == "" || cfg.DB == nil || cfg.Clients == nil || cfg.Accounts == nil || cfg.TokenPath == "" || cfg.CookieName == "" {
+		return nil, fmt.Errorf("op: issuer, database, clients, accounts, token path and cookie name are required")
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -88,7 +97,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay store: %w", err)
 	}
-	p := &Provider{cfg: cfg, Keys: ks, Codes: codes, Replay: jtis}
+	browserSessions, err := sessions.New(cfg.DB, cfg.CookieName, cfg.SecureCookies)
+	if err != nil {
+		return nil, err
+	}
+	p := &Provider{cfg: cfg, Keys: ks, Sessions: browserSessions, Codes: codes, Replay: jtis}
 	p.Token = &oauth.TokenEndpoint{
 		Auth: &oauth.ClientAuth{
 			Clients:    cfg.TokenClients,
@@ -107,3 +120,33 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 
 // Issuer is the provider's issuer identifier.
 func (p *Provider) Issuer() string { return p.cfg.Issuer }
+
+// Keys of the provider's session.
+const (
+	sessionUserID   = "uid"
+	sessionAuthTime = "auth_time"
+)
+
+// SignIn starts the person's session here, under a new session token
+// (no fixation), remembering when they authenticated (auth_time).
+func (p *Provider) SignIn(ctx context.Context, userID string, authTime time.Time) error {
+	if err := p.Sessions.RenewToken(ctx); err != nil {
+		return err
+	}
+	p.Sessions.Put(ctx, sessionUserID, userID)
+	p.Sessions.Put(ctx, sessionAuthTime, authTime.Unix())
+	return nil
+}
+
+// SignedIn is who is signed in here, and since when; "" for no one.
+func (p *Provider) SignedIn(ctx context.Context) (userID string, authTime time.Time) {
+	userID = p.Sessions.GetString(ctx, sessionUserID)
+	if userID == "" {
+		return "", time.Time{}
+	}
+	return userID, time.Unix(p.Sessions.GetInt64(ctx, sessionAuthTime), 0)
+}
+
+// Forget ends the sign-in here but keeps the rest of the session (a form's
+// CSRF token).
+func (p *Provider) Forget(ctx context.Context) { p.Sessions.Remove(ctx, sessionUserID) }

@@ -10,6 +10,7 @@ import (
 
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/jwks"
+	"xaa.example/shared/sessions"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
 )
@@ -39,7 +40,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := st.seed(ctx, cfg.SeedTodos); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
+	browserSessions, err := sessions.New(cfg.DB, cfg.CookieName, cfg.SecureCookies)
 	if err != nil {
 		return nil, err
 	}
@@ -47,14 +48,14 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, store: st, sessions: sessions}
+	a := &App{cfg: cfg, store: st, sessions: browserSessions}
 	a.signin = &signin.App{
 		RP: &signin.RP{
 			Upstream:     signin.NewUpstream(cfg.ASIssuer, cfg.HTTPClient),
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
 			RedirectURL:  cfg.BaseURL + "/callback",
-			Sessions:     sessions,
+			Sessions:     browserSessions,
 			Pending:      &signin.Pending{CookieName: cfg.CookieName + "_signin", Key: pendingKey, Secure: cfg.SecureCookies, Now: cfg.Now},
 			Now:          cfg.Now,
 		},

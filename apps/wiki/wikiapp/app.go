@@ -12,6 +12,7 @@ import (
 
 	"xaa.example/debugconsole"
 
+	"xaa.example/shared/sessions"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
 )
@@ -48,7 +49,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := st.seed(ctx); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}
-	sessions, err := web.NewSessions(cfg.DB, cfg.CookieName, cfg.SecureCookies)
+	browserSessions, err := sessions.New(cfg.DB, cfg.CookieName, cfg.SecureCookies)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, err
 	}
 	hc := cfg.Trace.Client(cfg.HTTPClient)
-	a := &App{cfg: cfg, store: st, sessions: sessions, http: hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, hc), stepper: newStepper(), todoLinks: todoLinksIn(cfg.TodoAppURL)}
+	a := &App{cfg: cfg, store: st, sessions: browserSessions, http: hc, todoAS: signin.NewUpstream(cfg.TodoASIssuer, hc), stepper: newStepper(), todoLinks: todoLinksIn(cfg.TodoAppURL)}
 	if cfg.Trace != nil && cfg.AgentIssuer != "" {
 		a.agentIdP = signin.NewUpstream(cfg.AgentIssuer, cfg.HTTPClient)
 	}
@@ -73,7 +74,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 			ClientID:     cfg.ClientID,
 			ClientSecret: cfg.ClientSecret,
 			RedirectURL:  cfg.BaseURL + "/callback",
-			Sessions:     sessions,
+			Sessions:     browserSessions,
 			Pending:      &signin.Pending{CookieName: cfg.CookieName + "_signin", Key: pendingKey, Secure: cfg.SecureCookies, Now: cfg.Now},
 			Now:          cfg.Now,
 		},

@@ -1,4 +1,4 @@
-package web
+package sessions
 
 import (
 	"bytes"
@@ -202,10 +202,10 @@ func collect[T any](into map[string]any, m map[string]T) {
 	}
 }
 
-// NewSessions returns a session manager whose cookie is named cookieName:
+// New returns a session manager whose cookie is named cookieName:
 // every service on localhost needs its own name, because browsers share
 // cookies across ports. secure is false only for plain-http local runs.
-func NewSessions(db *gorm.DB, cookieName string, secure bool) (*scs.SessionManager, error) {
+func New(db *gorm.DB, cookieName string, secure bool) (*scs.SessionManager, error) {
 	if err := db.AutoMigrate(&SessionRow{}); err != nil {
 		return nil, err
 	}

@@ -63,7 +63,7 @@ func (s *Server) requireAdmin(c *gin.Context) {
 		return
 	}
 	if c.Request.Method == http.MethodPost {
-		want := s.sessions.GetString(ctx, sessionAdminCSRF)
+		want := s.op.Sessions.GetString(ctx, sessionAdminCSRF)
 		if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(c.PostForm("csrf"))) != 1 {
 			c.Abort()
 			web.RenderError(c, http.StatusForbidden, "Change refused", "This form was not sent from the admin console (its security token is missing or stale), so nothing was changed. Reload the page and try again.")
@@ -76,10 +76,10 @@ func (s *Server) requireAdmin(c *gin.Context) {
 
 func (s *Server) adminCSRF(c *gin.Context) string {
 	ctx := c.Request.Context()
-	token := s.sessions.GetString(ctx, sessionAdminCSRF)
+	token := s.op.Sessions.GetString(ctx, sessionAdminCSRF)
 	if token == "" {
 		token = rand.Text()
-		s.sessions.Put(ctx, sessionAdminCSRF, token)
+		s.op.Sessions.Put(ctx, sessionAdminCSRF, token)
 	}
 	return token
 }
@@ -258,7 +258,7 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 }
 
 func (s *Server) adminApps(c *gin.Context) {
-	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients, s.keys.Keys()) }, "", "")
+	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients, s.op.Keys.Keys()) }, "", "")
 }
 
 // adminAuditEntry shows one audit event whole, and links it to its run in
@@ -306,14 +306,14 @@ func (s *Server) serveSignIn(c *gin.Context) {
 // serveLogout ends the IdP session (every app's next sign-in asks again)
 // and goes to next, a local path, or the start page.
 func (s *Server) serveLogout(c *gin.Context) {
-	_ = s.sessions.Destroy(c.Request.Context())
+	_ = s.op.Sessions.Destroy(c.Request.Context())
 	c.Redirect(http.StatusSeeOther, signin.SafeReturn(c.PostForm("next")))
 }
 
 // adminRotateKeys publishes a new signing key; it signs once relying
 // parties have had time to see it (keys.DefaultPrePublish).
 func (s *Server) adminRotateKeys(c *gin.Context) {
-	kid, err := s.keys.Rotate(c.Request.Context())
+	kid, err := s.op.Keys.Rotate(c.Request.Context())
 	if err != nil {
 		s.cfg.Log.Error("rotate keys", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Key not rotated", "A new signing key could not be created.")
@@ -321,6 +321,6 @@ func (s *Server) adminRotateKeys(c *gin.Context) {
 	}
 	admin, _ := c.Get(adminKey)
 	s.auditAdmin(c.Request.Context(), admin.(*User), EventKeyRotated, "the IdP's signing keys", "", "new key "+kid+" published")
-	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients, s.keys.Keys()) },
-		"New signing key "+kid+" is published; it signs from "+s.cfg.Now().Add(s.keys.PrePublish).UTC().Format("15:04:05")+" UTC.", "")
+	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients, s.op.Keys.Keys()) },
+		"New signing key "+kid+" is published; it signs from "+s.cfg.Now().Add(s.op.Keys.PrePublish).UTC().Format("15:04:05")+" UTC.", "")
 }

@@ -77,7 +77,7 @@ func (s *Server) serveDeviceAuthorize(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteError(w, s.cfg.Log, err)
 		return
 	}
-	client, err := s.token.Auth.Authenticate(r.Context(), r, form)
+	client, err := s.op.Token.Auth.Authenticate(r.Context(), r, form)
 	if err != nil {
 		oauth.WriteError(w, s.cfg.Log, err)
 		return

@@ -14,7 +14,7 @@ import (
 func (s *Server) exchangeGrant() *exchange.Grant {
 	return &exchange.Grant{
 		Issuer:      s.cfg.Issuer,
-		Signer:      s.keys,
+		Signer:      s.op.Keys,
 		Subjects:    s,
 		Connections: s.store,
 		Lifetime:    s.cfg.IDJAGLifetime,

@@ -60,7 +60,7 @@ func (s *Server) idToken(t *testing.T, client string, edit func(*op.IDClaims)) s
 	if edit != nil {
 		edit(&c)
 	}
-	tok, err := s.keys.Sign(oauth.TypJWT, c)
+	tok, err := s.op.Keys.Sign(oauth.TypJWT, c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +107,7 @@ func TestTokenExchange(t *testing.T) {
 	good := s.idToken(t, wiki, nil)
 	otherKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	foreign := func() string {
-		signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: otherKey}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", s.keys.KeyID()))
+		signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: otherKey}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", s.op.Keys.KeyID()))
 		tok, _ := jwt.Signed(signer).Claims(map[string]any{"iss": s.cfg.Issuer, "sub": s.bob(t).ID, "aud": wiki, "exp": time.Now().Add(time.Hour).Unix()}).Serialize()
 		return tok
 	}()
@@ -117,7 +117,7 @@ func TestTokenExchange(t *testing.T) {
 		return p[0] + "." + base64.RawURLEncoding.EncodeToString(claims) + "." + p[2]
 	}()
 	idjagAsSubject := func() string {
-		tok, _ := s.keys.Sign(oauth.TypIDJAG, map[string]any{"iss": s.cfg.Issuer, "sub": s.bob(t).ID, "aud": wiki, "exp": time.Now().Add(time.Minute).Unix()})
+		tok, _ := s.op.Keys.Sign(oauth.TypIDJAG, map[string]any{"iss": s.cfg.Issuer, "sub": s.bob(t).ID, "aud": wiki, "exp": time.Now().Add(time.Minute).Unix()})
 		return tok
 	}()
 
@@ -190,11 +190,11 @@ func TestTokenExchangeIDJAG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if typ := tok.Headers[0].ExtraHeaders[jose.HeaderType]; typ != oauth.TypIDJAG || tok.Headers[0].KeyID != s.keys.KeyID() {
+	if typ := tok.Headers[0].ExtraHeaders[jose.HeaderType]; typ != oauth.TypIDJAG || tok.Headers[0].KeyID != s.op.Keys.KeyID() {
 		t.Errorf("header typ %v kid %s", typ, tok.Headers[0].KeyID)
 	}
 	var c map[string]any
-	if err := s.keys.Verify(body["access_token"].(string), oauth.TypIDJAG, &c); err != nil {
+	if err := s.op.Keys.Verify(body["access_token"].(string), oauth.TypIDJAG, &c); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]any{

@@ -5,11 +5,8 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 
-	"xaa.example/shared/codeflow"
-	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/op"
 	"xaa.example/shared/web"
@@ -27,15 +24,11 @@ const (
 
 // Server is the running IdP.
 type Server struct {
-	cfg      Config
-	store    *store
-	codes    *codeflow.Store
-	op       *op.Provider
-	keys     *keys.Set
-	clients  *oauth.StaticClients
-	sessions *scs.SessionManager
-	token    *oauth.TokenEndpoint
-	handler  http.Handler
+	cfg     Config
+	store   *store
+	op      *op.Provider
+	clients *oauth.StaticClients
+	handler http.Handler
 }
 
 // New validates cfg, migrates and seeds the database, loads (or creates
@@ -45,15 +38,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("IdP config: %w", err)
 	}
 	cfg.setDefaults()
-	if err := migrate(cfg.DB); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	st := &store{db: cfg.DB}
-	if err := st.seed(ctx, &cfg); err != nil {
-		return nil, fmt.Errorf("seed: %w", err)
+	st, err := openStore(ctx, &cfg)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{cfg: cfg, store: st, clients: oauth.NewStaticClients(cfg.Clients...)}
-	var err error
 	s.op, err = op.New(ctx, op.Config{
 		Issuer: cfg.Issuer, DB: cfg.DB, Clients: s.clients, Accounts: st, TokenPath: pathToken, Log: cfg.Log, Now: cfg.Now,
 		CookieName: cfg.CookieName, SecureCookies: cfg.SecureCookies,
@@ -67,9 +56,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.keys, s.codes, s.token, s.sessions = s.op.Keys, s.op.Codes, s.op.Token, s.op.Sessions
-	s.token.Grants[oauth.GrantTokenExchange] = s.exchangeGrant()
-	s.token.Grants[oauth.GrantDeviceCode] = &deviceGrant{s}
+	s.op.Token.Grants[oauth.GrantTokenExchange] = s.exchangeGrant()
+	s.op.Token.Grants[oauth.GrantDeviceCode] = &deviceGrant{s}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -87,27 +75,20 @@ func (s *Server) routes() http.Handler {
 	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(s.cfg.Issuer, pathToken, pathDeviceAuthorize))
 	r.GET("/.well-known/openid-configuration", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET("/.well-known/oauth-authorization-server", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
-	r.GET(pathKeys, gin.WrapH(s.keys))
+	r.GET(pathKeys, gin.WrapH(s.op.Keys))
 	r.GET(pathAuthorize, s.serveAuthorize)
 	r.GET(pathLogin, s.serveSignIn)
 	r.POST(pathLogin, s.serveLogin)
 	r.POST("/logout", s.serveLogout)
 	s.adminRoutes(r)
-	r.POST(pathToken, gin.WrapH(s.token))
+	r.POST(pathToken, gin.WrapH(s.op.Token))
 	r.POST(pathDeviceAuthorize, gin.WrapH(http.HandlerFunc(s.serveDeviceAuthorize)))
 	r.GET(pathActivate, s.serveActivate)
 	r.POST(pathActivate, s.serveActivateDecision)
 	r.GET(pathUserinfo, gin.WrapH(http.HandlerFunc(s.serveUserinfo)))
-	r.GET("/healthz", gin.WrapH(web.Health(s.cfg.DB)))
-	r.GET("/static/*file", gin.WrapH(web.Static()))
 	r.GET("/", s.serveIndex)
-	if s.cfg.Trace != nil {
-		r.GET("/debug/trace/:id", gin.WrapH(s.cfg.Trace))
-	}
-	r.NoRoute(func(c *gin.Context) {
-		web.RenderError(c, http.StatusNotFound, "Page not found", "The identity provider has no page at that address.")
-	})
-	return web.LimitBodies(web.FormBytes, s.meta(), s.sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))
+	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "The identity provider")
+	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))
 }
 
 // serveDiscovery: OpenID Connect discovery and RFC 8414 metadata, written

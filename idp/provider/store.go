@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -69,6 +70,19 @@ type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
 	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{}, &SignInThrottle{}, &DeviceCode{})
+}
+
+// openStore migrates the IdP's tables and seeds the organisations, people
+// and connections cfg names that are not there yet.
+func openStore(ctx context.Context, cfg *Config) (*store, error) {
+	if err := migrate(cfg.DB); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	st := &store{db: cfg.DB}
+	if err := st.seed(ctx, cfg); err != nil {
+		return nil, fmt.Errorf("seed: %w", err)
+	}
+	return st, nil
 }
 
 // oktaID makes an id shaped like Okta's: a prefix and 17 characters.

@@ -12,18 +12,15 @@ import (
 
 // Account implements op.Accounts: the IdP's ID tokens name its user.
 func (s *store) Account(ctx context.Context, id string) (op.Account, error) {
-	u, err := s.user(ctx, id)
-	if err != nil {
-		return op.Account{}, err
-	}
-	return op.Account{ID: u.ID, Email: u.Email, Name: u.Name, Disabled: u.Disabled}, nil
+	u, err := s.user(ctx, id) // never nil, empty when err
+	return op.Account{ID: u.ID, Email: u.Email, Name: u.Name, Disabled: u.Disabled}, err
 }
 
 // serveUserinfo (OIDC Core §5.3) answers for the IdP's own access tokens.
 func (s *Server) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 	raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 	var c accesstoken.Claims
-	if !ok || s.keys.Verify(raw, oauth.TypAccessToken, &c) != nil ||
+	if !ok || s.op.Keys.Verify(raw, oauth.TypAccessToken, &c) != nil ||
 		!c.Audience.Contains(s.cfg.Issuer+pathUserinfo) || c.Expiry == nil || !s.cfg.Now().Before(c.Expiry.Time()) {
 		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		http.Error(w, "invalid token", http.StatusUnauthorized)

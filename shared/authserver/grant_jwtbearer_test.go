@@ -346,7 +346,7 @@ func TestJWTBearerAccessToken(t *testing.T) {
 	if body["resource"] != testResource {
 		t.Errorf("resource %v, want %s in the response (draft §4.4.1)", body["resource"], testResource)
 	}
-	v := &accesstoken.Verifier{Issuer: ras.srv.URL, Audience: testResource, Keys: jwksSource{ras.server.keys.JWKS()}, Now: time.Now}
+	v := &accesstoken.Verifier{Issuer: ras.srv.URL, Audience: testResource, Keys: jwksSource{ras.server.op.Keys.JWKS()}, Now: time.Now}
 	claims, err := v.Verify(context.Background(), body["access_token"].(string))
 	if err != nil {
 		t.Fatalf("the access token does not verify as an RFC 9068 token for the resource: %v", err)

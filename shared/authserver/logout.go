@@ -30,7 +30,7 @@ func (s *Server) serveLogout(w http.ResponseWriter, r *http.Request) {
 	if r.Method == http.MethodPost {
 		_ = r.ParseForm()
 		q = r.PostForm
-		want := s.sessions.GetString(ctx, sessionLogoutCSRF)
+		want := s.op.Sessions.GetString(ctx, sessionLogoutCSRF)
 		if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(q.Get("csrf"))) != 1 {
 			s.errorPage(w, r, http.StatusForbidden, "Sign-out not confirmed", "This sign-out form is stale or was not opened here, so you are still signed in. Open the sign-out page again.")
 			return
@@ -57,7 +57,7 @@ func (s *Server) hintNames(hint, clientID, userID string) bool {
 		return false
 	}
 	var c op.IDClaims
-	if err := s.keys.Verify(hint, oauth.TypJWT, &c); err != nil {
+	if err := s.op.Keys.Verify(hint, oauth.TypJWT, &c); err != nil {
 		return false
 	}
 	return c.Issuer == s.cfg.Issuer && c.Subject == userID && (clientID == "" || c.Audience.Contains(clientID))
@@ -65,10 +65,10 @@ func (s *Server) hintNames(hint, clientID, userID string) bool {
 
 func (s *Server) confirmLogout(w http.ResponseWriter, r *http.Request, q url.Values) {
 	ctx := r.Context()
-	token := s.sessions.GetString(ctx, sessionLogoutCSRF)
+	token := s.op.Sessions.GetString(ctx, sessionLogoutCSRF)
 	if token == "" {
 		token = rand.Text()
-		s.sessions.Put(ctx, sessionLogoutCSRF, token)
+		s.op.Sessions.Put(ctx, sessionLogoutCSRF, token)
 	}
 	m := s.meta()
 	m.Title = "Sign out?"
@@ -90,7 +90,7 @@ func (s *Server) endSession(ctx context.Context) {
 		}
 		s.cfg.Log.Info("signed out", "user", uid)
 	}
-	if err := s.sessions.Destroy(ctx); err != nil {
+	if err := s.op.Sessions.Destroy(ctx); err != nil {
 		s.cfg.Log.Error("end session", "err", err)
 	}
 }

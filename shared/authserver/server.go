@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 
 	"xaa.example/shared/clientmeta"
-	"xaa.example/shared/codeflow"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/jwks"
 	"xaa.example/shared/jwtbearer"
-	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/op"
 	"xaa.example/shared/signin"
@@ -24,16 +21,12 @@ import (
 type Server struct {
 	cfg      Config
 	store    *store
-	codes    *codeflow.Store
 	op       *op.Provider
-	keys     *keys.Set
 	clients  *oauth.StaticClients
-	sessions *scs.SessionManager
 	pending  *signin.Pending
 	tenants  []*tenant
 	http     *http.Client    // outbound; carries and records traces
 	verifier *idjag.Verifier // nil when no issuer is trusted
-	token    *oauth.TokenEndpoint
 	handler  http.Handler
 }
 
@@ -80,7 +73,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.keys, s.codes, s.token, s.sessions = s.op.Keys, s.op.Codes, s.op.Token, s.op.Sessions
 	key, err := web.SecretKey(ctx, cfg.DB, "signin-pending")
 	if err != nil {
 		return nil, err
@@ -92,7 +84,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			ClientID:     t.IdP.ClientID,
 			ClientSecret: t.IdP.ClientSecret,
 			RedirectURL:  cfg.Issuer + "/federation/callback",
-			Sessions:     s.sessions,
+			Sessions:     s.op.Sessions,
 			Pending:      s.pending,
 			Now:          cfg.Now,
 		}})
@@ -101,7 +93,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.store.seedUsers(ctx, cfg.SeedUsers); err != nil {
 		return nil, fmt.Errorf("seed users: %w", err)
 	}
-	grants := s.token.Grants
+	grants := s.op.Token.Grants
 	if s.anyClientAllows(oauth.GrantTokenExchange) {
 		grants[oauth.GrantTokenExchange] = &tokenExchangeGrant{s}
 	}
@@ -117,7 +109,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			Verifier:  s.verifier,
 			Resources: cfg.Resources,
 			Accounts:  s.store,
-			Signer:    s.keys,
+			Signer:    s.op.Keys,
 			Lifetime:  cfg.AccessTokenLifetime,
 			Now:       cfg.Now,
 		}
@@ -140,22 +132,15 @@ func (s *Server) routes() http.Handler {
 
 	r.GET("/.well-known/openid-configuration", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET("/.well-known/oauth-authorization-server", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
-	r.GET("/jwks", gin.WrapH(s.keys))
+	r.GET("/jwks", gin.WrapH(s.op.Keys))
 	r.GET("/authorize", gin.WrapH(http.HandlerFunc(s.serveAuthorize)))
 	r.GET("/federation/callback", gin.WrapH(http.HandlerFunc(s.serveFederationCallback)))
 	r.GET("/logout", gin.WrapH(http.HandlerFunc(s.serveLogout)))
 	r.POST("/logout", gin.WrapH(http.HandlerFunc(s.serveLogout)))
-	r.POST("/token", gin.WrapH(s.token))
-	r.GET("/healthz", gin.WrapH(web.Health(s.cfg.DB)))
-	r.GET("/static/*file", gin.WrapH(web.Static()))
+	r.POST("/token", gin.WrapH(s.op.Token))
 	r.GET("/", s.serveIndex)
-	if s.cfg.Trace != nil {
-		r.GET("/debug/trace/:id", gin.WrapH(s.cfg.Trace))
-	}
-	r.NoRoute(func(c *gin.Context) {
-		web.RenderError(c, http.StatusNotFound, "Page not found", "This authorization server has no page at that address.")
-	})
-	return web.LimitBodies(web.FormBytes, s.meta(), s.sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))
+	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "This authorization server")
+	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))
 }
 
 func (s *Server) anyClientAllows(grant string) bool {

@@ -89,8 +89,6 @@ func (a *App) routes() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(web.Recover(a.cfg.Log), web.RequestLog(a.cfg.Log), web.SecurityHeaders(), web.WithMeta(a.meta(nil)))
-	r.GET("/healthz", gin.WrapH(web.Health(a.cfg.DB)))
-	r.GET("/static/*file", gin.WrapH(web.Static()))
 
 	// The API: bearer tokens only, no cookies, no session.
 	api := r.Group("/api")
@@ -116,12 +114,7 @@ func (a *App) routes() http.Handler {
 	pages.POST("/todos/:id/toggle", web.RequireSignIn(a.signin.User), a.toggleTodo)
 	pages.POST("/todos/:id/rename", web.RequireSignIn(a.signin.User), a.renameTodo)
 	pages.POST("/todos/:id/delete", web.RequireSignIn(a.signin.User), a.deleteTodo)
-	if a.cfg.Trace != nil {
-		r.GET("/debug/trace/:id", gin.WrapH(a.cfg.Trace))
-	}
-	r.NoRoute(func(c *gin.Context) {
-		web.RenderError(c, http.StatusNotFound, "Page not found", "The todo app has no page at that address.")
-	})
+	web.ServeCommon(r, a.cfg.DB, a.cfg.Trace, "The todo app")
 	// Sessions load only when a request carries the session cookie, so API
 	// calls cost no session lookup.
 	return web.LimitBodies(web.FormBytes, a.meta(nil), a.sessions.LoadAndSave(a.cfg.Trace.Wrap(r)))

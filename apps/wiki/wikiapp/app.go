@@ -108,8 +108,6 @@ func (a *App) routes() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(web.Recover(a.cfg.Log), web.RequestLog(a.cfg.Log), web.SecurityHeaders(), web.WithMeta(a.meta(nil)), web.SameOrigin(a.cfg.BaseURL, "/debug/reports"))
-	r.GET("/healthz", gin.WrapH(web.Health(a.cfg.DB)))
-	r.GET("/static/*file", gin.WrapH(web.Static()))
 	r.GET("/login", gin.WrapF(a.signin.Login))
 	r.GET("/callback", gin.WrapF(a.signin.Callback))
 	r.POST("/logout", a.logout)
@@ -125,9 +123,7 @@ func (a *App) routes() http.Handler {
 	signedIn.POST("/todos", a.addTodoFromWiki)
 	signedIn.POST("/todos/forget-token", a.forgetToken)
 	a.debugRoutes(r, signedIn)
-	r.NoRoute(func(c *gin.Context) {
-		web.RenderError(c, http.StatusNotFound, "Page not found", "The wiki has no page at that address.")
-	})
+	web.ServeCommon(r, a.cfg.DB, a.cfg.Trace, "The wiki")
 	return web.LimitBodies(web.PageBytes, a.meta(nil), a.sessions.LoadAndSave(r))
 }
 

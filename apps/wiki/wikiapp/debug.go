@@ -29,9 +29,6 @@ import (
 const runsShown = 5
 
 func (a *App) debugRoutes(r *gin.Engine, signedIn *gin.RouterGroup) {
-	if a.cfg.Trace != nil {
-		r.GET("/debug/trace/:id", gin.WrapH(a.cfg.Trace))
-	}
 	r.GET("/debug/console.js", gin.WrapF(debugconsole.Script))
 	// The agent's reports carry their own proof, not the wiki's session.
 	r.POST("/debug/reports", a.debugReport)

@@ -110,7 +110,7 @@ type deviceGrant struct{ s *Server }
 func (g *deviceGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
 	s, now := g.s, g.s.cfg.Now()
 	var row DeviceCode
-	err := s.cfg.DB.WithContext(ctx).Take(&row, "code_hash = ?", deviceDigest(req.Get("device_code"))).Error
+	err := s.cfg.DB.WithContext(ctx).Take(&row, "code_hash = ?", deviceDigest(req.DeviceCode)).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound), err == nil && row.ClientID != req.Client.ID:
 		return nil, oauth.InvalidGrant("the device code is not one this server issued to this client")

@@ -28,7 +28,7 @@ func (s *Server) exchangeGrant() *exchange.Grant {
 // for the console's "expired ID-JAG" scenario and demo scenarios are on:
 // a real, signed ID-JAG that expired five minutes ago.
 func (s *Server) demoIssuedAt(req *oauth.TokenRequest, now time.Time) time.Time {
-	if s.cfg.DemoScenarios && req.Get("xaa_demo") == "expired" {
+	if s.cfg.DemoScenarios && req.Form.Get("xaa_demo") == "expired" {
 		return now.Add(-10 * time.Minute)
 	}
 	return now

@@ -22,13 +22,13 @@ type tokenExchangeGrant struct{ s *Server }
 func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
 	s := g.s
 	switch {
-	case req.Get("requested_token_type") != oauth.TokenTypeIDJAG:
+	case req.RequestedTokenType != oauth.TokenTypeIDJAG:
 		return nil, oauth.InvalidRequest("requested_token_type must be %s", oauth.TokenTypeIDJAG)
-	case req.Get("subject_token") == "":
+	case req.SubjectToken == "":
 		return nil, oauth.InvalidRequest("subject_token is required")
-	case req.Get("subject_token_type") != oauth.TokenTypeIDToken:
+	case req.SubjectTokenType != oauth.TokenTypeIDToken:
 		return nil, oauth.InvalidRequest("subject_token_type must be %s", oauth.TokenTypeIDToken)
-	case req.Get("audience") == "":
+	case req.Audience == "":
 		return nil, oauth.InvalidRequest("audience is required: the issuer of the resource authorization server")
 	}
 
@@ -38,7 +38,7 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 		trace.Fail(ctx, check, e.Description)
 		return nil, e
 	}
-	c, e := s.op.VerifyIDToken(req.Get("subject_token"), req.Client.ID)
+	c, e := s.op.VerifyIDToken(req.SubjectToken, req.Client.ID)
 	if e != nil {
 		return fail(checkSubject, e)
 	}
@@ -61,7 +61,7 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 	if err != nil {
 		return nil, oauth.ServerError(err)
 	}
-	scope := oauth.ParseScopes(req.Get("scope"))
+	scope := req.Scope
 	if t.IdP.OmitExchangeScope {
 		scope = nil
 	}
@@ -69,8 +69,8 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 		xaaclient.Credentials{ClientID: t.IdP.ClientID, ClientSecret: t.IdP.ClientSecret, Method: method},
 		xaaclient.ExchangeRequest{
 			SubjectToken: idpToken,
-			Audience:     req.Get("audience"),
-			Resource:     req.Get("resource"),
+			Audience:     req.Audience,
+			Resource:     req.Resource,
 			Scope:        scope,
 			Extra:        demoParams(req),
 		})
@@ -144,7 +144,7 @@ func relayIdPError(err error) error {
 // demoParams passes the debug console's demo request on to the IdP; only
 // the local IdP with demo scenarios on acts on it.
 func demoParams(req *oauth.TokenRequest) url.Values {
-	if v := req.Get("xaa_demo"); v != "" {
+	if v := req.Form.Get("xaa_demo"); v != "" {
 		return url.Values{"xaa_demo": {v}}
 	}
 	return nil

@@ -137,7 +137,7 @@ type AuthCodeGrant struct {
 }
 
 func (g *AuthCodeGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
-	code := req.Get("code")
+	code := req.Code
 	if code == "" {
 		return nil, oauth.InvalidRequest("code is required")
 	}
@@ -151,11 +151,11 @@ func (g *AuthCodeGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*o
 	switch {
 	case ac.ClientID != req.Client.ID:
 		return nil, oauth.InvalidGrant("the authorization code was issued to another client")
-	case ac.RedirectURI != req.Get("redirect_uri"):
+	case ac.RedirectURI != req.RedirectURI:
 		return nil, oauth.InvalidGrant("redirect_uri does not match the authorization request")
 	case !g.Store.Now().Before(ac.ExpiresAt):
 		return nil, oauth.InvalidGrant("the authorization code has expired")
-	case !oauth.VerifyPKCE(req.Get("code_verifier"), ac.Challenge):
+	case !oauth.VerifyPKCE(req.CodeVerifier, ac.Challenge):
 		return nil, oauth.InvalidGrant("code_verifier does not match the code_challenge")
 	}
 	return g.Issue(ctx, Session{ClientID: ac.ClientID, UserID: ac.UserID, Scope: ac.Scope, Nonce: ac.Nonce, AuthTime: ac.AuthTime})
@@ -169,7 +169,7 @@ type RefreshGrant struct {
 }
 
 func (g *RefreshGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
-	token := req.Get("refresh_token")
+	token := req.RefreshToken
 	if token == "" {
 		return nil, oauth.InvalidRequest("refresh_token is required")
 	}

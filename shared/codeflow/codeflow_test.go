@@ -26,10 +26,7 @@ func issued(_ context.Context, s Session) (*oauth.TokenResponse, error) {
 }
 
 func codeRequest(code, redirect, verifier string) *oauth.TokenRequest {
-	return &oauth.TokenRequest{
-		Client: &oauth.Client{ID: "app"},
-		Form:   map[string][]string{"code": {code}, "redirect_uri": {redirect}, "code_verifier": {verifier}},
-	}
+	return oauth.ParseTokenRequest(map[string][]string{"code": {code}, "redirect_uri": {redirect}, "code_verifier": {verifier}}, &oauth.Client{ID: "app"})
 }
 
 func TestAuthCodeGrant(t *testing.T) {
@@ -137,7 +134,7 @@ func TestRefreshGrantRotates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req := &oauth.TokenRequest{Client: &oauth.Client{ID: "app"}, Form: map[string][]string{"refresh_token": {token}}}
+		req := oauth.ParseTokenRequest(map[string][]string{"refresh_token": {token}}, &oauth.Client{ID: "app"})
 		errs := make(chan error, 6)
 		var wg sync.WaitGroup
 		for range 6 {
@@ -159,9 +156,8 @@ func TestRefreshGrantRotates(t *testing.T) {
 		if _, err := grant.Handle(ctx, req); oauth.AsError(err).Code != "invalid_grant" {
 			t.Fatalf("a use after the grace period: got %v, want invalid_grant", err)
 		}
-		other := &oauth.TokenRequest{Client: &oauth.Client{ID: "other"}, Form: req.Form}
 		fresh, _ := st.NewRefreshToken(ctx, Session{ClientID: "app", UserID: "u1"})
-		other.Form = map[string][]string{"refresh_token": {fresh}}
+		other := oauth.ParseTokenRequest(map[string][]string{"refresh_token": {fresh}}, &oauth.Client{ID: "other"})
 		if _, err := grant.Handle(ctx, other); oauth.AsError(err).Code != "invalid_grant" {
 			t.Fatalf("another client's refresh token: got %v, want invalid_grant", err)
 		}

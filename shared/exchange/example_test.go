@@ -58,16 +58,13 @@ func Example() {
 		AllowedScopes: oauth.ParseScopes("todos.read"), ClientIDAtResource: "wiki-at-todo", Enabled: true,
 	}}
 	grant := &exchange.Grant{Issuer: "https://idp.example", Signer: signer{key}, Subjects: subjects{}, Connections: conns}
-	req := &oauth.TokenRequest{
-		Client: &oauth.Client{ID: "wiki-as"},
-		Form: url.Values{
-			"requested_token_type": {oauth.TokenTypeIDJAG},
-			"subject_token":        {"bob's ID token"},
-			"subject_token_type":   {oauth.TokenTypeIDToken},
-			"audience":             {"https://todo-as.example"},
-			"scope":                {"todos.read todos.write"},
-		},
-	}
+	req := oauth.ParseTokenRequest(url.Values{
+		"requested_token_type": {oauth.TokenTypeIDJAG},
+		"subject_token":        {"bob's ID token"},
+		"subject_token_type":   {oauth.TokenTypeIDToken},
+		"audience":             {"https://todo-as.example"},
+		"scope":                {"todos.read todos.write"},
+	}, &oauth.Client{ID: "wiki-as"})
 	resp, err := grant.Handle(context.Background(), req)
 	fmt.Println(resp.IssuedTokenType, resp.TokenType, resp.Scope, resp.ExpiresIn, err)
 

@@ -79,7 +79,7 @@ type Grant struct {
 
 // Handle runs the IdP's checks in order and issues the ID-JAG.
 func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
-	ev := Event{ClientID: req.Client.ID, Audience: req.Get("audience"), Resource: req.Get("resource"), Requested: req.Get("scope"), Trace: trace.ID(ctx)}
+	ev := Event{ClientID: req.Client.ID, Audience: req.Audience, Resource: req.Resource, Requested: req.Form.Get("scope"), Trace: trace.ID(ctx)}
 	resp, err := g.handle(ctx, req, &ev)
 	if g.Audit != nil {
 		if err != nil {
@@ -117,15 +117,15 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 		types = []string{oauth.TokenTypeIDToken}
 	}
 	switch {
-	case req.Get("requested_token_type") != oauth.TokenTypeIDJAG:
+	case req.RequestedTokenType != oauth.TokenTypeIDJAG:
 		return nil, checkRequest, oauth.InvalidRequest("requested_token_type must be %s", oauth.TokenTypeIDJAG)
-	case req.Get("subject_token") == "":
+	case req.SubjectToken == "":
 		return nil, checkRequest, oauth.InvalidRequest("subject_token is required")
-	case !slices.Contains(types, req.Get("subject_token_type")):
-		return nil, checkRequest, oauth.InvalidRequest("subject_token_type %q is not supported here", req.Get("subject_token_type"))
-	case req.Get("audience") == "":
+	case !slices.Contains(types, req.SubjectTokenType):
+		return nil, checkRequest, oauth.InvalidRequest("subject_token_type %q is not supported here", req.SubjectTokenType)
+	case req.Audience == "":
 		return nil, checkRequest, oauth.InvalidRequest("audience is required: the issuer of the resource authorization server")
-	case req.Get("actor_token") != "" || req.Get("actor_token_type") != "":
+	case req.ActorToken != "" || req.ActorTokenType != "":
 		// Draft §4.3 leaves actor tokens to later profiles; refusing them
 		// is better than silently ignoring who claims to act.
 		return nil, checkRequest, oauth.InvalidRequest("actor_token is not supported")
@@ -134,7 +134,7 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 
 	// The subject token: issued by this IdP, to the authenticated client
 	// (draft §4.3.1).
-	subject, err := g.Subjects.VerifySubject(ctx, req.Get("subject_token"), req.Get("subject_token_type"), req.Client.ID)
+	subject, err := g.Subjects.VerifySubject(ctx, req.SubjectToken, req.SubjectTokenType, req.Client.ID)
 	if err != nil {
 		var oe *oauth.Error
 		if errors.As(err, &oe) {
@@ -148,7 +148,7 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	// The audience must be a known resource AS and the resource one it
 	// governs (RFC 8693 §2.2.2 invalid_target); the connection from this
 	// client must exist and be enabled (access_denied).
-	audience, resource := req.Get("audience"), req.Get("resource")
+	audience, resource := req.Audience, req.Resource
 	conns, err := g.Connections.ConnectionsTo(ctx, audience)
 	if err != nil {
 		return nil, checkAudience, oauth.ServerError(err)
@@ -179,9 +179,9 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 
 	// Scopes are narrowed to what the connection allows; asking for none
 	// means asking for all the connection allows.
-	scope := conn.AllowedScopes
-	if requested := req.Get("scope"); requested != "" {
-		scope = oauth.ParseScopes(requested).Intersect(conn.AllowedScopes)
+	scope := req.Allowed(conn.AllowedScopes)
+	if len(req.Scope) > 0 {
+		scope = req.Scope.Intersect(conn.AllowedScopes)
 		if len(scope) == 0 {
 			return nil, checkScope, oauth.InvalidScope("none of the requested scopes is allowed by the connection to %s", audience)
 		}

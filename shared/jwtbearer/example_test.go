@@ -92,10 +92,11 @@ func Example() {
 		Lifetime:  15 * time.Minute,
 		Now:       time.Now,
 	}
-	resp, err := grant.Handle(context.Background(), &oauth.TokenRequest{
-		Client: &oauth.Client{ID: "wiki-at-todo", Scopes: []string{"todos.read"}},
-		Form:   url.Values{"assertion": {assertion}, "scope": {"todos.read todos.write"}},
-	})
+	// The token endpoint parses the request once and narrows the scope to
+	// what the client may have; the grant then does the rest.
+	req := oauth.ParseTokenRequest(url.Values{"assertion": {assertion}, "scope": {"todos.read"}},
+		&oauth.Client{ID: "wiki-at-todo", Scopes: []string{"todos.read"}})
+	resp, err := grant.Handle(context.Background(), req)
 	fmt.Println(resp.TokenType, resp.Scope, resp.Resource, resp.ExpiresIn, resp.RefreshToken == "", err)
 	// Output:
 	// Bearer todos.read [https://todo.example/api] 900 true <nil>

@@ -63,7 +63,7 @@ type decision struct {
 func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
 	var d decision
 	policy := func(v *idjag.Verified) error { return g.decide(ctx, req, v, &d) }
-	v, err := g.Verifier.Verify(ctx, req.Get("assertion"), req.Client.ID, policy)
+	v, err := g.Verifier.Verify(ctx, req.Assertion, req.Client.ID, policy)
 	if err != nil {
 		return nil, err
 	}
@@ -118,7 +118,7 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 		}
 		known = append(known, r.Scopes...)
 	}
-	if want := req.Get("resource"); want != "" {
+	if want := req.Resource; want != "" {
 		if !slices.Contains(d.resources, want) {
 			return fail(c10, oauth.InvalidTarget("resource %s is not among the resources of the assertion", want))
 		}
@@ -130,12 +130,11 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 
 	// 11. granted = requested ∩ assertion scope ∩ client's allowed scopes ∩
 	// the resource's scopes. A missing scope claim grants nothing.
-	d.scope = oauth.ParseScopes(c.Scope).Intersect(oauth.ParseScopes(oauth.Scopes(known).String()))
-	if requested := req.Get("scope"); requested != "" {
-		d.scope = d.scope.Intersect(oauth.ParseScopes(requested))
-	}
-	if len(req.Client.Scopes) > 0 {
-		d.scope = d.scope.Intersect(oauth.Scopes(req.Client.Scopes))
+	// The token endpoint has already narrowed the request to the client's
+	// allowed scopes (its scope policy).
+	d.scope = req.Allowed(oauth.ParseScopes(c.Scope).Intersect(oauth.ParseScopes(oauth.Scopes(known).String())))
+	if len(req.Scope) > 0 {
+		d.scope = d.scope.Intersect(req.Scope)
 	}
 	if len(d.scope) == 0 {
 		return fail(c11, oauth.InvalidScope("no requested scope is both granted by the assertion and allowed for this client"))

@@ -13,18 +13,66 @@ import (
 // a JWT of a few kilobytes.
 const maxFormBytes = 64 << 10
 
-// TokenRequest is a parsed, client-authenticated token request.
+// TokenRequest is a token request parsed once, its client authenticated
+// and its scope through the client's policy: each grant reads the fields
+// its RFC defines.
 type TokenRequest struct {
 	GrantType string
 	Client    *Client
-	Form      url.Values
+	// Scope is what was asked for (RFC 6749 §3.3), narrowed to what the
+	// client may ever have; empty when nothing was asked for.
+	Scope Scopes
+	// RFC 8707 resource and RFC 8693 audience.
+	Resource string
+	Audience string
+	// Authorization code grant (RFC 6749 §4.1.3, RFC 7636 §4.5).
+	Code         string
+	RedirectURI  string
+	CodeVerifier string
+	// Refresh token grant (RFC 6749 §6).
+	RefreshToken string
+	// JWT bearer grant (RFC 7523 §2.1).
+	Assertion string
+	// Token exchange (RFC 8693 §2.1).
+	SubjectToken       string
+	SubjectTokenType   string
+	ActorToken         string
+	ActorTokenType     string
+	RequestedTokenType string
+	// Device authorization grant (RFC 8628 §3.4).
+	DeviceCode string
+	// Form is the whole request, for parameters no RFC above defines (the
+	// demo's xaa_demo) and for audit.
+	Form url.Values
 	// Header is the HTTP request's header, for grants that read trace or
 	// DPoP headers.
 	Header http.Header
 }
 
-// Get returns a single-valued form parameter.
-func (r *TokenRequest) Get(name string) string { return r.Form.Get(name) }
+// ParseTokenRequest reads a token request's parameters once; the endpoint
+// then sets Client and puts Scope through the client's policy. A grant
+// tested alone gets its request from here.
+func ParseTokenRequest(form url.Values, client *Client) *TokenRequest {
+	return &TokenRequest{
+		GrantType: form.Get("grant_type"), Scope: ParseScopes(form.Get("scope")),
+		Resource: form.Get("resource"), Audience: form.Get("audience"),
+		Code: form.Get("code"), RedirectURI: form.Get("redirect_uri"), CodeVerifier: form.Get("code_verifier"),
+		RefreshToken: form.Get("refresh_token"), Assertion: form.Get("assertion"),
+		SubjectToken: form.Get("subject_token"), SubjectTokenType: form.Get("subject_token_type"),
+		ActorToken: form.Get("actor_token"), ActorTokenType: form.Get("actor_token_type"),
+		RequestedTokenType: form.Get("requested_token_type"), DeviceCode: form.Get("device_code"),
+		Client: client, Form: form,
+	}
+}
+
+// Allowed narrows scopes a grant would give to what the client may ever
+// have (Client.Scopes; no restriction when it lists none).
+func (r *TokenRequest) Allowed(s Scopes) Scopes {
+	if len(r.Client.Scopes) == 0 {
+		return s
+	}
+	return s.Intersect(Scopes(r.Client.Scopes))
+}
 
 // Grant handles one grant_type. It returns the success body or an error;
 // the endpoint writes either.
@@ -33,9 +81,10 @@ type Grant interface {
 }
 
 // TokenEndpoint is the RFC 6749 §3.2 token endpoint. The steps every grant
-// needs (method and form checks, client authentication, the client's right
-// to the grant type, response writing) live here so that no grant can skip
-// one.
+// needs live here so that no grant can skip one, in dex's order: parse the
+// request once, authenticate the client, check its right to the grant
+// type, put the requested scope through the client's policy, then the
+// grant, then write the answer.
 type TokenEndpoint struct {
 	Auth   *ClientAuth
 	Grants map[string]Grant
@@ -59,7 +108,9 @@ func (e *TokenEndpoint) handle(r *http.Request) (*TokenResponse, error) {
 	if err != nil {
 		return nil, err
 	}
-	grantType := form.Get("grant_type")
+	req := ParseTokenRequest(form, nil)
+	req.Header = r.Header
+	grantType := req.GrantType
 	if grantType == "" {
 		return nil, InvalidRequest("grant_type is required")
 	}
@@ -80,7 +131,22 @@ func (e *TokenEndpoint) handle(r *http.Request) (*TokenResponse, error) {
 		return nil, e
 	}
 	trace.Pass(ctx, "client may use this grant type")
-	return grant.Handle(r.Context(), &TokenRequest{GrantType: grantType, Client: client, Form: form, Header: r.Header})
+	req.Client = client
+
+	// Scope policy (RFC 6749 §3.3): a client registered with a list of
+	// scopes never gets another, whichever grant it uses; what it asked
+	// for beyond the list is dropped, and asking for nothing it may have
+	// is refused.
+	if asked := req.Scope; len(asked) > 0 {
+		req.Scope = req.Allowed(asked)
+		if len(req.Scope) == 0 {
+			e := InvalidScope("client %s may not have any of the scopes asked for (%s)", client.ID, asked)
+			trace.Fail(ctx, "scope allowed for this client", e.Description)
+			return nil, e
+		}
+		trace.PassDetail(ctx, "scope allowed for this client", req.Scope.String())
+	}
+	return grant.Handle(ctx, req)
 }
 
 // ParseForm reads an application/x-www-form-urlencoded body, bounded in size,

@@ -90,3 +90,54 @@ func TestTokenEndpoint(t *testing.T) {
 		})
 	}
 }
+
+// scopeGrant answers with the scope the grant was handed.
+type scopeGrant struct{}
+
+func (scopeGrant) Handle(_ context.Context, r *TokenRequest) (*TokenResponse, error) {
+	return &TokenResponse{AccessToken: "x", TokenType: "Bearer", Scope: r.Scope.String()}, nil
+}
+
+// TestScopePolicy: every grant gets the requested scope already narrowed
+// to the client's allowed scopes, and a request for none of them is
+// refused before any grant runs (it was enforced inside the jwt-bearer
+// grant alone).
+func TestScopePolicy(t *testing.T) {
+	ep := &TokenEndpoint{
+		Auth: &ClientAuth{Clients: NewStaticClients(
+			Client{ID: "narrow", Secret: "s", GrantTypes: []string{"any_grant"}, Scopes: []string{"todos.read"}},
+			Client{ID: "open", Secret: "s", GrantTypes: []string{"any_grant"}},
+		)},
+		Grants: map[string]Grant{"any_grant": scopeGrant{}},
+	}
+	for _, row := range []struct {
+		client, scope string
+		status        int
+		want          string // the scope the grant saw, or the error
+	}{
+		{"narrow", "todos.read", 200, "todos.read"},
+		{"narrow", "todos.read todos.write", 200, "todos.read"},
+		{"narrow", "todos.write", 400, "invalid_scope"},
+		{"narrow", "", 200, ""},
+		{"open", "todos.write calendar.read", 200, "calendar.read todos.write"},
+	} {
+		form := url.Values{"grant_type": {"any_grant"}}
+		if row.scope != "" {
+			form.Set("scope", row.scope)
+		}
+		req := httptest.NewRequest(http.MethodPost, "/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(row.client, "s")
+		rec := httptest.NewRecorder()
+		ep.ServeHTTP(rec, req)
+		var body map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &body)
+		got, _ := body["scope"].(string)
+		if row.status != 200 {
+			got, _ = body["error"].(string)
+		}
+		if rec.Code != row.status || got != row.want {
+			t.Errorf("%s asking %q: %d %q, want %d %q", row.client, row.scope, rec.Code, got, row.status, row.want)
+		}
+	}
+}

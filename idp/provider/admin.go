@@ -99,8 +99,8 @@ func (s *Server) adminConnections(c *gin.Context) {
 }
 
 func (s *Server) renderConnections(c *gin.Context, status int, flash, problem string) {
-	var conns []Connection
-	if err := s.cfg.DB.WithContext(c.Request.Context()).Order("id").Find(&conns).Error; err != nil {
+	conns, err := s.store.connections(c.Request.Context())
+	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Connections unavailable", "The connections could not be loaded.")
 		return
 	}
@@ -113,8 +113,8 @@ var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
 func (s *Server) adminUpdateConnection(c *gin.Context) {
 	ctx := c.Request.Context()
 	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
-	var conn Connection
-	if err := s.cfg.DB.WithContext(ctx).Take(&conn, id).Error; err != nil {
+	conn, err := s.store.connection(ctx, uint(id))
+	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such connection", "That connection does not exist.")
 		return
 	}
@@ -151,7 +151,7 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 		s.renderConnections(c, http.StatusBadRequest, "", "Unknown action.")
 		return
 	}
-	if err := s.cfg.DB.WithContext(ctx).Save(&conn).Error; err != nil {
+	if err := s.store.saveConnection(ctx, &conn); err != nil {
 		s.cfg.Log.Error("save connection", "err", err)
 		s.renderConnections(c, http.StatusInternalServerError, "", "The connection could not be saved.")
 		return
@@ -177,14 +177,11 @@ func orNone(scopes string) string {
 }
 
 func (s *Server) adminUsers(c *gin.Context) {
-	var users []User
-	var orgs []Org
-	db := s.cfg.DB.WithContext(c.Request.Context())
-	if err := db.Order("email").Find(&users).Error; err != nil {
+	users, orgs, err := s.store.usersAndOrgs(c.Request.Context())
+	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Users unavailable", "The users could not be loaded.")
 		return
 	}
-	db.Find(&orgs)
 	names := map[string]string{}
 	for _, o := range orgs {
 		names[o.ID] = o.Name + " (" + o.Domain + ")"
@@ -241,7 +238,7 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 		return
 	}
 	u.Disabled = !u.Disabled
-	if err := s.cfg.DB.WithContext(ctx).Model(u).Update("disabled", u.Disabled).Error; err != nil {
+	if err := s.store.setDisabled(ctx, u); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The user could not be updated.")
 		return
 	}
@@ -265,8 +262,8 @@ func (s *Server) adminApps(c *gin.Context) {
 // the debug console when it was part of one.
 func (s *Server) adminAuditEntry(c *gin.Context) {
 	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
-	var e AuditEvent
-	if err := s.cfg.DB.WithContext(c.Request.Context()).Take(&e, id).Error; err != nil {
+	e, err := s.store.auditEvent(c.Request.Context(), uint(id))
+	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such event", "The audit log has no such entry.")
 		return
 	}
@@ -274,7 +271,7 @@ func (s *Server) adminAuditEntry(c *gin.Context) {
 	if e.Trace != "" && s.cfg.ConsoleURL != "" {
 		run = s.cfg.ConsoleURL + "?" + url.Values{"all": {"1"}, "pin": {e.Trace}}.Encode() + "#run-" + e.Trace
 	}
-	s.renderAdmin(c, http.StatusOK, "Audit log", func(v adminView) templComponent { return auditEntry(e, run) }, "", "")
+	s.renderAdmin(c, http.StatusOK, "Audit log", func(v adminView) templComponent { return auditEntry(*e, run) }, "", "")
 }
 
 // auditRows are an event's fields, named for people.

@@ -135,7 +135,7 @@ func (s *store) auditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, er
 // storeAudit writes an audit event; a failure to record is logged, not
 // hidden, and does not undo what was audited.
 func (s *Server) storeAudit(ctx context.Context, row *AuditEvent) {
-	if err := s.cfg.DB.WithContext(ctx).Create(row).Error; err != nil {
+	if err := s.store.addAuditEvent(ctx, row); err != nil {
 		s.cfg.Log.Error("audit event not stored", "err", err, "event", row.Event)
 	}
 }

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"gorm.io/gorm"
 
 	"xaa.example/shared/codeflow"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/storage"
 	"xaa.example/shared/web"
 )
 
@@ -92,7 +92,7 @@ func (s *Server) serveDeviceAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 	device := rand.Text() + rand.Text()
 	row := DeviceCode{CodeHash: deviceDigest(device), UserCode: newUserCode(), ClientID: client.ID, Scope: form.Get("scope"), ExpiresAt: s.cfg.Now().Add(deviceCodeLifetime).UTC()}
-	if err := s.cfg.DB.WithContext(r.Context()).Create(&row).Error; err != nil {
+	if err := s.store.createDeviceCode(r.Context(), &row); err != nil {
 		oauth.WriteError(w, s.cfg.Log, oauth.ServerError(err))
 		return
 	}
@@ -109,29 +109,34 @@ type deviceGrant struct{ s *Server }
 
 func (g *deviceGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
 	s, now := g.s, g.s.cfg.Now()
-	var row DeviceCode
-	err := s.cfg.DB.WithContext(ctx).Take(&row, "code_hash = ?", deviceDigest(req.DeviceCode)).Error
+	row, err := s.store.deviceCode(ctx, deviceDigest(req.DeviceCode))
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound), err == nil && row.ClientID != req.Client.ID:
+	case errors.Is(err, storage.ErrNotFound), err == nil && row.ClientID != req.Client.ID:
 		return nil, oauth.InvalidGrant("the device code is not one this server issued to this client")
 	case err != nil:
 		return nil, oauth.ServerError(err)
 	case !now.Before(row.ExpiresAt):
 		return nil, deviceError("expired_token", "the device code has expired: start the sign-in again")
 	case row.Denied:
-		s.cfg.DB.WithContext(ctx).Delete(&row)
+		if err := s.store.takeDeviceCode(ctx, row.CodeHash); err != nil && !errors.Is(err, storage.ErrNotFound) {
+			s.cfg.Log.Error("delete refused device code", "err", err)
+		}
 		return nil, oauth.AccessDenied("the person refused the sign-in")
 	case row.UserID == "":
 		slow := now.Sub(row.LastPoll) < s.cfg.DeviceInterval
-		s.cfg.DB.WithContext(ctx).Model(&row).Update("last_poll", now.UTC())
+		if err := s.store.devicePolled(ctx, row.CodeHash, now); err != nil {
+			return nil, oauth.ServerError(err)
+		}
 		if slow {
 			return nil, deviceError("slow_down", "polling faster than the interval: wait longer between tries")
 		}
 		return nil, deviceError("authorization_pending", "the person has not approved the sign-in yet")
 	}
 	// Approved: used once.
-	if res := s.cfg.DB.WithContext(ctx).Where("code_hash = ?", row.CodeHash).Delete(&DeviceCode{}); res.Error != nil || res.RowsAffected != 1 {
+	if err := s.store.takeDeviceCode(ctx, row.CodeHash); errors.Is(err, storage.ErrNotFound) {
 		return nil, oauth.InvalidGrant("the device code was already used")
+	} else if err != nil {
+		return nil, oauth.ServerError(err)
 	}
 	return s.op.IssueSession(ctx, codeflow.Session{ClientID: row.ClientID, UserID: row.UserID, Scope: row.Scope, AuthTime: row.AuthTime})
 }
@@ -154,8 +159,8 @@ func (s *Server) serveActivate(c *gin.Context) {
 
 func (s *Server) renderActivate(c *gin.Context, status int, code, problem string) {
 	ctx := c.Request.Context()
-	var row DeviceCode
-	found := code != "" && s.cfg.DB.WithContext(ctx).Take(&row, "user_code = ?", code).Error == nil && s.cfg.Now().Before(row.ExpiresAt)
+	row, err := s.store.deviceCodeByUserCode(ctx, code)
+	found := code != "" && err == nil && s.cfg.Now().Before(row.ExpiresAt)
 	if code != "" && !found && problem == "" {
 		problem = "There is no sign-in waiting with the code " + code + ". Check the code, or start the sign-in again on the device."
 	}
@@ -174,17 +179,13 @@ func (s *Server) serveActivateDecision(c *gin.Context) {
 		return
 	}
 	code := normalUserCode(c.PostForm("user_code"))
-	var row DeviceCode
-	if code == "" || s.cfg.DB.WithContext(ctx).Take(&row, "user_code = ?", code).Error != nil || !s.cfg.Now().Before(row.ExpiresAt) {
+	row, err := s.store.deviceCodeByUserCode(ctx, code)
+	if code == "" || err != nil || !s.cfg.Now().Before(row.ExpiresAt) {
 		s.renderActivate(c, http.StatusBadRequest, code, "There is no sign-in waiting with that code.")
 		return
 	}
 	approve := c.PostForm("action") == "approve"
-	update := map[string]any{"denied": !approve}
-	if approve {
-		update["user_id"], update["auth_time"] = uid, authTime.UTC()
-	}
-	if err := s.cfg.DB.WithContext(ctx).Model(&row).Updates(update).Error; err != nil {
+	if err := s.store.decideDeviceCode(ctx, row, approve, uid, authTime); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The decision could not be saved. Try again.")
 		return
 	}

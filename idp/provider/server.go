@@ -113,7 +113,10 @@ func (s *Server) serveIndex(c *gin.Context) {
 	if user != nil {
 		m.User, m.SignOut = user.Name, "/logout"
 	}
-	var conns []Connection
-	s.cfg.DB.WithContext(c.Request.Context()).Order("id").Find(&conns)
+	conns, err := s.store.connections(c.Request.Context())
+	if err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Overview unavailable", "The connections could not be loaded.")
+		return
+	}
 	web.Render(c, http.StatusOK, web.Layout(m, indexPage(s.cfg.Issuer, user, conns)))
 }

@@ -221,3 +221,93 @@ func (s *store) orgByEmail(ctx context.Context, email string) (*Org, error) {
 	err := s.db.WithContext(ctx).Take(&o, "domain = ?", strings.ToLower(strings.TrimSpace(email[at+1:]))).Error
 	return &o, storage.Translate(err)
 }
+
+// The admin console's reads and writes.
+
+func (s *store) connections(ctx context.Context) ([]Connection, error) {
+	var conns []Connection
+	err := s.db.WithContext(ctx).Order("id").Find(&conns).Error
+	return conns, err
+}
+
+func (s *store) connection(ctx context.Context, id uint) (Connection, error) {
+	var conn Connection
+	err := s.db.WithContext(ctx).Take(&conn, id).Error
+	return conn, storage.Translate(err)
+}
+
+func (s *store) saveConnection(ctx context.Context, conn *Connection) error {
+	return s.db.WithContext(ctx).Save(conn).Error
+}
+
+func (s *store) usersAndOrgs(ctx context.Context) ([]User, []Org, error) {
+	var users []User
+	var orgs []Org
+	db := s.db.WithContext(ctx)
+	if err := db.Order("email").Find(&users).Error; err != nil {
+		return nil, nil, err
+	}
+	if err := db.Find(&orgs).Error; err != nil {
+		return nil, nil, err
+	}
+	return users, orgs, nil
+}
+
+// setDisabled saves u's Disabled as it is.
+func (s *store) setDisabled(ctx context.Context, u *User) error {
+	return s.db.WithContext(ctx).Model(u).Update("disabled", u.Disabled).Error
+}
+
+func (s *store) addAuditEvent(ctx context.Context, e *AuditEvent) error {
+	return s.db.WithContext(ctx).Create(e).Error
+}
+
+func (s *store) auditEvent(ctx context.Context, id uint) (*AuditEvent, error) {
+	var e AuditEvent
+	err := s.db.WithContext(ctx).Take(&e, id).Error
+	return &e, storage.Translate(err)
+}
+
+// The device codes' reads and writes.
+
+func (s *store) createDeviceCode(ctx context.Context, row *DeviceCode) error {
+	return s.db.WithContext(ctx).Create(row).Error
+}
+
+func (s *store) deviceCode(ctx context.Context, hash string) (*DeviceCode, error) {
+	var row DeviceCode
+	err := s.db.WithContext(ctx).Take(&row, "code_hash = ?", hash).Error
+	return &row, storage.Translate(err)
+}
+
+func (s *store) deviceCodeByUserCode(ctx context.Context, userCode string) (*DeviceCode, error) {
+	var row DeviceCode
+	err := s.db.WithContext(ctx).Take(&row, "user_code = ?", userCode).Error
+	return &row, storage.Translate(err)
+}
+
+func (s *store) devicePolled(ctx context.Context, hash string, at time.Time) error {
+	return s.db.WithContext(ctx).Model(&DeviceCode{}).Where("code_hash = ?", hash).Update("last_poll", at.UTC()).Error
+}
+
+// takeDeviceCode deletes the code; storage.ErrNotFound when another
+// request took it first (one use: RFC 8628 §3.5).
+func (s *store) takeDeviceCode(ctx context.Context, hash string) error {
+	res := s.db.WithContext(ctx).Where("code_hash = ?", hash).Delete(&DeviceCode{})
+	switch {
+	case res.Error != nil:
+		return res.Error
+	case res.RowsAffected != 1:
+		return storage.ErrNotFound
+	}
+	return nil
+}
+
+// decideDeviceCode records the person's approval or refusal.
+func (s *store) decideDeviceCode(ctx context.Context, row *DeviceCode, approve bool, userID string, authTime time.Time) error {
+	update := map[string]any{"denied": !approve}
+	if approve {
+		update["user_id"], update["auth_time"] = userID, authTime.UTC()
+	}
+	return s.db.WithContext(ctx).Model(row).Updates(update).Error
+}

@@ -45,7 +45,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err := migrate(cfg.DB); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
-	st := &store{db: cfg.DB}
+	st := &store{db: cfg.DB, now: cfg.Now}
 	if err := st.seed(ctx); err != nil {
 		return nil, fmt.Errorf("seed: %w", err)
 	}

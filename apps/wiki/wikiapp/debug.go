@@ -286,7 +286,7 @@ func (a *App) debugStep(c *gin.Context) {
 	case "exchange":
 		var run *debugconsole.Run
 		ctx, run = a.cfg.Recorder.Start(ctx, "Step through: ID token → ID-JAG → access token → API", owner(user))
-		st = &stepState{run: run, started: time.Now()}
+		st = &stepState{run: run, started: a.cfg.Now()}
 		st.idjag, problem = a.exchangeStep(ctx, todoTarget(a.cfg, readScope))
 	case "redeem":
 		if st == nil || st.idjag == "" {

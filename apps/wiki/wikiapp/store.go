@@ -43,6 +43,7 @@ type store struct {
 	// process, the only writer of its access_tokens table; a second process
 	// sharing the table would see this one's changes within a minute.
 	held recent.Map[heldKey, AccessToken]
+	now  func() time.Time
 }
 
 type heldKey struct{ userID, resource string }
@@ -76,7 +77,7 @@ func (s *store) updatePage(ctx context.Context, p *Page) error {
 
 func (s *store) accessToken(ctx context.Context, userID, resource string) (*AccessToken, error) {
 	key := heldKey{userID, resource}
-	if t, ok := s.held.Get(key, time.Now()); ok {
+	if t, ok := s.held.Get(key, s.now()); ok {
 		return &t, nil
 	}
 	var t AccessToken
@@ -84,7 +85,7 @@ func (s *store) accessToken(ctx context.Context, userID, resource string) (*Acce
 	if err != nil {
 		return &t, storage.Translate(err)
 	}
-	s.held.Put(key, t, time.Now())
+	s.held.Put(key, t, s.now())
 	return &t, nil
 }
 
@@ -92,7 +93,7 @@ func (s *store) saveAccessToken(ctx context.Context, t *AccessToken) error {
 	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(t).Error; err != nil {
 		return err
 	}
-	s.held.Put(heldKey{t.UserID, t.Resource}, *t, time.Now())
+	s.held.Put(heldKey{t.UserID, t.Resource}, *t, s.now())
 	return nil
 }
 

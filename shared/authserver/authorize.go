@@ -124,7 +124,7 @@ func describeCallback(ce *signin.CallbackError) string {
 	switch ce.Code {
 	case "access_denied":
 		return "The identity provider refused the sign-in. " + ce.Description
-	case "invalid_state", "invalid_nonce":
+	case "invalid_state", "invalid_nonce", "invalid_grant":
 		return ce.Description
 	}
 	msg := "The identity provider answered " + ce.Code + "."

@@ -153,6 +153,13 @@ func (rp *RP) Finish(ctx context.Context, w http.ResponseWriter, r *http.Request
 		return nil, err
 	}
 	tok, err := cfg.Exchange(rp.Upstream.Context(ctx), code, oauth2.VerifierOption(p.Verifier))
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
+		// The provider answered and refused this code: used already (a
+		// replayed callback), expired, or not this sign-in's (PKCE). The
+		// person can start again; the provider is not down.
+		return nil, &CallbackError{Code: "invalid_grant", Description: "This sign-in could not be completed: its code was already used, has expired, or belongs to another sign-in. Start the sign-in again."}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("code exchange at %s: %w", rp.Upstream.Issuer, err)
 	}

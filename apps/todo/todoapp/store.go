@@ -147,6 +147,14 @@ func (s *store) page(ctx context.Context, owner, after string, limit int) (*Page
 }
 
 // get returns the owner's todo; another owner's todo is ErrNotFound.
+// byIDs returns those of ids that are owner's todos; others' and missing
+// ones are left out.
+func (s *store) byIDs(ctx context.Context, owner string, ids []uint) ([]Todo, error) {
+	var out []Todo
+	err := s.db.WithContext(ctx).Where("owner_id = ? AND id IN ?", owner, ids).Order("id").Find(&out).Error
+	return out, err
+}
+
 func (s *store) get(ctx context.Context, owner string, id uint) (*Todo, error) {
 	var t Todo
 	err := s.db.WithContext(ctx).Where("owner_id = ? AND id = ?", owner, id).Take(&t).Error

@@ -53,3 +53,20 @@ func TestPage(t *testing.T) {
 		}
 	})
 }
+
+// TestByIDs: a list call by ids answers the owner's todos among them and
+// nothing of anyone else's, on both databases.
+func TestByIDs(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		if err := db.AutoMigrate(&Todo{}); err != nil {
+			t.Fatal(err)
+		}
+		st := &store{db: db}
+		mine, _ := st.add(context.Background(), "bob", "mine")
+		theirs, _ := st.add(context.Background(), "john", "theirs")
+		got, err := st.byIDs(context.Background(), "bob", []uint{mine.ID, theirs.ID, 999999})
+		if err != nil || len(got) != 1 || got[0].ID != mine.ID {
+			t.Fatalf("bob's todos among %d, %d, 999999: %+v %v; want only #%d", mine.ID, theirs.ID, got, err, mine.ID)
+		}
+	})
+}

@@ -56,7 +56,7 @@ func (a *App) showPage(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Page unavailable", "The page could not be loaded.")
 		return
 	}
-	body, problem := a.withChips(c.Request.Context(), web.SignedIn[signin.User](c), renderMarkdown(p.Body))
+	body, problem := a.renderPage(c.Request.Context(), web.SignedIn[signin.User](c), p.Body)
 	a.render(c, http.StatusOK, p.Title, pageView(*p, body, problem))
 }
 
@@ -98,7 +98,7 @@ func (a *App) preview(c *gin.Context, f pageForm, title string) bool {
 	if c.PostForm("action") != "preview" {
 		return false
 	}
-	f.Preview, _ = a.withChips(c.Request.Context(), web.SignedIn[signin.User](c), renderMarkdown(f.Body))
+	f.Preview, _ = a.renderPage(c.Request.Context(), web.SignedIn[signin.User](c), f.Body)
 	a.render(c, http.StatusOK, title, editForm(f, a.cfg.TodoAppURL))
 	return true
 }

@@ -41,7 +41,7 @@ func TestConsoleShowsEveryParty(t *testing.T) {
 		"subject token: an ID token of this server",                                                                                                      // wiki AS
 		"an enabled managed connection from this app to that one",                                                                                        // IdP
 		"2 · typ is oauth-id-jag+jwt", "6 · aud is exactly this authorization server", "9 · jti not used before", "12 · subject maps to a local account", // todo AS
-		"access token: typ at+jwt, signed by the todo AS", "scope todos.read granted", // todo API
+		"access token: typ at+jwt, signed by the authorization server", "the token grants the scope this call needs", "needs todos.read", // todo API
 		"client authentication",
 		// the tabs and the code
 		"Request", "Response", "Checks (", "curl -sS -X POST", "xaaclient.Exchange", "xaaclient.Redeem",

@@ -25,9 +25,11 @@ import (
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/idjag"
+	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/storage/storagetest"
+	"xaa.example/shared/trace"
 )
 
 const (
@@ -54,6 +56,8 @@ type resourceAS struct {
 	db     *gorm.DB
 	idpKey *ecdsa.PrivateKey
 	now    time.Time
+	// lastTrace is the trace id of the last request post sent.
+	lastTrace string
 }
 
 // newResourceAS starts a todo-style AS that trusts a test IdP whose
@@ -85,6 +89,7 @@ func newResourceASOn(t testing.TB, db *gorm.DB, extraClients ...oauth.Client) *r
 		Now:        func() time.Time { return ras.now },
 		Tenants:    []Tenant{{IdP: Upstream{Issuer: testIdP, ClientID: "as", ClientSecret: "as-secret"}}},
 		Clients:    clients,
+		Trace:      trace.NewStore("todo-as"),
 		SeedUsers:  []demo.User{{Email: "bob@tables.fake", Name: "Bobby Tables"}},
 		Resources:  []Resource{{URI: testResource, Scopes: scopes}},
 		TrustedIssuers: []*idjag.TrustedIssuer{{
@@ -138,6 +143,9 @@ func (r *resourceAS) post(t *testing.T, auth [2]string, body string) (int, map[s
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/token", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// Traced, so that a test can read which checks the server made.
+	r.lastTrace = trace.NewID()
+	req.Header.Set(trace.HeaderTrace, r.lastTrace)
 	if auth[0] != "" {
 		req.SetBasicAuth(auth[0], auth[1])
 	}
@@ -152,6 +160,18 @@ func (r *resourceAS) post(t *testing.T, auth [2]string, body string) (int, map[s
 		t.Fatalf("not JSON: %s", b)
 	}
 	return resp.StatusCode, out, resp.Header
+}
+
+// failedCheck is the check that refused the last request, or "".
+func (r *resourceAS) failedCheck() trace.CheckID {
+	for _, step := range r.server.cfg.Trace.Steps(r.lastTrace) {
+		for _, c := range step.Checks {
+			if !c.Passed {
+				return c.ID
+			}
+		}
+	}
+	return ""
 }
 
 // postGrant posts a jwt-bearer grant as the wiki's client at the todo AS,
@@ -218,75 +238,76 @@ func TestJWTBearerHostile(t *testing.T) {
 		body      string
 		status    int
 		error     string
-		wantScope string // for accepted rows
-		desc      string // a part of error_description, where it matters
+		wantScope string        // for accepted rows
+		desc      string        // a part of error_description, where it matters
+		check     trace.CheckID // the check that refuses; "" for a malformed request
 	}{
 		// The client, before the assertion.
-		{name: "wrong client secret", auth: [2]string{"wiki-at-todo", "nope"}, body: bearerForm(signed(ras.claims())), status: 401, error: "invalid_client"},
-		{name: "unknown client", auth: [2]string{"ghost", "x"}, body: bearerForm(signed(ras.claims())), status: 401, error: "invalid_client"},
-		{name: "no client authentication", body: bearerForm(signed(ras.claims())), status: 401, error: "invalid_client"},
-		{name: "client not allowed the grant", auth: [2]string{"todo", "todo-secret"}, body: bearerForm(signed(with("client_id", "todo"))), status: 400, error: "unauthorized_client"},
+		{name: "wrong client secret", auth: [2]string{"wiki-at-todo", "nope"}, body: bearerForm(signed(ras.claims())), status: 401, error: "invalid_client", check: oauth.CheckClientAuth},
+		{name: "unknown client", auth: [2]string{"ghost", "x"}, body: bearerForm(signed(ras.claims())), status: 401, error: "invalid_client", check: oauth.CheckClientAuth},
+		{name: "no client authentication", body: bearerForm(signed(ras.claims())), status: 401, error: "invalid_client", check: oauth.CheckClientAuth},
+		{name: "client not allowed the grant", auth: [2]string{"todo", "todo-secret"}, body: bearerForm(signed(with("client_id", "todo"))), status: 400, error: "unauthorized_client", check: oauth.CheckGrantType},
 		// 1. Format and size.
-		{name: "missing assertion", auth: wiki, body: url.Values{"grant_type": {oauth.GrantJWTBearer}}.Encode(), status: 400, error: "invalid_request"},
+		{name: "missing assertion", auth: wiki, body: url.Values{"grant_type": {oauth.GrantJWTBearer}}.Encode(), status: 400, error: "invalid_request", check: idjag.CheckShape},
 		{name: "two assertions", auth: wiki, body: bearerForm(signed(ras.claims())) + "&assertion=x", status: 400, error: "invalid_request"},
-		{name: "JWE (five parts)", auth: wiki, body: bearerForm("a.b.c.d.e"), status: 400, error: "invalid_grant"},
-		{name: "not base64", auth: wiki, body: bearerForm("%%%.%%%.%%%"), status: 400, error: "invalid_grant"},
-		{name: "nested JWT as payload", auth: wiki, body: bearerForm(b64(map[string]any{"alg": "ES256", "typ": oauth.TypIDJAG, "cty": "JWT", "kid": testKID}) + "." + base64.RawURLEncoding.EncodeToString([]byte(signed(ras.claims()))) + ".c2ln"), status: 400, error: "invalid_grant"},
-		{name: "oversize", auth: wiki, body: bearerForm(signed(with("pad", strings.Repeat("x", idjag.MaxAssertionBytes)))), status: 400, error: "invalid_grant"},
+		{name: "JWE (five parts)", auth: wiki, body: bearerForm("a.b.c.d.e"), status: 400, error: "invalid_grant", check: idjag.CheckShape},
+		{name: "not base64", auth: wiki, body: bearerForm("%%%.%%%.%%%"), status: 400, error: "invalid_grant", check: idjag.CheckShape},
+		{name: "nested JWT as payload", auth: wiki, body: bearerForm(b64(map[string]any{"alg": "ES256", "typ": oauth.TypIDJAG, "cty": "JWT", "kid": testKID}) + "." + base64.RawURLEncoding.EncodeToString([]byte(signed(ras.claims()))) + ".c2ln"), status: 400, error: "invalid_grant", check: idjag.CheckShape},
+		{name: "oversize", auth: wiki, body: bearerForm(signed(with("pad", strings.Repeat("x", idjag.MaxAssertionBytes)))), status: 400, error: "invalid_grant", check: idjag.CheckShape},
 		// 2. typ.
-		{name: "typ JWT", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "JWT", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
-		{name: "typ with parameters", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": oauth.TypIDJAG + "; charset=utf-8", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
+		{name: "typ JWT", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "JWT", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant", check: idjag.CheckType},
+		{name: "typ with parameters", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": oauth.TypIDJAG + "; charset=utf-8", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant", check: idjag.CheckType},
 		{name: "typ as the full media type (RFC 7515 §4.1.9)", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "application/" + oauth.TypIDJAG, "kid": testKID}, ras.claims())), status: 200, wantScope: "todos.read"},
 		{name: "typ in another case", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "Application/OAuth-ID-JAG+JWT", "kid": testKID}, ras.claims())), status: 200, wantScope: "todos.read"},
-		{name: "an access token (typ at+jwt)", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "at+jwt", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
+		{name: "an access token (typ at+jwt)", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "at+jwt", "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant", check: idjag.CheckType},
 		{name: "an ID token instead", auth: wiki, body: bearerForm(sign(t, ras.idpKey, jose.ES256, map[string]any{"typ": "JWT", "kid": testKID},
-			map[string]any{"iss": testIdP, "sub": "00u1", "aud": ras.srv.URL, "exp": ras.now.Add(time.Hour).Unix(), "iat": ras.now.Unix(), "nonce": "n", "email": "bob@tables.fake"})), status: 400, error: "invalid_grant"},
+			map[string]any{"iss": testIdP, "sub": "00u1", "aud": ras.srv.URL, "exp": ras.now.Add(time.Hour).Unix(), "iat": ras.now.Unix(), "nonce": "n", "email": "bob@tables.fake"})), status: 400, error: "invalid_grant", check: idjag.CheckType},
 		// 3. alg and key choice.
-		{name: "alg none", auth: wiki, body: bearerForm(b64(map[string]any{"alg": "none", "typ": oauth.TypIDJAG, "kid": testKID}) + "." + b64(ras.claims()) + "."), status: 400, error: "invalid_grant"},
-		{name: "an alg a caller made up, echoed safely", auth: wiki, body: bearerForm(b64(map[string]any{"alg": "ES256\"\\\u00e9\n<x>", "typ": oauth.TypIDJAG, "kid": testKID}) + "." + b64(ras.claims()) + ".c2ln"), status: 400, error: "invalid_grant", desc: "signature algorithm 'ES256/'//?/n<x>' is not allowed"},
-		{name: "HS256 keyed with the public key", auth: wiki, body: bearerForm(sign(t, publicKeyBytes(t, &ras.idpKey.PublicKey), jose.HS256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant"},
-		{name: "unknown kid", auth: wiki, body: bearerForm(sign(t, attacker, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": "attacker"}, ras.claims())), status: 400, error: "invalid_grant"},
+		{name: "alg none", auth: wiki, body: bearerForm(b64(map[string]any{"alg": "none", "typ": oauth.TypIDJAG, "kid": testKID}) + "." + b64(ras.claims()) + "."), status: 400, error: "invalid_grant", check: idjag.CheckAlgorithm},
+		{name: "an alg a caller made up, echoed safely", auth: wiki, body: bearerForm(b64(map[string]any{"alg": "ES256\"\\\u00e9\n<x>", "typ": oauth.TypIDJAG, "kid": testKID}) + "." + b64(ras.claims()) + ".c2ln"), status: 400, error: "invalid_grant", desc: "signature algorithm 'ES256/'//?/n<x>' is not allowed", check: idjag.CheckAlgorithm},
+		{name: "HS256 keyed with the public key", auth: wiki, body: bearerForm(sign(t, publicKeyBytes(t, &ras.idpKey.PublicKey), jose.HS256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID}, ras.claims())), status: 400, error: "invalid_grant", check: idjag.CheckAlgorithm},
+		{name: "unknown kid", auth: wiki, body: bearerForm(sign(t, attacker, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": "attacker"}, ras.claims())), status: 400, error: "invalid_grant", check: idjag.CheckAlgorithm},
 		{name: "embedded jwk of the signer", auth: wiki, body: bearerForm(sign(t, attacker, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID,
-			"jwk": jose.JSONWebKey{Key: &attacker.PublicKey}}, ras.claims())), status: 400, error: "invalid_grant"},
-		{name: "jku to the attacker's keys", auth: wiki, body: bearerForm(sign(t, attacker, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID, "jku": "https://evil.test/jwks"}, ras.claims())), status: 400, error: "invalid_grant"},
+			"jwk": jose.JSONWebKey{Key: &attacker.PublicKey}}, ras.claims())), status: 400, error: "invalid_grant", check: idjag.CheckSignature},
+		{name: "jku to the attacker's keys", auth: wiki, body: bearerForm(sign(t, attacker, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID, "jku": "https://evil.test/jwks"}, ras.claims())), status: 400, error: "invalid_grant", check: idjag.CheckSignature},
 		// 4 and 5. Issuer and signature.
-		{name: "untrusted issuer", auth: wiki, body: bearerForm(signed(with("iss", "https://evil.test"))), status: 400, error: "invalid_grant"},
-		{name: "issuer with a trailing slash", auth: wiki, body: bearerForm(signed(with("iss", testIdP+"/"))), status: 400, error: "invalid_grant"},
+		{name: "untrusted issuer", auth: wiki, body: bearerForm(signed(with("iss", "https://evil.test"))), status: 400, error: "invalid_grant", check: idjag.CheckIssuer},
+		{name: "issuer with a trailing slash", auth: wiki, body: bearerForm(signed(with("iss", testIdP+"/"))), status: 400, error: "invalid_grant", check: idjag.CheckIssuer},
 		{name: "tampered claims", auth: wiki, body: bearerForm(func() string {
 			p := strings.Split(signed(ras.claims()), ".")
 			return p[0] + "." + b64(with("scope", "todos.read todos.write")) + "." + p[2]
-		}()), status: 400, error: "invalid_grant"},
+		}()), status: 400, error: "invalid_grant", check: idjag.CheckSignature},
 		// 6. Audience.
-		{name: "other audience", auth: wiki, body: bearerForm(signed(with("aud", "https://other-as.test"))), status: 400, error: "invalid_grant"},
-		{name: "two audiences", auth: wiki, body: bearerForm(signed(with("aud", []string{ras.srv.URL, "https://other-as.test"}))), status: 400, error: "invalid_grant"},
-		{name: "audience with a trailing slash", auth: wiki, body: bearerForm(signed(with("aud", ras.srv.URL+"/"))), status: 400, error: "invalid_grant"},
+		{name: "other audience", auth: wiki, body: bearerForm(signed(with("aud", "https://other-as.test"))), status: 400, error: "invalid_grant", check: idjag.CheckAudience},
+		{name: "two audiences", auth: wiki, body: bearerForm(signed(with("aud", []string{ras.srv.URL, "https://other-as.test"}))), status: 400, error: "invalid_grant", check: idjag.CheckAudience},
+		{name: "audience with a trailing slash", auth: wiki, body: bearerForm(signed(with("aud", ras.srv.URL+"/"))), status: 400, error: "invalid_grant", check: idjag.CheckAudience},
 		// 7. Claims and times.
-		{name: "expired beyond the skew", auth: wiki, body: bearerForm(signed(with("exp", ras.now.Add(-2*time.Minute).Unix()))), status: 400, error: "invalid_grant"},
-		{name: "iat in the future", auth: wiki, body: bearerForm(signed(with("iat", ras.now.Add(3*time.Minute).Unix()))), status: 400, error: "invalid_grant"},
-		{name: "nbf in the future", auth: wiki, body: bearerForm(signed(with("nbf", ras.now.Add(3*time.Minute).Unix()))), status: 400, error: "invalid_grant"},
-		{name: "lifetime over the maximum", auth: wiki, body: bearerForm(signed(with("exp", ras.now.Add(2*time.Hour).Unix()))), status: 400, error: "invalid_grant"},
-		{name: "exp as a string", auth: wiki, body: bearerForm(signed(with("exp", fmt.Sprint(ras.now.Add(5*time.Minute).Unix())))), status: 400, error: "invalid_grant", desc: "claim exp must be a JSON number, not a string"},
-		{name: "sub as a number", auth: wiki, body: bearerForm(signed(with("sub", 42))), status: 400, error: "invalid_grant", desc: "claim sub must be a JSON string, not a number"},
-		{name: "aud as an object", auth: wiki, body: bearerForm(signed(with("aud", map[string]any{"x": 1}))), status: 400, error: "invalid_grant", desc: "claim aud must be a JSON string or array, not an object"},
-		{name: "no exp", auth: wiki, body: bearerForm(signed(without("exp"))), status: 400, error: "invalid_grant"},
-		{name: "no iat", auth: wiki, body: bearerForm(signed(without("iat"))), status: 400, error: "invalid_grant"},
-		{name: "no jti", auth: wiki, body: bearerForm(signed(without("jti"))), status: 400, error: "invalid_grant"},
-		{name: "no sub", auth: wiki, body: bearerForm(signed(without("sub"))), status: 400, error: "invalid_grant"},
-		{name: "no client_id", auth: wiki, body: bearerForm(signed(without("client_id"))), status: 400, error: "invalid_grant"},
+		{name: "expired beyond the skew", auth: wiki, body: bearerForm(signed(with("exp", ras.now.Add(-2*time.Minute).Unix()))), status: 400, error: "invalid_grant", check: idjag.CheckClaims},
+		{name: "iat in the future", auth: wiki, body: bearerForm(signed(with("iat", ras.now.Add(3*time.Minute).Unix()))), status: 400, error: "invalid_grant", check: idjag.CheckClaims},
+		{name: "nbf in the future", auth: wiki, body: bearerForm(signed(with("nbf", ras.now.Add(3*time.Minute).Unix()))), status: 400, error: "invalid_grant", check: idjag.CheckClaims},
+		{name: "lifetime over the maximum", auth: wiki, body: bearerForm(signed(with("exp", ras.now.Add(2*time.Hour).Unix()))), status: 400, error: "invalid_grant", check: idjag.CheckClaims},
+		{name: "exp as a string", auth: wiki, body: bearerForm(signed(with("exp", fmt.Sprint(ras.now.Add(5*time.Minute).Unix())))), status: 400, error: "invalid_grant", desc: "claim exp must be a JSON number, not a string", check: idjag.CheckClaims},
+		{name: "sub as a number", auth: wiki, body: bearerForm(signed(with("sub", 42))), status: 400, error: "invalid_grant", desc: "claim sub must be a JSON string, not a number", check: idjag.CheckClaims},
+		{name: "aud as an object", auth: wiki, body: bearerForm(signed(with("aud", map[string]any{"x": 1}))), status: 400, error: "invalid_grant", desc: "claim aud must be a JSON string or array, not an object", check: idjag.CheckClaims},
+		{name: "no exp", auth: wiki, body: bearerForm(signed(without("exp"))), status: 400, error: "invalid_grant", check: idjag.CheckClaims},
+		{name: "no iat", auth: wiki, body: bearerForm(signed(without("iat"))), status: 400, error: "invalid_grant", check: idjag.CheckClaims},
+		{name: "no jti", auth: wiki, body: bearerForm(signed(without("jti"))), status: 400, error: "invalid_grant", check: idjag.CheckClaims},
+		{name: "no sub", auth: wiki, body: bearerForm(signed(without("sub"))), status: 400, error: "invalid_grant", check: idjag.CheckClaims},
+		{name: "no client_id", auth: wiki, body: bearerForm(signed(without("client_id"))), status: 400, error: "invalid_grant", check: idjag.CheckClaims},
 		// 8. Client binding.
-		{name: "ID-JAG issued for another client", auth: wiki, body: bearerForm(signed(with("client_id", "someone-else"))), status: 400, error: "invalid_grant"},
+		{name: "ID-JAG issued for another client", auth: wiki, body: bearerForm(signed(with("client_id", "someone-else"))), status: 400, error: "invalid_grant", check: idjag.CheckClient},
 		// 9. Single use.
-		{name: "replayed", auth: wiki, body: bearerForm(replayed), status: 400, error: "invalid_grant"},
+		{name: "replayed", auth: wiki, body: bearerForm(replayed), status: 400, error: "invalid_grant", check: idjag.CheckReplay},
 		// 10. Resource.
-		{name: "resource not governed here", auth: wiki, body: bearerForm(signed(with("resource", "https://other.test/api"))), status: 400, error: "invalid_grant"},
-		{name: "requested resource not in the ID-JAG", auth: wiki, body: bearerForm(signed(ras.claims()), "resource", "https://other.test/api"), status: 400, error: "invalid_target"},
+		{name: "resource not governed here", auth: wiki, body: bearerForm(signed(with("resource", "https://other.test/api"))), status: 400, error: "invalid_grant", check: jwtbearer.CheckResource},
+		{name: "requested resource not in the ID-JAG", auth: wiki, body: bearerForm(signed(ras.claims()), "resource", "https://other.test/api"), status: 400, error: "invalid_target", check: jwtbearer.CheckResource},
 		// 11. Scope.
-		{name: "no scope claim", auth: wiki, body: bearerForm(signed(without("scope"))), status: 400, error: "invalid_scope"},
-		{name: "only unknown scopes", auth: wiki, body: bearerForm(signed(with("scope", "admin"))), status: 400, error: "invalid_scope"},
+		{name: "no scope claim", auth: wiki, body: bearerForm(signed(without("scope"))), status: 400, error: "invalid_scope", check: jwtbearer.CheckScope},
+		{name: "only unknown scopes", auth: wiki, body: bearerForm(signed(with("scope", "admin"))), status: 400, error: "invalid_scope", check: jwtbearer.CheckScope},
 		{name: "widening the scope is narrowed", auth: wiki, body: bearerForm(signed(ras.claims()), "scope", "todos.read todos.write"), status: 200, wantScope: "todos.read"},
 		// 12. Subject.
-		{name: "unlinked subject outside the JIT domains", auth: wiki, body: bearerForm(signed(with("email", "eve@elsewhere.test"))), status: 400, error: "invalid_grant"},
-		{name: "unlinked subject without email", auth: wiki, body: bearerForm(signed(without("email"))), status: 400, error: "invalid_grant"},
+		{name: "unlinked subject outside the JIT domains", auth: wiki, body: bearerForm(signed(with("email", "eve@elsewhere.test"))), status: 400, error: "invalid_grant", check: jwtbearer.CheckSubject},
+		{name: "unlinked subject without email", auth: wiki, body: bearerForm(signed(without("email"))), status: 400, error: "invalid_grant", check: jwtbearer.CheckSubject},
 		{name: "just-in-time account in an allowed domain", auth: wiki, body: bearerForm(signed(with("email", "new-"+storagetest.ID()+"@tables.fake"))), status: 200, wantScope: "todos.read"},
 		{name: "expired within the skew is accepted", auth: wiki, body: bearerForm(signed(with("exp", ras.now.Add(-30*time.Second).Unix()))), status: 200, wantScope: "todos.read"},
 	}
@@ -308,6 +329,9 @@ func TestJWTBearerHostile(t *testing.T) {
 			}
 			if status != tt.status || body["error"] != tt.error {
 				t.Fatalf("got %d %v, want %d %s", status, body, tt.status, tt.error)
+			}
+			if got := ras.failedCheck(); got != tt.check {
+				t.Errorf("refused by check %q, want %q", got, tt.check)
 			}
 			if _, issued := body["access_token"]; issued {
 				t.Error("an access token was issued")

@@ -33,24 +33,19 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 	}
 
 	// The subject token must be an ID token of ours, issued to this client.
-	const checkSubject = "subject token: an ID token of this server, issued to this client, unexpired"
-	fail := func(check string, e *oauth.Error) (*oauth.TokenResponse, error) {
-		trace.Fail(ctx, check, e.Description)
-		return nil, e
-	}
 	c, e := s.op.VerifyIDToken(req.SubjectToken, req.Client.ID)
 	if e != nil {
-		return fail(checkSubject, e)
+		trace.Fail(ctx, oauth.CheckSubjectToken, e.Description)
+		return nil, e
 	}
-	trace.PassDetail(ctx, checkSubject, "user "+c.Subject)
+	trace.PassDetail(ctx, oauth.CheckSubjectToken, "user "+c.Subject)
 
-	const checkIdP = "the user's ID token from the IdP, kept since sign-in (refreshed when expired)"
 	idpToken, t, err := g.currentIdPToken(ctx, c.Subject)
 	if err != nil {
-		trace.Fail(ctx, checkIdP, oauth.AsError(err).Description)
+		trace.Fail(ctx, xaaclient.CheckIdPToken, oauth.AsError(err).Description)
 		return nil, err
 	}
-	trace.PassDetail(ctx, checkIdP, "from "+t.IdP.Issuer)
+	trace.PassDetail(ctx, xaaclient.CheckIdPToken, "from "+t.IdP.Issuer)
 	ctx = trace.WithStep(ctx, "Ask the IdP for an ID-JAG",
 		"The wiki's authorization server sends the same token exchange to the enterprise IdP, with the user's IdP ID token as subject token and its own client credentials there.")
 	md, err := t.rp.Upstream.Metadata(ctx)
@@ -75,10 +70,10 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 			Extra:        demoParams(req),
 		})
 	if err != nil {
-		trace.Fail(ctx, "the IdP issued an ID-JAG", err.Error())
+		trace.Fail(ctx, xaaclient.CheckIssued, err.Error())
 		return nil, relayIdPError(err)
 	}
-	trace.PassDetail(ctx, "the IdP issued an ID-JAG", "issued_token_type id-jag, token_type N_A")
+	trace.PassDetail(ctx, xaaclient.CheckIssued, "issued_token_type id-jag, token_type N_A")
 	return &oauth.TokenResponse{
 		AccessToken:     resp.AccessToken,
 		IssuedTokenType: resp.IssuedTokenType,

@@ -100,37 +100,38 @@ func (g *Grant) handle(ctx context.Context, req *oauth.TokenRequest, ev *Event) 
 	return resp, err
 }
 
-// The IdP's checks, as the debug console names them.
+// The IdP's checks on a token exchange, in the order they run
+// (PROTOCOL.md, What the IdP checks).
 const (
-	checkRequest    = "request: requested_token_type id-jag, subject_token_type supported, audience present"
-	checkSubject    = "subject token: issued by this IdP, to this client, unexpired, user active"
-	checkAudience   = "audience is a known resource authorization server"
-	checkResource   = "resource is governed by that authorization server"
-	checkConnection = "an enabled managed connection from this app to that one"
-	checkScope      = "scopes narrowed to what the connection allows"
+	CheckRequest    trace.CheckID = "exchange.request"
+	CheckSubject    trace.CheckID = "exchange.subject-token"
+	CheckAudience   trace.CheckID = "exchange.audience"
+	CheckResource   trace.CheckID = "exchange.resource"
+	CheckConnection trace.CheckID = "exchange.connection"
+	CheckScope      trace.CheckID = "exchange.scope"
 )
 
 // issue runs the checks in order; on a refusal it names the check.
-func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (*oauth.TokenResponse, string, error) {
+func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (*oauth.TokenResponse, trace.CheckID, error) {
 	types := g.SubjectTokenTypes
 	if len(types) == 0 {
 		types = []string{oauth.TokenTypeIDToken}
 	}
 	switch {
 	case req.RequestedTokenType != oauth.TokenTypeIDJAG:
-		return nil, checkRequest, oauth.InvalidRequest("requested_token_type must be %s", oauth.TokenTypeIDJAG)
+		return nil, CheckRequest, oauth.InvalidRequest("requested_token_type must be %s", oauth.TokenTypeIDJAG)
 	case req.SubjectToken == "":
-		return nil, checkRequest, oauth.InvalidRequest("subject_token is required")
+		return nil, CheckRequest, oauth.InvalidRequest("subject_token is required")
 	case !slices.Contains(types, req.SubjectTokenType):
-		return nil, checkRequest, oauth.InvalidRequest("subject_token_type %q is not supported here", req.SubjectTokenType)
+		return nil, CheckRequest, oauth.InvalidRequest("subject_token_type %q is not supported here", req.SubjectTokenType)
 	case req.Audience == "":
-		return nil, checkRequest, oauth.InvalidRequest("audience is required: the issuer of the resource authorization server")
+		return nil, CheckRequest, oauth.InvalidRequest("audience is required: the issuer of the resource authorization server")
 	case req.ActorToken != "" || req.ActorTokenType != "":
 		// Draft §4.3 leaves actor tokens to later profiles; refusing them
 		// is better than silently ignoring who claims to act.
-		return nil, checkRequest, oauth.InvalidRequest("actor_token is not supported")
+		return nil, CheckRequest, oauth.InvalidRequest("actor_token is not supported")
 	}
-	trace.Pass(ctx, checkRequest)
+	trace.Pass(ctx, CheckRequest)
 
 	// The subject token: issued by this IdP, to the authenticated client
 	// (draft §4.3.1).
@@ -138,12 +139,12 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	if err != nil {
 		var oe *oauth.Error
 		if errors.As(err, &oe) {
-			return nil, checkSubject, oe
+			return nil, CheckSubject, oe
 		}
-		return nil, checkSubject, oauth.ServerError(err)
+		return nil, CheckSubject, oauth.ServerError(err)
 	}
 	ev.Subject = subject.ID
-	trace.PassDetail(ctx, checkSubject, "user "+subject.ID)
+	trace.PassDetail(ctx, CheckSubject, "user "+subject.ID)
 
 	// The audience must be a known resource AS and the resource one it
 	// governs (RFC 8693 §2.2.2 invalid_target); the connection from this
@@ -151,14 +152,14 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	audience, resource := req.Audience, req.Resource
 	conns, err := g.Connections.ConnectionsTo(ctx, audience)
 	if err != nil {
-		return nil, checkAudience, oauth.ServerError(err)
+		return nil, CheckAudience, oauth.ServerError(err)
 	}
 	if len(conns) == 0 {
-		return nil, checkAudience, oauth.InvalidTarget("audience %s is not a known resource authorization server", audience)
+		return nil, CheckAudience, oauth.InvalidTarget("audience %s is not a known resource authorization server", audience)
 	}
-	trace.PassDetail(ctx, checkAudience, audience)
+	trace.PassDetail(ctx, CheckAudience, audience)
 	if resource != "" && !governs(conns, resource) {
-		return nil, checkResource, oauth.InvalidTarget("resource %s is not governed by %s", resource, audience)
+		return nil, CheckResource, oauth.InvalidTarget("resource %s is not governed by %s", resource, audience)
 	}
 	var conn *Connection
 	for i := range conns {
@@ -168,14 +169,14 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 		}
 	}
 	if conn == nil || !conn.Enabled {
-		return nil, checkConnection, oauth.AccessDenied("the administrator has not enabled access from this app to %s", audience)
+		return nil, CheckConnection, oauth.AccessDenied("the administrator has not enabled access from this app to %s", audience)
 	}
 	if resource == "" {
 		resource = conn.Resource
 	}
 	ev.Resource = resource
-	trace.PassDetail(ctx, checkResource, resource)
-	trace.PassDetail(ctx, checkConnection, req.Client.ID+" → "+audience+", client_id at the resource: "+conn.ClientIDAtResource)
+	trace.PassDetail(ctx, CheckResource, resource)
+	trace.PassDetail(ctx, CheckConnection, req.Client.ID+" → "+audience+", client_id at the resource: "+conn.ClientIDAtResource)
 
 	// Scopes are narrowed to what the connection allows; asking for none
 	// means asking for all the connection allows.
@@ -183,11 +184,11 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	if len(req.Scope) > 0 {
 		scope = req.Scope.Intersect(conn.AllowedScopes)
 		if len(scope) == 0 {
-			return nil, checkScope, oauth.InvalidScope("none of the requested scopes is allowed by the connection to %s", audience)
+			return nil, CheckScope, oauth.InvalidScope("none of the requested scopes is allowed by the connection to %s", audience)
 		}
 	}
 	ev.Scope = scope.String()
-	trace.PassDetail(ctx, checkScope, "allowed: "+conn.AllowedScopes.String()+"; granted: "+scope.String())
+	trace.PassDetail(ctx, CheckScope, "allowed: "+conn.AllowedScopes.String()+"; granted: "+scope.String())
 
 	now := time.Now
 	if g.Now != nil {

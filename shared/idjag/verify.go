@@ -85,131 +85,208 @@ type Verified struct {
 // refused assertion leaves nothing stored.
 type Policy func(*Verified) error
 
+// The checks of an ID-JAG, PROTOCOL.md's 1 to 9 (10 to 12 are the
+// redeeming server's policy, package jwtbearer). The debug console shows
+// each by its ID, with its number and what it means.
+const (
+	CheckShape     trace.CheckID = "idjag.1.shape"
+	CheckType      trace.CheckID = "idjag.2.typ"
+	CheckAlgorithm trace.CheckID = "idjag.3.alg-and-key"
+	CheckIssuer    trace.CheckID = "idjag.4.issuer"
+	CheckSignature trace.CheckID = "idjag.5.signature"
+	CheckAudience  trace.CheckID = "idjag.6.aud"
+	CheckClaims    trace.CheckID = "idjag.7.claims-and-times"
+	CheckClient    trace.CheckID = "idjag.8.client"
+	CheckReplay    trace.CheckID = "idjag.9.single-use"
+)
+
+// verification is one assertion on its way through the checks.
+type verification struct {
+	assertion, clientID string
+	alg, unverifiedIss  string
+	ti                  *TrustedIssuer
+	tok                 *jwt.JSONWebToken
+	key                 *jose.JSONWebKey
+	claims              Claims
+}
+
+// verifyStep is one check: it returns what it found (for the console) or
+// why the assertion fails it.
+type verifyStep struct {
+	id  trace.CheckID
+	run func(v *Verifier, ctx context.Context, s *verification) (detail string, err *oauth.Error)
+	// quiet steps record only a failure: the claims' types are read as
+	// part of check 7, whose times are reported once.
+	quiet bool
+}
+
+// verifySteps are checks 1 to 8 in the order they run, which is not their
+// numbers' order for reasons: the issuer (4) is found before the algorithm
+// and key (3) and the signature (5), as its key set and algorithm list are
+// the ones that apply; typ (2) is read from the header once it is
+// verified; the issuer is checked again on the verified claims. Check 9
+// runs last, after the redeeming server's policy, so that a refused
+// assertion spends no jti.
+var verifySteps = []verifyStep{
+	{id: CheckShape, run: (*Verifier).shape},
+	{id: CheckIssuer, run: (*Verifier).trustedIssuer, quiet: true},
+	{id: CheckAlgorithm, run: (*Verifier).algorithmAndKey},
+	{id: CheckSignature, run: (*Verifier).signature},
+	{id: CheckClaims, run: (*Verifier).claimTypes, quiet: true},
+	{id: CheckType, run: (*Verifier).explicitType},
+	{id: CheckIssuer, run: (*Verifier).verifiedIssuer},
+	{id: CheckAudience, run: (*Verifier).audience},
+	{id: CheckClaims, run: (*Verifier).times},
+	{id: CheckClient, run: (*Verifier).client},
+}
+
 // Verify runs checks 1 to 8 of PROTOCOL.md on assertion, presented by the
 // authenticated client clientID, then policy (if any), then check 9: the jti
 // is recorded as used. Every failure is an invalid_grant error (RFC 7521
 // §4.1.1) whose description says which check failed, unless policy says
-// otherwise; a failing replay store is a server_error (fail closed).
+// otherwise; a failing replay store is a server_error (fail closed). Each
+// check is reported to the debug console's trace, if any, as it runs.
 func (v *Verifier) Verify(ctx context.Context, assertion, clientID string, policy Policy) (*Verified, error) {
-	// Each check is reported to the debug console's trace, if any.
-	fail := func(check string, e *oauth.Error) (*Verified, error) {
-		trace.Fail(ctx, check, e.Description)
-		return nil, e
+	s := &verification{assertion: assertion, clientID: clientID}
+	for _, step := range verifySteps {
+		detail, err := step.run(v, ctx, s)
+		if err != nil {
+			trace.Fail(ctx, step.id, err.Description)
+			return nil, err
+		}
+		if !step.quiet {
+			trace.PassDetail(ctx, step.id, detail)
+		}
 	}
-
-	// 1. A compact JWS of sane size: three parts (a JWE has five).
-	const c1 = "1 · one assertion, a compact JWS of sane size"
-	if assertion == "" {
-		return fail(c1, oauth.InvalidRequest("assertion is required"))
-	}
-	if len(assertion) > MaxAssertionBytes {
-		return fail(c1, oauth.InvalidGrant("assertion is too large"))
-	}
-	if strings.Count(assertion, ".") != 2 {
-		return fail(c1, oauth.InvalidGrant("assertion must be a compact JWS (encrypted or nested JWTs are not accepted)"))
-	}
-	trace.Pass(ctx, c1)
-
-	// 4 (before 3 and 5, as the key set depends on it). The issuer comes from
-	// the unverified payload; it only selects which keys may verify it.
-	alg, unverifiedIss, err := peek(assertion)
-	if err != nil {
-		return fail(c1, oauth.InvalidGrant("assertion is not a well-formed JWT").WithCause(err))
-	}
-	const c4 = "4 · iss is a trusted IdP"
-	ti := v.issuer(unverifiedIss)
-	if ti == nil {
-		return fail(c4, oauth.InvalidGrant("the assertion's issuer is not trusted by this authorization server"))
-	}
-
-	// 3. alg on the issuer's allow-list, which never holds "none" or HMAC;
-	// go-jose enforces the same list again while parsing.
-	const c3 = "3 · alg on the issuer's allow-list; key chosen by kid from its JWKS"
-	allowed := orDefault(ti.Algorithms, DefaultAlgorithms)
-	if !slices.Contains(allowed, jose.SignatureAlgorithm(alg)) {
-		return fail(c3, oauth.InvalidGrant("assertion signature algorithm %q is not allowed", alg))
-	}
-	tok, err := jwt.ParseSigned(assertion, allowed)
-	if err != nil {
-		return fail(c1, oauth.InvalidGrant("assertion is not a well-formed JWS").WithCause(err))
-	}
-	header := tok.Headers[0]
-
-	// 3 and 5. The key is chosen only by kid from the trusted issuer's JWKS;
-	// jku, x5u and an embedded jwk are ignored.
-	key, err := ti.Keys.Key(ctx, header.KeyID)
-	if err != nil {
-		return fail(c3, oauth.InvalidGrant("no key of the issuer matches the assertion's kid").WithCause(err))
-	}
-	if key.Algorithm != "" && key.Algorithm != header.Algorithm {
-		return fail(c3, oauth.InvalidGrant("assertion alg does not match the issuer's key"))
-	}
-	trace.PassDetail(ctx, c3, header.Algorithm+", kid "+header.KeyID)
-	const c5 = "5 · signature verifies"
-	if err := tok.Claims(key.Key); err != nil {
-		return fail(c5, oauth.InvalidGrant("assertion signature is invalid").WithCause(err))
-	}
-	trace.Pass(ctx, c5)
-	// Verified above: only read here, so that a claim of the wrong JSON
-	// type is reported as what it is, not as a bad signature.
-	var c Claims
-	if err := decodeClaims(tok, &c); err != nil {
-		return fail("7 · exp, iat, jti, sub, client_id present; times within skew and lifetime", oauth.InvalidGrant("%s", err))
-	}
-
-	// 2. Explicit typing (draft §3, RFC 8725 §3.11), read from the now
-	// verified header.
-	const c2 = "2 · typ is oauth-id-jag+jwt"
-	if typ, _ := header.ExtraHeaders[jose.HeaderType].(string); !oauth.TypIs(typ, oauth.TypIDJAG) {
-		return fail(c2, oauth.InvalidGrant("assertion typ must be %s", oauth.TypIDJAG))
-	}
-	trace.Pass(ctx, c2)
-
-	// 4 again, on the verified claims.
-	if c.Issuer != ti.Issuer {
-		return fail(c4, oauth.InvalidGrant("the assertion's issuer is not trusted by this authorization server"))
-	}
-	trace.PassDetail(ctx, c4, c.Issuer)
-
-	// 6. aud is this server: one string, or an array of exactly one (draft §4.4.1).
-	const c6 = "6 · aud is exactly this authorization server"
-	if len(c.Audience) != 1 || c.Audience[0] != v.Audience {
-		return fail(c6, oauth.InvalidGrant("assertion aud must be exactly %s", v.Audience))
-	}
-	trace.Pass(ctx, c6)
-
-	// 7. Required claims and times.
-	const c7 = "7 · exp, iat, jti, sub, client_id present; times within skew and lifetime"
-	if err := v.checkTimes(&c, ti); err != nil {
-		return fail(c7, err)
-	}
-	trace.Pass(ctx, c7)
-
-	// 8. Client continuity (draft §4.4.1).
-	const c8 = "8 · client_id is the authenticated client"
-	if c.ClientID != clientID {
-		return fail(c8, oauth.InvalidGrant("assertion client_id does not match the authenticated client"))
-	}
-	trace.PassDetail(ctx, c8, c.ClientID)
-
-	verified := &Verified{Claims: &c, Issuer: ti}
+	verified := &Verified{Claims: &s.claims, Issuer: s.ti}
 	if policy != nil {
 		if err := policy(verified); err != nil {
 			return nil, err
 		}
 	}
-
-	// 9. Single use, remembered until the assertion could no longer pass check 7.
-	const c9 = "9 · jti not used before (single use)"
-	until := c.Expiry.Time().Add(skew(ti))
+	// 9. Single use, remembered until the assertion could no longer pass
+	// check 7.
+	c := &s.claims
+	until := c.Expiry.Time().Add(skew(s.ti))
 	if err := v.Replay.Remember(ctx, c.Issuer, c.ID, until); err != nil {
+		e := oauth.ServerError(fmt.Errorf("replay store: %w", err))
 		if errors.Is(err, replay.ErrReplayed) {
-			return fail(c9, oauth.InvalidGrant("assertion was already used (jti replay)"))
+			e = oauth.InvalidGrant("assertion was already used (jti replay)")
 		}
-		return fail(c9, oauth.ServerError(fmt.Errorf("replay store: %w", err)))
+		trace.Fail(ctx, CheckReplay, e.Description)
+		return nil, e
 	}
-	trace.PassDetail(ctx, c9, "jti "+c.ID+" remembered until it expires")
+	trace.PassDetail(ctx, CheckReplay, "jti "+c.ID+" remembered until it expires")
 	return verified, nil
+}
+
+// 1. A compact JWS of sane size: three parts (a JWE has five), whose
+// header names an alg and whose payload an iss. Nothing read here is
+// trusted yet.
+func (v *Verifier) shape(_ context.Context, s *verification) (string, *oauth.Error) {
+	switch {
+	case s.assertion == "":
+		return "", oauth.InvalidRequest("assertion is required")
+	case len(s.assertion) > MaxAssertionBytes:
+		return "", oauth.InvalidGrant("assertion is too large")
+	case strings.Count(s.assertion, ".") != 2:
+		return "", oauth.InvalidGrant("assertion must be a compact JWS (encrypted or nested JWTs are not accepted)")
+	}
+	alg, iss, err := peek(s.assertion)
+	if err != nil {
+		return "", oauth.InvalidGrant("assertion is not a well-formed JWT").WithCause(err)
+	}
+	s.alg, s.unverifiedIss = alg, iss
+	return "", nil
+}
+
+// 4, on the unverified payload: it only selects whose keys and algorithms
+// apply.
+func (v *Verifier) trustedIssuer(_ context.Context, s *verification) (string, *oauth.Error) {
+	if s.ti = v.issuer(s.unverifiedIss); s.ti == nil {
+		return "", oauth.InvalidGrant("the assertion's issuer is not trusted by this authorization server")
+	}
+	return "", nil
+}
+
+// 3. alg on the issuer's allow-list, which never holds "none" or HMAC
+// (go-jose enforces the same list again while parsing); the key is chosen
+// only by kid from the trusted issuer's JWKS (jku, x5u and an embedded jwk
+// are ignored).
+func (v *Verifier) algorithmAndKey(ctx context.Context, s *verification) (string, *oauth.Error) {
+	allowed := orDefault(s.ti.Algorithms, DefaultAlgorithms)
+	if !slices.Contains(allowed, jose.SignatureAlgorithm(s.alg)) {
+		return "", oauth.InvalidGrant("assertion signature algorithm %q is not allowed", s.alg)
+	}
+	tok, err := jwt.ParseSigned(s.assertion, allowed)
+	if err != nil {
+		return "", oauth.InvalidGrant("assertion is not a well-formed JWS").WithCause(err)
+	}
+	header := tok.Headers[0]
+	key, err := s.ti.Keys.Key(ctx, header.KeyID)
+	if err != nil {
+		return "", oauth.InvalidGrant("no key of the issuer matches the assertion's kid").WithCause(err)
+	}
+	if key.Algorithm != "" && key.Algorithm != header.Algorithm {
+		return "", oauth.InvalidGrant("assertion alg does not match the issuer's key")
+	}
+	s.tok, s.key = tok, key
+	return header.Algorithm + ", kid " + header.KeyID, nil
+}
+
+// 5. The signature verifies with that key.
+func (v *Verifier) signature(_ context.Context, s *verification) (string, *oauth.Error) {
+	if err := s.tok.Claims(s.key.Key); err != nil {
+		return "", oauth.InvalidGrant("assertion signature is invalid").WithCause(err)
+	}
+	return "", nil
+}
+
+// 7, first part: the verified claims are read, so that a claim of the
+// wrong JSON type is reported as what it is, not as a bad signature.
+func (v *Verifier) claimTypes(_ context.Context, s *verification) (string, *oauth.Error) {
+	if err := decodeClaims(s.tok, &s.claims); err != nil {
+		return "", oauth.InvalidGrant("%s", err)
+	}
+	return "", nil
+}
+
+// 2. Explicit typing (draft §3, RFC 8725 §3.11), from the verified header.
+func (v *Verifier) explicitType(_ context.Context, s *verification) (string, *oauth.Error) {
+	if typ, _ := s.tok.Headers[0].ExtraHeaders[jose.HeaderType].(string); !oauth.TypIs(typ, oauth.TypIDJAG) {
+		return "", oauth.InvalidGrant("assertion typ must be %s", oauth.TypIDJAG)
+	}
+	return "", nil
+}
+
+// 4, on the verified claims.
+func (v *Verifier) verifiedIssuer(_ context.Context, s *verification) (string, *oauth.Error) {
+	if s.claims.Issuer != s.ti.Issuer {
+		return "", oauth.InvalidGrant("the assertion's issuer is not trusted by this authorization server")
+	}
+	return s.claims.Issuer, nil
+}
+
+// 6. aud is this server: one string, or an array of exactly one (draft
+// §4.4.1).
+func (v *Verifier) audience(_ context.Context, s *verification) (string, *oauth.Error) {
+	if len(s.claims.Audience) != 1 || s.claims.Audience[0] != v.Audience {
+		return "", oauth.InvalidGrant("assertion aud must be exactly %s", v.Audience)
+	}
+	return "", nil
+}
+
+// 7. Required claims and times.
+func (v *Verifier) times(_ context.Context, s *verification) (string, *oauth.Error) {
+	return "", v.checkTimes(&s.claims, s.ti)
+}
+
+// 8. Client continuity (draft §4.4.1).
+func (v *Verifier) client(_ context.Context, s *verification) (string, *oauth.Error) {
+	if s.claims.ClientID != s.clientID {
+		return "", oauth.InvalidGrant("assertion client_id does not match the authenticated client")
+	}
+	return s.claims.ClientID, nil
 }
 
 func (v *Verifier) checkTimes(c *Claims, ti *TrustedIssuer) *oauth.Error {

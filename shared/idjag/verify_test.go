@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/replay"
+	"xaa.example/shared/trace"
 )
 
 const (
@@ -111,46 +113,48 @@ func TestVerify(t *testing.T) {
 		client  string
 		wantErr string // OAuth error code; empty means accepted
 		wantIn  string // a word the description must contain
+		// the check that refuses, and the last one the trace records
+		wantCheck trace.CheckID
 	}{
 		{name: "valid", token: func() string { return signed(valid()) }},
 		{name: "aud as array of one", token: func() string { return signed(with("aud", []string{testAudience})) }},
 		{name: "expired within the skew", token: func() string { return signed(with("exp", now.Add(-30*time.Second).Unix())) }},
-		{name: "typ JWT", token: func() string { return trusted.sign(t, "JWT", valid()) }, wantErr: "invalid_grant", wantIn: "typ"},
-		{name: "typ at+jwt (an access token)", token: func() string { return trusted.sign(t, "at+jwt", valid()) }, wantErr: "invalid_grant", wantIn: "typ"},
-		{name: "no typ (an ID token)", token: func() string { return trusted.sign(t, "", valid()) }, wantErr: "invalid_grant", wantIn: "typ"},
+		{name: "typ JWT", token: func() string { return trusted.sign(t, "JWT", valid()) }, wantErr: "invalid_grant", wantIn: "typ", wantCheck: CheckType},
+		{name: "typ at+jwt (an access token)", token: func() string { return trusted.sign(t, "at+jwt", valid()) }, wantErr: "invalid_grant", wantIn: "typ", wantCheck: CheckType},
+		{name: "no typ (an ID token)", token: func() string { return trusted.sign(t, "", valid()) }, wantErr: "invalid_grant", wantIn: "typ", wantCheck: CheckType},
 		{name: "alg none", token: func() string {
 			return unsigned(map[string]any{"alg": "none", "typ": oauth.TypIDJAG, "kid": "trusted"}, valid(), "")
-		}, wantErr: "invalid_grant", wantIn: "algorithm"},
+		}, wantErr: "invalid_grant", wantIn: "algorithm", wantCheck: CheckAlgorithm},
 		{name: "HS256 keyed with the public key", token: func() string {
 			return unsigned(map[string]any{"alg": "HS256", "typ": oauth.TypIDJAG, "kid": "trusted"}, valid(), "c2lnbmF0dXJl")
-		}, wantErr: "invalid_grant", wantIn: "algorithm"},
-		{name: "unknown kid", token: func() string { return stranger.sign(t, oauth.TypIDJAG, valid()) }, wantErr: "invalid_grant", wantIn: "kid"},
+		}, wantErr: "invalid_grant", wantIn: "algorithm", wantCheck: CheckAlgorithm},
+		{name: "unknown kid", token: func() string { return stranger.sign(t, oauth.TypIDJAG, valid()) }, wantErr: "invalid_grant", wantIn: "kid", wantCheck: CheckAlgorithm},
 		{name: "trusted kid, other key", token: func() string {
 			return testKey{priv: stranger.priv, kid: "trusted"}.sign(t, oauth.TypIDJAG, valid())
-		}, wantErr: "invalid_grant", wantIn: "signature"},
-		{name: "untrusted issuer", token: func() string { return signed(with("iss", "https://evil.example")) }, wantErr: "invalid_grant", wantIn: "issuer"},
-		{name: "issuer with trailing slash", token: func() string { return signed(with("iss", testIssuer+"/")) }, wantErr: "invalid_grant", wantIn: "issuer"},
-		{name: "other audience", token: func() string { return signed(with("aud", "https://other-as.example")) }, wantErr: "invalid_grant", wantIn: "aud"},
-		{name: "two audiences", token: func() string { return signed(with("aud", []string{testAudience, "https://other.example"})) }, wantErr: "invalid_grant", wantIn: "aud"},
-		{name: "audience with trailing slash", token: func() string { return signed(with("aud", testAudience+"/")) }, wantErr: "invalid_grant", wantIn: "aud"},
-		{name: "expired beyond the skew", token: func() string { return signed(with("exp", now.Add(-2*time.Minute).Unix())) }, wantErr: "invalid_grant", wantIn: "expired"},
+		}, wantErr: "invalid_grant", wantIn: "signature", wantCheck: CheckSignature},
+		{name: "untrusted issuer", token: func() string { return signed(with("iss", "https://evil.example")) }, wantErr: "invalid_grant", wantIn: "issuer", wantCheck: CheckIssuer},
+		{name: "issuer with trailing slash", token: func() string { return signed(with("iss", testIssuer+"/")) }, wantErr: "invalid_grant", wantIn: "issuer", wantCheck: CheckIssuer},
+		{name: "other audience", token: func() string { return signed(with("aud", "https://other-as.example")) }, wantErr: "invalid_grant", wantIn: "aud", wantCheck: CheckAudience},
+		{name: "two audiences", token: func() string { return signed(with("aud", []string{testAudience, "https://other.example"})) }, wantErr: "invalid_grant", wantIn: "aud", wantCheck: CheckAudience},
+		{name: "audience with trailing slash", token: func() string { return signed(with("aud", testAudience+"/")) }, wantErr: "invalid_grant", wantIn: "aud", wantCheck: CheckAudience},
+		{name: "expired beyond the skew", token: func() string { return signed(with("exp", now.Add(-2*time.Minute).Unix())) }, wantErr: "invalid_grant", wantIn: "expired", wantCheck: CheckClaims},
 		{name: "iat in the future", token: func() string {
 			c := valid()
 			c["iat"], c["exp"] = now.Add(2*time.Minute).Unix(), now.Add(6*time.Minute).Unix()
 			return signed(c)
-		}, wantErr: "invalid_grant", wantIn: "future"},
-		{name: "nbf in the future", token: func() string { return signed(with("nbf", now.Add(2*time.Minute).Unix())) }, wantErr: "invalid_grant", wantIn: "nbf"},
-		{name: "lifetime too long", token: func() string { return signed(with("exp", now.Add(time.Hour).Unix())) }, wantErr: "invalid_grant", wantIn: "lifetime"},
-		{name: "no exp", token: func() string { return signed(without("exp")) }, wantErr: "invalid_grant", wantIn: "exp"},
-		{name: "no iat", token: func() string { return signed(without("iat")) }, wantErr: "invalid_grant", wantIn: "iat"},
-		{name: "no jti", token: func() string { return signed(without("jti")) }, wantErr: "invalid_grant", wantIn: "jti"},
-		{name: "no sub", token: func() string { return signed(without("sub")) }, wantErr: "invalid_grant", wantIn: "sub"},
-		{name: "no client_id", token: func() string { return signed(without("client_id")) }, wantErr: "invalid_grant", wantIn: "client_id"},
-		{name: "client mismatch", token: func() string { return signed(valid()) }, client: "someone-else", wantErr: "invalid_grant", wantIn: "client_id"},
-		{name: "five parts (JWE)", token: func() string { return "a.b.c.d.e" }, wantErr: "invalid_grant", wantIn: "compact"},
-		{name: "not a JWT", token: func() string { return "hello.world.x" }, wantErr: "invalid_grant"},
-		{name: "oversize", token: func() string { return signed(with("pad", strings.Repeat("x", MaxAssertionBytes))) }, wantErr: "invalid_grant", wantIn: "large"},
-		{name: "empty", token: func() string { return "" }, wantErr: "invalid_request"},
+		}, wantErr: "invalid_grant", wantIn: "future", wantCheck: CheckClaims},
+		{name: "nbf in the future", token: func() string { return signed(with("nbf", now.Add(2*time.Minute).Unix())) }, wantErr: "invalid_grant", wantIn: "nbf", wantCheck: CheckClaims},
+		{name: "lifetime too long", token: func() string { return signed(with("exp", now.Add(time.Hour).Unix())) }, wantErr: "invalid_grant", wantIn: "lifetime", wantCheck: CheckClaims},
+		{name: "no exp", token: func() string { return signed(without("exp")) }, wantErr: "invalid_grant", wantIn: "exp", wantCheck: CheckClaims},
+		{name: "no iat", token: func() string { return signed(without("iat")) }, wantErr: "invalid_grant", wantIn: "iat", wantCheck: CheckClaims},
+		{name: "no jti", token: func() string { return signed(without("jti")) }, wantErr: "invalid_grant", wantIn: "jti", wantCheck: CheckClaims},
+		{name: "no sub", token: func() string { return signed(without("sub")) }, wantErr: "invalid_grant", wantIn: "sub", wantCheck: CheckClaims},
+		{name: "no client_id", token: func() string { return signed(without("client_id")) }, wantErr: "invalid_grant", wantIn: "client_id", wantCheck: CheckClaims},
+		{name: "client mismatch", token: func() string { return signed(valid()) }, client: "someone-else", wantErr: "invalid_grant", wantIn: "client_id", wantCheck: CheckClient},
+		{name: "five parts (JWE)", token: func() string { return "a.b.c.d.e" }, wantErr: "invalid_grant", wantIn: "compact", wantCheck: CheckShape},
+		{name: "not a JWT", token: func() string { return "hello.world.x" }, wantErr: "invalid_grant", wantCheck: CheckShape},
+		{name: "oversize", token: func() string { return signed(with("pad", strings.Repeat("x", MaxAssertionBytes))) }, wantErr: "invalid_grant", wantIn: "large", wantCheck: CheckShape},
+		{name: "empty", token: func() string { return "" }, wantErr: "invalid_request", wantCheck: CheckShape},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,7 +169,8 @@ func TestVerify(t *testing.T) {
 			if client == "" {
 				client = testClient
 			}
-			got, err := v.Verify(context.Background(), tt.token(), client, nil)
+			ctx, checks := trace.Recording(context.Background())
+			got, err := v.Verify(ctx, tt.token(), client, nil)
 			if tt.wantErr == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -173,11 +178,24 @@ func TestVerify(t *testing.T) {
 				if got.Claims.Subject != "00u1" || len(replay) != 1 {
 					t.Fatalf("accepted, but claims %+v and %d jti recorded", got.Claims, len(replay))
 				}
+				// The console shows the checks in the order they ran.
+				var order []trace.CheckID
+				for _, c := range checks() {
+					order = append(order, c.ID)
+				}
+				want := []trace.CheckID{CheckShape, CheckAlgorithm, CheckSignature, CheckType, CheckIssuer, CheckAudience, CheckClaims, CheckClient, CheckReplay}
+				if !slices.Equal(order, want) {
+					t.Errorf("checks recorded %v, want %v", order, want)
+				}
 				return
 			}
 			oe := oauth.AsError(err)
 			if oe.Code != tt.wantErr || !strings.Contains(oe.Description, tt.wantIn) {
 				t.Fatalf("got %s %q, want %s mentioning %q", oe.Code, oe.Description, tt.wantErr, tt.wantIn)
+			}
+			made := checks()
+			if len(made) == 0 || made[len(made)-1].Passed || made[len(made)-1].ID != tt.wantCheck {
+				t.Errorf("checks made %v, want the last to be %s failing", made, tt.wantCheck)
 			}
 			if len(replay) != 0 {
 				t.Errorf("a refused assertion recorded its jti")

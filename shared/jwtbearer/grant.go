@@ -98,11 +98,11 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 
 func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Verified, d *decision) error {
 	c := v.Claims
-	fail := func(check string, e *oauth.Error) error {
+	fail := func(check trace.CheckID, e *oauth.Error) error {
 		trace.Fail(ctx, check, e.Description)
 		return e
 	}
-	const c10, c11, c12 = "10 · resource governed here", "11 · scope: requested ∩ ID-JAG ∩ client's allowed", "12 · subject maps to a local account"
+	const c10, c11, c12 = CheckResource, CheckScope, CheckSubject
 
 	// 10. Every resource must be governed here; the access token's aud is
 	// the resource. Without a resource claim, the default resource.

@@ -121,16 +121,16 @@ func (e *TokenEndpoint) handle(r *http.Request) (*TokenResponse, error) {
 	ctx := r.Context()
 	client, err := e.Auth.Authenticate(ctx, r, form)
 	if err != nil {
-		trace.Fail(ctx, "client authentication", AsError(err).Description)
+		trace.Fail(ctx, CheckClientAuth, AsError(err).Description)
 		return nil, err
 	}
-	trace.PassDetail(ctx, "client authentication", client.ID+" ("+authMethod(r, form)+")")
+	trace.PassDetail(ctx, CheckClientAuth, client.ID+" ("+authMethod(r, form)+")")
 	if !client.AllowsGrant(grantType) {
 		e := UnauthorizedClient("client %s may not use grant_type %s", client.ID, grantType)
-		trace.Fail(ctx, "client may use this grant type", e.Description)
+		trace.Fail(ctx, CheckGrantType, e.Description)
 		return nil, e
 	}
-	trace.Pass(ctx, "client may use this grant type")
+	trace.Pass(ctx, CheckGrantType)
 	req.Client = client
 
 	// Scope policy (RFC 6749 §3.3): a client registered with a list of
@@ -141,10 +141,10 @@ func (e *TokenEndpoint) handle(r *http.Request) (*TokenResponse, error) {
 		req.Scope = req.Allowed(asked)
 		if len(req.Scope) == 0 {
 			e := InvalidScope("client %s may not have any of the scopes asked for (%s)", client.ID, asked)
-			trace.Fail(ctx, "scope allowed for this client", e.Description)
+			trace.Fail(ctx, CheckScopePolicy, e.Description)
 			return nil, e
 		}
-		trace.PassDetail(ctx, "scope allowed for this client", req.Scope.String())
+		trace.PassDetail(ctx, CheckScopePolicy, req.Scope.String())
 	}
 	return grant.Handle(ctx, req)
 }

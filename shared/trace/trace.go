@@ -29,11 +29,16 @@ const (
 	MaxBodyBytes = 16 << 10
 )
 
+// CheckID names one check a server makes. The package that makes the
+// check declares its ID; the debug console knows what each means and its
+// number in PROTOCOL.md. Here a check is only recorded.
+type CheckID string
+
 // Check is one thing a server checked, and whether it held.
 type Check struct {
-	Name   string `json:"name"`
-	Passed bool   `json:"passed"`
-	Detail string `json:"detail,omitempty"`
+	ID     CheckID `json:"id"`
+	Passed bool    `json:"passed"`
+	Detail string  `json:"detail,omitempty"`
 }
 
 // Step is one HTTP exchange, as its sender (client side) or its receiver
@@ -106,16 +111,28 @@ func record(ctx context.Context, c Check) {
 }
 
 // Pass records a check that held.
-func Pass(ctx context.Context, name string) { record(ctx, Check{Name: name, Passed: true}) }
+func Pass(ctx context.Context, id CheckID) { record(ctx, Check{ID: id, Passed: true}) }
 
 // PassDetail records a check that held, with what it found.
-func PassDetail(ctx context.Context, name, detail string) {
-	record(ctx, Check{Name: name, Passed: true, Detail: detail})
+func PassDetail(ctx context.Context, id CheckID, detail string) {
+	record(ctx, Check{ID: id, Passed: true, Detail: detail})
 }
 
 // Fail records a check that did not hold; detail is public text.
-func Fail(ctx context.Context, name, detail string) {
-	record(ctx, Check{Name: name, Passed: false, Detail: detail})
+func Fail(ctx context.Context, id CheckID, detail string) {
+	record(ctx, Check{ID: id, Passed: false, Detail: detail})
+}
+
+// Recording returns a context that collects the checks made with it, and
+// a function that returns them in the order they were made: how a test
+// asserts which check refused.
+func Recording(ctx context.Context) (context.Context, func() []Check) {
+	ctx, l := withChecks(ctx)
+	return ctx, func() []Check {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return append([]Check(nil), l.items...)
+	}
 }
 
 // Store keeps one service's recent steps, by trace.

@@ -27,22 +27,20 @@ func (a *App) requireToken(scope string) gin.HandlerFunc {
 			return
 		}
 		ctx := c.Request.Context()
-		const checkToken = "access token: typ at+jwt, signed by the todo AS, aud this API, unexpired"
 		claims, err := a.tokens.Verify(ctx, raw)
 		if err != nil {
 			a.cfg.Log.Info("api token refused", "why", err)
-			trace.Fail(ctx, checkToken, err.Error())
+			trace.Fail(ctx, accesstoken.CheckToken, err.Error())
 			a.bearerError(c, http.StatusUnauthorized, "invalid_token", err.Error())
 			return
 		}
-		trace.PassDetail(ctx, checkToken, "account "+claims.Subject+", client "+claims.ClientID)
-		checkScope := "scope " + scope + " granted"
+		trace.PassDetail(ctx, accesstoken.CheckToken, "account "+claims.Subject+", client "+claims.ClientID)
 		if !claims.Scopes().Has(scope) {
-			trace.Fail(ctx, checkScope, "the token has: "+claims.Scope)
+			trace.Fail(ctx, accesstoken.CheckScope, "needs "+scope+"; the token has: "+claims.Scope)
 			a.bearerError(c, http.StatusForbidden, "insufficient_scope", "this call needs the "+scope+" scope")
 			return
 		}
-		trace.PassDetail(ctx, checkScope, "the token has: "+claims.Scope)
+		trace.PassDetail(ctx, accesstoken.CheckScope, "needs "+scope+"; the token has: "+claims.Scope)
 		c.Set(claimsKey, claims)
 		c.Next()
 	}

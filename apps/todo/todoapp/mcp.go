@@ -16,6 +16,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
+	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/trace"
 )
@@ -50,10 +51,10 @@ func (a *App) mcpHandler() http.Handler {
 		claims, err := a.mcpTokens.Verify(ctx, token)
 		if err != nil {
 			a.cfg.Log.Info("mcp token refused", "why", err)
-			trace.Fail(ctx, "access token: typ at+jwt, signed by the todo AS, aud this MCP server, unexpired", err.Error())
+			trace.Fail(ctx, accesstoken.CheckToken, err.Error())
 			return nil, fmt.Errorf("%w: %v", auth.ErrInvalidToken, err)
 		}
-		trace.PassDetail(ctx, "access token: typ at+jwt, signed by the todo AS, aud this MCP server, unexpired", "account "+claims.Subject+", client "+claims.ClientID)
+		trace.PassDetail(ctx, accesstoken.CheckToken, "account "+claims.Subject+", client "+claims.ClientID)
 		return &auth.TokenInfo{Scopes: claims.Scopes(), Expiration: claims.Expiry.Time(), UserID: claims.Subject}, nil
 	}
 	return auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: a.mcpMetadataURL()})(
@@ -65,7 +66,7 @@ func (a *App) mcpHandler() http.Handler {
 					return
 				}
 				if !slices.Contains(info.Scopes, need) {
-					trace.Fail(r.Context(), "scope "+need+" granted", "the token has: "+strings.Join(info.Scopes, " "))
+					trace.Fail(r.Context(), accesstoken.CheckScope, "needs "+need+"; the token has: "+strings.Join(info.Scopes, " "))
 					// MCP authorization, scope challenge: 403 naming the
 					// scope, so a client can ask for it (RFC 6750 §3.1).
 					w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q, resource_metadata=%q, error_description=%q`,
@@ -73,7 +74,7 @@ func (a *App) mcpHandler() http.Handler {
 					http.Error(w, "this call needs the "+need+" scope", http.StatusForbidden)
 					return
 				}
-				trace.Pass(r.Context(), "scope "+need+" granted")
+				trace.PassDetail(r.Context(), accesstoken.CheckScope, "needs "+need+"; the token has: "+strings.Join(info.Scopes, " "))
 			}
 			streamable.ServeHTTP(w, r)
 		}))

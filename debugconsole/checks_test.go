@@ -1,0 +1,64 @@
+package debugconsole
+
+import (
+	"go/ast"
+	"go/parser"
+	gotoken "go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"xaa.example/shared/trace"
+)
+
+// TestEveryCheckHasWords: every trace.CheckID a package of shared/
+// declares has the console's number and words, so that no check shows up
+// as a bare ID.
+func TestEveryCheckHasWords(t *testing.T) {
+	var declared []trace.CheckID
+	err := filepath.WalkDir("../shared", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		f, err := parser.ParseFile(gotoken.NewFileSet(), path, nil, 0)
+		if err != nil {
+			return err
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			spec, ok := n.(*ast.ValueSpec)
+			if !ok || spec.Type == nil {
+				return true
+			}
+			if sel, ok := spec.Type.(*ast.SelectorExpr); !ok || sel.Sel.Name != "CheckID" {
+				return true
+			}
+			for _, v := range spec.Values {
+				if lit, ok := v.(*ast.BasicLit); ok {
+					s, _ := strconv.Unquote(lit.Value)
+					declared = append(declared, trace.CheckID(s))
+				}
+			}
+			return true
+		})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(declared) < 20 {
+		t.Fatalf("found only %d check IDs under shared/", len(declared))
+	}
+	for _, id := range declared {
+		if _, ok := checkTexts[id]; !ok {
+			t.Errorf("check %s has no words in the console (checkTexts)", id)
+		}
+	}
+	if got := checkLabel(trace.Check{ID: "idjag.3.alg-and-key"}); !strings.HasPrefix(got, "3 · alg") {
+		t.Errorf("check 3 is labelled %q", got)
+	}
+	if got := checkLabel(trace.Check{ID: "someone.new"}); got != "someone.new" {
+		t.Errorf("an unknown check is labelled %q, want its ID", got)
+	}
+}

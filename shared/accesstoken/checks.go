@@ -1,0 +1,11 @@
+package accesstoken
+
+import "xaa.example/shared/trace"
+
+// A resource server's checks on the access token of a request (the todo
+// API and its MCP server): the token (RFC 9068 §4: typ at+jwt, signature,
+// iss, aud this resource, unexpired) and the scope the call needs.
+const (
+	CheckToken trace.CheckID = "resource.access-token"
+	CheckScope trace.CheckID = "resource.scope"
+)

@@ -1,0 +1,11 @@
+package jwtbearer
+
+import "xaa.example/shared/trace"
+
+// The redeeming server's own checks on a verified ID-JAG, PROTOCOL.md's
+// 10 to 12 (1 to 9 are package idjag's).
+const (
+	CheckResource trace.CheckID = "jwtbearer.10.resource"
+	CheckScope    trace.CheckID = "jwtbearer.11.scope"
+	CheckSubject  trace.CheckID = "jwtbearer.12.subject"
+)

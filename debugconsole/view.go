@@ -204,7 +204,7 @@ func answerLabel(s Step) string {
 		return fmt.Sprint(s.Status)
 	}
 	for _, t := range s.Response.Tokens {
-		return fmt.Sprintf("%d: %s", s.Status, shortKind(t.Kind))
+		return fmt.Sprintf("%d: %s", s.Status, shortKind(DecodeToken(t).Kind))
 	}
 	return fmt.Sprint(s.Status)
 }
@@ -273,7 +273,8 @@ func Audiences(steps []Step) []AudienceHop {
 	var out []AudienceHop
 	seen := map[string]bool{}
 	for _, s := range steps {
-		for _, t := range append(append([]trace.Token(nil), s.Request.Tokens...), s.Response.Tokens...) {
+		for _, rec := range append(append([]trace.Token(nil), s.Request.Tokens...), s.Response.Tokens...) {
+			t := DecodeToken(rec)
 			kind := shortKind(t.Kind)
 			if seen[kind] || kind == "JWT" || strings.HasPrefix(kind, "Not a JWT") {
 				continue
@@ -413,11 +414,13 @@ resp, err := http.DefaultClient.Do(req)`, s.Method, s.URL)
 
 // Produced are the tokens the app received in a run, in order: for
 // step-through mode, which shows what each click brought back.
-func Produced(v RunView) []trace.Token {
-	var out []trace.Token
+func Produced(v RunView) []Token {
+	var out []Token
 	for _, s := range v.Steps {
 		if s.From == "wiki" {
-			out = append(out, s.Response.Tokens...)
+			for _, t := range s.Response.Tokens {
+				out = append(out, DecodeToken(t))
+			}
 		}
 	}
 	return out

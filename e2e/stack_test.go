@@ -152,6 +152,7 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	if err != nil {
 		t.Fatalf("start IdP: %v", err)
 	}
+	t.Cleanup(idp.Close)
 	handlers["idp"].set(idp.Handler())
 
 	for name, cfg := range map[string]authserver.Config{"wiki-as": wikiASCfg, "todo-as": todoASCfg} {
@@ -160,6 +161,7 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 		if err != nil {
 			t.Fatalf("start %s: %v", name, err)
 		}
+		t.Cleanup(as.Close)
 		handlers[name].set(as.Handler())
 	}
 

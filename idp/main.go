@@ -42,5 +42,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	return serve.Listen(ctx, env, ":4000", srv.Handler(), log)
 }

@@ -51,5 +51,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	if err != nil {
 		return err
 	}
+	defer srv.Close()
 	return serve.Listen(ctx, env, ":5000", srv.Handler(), log)
 }

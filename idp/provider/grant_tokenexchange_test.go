@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -32,10 +31,11 @@ func newTestIdP(t *testing.T) *Server {
 	t.Helper()
 	cfg := DefaultConfig(testTopology)
 	cfg.DB = storagetest.SQLite(t)
-	s, err := New(context.Background(), cfg)
+	s, err := New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(s.Close)
 	return s
 }
 

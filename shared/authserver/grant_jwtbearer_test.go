@@ -81,7 +81,7 @@ func newResourceASOn(t testing.TB, db *gorm.DB, extraClients ...oauth.Client) *r
 		{ID: "todo", Secret: "todo-secret", RedirectURIs: []string{"https://todo.test/callback"}, GrantTypes: []string{oauth.GrantAuthorizationCode}},
 		{ID: "wiki-at-todo", Secret: "wiki-secret", GrantTypes: []string{oauth.GrantJWTBearer}, Scopes: scopes},
 	}, extraClients...)
-	s, err := New(context.Background(), Config{
+	s, err := New(t.Context(), Config{
 		Issuer:     ras.srv.URL,
 		CookieName: "test_session",
 		DB:         ras.db,
@@ -102,6 +102,7 @@ func newResourceASOn(t testing.TB, db *gorm.DB, extraClients ...oauth.Client) *r
 		t.Fatal(err)
 	}
 	ras.server = s
+	t.Cleanup(s.Close)
 	ras.srv.Config.Handler = s.Handler()
 	return ras
 }

@@ -118,6 +118,10 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	return s, nil
 }
 
+// Close stops the goroutines New started (the signing-key watcher); the
+// main defers it, tests clean up with it.
+func (s *Server) Close() { s.op.Close() }
+
 // Handler serves every endpoint of the server.
 func (s *Server) Handler() http.Handler { return s.handler }
 

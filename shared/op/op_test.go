@@ -40,6 +40,7 @@ func newProvider(t *testing.T, pol SessionPolicy) *Provider {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(p.Close)
 	return p
 }
 

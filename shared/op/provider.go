@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
@@ -63,11 +64,16 @@ type Provider struct {
 	// Token is the token endpoint; it answers the code and refresh grants,
 	// and the server adds its own (token exchange, jwt-bearer, device).
 	Token *oauth.TokenEndpoint
+
+	stopWatch context.CancelFunc
+	watching  chan struct{}
+	closeOnce sync.Once
 }
 
 // New loads (or makes once) the signing keys, migrates the code flow's and
-// the replay store's tables and builds the token endpoint. The key watcher
-// that picks up another replica's rotation runs until ctx ends.
+// the replay store's tables and builds the token endpoint; ctx bounds that
+// work alone. It starts one goroutine, the key watcher that picks up
+// another replica's rotation, which runs until Close.
 func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if cfg.Issuer == "" || cfg.DB == nil || cfg.Clients == nil || cfg.Accounts == nil || cfg.TokenPath == "" || cfg.CookieName == "" {
 		return nil, fmt.Errorf("op: issuer, database, clients, accounts, token path and cookie name are required")
@@ -86,7 +92,6 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	ks.Now = cfg.Now
-	go ks.Watch(ctx, keys.WatchInterval)
 	codes, err := codeflow.NewStore(cfg.DB, cfg.Now)
 	if err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
@@ -101,7 +106,13 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Provider{cfg: cfg, Keys: ks, Sessions: browserSessions, Codes: codes, Replay: jtis}
+	p := &Provider{cfg: cfg, Keys: ks, Sessions: browserSessions, Codes: codes, Replay: jtis, watching: make(chan struct{})}
+	var watchCtx context.Context
+	watchCtx, p.stopWatch = context.WithCancel(context.WithoutCancel(ctx))
+	go func() {
+		defer close(p.watching)
+		ks.Watch(watchCtx, keys.WatchInterval)
+	}()
 	p.Token = &oauth.TokenEndpoint{
 		Auth: &oauth.ClientAuth{
 			Clients:    cfg.TokenClients,
@@ -116,6 +127,15 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		Log: cfg.Log,
 	}
 	return p, nil
+}
+
+// Close stops what New started and waits for it to end. It may be called
+// more than once.
+func (p *Provider) Close() {
+	p.closeOnce.Do(func() {
+		p.stopWatch()
+		<-p.watching
+	})
 }
 
 // Issuer is the provider's issuer identifier.

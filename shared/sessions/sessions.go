@@ -210,6 +210,9 @@ func New(db *gorm.DB, cookieName string, secure bool) (*scs.SessionManager, erro
 		return nil, err
 	}
 	store := NewGormStore(db)
+	// scs.New also makes an in-memory store, whose cleanup goroutine runs
+	// for the life of the process (one per manager; scs has no other
+	// constructor, and that store cannot be stopped without a race).
 	sm := scs.New()
 	sm.Store = store
 	sm.Codec = jsonCodec{}

@@ -47,6 +47,7 @@ func newProvider(t *testing.T) *provider {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(p.op.Close)
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
 		op.ServeMetadata(w, p.op.Metadata(op.Paths{Authorize: "/authorize", Token: "/token", Keys: "/keys"}))
 	})

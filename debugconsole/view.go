@@ -386,9 +386,9 @@ func GoCode(s Step) string {
 	switch param(s, "grant_type") {
 	case "urn:ietf:params:oauth:grant-type:token-exchange":
 		return fmt.Sprintf(`// Ask for an ID-JAG (RFC 8693 token exchange; ID-JAG draft §4.3).
-resp, err := xaaclient.Exchange(ctx, http.DefaultClient, %q,
+resp, err := xaaclient.RequestIDJAG(ctx, http.DefaultClient, %q,
 	xaaclient.Credentials{ClientID: clientID, ClientSecret: clientSecret},
-	xaaclient.ExchangeRequest{
+	xaaclient.IDJAGRequest{
 		SubjectToken: idToken,
 		Audience:     %q,
 		Resource:     %q,

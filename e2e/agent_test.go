@@ -82,14 +82,14 @@ func agentIDToken(t *testing.T, s *stack, email string) string {
 func agentToken(t *testing.T, s *stack, idToken string, scope oauth.Scopes) (string, error) {
 	t.Helper()
 	ctx := t.Context()
-	idjag, err := xaaclient.Exchange(ctx, http.DefaultClient, s.topology.IdP+"/oauth2/v1/token",
+	idjag, err := xaaclient.RequestIDJAG(ctx, http.DefaultClient, s.topology.IdP+"/oauth2/v1/token",
 		xaaclient.Credentials{ClientID: demo.AgentClientAtIdP, ClientSecret: demo.AgentSecretAtIdP},
-		xaaclient.ExchangeRequest{SubjectToken: idToken, Audience: s.topology.TodoAS, Resource: s.topology.TodoMCP(), Scope: scope})
+		xaaclient.IDJAGRequest{SubjectToken: idToken, Audience: s.topology.TodoAS, Resource: s.topology.TodoMCP(), Scope: scope})
 	if err != nil {
 		return "", err
 	}
 	at, err := xaaclient.Redeem(ctx, http.DefaultClient, s.topology.TodoAS+"/token",
-		xaaclient.Credentials{ClientID: demo.AgentAtTodoClient, ClientSecret: demo.AgentAtTodoSecret}, idjag.AccessToken, scope)
+		xaaclient.Credentials{ClientID: demo.AgentAtTodoClient, ClientSecret: demo.AgentAtTodoSecret}, idjag.Token, scope)
 	if err != nil {
 		return "", err
 	}

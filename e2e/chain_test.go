@@ -74,7 +74,7 @@ func runChain(t *testing.T, open openDB) {
 // assertNoSecrets fails when text holds a demo secret or password.
 func assertNoSecrets(t *testing.T, where, text string) {
 	t.Helper()
-	for _, secret := range []string{demo.Password, demo.WikiSecret, demo.TodoSecret, demo.WikiAtTodoSecret, demo.WikiASSecretAtIdP, demo.TodoASSecretAtIdP} {
+	for _, secret := range []string{demo.Password, demo.WikiSecret, demo.TodoAppSecret, demo.WikiAtTodoSecret, demo.WikiASSecretAtIdP, demo.TodoASSecretAtIdP} {
 		if strings.Contains(text, secret) {
 			t.Errorf("%s contains the secret %q", where, secret)
 		}
@@ -260,7 +260,7 @@ func TestOktaShapedConfiguration(t *testing.T) {
 		todoas.ConfigureWikiClient(c.todoAS, mapped, "mapped-secret")
 		c.todoAS.TrustedIssuers[0].JIT = idjag.JITPolicy{}
 		c.todoAS.SeedUsers = nil
-		c.wiki.TodoClientID, c.wiki.TodoClientSecret = mapped, "mapped-secret"
+		c.wiki.ClientIDAtTodo, c.wiki.ClientSecretAtTodo = mapped, "mapped-secret"
 	})
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)

@@ -44,7 +44,7 @@ func TestConsoleShowsEveryParty(t *testing.T) {
 		"access token: typ at+jwt, signed by the authorization server", "the token grants the scope this call needs", "needs todos.read", // todo API
 		"client authentication",
 		// the tabs and the code
-		"Request", "Response", "Checks (", "curl -sS -X POST", "xaaclient.Exchange", "xaaclient.Redeem",
+		"Request", "Response", "Checks (", "curl -sS -X POST", "xaaclient.RequestIDJAG", "xaaclient.Redeem",
 		"ID-JAG (Identity Assertion JWT Authorization Grant)",
 	} {
 		if !strings.Contains(console.Body, want) {

@@ -147,7 +147,7 @@ func TestEveryVariableDocumented(t *testing.T) {
 		b, _ := os.ReadFile(f)
 		templates.Write(b)
 	}
-	read := regexp.MustCompile(`env\.(?:String|URL|Bool|Duration|List|Set|OneOf)\("([A-Z0-9_]+)"`)
+	read := regexp.MustCompile(`env\.(?:String|URL|Bool|Duration|List|Set|OneOf|Renamed)\("([A-Z0-9_]+)"`)
 	found := 0
 	_ = filepath.Walk(root, func(path string, info os.FileInfo, err error) error {
 		if err != nil {

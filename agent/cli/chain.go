@@ -62,19 +62,19 @@ func (a *Agent) accessToken(ctx context.Context, scope oauth.Scopes, fresh bool)
 		return "", err
 	}
 	a.verbose("POST %s: token exchange, ID token → ID-JAG for %s (resource %s, scope %s)", idp.TokenEndpoint, asMeta.Issuer, prm.Resource, scope)
-	exchanged, err := xaaclient.Exchange(ctx, a.cfg.HTTP, idp.TokenEndpoint, creds,
-		xaaclient.ExchangeRequest{SubjectToken: idToken, Audience: asMeta.Issuer, Resource: prm.Resource, Scope: scope})
+	idjag, err := xaaclient.RequestIDJAG(ctx, a.cfg.HTTP, idp.TokenEndpoint, creds,
+		xaaclient.IDJAGRequest{SubjectToken: idToken, Audience: asMeta.Issuer, Resource: prm.Resource, Scope: scope})
 	if err != nil {
 		return "", explain(err)
 	}
-	a.verbose("ID-JAG: %s", claims(exchanged.AccessToken))
+	a.verbose("ID-JAG: %s", claims(idjag.Token))
 
 	creds, err = a.resourceCredentials(asMeta)
 	if err != nil {
 		return "", err
 	}
 	a.verbose("POST %s: JWT bearer grant, ID-JAG → access token", asMeta.TokenEndpoint)
-	redeemed, err := xaaclient.Redeem(ctx, a.cfg.HTTP, asMeta.TokenEndpoint, creds, exchanged.AccessToken, scope)
+	redeemed, err := xaaclient.Redeem(ctx, a.cfg.HTTP, asMeta.TokenEndpoint, creds, idjag.Token, scope)
 	if err != nil {
 		return "", explain(err)
 	}

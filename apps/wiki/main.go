@@ -19,8 +19,10 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	cfg := wikiapp.DefaultConfig(serve.Topology(env))
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	cfg.ClientSecret = env.String("CLIENT_SECRET", cfg.ClientSecret)
-	cfg.TodoClientID = env.String("TODO_CLIENT_ID", cfg.TodoClientID)
-	cfg.TodoClientSecret = env.String("TODO_CLIENT_SECRET", cfg.TodoClientSecret)
+	// The wiki's client at the todo AS has one name on both sides: the todo
+	// AS registers it under the same variables.
+	cfg.ClientIDAtTodo = env.Renamed("WIKI_CLIENT_ID_AT_TODO", "TODO_CLIENT_ID", cfg.ClientIDAtTodo)
+	cfg.ClientSecretAtTodo = env.Renamed("WIKI_CLIENT_SECRET_AT_TODO", "TODO_CLIENT_SECRET", cfg.ClientSecretAtTodo)
 	cfg.ConsoleAdmins = env.List("DEBUG_CONSOLE_ADMINS", cfg.ConsoleAdmins)
 	// The agent's reports to the console are proved with the ID token the
 	// IdP gave it: the same variables the agent reads.
@@ -36,6 +38,9 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 		return err
 	}
 	cfg.Trace = traceStore
+	for _, w := range env.Warnings() {
+		log.Warn(w)
+	}
 	if err := env.Err(); err != nil {
 		return err
 	}

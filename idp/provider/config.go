@@ -59,7 +59,7 @@ type ConnectionConfig struct {
 	Title              string   // for people: "Wiki → Todo"
 	OfferedScopes      []string // the scopes the resource app offers
 	RequestingClientID string   // the requesting app's client at this IdP
-	ResourceAudience   string   // the resource authorization server's issuer
+	Audience           string   // the resource authorization server's issuer
 	Resource           string   // the protected resource (RFC 8707)
 	AllowedScopes      []string // scopes the connection may carry
 	ClientIDAtResource string   // the requesting app's client id at the resource AS
@@ -95,7 +95,7 @@ func DefaultConfig(t demo.Topology) Config {
 			Title:              "Wiki → Todo",
 			OfferedScopes:      []string{demo.ScopeTodosRead, demo.ScopeTodosWrite},
 			RequestingClientID: demo.WikiASClientAtIdP,
-			ResourceAudience:   t.TodoAS,
+			Audience:           t.TodoAS,
 			Resource:           t.TodoAPI(),
 			AllowedScopes:      []string{demo.ScopeTodosRead, demo.ScopeTodosWrite},
 			ClientIDAtResource: demo.WikiAtTodoClient,
@@ -105,7 +105,7 @@ func DefaultConfig(t demo.Topology) Config {
 			Title:              "Agent → Todo (MCP)",
 			OfferedScopes:      []string{demo.ScopeTodosRead, demo.ScopeTodosWrite},
 			RequestingClientID: demo.AgentClientAtIdP,
-			ResourceAudience:   t.TodoAS,
+			Audience:           t.TodoAS,
 			Resource:           t.TodoMCP(),
 			AllowedScopes:      []string{demo.ScopeTodosRead},
 			ClientIDAtResource: demo.AgentAtTodoClient,
@@ -116,7 +116,7 @@ func DefaultConfig(t demo.Topology) Config {
 			Title:              "Wiki → Calendar",
 			OfferedScopes:      []string{"calendar.read", "calendar.write"},
 			RequestingClientID: demo.WikiASClientAtIdP,
-			ResourceAudience:   demo.CalendarAS,
+			Audience:           demo.CalendarAS,
 			Resource:           demo.CalendarAS + "/api",
 			AllowedScopes:      []string{"calendar.read"},
 			ClientIDAtResource: "wiki-at-calendar",
@@ -124,7 +124,7 @@ func DefaultConfig(t demo.Topology) Config {
 			Title:              "Wiki → Chat",
 			OfferedScopes:      []string{"chat.read", "chat.write"},
 			RequestingClientID: demo.WikiASClientAtIdP,
-			ResourceAudience:   demo.ChatAS,
+			Audience:           demo.ChatAS,
 			Resource:           demo.ChatAS + "/api",
 			AllowedScopes:      []string{"chat.read"},
 			ClientIDAtResource: "wiki-at-chat",
@@ -157,7 +157,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	for _, cn := range c.Connections {
-		if cn.RequestingClientID == "" || cn.ResourceAudience == "" || cn.ClientIDAtResource == "" {
+		if cn.RequestingClientID == "" || cn.Audience == "" || cn.ClientIDAtResource == "" {
 			problems = append(problems, "a connection needs a requesting client, a resource audience and the client id at the resource")
 		}
 	}

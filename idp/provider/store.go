@@ -40,7 +40,10 @@ type User struct {
 type Connection struct {
 	ID                 uint   `gorm:"primaryKey"`
 	RequestingClientID string `gorm:"uniqueIndex:idx_conn;size:255;not null"`
-	ResourceAudience   string `gorm:"uniqueIndex:idx_conn;size:255;not null"`
+	// Audience is the resource authorization server's issuer, as a token
+	// exchange names it (RFC 8693 audience); its column keeps its first
+	// name, so that databases made before need no migration.
+	Audience           string `gorm:"column:resource_audience;uniqueIndex:idx_conn;size:255;not null"`
 	Resource           string `gorm:"size:1024"`
 	AllowedScopes      string `gorm:"size:1024"`
 	ClientIDAtResource string `gorm:"size:255;not null"`
@@ -57,7 +60,7 @@ func (c Connection) Name() string {
 	if c.Title != "" {
 		return c.Title
 	}
-	return c.RequestingClientID + " → " + c.ResourceAudience
+	return c.RequestingClientID + " → " + c.Audience
 }
 
 // Offered are the scopes the admin may allow.
@@ -129,14 +132,14 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 		for _, c := range cfg.Connections {
 			var n int64
 			err := tx.Model(&Connection{}).
-				Where("requesting_client_id = ? AND resource_audience = ?", c.RequestingClientID, c.ResourceAudience).
+				Where("requesting_client_id = ? AND resource_audience = ?", c.RequestingClientID, c.Audience).
 				Count(&n).Error
 			if err != nil {
 				return err
 			}
 			if n > 0 {
 				// Rows made before connections had names get theirs.
-				err := tx.Model(&Connection{}).Where("requesting_client_id = ? AND resource_audience = ? AND (title = '' OR title IS NULL)", c.RequestingClientID, c.ResourceAudience).
+				err := tx.Model(&Connection{}).Where("requesting_client_id = ? AND resource_audience = ? AND (title = '' OR title IS NULL)", c.RequestingClientID, c.Audience).
 					Updates(map[string]any{"title": c.Title, "offered_scopes": strings.Join(c.OfferedScopes, " ")}).Error
 				if err != nil {
 					return err
@@ -147,7 +150,7 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 				Title:              c.Title,
 				OfferedScopes:      strings.Join(c.OfferedScopes, " "),
 				RequestingClientID: c.RequestingClientID,
-				ResourceAudience:   c.ResourceAudience,
+				Audience:           c.Audience,
 				Resource:           c.Resource,
 				AllowedScopes:      oauth.Scopes(c.AllowedScopes).String(),
 				ClientIDAtResource: c.ClientIDAtResource,
@@ -204,7 +207,7 @@ func (s *store) ConnectionsTo(ctx context.Context, audience string) ([]exchange.
 	out := make([]exchange.Connection, len(rows))
 	for i, r := range rows {
 		out[i] = exchange.Connection{
-			RequestingClientID: r.RequestingClientID, Audience: r.ResourceAudience, Resource: r.Resource,
+			RequestingClientID: r.RequestingClientID, Audience: r.Audience, Resource: r.Resource,
 			AllowedScopes: oauth.ParseScopes(r.AllowedScopes), ClientIDAtResource: r.ClientIDAtResource, Enabled: r.Enabled,
 		}
 	}

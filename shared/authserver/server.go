@@ -95,7 +95,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	grants := s.op.Token.Grants
 	if s.anyClientAllows(oauth.GrantTokenExchange) {
-		grants[oauth.GrantTokenExchange] = &tokenExchangeGrant{s}
+		grants[oauth.GrantTokenExchange] = &relayGrant{s}
 	}
 	if len(cfg.TrustedIssuers) > 0 {
 		for _, ti := range cfg.TrustedIssuers {

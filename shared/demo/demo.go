@@ -44,10 +44,10 @@ const (
 	TodoASClientAtIdP = "todo-as"
 	TodoASSecretAtIdP = "demo-todo-as-secret"
 
-	WikiClient = "wiki"
-	WikiSecret = "demo-wiki-secret"
-	TodoClient = "todo"
-	TodoSecret = "demo-todo-secret"
+	WikiClient    = "wiki"
+	WikiSecret    = "demo-wiki-secret"
+	TodoAppClient = "todo"
+	TodoAppSecret = "demo-todo-secret"
 
 	WikiAtTodoClient = "wiki-at-todo"
 	WikiAtTodoSecret = "demo-wiki-at-todo-secret"

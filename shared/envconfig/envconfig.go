@@ -14,6 +14,7 @@ import (
 type Reader struct {
 	getenv   func(string) string
 	problems []string
+	warnings []string
 }
 
 // New returns a Reader over getenv (os.Getenv in main, a map in tests).
@@ -26,6 +27,27 @@ func (r *Reader) String(name, def string) string {
 	}
 	return def
 }
+
+// Renamed reads a variable that had another name. The new name wins; the
+// old one still works for a release, with a warning (Warnings) to rename
+// it, so that one thing has one name in every file.
+func (r *Reader) Renamed(name, oldName, def string) string {
+	if v := r.String(name, ""); v != "" {
+		if r.String(oldName, "") != "" {
+			r.warnings = append(r.warnings, fmt.Sprintf("%s is set and so is its old name %s, which is ignored: remove %s", name, oldName, oldName))
+		}
+		return v
+	}
+	if v := r.String(oldName, ""); v != "" {
+		r.warnings = append(r.warnings, fmt.Sprintf("%s is the old name of %s; it still works, but rename it", oldName, name))
+		return v
+	}
+	return def
+}
+
+// Warnings are what the service should log at start: settings that work
+// but should change.
+func (r *Reader) Warnings() []string { return r.warnings }
 
 // URL returns an absolute http(s) URL without a trailing slash problem:
 // issuers are compared as exact strings, so the value is kept as given.

@@ -101,8 +101,9 @@ func (c Credentials) authenticate(req *http.Request, form url.Values) error {
 	return nil
 }
 
-// ExchangeRequest asks for an ID-JAG.
-type ExchangeRequest struct {
+// IDJAGRequest asks the IdP for an ID-JAG (a token exchange, RFC 8693,
+// ID-JAG draft §4.3).
+type IDJAGRequest struct {
 	SubjectToken     string
 	SubjectTokenType string // defaults to the ID token type
 	Audience         string // the resource authorization server's issuer
@@ -112,9 +113,19 @@ type ExchangeRequest struct {
 	Extra url.Values
 }
 
-// Exchange performs the token exchange and checks the answer: an ID-JAG
-// (issued_token_type id-jag) with token_type N_A (draft §4.3.2).
-func Exchange(ctx context.Context, hc *http.Client, tokenURL string, creds Credentials, r ExchangeRequest) (*oauth.TokenResponse, error) {
+// IDJAG is the IdP's answer: the ID-JAG and its terms. On the wire it came
+// in access_token (RFC 8693 §2.2.1), though it is no access token.
+type IDJAG struct {
+	Token     string
+	ExpiresIn int64
+	Scope     string
+	// IssuedTokenType and TokenType as the IdP sent them: id-jag and N_A.
+	IssuedTokenType, TokenType string
+}
+
+// RequestIDJAG asks the IdP's token endpoint for an ID-JAG and checks the
+// answer: issued_token_type id-jag, token_type N_A (draft §4.3.2).
+func RequestIDJAG(ctx context.Context, hc *http.Client, tokenURL string, creds Credentials, r IDJAGRequest) (*IDJAG, error) {
 	typ := r.SubjectTokenType
 	if typ == "" {
 		typ = oauth.TokenTypeIDToken
@@ -145,7 +156,7 @@ func Exchange(ctx context.Context, hc *http.Client, tokenURL string, creds Crede
 	if !strings.EqualFold(resp.TokenType, "N_A") {
 		return nil, fmt.Errorf("token exchange answered token_type %q, want N_A", resp.TokenType)
 	}
-	return resp, nil
+	return &IDJAG{Token: resp.AccessToken, ExpiresIn: resp.ExpiresIn, Scope: resp.Scope, IssuedTokenType: resp.IssuedTokenType, TokenType: resp.TokenType}, nil
 }
 
 // Redeem presents an ID-JAG to the resource authorization server with the

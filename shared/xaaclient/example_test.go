@@ -12,7 +12,7 @@ import (
 
 // The requesting app asks its authorization server for an ID-JAG, and
 // checks the answer is one before using it.
-func ExampleExchange() {
+func ExampleRequestIDJAG() {
 	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, _, _ := r.BasicAuth()
 		if id != "wiki" || r.FormValue("requested_token_type") != oauth.TokenTypeIDJAG {
@@ -25,27 +25,27 @@ func ExampleExchange() {
 	}))
 	defer as.Close()
 
-	resp, err := xaaclient.Exchange(context.Background(), as.Client(), as.URL+"/token",
+	resp, err := xaaclient.RequestIDJAG(context.Background(), as.Client(), as.URL+"/token",
 		xaaclient.Credentials{ClientID: "wiki", ClientSecret: "secret"},
-		xaaclient.ExchangeRequest{
+		xaaclient.IDJAGRequest{
 			SubjectToken: "the wiki's ID token",
 			Audience:     "https://todo-as.example",
 			Resource:     "https://todo.example/api",
 			Scope:        oauth.ParseScopes("todos.read"),
 		})
-	fmt.Println(resp.AccessToken, resp.Scope, err)
+	fmt.Println(resp.Token, resp.Scope, err)
 	// Output: eyJ...ID-JAG todos.read <nil>
 }
 
 // An answer that is not an ID-JAG is refused, even with status 200.
-func ExampleExchange_notAnIDJAG() {
+func ExampleRequestIDJAG_notAnIDJAG() {
 	as := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		oauth.WriteJSON(w, 200, oauth.TokenResponse{AccessToken: "opaque", TokenType: "Bearer"})
 	}))
 	defer as.Close()
-	_, err := xaaclient.Exchange(context.Background(), as.Client(), as.URL+"/token",
+	_, err := xaaclient.RequestIDJAG(context.Background(), as.Client(), as.URL+"/token",
 		xaaclient.Credentials{ClientID: "wiki", ClientSecret: "secret"},
-		xaaclient.ExchangeRequest{SubjectToken: "t", Audience: "https://todo-as.example"})
+		xaaclient.IDJAGRequest{SubjectToken: "t", Audience: "https://todo-as.example"})
 	fmt.Println(err)
 	// Output: token exchange answered issued_token_type "", want urn:ietf:params:oauth:token-type:id-jag
 }

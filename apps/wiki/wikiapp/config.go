@@ -38,12 +38,12 @@ type Config struct {
 	// the API's resource identifier and its base URL. TodoAudience is the
 	// audience asked for in the token exchange: the todo AS's issuer unless
 	// set (an Auth0 API's identifier, say, need be neither URL).
-	TodoASIssuer     string
-	TodoAudience     string
-	TodoClientID     string
-	TodoClientSecret string
-	TodoResource     string
-	TodoAPIURL       string
+	TodoASIssuer       string
+	TodoAudience       string
+	ClientIDAtTodo     string
+	ClientSecretAtTodo string
+	TodoResource       string
+	TodoAPIURL         string
 	// TodoAppURL is where people open the todo app: links to
 	// <TodoAppURL>/todos/<id> in a page become live chips.
 	TodoAppURL string
@@ -72,22 +72,22 @@ type Config struct {
 // DefaultConfig is the wiki of the local demo for topology t.
 func DefaultConfig(t demo.Topology) Config {
 	return Config{
-		BaseURL:          t.Wiki,
-		CookieName:       "xaa_wiki_session",
-		ASIssuer:         t.WikiAS,
-		ClientID:         demo.WikiClient,
-		ClientSecret:     demo.WikiSecret,
-		TodoASIssuer:     t.TodoAS,
-		TodoClientID:     demo.WikiAtTodoClient,
-		TodoClientSecret: demo.WikiAtTodoSecret,
-		TodoResource:     t.TodoAPI(),
-		TodoAPIURL:       t.TodoAPI(),
-		TodoAppURL:       t.Todo,
-		Trace:            trace.NewStore("wiki"),
-		DebugSources:     map[string]string{"wiki-as": t.WikiAS, "idp": t.IdP, "todo-as": t.TodoAS, "todo": t.Todo},
-		ConsoleAdmins:    demo.Admins(),
-		AgentIssuer:      t.IdP,
-		AgentClientID:    demo.AgentClientAtIdP,
+		BaseURL:            t.Wiki,
+		CookieName:         "xaa_wiki_session",
+		ASIssuer:           t.WikiAS,
+		ClientID:           demo.WikiClient,
+		ClientSecret:       demo.WikiSecret,
+		TodoASIssuer:       t.TodoAS,
+		ClientIDAtTodo:     demo.WikiAtTodoClient,
+		ClientSecretAtTodo: demo.WikiAtTodoSecret,
+		TodoResource:       t.TodoAPI(),
+		TodoAPIURL:         t.TodoAPI(),
+		TodoAppURL:         t.Todo,
+		Trace:              trace.NewStore("wiki"),
+		DebugSources:       map[string]string{"wiki-as": t.WikiAS, "idp": t.IdP, "todo-as": t.TodoAS, "todo": t.Todo},
+		ConsoleAdmins:      demo.Admins(),
+		AgentIssuer:        t.IdP,
+		AgentClientID:      demo.AgentClientAtIdP,
 	}
 }
 
@@ -99,7 +99,7 @@ func (c *Config) Validate() error {
 			p = append(p, name+" must be an http(s) URL")
 		}
 	}
-	if c.ClientID == "" || c.ClientSecret == "" || c.TodoClientID == "" || c.TodoClientSecret == "" {
+	if c.ClientID == "" || c.ClientSecret == "" || c.ClientIDAtTodo == "" || c.ClientSecretAtTodo == "" {
 		p = append(p, "client ids and secrets at both authorization servers are required")
 	}
 	if c.TodoResource == "" {

@@ -168,7 +168,7 @@ var scenarios = []scenario{
 		}},
 	{Key: "audience", Title: "The wrong audience", Explain: "Ask for an ID-JAG for the Calendar app's authorization server, then present it to the todo AS, which is not its audience (check 6).",
 		run: func(a *App, ctx context.Context) *chainProblem {
-			idjag, p := a.exchangeStep(ctx, xaaclient.ExchangeRequest{Audience: demo.CalendarAS, Resource: demo.CalendarAS + "/api", Scope: oauth.Scopes{"calendar.read"}})
+			idjag, p := a.exchangeStep(ctx, xaaclient.IDJAGRequest{Audience: demo.CalendarAS, Resource: demo.CalendarAS + "/api", Scope: oauth.Scopes{"calendar.read"}})
 			if p != nil {
 				return p
 			}
@@ -177,7 +177,7 @@ var scenarios = []scenario{
 		}},
 	{Key: "disabled", Title: "A disabled connection", Explain: "Ask for an ID-JAG for the Chat app, whose connection from the wiki the admin has disabled: the IdP refuses (access_denied).",
 		run: func(a *App, ctx context.Context) *chainProblem {
-			_, p := a.exchangeStep(ctx, xaaclient.ExchangeRequest{Audience: demo.ChatAS, Resource: demo.ChatAS + "/api", Scope: oauth.Scopes{"chat.read"}})
+			_, p := a.exchangeStep(ctx, xaaclient.IDJAGRequest{Audience: demo.ChatAS, Resource: demo.ChatAS + "/api", Scope: oauth.Scopes{"chat.read"}})
 			return p
 		}},
 	{Key: "scope", Title: "A scope the connection does not allow", Explain: "Ask for todos.admin, which the wiki → todo connection does not allow: the IdP refuses (invalid_scope).",

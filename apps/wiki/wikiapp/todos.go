@@ -188,13 +188,13 @@ func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes
 }
 
 // todoTarget is the ordinary exchange request: the todo AS, its API.
-func todoTarget(cfg Config, scope oauth.Scopes) xaaclient.ExchangeRequest {
-	return xaaclient.ExchangeRequest{Audience: cfg.TodoAudience, Resource: cfg.TodoResource, Scope: scope}
+func todoTarget(cfg Config, scope oauth.Scopes) xaaclient.IDJAGRequest {
+	return xaaclient.IDJAGRequest{Audience: cfg.TodoAudience, Resource: cfg.TodoResource, Scope: scope}
 }
 
 // exchangeStep is step 2: the signed-in user's ID token for an ID-JAG, at
 // the wiki's own authorization server (target says for which audience).
-func (a *App) exchangeStep(ctx context.Context, target xaaclient.ExchangeRequest) (string, *chainProblem) {
+func (a *App) exchangeStep(ctx context.Context, target xaaclient.IDJAGRequest) (string, *chainProblem) {
 	idToken, err := a.signin.IDToken(ctx)
 	if err != nil {
 		return "", &chainProblem{Title: "Please sign in again", SignIn: true,
@@ -212,11 +212,11 @@ func (a *App) exchangeStep(ctx context.Context, target xaaclient.ExchangeRequest
 		"Token exchange (RFC 8693) at the wiki's authorization server, which forwards it to the IdP. The IdP checks whether an administrator connected the wiki to "+
 			a.targetName(target.Audience)+" and, only if so, signs an ID-JAG for it, with at most the scopes the connection allows (asked for: "+target.Scope.String()+").")
 	target.SubjectToken = idToken
-	exchanged, err := xaaclient.Exchange(ctx, a.http, wikiAS.TokenEndpoint, creds, target)
+	idjag, err := xaaclient.RequestIDJAG(ctx, a.http, wikiAS.TokenEndpoint, creds, target)
 	if err != nil {
 		return "", explain(err, "exchange")
 	}
-	return exchanged.AccessToken, nil
+	return idjag.Token, nil
 }
 
 // targetName names a resource authorization server for people.
@@ -233,7 +233,7 @@ func (a *App) redeemStep(ctx context.Context, idjag string, scope oauth.Scopes) 
 	if problem != nil {
 		return nil, problem
 	}
-	creds, problem := a.credentials(todoAS, a.cfg.TodoClientID, a.cfg.TodoClientSecret, a.cfg.TodoAuthMethod)
+	creds, problem := a.credentials(todoAS, a.cfg.ClientIDAtTodo, a.cfg.ClientSecretAtTodo, a.cfg.TodoAuthMethod)
 	if problem != nil {
 		return nil, problem
 	}

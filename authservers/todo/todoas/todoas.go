@@ -39,8 +39,8 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		}},
 		Clients: []oauth.Client{
 			{
-				ID:           demo.TodoClient,
-				Secret:       demo.TodoSecret,
+				ID:           demo.TodoAppClient,
+				Secret:       demo.TodoAppSecret,
 				RedirectURIs: []string{t.Todo + "/callback"},
 				GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken},
 			},

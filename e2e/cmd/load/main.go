@@ -108,7 +108,7 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 		return err
 	}
 	wikiCreds := xaaclient.Credentials{ClientID: wiki.ClientID, ClientSecret: wiki.ClientSecret}
-	todoCreds := xaaclient.Credentials{ClientID: wiki.TodoClientID, ClientSecret: wiki.TodoClientSecret}
+	todoCreds := xaaclient.Credentials{ClientID: wiki.ClientIDAtTodo, ClientSecret: wiki.ClientSecretAtTodo}
 	scope := oauth.Scopes{"todos.read"}
 
 	idjags := make([]string, grants)
@@ -118,12 +118,12 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 		if i >= grants {
 			return false, nil
 		}
-		resp, err := xaaclient.Exchange(ctx, hc, t.WikiAS+"/token", wikiCreds, xaaclient.ExchangeRequest{
+		resp, err := xaaclient.RequestIDJAG(ctx, hc, t.WikiAS+"/token", wikiCreds, xaaclient.IDJAGRequest{
 			SubjectToken: idToken, Audience: wiki.TodoASIssuer, Resource: wiki.TodoResource, Scope: scope})
 		if err != nil {
 			return true, err
 		}
-		idjags[i] = resp.AccessToken
+		idjags[i] = resp.Token
 		return true, nil
 	})
 	exchange.print("Token exchange (wiki AS → IdP), the ID-JAGs for the grants", grantWorkers)

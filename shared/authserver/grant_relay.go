@@ -13,13 +13,13 @@ import (
 	"xaa.example/shared/xaaclient"
 )
 
-// tokenExchangeGrant is the requesting side's step 2: the app presents the
+// relayGrant is the requesting side's step 2: the app presents the
 // ID token this server issued it, and this server asks the IdP for an
 // ID-JAG on the user's behalf with the IdP ID token it keeps from the SSO
 // (RFC 8693, ID-JAG draft §4.3).
-type tokenExchangeGrant struct{ s *Server }
+type relayGrant struct{ s *Server }
 
-func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
+func (g *relayGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
 	s := g.s
 	switch {
 	case req.RequestedTokenType != oauth.TokenTypeIDJAG:
@@ -60,9 +60,9 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 	if t.IdP.OmitExchangeScope {
 		scope = nil
 	}
-	resp, err := xaaclient.Exchange(ctx, s.http, md.TokenEndpoint,
+	idjag, err := xaaclient.RequestIDJAG(ctx, s.http, md.TokenEndpoint,
 		xaaclient.Credentials{ClientID: t.IdP.ClientID, ClientSecret: t.IdP.ClientSecret, Method: method},
-		xaaclient.ExchangeRequest{
+		xaaclient.IDJAGRequest{
 			SubjectToken: idpToken,
 			Audience:     req.Audience,
 			Resource:     req.Resource,
@@ -74,19 +74,21 @@ func (g *tokenExchangeGrant) Handle(ctx context.Context, req *oauth.TokenRequest
 		return nil, relayIdPError(err)
 	}
 	trace.PassDetail(ctx, xaaclient.CheckIssued, "issued_token_type id-jag, token_type N_A")
+	// The ID-JAG goes back to the app as the IdP sent it: in access_token
+	// (RFC 8693 §2.2.1), typed id-jag, token_type N_A.
 	return &oauth.TokenResponse{
-		AccessToken:     resp.AccessToken,
-		IssuedTokenType: resp.IssuedTokenType,
-		TokenType:       resp.TokenType,
-		ExpiresIn:       resp.ExpiresIn,
-		Scope:           resp.Scope,
+		AccessToken:     idjag.Token,
+		IssuedTokenType: idjag.IssuedTokenType,
+		TokenType:       idjag.TokenType,
+		ExpiresIn:       idjag.ExpiresIn,
+		Scope:           idjag.Scope,
 	}, nil
 }
 
 // currentIdPToken returns the user's ID token from their IdP, refreshed
 // with the IdP refresh token when it has expired or is about to, and the
 // tenant it belongs to.
-func (g *tokenExchangeGrant) currentIdPToken(ctx context.Context, userID string) (string, *tenant, error) {
+func (g *relayGrant) currentIdPToken(ctx context.Context, userID string) (string, *tenant, error) {
 	s := g.s
 	us, err := s.store.upstream(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {

@@ -25,6 +25,7 @@ var checkTexts = map[trace.CheckID]checkText{
 	oauth.CheckGrantType:    {"", "the client may use this grant type"},
 	oauth.CheckScopePolicy:  {"", "the scope asked for is one the client may have"},
 	oauth.CheckSubjectToken: {"", "subject token: an ID token of this server, issued to this client, unexpired"},
+	oauth.CheckDPoPProof:    {"", "DPoP proof (RFC 9449 §4.3): typ dpop+jwt, asymmetric alg, public jwk, signature, htm and htu of this request, fresh iat, jti used once"},
 
 	idjag.CheckShape:     {"1", "one assertion, a compact JWS of sane size"},
 	idjag.CheckType:      {"2", "typ is oauth-id-jag+jwt"},
@@ -39,6 +40,7 @@ var checkTexts = map[trace.CheckID]checkText{
 	jwtbearer.CheckResource: {"10", "resource governed here"},
 	jwtbearer.CheckScope:    {"11", "scope: requested ∩ ID-JAG ∩ client's allowed"},
 	jwtbearer.CheckSubject:  {"12", "subject maps to a local account"},
+	jwtbearer.CheckProof:    {"", "key binding: an ID-JAG bound to a key (cnf.jkt) only with a DPoP proof of it; a proof binds the access token"},
 
 	exchange.CheckRequest:    {"", "request: requested_token_type id-jag, subject_token_type supported, audience present"},
 	exchange.CheckSubject:    {"", "subject token: issued by this IdP, to this client, unexpired, user active"},
@@ -46,6 +48,7 @@ var checkTexts = map[trace.CheckID]checkText{
 	exchange.CheckResource:   {"", "resource is governed by that authorization server"},
 	exchange.CheckConnection: {"", "an enabled managed connection from this app to that one"},
 	exchange.CheckScope:      {"", "scopes narrowed to what the connection allows"},
+	exchange.CheckKeyBinding: {"", "the ID-JAG is bound to the key of the request's DPoP proof (cnf.jkt)"},
 
 	xaaclient.CheckIdPToken: {"", "the user's ID token from the IdP, kept since sign-in (refreshed when expired)"},
 	xaaclient.CheckIssued:   {"", "the IdP issued an ID-JAG"},

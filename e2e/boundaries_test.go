@@ -18,7 +18,7 @@ const (
 // protocol are the packages that implement OAuth and OpenID Connect
 // themselves: no web framework, no database, no service.
 var protocol = []string{
-	"shared/oauth", "shared/idjag", "shared/jwtbearer", "shared/exchange", "shared/xaaclient",
+	"shared/dpop", "shared/oauth", "shared/idjag", "shared/jwtbearer", "shared/exchange", "shared/xaaclient",
 	"shared/accesstoken", "shared/clientmeta", "shared/replay", "shared/signin", "shared/jwks",
 }
 

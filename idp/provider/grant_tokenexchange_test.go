@@ -18,6 +18,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"xaa.example/shared/demo"
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/storage/storagetest"
 )
@@ -253,5 +254,58 @@ func TestTokenExchangeFollowsAdminChanges(t *testing.T) {
 	s.cfg.DB.Model(&User{}).Where("email = ?", "bob@tables.fake").Update("disabled", true)
 	if status, b := call(); status != 400 || b["error"] != "invalid_grant" {
 		t.Fatalf("user disabled: %d %v, want invalid_grant", status, b)
+	}
+}
+
+// TestTokenExchangeBindsToTheProofKey: with a DPoP proof the ID-JAG is
+// bound to its key (cnf.jkt, the draft's § on proof of possession);
+// without one it has no cnf; a bad proof is refused before anything is
+// issued.
+func TestTokenExchangeBindsToTheProofKey(t *testing.T) {
+	s := newTestIdP(t)
+	key, _ := dpop.NewKey()
+	signer, err := dpop.NewSigner(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(proof string) (int, map[string]any) {
+		t.Helper()
+		req := httptest.NewRequest(http.MethodPost, pathToken, strings.NewReader(exchangeForm(s.idToken(t, demo.WikiASClientAtIdP, nil)).Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(demo.WikiASClientAtIdP, demo.WikiASSecretAtIdP)
+		if proof != "" {
+			req.Header.Set(dpop.Header, proof)
+		}
+		rec := httptest.NewRecorder()
+		s.Handler().ServeHTTP(rec, req)
+		var out map[string]any
+		_ = json.Unmarshal(rec.Body.Bytes(), &out)
+		return rec.Code, out
+	}
+	cnf := func(body map[string]any) any {
+		var c map[string]any
+		if err := s.op.Keys.Verify(body["access_token"].(string), oauth.TypIDJAG, &c); err != nil {
+			t.Fatal(err)
+		}
+		return c["cnf"]
+	}
+
+	proof, _ := signer.Proof(http.MethodPost, s.cfg.Issuer+pathToken, "", "")
+	status, body := post(proof)
+	if status != 200 {
+		t.Fatalf("with a proof: %d %v", status, body)
+	}
+	if got, _ := cnf(body).(map[string]any); got == nil || got["jkt"] != signer.Thumbprint {
+		t.Errorf("the ID-JAG's cnf is %v, want jkt %s", cnf(body), signer.Thumbprint)
+	}
+	if status, body = post(""); status != 200 || cnf(body) != nil {
+		t.Errorf("without a proof: %d, cnf %v; want an ID-JAG with no cnf", status, body["cnf"])
+	}
+	wrong, _ := signer.Proof(http.MethodPost, "https://elsewhere.test"+pathToken, "", "")
+	if status, body = post(wrong); status != 400 || body["error"] != "invalid_dpop_proof" || body["access_token"] != nil {
+		t.Errorf("a proof for another URL: %d %v", status, body)
+	}
+	if status, body = post(proof); status != 400 || body["error"] != "invalid_dpop_proof" {
+		t.Errorf("the same proof again: %d %v", status, body)
 	}
 }

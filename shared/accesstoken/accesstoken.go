@@ -27,6 +27,9 @@ type Claims struct {
 	Scope    string           `json:"scope,omitempty"`
 	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
 	Email    string           `json:"email,omitempty"`
+	// Cnf binds the token to a key (RFC 9449 §6): it is accepted only with
+	// a DPoP proof of that key.
+	Cnf *oauth.Confirmation `json:"cnf,omitempty"`
 }
 
 // Scopes returns the granted scopes.

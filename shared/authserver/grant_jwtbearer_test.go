@@ -35,7 +35,9 @@ import (
 const (
 	testIdP      = "https://idp.test"
 	testResource = "https://todo.test/api"
-	testKID      = "idp-key-1"
+	// strictResource takes DPoP-bound tokens alone.
+	strictResource = "https://strict.test/api"
+	testKID        = "idp-key-1"
 )
 
 // jwksSource serves fixed public keys as an idjag.KeySource.
@@ -91,7 +93,7 @@ func newResourceASOn(t testing.TB, db *gorm.DB, extraClients ...oauth.Client) *r
 		Clients:    clients,
 		Trace:      trace.NewStore("todo-as"),
 		SeedUsers:  []demo.User{{Email: "bob@tables.fake", Name: "Bobby Tables"}},
-		Resources:  []Resource{{URI: testResource, Scopes: scopes}},
+		Resources:  []Resource{{URI: testResource, Scopes: scopes}, {URI: strictResource, Scopes: scopes, RequireDPoP: true}},
 		TrustedIssuers: []*idjag.TrustedIssuer{{
 			Issuer: testIdP,
 			Keys:   jwksSource{jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: testKID, Algorithm: "ES256", Use: "sig"}}}},
@@ -140,9 +142,12 @@ func (r *resourceAS) idjag(t testing.TB, claims map[string]any) string {
 	return sign(t, r.idpKey, jose.ES256, map[string]any{"typ": oauth.TypIDJAG, "kid": testKID}, claims)
 }
 
-func (r *resourceAS) post(t *testing.T, auth [2]string, body string) (int, map[string]any, http.Header) {
+func (r *resourceAS) post(t *testing.T, auth [2]string, body string, proofs ...string) (int, map[string]any, http.Header) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/token", strings.NewReader(body))
+	for _, p := range proofs {
+		req.Header.Add("DPoP", p)
+	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	// Traced, so that a test can read which checks the server made.
 	r.lastTrace = trace.NewID()

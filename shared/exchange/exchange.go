@@ -109,6 +109,8 @@ const (
 	CheckResource   trace.CheckID = "exchange.resource"
 	CheckConnection trace.CheckID = "exchange.connection"
 	CheckScope      trace.CheckID = "exchange.scope"
+	// The ID-JAG is bound to the key of the request's DPoP proof.
+	CheckKeyBinding trace.CheckID = "exchange.key-binding"
 )
 
 // issue runs the checks in order; on a refusal it names the check.
@@ -202,6 +204,7 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 		Issuer: g.Issuer, Subject: subject.ID, Audience: audience, ClientID: conn.ClientIDAtResource,
 		Scope: scope, Resource: resource, Email: subject.Email, AuthTime: subject.AuthTime,
 		AMR: subject.AMR, Tenant: subject.Tenant, Lifetime: lifetime,
+		Bound: bound(ctx, req),
 	}, g.issuedAt(req, now()))
 	if err != nil {
 		return nil, "sign the ID-JAG", oauth.ServerError(err)
@@ -216,6 +219,17 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 		ExpiresIn:       int64(lifetime.Seconds()),
 		Scope:           claims.Scope,
 	}, "", nil
+}
+
+// bound is the key the ID-JAG is bound to: the one the client's DPoP proof
+// showed it holds (the token endpoint checked the proof), or none. Without
+// a proof, no cnf (draft § on proof of possession).
+func bound(ctx context.Context, req *oauth.TokenRequest) string {
+	if req.DPoP == nil {
+		return ""
+	}
+	trace.PassDetail(ctx, CheckKeyBinding, "cnf.jkt "+req.DPoP.Thumbprint)
+	return req.DPoP.Thumbprint
 }
 
 func governs(conns []Connection, resource string) bool {

@@ -22,6 +22,9 @@ type Claims struct {
 	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
 	AMR       []string         `json:"amr,omitempty"`
 	Tenant    string           `json:"tenant,omitempty"`
+	// Cnf binds the ID-JAG to a key (RFC 7800, RFC 9449 §6.1): whoever
+	// redeems it must prove they hold that key.
+	Cnf *oauth.Confirmation `json:"cnf,omitempty"`
 }
 
 // StringList is one string or an array of strings in JSON, as the resource

@@ -31,6 +31,10 @@ type Grant struct {
 	AMR      []string
 	Tenant   string
 	Lifetime time.Duration
+	// Bound is the thumbprint of the key the client proved it holds (its
+	// DPoP proof, draft § on proof of possession): the ID-JAG's cnf.jkt.
+	// Empty, the ID-JAG has no cnf.
+	Bound string
 }
 
 // Issue signs an ID-JAG for g at time now. It returns the token and its claims.
@@ -60,6 +64,9 @@ func Issue(signer Signer, g Grant, now time.Time) (string, *Claims, error) {
 	}
 	if !g.AuthTime.IsZero() {
 		c.AuthTime = jwt.NewNumericDate(g.AuthTime)
+	}
+	if g.Bound != "" {
+		c.Cnf = &oauth.Confirmation{JKT: g.Bound}
 	}
 	token, err := signer.Sign(oauth.TypIDJAG, c)
 	if err != nil {

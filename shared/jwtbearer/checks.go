@@ -8,4 +8,6 @@ const (
 	CheckResource trace.CheckID = "jwtbearer.10.resource"
 	CheckScope    trace.CheckID = "jwtbearer.11.scope"
 	CheckSubject  trace.CheckID = "jwtbearer.12.subject"
+	// Key binding (ID-JAG draft, proof of possession; RFC 9449).
+	CheckProof trace.CheckID = "jwtbearer.key-binding"
 )

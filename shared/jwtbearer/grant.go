@@ -10,6 +10,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"xaa.example/shared/accesstoken"
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/trace"
@@ -38,6 +39,9 @@ type Accounts interface {
 type Resource struct {
 	URI    string
 	Scopes []string
+	// RequireDPoP refuses to issue Bearer tokens for it: a client must
+	// prove a key (RFC 9449), and gets a token bound to it.
+	RequireDPoP bool
 }
 
 // Grant redeems ID-JAGs; it implements oauth.Grant.
@@ -57,6 +61,7 @@ type decision struct {
 	resources []string
 	scope     oauth.Scopes
 	account   *Account // nil: link or create just in time
+	bound     string   // the key's thumbprint the token is bound to, or ""
 }
 
 // Handle verifies the assertion, applies policy, and issues the token.
@@ -73,7 +78,7 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 			return nil, oauth.ServerError(err)
 		}
 	}
-	at, _, err := accesstoken.Issue(g.Signer, accesstoken.Claims{
+	claims := accesstoken.Claims{
 		Issuer:   g.Issuer,
 		Subject:  d.account.ID,
 		Audience: jwt.Audience(d.resources),
@@ -81,7 +86,13 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 		Scope:    d.scope.String(),
 		AuthTime: c.AuthTime,
 		Email:    d.account.Email,
-	}, g.Now(), g.Lifetime)
+	}
+	tokenType := "Bearer"
+	if d.bound != "" {
+		// RFC 9449 §6: bound to the key; presented with a proof of it.
+		claims.Cnf, tokenType = &oauth.Confirmation{JKT: d.bound}, dpop.TokenType
+	}
+	at, _, err := accesstoken.Issue(g.Signer, claims, g.Now(), g.Lifetime)
 	if err != nil {
 		return nil, oauth.ServerError(err)
 	}
@@ -89,11 +100,20 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 	// IdP for a new ID-JAG (draft §4.4.3).
 	return &oauth.TokenResponse{
 		AccessToken: at,
-		TokenType:   "Bearer",
+		TokenType:   tokenType,
 		ExpiresIn:   int64(g.Lifetime.Seconds()),
 		Scope:       d.scope.String(),
 		Resource:    d.resources,
 	}, nil
+}
+
+func (g *Grant) requiresDPoP(uris []string) bool {
+	for _, u := range uris {
+		if r := g.resource(u); r != nil && r.RequireDPoP {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Verified, d *decision) error {
@@ -155,6 +175,28 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 		trace.PassDetail(ctx, c12, "not linked yet; just-in-time account for "+c.Email+" allowed by the issuer's policy")
 	default:
 		return fail(c12, oauth.InvalidGrant("the user has no account at this authorization server yet: sign in to the app once, or allow just-in-time accounts for this IdP"))
+	}
+
+	// Proof of possession (ID-JAG draft, § on key binding at the resource
+	// AS): an ID-JAG bound to a key is redeemed only with a proof of that
+	// key; a proof without cnf binds the access token to its key; neither
+	// gives a Bearer token, unless a resource requires binding.
+	switch p := req.DPoP; {
+	case c.Cnf != nil && p == nil:
+		return fail(CheckProof, oauth.InvalidGrant("Proof of possession required for this authorization grant: the ID-JAG is bound to a key (cnf.jkt); send a DPoP proof signed with it"))
+	case c.Cnf != nil && p.Thumbprint != c.Cnf.JKT:
+		return fail(CheckProof, oauth.InvalidGrant("the DPoP proof is signed with another key than the one the ID-JAG is bound to (cnf.jkt)"))
+	case p != nil:
+		d.bound = p.Thumbprint
+		detail := "no cnf in the ID-JAG; the access token is bound to the proof's key " + p.Thumbprint
+		if c.Cnf != nil {
+			detail = "cnf.jkt " + c.Cnf.JKT + " matches the proof's key; the access token is bound to it"
+		}
+		trace.PassDetail(ctx, CheckProof, detail)
+	case g.requiresDPoP(d.resources):
+		return fail(CheckProof, oauth.InvalidGrant("Sender-constrained tokens required for this resource server: send a DPoP proof"))
+	default:
+		trace.PassDetail(ctx, CheckProof, "no cnf and no proof: a Bearer token")
 	}
 	return nil
 }

@@ -9,4 +9,6 @@ const (
 	CheckGrantType    trace.CheckID = "oauth.grant-type-allowed"
 	CheckScopePolicy  trace.CheckID = "oauth.scope-allowed"
 	CheckSubjectToken trace.CheckID = "oauth.subject-token"
+	// A DPoP proof sent to the token endpoint (RFC 9449 §4.3).
+	CheckDPoPProof trace.CheckID = "oauth.dpop-proof"
 )

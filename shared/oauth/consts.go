@@ -46,6 +46,12 @@ type TokenResponse struct {
 	IDToken      string     `json:"id_token,omitempty"`
 }
 
+// Confirmation is a token's cnf claim (RFC 7800 §3.1): here the JWK
+// SHA-256 thumbprint of the key it is bound to (RFC 9449 §6.1).
+type Confirmation struct {
+	JKT string `json:"jkt"`
+}
+
 // StringList is a JSON value that is either one string or an array of
 // strings (RFC 8707 §2 resource, RFC 7519 aud).
 type StringList []string

@@ -2,10 +2,12 @@ package oauth
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
 
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/trace"
 )
 
@@ -41,6 +43,9 @@ type TokenRequest struct {
 	RequestedTokenType string
 	// Device authorization grant (RFC 8628 §3.4).
 	DeviceCode string
+	// DPoP is the request's proof of possession of a key (RFC 9449 §5),
+	// checked already; nil when it sent none.
+	DPoP *dpop.Proof
 	// Form is the whole request, for parameters no RFC above defines (the
 	// demo's xaa_demo) and for audit.
 	Form url.Values
@@ -89,10 +94,20 @@ type TokenEndpoint struct {
 	Auth   *ClientAuth
 	Grants map[string]Grant
 	Log    *slog.Logger
+	// DPoP, when set, checks a request's DPoP proof (RFC 9449 §5) against
+	// URL, this endpoint's address; without it a DPoP header is ignored and
+	// nothing is bound to a key.
+	DPoP *dpop.Verifier
+	URL  string
 }
 
 func (e *TokenEndpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, err := e.handle(r)
+	var de *dpop.Error
+	if errors.As(err, &de) && de.Code == dpop.CodeUseNonce {
+		// RFC 9449 §8: the nonce to put in the next proof.
+		w.Header().Set(dpop.NonceHeader, e.DPoP.Nonces.Current())
+	}
 	if err != nil {
 		WriteError(w, e.Log, err)
 		return
@@ -132,6 +147,22 @@ func (e *TokenEndpoint) handle(r *http.Request) (*TokenResponse, error) {
 	}
 	trace.Pass(ctx, CheckGrantType)
 	req.Client = client
+
+	// Proof of possession (RFC 9449 §5): a proof sent is checked before any
+	// grant, which then binds what it issues to the proof's key.
+	if proofs := r.Header.Values(dpop.Header); len(proofs) > 0 && e.DPoP != nil {
+		p, err := e.DPoP.Verify(ctx, dpop.Request{Proofs: proofs, Method: r.Method, URL: e.URL})
+		var de *dpop.Error
+		switch {
+		case errors.As(err, &de):
+			trace.Fail(ctx, CheckDPoPProof, de.Description)
+			return nil, &Error{Code: de.Code, Description: Describe("%s", de.Description), Status: http.StatusBadRequest, cause: de}
+		case err != nil:
+			return nil, ServerError(err)
+		}
+		trace.PassDetail(ctx, CheckDPoPProof, "key thumbprint "+p.Thumbprint)
+		req.DPoP = p
+	}
 
 	// Scope policy (RFC 6749 §3.3): a client registered with a list of
 	// scopes never gets another, whichever grant it uses; what it asked

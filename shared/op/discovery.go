@@ -6,6 +6,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
 )
@@ -41,6 +42,8 @@ type Metadata struct {
 	// draft-ietf-oauth-client-id-metadata-document: an https URL may be a
 	// client_id.
 	ClientIDMetadataDocuments bool `json:"client_id_metadata_document_supported,omitempty"`
+	// RFC 9449 §5.1: the token endpoint takes DPoP proofs signed so.
+	DPoPSigningAlgs []string `json:"dpop_signing_alg_values_supported,omitempty"`
 }
 
 // Paths are where a provider serves its endpoints, under its issuer.
@@ -82,6 +85,9 @@ func (p *Provider) Metadata(paths Paths) Metadata {
 	}
 	if _, ok := p.Token.Grants[oauth.GrantTokenExchange]; ok {
 		md.IdentityChainingTokenTypes = []string{oauth.TokenTypeIDJAG}
+	}
+	if p.Token.DPoP != nil {
+		md.DPoPSigningAlgs = dpop.AlgorithmNames()
 	}
 	return md
 }

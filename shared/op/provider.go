@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"xaa.example/shared/codeflow"
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/replay/replaydb"
@@ -125,6 +126,11 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 			oauth.GrantRefreshToken:      &codeflow.RefreshGrant{Store: codes, Issue: p.IssueSession},
 		},
 		Log: cfg.Log,
+		// DPoP proofs (RFC 9449) are checked at the token endpoint, one use
+		// each, in the same replay store; a grant binds what it issues to
+		// the proof's key.
+		DPoP: &dpop.Verifier{Replay: jtis, Now: cfg.Now},
+		URL:  cfg.Issuer + cfg.TokenPath,
 	}
 	return p, nil
 }

@@ -55,6 +55,7 @@ var checkTexts = map[trace.CheckID]checkText{
 
 	accesstoken.CheckToken: {"", "access token: typ at+jwt, signed by the authorization server, aud this resource, unexpired"},
 	accesstoken.CheckScope: {"", "the token grants the scope this call needs"},
+	accesstoken.CheckProof: {"", "a bound token comes as DPoP, with a proof of its key for this request (htm, htu, ath, fresh, used once)"},
 }
 
 // checkLabel names a check for the console: "3 · alg on the issuer's

@@ -8,4 +8,6 @@ import "xaa.example/shared/trace"
 const (
 	CheckToken trace.CheckID = "resource.access-token"
 	CheckScope trace.CheckID = "resource.scope"
+	// A bound token's DPoP proof (RFC 9449 §7.1).
+	CheckProof trace.CheckID = "resource.dpop-proof"
 )

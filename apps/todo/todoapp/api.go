@@ -11,6 +11,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"xaa.example/shared/accesstoken"
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/trace"
 )
@@ -18,23 +19,37 @@ import (
 const claimsKey = "todo.claims"
 
 // requireToken accepts only the todo AS's access tokens for this API with
-// the given scope (RFC 6750; RFC 9068 §4).
+// the given scope (RFC 9068 §4): an unbound token as Bearer (RFC 6750), a
+// token bound to a key as DPoP with a proof of it for this request (RFC
+// 9449 §7).
 func (a *App) requireToken(scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		raw, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-		if !ok || raw == "" {
-			a.bearerError(c, http.StatusUnauthorized, "", "")
-			return
-		}
 		ctx := c.Request.Context()
-		claims, err := a.tokens.Verify(ctx, raw)
+		claims, refused, err := a.apiGuard.Check(ctx, c.Request)
 		if err != nil {
-			a.cfg.Log.Info("api token refused", "why", err)
-			trace.Fail(ctx, accesstoken.CheckToken, err.Error())
-			a.bearerError(c, http.StatusUnauthorized, "invalid_token", err.Error())
+			a.cfg.Log.Error("api token check", "err", err)
+			c.AbortWithStatusJSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
 			return
 		}
-		trace.PassDetail(ctx, accesstoken.CheckToken, "account "+claims.Subject+", client "+claims.ClientID)
+		if refused != nil {
+			if refused.Code != "" {
+				a.cfg.Log.Info("api token refused", "why", refused.Description)
+				check := accesstoken.CheckToken
+				if refused.Code == dpop.CodeInvalidProof || refused.Code == dpop.CodeUseNonce {
+					check = accesstoken.CheckProof
+				}
+				trace.Fail(ctx, check, refused.Description)
+			}
+			refused.Write(c.Writer, "todo")
+			c.Abort()
+			return
+		}
+		detail := "account " + claims.Subject + ", client " + claims.ClientID
+		if claims.Cnf != nil {
+			trace.PassDetail(ctx, accesstoken.CheckProof, "DPoP proof of the key the token is bound to ("+claims.Cnf.JKT+"), for this request")
+			detail += ", bound to key " + claims.Cnf.JKT
+		}
+		trace.PassDetail(ctx, accesstoken.CheckToken, detail)
 		if !claims.Scopes().Has(scope) {
 			trace.Fail(ctx, accesstoken.CheckScope, "needs "+scope+"; the token has: "+claims.Scope)
 			a.bearerError(c, http.StatusForbidden, "insufficient_scope", "this call needs the "+scope+" scope")

@@ -9,7 +9,9 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"xaa.example/shared/accesstoken"
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/jwks"
+	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/sessions"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
@@ -22,6 +24,9 @@ type App struct {
 	sessions *scs.SessionManager
 	signin   *signin.App
 	tokens   *accesstoken.Verifier // for the REST API
+	// apiGuard checks how a call presents its token: Bearer, or DPoP with
+	// a proof for a bound token.
+	apiGuard *accesstoken.Guard
 	// mcpTokens accepts only tokens for the MCP server (EMA §5.1).
 	mcpTokens *accesstoken.Verifier
 	handler   http.Handler
@@ -64,6 +69,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	asKeys := jwks.NewRemote(cfg.ASIssuer, cfg.Trace.Client(cfg.HTTPClient))
 	a.tokens = &accesstoken.Verifier{Issuer: cfg.ASIssuer, Audience: cfg.Resource, Keys: asKeys, Now: cfg.Now}
 	a.mcpTokens = &accesstoken.Verifier{Issuer: cfg.ASIssuer, Audience: cfg.MCPResource, Keys: asKeys, Now: cfg.Now}
+	// DPoP proofs are single use: their jtis are kept in this app's
+	// database, so that every replica sees them.
+	proofs, err := replaydb.New(cfg.DB)
+	if err != nil {
+		return nil, fmt.Errorf("replay store: %w", err)
+	}
+	a.apiGuard = &accesstoken.Guard{Tokens: a.tokens, DPoP: &dpop.Verifier{Replay: proofs, Now: cfg.Now}, BaseURL: cfg.BaseURL}
 	a.handler = a.routes()
 	return a, nil
 }

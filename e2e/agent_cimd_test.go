@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -12,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"xaa.example/agent/cli"
 	"xaa.example/shared/demo"
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/jwks"
 )
 
@@ -240,4 +244,96 @@ func TestAgentRunsInConsole(t *testing.T) {
 			t.Errorf("%s: %d %q; want %d %q", row.name, status, code, row.status, row.code)
 		}
 	}
+}
+
+// TestAgentDPoP: by default the agent's chain is bound to its key end to
+// end (RFC 9449): the IdP binds the ID-JAG, the todo AS issues a DPoP
+// token with the same cnf.jkt, and the MCP server takes it only with a
+// proof. The token copied to another machine (no key) is refused, as
+// Bearer and as DPoP with another key's proof. AGENT_DPOP=false gives
+// bearer tokens.
+func TestAgentDPoP(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	home := t.TempDir()
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": "off"}
+	agent := func(args ...string) (string, error) {
+		t.Helper()
+		var out strings.Builder
+		err := cli.Run(t.Context(), args, func(k string) string { return env[k] }, &out)
+		return out.String(), err
+	}
+	signedIn(t, s, home, "bob@tables.fake")
+	out, err := agent("-v", "todos")
+	if err != nil || !strings.Contains(out, demo.BobTodos[0]) {
+		t.Fatalf("agent todos with DPoP: %q %v", out, err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(home, "tokens.json"))
+	var st struct {
+		AccessToken string `json:"access_token"`
+		Type        string `json:"access_token_type"`
+	}
+	_ = json.Unmarshal(raw, &st)
+	keyFile := filepath.Join(home, "dpop-key.json")
+	if fi, err := os.Stat(keyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("the agent's DPoP key: %v", err)
+	}
+	var key jose.JSONWebKey
+	kb, _ := os.ReadFile(keyFile)
+	_ = json.Unmarshal(kb, &key)
+	pub := key.Public()
+	jkt, _ := dpop.Thumbprint(&pub)
+	if st.Type != "DPoP" || !strings.Contains(claimsOf(st.AccessToken), `"jkt":"`+jkt+`"`) {
+		t.Fatalf("the access token is %s with claims %s; want DPoP bound to %s", st.Type, claimsOf(st.AccessToken), jkt)
+	}
+	if !strings.Contains(out, `"cnf":{"jkt":"`+jkt+`"}`) {
+		t.Errorf("the ID-JAG in -v is not bound to the agent's key:\n%s", out)
+	}
+
+	// Another machine with a copy of the token and no key.
+	call := func(scheme string, proof string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, s.topology.TodoMCP(), strings.NewReader(`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		req.Header.Set("Authorization", scheme+" "+st.AccessToken)
+		if proof != "" {
+			req.Header.Set("DPoP", proof)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode, strings.Join(resp.Header.Values("WWW-Authenticate"), " | ")
+	}
+	if status, challenge := call("Bearer", ""); status != http.StatusUnauthorized {
+		t.Errorf("the bound token replayed as Bearer: %d %s", status, challenge)
+	}
+	thief, _ := dpop.NewKey()
+	signer, _ := dpop.NewSigner(thief)
+	proof, _ := signer.Proof(http.MethodPost, s.topology.TodoMCP(), st.AccessToken, "")
+	if status, challenge := call("DPoP", proof); status != http.StatusUnauthorized || !strings.Contains(challenge, "invalid_dpop_proof") {
+		t.Errorf("the bound token with another key's proof: %d %s", status, challenge)
+	}
+
+	// Bearer mode.
+	env["AGENT_DPOP"] = "false"
+	forgetAccessToken(t, home)
+	if out, err := agent("todos"); err != nil || !strings.Contains(out, demo.BobTodos[0]) {
+		t.Fatalf("agent todos with AGENT_DPOP=false: %q %v", out, err)
+	}
+	raw, _ = os.ReadFile(filepath.Join(home, "tokens.json"))
+	_ = json.Unmarshal(raw, &st)
+	if st.Type != "Bearer" || strings.Contains(claimsOf(st.AccessToken), "cnf") {
+		t.Errorf("with AGENT_DPOP=false the token is %s: %s", st.Type, claimsOf(st.AccessToken))
+	}
+}
+
+// claimsOf is a JWT's payload as JSON text.
+func claimsOf(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	return string(b)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/xaaclient"
@@ -61,6 +62,13 @@ func (a *Agent) accessToken(ctx context.Context, scope oauth.Scopes, fresh bool)
 	if err != nil {
 		return "", err
 	}
+	// With DPoP (the default), the ID-JAG and the access token are bound
+	// to this installation's key: a copy of either is worth nothing.
+	signer, err := a.dpopSigner()
+	if err != nil {
+		return "", err
+	}
+	creds.DPoP = signer
 	a.verbose("POST %s: token exchange, ID token → ID-JAG for %s (resource %s, scope %s)", idp.TokenEndpoint, asMeta.Issuer, prm.Resource, scope)
 	idjag, err := xaaclient.RequestIDJAG(ctx, a.cfg.HTTP, idp.TokenEndpoint, creds,
 		xaaclient.IDJAGRequest{SubjectToken: idToken, Audience: asMeta.Issuer, Resource: prm.Resource, Scope: scope})
@@ -73,13 +81,14 @@ func (a *Agent) accessToken(ctx context.Context, scope oauth.Scopes, fresh bool)
 	if err != nil {
 		return "", err
 	}
+	creds.DPoP = signer
 	a.verbose("POST %s: JWT bearer grant, ID-JAG → access token", asMeta.TokenEndpoint)
 	redeemed, err := xaaclient.Redeem(ctx, a.cfg.HTTP, asMeta.TokenEndpoint, creds, idjag.Token, scope)
 	if err != nil {
 		return "", explain(err)
 	}
 	a.verbose("access token: %s", claims(redeemed.AccessToken))
-	s.AccessToken, s.AccessScope = redeemed.AccessToken, redeemed.Scope
+	s.AccessToken, s.AccessScope, s.AccessTokenType = redeemed.AccessToken, redeemed.Scope, redeemed.TokenType
 	s.AccessExpiry = a.cfg.Now().Add(time.Duration(redeemed.ExpiresIn) * time.Second)
 	return s.AccessToken, a.save(s)
 }
@@ -177,16 +186,28 @@ func (a *Agent) call(ctx context.Context, scope oauth.Scopes, tool string, args 
 	return nil, errors.New("the MCP server refused a fresh access token")
 }
 
-// statusRecorder remembers the last HTTP status the MCP server answered.
+// statusRecorder presents the access token on every MCP request (as DPoP
+// with a fresh proof when it is bound to the agent's key, RFC 9449 §7.1)
+// and remembers the last HTTP status the MCP server answered.
 type statusRecorder struct {
 	token  string
+	signer *dpop.Signer // nil for a Bearer token
 	status int
 	base   http.RoundTripper
 }
 
 func (r *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	req = req.Clone(req.Context())
-	req.Header.Set("Authorization", "Bearer "+r.token)
+	if r.signer == nil {
+		req.Header.Set("Authorization", "Bearer "+r.token)
+	} else {
+		proof, err := r.signer.Proof(req.Method, req.URL.String(), r.token, "")
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", dpop.TokenType+" "+r.token)
+		req.Header.Set(dpop.Header, proof)
+	}
 	resp, err := r.base.RoundTrip(req)
 	if err == nil && resp.StatusCode >= 400 {
 		r.status = resp.StatusCode
@@ -198,6 +219,11 @@ func (r *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 // a refusal, which the SDK's errors do not carry.
 func (a *Agent) connect(ctx context.Context, token string) (*mcp.ClientSession, *statusRecorder, error) {
 	rec := &statusRecorder{token: token, base: a.traces.Transport(nil)}
+	if s, err := a.load(); err == nil && strings.EqualFold(s.AccessTokenType, dpop.TokenType) {
+		if rec.signer, err = a.dpopSigner(); err != nil {
+			return nil, rec, err
+		}
+	}
 	session, err := mcp.NewClient(&mcp.Implementation{Name: "xaa-agent", Version: "1.0.0"}, nil).Connect(ctx,
 		&mcp.StreamableClientTransport{Endpoint: a.cfg.MCP, HTTPClient: &http.Client{Transport: rec, Timeout: 15 * time.Second}, MaxRetries: -1}, nil)
 	if err != nil {

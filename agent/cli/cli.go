@@ -39,6 +39,9 @@ type Config struct {
 	// Console is the wiki whose debug console hears of each run (POST
 	// /debug/reports); empty, none does.
 	Console string
+	// DPoP binds the agent's ID-JAGs and access tokens to a key of this
+	// installation (RFC 9449); off, they are bearer tokens.
+	DPoP bool
 
 	HTTP *http.Client
 	Now  func() time.Time
@@ -69,6 +72,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		ResourceSecret:   env.String("AGENT_CLIENT_SECRET_AT_TODO", demo.AgentAtTodoSecret),
 		MCP:              env.URL("TODO_MCP_URL", local.TodoMCP()),
 		Home:             home,
+		DPoP:             env.Bool("AGENT_DPOP", true),
 	}
 	if console := env.String("AGENT_CONSOLE_URL", local.Wiki); console != "off" {
 		cfg.Console = strings.TrimSuffix(console, "/")
@@ -182,7 +186,9 @@ type state struct {
 	RefreshToken  string    `json:"refresh_token,omitempty"`
 	AccessToken   string    `json:"access_token,omitempty"`
 	AccessScope   string    `json:"access_scope,omitempty"`
-	AccessExpiry  time.Time `json:"access_expiry,omitempty"`
+	// AccessTokenType is DPoP when the token is bound to the agent's key.
+	AccessTokenType string    `json:"access_token_type,omitempty"`
+	AccessExpiry    time.Time `json:"access_expiry,omitempty"`
 }
 
 func (a *Agent) tokenFile() string { return filepath.Join(a.cfg.Home, "tokens.json") }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/xaaclient"
@@ -32,14 +33,29 @@ func (a *Agent) usesMetadataDocument() bool {
 
 func (a *Agent) keyFile() string { return filepath.Join(a.cfg.Home, "client-key.json") }
 
-// clientKey is this installation's signing key, made on first use and kept
-// beside the tokens, readable by the user alone.
-func (a *Agent) clientKey() (*jose.JSONWebKey, error) {
-	b, err := os.ReadFile(a.keyFile())
+// clientKey is this installation's signing key for client assertions,
+// made on first use and kept beside the tokens, readable by the user alone.
+func (a *Agent) clientKey() (*jose.JSONWebKey, error) { return a.installationKey(a.keyFile()) }
+
+// dpopSigner makes this installation's DPoP proofs (RFC 9449), with a key
+// of its own kept like the client key; nil when DPoP is off.
+func (a *Agent) dpopSigner() (*dpop.Signer, error) {
+	if !a.cfg.DPoP {
+		return nil, nil
+	}
+	k, err := a.installationKey(filepath.Join(a.cfg.Home, "dpop-key.json"))
+	if err != nil {
+		return nil, err
+	}
+	return dpop.NewSigner(k)
+}
+
+func (a *Agent) installationKey(file string) (*jose.JSONWebKey, error) {
+	b, err := os.ReadFile(file)
 	if err == nil {
 		var k jose.JSONWebKey
 		if err := json.Unmarshal(b, &k); err != nil || k.IsPublic() {
-			return nil, fmt.Errorf("%s is not the agent's private key; delete it to make a new one", a.keyFile())
+			return nil, fmt.Errorf("%s is not the agent's private key; delete it to make a new one", file)
 		}
 		return &k, nil
 	}
@@ -60,7 +76,7 @@ func (a *Agent) clientKey() (*jose.JSONWebKey, error) {
 		return nil, err
 	}
 	out, _ := json.Marshal(k)
-	if err := os.WriteFile(a.keyFile(), out, 0o600); err != nil {
+	if err := os.WriteFile(file, out, 0o600); err != nil {
 		return nil, err
 	}
 	return &k, nil

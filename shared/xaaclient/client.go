@@ -3,6 +3,7 @@ package xaaclient
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/oauth"
 )
 
@@ -31,6 +33,9 @@ type Credentials struct {
 	Method       string
 	PrivateKey   *jose.JSONWebKey // with KeyID and Algorithm set
 	Audience     string
+	// DPoP, when set, proves the client holds its key with every token
+	// request (RFC 9449 §5), so that what it gets is bound to that key.
+	DPoP *dpop.Signer
 }
 
 // ChooseAuthMethod is the client authentication method to use at a server:
@@ -156,7 +161,34 @@ func RequestIDJAG(ctx context.Context, hc *http.Client, tokenURL string, creds C
 	if !strings.EqualFold(resp.TokenType, "N_A") {
 		return nil, fmt.Errorf("token exchange answered token_type %q, want N_A", resp.TokenType)
 	}
+	if creds.DPoP != nil {
+		// The draft's downgrade check: an IdP that ignored the proof would
+		// hand back an ID-JAG anyone holding it could redeem.
+		if jkt := boundTo(resp.AccessToken); jkt != creds.DPoP.Thumbprint {
+			return nil, fmt.Errorf("the IdP did not bind the ID-JAG to the key of the DPoP proof (cnf.jkt %q, want %q): refused as a downgrade", jkt, creds.DPoP.Thumbprint)
+		}
+	}
 	return &IDJAG{Token: resp.AccessToken, ExpiresIn: resp.ExpiresIn, Scope: resp.Scope, IssuedTokenType: resp.IssuedTokenType, TokenType: resp.TokenType}, nil
+}
+
+// boundTo reads cnf.jkt from a JWT's payload, unverified: the client only
+// checks what it was given, the redeeming server verifies it.
+func boundTo(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		Cnf *oauth.Confirmation `json:"cnf"`
+	}
+	if json.Unmarshal(b, &c) != nil || c.Cnf == nil {
+		return ""
+	}
+	return c.Cnf.JKT
 }
 
 // Redeem presents an ID-JAG to the resource authorization server with the
@@ -173,8 +205,14 @@ func Redeem(ctx context.Context, hc *http.Client, tokenURL string, creds Credent
 	if err != nil {
 		return nil, err
 	}
-	if !strings.EqualFold(resp.TokenType, "Bearer") {
-		return nil, fmt.Errorf("jwt-bearer grant answered token_type %q, want Bearer", resp.TokenType)
+	// With a proof, the token must come back bound to its key (RFC 9449
+	// §5: token_type DPoP); without one, a Bearer token.
+	want := "Bearer"
+	if creds.DPoP != nil {
+		want = dpop.TokenType
+	}
+	if !strings.EqualFold(resp.TokenType, want) {
+		return nil, fmt.Errorf("jwt-bearer grant answered token_type %q, want %s", resp.TokenType, want)
 	}
 	return resp, nil
 }
@@ -203,12 +241,35 @@ func (e *Unreachable) Error() string { return fmt.Sprintf("%s could not be reach
 func (e *Unreachable) Unwrap() error { return e.Err }
 
 func postToken(ctx context.Context, hc *http.Client, tokenURL string, creds Credentials, form url.Values) (*oauth.TokenResponse, error) {
+	nonce := ""
+	for attempt := 0; ; attempt++ {
+		tr, retryNonce, err := postTokenOnce(ctx, hc, tokenURL, creds, form, nonce)
+		// RFC 9449 §8: a server that wants its nonce in the proof says so
+		// once; the request is made again, whole (a new client assertion
+		// and a new proof), with it.
+		if retryNonce != "" && attempt == 0 {
+			nonce = retryNonce
+			continue
+		}
+		return tr, err
+	}
+}
+
+func postTokenOnce(ctx context.Context, hc *http.Client, tokenURL string, creds Credentials, form url.Values, nonce string) (*oauth.TokenResponse, string, error) {
+	form = cloneValues(form)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, nil)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := creds.authenticate(req, form); err != nil {
-		return nil, err
+		return nil, "", err
+	}
+	if creds.DPoP != nil {
+		proof, err := creds.DPoP.Proof(http.MethodPost, tokenURL, "", nonce)
+		if err != nil {
+			return nil, "", fmt.Errorf("DPoP proof: %w", err)
+		}
+		req.Header.Set(dpop.Header, proof)
 	}
 	body := form.Encode()
 	req.Body = io.NopCloser(strings.NewReader(body))
@@ -218,28 +279,40 @@ func postToken(ctx context.Context, hc *http.Client, tokenURL string, creds Cred
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, &Unreachable{URL: tokenURL, Err: err}
+		return nil, "", &Unreachable{URL: tokenURL, Err: err}
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return nil, &Unreachable{URL: tokenURL, Err: err}
+		return nil, "", &Unreachable{URL: tokenURL, Err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e oauth.ErrorBody
 		if json.Unmarshal(answer, &e) != nil || e.Error == "" {
-			return nil, &ErrorResponse{Status: resp.StatusCode, Code: "server_error", Description: fmt.Sprintf("%s answered %s", tokenURL, resp.Status)}
+			return nil, "", &ErrorResponse{Status: resp.StatusCode, Code: "server_error", Description: fmt.Sprintf("%s answered %s", tokenURL, resp.Status)}
 		}
-		return nil, &ErrorResponse{Status: resp.StatusCode, Code: e.Error, Description: e.ErrorDescription}
+		retry := ""
+		if e.Error == dpop.CodeUseNonce && creds.DPoP != nil {
+			retry = resp.Header.Get(dpop.NonceHeader)
+		}
+		return nil, retry, &ErrorResponse{Status: resp.StatusCode, Code: e.Error, Description: e.ErrorDescription}
 	}
 	var tr oauth.TokenResponse
 	if err := json.Unmarshal(answer, &tr); err != nil {
-		return nil, fmt.Errorf("token response of %s is not JSON: %w", tokenURL, err)
+		return nil, "", fmt.Errorf("token response of %s is not JSON: %w", tokenURL, err)
 	}
 	if tr.AccessToken == "" {
-		return nil, fmt.Errorf("token response of %s has no access_token", tokenURL)
+		return nil, "", fmt.Errorf("token response of %s has no access_token", tokenURL)
 	}
-	return &tr, nil
+	return &tr, "", nil
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := make(url.Values, len(v))
+	for k, vals := range v {
+		out[k] = append([]string(nil), vals...)
+	}
+	return out
 }
 
 // Call makes a request to a protected resource with an access token as a

@@ -27,6 +27,7 @@ type App struct {
 	// apiGuard checks how a call presents its token: Bearer, or DPoP with
 	// a proof for a bound token.
 	apiGuard *accesstoken.Guard
+	mcpGuard *accesstoken.Guard
 	// mcpTokens accepts only tokens for the MCP server (EMA §5.1).
 	mcpTokens *accesstoken.Verifier
 	handler   http.Handler
@@ -75,7 +76,9 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("replay store: %w", err)
 	}
-	a.apiGuard = &accesstoken.Guard{Tokens: a.tokens, DPoP: &dpop.Verifier{Replay: proofs, Now: cfg.Now}, BaseURL: cfg.BaseURL}
+	proofChecker := &dpop.Verifier{Replay: proofs, Now: cfg.Now}
+	a.apiGuard = &accesstoken.Guard{Tokens: a.tokens, DPoP: proofChecker, BaseURL: cfg.BaseURL}
+	a.mcpGuard = &accesstoken.Guard{Tokens: a.mcpTokens, DPoP: proofChecker, BaseURL: cfg.BaseURL}
 	a.handler = a.routes()
 	return a, nil
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/oauthex"
 
 	"xaa.example/shared/accesstoken"
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/trace"
 )
@@ -37,6 +38,40 @@ const (
 // writeTools need todos.write; every other tool needs todos.read.
 var writeTools = []string{"add_todo", "complete_todo", "rename_todo"}
 
+// provenKey marks a request whose DPoP proof was checked, with the key's
+// thumbprint, so that the SDK's bearer check lets its bound token through.
+type provenKey struct{}
+
+// dpopForMCP takes a token presented as DPoP (RFC 9449 §7.1): the guard
+// checks the proof against the token's key and this request, then the
+// SDK's middleware sees the token as it expects (Bearer), marked proven.
+// A bound token sent as Bearer is refused by the verifier.
+func (a *App) dpopForMCP(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, dpop.TokenType) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		claims, refused, err := a.mcpGuard.Check(ctx, r)
+		switch {
+		case err != nil:
+			a.cfg.Log.Error("mcp token check", "err", err)
+			http.Error(w, "server error", http.StatusInternalServerError)
+			return
+		case refused != nil:
+			trace.Fail(ctx, accesstoken.CheckProof, refused.Description)
+			refused.Write(w, "todo-mcp")
+			return
+		}
+		trace.PassDetail(ctx, accesstoken.CheckProof, "DPoP proof of the key the token is bound to ("+claims.Cnf.JKT+"), for this request")
+		r = r.Clone(context.WithValue(ctx, provenKey{}, claims.Cnf.JKT))
+		r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(raw))
+		next.ServeHTTP(w, r)
+	})
+}
+
 // mcpPath is where the MCP server listens.
 const mcpPath = "/mcp"
 
@@ -54,10 +89,16 @@ func (a *App) mcpHandler() http.Handler {
 			trace.Fail(ctx, accesstoken.CheckToken, err.Error())
 			return nil, fmt.Errorf("%w: %v", auth.ErrInvalidToken, err)
 		}
+		if claims.Cnf != nil && ctx.Value(provenKey{}) != claims.Cnf.JKT {
+			// RFC 9449 §7.2: a bound token presented as a bearer token.
+			const why = "this token is bound to a key: send it as Authorization: DPoP with a DPoP proof"
+			trace.Fail(ctx, accesstoken.CheckToken, why)
+			return nil, fmt.Errorf("%w: %s", auth.ErrInvalidToken, why)
+		}
 		trace.PassDetail(ctx, accesstoken.CheckToken, "account "+claims.Subject+", client "+claims.ClientID)
 		return &auth.TokenInfo{Scopes: claims.Scopes(), Expiration: claims.Expiry.Time(), UserID: claims.Subject}, nil
 	}
-	return auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: a.mcpMetadataURL()})(
+	return a.dpopForMCP(auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: a.mcpMetadataURL()})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if need := a.scopeNeeded(r); need != "" {
 				info := auth.TokenInfoFromContext(r.Context())
@@ -77,7 +118,7 @@ func (a *App) mcpHandler() http.Handler {
 				trace.PassDetail(r.Context(), accesstoken.CheckScope, "needs "+need+"; the token has: "+strings.Join(info.Scopes, " "))
 			}
 			streamable.ServeHTTP(w, r)
-		}))
+		})))
 }
 
 // scopeNeeded reads which scope a JSON-RPC request needs: todos.write for

@@ -9,6 +9,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/trace"
 )
 
@@ -41,6 +44,10 @@ func DecodeToken(rec trace.Token) Token {
 
 func (t *Token) decode() {
 	parts := strings.SplitN(t.Shown, ".", 3)
+	if len(parts) < 2 {
+		t.Kind = "Not a JWT (its header or claims are not base64url JSON)"
+		return
+	}
 	hb, err1 := base64.RawURLEncoding.DecodeString(parts[0])
 	cb, err2 := base64.RawURLEncoding.DecodeString(parts[1])
 	var header, claims map[string]any
@@ -65,10 +72,23 @@ func (t *Token) decode() {
 		}
 		t.Claims = append(t.Claims, Claim{Name: k, Value: claimValue(k, claims[k]), Meaning: meaning})
 	}
+	if kind == kindDPoP {
+		// The key's thumbprint, which the bound tokens' cnf.jkt must equal
+		// (RFC 9449 §6.1): the presenter shows the three side by side.
+		jwk, _ := json.Marshal(header["jwk"])
+		var k jose.JSONWebKey
+		if json.Unmarshal(jwk, &k) == nil {
+			if jkt, err := dpop.Thumbprint(&k); err == nil {
+				t.Claims = append(t.Claims, Claim{Name: "jwk thumbprint", Value: jkt,
+					Meaning: "computed here from the header's jwk (RFC 7638): a token bound to this key carries it as cnf.jkt"})
+			}
+		}
+	}
 }
 
 // Token kinds whose claims read differently.
 const (
+	kindDPoP   = "dpop"
 	kindIDJAG  = "id-jag"
 	kindAccess = "access"
 	kindID     = "id"
@@ -78,6 +98,8 @@ const (
 // their typ (RFC 9068 §2.1, draft §3), an ID token by its claims.
 func tokenKind(typ string, claims map[string]any) string {
 	switch strings.ToLower(typ) {
+	case "dpop+jwt":
+		return kindDPoP
 	case "oauth-id-jag+jwt":
 		return kindIDJAG
 	case "at+jwt", "application/at+jwt":
@@ -93,6 +115,7 @@ func tokenKind(typ string, claims map[string]any) string {
 
 // kindNames say what each kind of token is, in words.
 var kindNames = map[string]string{
+	kindDPoP:   "DPoP proof (RFC 9449): the sender holds the key in its header",
 	kindIDJAG:  "ID-JAG (Identity Assertion JWT Authorization Grant)",
 	kindAccess: "Access token (RFC 9068 JWT)",
 	kindID:     "ID token (OpenID Connect)",
@@ -104,6 +127,14 @@ var kindNames = map[string]string{
 // not in an access token; an ID-JAG's aud is an authorization server, an
 // access token's a resource, an ID token's a client.
 var kindMeanings = map[string]map[string]string{
+	kindDPoP: {
+		"jti":   "unique id: the receiver remembers it, so this proof works once",
+		"iat":   "when it was made: the receiver takes it for about a minute",
+		"htm":   "the HTTP method of the one request it is for",
+		"htu":   "the URL of the one request it is for (no query, no fragment)",
+		"ath":   "hash of the access token sent with it: the proof and the token go together",
+		"nonce": "the receiver's nonce (DPoP-Nonce), when it asks for one",
+	},
 	kindIDJAG: {
 		"iss":       "issuer: the enterprise IdP that vouches for the user",
 		"sub":       "subject: the user at the IdP, the same id the IdP gives the resource's AS at sign-in",
@@ -145,7 +176,7 @@ func claimValue(name string, v any) string {
 	return string(b)
 }
 
-var order = []string{"iss", "sub", "aud", "client_id", "scope", "resource", "jti", "iat", "nbf", "exp", "auth_time", "email", "name", "nonce", "amr", "tenant"}
+var order = []string{"htm", "htu", "ath", "iss", "sub", "aud", "client_id", "scope", "resource", "cnf", "jti", "iat", "nbf", "exp", "auth_time", "email", "name", "nonce", "amr", "tenant"}
 
 func claimOrder(name string) int {
 	if i := slices.Index(order, name); i >= 0 {
@@ -172,4 +203,5 @@ var claimMeanings = map[string]string{
 	"nonce":          "binds the ID token to the sign-in request that asked for it",
 	"amr":            "how the user authenticated (pwd: password)",
 	"tenant":         "the IdP tenant (org) the user belongs to",
+	"cnf":            "confirmation: the key this token is bound to (jkt, its thumbprint); it works only with a DPoP proof of that key",
 }

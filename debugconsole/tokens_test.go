@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/trace"
 )
 
@@ -50,5 +51,22 @@ func TestDecodeToken(t *testing.T) {
 	}
 	if bad := DecodeToken(trace.Token{Shown: "not.json"}); !strings.HasPrefix(bad.Kind, "Not a JWT") {
 		t.Errorf("a broken token reads %q", bad.Kind)
+	}
+}
+
+// TestDecodeDPoPProof: a proof is named as one, its claims explained, and
+// its key's thumbprint computed, to set beside the tokens' cnf.jkt.
+func TestDecodeDPoPProof(t *testing.T) {
+	key, _ := dpop.NewKey()
+	s, _ := dpop.NewSigner(key)
+	proof, _ := s.Proof("POST", "https://as.test/token", "", "")
+	parts := strings.Split(proof, ".")
+	tok := DecodeToken(trace.Token{Where: "DPoP proof", Shown: parts[0] + "." + parts[1] + "." + trace.SignatureRemoved})
+	if !strings.HasPrefix(tok.Kind, "DPoP proof") || tok.Claims[0].Name != "htm" {
+		t.Fatalf("decoded: %+v", tok)
+	}
+	last := tok.Claims[len(tok.Claims)-1]
+	if last.Name != "jwk thumbprint" || last.Value != s.Thumbprint {
+		t.Errorf("the proof's thumbprint row is %+v, want %s", last, s.Thumbprint)
 	}
 }

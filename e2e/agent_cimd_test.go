@@ -185,10 +185,24 @@ func TestAgentRunsInConsole(t *testing.T) {
 		"Agent: list todos", "Agent (MCP client)", "agent login gave the agent its ID token",
 		"Token exchange: ID token → ID-JAG", "JWT bearer grant: ID-JAG → access token", "MCP tools/call list_todos",
 		"Protected resource metadata (RFC 9728)", runID[:10],
+		// DPoP: the proofs decoded, their key's thumbprint beside the cnf
+		// of the tokens, the receivers' checks.
+		"DPoP proof (RFC 9449)", "jwk thumbprint", "cnf", "DPoP proof (RFC 9449 §4.3)", "key binding",
 	} {
 		if !strings.Contains(page.Body, want) {
 			t.Errorf("bob's console does not show %q for the agent's run", want)
 		}
+	}
+
+	// One thumbprint, the agent's key's, in the ID-JAG's cnf, the access
+	// token's cnf and beside each proof.
+	var key jose.JSONWebKey
+	kb, _ := os.ReadFile(filepath.Join(home, "dpop-key.json"))
+	_ = json.Unmarshal(kb, &key)
+	pub := key.Public()
+	jkt, _ := dpop.Thumbprint(&pub)
+	if n := strings.Count(page.Body, jkt); n < 4 {
+		t.Errorf("the agent's key thumbprint %s appears %d times in the console; want it in both cnfs and beside the proofs", jkt, n)
 	}
 
 	alice := newBrowser(t)

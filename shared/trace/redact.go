@@ -28,7 +28,7 @@ var secretParams = []string{"client_secret", "password", "code", "code_verifier"
 var tokenParams = []string{"subject_token", "actor_token", "assertion", "client_assertion", "access_token", "id_token"}
 
 // shownHeaders are the headers worth reading; the rest is noise.
-var shownHeaders = []string{"Authorization", "Content-Type", "Accept", "Cache-Control", "Www-Authenticate", "Location"}
+var shownHeaders = []string{"Authorization", "Dpop", "Dpop-Nonce", "Content-Type", "Accept", "Cache-Control", "Www-Authenticate", "Location"}
 
 func redactMessage(h http.Header, body []byte, contentType string) Message {
 	var m Message
@@ -37,8 +37,13 @@ func redactMessage(h http.Header, body []byte, contentType string) Message {
 		if v == "" {
 			continue
 		}
-		if name == "Authorization" {
+		switch name {
+		case "Authorization":
 			v = m.redactAuthorization(v)
+		case "Dpop":
+			// A DPoP proof (RFC 9449 §4): shown without its signature,
+			// like any token, and decoded for the console.
+			v = m.token("DPoP proof", v)
 		}
 		m.Headers = append(m.Headers, [2]string{name, v})
 	}
@@ -68,6 +73,8 @@ func (m *Message) redactAuthorization(v string) string {
 		return "Basic " + Redacted + " (client_id " + id + ", secret hidden)"
 	case "bearer":
 		return "Bearer " + m.token("Authorization: Bearer", cred)
+	case "dpop":
+		return "DPoP " + m.token("Authorization: DPoP", cred)
 	}
 	return scheme + " " + Redacted
 }

@@ -111,3 +111,23 @@ func TestRedactJSON(t *testing.T) {
 		}
 	}
 }
+
+// TestDPoPRedacted: a DPoP-bound token (Authorization: DPoP) and its proof
+// (the DPoP header) lose their signatures like any token; nothing of
+// either can be replayed from the console.
+func TestDPoPRedacted(t *testing.T) {
+	h := http.Header{}
+	h.Set("Authorization", "DPoP "+exampleJWT)
+	h.Set("DPoP", exampleJWT)
+	m := redactMessage(h, nil, "")
+	shown := httpText("GET /api/todos", m)
+	if strings.Contains(shown, jwtSig) {
+		t.Fatalf("a signature is shown:\n%s", shown)
+	}
+	if !strings.Contains(shown, "Authorization: DPoP "+jwtHeader+"."+jwtClaims+"."+SignatureRemoved) || !strings.Contains(shown, "Dpop: "+jwtHeader+"."+jwtClaims+"."+SignatureRemoved) {
+		t.Errorf("the token and the proof are not shown as tokens:\n%s", shown)
+	}
+	if len(m.Tokens) != 2 || m.Tokens[0].Where != "Authorization: DPoP" || m.Tokens[1].Where != "DPoP proof" {
+		t.Errorf("tokens: %+v", m.Tokens)
+	}
+}

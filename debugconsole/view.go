@@ -405,7 +405,7 @@ resp, err := xaaclient.Redeem(ctx, http.DefaultClient, %q,
 	}
 	if strings.Contains(s.Label, "API") || strings.Contains(s.URL, "/api/") {
 		return fmt.Sprintf(`// Call the resource with the access token (RFC 6750).
-resp, err := xaaclient.Call(ctx, http.DefaultClient, %q, %q, accessToken, nil)
+resp, err := xaaclient.Call(ctx, http.DefaultClient, %q, %q, accessToken, nil, nil)
 defer resp.Body.Close()`, s.Method, s.URL)
 	}
 	return fmt.Sprintf(`req, _ := http.NewRequestWithContext(ctx, %q, %q, nil)

@@ -144,6 +144,7 @@ func TestFailureScenarios(t *testing.T) {
 		{"audience", "6 · aud is exactly this authorization server", "assertion aud must be exactly"},
 		{"disabled", "an enabled managed connection from this app to that one", "access_denied"},
 		{"scope", "scopes narrowed to what the connection allows", "invalid_scope"},
+		{"stolen", "a bound token comes as DPoP, with a proof of its key", "this token is bound to a key"},
 	} {
 		t.Run(tt.key, func(t *testing.T) {
 			p := b.post(s.topology.Wiki+"/debug/scenario/"+tt.key, map[string]string{})

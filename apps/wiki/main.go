@@ -28,6 +28,7 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	// IdP gave it: the same variables the agent reads.
 	cfg.AgentIssuer = env.URL("IDP_ISSUER", cfg.AgentIssuer)
 	cfg.AgentClientID = env.String("AGENT_CLIENT_ID", cfg.AgentClientID)
+	cfg.DPoP = env.Bool("DPOP", cfg.DPoP)
 	methods := []string{"client_secret_basic", "client_secret_post"}
 	cfg.AuthMethod = env.OneOf("CLIENT_AUTH_METHOD", "", methods...)
 	cfg.TodoAuthMethod = env.OneOf("TODO_CLIENT_AUTH_METHOD", "", methods...)

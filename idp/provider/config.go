@@ -77,6 +77,9 @@ func DefaultConfig(t demo.Topology) Config {
 				ID: demo.WikiASClientAtIdP, Secret: demo.WikiASSecretAtIdP,
 				RedirectURIs: []string{t.WikiAS + "/federation/callback"},
 				GrantTypes:   []string{oauth.GrantAuthorizationCode, oauth.GrantRefreshToken, oauth.GrantTokenExchange},
+				// The wiki AS relays the wiki's exchanges: it may ask for an
+				// ID-JAG bound to the key the wiki proved to it.
+				DelegatesKeys: true,
 			},
 			{
 				// The agent: a native app (RFC 8252) that signs people in

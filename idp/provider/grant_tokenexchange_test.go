@@ -309,3 +309,38 @@ func TestTokenExchangeBindsToTheProofKey(t *testing.T) {
 		t.Errorf("the same proof again: %d %v", status, body)
 	}
 }
+
+// TestTokenExchangeRequestedCnf: a relaying client the IdP trusts for it
+// (the wiki AS) may ask for an ID-JAG bound to its app's key
+// (requested_cnf, identity chaining draft, Delegated Key Binding); no other
+// client may, and a request may not carry both that and a proof.
+func TestTokenExchangeRequestedCnf(t *testing.T) {
+	s := newTestIdP(t)
+	jkt := strings.Repeat("A", 43)
+	cnf := `{"jkt":"` + jkt + `"}`
+	status, body := s.exchange(t, demo.WikiASClientAtIdP, demo.WikiASSecretAtIdP, exchangeForm(s.idToken(t, demo.WikiASClientAtIdP, nil), "requested_cnf", cnf).Encode())
+	if status != 200 {
+		t.Fatalf("the wiki AS asking for its app's key: %d %v", status, body)
+	}
+	var c map[string]any
+	if err := s.op.Keys.Verify(body["access_token"].(string), oauth.TypIDJAG, &c); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := c["cnf"].(map[string]any); got == nil || got["jkt"] != jkt {
+		t.Errorf("cnf %v, want jkt %s", c["cnf"], jkt)
+	}
+	for _, row := range []struct{ name, client, secret, cnf string }{
+		{"a client not trusted to relay keys", demo.AgentClientAtIdP, demo.AgentSecretAtIdP, cnf},
+		{"not a thumbprint", demo.WikiASClientAtIdP, demo.WikiASSecretAtIdP, `{"jkt":"short"}`},
+		{"not JSON", demo.WikiASClientAtIdP, demo.WikiASSecretAtIdP, "jkt=x"},
+	} {
+		resource := testTopology.TodoAPI()
+		if row.client == demo.AgentClientAtIdP {
+			resource = testTopology.TodoMCP()
+		}
+		status, body := s.exchange(t, row.client, row.secret, exchangeForm(s.idToken(t, row.client, nil), "resource", resource, "requested_cnf", row.cnf).Encode())
+		if status != 400 || body["error"] != "invalid_request" || body["access_token"] != nil {
+			t.Errorf("%s: %d %v", row.name, status, body)
+		}
+	}
+}

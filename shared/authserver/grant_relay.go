@@ -67,6 +67,11 @@ func (g *relayGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oaut
 			Audience:     req.Audience,
 			Resource:     req.Resource,
 			Scope:        scope,
+			// The app proved a key to this server (its DPoP proof, checked
+			// by the token endpoint); this server cannot sign for that key,
+			// so it conveys it to the IdP for the ID-JAG's cnf (identity
+			// chaining draft, Delegated Key Binding).
+			RequestedCnf: boundKey(req),
 			Extra:        demoParams(req),
 		})
 	if err != nil {
@@ -136,6 +141,15 @@ func relayIdPError(err error) error {
 		return &oauth.Error{Code: er.Code, Description: desc, Status: http.StatusBadRequest}
 	}
 	return oauth.TemporarilyUnavailable("the enterprise IdP failed to answer the token exchange").WithCause(err)
+}
+
+// boundKey is the thumbprint of the key the app proved with its request,
+// or "".
+func boundKey(req *oauth.TokenRequest) string {
+	if req.DPoP == nil {
+		return ""
+	}
+	return req.DPoP.Thumbprint
 }
 
 // demoParams passes the debug console's demo request on to the IdP; only

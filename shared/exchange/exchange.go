@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"time"
@@ -200,11 +201,15 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	if lifetime <= 0 {
 		lifetime = idjag.DefaultLifetime
 	}
+	jkt, err := bound(ctx, req)
+	if err != nil {
+		return nil, CheckKeyBinding, err
+	}
 	token, claims, err := idjag.Issue(g.Signer, idjag.Grant{
 		Issuer: g.Issuer, Subject: subject.ID, Audience: audience, ClientID: conn.ClientIDAtResource,
 		Scope: scope, Resource: resource, Email: subject.Email, AuthTime: subject.AuthTime,
 		AMR: subject.AMR, Tenant: subject.Tenant, Lifetime: lifetime,
-		Bound: bound(ctx, req),
+		Bound: jkt,
 	}, g.issuedAt(req, now()))
 	if err != nil {
 		return nil, "sign the ID-JAG", oauth.ServerError(err)
@@ -222,14 +227,29 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 }
 
 // bound is the key the ID-JAG is bound to: the one the client's DPoP proof
-// showed it holds (the token endpoint checked the proof), or none. Without
-// a proof, no cnf (draft § on proof of possession).
-func bound(ctx context.Context, req *oauth.TokenRequest) string {
-	if req.DPoP == nil {
-		return ""
+// showed it holds (the token endpoint checked the proof); or, for a client
+// trusted to relay for its apps, the key its app proved to it, conveyed as
+// requested_cnf (identity chaining draft, Delegated Key Binding); or none.
+// Without either, no cnf (draft § on proof of possession).
+func bound(ctx context.Context, req *oauth.TokenRequest) (string, error) {
+	requested := req.Form.Get(oauth.ParamRequestedCnf)
+	switch {
+	case requested != "" && req.DPoP != nil:
+		return "", oauth.InvalidRequest("send a DPoP proof or %s, not both", oauth.ParamRequestedCnf)
+	case requested != "" && !req.Client.DelegatesKeys:
+		return "", oauth.InvalidRequest("client %s may not ask for a grant bound to another party's key (%s)", req.Client.ID, oauth.ParamRequestedCnf)
+	case requested != "":
+		var cnf oauth.Confirmation
+		if err := json.Unmarshal([]byte(requested), &cnf); err != nil || len(cnf.JKT) != 43 {
+			return "", oauth.InvalidRequest("%s must be a JSON object with the key's jkt (a SHA-256 thumbprint, RFC 7638)", oauth.ParamRequestedCnf)
+		}
+		trace.PassDetail(ctx, CheckKeyBinding, "cnf.jkt "+cnf.JKT+", the key "+req.Client.ID+"'s app proved to it (requested_cnf)")
+		return cnf.JKT, nil
+	case req.DPoP != nil:
+		trace.PassDetail(ctx, CheckKeyBinding, "cnf.jkt "+req.DPoP.Thumbprint+", the key of the request's DPoP proof")
+		return req.DPoP.Thumbprint, nil
 	}
-	trace.PassDetail(ctx, CheckKeyBinding, "cnf.jkt "+req.DPoP.Thumbprint)
-	return req.DPoP.Thumbprint
+	return "", nil
 }
 
 func governs(conns []Connection, resource string) bool {

@@ -33,6 +33,10 @@ type Client struct {
 	// IDTokenAlg is the client's id_token_signed_response_alg (OpenID
 	// Connect Dynamic Client Registration §2): RS256 when empty, as there.
 	IDTokenAlg string
+	// DelegatesKeys lets the client ask for grants bound to a key its own
+	// client proved to it (requested_cnf; identity chaining draft, Delegated
+	// Key Binding): an authorization server that relays for its apps.
+	DelegatesKeys bool
 }
 
 // IDTokenAlgorithm is how the client's ID tokens are signed.

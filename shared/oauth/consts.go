@@ -46,6 +46,11 @@ type TokenResponse struct {
 	IDToken      string     `json:"id_token,omitempty"`
 }
 
+// ParamRequestedCnf is the token request parameter by which a relaying
+// client asks for a grant bound to a key its own client proved to it
+// (identity chaining draft, Delegated Key Binding: requested_cnf).
+const ParamRequestedCnf = "requested_cnf"
+
 // Confirmation is a token's cnf claim (RFC 7800 §3.1): here the JWK
 // SHA-256 thumbprint of the key it is bound to (RFC 9449 §6.1).
 type Confirmation struct {

@@ -114,6 +114,10 @@ type IDJAGRequest struct {
 	Audience         string // the resource authorization server's issuer
 	Resource         string // the protected resource (RFC 8707), optional
 	Scope            oauth.Scopes
+	// RequestedCnf asks for an ID-JAG bound to another party's key, which
+	// that party proved to this client (identity chaining draft, Delegated
+	// Key Binding): a relaying authorization server conveys its app's key.
+	RequestedCnf string
 	// Extra parameters, such as the local IdP's demo-only xaa_demo.
 	Extra url.Values
 }
@@ -148,6 +152,10 @@ func RequestIDJAG(ctx context.Context, hc *http.Client, tokenURL string, creds C
 	if len(r.Scope) > 0 {
 		form.Set("scope", r.Scope.String())
 	}
+	if r.RequestedCnf != "" {
+		cnf, _ := json.Marshal(oauth.Confirmation{JKT: r.RequestedCnf})
+		form.Set(oauth.ParamRequestedCnf, string(cnf))
+	}
 	for k, v := range r.Extra {
 		form[k] = v
 	}
@@ -161,12 +169,15 @@ func RequestIDJAG(ctx context.Context, hc *http.Client, tokenURL string, creds C
 	if !strings.EqualFold(resp.TokenType, "N_A") {
 		return nil, fmt.Errorf("token exchange answered token_type %q, want N_A", resp.TokenType)
 	}
-	if creds.DPoP != nil {
-		// The draft's downgrade check: an IdP that ignored the proof would
-		// hand back an ID-JAG anyone holding it could redeem.
-		if jkt := boundTo(resp.AccessToken); jkt != creds.DPoP.Thumbprint {
-			return nil, fmt.Errorf("the IdP did not bind the ID-JAG to the key of the DPoP proof (cnf.jkt %q, want %q): refused as a downgrade", jkt, creds.DPoP.Thumbprint)
-		}
+	// The draft's downgrade check: an IdP that ignored the proof (or the
+	// requested key) would hand back an ID-JAG anyone holding it could
+	// redeem.
+	want := r.RequestedCnf
+	if want == "" && creds.DPoP != nil {
+		want = creds.DPoP.Thumbprint
+	}
+	if jkt := boundTo(resp.AccessToken); want != "" && jkt != want {
+		return nil, fmt.Errorf("the IdP did not bind the ID-JAG to the key asked for (cnf.jkt %q, want %q): refused as a downgrade", jkt, want)
 	}
 	return &IDJAG{Token: resp.AccessToken, ExpiresIn: resp.ExpiresIn, Scope: resp.Scope, IssuedTokenType: resp.IssuedTokenType, TokenType: resp.TokenType}, nil
 }
@@ -315,14 +326,25 @@ func cloneValues(v url.Values) url.Values {
 	return out
 }
 
-// Call makes a request to a protected resource with an access token as a
-// Bearer token (RFC 6750 §2.1). The caller reads and closes the response.
-func Call(ctx context.Context, hc *http.Client, method, url, accessToken string, body io.Reader) (*http.Response, error) {
+// Call makes a request to a protected resource with an access token: as a
+// Bearer token (RFC 6750 §2.1), or, with a signer, as a DPoP-bound token
+// with a proof for this request (RFC 9449 §7.1). The caller reads and
+// closes the response.
+func Call(ctx context.Context, hc *http.Client, method, url, accessToken string, signer *dpop.Signer, body io.Reader) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, body)
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Authorization", "Bearer "+accessToken)
+	if signer == nil {
+		req.Header.Set("Authorization", "Bearer "+accessToken)
+	} else {
+		proof, err := signer.Proof(method, url, accessToken, "")
+		if err != nil {
+			return nil, fmt.Errorf("DPoP proof: %w", err)
+		}
+		req.Header.Set("Authorization", dpop.TokenType+" "+accessToken)
+		req.Header.Set(dpop.Header, proof)
+	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")

@@ -2,6 +2,8 @@ package wikiapp
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -10,8 +12,11 @@ import (
 	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 
+	"github.com/go-jose/go-jose/v4"
+
 	"xaa.example/debugconsole"
 
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/sessions"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
@@ -28,6 +33,8 @@ type App struct {
 	// trace of a chain run for the debug console.
 	http    *http.Client
 	console *debugconsole.Console // nil when the console is off
+	// dpop signs the wiki's DPoP proofs; nil when DPoP is off.
+	dpop *dpop.Signer
 	// agentIdP verifies the ID tokens agents prove their reports with.
 	agentIdP *signin.Upstream
 	stepper  *stepper
@@ -80,8 +87,33 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		},
 		OnError: a.errorPage,
 	}
+	if cfg.DPoP {
+		if a.dpop, err = installationDPoPKey(ctx, cfg); err != nil {
+			return nil, err
+		}
+	}
 	a.handler = a.routes()
 	return a, nil
+}
+
+// installationDPoPKey is the wiki's DPoP key (a P-256 key from a secret
+// kept in its database), the same across restarts and replicas so that the
+// tokens it holds stay usable.
+func installationDPoPKey(ctx context.Context, cfg Config) (*dpop.Signer, error) {
+	secret, err := web.SecretKey(ctx, cfg.DB, "dpop-key")
+	if err != nil {
+		return nil, err
+	}
+	priv, err := ecdsa.ParseRawPrivateKey(elliptic.P256(), secret)
+	if err != nil {
+		return nil, fmt.Errorf("the wiki's DPoP key: %w", err)
+	}
+	s, err := dpop.NewSigner(&jose.JSONWebKey{Key: priv, Algorithm: string(jose.ES256), Use: "sig"})
+	if err != nil {
+		return nil, err
+	}
+	s.Now = cfg.Now
+	return s, nil
 }
 
 // Handler serves the wiki.

@@ -67,6 +67,10 @@ type Config struct {
 	// to the agent's client there. Empty AgentIssuer takes no reports.
 	AgentIssuer   string
 	AgentClientID string
+	// DPoP binds the wiki's ID-JAGs and access tokens to a key of its own
+	// (RFC 9449; its AS conveys the key to the IdP): a copied token is
+	// worth nothing. Off, they are bearer tokens.
+	DPoP bool
 }
 
 // DefaultConfig is the wiki of the local demo for topology t.
@@ -88,6 +92,7 @@ func DefaultConfig(t demo.Topology) Config {
 		ConsoleAdmins:      demo.Admins(),
 		AgentIssuer:        t.IdP,
 		AgentClientID:      demo.AgentClientAtIdP,
+		DPoP:               true,
 	}
 }
 

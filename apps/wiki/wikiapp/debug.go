@@ -14,6 +14,7 @@ import (
 
 	"xaa.example/debugconsole"
 	"xaa.example/shared/demo"
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/trace"
@@ -180,6 +181,43 @@ var scenarios = []scenario{
 			_, p := a.exchangeStep(ctx, xaaclient.IDJAGRequest{Audience: demo.ChatAS, Resource: demo.ChatAS + "/api", Scope: oauth.Scopes{"chat.read"}})
 			return p
 		}},
+	{Key: "stolen", Title: "A stolen access token, without the key", Explain: "Get a DPoP-bound access token, then call the todo API with it from \"another machine\": as a Bearer token, and with a proof of another key. The API refuses both (RFC 9449 §7): a bound token is worth nothing without its key.",
+		run: func(a *App, ctx context.Context) *chainProblem {
+			if a.dpop == nil {
+				return &chainProblem{Title: "DPoP is off", Message: "This wiki runs with DPOP=false: its tokens are bearer tokens, which anyone holding them may use. Turn DPoP on to see this refused."}
+			}
+			idjag, p := a.exchangeStep(ctx, todoTarget(a.cfg, readScope))
+			if p != nil {
+				return p
+			}
+			redeemed, p := a.redeemStep(ctx, idjag, readScope)
+			if p != nil {
+				return p
+			}
+			var out struct {
+				Todos []todoItem `json:"todos"`
+			}
+			stolen := &AccessToken{Token: redeemed.AccessToken, TokenType: "Bearer"}
+			_, p = a.doAPI(trace.WithStep(ctx, "Use the token as a Bearer token", "An attacker who copied the access token, but not the wiki's key, sends it as a bearer token."), stolen, http.MethodGet, "/todos", nil, &out)
+			if p == nil {
+				return nil
+			}
+			thief, err := dpop.NewKey()
+			if err != nil {
+				return &chainProblem{Title: "No key", Message: err.Error()}
+			}
+			signer, _ := dpop.NewSigner(thief)
+			resp, err := xaaclient.Call(trace.WithStep(ctx, "Use the token with the attacker's own key", "The attacker signs a DPoP proof with a key of their own: its thumbprint is not the token's cnf.jkt."),
+				a.http, http.MethodGet, a.cfg.TodoAPIURL+"/todos", redeemed.AccessToken, signer, nil)
+			if err != nil {
+				return &chainProblem{Title: "The todo app is not answering", Message: err.Error()}
+			}
+			resp.Body.Close()
+			if resp.StatusCode < 400 {
+				return nil
+			}
+			return &chainProblem{Title: "Refused without the key", Message: "The todo API refused the stolen token both ways.", Detail: p.Detail}
+		}},
 	{Key: "scope", Title: "A scope the connection does not allow", Explain: "Ask for todos.admin, which the wiki → todo connection does not allow: the IdP refuses (invalid_scope).",
 		run: func(a *App, ctx context.Context) *chainProblem {
 			_, p := a.exchangeStep(ctx, todoTarget(a.cfg, oauth.Scopes{"todos.admin"}))
@@ -215,10 +253,12 @@ type stepper struct {
 }
 
 type stepState struct {
-	run     *debugconsole.Run
-	idjag   string
-	token   string
-	started time.Time
+	run   *debugconsole.Run
+	idjag string
+	token string
+	// tokenType is DPoP when the token is bound to the wiki's key.
+	tokenType string
+	started   time.Time
 }
 
 func newStepper() *stepper { return &stepper{state: map[string]*stepState{}} }
@@ -296,7 +336,7 @@ func (a *App) debugStep(c *gin.Context) {
 		var redeemed *oauth.TokenResponse
 		redeemed, problem = a.redeemStep(trace.WithID(ctx, st.run.ID), st.idjag, readScope)
 		if redeemed != nil {
-			st.token = redeemed.AccessToken
+			st.token, st.tokenType = redeemed.AccessToken, redeemed.TokenType
 		}
 	case "call":
 		if st == nil || st.token == "" {
@@ -306,7 +346,7 @@ func (a *App) debugStep(c *gin.Context) {
 		var out struct {
 			Todos []todoItem `json:"todos"`
 		}
-		_, problem = a.doAPI(trace.WithID(ctx, st.run.ID), st.token, http.MethodGet, "/todos", nil, &out)
+		_, problem = a.doAPI(trace.WithID(ctx, st.run.ID), &AccessToken{Token: st.token, TokenType: st.tokenType}, http.MethodGet, "/todos", nil, &out)
 		if problem == nil {
 			st.run.Finish("The todo API returned "+strconv.Itoa(len(out.Todos))+" todos: the chain is complete.", false)
 		}

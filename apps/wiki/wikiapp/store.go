@@ -34,6 +34,9 @@ type AccessToken struct {
 	// administrator's connection narrowed the grant.
 	Requested string `gorm:"size:1024"`
 	ExpiresAt time.Time
+	// TokenType is DPoP when the token is bound to the wiki's key: it is
+	// then sent with a proof (RFC 9449 §7.1).
+	TokenType string `gorm:"size:16"`
 }
 
 type store struct {

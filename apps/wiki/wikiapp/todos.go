@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"xaa.example/debugconsole"
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/storage"
@@ -123,7 +124,7 @@ func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Sco
 		return nil, problem
 	}
 	used := &tokenUse{Held: !fresh, Scope: token.Scope, Requested: token.Requested, ExpiresAt: token.ExpiresAt}
-	status, problem := a.doAPI(ctx, token.Token, method, path, body, out)
+	status, problem := a.doAPI(ctx, token, method, path, body, out)
 	if status == http.StatusUnauthorized && !fresh {
 		// The held token was refused (expired early, keys rotated): forget
 		// it and go through the chain again, once.
@@ -132,7 +133,7 @@ func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Sco
 			return nil, problem
 		}
 		used = &tokenUse{Scope: token.Scope, Requested: token.Requested, ExpiresAt: token.ExpiresAt}
-		_, problem = a.doAPI(ctx, token.Token, method, path, body, out)
+		_, problem = a.doAPI(ctx, token, method, path, body, out)
 	}
 	return used, problem
 }
@@ -177,7 +178,7 @@ func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes
 		return nil, problem
 	}
 	token := &AccessToken{
-		UserID: user.Subject, Resource: a.cfg.TodoResource, Token: redeemed.AccessToken,
+		UserID: user.Subject, Resource: a.cfg.TodoResource, Token: redeemed.AccessToken, TokenType: redeemed.TokenType,
 		Scope: redeemed.Scope, Requested: scope.String(), ExpiresAt: a.cfg.Now().Add(time.Duration(redeemed.ExpiresIn) * time.Second),
 	}
 	if err := a.store.saveAccessToken(ctx, token); err != nil {
@@ -208,6 +209,9 @@ func (a *App) exchangeStep(ctx context.Context, target xaaclient.IDJAGRequest) (
 	if problem != nil {
 		return "", problem
 	}
+	// The wiki proves its key to its AS, which asks the IdP for an ID-JAG
+	// bound to it; RequestIDJAG checks the ID-JAG came back bound.
+	creds.DPoP = a.dpop
 	ctx = trace.WithStep(ctx, "Exchange the ID token for an ID-JAG",
 		"Token exchange (RFC 8693) at the wiki's authorization server, which forwards it to the IdP. The IdP checks whether an administrator connected the wiki to "+
 			a.targetName(target.Audience)+" and, only if so, signs an ID-JAG for it, with at most the scopes the connection allows (asked for: "+target.Scope.String()+").")
@@ -237,6 +241,7 @@ func (a *App) redeemStep(ctx context.Context, idjag string, scope oauth.Scopes) 
 	if problem != nil {
 		return nil, problem
 	}
+	creds.DPoP = a.dpop
 	ctx = trace.WithStepDefault(ctx, "Redeem the ID-JAG for an access token",
 		"JWT bearer grant (RFC 7523) at the todo authorization server. It verifies the ID-JAG's signature with the IdP's keys, its audience, lifetime, client and single use, maps the user, and issues an access token for the todo API.")
 	redeemed, err := xaaclient.Redeem(ctx, a.http, todoAS.TokenEndpoint, creds, idjag, scope)
@@ -269,14 +274,19 @@ func (a *App) credentials(md *signin.Metadata, id, secret, method string) (xaacl
 
 // doAPI makes one call to the todo API with the token and decodes its JSON
 // answer into out.
-func (a *App) doAPI(ctx context.Context, token, method, path string, body []byte, out any) (int, *chainProblem) {
-	ctx = trace.WithStep(ctx, "Call the todo API with the access token",
-		"An ordinary API call with the access token as a Bearer token. The todo API checks the token's signature, issuer, audience, expiry and scope.")
+func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string, body []byte, out any) (int, *chainProblem) {
+	var signer *dpop.Signer
+	explain := "An ordinary API call with the access token as a Bearer token. The todo API checks the token's signature, issuer, audience, expiry and scope."
+	if strings.EqualFold(token.TokenType, dpop.TokenType) {
+		signer = a.dpop
+		explain = "The access token is bound to the wiki's key: it goes as Authorization: DPoP with a fresh proof for this request (RFC 9449). The todo API checks the token, then the proof: its key is the token's cnf.jkt, its htm and htu this request, its ath this token."
+	}
+	ctx = trace.WithStep(ctx, "Call the todo API with the access token", explain)
 	var reader io.Reader
 	if body != nil {
 		reader = bytes.NewReader(body)
 	}
-	resp, err := xaaclient.Call(ctx, a.http, method, a.cfg.TodoAPIURL+path, token, reader)
+	resp, err := xaaclient.Call(ctx, a.http, method, a.cfg.TodoAPIURL+path, token.Token, signer, reader)
 	if err != nil {
 		return 0, &chainProblem{Title: "The todo app is not answering", Message: "The wiki could not reach the todo API. Is the todo app running?", Detail: err.Error()}
 	}

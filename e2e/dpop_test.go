@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+
+	"xaa.example/apps/wiki/wikiapp"
+	"xaa.example/shared/demo"
+)
+
+// TestWikiChainWithDPoP: the wiki's chain is bound to the wiki's key from
+// the ID-JAG to the API call, on by default. The wiki proves its key to its
+// AS, which conveys it to the IdP (requested_cnf, identity chaining draft,
+// Delegated Key Binding); the ID-JAG and the access token carry the same
+// cnf.jkt; the API is called with DPoP and a proof. DPOP=false (Config.DPoP)
+// gives the bearer chain.
+func TestWikiChainWithDPoP(t *testing.T) {
+	for _, on := range []bool{true, false} {
+		s := startStack(t, sqliteDB, func(c *configs) { c.wiki.DPoP = on })
+		b := newBrowser(t)
+		b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+		if p := b.get(s.topology.Wiki + "/todos"); !strings.Contains(p.Body, demo.BobTodos[0]) {
+			t.Fatalf("DPoP %v: my todos: %d", on, p.Status)
+		}
+		var held wikiapp.AccessToken
+		if err := s.dbs["wiki"].Take(&held).Error; err != nil {
+			t.Fatal(err)
+		}
+		claims := claimsOf(held.Token)
+		if on != (held.TokenType == "DPoP") || on != strings.Contains(claims, `"cnf":{"jkt":"`) {
+			t.Fatalf("DPoP %v: the wiki holds a %s token: %s", on, held.TokenType, claims)
+		}
+		console := b.get(s.topology.Wiki + "/debug").Body
+		if !on {
+			if strings.Contains(console, "Authorization: DPoP") {
+				t.Error("bearer mode sent a DPoP token")
+			}
+			continue
+		}
+		jkt := claims[strings.Index(claims, `"jkt":"`)+7:]
+		jkt = jkt[:strings.IndexByte(jkt, '"')]
+		for _, want := range []string{"Authorization: DPoP", "DPoP proof (RFC 9449)", "requested_cnf", "key binding"} {
+			if !strings.Contains(console, want) {
+				t.Errorf("the console does not show %q", want)
+			}
+		}
+		// The same key in the ID-JAG's cnf, the access token's, and beside
+		// the proofs (to the wiki AS, the todo AS and the API).
+		if n := strings.Count(console, jkt); n < 5 {
+			t.Errorf("the wiki's key %s appears %d times in the console", jkt, n)
+		}
+		// The held token alone, from another machine: refused.
+		req, _ := http.NewRequest(http.MethodGet, s.topology.TodoAPI()+"/todos", nil)
+		req.Header.Set("Authorization", "Bearer "+held.Token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "DPoP") {
+			t.Errorf("the bound token as Bearer: %d %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
+		}
+	}
+}

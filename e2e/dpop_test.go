@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"xaa.example/agent/cli"
 	"xaa.example/apps/wiki/wikiapp"
 	"xaa.example/shared/demo"
 )
@@ -61,5 +62,27 @@ func TestWikiChainWithDPoP(t *testing.T) {
 		if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(resp.Header.Get("WWW-Authenticate"), "DPoP") {
 			t.Errorf("the bound token as Bearer: %d %s", resp.StatusCode, resp.Header.Get("WWW-Authenticate"))
 		}
+	}
+}
+
+// TestChainsWithDPoPNonces: when the todo AS asks for its nonce in every
+// proof (RFC 9449 §8), the wiki and the agent learn it from the first
+// refusal (use_dpop_nonce, DPoP-Nonce) and their chains still complete.
+func TestChainsWithDPoPNonces(t *testing.T) {
+	s := startStack(t, sqliteDB, func(c *configs) { c.todoAS.DPoPNonces = true })
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	if p := b.get(s.topology.Wiki + "/todos"); !strings.Contains(p.Body, demo.BobTodos[0]) {
+		t.Fatalf("the wiki's chain with nonces: %d", p.Status)
+	}
+	if console := b.get(s.topology.Wiki + "/debug").Body; !strings.Contains(console, "use_dpop_nonce") {
+		t.Error("the console does not show the todo AS asking for its nonce")
+	}
+	home := t.TempDir()
+	signedIn(t, s, home, "bob@tables.fake")
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": "off"}
+	var out strings.Builder
+	if err := cli.Run(t.Context(), []string{"todos"}, func(k string) string { return env[k] }, &out); err != nil || !strings.Contains(out.String(), demo.BobTodos[0]) {
+		t.Fatalf("the agent's chain with nonces: %q %v", out.String(), err)
 	}
 }

@@ -32,6 +32,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	todoas.ConfigureWikiClient(&cfg, env.String("WIKI_CLIENT_ID_AT_TODO", ""), env.String("WIKI_CLIENT_SECRET_AT_TODO", ""))
 	cfg.ClientMetadataDocuments = env.Bool("CLIENT_METADATA_DOCUMENTS", cfg.ClientMetadataDocuments)
 	cfg.ClientMetadataLocalHosts = env.List("CLIENT_METADATA_LOCAL_HOSTS", nil)
+	cfg.DPoPNonces = env.Bool("DPOP_NONCES", false)
 	todoas.ConfigureAgentClient(&cfg, env.String("AGENT_CLIENT_ID_AT_TODO", ""), env.String("AGENT_CLIENT_SECRET_AT_TODO", ""))
 	traceStore, err := serve.DebugTrace(env, cfg.Trace)
 	if err != nil {

@@ -52,6 +52,10 @@ type Config struct {
 	// from a private address, for local development only.
 	ClientMetadataDocuments  bool
 	ClientMetadataLocalHosts []string
+	// DPoPNonces makes the token endpoint require its own nonce in DPoP
+	// proofs (RFC 9449 §8; clients retry once with DPoP-Nonce). The nonces
+	// rotate every five minutes and need no storage.
+	DPoPNonces bool
 
 	// Resources this server governs (RFC 8707); the first is the default
 	// audience of access tokens issued by the jwt-bearer grant.

@@ -1,10 +1,15 @@
 package authserver
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/go-jose/go-jose/v4"
 
@@ -12,6 +17,7 @@ import (
 	"xaa.example/shared/dpop"
 	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/storage/storagetest"
 )
 
 // TestJWTBearerKeyBinding: the ID-JAG draft's table at the resource AS,
@@ -135,4 +141,127 @@ func TestJWTBearerKeyBinding(t *testing.T) {
 	}(), " "), string(jose.ES256)) {
 		t.Errorf("dpop_signing_alg_values_supported: %v", md["dpop_signing_alg_values_supported"])
 	}
+}
+
+// TestTokenEndpointDPoPHostile: bad DPoP proofs at the todo AS's token
+// endpoint, with an ID-JAG bound to the key. Every row is refused before
+// any grant runs: the error, no access token, and nothing stored (neither
+// the ID-JAG's jti nor the proof's).
+func TestTokenEndpointDPoPHostile(t *testing.T) {
+	ras := newResourceASEdited(t, storagetest.SQLite(t), func(c *Config) { c.DPoPNonces = true })
+	wiki := [2]string{"wiki-at-todo", "wiki-secret"}
+	tokenURL := ras.srv.URL + "/token"
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	pub := jose.JSONWebKey{Key: &key.PublicKey}
+	jkt, _ := dpop.Thumbprint(&pub)
+
+	// The server's nonce, as a client learns it: from a first refusal.
+	status, body, h := ras.post(t, wiki, bearerForm(ras.idjag(t, ras.claims())), makeProof(t, key, nil, map[string]any{"htu": tokenURL}))
+	nonce := h.Get(dpop.NonceHeader)
+	if status != 400 || body["error"] != "use_dpop_nonce" || nonce == "" {
+		t.Fatalf("a proof without the nonce: %d %v, DPoP-Nonce %q", status, body, nonce)
+	}
+	proof := func(editHeader func(map[string]any), editClaims func(map[string]any)) string {
+		c := map[string]any{"htu": tokenURL, "nonce": nonce}
+		if editClaims != nil {
+			editClaims(c)
+		}
+		return makeProof(t, key, editHeader, c)
+	}
+	used := proof(nil, nil)
+	bound := func() string {
+		c := ras.claims()
+		c["cnf"] = map[string]any{"jkt": jkt}
+		return bearerForm(ras.idjag(t, c))
+	}
+	if status, body, _ := ras.post(t, wiki, bound(), used); status != 200 || body["token_type"] != "DPoP" {
+		t.Fatalf("setup, a good proof with the nonce: %d %v", status, body)
+	}
+
+	b64 := func(v any) string { j, _ := json.Marshal(v); return base64.RawURLEncoding.EncodeToString(j) }
+	rows := []struct {
+		name   string
+		proofs []string
+		error  string
+	}{
+		{"alg none", []string{b64(map[string]any{"alg": "none", "typ": dpop.Typ, "jwk": pub}) + "." + b64(map[string]any{"jti": "x", "htm": "POST", "htu": tokenURL, "iat": time.Now().Unix(), "nonce": nonce}) + "."}, "invalid_dpop_proof"},
+		{"HMAC", []string{sign(t, []byte("0123456789abcdef0123456789abcdef"), jose.HS256, map[string]any{"typ": dpop.Typ}, map[string]any{"jti": "x", "htm": "POST", "htu": tokenURL, "iat": time.Now().Unix(), "nonce": nonce})}, "invalid_dpop_proof"},
+		{"a private key in jwk", []string{proof(func(h map[string]any) { h["jwk"] = jose.JSONWebKey{Key: key} }, nil)}, "invalid_dpop_proof"},
+		{"no jwk", []string{proof(func(h map[string]any) { delete(h, "jwk") }, nil)}, "invalid_dpop_proof"},
+		{"a kid instead of a key", []string{proof(func(h map[string]any) { h["kid"] = testKID }, nil)}, "invalid_dpop_proof"},
+		{"typ JWT", []string{proof(func(h map[string]any) { h["typ"] = "JWT" }, nil)}, "invalid_dpop_proof"},
+		{"no typ", []string{proof(func(h map[string]any) { delete(h, "typ") }, nil)}, "invalid_dpop_proof"},
+		{"signed by another key than its jwk", []string{makeProofWith(t, other, &pub, nil, map[string]any{"htu": tokenURL, "nonce": nonce})}, "invalid_dpop_proof"},
+		{"htm GET", []string{proof(nil, func(c map[string]any) { c["htm"] = "GET" })}, "invalid_dpop_proof"},
+		{"htm in lower case", []string{proof(nil, func(c map[string]any) { c["htm"] = "post" })}, "invalid_dpop_proof"},
+		{"htu of another path", []string{proof(nil, func(c map[string]any) { c["htu"] = ras.srv.URL + "/authorize" })}, "invalid_dpop_proof"},
+		{"htu with a trailing slash", []string{proof(nil, func(c map[string]any) { c["htu"] = tokenURL + "/" })}, "invalid_dpop_proof"},
+		{"htu of another host", []string{proof(nil, func(c map[string]any) { c["htu"] = "http://evil.test/token" })}, "invalid_dpop_proof"},
+		{"htu over https", []string{proof(nil, func(c map[string]any) { c["htu"] = strings.Replace(tokenURL, "http://", "https://", 1) })}, "invalid_dpop_proof"},
+		{"no htu", []string{proof(nil, func(c map[string]any) { delete(c, "htu") })}, "invalid_dpop_proof"},
+		{"no jti", []string{proof(nil, func(c map[string]any) { c["jti"] = nil })}, "invalid_dpop_proof"},
+		{"no iat", []string{proof(nil, func(c map[string]any) { c["iat"] = nil })}, "invalid_dpop_proof"},
+		{"stale iat", []string{proof(nil, func(c map[string]any) { c["iat"] = time.Now().Add(-3 * time.Minute).Unix() })}, "invalid_dpop_proof"},
+		{"future iat", []string{proof(nil, func(c map[string]any) { c["iat"] = time.Now().Add(3 * time.Minute).Unix() })}, "invalid_dpop_proof"},
+		{"replayed", []string{used}, "invalid_dpop_proof"},
+		{"two DPoP headers", []string{proof(nil, nil), proof(nil, nil)}, "invalid_dpop_proof"},
+		{"two proofs in one header", []string{proof(nil, nil) + "," + proof(nil, nil)}, "invalid_dpop_proof"},
+		{"oversized", []string{proof(nil, func(c map[string]any) { c["pad"] = strings.Repeat("x", dpop.MaxProofBytes) })}, "invalid_dpop_proof"},
+		{"not a JWT", []string{"a.b.c"}, "invalid_dpop_proof"},
+		{"no nonce", []string{proof(nil, func(c map[string]any) { delete(c, "nonce") })}, "use_dpop_nonce"},
+		{"a nonce the server never gave", []string{proof(nil, func(c map[string]any) { c["nonce"] = "made-up" })}, "use_dpop_nonce"},
+		{"a stale nonce", []string{proof(nil, func(c map[string]any) {
+			old := &dpop.RotatingNonces{Key: []byte("another server's key"), Period: 5 * time.Minute}
+			c["nonce"] = old.Current()
+		})}, "use_dpop_nonce"},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			form := bound()
+			before := ras.stored(t)
+			status, body, h := ras.post(t, wiki, form, row.proofs...)
+			if status != 400 || body["error"] != row.error {
+				t.Fatalf("got %d %v, want 400 %s", status, body, row.error)
+			}
+			if _, issued := body["access_token"]; issued {
+				t.Error("an access token was issued")
+			}
+			if row.error == "use_dpop_nonce" && h.Get(dpop.NonceHeader) == "" {
+				t.Error("use_dpop_nonce without a DPoP-Nonce header")
+			}
+			if after := ras.stored(t); after != before {
+				t.Errorf("stored rows %v → %v: a refused request stored something", before, after)
+			}
+		})
+	}
+	if len(rows) < 25 {
+		t.Errorf("%d rows; the issue asks for at least 25", len(rows))
+	}
+}
+
+// makeProof is a proof for POST with the claims given (jti and iat added
+// unless set), signed by key with its public half as jwk.
+func makeProof(t *testing.T, key *ecdsa.PrivateKey, editHeader func(map[string]any), claims map[string]any) string {
+	t.Helper()
+	pub := jose.JSONWebKey{Key: &key.PublicKey}
+	return makeProofWith(t, key, &pub, editHeader, claims)
+}
+
+func makeProofWith(t *testing.T, key *ecdsa.PrivateKey, jwk *jose.JSONWebKey, editHeader func(map[string]any), claims map[string]any) string {
+	t.Helper()
+	h := map[string]any{"typ": dpop.Typ, "jwk": jwk}
+	if editHeader != nil {
+		editHeader(h)
+	}
+	c := map[string]any{"jti": rand.Text(), "htm": "POST", "iat": time.Now().Unix()}
+	for k, v := range claims {
+		c[k] = v
+	}
+	for _, k := range []string{"jti", "htm", "htu", "iat", "nonce"} {
+		if v, ok := c[k]; ok && v == nil {
+			delete(c, k)
+		}
+	}
+	return sign(t, key, jose.ES256, h, c)
 }

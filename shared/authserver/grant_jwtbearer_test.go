@@ -71,6 +71,13 @@ func newResourceAS(t *testing.T, extraClients ...oauth.Client) *resourceAS {
 
 func newResourceASOn(t testing.TB, db *gorm.DB, extraClients ...oauth.Client) *resourceAS {
 	t.Helper()
+	return newResourceASEdited(t, db, nil, extraClients...)
+}
+
+// newResourceASEdited is newResourceASOn with its configuration changed by
+// edit before it starts.
+func newResourceASEdited(t testing.TB, db *gorm.DB, edit func(*Config), extraClients ...oauth.Client) *resourceAS {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -83,7 +90,7 @@ func newResourceASOn(t testing.TB, db *gorm.DB, extraClients ...oauth.Client) *r
 		{ID: "todo", Secret: "todo-secret", RedirectURIs: []string{"https://todo.test/callback"}, GrantTypes: []string{oauth.GrantAuthorizationCode}},
 		{ID: "wiki-at-todo", Secret: "wiki-secret", GrantTypes: []string{oauth.GrantJWTBearer}, Scopes: scopes},
 	}, extraClients...)
-	s, err := New(t.Context(), Config{
+	cfg := Config{
 		Issuer:     ras.srv.URL,
 		CookieName: "test_session",
 		DB:         ras.db,
@@ -99,7 +106,11 @@ func newResourceASOn(t testing.TB, db *gorm.DB, extraClients ...oauth.Client) *r
 			Keys:   jwksSource{jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: testKID, Algorithm: "ES256", Use: "sig"}}}},
 			JIT:    idjag.JITPolicy{Enabled: true, EmailDomains: []string{"tables.fake"}},
 		}},
-	})
+	}
+	if edit != nil {
+		edit(&cfg)
+	}
+	s, err := New(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

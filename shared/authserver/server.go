@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"xaa.example/shared/clientmeta"
+	"xaa.example/shared/dpop"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/jwks"
 	"xaa.example/shared/jwtbearer"
@@ -59,10 +61,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			Now:        cfg.Now,
 		})
 	}
+	var nonces dpop.Nonces
+	if cfg.DPoPNonces {
+		key, err := web.SecretKey(ctx, cfg.DB, "dpop-nonce")
+		if err != nil {
+			return nil, err
+		}
+		nonces = &dpop.RotatingNonces{Key: key, Period: 5 * time.Minute, Now: cfg.Now}
+	}
 	var err error
 	s.op, err = op.New(ctx, op.Config{
 		Issuer: cfg.Issuer, DB: cfg.DB, Clients: s.clients, TokenClients: tokenClients, Accounts: s.store,
 		TokenPath: "/token", Log: cfg.Log, Now: cfg.Now, CookieName: cfg.CookieName, SecureCookies: cfg.SecureCookies,
+		DPoPNonces: nonces,
 		Sessions: op.SessionPolicy{
 			IDTokenLifetime: cfg.IDTokenLifetime, AccessTokenLifetime: cfg.AccessTokenLifetime,
 			// The apps' access tokens are for this server (its userinfo

@@ -36,9 +36,12 @@ type Config struct {
 	// service on localhost. SecureCookies when served over https.
 	CookieName    string
 	SecureCookies bool
-	Sessions      SessionPolicy
-	Log           *slog.Logger
-	Now           func() time.Time
+	// DPoPNonces, when set, are required in every DPoP proof sent to the
+	// token endpoint (RFC 9449 §8): a proof made in advance is useless.
+	DPoPNonces dpop.Nonces
+	Sessions   SessionPolicy
+	Log        *slog.Logger
+	Now        func() time.Time
 }
 
 // Accounts finds a person by the subject this provider issues.
@@ -129,7 +132,7 @@ func New(ctx context.Context, cfg Config) (*Provider, error) {
 		// DPoP proofs (RFC 9449) are checked at the token endpoint, one use
 		// each, in the same replay store; a grant binds what it issues to
 		// the proof's key.
-		DPoP: &dpop.Verifier{Replay: jtis, Now: cfg.Now},
+		DPoP: &dpop.Verifier{Replay: jtis, Nonces: cfg.DPoPNonces, Now: cfg.Now},
 		URL:  cfg.Issuer + cfg.TokenPath,
 	}
 	return p, nil

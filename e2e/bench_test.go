@@ -28,13 +28,16 @@ import (
 // the IdP's ID token at the IdP, the ID-JAG, the access token): compare
 // with 2 × BenchmarkIssue + 4 × the verify half of BenchmarkCryptoFloor.
 func BenchmarkFullChain(b *testing.B) {
-	for _, name := range []string{"SQLite", "MariaDB"} {
+	// Each database with the chain bound to the wiki's key (DPoP, the
+	// default) and as bearer tokens, to show what the proofs cost.
+	for _, name := range []string{"SQLite/DPoP", "SQLite/Bearer", "MariaDB/DPoP", "MariaDB/Bearer"} {
 		b.Run(name, func(b *testing.B) {
 			open := sqliteDB
-			if name == "MariaDB" {
+			if strings.HasPrefix(name, "MariaDB") {
 				open = func(tb testing.TB, _ string) *gorm.DB { return storagetest.MariaDB(tb) }
 			}
-			s := startStack(b, open)
+			withDPoP := strings.HasSuffix(name, "/DPoP")
+			s := startStack(b, open, func(c *configs) { c.wiki.DPoP = withDPoP })
 			br := newBrowser(b)
 			br.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
 			hops := map[string]time.Duration{}

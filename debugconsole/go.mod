@@ -4,6 +4,9 @@ go 1.26.0
 
 replace xaa.example/shared => ../shared
 
-require github.com/a-h/templ v0.3.977
+require (
+	github.com/a-h/templ v0.3.977
+	github.com/go-jose/go-jose/v4 v4.1.8
+)
 
 require github.com/google/go-cmp v0.7.0 // indirect

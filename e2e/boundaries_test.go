@@ -44,6 +44,7 @@ func boundaries() []boundary {
 		{"shared/storage", append([]string{mod + "shared/authserver", mod + "shared/codeflow"}, services...)},
 		{"shared/keys", []string{mod + "shared/oauth", mod + "shared/idjag", mod + "shared/jwtbearer", mod + "shared/exchange", mod + "shared/codeflow"}},
 		{"shared/jwks", []string{gormPkg, mod + "shared/storage", mod + "shared/oauth", mod + "shared/idjag", mod + "shared/jwtbearer", mod + "shared/exchange"}},
+		{"shared/samlcred", append([]string{ginPkg, mod + "shared/oauth", mod + "shared/op", mod + "shared/authserver"}, services...)},
 		{"shared/sessions", append([]string{ginPkg, mod + "shared/oauth", mod + "shared/op", mod + "shared/signin"}, services...)},
 		{"shared/op", append([]string{ginPkg, mod + "shared/authserver", mod + "shared/web", mod + "shared/serve"}, services...)},
 		{"shared/authserver", append([]string{mod + "debugconsole"}, services...)},

@@ -29,6 +29,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	idp.Domains = env.List("ORG_DOMAINS", idp.Domains)
 	idp.IdP.AuthMethod = env.OneOf("IDP_CLIENT_AUTH_METHOD", "", "client_secret_basic", "client_secret_post")
 	idp.IdP.OmitExchangeScope = env.OneOf("IDP_EXCHANGE_SCOPE", "send", "send", "omit") == "omit"
+	// The SAML tenant (tables.fake3 in the local demo). With ORG_DOMAINS
+	// set (an Okta org, say) and no SAML_DOMAINS, every domain signs in by
+	// OpenID Connect and there is none.
+	samlTenant := &cfg.Tenants[1]
+	samlTenant.Domains = env.List("SAML_DOMAINS", samlTenant.Domains)
+	samlTenant.IdP.Issuer = env.URL("SAML_IDP_METADATA_URL", samlTenant.IdP.Issuer)
+	if env.Set("ORG_DOMAINS") && !env.Set("SAML_DOMAINS") {
+		cfg.Tenants = cfg.Tenants[:1]
+	}
 	traceStore, err := serve.DebugTrace(env, cfg.Trace)
 	if err != nil {
 		return err

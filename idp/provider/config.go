@@ -51,6 +51,10 @@ type Config struct {
 	// Trace records the IdP's part in chain runs for the debug console,
 	// served at /debug/trace/{id}; nil turns that off.
 	Trace *trace.Store
+	// SAMLServiceProviders are the apps that sign people in here with SAML
+	// 2.0 instead of OpenID Connect (SP-initiated, HTTP-POST responses,
+	// signed assertions, persistent NameID = the IdP's user id).
+	SAMLServiceProviders []SAMLServiceProvider
 }
 
 // ConnectionConfig is a directional connection from a requesting app to a
@@ -64,6 +68,13 @@ type ConnectionConfig struct {
 	AllowedScopes      []string // scopes the connection may carry
 	ClientIDAtResource string   // the requesting app's client id at the resource AS
 	Disabled           bool     // seeded as disabled by the admin
+}
+
+// SAMLServiceProvider is an app registered for SAML sign-in: its entity
+// ID and the assertion consumer service the response is posted to.
+type SAMLServiceProvider struct {
+	EntityID string
+	ACSURL   string
 }
 
 // DefaultConfig is the configuration of the local demo for topology t.
@@ -133,10 +144,12 @@ func DefaultConfig(t demo.Topology) Config {
 			ClientIDAtResource: "wiki-at-chat",
 			Disabled:           true,
 		}},
-		Orgs:     demo.Orgs,
-		Users:    demo.Users,
-		Password: demo.Password,
-		Trace:    trace.NewStore("idp"),
+		Orgs:  demo.Orgs,
+		Users: demo.Users,
+		// The wiki AS signs one organisation in by SAML (tables.fake3).
+		SAMLServiceProviders: []SAMLServiceProvider{{EntityID: t.WikiAS + "/saml/metadata", ACSURL: t.WikiAS + "/saml/acs"}},
+		Password:             demo.Password,
+		Trace:                trace.NewStore("idp"),
 		// Demo scenarios of the debug console: see exchangeGrant.
 		DemoScenarios: true,
 	}

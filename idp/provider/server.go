@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/crewjam/saml"
 	"github.com/gin-gonic/gin"
 
 	"xaa.example/shared/oauth"
@@ -27,6 +28,7 @@ type Server struct {
 	cfg     Config
 	store   *store
 	op      *op.Provider
+	saml    *saml.IdentityProvider
 	clients *oauth.StaticClients
 	handler http.Handler
 }
@@ -58,6 +60,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.op.Token.Grants[oauth.GrantTokenExchange] = s.exchangeGrant()
 	s.op.Token.Grants[oauth.GrantDeviceCode] = &deviceGrant{s}
+	if s.saml, err = s.newSAMLIdP(ctx); err != nil {
+		return nil, err
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -90,6 +95,8 @@ func (s *Server) routes() http.Handler {
 	r.GET(pathActivate, s.serveActivate)
 	r.POST(pathActivate, s.serveActivateDecision)
 	r.GET(pathUserinfo, gin.WrapH(http.HandlerFunc(s.serveUserinfo)))
+	r.GET(pathSAMLMetadata, gin.WrapF(s.saml.ServeMetadata))
+	r.GET(pathSAMLSSO, gin.WrapF(s.saml.ServeSSO))
 	r.GET("/", s.serveIndex)
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "The identity provider")
 	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))

@@ -50,6 +50,10 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
+		if t.SAML {
+			s.beginSAML(w, r, t, r.URL.RequestURI())
+			return
+		}
 		if err := t.rp.Begin(w, r, r.URL.RequestURI(), url.Values{"login_hint": {hint}}); err != nil {
 			s.upstreamDown(w, r, t.IdP.Issuer, err)
 		}

@@ -82,6 +82,10 @@ type Config struct {
 type Tenant struct {
 	Domains []string
 	IdP     Upstream
+	// SAML signs the tenant's people in with SAML 2.0 instead of OpenID
+	// Connect: IdP.Issuer is then the IdP's SAML metadata URL (its entity
+	// ID), and no client id or secret is needed.
+	SAML bool
 }
 
 // Upstream is this server's registration at an IdP.
@@ -122,7 +126,7 @@ func (c *Config) Validate() error {
 		if err := checkURL(t.IdP.Issuer); err != nil {
 			add("IdP issuer: %v", err)
 		}
-		if t.IdP.ClientID == "" || t.IdP.ClientSecret == "" {
+		if !t.SAML && (t.IdP.ClientID == "" || t.IdP.ClientSecret == "") {
 			add("the client id and secret at IdP %s are required", t.IdP.Issuer)
 		}
 		for _, d := range t.Domains {

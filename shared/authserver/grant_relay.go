@@ -106,6 +106,11 @@ func (g *relayGrant) currentIdPToken(ctx context.Context, userID string) (string
 	if t == nil {
 		return "", nil, oauth.InvalidGrant("the user's IdP is no longer configured here; sign in again")
 	}
+	if t.SAML {
+		// Issue 17's next part: the SAML assertion kept from the sign-in,
+		// exchanged at the IdP (for a refresh token, or directly).
+		return "", nil, oauth.InvalidGrant("this organisation signs in with SAML, and this server does not yet exchange a SAML assertion for an ID-JAG")
+	}
 	if s.cfg.Now().Add(30 * time.Second).Before(us.Expiry) {
 		return us.IDToken, t, nil
 	}

@@ -150,6 +150,8 @@ func (s *Server) routes() http.Handler {
 	r.GET("/jwks", gin.WrapH(s.op.Keys))
 	r.GET("/authorize", gin.WrapH(http.HandlerFunc(s.serveAuthorize)))
 	r.GET("/federation/callback", gin.WrapH(http.HandlerFunc(s.serveFederationCallback)))
+	r.GET(pathSAMLMetadata, gin.WrapH(http.HandlerFunc(s.serveSAMLMetadata)))
+	r.POST(pathSAMLACS, gin.WrapH(http.HandlerFunc(s.serveSAMLACS)))
 	r.GET("/logout", gin.WrapH(http.HandlerFunc(s.serveLogout)))
 	r.POST("/logout", gin.WrapH(http.HandlerFunc(s.serveLogout)))
 	r.POST("/token", gin.WrapH(s.op.Token))

@@ -41,15 +41,18 @@ type UpstreamSession struct {
 	IdPIssuer    string `gorm:"size:255"`
 	IDToken      string `gorm:"type:text;not null"`
 	RefreshToken string `gorm:"type:text"`
-	Expiry       time.Time
-	UpdatedAt    time.Time
+	// SAMLAssertion is a SAML tenant's signed assertion from the sign-in,
+	// kept (base64) for the exchange at the IdP.
+	SAMLAssertion string `gorm:"type:text"`
+	Expiry        time.Time
+	UpdatedAt     time.Time
 }
 
 // store is this server's tables.
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&User{}, &Link{}, &UpstreamSession{})
+	return db.AutoMigrate(&User{}, &Link{}, &UpstreamSession{}, &SAMLRequest{})
 }
 
 func newID() string { return strings.ToLower(rand.Text()[:20]) }

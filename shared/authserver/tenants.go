@@ -10,7 +10,8 @@ import (
 // tenant is a configured organisation with its sign-in client.
 type tenant struct {
 	Tenant
-	rp *signin.RP
+	rp *signin.RP // OpenID Connect tenants
+	sp samlSP     // SAML tenants
 }
 
 // emailDomain is the lower-cased domain of an email address, or "".

@@ -20,10 +20,15 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		Mark:       "WA",
 		Icon:       "wiki-as",
 		CookieName: "xaa_wikias_session",
-		// The local IdP hosts the three demo organisations.
+		// The local IdP hosts the three demo organisations; two sign in
+		// with OpenID Connect, the third (tables.fake3) with SAML 2.0.
 		Tenants: []authserver.Tenant{{
-			Domains: demo.OrgDomains(),
+			Domains: demo.OrgDomains()[:2],
 			IdP:     authserver.Upstream{Issuer: t.IdP, ClientID: demo.WikiASClientAtIdP, ClientSecret: demo.WikiASSecretAtIdP},
+		}, {
+			Domains: demo.OrgDomains()[2:],
+			IdP:     authserver.Upstream{Issuer: t.IdP + "/saml/metadata"},
+			SAML:    true,
 		}},
 		Clients: []oauth.Client{{
 			ID:           demo.WikiClient,

@@ -1,0 +1,278 @@
+package authserver
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/xml"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/crewjam/saml"
+	"github.com/crewjam/saml/samlsp"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"xaa.example/shared/samlcred"
+	"xaa.example/shared/storage"
+)
+
+// A tenant may sign its people in with SAML 2.0 (github.com/crewjam/saml)
+// instead of OpenID Connect: this server is then a service provider, its
+// metadata at /saml/metadata, its assertion consumer service at /saml/acs.
+// The IdP's signed response is checked by the library (signature over the
+// assertion by the IdP's certificate from its metadata, Issuer, Audience
+// = this entity ID, Destination and Recipient = the ACS, NotBefore and
+// NotOnOrAfter, InResponseTo = the request this server sent) and each
+// assertion is used once (the replay store). The person is linked by the
+// IdP's persistent NameID, as an OpenID subject is.
+
+const (
+	pathSAMLMetadata = "/saml/metadata"
+	pathSAMLACS      = "/saml/acs"
+	// samlRequestLifetime bounds the time between the request and the
+	// response.
+	samlRequestLifetime = 10 * time.Minute
+)
+
+// SAMLRequest is a sign-in this server started at a SAML IdP, kept until
+// its response comes back (RelayState names it), then deleted.
+type SAMLRequest struct {
+	RelayState string `gorm:"primaryKey;size:64"`
+	RequestID  string `gorm:"size:128;not null"`
+	IdP        string `gorm:"size:255;not null"`
+	ReturnTo   string `gorm:"size:2048"`
+	ExpiresAt  time.Time
+}
+
+// samlSP is this server as a service provider, for one IdP; the IdP's
+// metadata is fetched once, at the first sign-in.
+type samlSP struct {
+	mu sync.Mutex
+	sp *saml.ServiceProvider
+}
+
+func (s *Server) serviceProvider(ctx context.Context, t *tenant) (*saml.ServiceProvider, error) {
+	t.sp.mu.Lock()
+	defer t.sp.mu.Unlock()
+	if t.sp.sp != nil {
+		return t.sp.sp, nil
+	}
+	mdURL, err := url.Parse(t.IdP.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	md, err := samlsp.FetchMetadata(ctx, s.http, *mdURL)
+	if err != nil {
+		return nil, err
+	}
+	key, cert, err := samlcred.LoadOrCreate(ctx, s.cfg.DB, "sp", s.cfg.Issuer+pathSAMLMetadata)
+	if err != nil {
+		return nil, err
+	}
+	meta, _ := url.Parse(s.cfg.Issuer + pathSAMLMetadata)
+	acs, _ := url.Parse(s.cfg.Issuer + pathSAMLACS)
+	t.sp.sp = &saml.ServiceProvider{
+		EntityID: meta.String(), Key: key, Certificate: cert,
+		MetadataURL: *meta, AcsURL: *acs, IDPMetadata: md,
+		AuthnNameIDFormat: saml.PersistentNameIDFormat,
+		ReplayCache:       samlcred.ReplayCache{Store: s.op.Replay},
+		HTTPClient:        s.http,
+	}
+	return t.sp.sp, nil
+}
+
+// beginSAML sends the browser to the tenant's IdP with an AuthnRequest
+// (HTTP-Redirect binding); the response comes back to /saml/acs.
+func (s *Server) beginSAML(w http.ResponseWriter, r *http.Request, t *tenant, returnTo string) {
+	ctx := r.Context()
+	sp, err := s.serviceProvider(ctx, t)
+	if err != nil {
+		s.upstreamDown(w, r, t.IdP.Issuer, err)
+		return
+	}
+	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	if err != nil {
+		s.upstreamDown(w, r, t.IdP.Issuer, err)
+		return
+	}
+	relay := strings.ToLower(rand.Text())
+	row := SAMLRequest{RelayState: relay, RequestID: req.ID, IdP: t.IdP.Issuer, ReturnTo: returnTo, ExpiresAt: s.cfg.Now().Add(samlRequestLifetime).UTC()}
+	if err := s.cfg.DB.WithContext(ctx).Create(&row).Error; err != nil {
+		s.cfg.Log.Error("store SAML request", "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "Sign-in failed", "The sign-in could not be started. Try again in a moment.")
+		return
+	}
+	to, err := req.Redirect(relay, sp)
+	if err != nil {
+		s.upstreamDown(w, r, t.IdP.Issuer, err)
+		return
+	}
+	http.Redirect(w, r, to.String(), http.StatusFound)
+}
+
+// serveSAMLACS takes the IdP's response: the request it answers, the
+// library's checks, then the person, linked by NameID and signed in here.
+func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	fail := func(message string) {
+		s.errorPage(w, r, http.StatusBadRequest, "Sign-in did not complete", message)
+	}
+	if err := r.ParseForm(); err != nil {
+		fail("The identity provider's answer could not be read.")
+		return
+	}
+	pending, err := s.takeSAMLRequest(ctx, r.PostForm.Get("RelayState"))
+	if err != nil {
+		fail("This sign-in is stale, was already completed, or was not started here. Go back to the application and sign in again.")
+		return
+	}
+	t := s.tenantByIssuer(pending.IdP)
+	if t == nil || !t.SAML {
+		fail("The identity provider of this sign-in is no longer configured here.")
+		return
+	}
+	sp, err := s.serviceProvider(ctx, t)
+	if err != nil {
+		s.upstreamDown(w, r, t.IdP.Issuer, err)
+		return
+	}
+	assertion, err := sp.ParseResponse(r, []string{pending.RequestID})
+	if err != nil {
+		var ire *saml.InvalidResponseError
+		if errors.As(err, &ire) {
+			s.cfg.Log.Info("SAML response refused", "why", ire.PrivateErr)
+			fail("The identity provider's answer did not pass this server's checks: " + publicSAMLReason(ire.PrivateErr) + ". Sign in again.")
+			return
+		}
+		fail("The identity provider's answer did not pass this server's checks. Sign in again.")
+		return
+	}
+	if assertion.Subject == nil || assertion.Subject.NameID == nil || assertion.Subject.NameID.Value == "" {
+		fail("The identity provider's answer names no one (no NameID).")
+		return
+	}
+	email, name := samlAttribute(assertion, "mail", "email", "urn:oid:0.9.2342.19200300.100.1.3"), samlAttribute(assertion, "cn", "name", "urn:oid:2.5.4.3")
+	if email == "" {
+		s.errorPage(w, r, http.StatusBadRequest, "No email address", "The identity provider did not share your email address, which this server needs to find your account.")
+		return
+	}
+	if !t.owns(email) {
+		s.errorPage(w, r, http.StatusForbidden, "Another organisation's account", "You signed in with "+email+", which does not belong to the organisation you chose. Sign in again with your work account.")
+		return
+	}
+	user, err := s.store.linkUser(ctx, t.IdP.Issuer, "", assertion.Subject.NameID.Value, email, name)
+	if err != nil {
+		s.cfg.Log.Error("link user", "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")
+		return
+	}
+	raw, _ := xml.Marshal(assertion)
+	expiry := s.cfg.Now().Add(time.Hour)
+	if assertion.Conditions != nil && !assertion.Conditions.NotOnOrAfter.IsZero() {
+		expiry = assertion.Conditions.NotOnOrAfter
+	}
+	if err := s.store.saveUpstream(ctx, &UpstreamSession{UserID: user.ID, IdPIssuer: t.IdP.Issuer, SAMLAssertion: base64.StdEncoding.EncodeToString(raw), Expiry: expiry}); err != nil {
+		s.cfg.Log.Error("save SAML sign-in", "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your sign-in could not be saved. Try again in a moment.")
+		return
+	}
+	if err := s.op.SignIn(ctx, user.ID, s.cfg.Now()); err != nil {
+		s.errorPage(w, r, http.StatusInternalServerError, "Session problem", "Your session could not be started.")
+		return
+	}
+	s.cfg.Log.Info("signed in through SAML", "user", user.ID)
+	back := pending.ReturnTo
+	if back == "" {
+		back = "/"
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// takeSAMLRequest returns the pending request named by relay and deletes
+// it: a response is taken once.
+func (s *Server) takeSAMLRequest(ctx context.Context, relay string) (*SAMLRequest, error) {
+	if relay == "" || len(relay) > 64 {
+		return nil, storage.ErrNotFound
+	}
+	var row SAMLRequest
+	err := s.cfg.DB.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&row, "relay_state = ?", relay).Error; err != nil {
+			return storage.Translate(err)
+		}
+		res := tx.Delete(&SAMLRequest{}, "relay_state = ?", relay)
+		if res.Error != nil || res.RowsAffected != 1 {
+			return storage.ErrNotFound
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !s.cfg.Now().Before(row.ExpiresAt) {
+		return nil, storage.ErrNotFound
+	}
+	return &row, nil
+}
+
+// serveSAMLMetadata publishes this server's service provider metadata, for
+// the IdP's administrator.
+func (s *Server) serveSAMLMetadata(w http.ResponseWriter, r *http.Request) {
+	for _, t := range s.tenants {
+		if !t.SAML {
+			continue
+		}
+		sp, err := s.serviceProvider(r.Context(), t)
+		if err != nil {
+			s.upstreamDown(w, r, t.IdP.Issuer, err)
+			return
+		}
+		b, _ := xml.MarshalIndent(sp.Metadata(), "", "  ")
+		w.Header().Set("Content-Type", "application/samlmetadata+xml")
+		_, _ = w.Write(b)
+		return
+	}
+	http.NotFound(w, r)
+}
+
+// samlAttribute is the first value of the attribute named any of names
+// (by Name or FriendlyName).
+func samlAttribute(a *saml.Assertion, names ...string) string {
+	for _, st := range a.AttributeStatements {
+		for _, attr := range st.Attributes {
+			for _, n := range names {
+				if (strings.EqualFold(attr.Name, n) || strings.EqualFold(attr.FriendlyName, n)) && len(attr.Values) > 0 {
+					return attr.Values[0].Value
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// publicSAMLReason says which check failed in words a person may read,
+// without the library's details.
+func publicSAMLReason(err error) string {
+	msg := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(msg, "signature"), strings.Contains(msg, "signed"):
+		return "its signature is not the identity provider's"
+	case strings.Contains(msg, "audience"):
+		return "it is meant for another service"
+	case strings.Contains(msg, "expired"), strings.Contains(msg, "notonorafter"), strings.Contains(msg, "notbefore"), strings.Contains(msg, "not yet valid"):
+		return "it is not valid at this time"
+	case strings.Contains(msg, "inresponseto"), strings.Contains(msg, "request"):
+		return "it does not answer this sign-in"
+	case strings.Contains(msg, "destination"), strings.Contains(msg, "recipient"):
+		return "it was sent to another address"
+	case strings.Contains(msg, "issuer"):
+		return "it comes from another identity provider"
+	case strings.Contains(msg, "used"), strings.Contains(msg, "replay"):
+		return "it was used before"
+	}
+	return "it is not a valid SAML response"
+}

@@ -1,13 +1,27 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	stdbase64 "encoding/base64"
+	"encoding/json"
 	"html"
+	"math/big"
+	"net/http"
+	"net/url"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/beevik/etree"
+	dsig "github.com/russellhaering/goxmldsig"
 
 	"xaa.example/shared/demo"
+	"xaa.example/shared/oauth"
 )
 
 var samlForm = regexp.MustCompile(`(?s)<form method="post" action="([^"]+)"[^>]*>.*?name="SAMLResponse" value="([^"]+)".*?name="RelayState" value="([^"]*)"`)
@@ -15,8 +29,8 @@ var samlForm = regexp.MustCompile(`(?s)<form method="post" action="([^"]+)"[^>]*
 // TestSAMLSignIn: a tables.fake3 person signs in to the wiki through SAML
 // (the wiki AS is a SAML service provider of the local IdP); the same
 // response posted again is refused, and so is one whose signature was
-// broken. The exchange for SAML tenants is the next part of issue 17: the
-// wiki says so in words instead of failing somewhere.
+// broken; and their todos come through the ID-JAG draft's SAML path
+// (assertion -> IdP refresh token -> ID-JAG).
 func TestSAMLSignIn(t *testing.T) {
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
@@ -55,12 +69,176 @@ func TestSAMLSignIn(t *testing.T) {
 		t.Errorf("a tampered response: %d\n%.800s", refused.Status, refused.Body)
 	}
 
-	// My todos: the SAML exchange is not built yet, and the page says so.
+	// My todos through the draft's SAML path: at sign-in the wiki AS
+	// exchanged the assertion for an IdP refresh token; now that refresh
+	// token is the subject token of the ID-JAG request.
 	todos := b.get(s.topology.Wiki + "/todos")
-	if !strings.Contains(todos.Body, "SAML") {
-		t.Errorf("My todos for a SAML person does not say why it cannot reach the todo app:\n%.1500s", todos.Body)
+	if todos.Status != 200 || strings.Contains(todos.Body, `class="alert bad"`) || !strings.Contains(todos.Body, `id="held-token"`) {
+		t.Fatalf("My todos for a SAML person: %d\n%.2000s", todos.Status, todos.Body)
+	}
+	console := b.get(s.topology.Wiki + "/debug").Body
+	if !strings.Contains(console, "urn:ietf:params:oauth:token-type:refresh_token") {
+		t.Error("the console does not show the refresh token of the SAML path as the subject token")
+	}
+	var refresh string
+	if err := s.dbs["wiki-as"].Table("upstream_sessions").Select("refresh_token").Where("saml_assertion <> ''").Row().Scan(&refresh); err != nil || refresh == "" {
+		t.Errorf("the wiki AS kept no IdP refresh token for the SAML sign-in (%v)", err)
 	}
 }
 
 func base64Decode(s string) ([]byte, error) { return stdbase64.StdEncoding.DecodeString(s) }
 func base64Encode(b []byte) string          { return stdbase64.StdEncoding.EncodeToString(b) }
+
+// samlAssertion signs email in through SAML with a fresh browser and
+// returns the signed Assertion element of the IdP's response (with the
+// namespaces it uses), as XML, without posting the response anywhere.
+func samlAssertion(t *testing.T, s *stack, email string) string {
+	t.Helper()
+	b := newBrowser(t)
+	login := b.signIn(s.topology.Wiki, email, demo.Password)
+	m := samlForm.FindStringSubmatch(login.Body)
+	if m == nil {
+		t.Fatalf("no SAML response form:\n%.1500s", login.Body)
+	}
+	raw, err := base64Decode(html.UnescapeString(m[2]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil {
+		t.Fatal(err)
+	}
+	a := doc.Root().SelectElement("Assertion").Copy()
+	for _, attr := range doc.Root().Attr {
+		if attr.Space == "xmlns" && a.SelectAttr(attr.FullKey()) == nil {
+			a.CreateAttr(attr.FullKey(), attr.Value)
+		}
+	}
+	out := etree.NewDocument()
+	out.SetRoot(a)
+	x, _ := out.WriteToString()
+	return x
+}
+
+// TestSAMLExchangeHostile: the IdP's token exchange of SAML assertions
+// (subject_token_type saml2) refuses what is not a fresh, signed assertion
+// of its own for a service provider the client speaks for. Every row is
+// refused with invalid_grant (or invalid_request) and no token.
+func TestSAMLExchangeHostile(t *testing.T) {
+	clk := &clock{now: time.Now()}
+	s := startStack(t, sqliteDB, func(c *configs) { c.idp.Now = clk.Now })
+	good := samlAssertion(t, s, "foo@tables.fake3")
+	exchange := func(client, secret, assertion, requested string) (int, map[string]any) {
+		t.Helper()
+		form := url.Values{
+			"grant_type": {oauth.GrantTokenExchange}, "requested_token_type": {requested},
+			"subject_token": {stdbase64.RawURLEncoding.EncodeToString([]byte(assertion))}, "subject_token_type": {oauth.TokenTypeSAML2},
+			"audience": {s.topology.TodoAS}, "resource": {s.topology.TodoAPI()}, "scope": {"todos.read"},
+		}
+		req, _ := http.NewRequest(http.MethodPost, s.topology.IdP+"/oauth2/v1/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(client, secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	wiki := func(assertion string) (int, map[string]any) {
+		return exchange(demo.WikiASClientAtIdP, demo.WikiASSecretAtIdP, assertion, oauth.TokenTypeRefreshToken)
+	}
+
+	// Another IdP's key, signing a copy of the assertion.
+	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	otherCert := selfSigned(t, otherKey)
+	resigned := func(x string) string {
+		doc := etree.NewDocument()
+		_ = doc.ReadFromString(x)
+		root := doc.Root()
+		if sig := root.SelectElement("Signature"); sig != nil {
+			root.RemoveChild(sig)
+		}
+		ctx := dsig.NewDefaultSigningContext(dsig.TLSCertKeyStore(tls.Certificate{Certificate: [][]byte{otherCert.Raw}, PrivateKey: otherKey}))
+		signed, err := ctx.SignEnveloped(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := etree.NewDocument()
+		out.SetRoot(signed)
+		s, _ := out.WriteToString()
+		return s
+	}
+	unsigned := func(x string) string {
+		doc := etree.NewDocument()
+		_ = doc.ReadFromString(x)
+		if sig := doc.Root().SelectElement("Signature"); sig != nil {
+			doc.Root().RemoveChild(sig)
+		}
+		s, _ := doc.WriteToString()
+		return s
+	}
+	nameID := regexp.MustCompile(`(<saml:NameID[^>]*>)([^<]+)(</saml:NameID>)`)
+	rows := []struct {
+		name      string
+		assertion string
+		client    [2]string
+		want      string
+	}{
+		{"unsigned", unsigned(good), [2]string{}, "invalid_grant"},
+		{"NameID changed after signing", nameID.ReplaceAllString(good, "${1}someone-else${3}"), [2]string{}, "invalid_grant"},
+		{"a comment inside the NameID (truncation)", nameID.ReplaceAllString(good, "${1}${2}<!---->x${3}"), [2]string{}, "invalid_grant"},
+		{"signed by another certificate", resigned(good), [2]string{}, "invalid_grant"},
+		{"audience of another client", good, [2]string{demo.AgentClientAtIdP, demo.AgentSecretAtIdP}, "invalid_grant"},
+		{"a DTD with an external entity", `<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>` + good, [2]string{}, "invalid_grant"},
+		// Larger than any request the IdP reads: refused before parsing (413).
+		{"huge", good + strings.Repeat(" ", 70<<10), [2]string{}, "invalid_request"},
+		{"not XML", "not xml at all", [2]string{}, "invalid_grant"},
+		{"a Response, not an Assertion", strings.Replace(good, "saml:Assertion", "samlp:Response", 2), [2]string{}, "invalid_grant"},
+		{"a signed assertion wrapped inside another, unsigned one", `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="evil"><saml:Issuer>` + s.topology.IdP + `/saml/metadata</saml:Issuer>` + good[strings.Index(good, ">")+1:], [2]string{}, "invalid_grant"},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			client := row.client
+			if client[0] == "" {
+				client = [2]string{demo.WikiASClientAtIdP, demo.WikiASSecretAtIdP}
+			}
+			status, body := exchange(client[0], client[1], row.assertion, oauth.TokenTypeRefreshToken)
+			if status/100 != 4 || body["error"] != row.want || body["access_token"] != nil {
+				t.Fatalf("got %d %v, want 400 %s", status, body, row.want)
+			}
+		})
+	}
+
+	// The good one works once (path a), and not twice.
+	if status, body := wiki(good); status != 200 || body["issued_token_type"] != oauth.TokenTypeRefreshToken {
+		t.Fatalf("the good assertion: %d %v", status, body)
+	}
+	if status, body := wiki(good); status != 400 || !strings.Contains(body["error_description"].(string), "exchanged before") {
+		t.Errorf("the same assertion again: %d %v", status, body)
+	}
+	// Path (b): another fresh assertion straight for an ID-JAG.
+	fresh := samlAssertion(t, s, "foo@tables.fake3")
+	if status, body := exchange(demo.WikiASClientAtIdP, demo.WikiASSecretAtIdP, fresh, oauth.TokenTypeIDJAG); status != 200 || body["issued_token_type"] != oauth.TokenTypeIDJAG {
+		t.Errorf("path (b), an assertion for an ID-JAG: %d %v", status, body)
+	}
+	// Expired: a fresh assertion, ten minutes later.
+	late := samlAssertion(t, s, "foo@tables.fake3")
+	clk.Add(10 * time.Minute)
+	if status, body := wiki(late); status != 400 || !strings.Contains(body["error_description"].(string), "expired") {
+		t.Errorf("an expired assertion: %d %v", status, body)
+	}
+}
+
+func selfSigned(t *testing.T, key *rsa.PrivateKey) *x509.Certificate {
+	t.Helper()
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "another IdP"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := x509.ParseCertificate(der)
+	return c
+}

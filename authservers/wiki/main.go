@@ -35,6 +35,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	samlTenant := &cfg.Tenants[1]
 	samlTenant.Domains = env.List("SAML_DOMAINS", samlTenant.Domains)
 	samlTenant.IdP.Issuer = env.URL("SAML_IDP_METADATA_URL", samlTenant.IdP.Issuer)
+	samlTenant.IdP.TokenIssuer = topology.IdP
+	samlTenant.IdP.ClientID, samlTenant.IdP.ClientSecret = idp.IdP.ClientID, idp.IdP.ClientSecret
 	if env.Set("ORG_DOMAINS") && !env.Set("SAML_DOMAINS") {
 		cfg.Tenants = cfg.Tenants[:1]
 	}

@@ -75,6 +75,11 @@ type ConnectionConfig struct {
 type SAMLServiceProvider struct {
 	EntityID string
 	ACSURL   string
+	// ClientID is the OAuth client that speaks for this service provider
+	// at the token endpoint: only it may exchange the assertions issued to
+	// the service provider (the ID-JAG draft's SAML path maps the
+	// assertion's Audience to a client and requires its authentication).
+	ClientID string
 }
 
 // DefaultConfig is the configuration of the local demo for topology t.
@@ -147,7 +152,7 @@ func DefaultConfig(t demo.Topology) Config {
 		Orgs:  demo.Orgs,
 		Users: demo.Users,
 		// The wiki AS signs one organisation in by SAML (tables.fake3).
-		SAMLServiceProviders: []SAMLServiceProvider{{EntityID: t.WikiAS + "/saml/metadata", ACSURL: t.WikiAS + "/saml/acs"}},
+		SAMLServiceProviders: []SAMLServiceProvider{{EntityID: t.WikiAS + "/saml/metadata", ACSURL: t.WikiAS + "/saml/acs", ClientID: demo.WikiASClientAtIdP}},
 		Password:             demo.Password,
 		Trace:                trace.NewStore("idp"),
 		// Demo scenarios of the debug console: see exchangeGrant.

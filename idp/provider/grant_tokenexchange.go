@@ -21,6 +21,8 @@ func (s *Server) exchangeGrant() *exchange.Grant {
 		Now:         s.cfg.Now,
 		Audit:       s.audit,
 		IssuedAt:    s.demoIssuedAt,
+		// ID tokens; the SAML path's refresh tokens and assertions.
+		SubjectTokenTypes: []string{oauth.TokenTypeIDToken, oauth.TokenTypeRefreshToken, oauth.TokenTypeSAML2},
 	}
 }
 
@@ -36,7 +38,24 @@ func (s *Server) demoIssuedAt(req *oauth.TokenRequest, now time.Time) time.Time 
 
 // VerifySubject accepts this IdP's own ID tokens, issued to the client that
 // presents them, about a user who is still active.
-func (s *Server) VerifySubject(ctx context.Context, token, _ string, clientID string) (*exchange.Subject, error) {
+func (s *Server) VerifySubject(ctx context.Context, token, tokenType string, clientID string) (*exchange.Subject, error) {
+	switch tokenType {
+	case oauth.TokenTypeRefreshToken:
+		// The draft's SAML path, second step: the refresh token the
+		// client got for a SAML assertion.
+		return s.verifyRefreshSubject(ctx, token, clientID)
+	case oauth.TokenTypeSAML2:
+		// The Node sample's path: the SAML assertion itself.
+		u, a, err := s.verifySAMLAssertion(ctx, token, clientID)
+		if err != nil {
+			return nil, err
+		}
+		sub := &exchange.Subject{ID: u.ID, Email: u.Email}
+		if len(a.AuthnStatements) > 0 {
+			sub.AuthTime = a.AuthnStatements[0].AuthnInstant
+		}
+		return sub, nil
+	}
 	c, e := s.op.VerifyIDToken(token, clientID)
 	if e != nil {
 		return nil, e

@@ -138,7 +138,9 @@ func TestTokenExchange(t *testing.T) {
 		{name: "requested_token_type access token", body: exchangeForm(good, "requested_token_type", oauth.TokenTypeAccessToken).Encode(), status: 400, error: "invalid_request"},
 		{name: "no requested_token_type", body: exchangeForm(good, "requested_token_type", "").Encode(), status: 400, error: "invalid_request"},
 		{name: "no subject_token", body: exchangeForm("", "subject_token", "").Encode(), status: 400, error: "invalid_request"},
-		{name: "subject_token_type refresh token", body: exchangeForm(good, "subject_token_type", oauth.TokenTypeRefreshToken).Encode(), status: 400, error: "invalid_request"},
+		// Refresh tokens are subject tokens (the draft's SAML path); an ID token is not one.
+		{name: "an ID token presented as a refresh token", body: exchangeForm(good, "subject_token_type", oauth.TokenTypeRefreshToken).Encode(), status: 400, error: "invalid_grant"},
+		{name: "subject_token_type access token", body: exchangeForm(good, "subject_token_type", oauth.TokenTypeAccessToken).Encode(), status: 400, error: "invalid_request"},
 		{name: "subject token signed by another key", body: exchangeForm(foreign).Encode(), status: 400, error: "invalid_grant"},
 		{name: "tampered subject token", body: exchangeForm(tampered).Encode(), status: 400, error: "invalid_grant"},
 		{name: "subject token of another client", body: exchangeForm(s.idToken(t, demo.TodoASClientAtIdP, nil)).Encode(), status: 400, error: "invalid_grant"},

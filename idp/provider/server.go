@@ -58,7 +58,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.op.Token.Grants[oauth.GrantTokenExchange] = s.exchangeGrant()
+	s.op.Token.Grants[oauth.GrantTokenExchange] = exchangeDispatch{s: s, idjags: s.exchangeGrant()}
 	s.op.Token.Grants[oauth.GrantDeviceCode] = &deviceGrant{s}
 	if s.saml, err = s.newSAMLIdP(ctx); err != nil {
 		return nil, err

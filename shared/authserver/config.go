@@ -84,13 +84,18 @@ type Tenant struct {
 	IdP     Upstream
 	// SAML signs the tenant's people in with SAML 2.0 instead of OpenID
 	// Connect: IdP.Issuer is then the IdP's SAML metadata URL (its entity
-	// ID), and no client id or secret is needed.
+	// ID) and IdP.TokenIssuer its OAuth issuer, where this server (with
+	// its client id and secret there) exchanges the assertion for a
+	// refresh token and that for ID-JAGs (the ID-JAG draft's SAML path).
 	SAML bool
 }
 
 // Upstream is this server's registration at an IdP.
 type Upstream struct {
-	Issuer       string
+	Issuer string
+	// TokenIssuer is a SAML tenant's IdP as an OAuth server (Issuer is then
+	// its SAML metadata URL): where the assertion is exchanged.
+	TokenIssuer  string
 	ClientID     string
 	ClientSecret string
 	// AuthMethod forces the client authentication method at the IdP's
@@ -126,7 +131,12 @@ func (c *Config) Validate() error {
 		if err := checkURL(t.IdP.Issuer); err != nil {
 			add("IdP issuer: %v", err)
 		}
-		if !t.SAML && (t.IdP.ClientID == "" || t.IdP.ClientSecret == "") {
+		if t.SAML {
+			if err := checkURL(t.IdP.TokenIssuer); err != nil {
+				add("SAML tenant's token issuer: %v", err)
+			}
+		}
+		if t.IdP.ClientID == "" || t.IdP.ClientSecret == "" {
 			add("the client id and secret at IdP %s are required", t.IdP.Issuer)
 		}
 		for _, d := range t.Domains {

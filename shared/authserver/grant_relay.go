@@ -40,7 +40,7 @@ func (g *relayGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oaut
 	}
 	trace.PassDetail(ctx, oauth.CheckSubjectToken, "user "+c.Subject)
 
-	idpToken, t, err := g.currentIdPToken(ctx, c.Subject)
+	idpToken, idpTokenType, t, err := g.currentIdPToken(ctx, c.Subject)
 	if err != nil {
 		trace.Fail(ctx, xaaclient.CheckIdPToken, oauth.AsError(err).Description)
 		return nil, err
@@ -63,10 +63,11 @@ func (g *relayGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oaut
 	idjag, err := xaaclient.RequestIDJAG(ctx, s.http, md.TokenEndpoint,
 		xaaclient.Credentials{ClientID: t.IdP.ClientID, ClientSecret: t.IdP.ClientSecret, Method: method},
 		xaaclient.IDJAGRequest{
-			SubjectToken: idpToken,
-			Audience:     req.Audience,
-			Resource:     req.Resource,
-			Scope:        scope,
+			SubjectToken:     idpToken,
+			SubjectTokenType: idpTokenType,
+			Audience:         req.Audience,
+			Resource:         req.Resource,
+			Scope:            scope,
 			// The app proved a key to this server (its DPoP proof, checked
 			// by the token endpoint); this server cannot sign for that key,
 			// so it conveys it to the IdP for the ID-JAG's cnf (identity
@@ -90,42 +91,45 @@ func (g *relayGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oaut
 	}, nil
 }
 
-// currentIdPToken returns the user's ID token from their IdP, refreshed
-// with the IdP refresh token when it has expired or is about to, and the
-// tenant it belongs to.
-func (g *relayGrant) currentIdPToken(ctx context.Context, userID string) (string, *tenant, error) {
+// currentIdPToken returns the subject token to present to the user's IdP
+// and its type: their ID token from the IdP, refreshed with the IdP
+// refresh token when it has expired or is about to; or, for a SAML tenant,
+// the refresh token the IdP gave for the SAML assertion at sign-in (the
+// ID-JAG draft's SAML path). And the tenant it belongs to.
+func (g *relayGrant) currentIdPToken(ctx context.Context, userID string) (string, string, *tenant, error) {
 	s := g.s
 	us, err := s.store.upstream(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "", nil, oauth.InvalidGrant("there is no IdP sign-in for this user; sign in again")
+		return "", "", nil, oauth.InvalidGrant("there is no IdP sign-in for this user; sign in again")
 	}
 	if err != nil {
-		return "", nil, oauth.ServerError(err)
+		return "", "", nil, oauth.ServerError(err)
 	}
 	t := s.tenantByIssuer(us.IdPIssuer)
 	if t == nil {
-		return "", nil, oauth.InvalidGrant("the user's IdP is no longer configured here; sign in again")
+		return "", "", nil, oauth.InvalidGrant("the user's IdP is no longer configured here; sign in again")
 	}
 	if t.SAML {
-		// Issue 17's next part: the SAML assertion kept from the sign-in,
-		// exchanged at the IdP (for a refresh token, or directly).
-		return "", nil, oauth.InvalidGrant("this organisation signs in with SAML, and this server does not yet exchange a SAML assertion for an ID-JAG")
+		if us.RefreshToken == "" {
+			return "", "", nil, oauth.InvalidGrant("the SAML sign-in was not exchanged for an IdP refresh token; sign in again")
+		}
+		return us.RefreshToken, oauth.TokenTypeRefreshToken, t, nil
 	}
 	if s.cfg.Now().Add(30 * time.Second).Before(us.Expiry) {
-		return us.IDToken, t, nil
+		return us.IDToken, oauth.TokenTypeIDToken, t, nil
 	}
 	if us.RefreshToken == "" {
-		return "", nil, oauth.InvalidGrant("the IdP sign-in has expired; sign in again")
+		return "", "", nil, oauth.InvalidGrant("the IdP sign-in has expired; sign in again")
 	}
 	res, err := t.rp.Refresh(ctx, us.RefreshToken)
 	if err != nil {
-		return "", nil, oauth.InvalidGrant("the IdP sign-in has expired and could not be renewed; sign in again").WithCause(err)
+		return "", "", nil, oauth.InvalidGrant("the IdP sign-in has expired and could not be renewed; sign in again").WithCause(err)
 	}
 	us.IDToken, us.RefreshToken, us.Expiry = res.IDToken, res.RefreshToken, res.Expiry
 	if err := s.store.saveUpstream(ctx, us); err != nil {
-		return "", nil, oauth.ServerError(err)
+		return "", "", nil, oauth.ServerError(err)
 	}
-	return us.IDToken, t, nil
+	return us.IDToken, oauth.TokenTypeIDToken, t, nil
 }
 
 // relayIdPError passes the IdP's refusal on to the app. A refusal of this

@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/xml"
+
 	"errors"
+	"github.com/beevik/etree"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,8 +19,11 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"xaa.example/shared/oauth"
 	"xaa.example/shared/samlcred"
 	"xaa.example/shared/storage"
+	"xaa.example/shared/trace"
+	"xaa.example/shared/xaaclient"
 )
 
 // A tenant may sign its people in with SAML 2.0 (github.com/crewjam/saml)
@@ -171,12 +176,23 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")
 		return
 	}
-	raw, _ := xml.Marshal(assertion)
+	// The draft's SAML path: the signed assertion, as the IdP signed it,
+	// exchanged at once for a refresh token of the IdP, which later asks
+	// for ID-JAGs long after the assertion itself has expired.
+	signed, err := signedAssertion(r.PostForm.Get("SAMLResponse"))
+	refresh := ""
+	if err == nil {
+		refresh, err = s.samlRefreshToken(ctx, t, signed)
+	}
+	if err != nil {
+		// The sign-in stands; the exchange will say what is missing.
+		s.cfg.Log.Warn("SAML assertion not exchanged for a refresh token", "err", err)
+	}
 	expiry := s.cfg.Now().Add(time.Hour)
 	if assertion.Conditions != nil && !assertion.Conditions.NotOnOrAfter.IsZero() {
 		expiry = assertion.Conditions.NotOnOrAfter
 	}
-	if err := s.store.saveUpstream(ctx, &UpstreamSession{UserID: user.ID, IdPIssuer: t.IdP.Issuer, SAMLAssertion: base64.StdEncoding.EncodeToString(raw), Expiry: expiry}); err != nil {
+	if err := s.store.saveUpstream(ctx, &UpstreamSession{UserID: user.ID, IdPIssuer: t.IdP.Issuer, SAMLAssertion: signed, RefreshToken: refresh, Expiry: expiry}); err != nil {
 		s.cfg.Log.Error("save SAML sign-in", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your sign-in could not be saved. Try again in a moment.")
 		return
@@ -191,6 +207,60 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 		back = "/"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// samlRefreshToken exchanges a signed assertion (base64url) for a refresh
+// token at the tenant's IdP (subject_token_type saml2).
+func (s *Server) samlRefreshToken(ctx context.Context, t *tenant, assertion string) (string, error) {
+	ctx = trace.WithStep(ctx, "Exchange the SAML assertion for a refresh token",
+		"The ID-JAG draft's SAML path: the wiki AS presents the signed assertion to the IdP (token exchange, subject_token_type saml2) and gets a refresh token, which it uses later as the subject token of its ID-JAG requests.")
+	md, err := t.rp.Upstream.Metadata(ctx)
+	if err != nil {
+		return "", err
+	}
+	method, err := xaaclient.ChooseAuthMethod(t.IdP.AuthMethod, md.TokenEndpointAuthMethods, false, t.IdP.ClientSecret != "")
+	if err != nil {
+		return "", err
+	}
+	return xaaclient.ExchangeForRefreshToken(ctx, s.http, md.TokenEndpoint,
+		xaaclient.Credentials{ClientID: t.IdP.ClientID, ClientSecret: t.IdP.ClientSecret, Method: method}, assertion, oauth.TokenTypeSAML2)
+}
+
+// signedAssertion is the Assertion element of a SAML response, as the IdP
+// signed it, with the namespaces it uses declared on it, base64url: the
+// subject token of a saml2 exchange (RFC 8693 §3).
+func signedAssertion(samlResponse string) (string, error) {
+	raw, err := base64.StdEncoding.DecodeString(samlResponse)
+	if err != nil {
+		return "", err
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {
+		return "", errors.New("the SAML response is not XML")
+	}
+	var found *etree.Element
+	for _, el := range doc.Root().ChildElements() {
+		if el.Tag == "Assertion" {
+			found = el
+			break
+		}
+	}
+	if found == nil {
+		return "", errors.New("the SAML response has no Assertion")
+	}
+	a := found.Copy()
+	for _, attr := range doc.Root().Attr {
+		if (attr.Space == "xmlns" || (attr.Space == "" && attr.Key == "xmlns")) && a.SelectAttr(attr.FullKey()) == nil {
+			a.CreateAttr(attr.FullKey(), attr.Value)
+		}
+	}
+	out := etree.NewDocument()
+	out.SetRoot(a)
+	b, err := out.WriteToBytes()
+	if err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // takeSAMLRequest returns the pending request named by relay and deletes

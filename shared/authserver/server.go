@@ -90,8 +90,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.pending = &signin.Pending{CookieName: cfg.CookieName + "_signin", Key: key, Secure: cfg.SecureCookies, Now: cfg.Now}
 	for _, t := range cfg.Tenants {
+		// A SAML tenant's RP is used for its IdP's OAuth endpoints alone
+		// (the token exchange), never to sign in.
+		oauthIssuer := t.IdP.Issuer
+		if t.SAML {
+			oauthIssuer = t.IdP.TokenIssuer
+		}
 		s.tenants = append(s.tenants, &tenant{Tenant: t, rp: &signin.RP{
-			Upstream:     signin.NewUpstream(t.IdP.Issuer, s.http),
+			Upstream:     signin.NewUpstream(oauthIssuer, s.http),
 			ClientID:     t.IdP.ClientID,
 			ClientSecret: t.IdP.ClientSecret,
 			RedirectURL:  cfg.Issuer + "/federation/callback",

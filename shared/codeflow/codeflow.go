@@ -189,6 +189,24 @@ func (g *RefreshGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oa
 	return g.Issue(ctx, Session{ClientID: rt.ClientID, UserID: rt.UserID, Scope: rt.Scope, AuthTime: rt.AuthTime})
 }
 
+// Peek returns what a refresh token stands for without redeeming it: a
+// refresh token presented as a subject token (RFC 8693, ID-JAG draft's
+// SAML path) stays usable. A used, expired or unknown token is an error.
+func (st *Store) Peek(ctx context.Context, token string) (*Session, error) {
+	var rt RefreshToken
+	err := st.DB.WithContext(ctx).Take(&rt, "token_hash = ?", digest(token)).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) || err == nil && (rt.UsedAt != nil || !st.Now().Before(rt.ExpiresAt)) {
+		return nil, errGone
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &Session{ClientID: rt.ClientID, UserID: rt.UserID, Scope: rt.Scope, AuthTime: rt.AuthTime}, nil
+}
+
+// ErrGone is a refresh token that is unknown, used or expired.
+var ErrGone = errGone
+
 // use redeems a refresh token: the first use marks it used (one UPDATE, so
 // of concurrent first uses each sees the same mark), and it keeps working
 // for RefreshReuseGrace after that. Tokens used longer ago are deleted.

@@ -19,6 +19,8 @@ const (
 	TokenTypeIDToken      = "urn:ietf:params:oauth:token-type:id_token"
 	TokenTypeRefreshToken = "urn:ietf:params:oauth:token-type:refresh_token"
 	TokenTypeAccessToken  = "urn:ietf:params:oauth:token-type:access_token"
+	// A SAML 2.0 assertion, base64url (RFC 8693 §3).
+	TokenTypeSAML2 = "urn:ietf:params:oauth:token-type:saml2"
 )
 
 // ProfileIDJAG is advertised in authorization_grant_profiles_supported by a

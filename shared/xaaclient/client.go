@@ -202,6 +202,27 @@ func boundTo(token string) string {
 	return c.Cnf.JKT
 }
 
+// ExchangeForRefreshToken asks the IdP for a refresh token for a subject
+// token (RFC 8693 with requested_token_type refresh_token): the ID-JAG
+// draft's SAML path, whose client then uses the refresh token as the
+// subject token of its ID-JAG requests.
+func ExchangeForRefreshToken(ctx context.Context, hc *http.Client, tokenURL string, creds Credentials, subjectToken, subjectTokenType string) (string, error) {
+	form := url.Values{
+		"grant_type":           {oauth.GrantTokenExchange},
+		"requested_token_type": {oauth.TokenTypeRefreshToken},
+		"subject_token":        {subjectToken},
+		"subject_token_type":   {subjectTokenType},
+	}
+	resp, err := postToken(ctx, hc, tokenURL, creds, form)
+	if err != nil {
+		return "", err
+	}
+	if resp.IssuedTokenType != oauth.TokenTypeRefreshToken {
+		return "", fmt.Errorf("token exchange answered issued_token_type %q, want %s", resp.IssuedTokenType, oauth.TokenTypeRefreshToken)
+	}
+	return resp.AccessToken, nil
+}
+
 // Redeem presents an ID-JAG to the resource authorization server with the
 // JWT bearer grant and checks that a Bearer access token came back.
 func Redeem(ctx context.Context, hc *http.Client, tokenURL string, creds Credentials, idjag string, scope oauth.Scopes) (*oauth.TokenResponse, error) {

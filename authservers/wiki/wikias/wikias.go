@@ -27,7 +27,7 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 			IdP:     authserver.Upstream{Issuer: t.IdP, ClientID: demo.WikiASClientAtIdP, ClientSecret: demo.WikiASSecretAtIdP},
 		}, {
 			Domains: demo.OrgDomains()[2:],
-			IdP:     authserver.Upstream{Issuer: t.IdP + "/saml/metadata"},
+			IdP:     authserver.Upstream{Issuer: t.IdP + "/saml/metadata", TokenIssuer: t.IdP, ClientID: demo.WikiASClientAtIdP, ClientSecret: demo.WikiASSecretAtIdP},
 			SAML:    true,
 		}},
 		Clients: []oauth.Client{{

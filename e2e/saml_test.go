@@ -242,3 +242,143 @@ func selfSigned(t *testing.T, key *rsa.PrivateKey) *x509.Certificate {
 	c, _ := x509.ParseCertificate(der)
 	return c
 }
+
+// TestSAMLDirectPath: with SAML_EXCHANGE=assertion the wiki AS presents
+// the SAML assertion itself as the subject token (the Node sample's path),
+// and the console says which path ran.
+func TestSAMLDirectPath(t *testing.T) {
+	s := startStack(t, sqliteDB, func(c *configs) { c.wikiAS.Tenants[1].SAMLDirect = true })
+	b := newBrowser(t)
+	login := b.signIn(s.topology.Wiki, "foo@tables.fake3", demo.Password)
+	m := samlForm.FindStringSubmatch(login.Body)
+	if m == nil {
+		t.Fatal("no SAML response form")
+	}
+	b.post(html.UnescapeString(m[1]), map[string]string{"SAMLResponse": html.UnescapeString(m[2]), "RelayState": html.UnescapeString(m[3])})
+	todos := b.get(s.topology.Wiki + "/todos")
+	if !strings.Contains(todos.Body, `id="held-token"`) {
+		t.Fatalf("My todos through the assertion path: %d\n%.1500s", todos.Status, todos.Body)
+	}
+	console := b.get(s.topology.Wiki + "/debug").Body
+	for _, want := range []string{"urn:ietf:params:oauth:token-type:saml2", "the Node sample&#39;s path"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("the console does not show %q", want)
+		}
+	}
+}
+
+// TestSAMLACSHostile: what the wiki AS's assertion consumer service refuses.
+// Each row posts a response built from a real one of the IdP; each is
+// refused with a page that says so, and nothing is linked or signed in.
+func TestSAMLACSHostile(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	acs := s.topology.WikiAS + "/saml/acs"
+	// pending starts a sign-in and returns the IdP's response and its
+	// RelayState, unposted.
+	pending := func() (response, relay string) {
+		b := newBrowser(t)
+		login := b.signIn(s.topology.Wiki, "foo@tables.fake3", demo.Password)
+		m := samlForm.FindStringSubmatch(login.Body)
+		if m == nil {
+			t.Fatal("no SAML response form")
+		}
+		return html.UnescapeString(m[2]), html.UnescapeString(m[3])
+	}
+	decode := func(r string) string { b, _ := base64Decode(r); return string(b) }
+	otherKey, _ := rsa.GenerateKey(rand.Reader, 2048)
+	otherCert := selfSigned(t, otherKey)
+	resign := func(r string) string {
+		doc := etree.NewDocument()
+		_ = doc.ReadFromString(decode(r))
+		a := doc.Root().SelectElement("Assertion")
+		if sig := a.SelectElement("Signature"); sig != nil {
+			a.RemoveChild(sig)
+		}
+		ctx := dsig.NewDefaultSigningContext(dsig.TLSCertKeyStore(tls.Certificate{Certificate: [][]byte{otherCert.Raw}, PrivateKey: otherKey}))
+		signed, err := ctx.SignEnveloped(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc.Root().RemoveChild(a)
+		doc.Root().AddChild(signed)
+		out, _ := doc.WriteToString()
+		return base64Encode([]byte(out))
+	}
+	strip := func(r string) string {
+		doc := etree.NewDocument()
+		_ = doc.ReadFromString(decode(r))
+		for _, el := range []*etree.Element{doc.Root(), doc.Root().SelectElement("Assertion")} {
+			if sig := el.SelectElement("Signature"); sig != nil {
+				el.RemoveChild(sig)
+			}
+		}
+		out, _ := doc.WriteToString()
+		return base64Encode([]byte(out))
+	}
+	links := func() int64 {
+		var n int64
+		s.dbs["wiki-as"].Table("links").Count(&n)
+		return n
+	}
+
+	rows := []struct {
+		name string
+		form func() map[string]string
+	}{
+		{"another sign-in's response (InResponseTo)", func() map[string]string {
+			r1, _ := pending()
+			_, relay2 := pending()
+			return map[string]string{"SAMLResponse": r1, "RelayState": relay2}
+		}},
+		{"an assertion signed by another certificate", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": resign(r), "RelayState": relay}
+		}},
+		{"no signature at all", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": strip(r), "RelayState": relay}
+		}},
+		{"NameID changed after signing", func() map[string]string {
+			r, relay := pending()
+			x := regexp.MustCompile(`(<saml:NameID[^>]*>)[^<]+`).ReplaceAllString(decode(r), "${1}someone-else")
+			return map[string]string{"SAMLResponse": base64Encode([]byte(x)), "RelayState": relay}
+		}},
+		{"a DTD with an entity", func() map[string]string {
+			r, relay := pending()
+			x := `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]>` + decode(r)
+			return map[string]string{"SAMLResponse": base64Encode([]byte(x)), "RelayState": relay}
+		}},
+		{"not base64", func() map[string]string {
+			_, relay := pending()
+			return map[string]string{"SAMLResponse": "%%% not base64 %%%", "RelayState": relay}
+		}},
+		{"no RelayState", func() map[string]string {
+			r, _ := pending()
+			return map[string]string{"SAMLResponse": r}
+		}},
+		{"a RelayState never issued", func() map[string]string {
+			r, _ := pending()
+			return map[string]string{"SAMLResponse": r, "RelayState": "made-up"}
+		}},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			form := row.form()
+			before := links()
+			b := newBrowser(t)
+			// The ACS's own answer, not wherever a redirect would lead.
+			b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+			page := b.post(acs, form)
+			if page.Status != 400 || !strings.Contains(page.Body, "Sign-in did not complete") {
+				t.Fatalf("got %d\n%.800s", page.Status, page.Body)
+			}
+			b.client.CheckRedirect = nil
+			if after := links(); after != before {
+				t.Errorf("links %d → %d: a refused response linked someone", before, after)
+			}
+			if home := b.get(s.topology.WikiAS + "/"); strings.Contains(home.Body, "Foo Tables") {
+				t.Error("a refused response signed the browser in")
+			}
+		})
+	}
+}

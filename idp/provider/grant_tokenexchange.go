@@ -46,7 +46,7 @@ func (s *Server) VerifySubject(ctx context.Context, token, tokenType string, cli
 		return s.verifyRefreshSubject(ctx, token, clientID)
 	case oauth.TokenTypeSAML2:
 		// The Node sample's path: the SAML assertion itself.
-		u, a, err := s.verifySAMLAssertion(ctx, token, clientID)
+		u, a, err := s.verifySAMLAssertion(ctx, token, clientID, false)
 		if err != nil {
 			return nil, err
 		}

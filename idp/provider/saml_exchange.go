@@ -35,9 +35,11 @@ const samlSkew = time.Minute
 // clientID: this IdP's signature over it (the element the signature covers
 // is the one read, so a wrapped second assertion counts for nothing), its
 // Issuer, an Audience whose service provider clientID speaks for, its time
-// conditions, a persistent NameID of an active person here, and single
-// use for exchanges.
-func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string) (*User, *saml.Assertion, error) {
+// conditions and a persistent NameID of an active person here. Exchanged
+// for a refresh token (once), it is spent; as the subject of an ID-JAG
+// request it may be presented again while it is valid, as a bearer
+// assertion is (RFC 7522 §3).
+func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string, once bool) (*User, *saml.Assertion, error) {
 	refuse := func(format string, args ...any) (*User, *saml.Assertion, error) {
 		return nil, nil, oauth.InvalidGrant("subject_token (SAML assertion): "+format, args...)
 	}
@@ -50,7 +52,7 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 			return refuse("not base64url")
 		}
 	}
-	if bytes.Contains(raw, []byte("<!DOCTYPE")) || bytes.Contains(raw, []byte("<!ENTITY")) {
+	if lower := bytes.ToLower(raw); bytes.Contains(lower, []byte("<!doctype")) || bytes.Contains(lower, []byte("<!entity")) {
 		return refuse("a DTD or entity declaration is not accepted")
 	}
 	doc := etree.NewDocument()
@@ -98,8 +100,10 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 	if u.Disabled {
 		return refuse("the person's account is disabled by the administrator")
 	}
-	if err := s.op.Replay.Remember(ctx, "saml-exchange", a.ID, a.Conditions.NotOnOrAfter.Add(samlSkew)); err != nil {
-		return refuse("it was exchanged before (an assertion is exchanged once)")
+	if once {
+		if err := s.op.Replay.Remember(ctx, "saml-exchange", a.ID, a.Conditions.NotOnOrAfter.Add(samlSkew)); err != nil {
+			return refuse("it was exchanged before (an assertion is exchanged for a refresh token once)")
+		}
 	}
 	return u, &a, nil
 }
@@ -129,7 +133,7 @@ func (s *Server) samlRefreshGrant(ctx context.Context, req *oauth.TokenRequest) 
 	if req.SubjectTokenType != oauth.TokenTypeSAML2 {
 		return nil, oauth.InvalidRequest("a refresh token is issued here for a SAML assertion alone (subject_token_type %s)", oauth.TokenTypeSAML2)
 	}
-	u, a, err := s.verifySAMLAssertion(ctx, req.SubjectToken, req.Client.ID)
+	u, a, err := s.verifySAMLAssertion(ctx, req.SubjectToken, req.Client.ID, true)
 	if err != nil {
 		return nil, err
 	}

@@ -88,6 +88,11 @@ type Tenant struct {
 	// its client id and secret there) exchanges the assertion for a
 	// refresh token and that for ID-JAGs (the ID-JAG draft's SAML path).
 	SAML bool
+	// SAMLDirect asks for ID-JAGs with the SAML assertion itself as the
+	// subject token (the Node sample's path), instead of the refresh token
+	// the IdP gave for it at sign-in (the ID-JAG draft's path). The
+	// assertion is valid for minutes: after that, only a new sign-in helps.
+	SAMLDirect bool
 }
 
 // Upstream is this server's registration at an IdP.

@@ -45,7 +45,7 @@ func (g *relayGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oaut
 		trace.Fail(ctx, xaaclient.CheckIdPToken, oauth.AsError(err).Description)
 		return nil, err
 	}
-	trace.PassDetail(ctx, xaaclient.CheckIdPToken, "from "+t.IdP.Issuer)
+	trace.PassDetail(ctx, xaaclient.CheckIdPToken, subjectWords(idpTokenType)+" from "+t.IdP.Issuer)
 	ctx = trace.WithStep(ctx, "Ask the IdP for an ID-JAG",
 		"The wiki's authorization server sends the same token exchange to the enterprise IdP, with the user's IdP ID token as subject token and its own client credentials there.")
 	md, err := t.rp.Upstream.Metadata(ctx)
@@ -109,6 +109,12 @@ func (g *relayGrant) currentIdPToken(ctx context.Context, userID string) (string
 	if t == nil {
 		return "", "", nil, oauth.InvalidGrant("the user's IdP is no longer configured here; sign in again")
 	}
+	if t.SAML && t.SAMLDirect {
+		if us.SAMLAssertion == "" {
+			return "", "", nil, oauth.InvalidGrant("there is no SAML assertion from the sign-in; sign in again")
+		}
+		return us.SAMLAssertion, oauth.TokenTypeSAML2, t, nil
+	}
 	if t.SAML {
 		if us.RefreshToken == "" {
 			return "", "", nil, oauth.InvalidGrant("the SAML sign-in was not exchanged for an IdP refresh token; sign in again")
@@ -130,6 +136,18 @@ func (g *relayGrant) currentIdPToken(ctx context.Context, userID string) (string
 		return "", "", nil, oauth.ServerError(err)
 	}
 	return us.IDToken, oauth.TokenTypeIDToken, t, nil
+}
+
+// subjectWords says which subject token the relay presents, and so which
+// path ran for a SAML person.
+func subjectWords(tokenType string) string {
+	switch tokenType {
+	case oauth.TokenTypeRefreshToken:
+		return "the IdP refresh token given for the SAML sign-in (the ID-JAG draft's SAML path)"
+	case oauth.TokenTypeSAML2:
+		return "the SAML assertion of the sign-in itself (the Node sample's path)"
+	}
+	return "the ID token"
 }
 
 // relayIdPError passes the IdP's refusal on to the app. A refusal of this

@@ -1,6 +1,7 @@
 package authserver
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -42,6 +43,8 @@ const (
 	// samlRequestLifetime bounds the time between the request and the
 	// response.
 	samlRequestLifetime = 10 * time.Minute
+	// maxSAMLResponse bounds a decoded response.
+	maxSAMLResponse = 64 << 10
 )
 
 // SAMLRequest is a sign-in this server started at a SAML IdP, kept until
@@ -129,6 +132,13 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := r.ParseForm(); err != nil {
 		fail("The identity provider's answer could not be read.")
+		return
+	}
+	// Before anything reads it: a response is a few kilobytes of XML with
+	// no document type; a DTD or an entity declaration is refused outright
+	// (XXE and entity expansion), and the request it answers stays pending.
+	if raw, err := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLResponse")); err != nil || len(raw) > maxSAMLResponse || hasDTD(raw) {
+		fail("The identity provider's answer is not a SAML response this server reads (not base64, too large, or with a document type declaration).")
 		return
 	}
 	pending, err := s.takeSAMLRequest(ctx, r.PostForm.Get("RelayState"))
@@ -307,6 +317,13 @@ func (s *Server) serveSAMLMetadata(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.NotFound(w, r)
+}
+
+// hasDTD reports whether an XML document declares a document type or an
+// entity, which no SAML message needs.
+func hasDTD(doc []byte) bool {
+	lower := bytes.ToLower(doc)
+	return bytes.Contains(lower, []byte("<!doctype")) || bytes.Contains(lower, []byte("<!entity"))
 }
 
 // samlAttribute is the first value of the attribute named any of names

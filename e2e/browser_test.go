@@ -580,3 +580,28 @@ func TestBrowserAgentRun(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserSAMLSignIn: a tables.fake3 person signs in to the wiki in
+// Chromium through SAML: the IdP's page posts the signed response by
+// itself (a script from /static: the pages allow no inline script), the
+// wiki AS checks it, and My todos works through the SAML path.
+func TestBrowserSAMLSignIn(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	c := newChrome(t)
+	c.watchCSP()
+	wiki := s.topology.Wiki
+	c.signIn(wiki, "foo@tables.fake3")
+	if who := c.text(`.who`); !strings.Contains(who, "Foo Tables") {
+		t.Fatalf("signed in as %q", who)
+	}
+	c.run("My todos", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#held-token`, chromedp.ByQuery))
+	c.shot("saml-my-todos")
+	if list := c.text(`#todos`); !strings.Contains(list, demo.FooTodos[0]) {
+		t.Errorf("foo's todos through SAML: %q", list)
+	}
+	var violations []string
+	c.run("CSP", chromedp.Evaluate(`window.__csp || []`, &violations))
+	if len(violations) > 0 {
+		t.Errorf("CSP violations on the way: %v", violations)
+	}
+}

@@ -73,7 +73,7 @@ func TestSAMLSignIn(t *testing.T) {
 	// exchanged the assertion for an IdP refresh token; now that refresh
 	// token is the subject token of the ID-JAG request.
 	todos := b.get(s.topology.Wiki + "/todos")
-	if todos.Status != 200 || strings.Contains(todos.Body, `class="alert bad"`) || !strings.Contains(todos.Body, `id="held-token"`) {
+	if todos.Status != 200 || strings.Contains(todos.Body, `class="alert bad"`) || !strings.Contains(todos.Body, demo.FooTodos[0]) {
 		t.Fatalf("My todos for a SAML person: %d\n%.2000s", todos.Status, todos.Body)
 	}
 	console := b.get(s.topology.Wiki + "/debug").Body

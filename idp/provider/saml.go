@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
 	"os"
@@ -46,8 +47,24 @@ func (s *Server) newSAMLIdP(ctx context.Context) (*saml.IdentityProvider, error)
 		SessionProvider:         s,
 		ReplayCache:             samlcred.ReplayCache{Store: s.op.Replay},
 		ValidDuration:           &valid,
+		ResponseFormTemplate:    samlPostForm,
 	}, nil
 }
+
+// samlPostForm is the page that carries the signed response to the
+// service provider (HTTP-POST binding): the IdP's look, a script from
+// /static that posts it at once (the pages' Content-Security-Policy allows
+// no inline script), and a Continue button without scripts.
+var samlPostForm = template.Must(template.New("saml-post").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Signing you in · Enterprise IdP</title><link rel="stylesheet" href="/static/app.css"><script src="/static/saml-post.js"></script></head>
+<body class="accent-idp"><main><section class="card narrow">
+<h1>Signing you in</h1><p class="muted">Sending your sign-in to the application (SAML 2.0)…</p>
+<form method="post" action="{{.URL}}" id="SAMLResponseForm">
+<input type="hidden" name="SAMLResponse" value="{{.SAMLResponse}}">
+<input type="hidden" name="RelayState" value="{{.RelayState}}">
+<button id="SAMLSubmitButton" type="submit">Continue</button>
+</form></section></main></body></html>`))
 
 // GetServiceProvider implements saml.ServiceProviderProvider: the
 // registered service providers, by entity ID.
@@ -78,6 +95,10 @@ func (s *Server) GetSession(w http.ResponseWriter, r *http.Request, _ *saml.IdpA
 		}
 		s.op.Forget(ctx)
 	}
-	http.Redirect(w, r, pathLogin+"?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+	to := url.Values{"next": {r.URL.RequestURI()}}
+	if hint := r.URL.Query().Get("login_hint"); hint != "" {
+		to.Set("login_hint", hint)
+	}
+	http.Redirect(w, r, pathLogin+"?"+to.Encode(), http.StatusFound)
 	return nil
 }

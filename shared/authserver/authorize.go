@@ -51,7 +51,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if t.SAML {
-			s.beginSAML(w, r, t, r.URL.RequestURI())
+			s.beginSAML(w, r, t, r.URL.RequestURI(), hint)
 			return
 		}
 		if err := t.rp.Begin(w, r, r.URL.RequestURI(), url.Values{"login_hint": {hint}}); err != nil {

@@ -96,7 +96,7 @@ func (s *Server) serviceProvider(ctx context.Context, t *tenant) (*saml.ServiceP
 
 // beginSAML sends the browser to the tenant's IdP with an AuthnRequest
 // (HTTP-Redirect binding); the response comes back to /saml/acs.
-func (s *Server) beginSAML(w http.ResponseWriter, r *http.Request, t *tenant, returnTo string) {
+func (s *Server) beginSAML(w http.ResponseWriter, r *http.Request, t *tenant, returnTo, loginHint string) {
 	ctx := r.Context()
 	sp, err := s.serviceProvider(ctx, t)
 	if err != nil {
@@ -119,6 +119,13 @@ func (s *Server) beginSAML(w http.ResponseWriter, r *http.Request, t *tenant, re
 	if err != nil {
 		s.upstreamDown(w, r, t.IdP.Issuer, err)
 		return
+	}
+	if loginHint != "" {
+		// Not part of SAML, but read by many IdPs (this one too): the
+		// email the person already typed here.
+		q := to.Query()
+		q.Set("login_hint", loginHint)
+		to.RawQuery = q.Encode()
 	}
 	http.Redirect(w, r, to.String(), http.StatusFound)
 }

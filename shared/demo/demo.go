@@ -115,6 +115,12 @@ var BobTodos = []string{
 	"Book the team offsite venue",
 }
 
+// FooTodos are foo's, of the organisation that signs in with SAML.
+var FooTodos = []string{
+	"Ask IT which of our apps still sign in with SAML",
+	"Read how an assertion becomes an ID-JAG",
+}
+
 // AccountID is the id an authorization server gives a seeded account, and
 // the owner id the todo app seeds bob's todos under: derived from the email
 // so two services agree on it without sharing a database.

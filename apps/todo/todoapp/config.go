@@ -54,7 +54,7 @@ func DefaultConfig(t demo.Topology) Config {
 		ClientSecret: demo.TodoAppSecret,
 		Resource:     t.TodoAPI(),
 		MCPResource:  t.TodoMCP(),
-		SeedTodos:    map[string][]string{demo.AccountID("bob@tables.fake"): demo.BobTodos},
+		SeedTodos:    map[string][]string{demo.AccountID("bob@tables.fake"): demo.BobTodos, demo.AccountID("foo@tables.fake3"): demo.FooTodos},
 		Trace:        trace.NewStore("todo"),
 	}
 }

@@ -36,12 +36,19 @@ type Config struct {
 	Log        *slog.Logger
 	Now        func() time.Time
 
-	// SeedTodos are created for their owners when the app has no todos.
-	SeedTodos map[string][]string
+	// SeedTodos are created for their owners, in this order (their ids
+	// follow it), when the app has no todos.
+	SeedTodos []SeedTodos
 
 	// Trace records the API's part in chain runs for the debug console,
 	// served at /debug/trace/{id}; nil turns that off.
 	Trace *trace.Store
+}
+
+// SeedTodos are one owner's seeded todos; the last is done.
+type SeedTodos struct {
+	Owner  string
+	Titles []string
 }
 
 // DefaultConfig is the todo app of the local demo for topology t.
@@ -54,8 +61,9 @@ func DefaultConfig(t demo.Topology) Config {
 		ClientSecret: demo.TodoAppSecret,
 		Resource:     t.TodoAPI(),
 		MCPResource:  t.TodoMCP(),
-		SeedTodos:    map[string][]string{demo.AccountID("bob@tables.fake"): demo.BobTodos, demo.AccountID("foo@tables.fake3"): demo.FooTodos},
-		Trace:        trace.NewStore("todo"),
+		// Bob's first: his todos are #1 to #3 (the README's examples).
+		SeedTodos: []SeedTodos{{demo.AccountID("bob@tables.fake"), demo.BobTodos}, {demo.AccountID("foo@tables.fake3"), demo.FooTodos}},
+		Trace:     trace.NewStore("todo"),
 	}
 }
 

@@ -28,15 +28,15 @@ const MaxTitle = 500
 
 type store struct{ db *gorm.DB }
 
-func (s *store) seed(ctx context.Context, todos map[string][]string) error {
+func (s *store) seed(ctx context.Context, todos []SeedTodos) error {
 	var n int64
 	if err := s.db.WithContext(ctx).Model(&Todo{}).Count(&n).Error; err != nil || n > 0 {
 		return err
 	}
 	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for owner, titles := range todos {
-			for i, t := range titles {
-				if err := tx.Create(&Todo{OwnerID: owner, Title: t, Done: i == len(titles)-1}).Error; err != nil {
+		for _, seed := range todos {
+			for i, t := range seed.Titles {
+				if err := tx.Create(&Todo{OwnerID: seed.Owner, Title: t, Done: i == len(seed.Titles)-1}).Error; err != nil {
 					return err
 				}
 			}

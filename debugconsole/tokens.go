@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/go-jose/go-jose/v4"
 
 	"xaa.example/shared/dpop"
@@ -38,8 +39,58 @@ type Claim struct {
 // token that does not decode is described as such.
 func DecodeToken(rec trace.Token) Token {
 	t := Token{Where: rec.Where, Shown: rec.Shown}
+	if rec.SAML != "" {
+		t.decodeSAML(rec.SAML)
+		return t
+	}
 	t.decode()
 	return t
+}
+
+// decodeSAML shows a SAML assertion as indented XML (its signature values
+// already removed) and explains what the receiver reads in it: who issued
+// it, whom it names, for whom and until when it holds, what it says.
+func (t *Token) decodeSAML(x string) {
+	t.Kind = "SAML 2.0 assertion: the IdP's signed statement of who signed in"
+	doc := etree.NewDocument()
+	if err := doc.ReadFromString(x); err != nil || doc.Root() == nil {
+		t.Kind = "Not readable XML"
+		return
+	}
+	doc.Indent(2)
+	t.Header, _ = doc.WriteToString()
+	root := doc.Root()
+	text := func(path string) string {
+		if el := root.FindElement(path); el != nil {
+			return strings.TrimSpace(el.Text())
+		}
+		return ""
+	}
+	attr := func(path, name string) string {
+		if el := root.FindElement(path); el != nil {
+			return el.SelectAttrValue(name, "")
+		}
+		return ""
+	}
+	add := func(name, value, meaning string) {
+		if value != "" {
+			t.Claims = append(t.Claims, Claim{Name: name, Value: value, Meaning: meaning})
+		}
+	}
+	add("Issuer", text("./Issuer"), "the IdP's entity ID: whose signature the receiver checks")
+	add("NameID", text("./Subject/NameID"), "the person, as the IdP names them; persistent: the IdP's user id, like an ID token's sub")
+	add("Audience", text("./Conditions/AudienceRestriction/Audience"), "the service provider it is for (its entity ID); the IdP maps it to the client allowed to exchange it")
+	add("NotBefore", attr("./Conditions", "NotBefore"), "not valid before")
+	add("NotOnOrAfter", attr("./Conditions", "NotOnOrAfter"), "valid until: minutes, which is why the draft exchanges it for a refresh token")
+	add("Recipient", attr("./Subject/SubjectConfirmation/SubjectConfirmationData", "Recipient"), "the assertion consumer service it was sent to")
+	add("InResponseTo", attr("./Subject/SubjectConfirmation/SubjectConfirmationData", "InResponseTo"), "the AuthnRequest it answers")
+	add("AuthnInstant", attr("./AuthnStatement", "AuthnInstant"), "when the person signed in at the IdP")
+	for _, a := range root.FindElements("./AttributeStatement/Attribute") {
+		name := a.SelectAttrValue("FriendlyName", a.SelectAttrValue("Name", ""))
+		if v := a.FindElement("./AttributeValue"); v != nil {
+			add("attribute "+name, strings.TrimSpace(v.Text()), "what the IdP says of the person")
+		}
+	}
 }
 
 func (t *Token) decode() {

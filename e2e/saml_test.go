@@ -260,11 +260,15 @@ func TestSAMLDirectPath(t *testing.T) {
 		t.Fatalf("My todos through the assertion path: %d\n%.1500s", todos.Status, todos.Body)
 	}
 	console := b.get(s.topology.Wiki + "/debug").Body
-	for _, want := range []string{"urn:ietf:params:oauth:token-type:saml2", "the Node sample&#39;s path"} {
+	// The assertion itself, readable: indented XML, its conditions and
+	// attributes explained, its signature values removed.
+	for _, want := range []string{"urn:ietf:params:oauth:token-type:saml2", "the Node sample&#39;s path",
+		"SAML 2.0 assertion", "NotOnOrAfter", "attribute mail", "foo@tables.fake3", "SignatureValue&gt;[signature removed]"} {
 		if !strings.Contains(console, want) {
 			t.Errorf("the console does not show %q", want)
 		}
 	}
+	assertNothingUsable(t, "the console", console)
 }
 
 // TestSAMLACSHostile: what the wiki AS's assertion consumer service refuses.

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -95,6 +96,8 @@ func (m *Message) redactForm(body string) string {
 			switch {
 			case slices.Contains(secretParams, k):
 				v = Redacted
+			case k == "subject_token" && form.Get("subject_token_type") == samlTokenType:
+				v = m.samlAssertion(k, v)
 			case slices.Contains(tokenParams, k):
 				v = m.token(k, v)
 			}
@@ -107,6 +110,31 @@ func (m *Message) redactForm(body string) string {
 }
 
 var lineBreaks = strings.NewReplacer("\r", `\r`, "\n", `\n`)
+
+// samlTokenType is RFC 8693's token type of a SAML 2.0 assertion.
+const samlTokenType = "urn:ietf:params:oauth:token-type:saml2"
+
+// signatureParts are the elements of an XML signature whose contents would
+// let the assertion be presented again: removed, as a JWT's signature is.
+var signatureParts = regexp.MustCompile(`(?s)(<(?:[A-Za-z0-9_]+:)?(?:SignatureValue|DigestValue|X509Certificate)\b[^>]*>).*?(</(?:[A-Za-z0-9_]+:)?(?:SignatureValue|DigestValue|X509Certificate)>)`)
+
+// samlAssertion records a SAML assertion sent as a subject token (base64url
+// XML, RFC 8693 §3) with its signature's values removed, for the console
+// to show; the form shows that it was there.
+func (m *Message) samlAssertion(where, raw string) string {
+	b, err := base64.RawURLEncoding.DecodeString(raw)
+	if err != nil {
+		if b, err = base64.StdEncoding.DecodeString(raw); err != nil {
+			return Redacted
+		}
+	}
+	if !strings.HasPrefix(strings.TrimSpace(string(b)), "<") {
+		return Redacted
+	}
+	elided := signatureParts.ReplaceAllString(string(limit(b)), "${1}"+SignatureRemoved+"${2}")
+	m.Tokens = append(m.Tokens, Token{Where: where, SAML: elided})
+	return "[SAML assertion, " + SignatureRemoved + "]"
+}
 
 func (m *Message) redactJSON(body []byte) string {
 	// A name written with \u escapes would hide from mentionsAny.
@@ -199,6 +227,9 @@ func jwtParts(raw string) (header, payload string, ok bool) {
 type Token struct {
 	Where string // the parameter or header it was found in
 	Shown string // header.payload without signature
+	// SAML is a SAML assertion's XML, its signature values removed, when
+	// the token is one and not a JWT.
+	SAML string `json:",omitempty"`
 }
 
 // Message is a request or response as recorded, already redacted.

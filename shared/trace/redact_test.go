@@ -131,3 +131,26 @@ func TestDPoPRedacted(t *testing.T) {
 		t.Errorf("tokens: %+v", m.Tokens)
 	}
 }
+
+// TestSAMLSubjectRedacted: a SAML assertion sent as a subject token is
+// kept for the console without its signature values, and the form says
+// only that it was there.
+func TestSAMLSubjectRedacted(t *testing.T) {
+	x := `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"><ds:Signature xmlns:ds="http://www.w3.org/2000/09/xmldsig#"><ds:SignedInfo><ds:Reference><ds:DigestValue>ZGlnZXN0</ds:DigestValue></ds:Reference></ds:SignedInfo><ds:SignatureValue>c2lnbmF0dXJl</ds:SignatureValue><ds:KeyInfo><ds:X509Data><ds:X509Certificate>Y2VydA==</ds:X509Certificate></ds:X509Data></ds:KeyInfo></ds:Signature><saml:Subject><saml:NameID>u1</saml:NameID></saml:Subject></saml:Assertion>`
+	form := "subject_token=" + base64.RawURLEncoding.EncodeToString([]byte(x)) + "&subject_token_type=urn%3Aietf%3Aparams%3Aoauth%3Atoken-type%3Asaml2"
+	m := redactMessage(http.Header{}, []byte(form), "application/x-www-form-urlencoded")
+	if strings.Contains(m.Body, "PHNhbWw") || !strings.Contains(m.Body, "[SAML assertion") {
+		t.Errorf("the form shows %q", m.Body)
+	}
+	if len(m.Tokens) != 1 || m.Tokens[0].SAML == "" {
+		t.Fatalf("tokens: %+v", m.Tokens)
+	}
+	for _, secret := range []string{"c2lnbmF0dXJl", "ZGlnZXN0", "Y2VydA=="} {
+		if strings.Contains(m.Tokens[0].SAML, secret) {
+			t.Errorf("the recorded assertion keeps %q", secret)
+		}
+	}
+	if !strings.Contains(m.Tokens[0].SAML, "<saml:NameID>u1</saml:NameID>") {
+		t.Errorf("the recorded assertion lost its content: %s", m.Tokens[0].SAML)
+	}
+}

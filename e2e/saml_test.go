@@ -269,6 +269,12 @@ func TestSAMLDirectPath(t *testing.T) {
 		}
 	}
 	assertNothingUsable(t, "the console", console)
+	// This path has no use for an IdP refresh token: none was asked for.
+	var refreshTokens int64
+	s.dbs["wiki-as"].Table("upstream_sessions").Where("refresh_token <> ''").Count(&refreshTokens)
+	if refreshTokens != 0 {
+		t.Errorf("the assertion path kept %d IdP refresh tokens", refreshTokens)
+	}
 }
 
 // TestSAMLACSHostile: what the wiki AS's assertion consumer service refuses.
@@ -384,5 +390,46 @@ func TestSAMLACSHostile(t *testing.T) {
 				t.Error("a refused response signed the browser in")
 			}
 		})
+	}
+}
+
+// TestSAMLResourceApp: the todo AS signs tables.fake3 in by SAML too (a
+// SAML-based resource app), linking the person by the persistent NameID,
+// the IdP's user id; the wiki's ID-JAG for them then finds that account
+// ("linked at sign-in"), not a just-in-time one.
+func TestSAMLResourceApp(t *testing.T) {
+	s := startStack(t, sqliteDB, func(c *configs) {
+		for i := range c.todoAS.TrustedIssuers {
+			c.todoAS.TrustedIssuers[i].JIT.Enabled = false // only the SAML link may find foo
+		}
+	})
+	post := func(b *browser, login page) page {
+		t.Helper()
+		m := samlForm.FindStringSubmatch(login.Body)
+		if m == nil {
+			t.Fatalf("no SAML response form at %s:\n%.1500s", login.URL, login.Body)
+		}
+		return b.post(html.UnescapeString(m[1]), map[string]string{"SAMLResponse": html.UnescapeString(m[2]), "RelayState": html.UnescapeString(m[3])})
+	}
+	// foo opens the todo app: SAML at the todo AS.
+	b := newBrowser(t)
+	todoApp := post(b, b.signIn(s.topology.Todo, "foo@tables.fake3", demo.Password))
+	if !strings.Contains(todoApp.Body, demo.FooTodos[0]) {
+		t.Fatalf("the todo app after a SAML sign-in: %s\n%.1500s", todoApp.URL, todoApp.Body)
+	}
+	// Then the wiki, SAML at the wiki AS (single sign-on at the IdP), and
+	// My todos through the chain.
+	post(b, b.get(s.topology.Wiki+"/login?login_hint=foo%40tables.fake3"))
+	if p := b.get(s.topology.Wiki + "/todos"); !strings.Contains(p.Body, demo.FooTodos[0]) {
+		t.Fatalf("My todos for foo with no JIT: %d\n%.1500s", p.Status, p.Body)
+	}
+	if console := b.get(s.topology.Wiki + "/debug").Body; !strings.Contains(console, "linked at sign-in") {
+		t.Error("the todo AS did not find foo through the SAML link")
+	}
+	// The todo AS asks for no ID-JAGs, so it kept no IdP refresh token.
+	var refreshTokens int64
+	s.dbs["todo-as"].Table("upstream_sessions").Where("refresh_token <> ''").Count(&refreshTokens)
+	if refreshTokens != 0 {
+		t.Errorf("the todo AS kept %d IdP refresh tokens", refreshTokens)
 	}
 }

@@ -27,6 +27,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	idp.IdP.ClientID = env.String("TODO_AS_IDP_CLIENT_ID", env.String("IDP_CLIENT_ID", idp.IdP.ClientID))
 	idp.IdP.ClientSecret = env.String("TODO_AS_IDP_CLIENT_SECRET", env.String("IDP_CLIENT_SECRET", idp.IdP.ClientSecret))
 	idp.Domains = env.List("ORG_DOMAINS", idp.Domains)
+	// The SAML tenant, as at the wiki AS (SAML_DOMAINS), with this
+	// server's own SAML app at the IdP.
+	samlTenant := &cfg.Tenants[1]
+	samlTenant.Domains = env.List("SAML_DOMAINS", samlTenant.Domains)
+	samlTenant.IdP.Issuer = env.URL("TODO_AS_SAML_IDP_METADATA_URL", samlTenant.IdP.Issuer)
+	samlTenant.IdP.TokenIssuer = topology.IdP
+	samlTenant.IdP.ClientID, samlTenant.IdP.ClientSecret = idp.IdP.ClientID, idp.IdP.ClientSecret
+	if env.Set("ORG_DOMAINS") && !env.Set("SAML_DOMAINS") {
+		cfg.Tenants = cfg.Tenants[:1]
+	}
 	cfg.TrustedIssuers = todoas.TrustedIssuers(env, cfg.TrustedIssuers)
 	cfg.AccessTokenLifetime = env.Duration("ACCESS_TOKEN_LIFETIME", cfg.AccessTokenLifetime)
 	todoas.ConfigureWikiClient(&cfg, env.String("WIKI_CLIENT_ID_AT_TODO", ""), env.String("WIKI_CLIENT_SECRET_AT_TODO", ""))

@@ -151,10 +151,14 @@ func DefaultConfig(t demo.Topology) Config {
 		}},
 		Orgs:  demo.Orgs,
 		Users: demo.Users,
-		// The wiki AS signs one organisation in by SAML (tables.fake3).
-		SAMLServiceProviders: []SAMLServiceProvider{{EntityID: t.WikiAS + "/saml/metadata", ACSURL: t.WikiAS + "/saml/acs", ClientID: demo.WikiASClientAtIdP}},
-		Password:             demo.Password,
-		Trace:                trace.NewStore("idp"),
+		// The wiki AS and the todo AS sign one organisation in by SAML
+		// (tables.fake3).
+		SAMLServiceProviders: []SAMLServiceProvider{
+			{EntityID: t.WikiAS + "/saml/metadata", ACSURL: t.WikiAS + "/saml/acs", ClientID: demo.WikiASClientAtIdP},
+			{EntityID: t.TodoAS + "/saml/metadata", ACSURL: t.TodoAS + "/saml/acs", ClientID: demo.TodoASClientAtIdP},
+		},
+		Password: demo.Password,
+		Trace:    trace.NewStore("idp"),
 		// Demo scenarios of the debug console: see exchangeGrant.
 		DemoScenarios: true,
 	}

@@ -187,7 +187,11 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "Another organisation's account", "You signed in with "+email+", which does not belong to the organisation you chose. Sign in again with your work account.")
 		return
 	}
-	user, err := s.store.linkUser(ctx, t.IdP.Issuer, "", assertion.Subject.NameID.Value, email, name)
+	// Linked under the IdP's OAuth issuer: the persistent NameID is the
+	// IdP's user id, which its ID-JAGs carry as sub, so an ID-JAG about this
+	// person finds the account a SAML sign-in made ("XAA for SAML-based
+	// resource apps").
+	user, err := s.store.linkUser(ctx, t.IdP.TokenIssuer, "", assertion.Subject.NameID.Value, email, name)
 	if err != nil {
 		s.cfg.Log.Error("link user", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")
@@ -195,10 +199,12 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 	}
 	// The draft's SAML path: the signed assertion, as the IdP signed it,
 	// exchanged at once for a refresh token of the IdP, which later asks
-	// for ID-JAGs long after the assertion itself has expired.
+	// for ID-JAGs long after the assertion itself has expired. A server
+	// that asks for no ID-JAGs (a resource app's) or that sends the
+	// assertion itself (SAMLDirect) has no use for one.
 	signed, err := signedAssertion(r.PostForm.Get("SAMLResponse"))
 	refresh := ""
-	if err == nil {
+	if err == nil && s.anyClientAllows(oauth.GrantTokenExchange) && !t.SAMLDirect {
 		refresh, err = s.samlRefreshToken(ctx, t, signed)
 	}
 	if err != nil {

@@ -32,10 +32,15 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		// couple of minutes: an access token issued before it keeps
 		// working until it expires (ACCESS_TOKEN_LIFETIME).
 		AccessTokenLifetime: DemoAccessTokenLifetime,
-		// The local IdP hosts the three demo organisations.
+		// The local IdP hosts the three demo organisations; tables.fake3
+		// signs in with SAML here too (a SAML-based resource app).
 		Tenants: []authserver.Tenant{{
-			Domains: demo.OrgDomains(),
+			Domains: demo.OrgDomains()[:2],
 			IdP:     authserver.Upstream{Issuer: t.IdP, ClientID: demo.TodoASClientAtIdP, ClientSecret: demo.TodoASSecretAtIdP},
+		}, {
+			Domains: demo.OrgDomains()[2:],
+			IdP:     authserver.Upstream{Issuer: t.IdP + "/saml/metadata", TokenIssuer: t.IdP, ClientID: demo.TodoASClientAtIdP, ClientSecret: demo.TodoASSecretAtIdP},
+			SAML:    true,
 		}},
 		Clients: []oauth.Client{
 			{

@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"bytes"
+	"compress/flate"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/tls"
@@ -9,10 +12,12 @@ import (
 	stdbase64 "encoding/base64"
 	"encoding/json"
 	"html"
+	"io"
 	"math/big"
 	"net/http"
 	"net/url"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +27,7 @@ import (
 
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/samlcred"
 )
 
 var samlForm = regexp.MustCompile(`(?s)<form method="post" action="([^"]+)"[^>]*>.*?name="SAMLResponse" value="([^"]+)".*?name="RelayState" value="([^"]*)"`)
@@ -189,7 +195,10 @@ func TestSAMLExchangeHostile(t *testing.T) {
 	}{
 		{"unsigned", unsigned(good), [2]string{}, "invalid_grant"},
 		{"NameID changed after signing", nameID.ReplaceAllString(good, "${1}someone-else${3}"), [2]string{}, "invalid_grant"},
-		{"a comment inside the NameID (truncation)", nameID.ReplaceAllString(good, "${1}${2}<!---->x${3}"), [2]string{}, "invalid_grant"},
+		// The signature still holds: exclusive canonicalisation leaves
+		// comments out, and the text around the comment is the signed text.
+		{"a comment inside the NameID (truncation)", regexp.MustCompile(`(<saml:NameID[^>]*>[^<]{4})`).ReplaceAllString(good, "${1}<!---->"), [2]string{}, "invalid_grant"},
+		{"a processing instruction inside the assertion", strings.Replace(good, "<saml:Subject>", "<?evil?><saml:Subject>", 1), [2]string{}, "invalid_grant"},
 		{"signed by another certificate", resigned(good), [2]string{}, "invalid_grant"},
 		{"audience of another client", good, [2]string{demo.AgentClientAtIdP, demo.AgentSecretAtIdP}, "invalid_grant"},
 		{"a DTD with an external entity", `<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>` + good, [2]string{}, "invalid_grant"},
@@ -330,46 +339,202 @@ func TestSAMLACSHostile(t *testing.T) {
 		s.dbs["wiki-as"].Table("links").Count(&n)
 		return n
 	}
+	// The IdP's own key, to sign what the IdP never would: each row made
+	// with idpSigned has a valid signature and one thing wrong, so only the
+	// check for that thing can refuse it.
+	idpKey, idpCert, err := samlcred.LoadOrCreate(context.Background(), s.dbs["idp"], "idp", s.topology.IdP+"/saml/metadata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	idpSigned := func(r string, edit func(resp, a *etree.Element)) string {
+		doc := etree.NewDocument()
+		_ = doc.ReadFromString(decode(r))
+		resp := doc.Root()
+		a := resp.SelectElement("Assertion")
+		for _, el := range []*etree.Element{resp, a} {
+			if sig := el.SelectElement("Signature"); sig != nil {
+				el.RemoveChild(sig)
+			}
+		}
+		edit(resp, a)
+		// As the IdP signs (crewjam/saml): exclusive C14N 1.0, RSA-SHA256.
+		ctx := dsig.NewDefaultSigningContext(dsig.TLSCertKeyStore(tls.Certificate{Certificate: [][]byte{idpCert.Raw}, PrivateKey: idpKey}))
+		ctx.Canonicalizer = dsig.MakeC14N10ExclusiveCanonicalizerWithPrefixList("")
+		if err := ctx.SetSignatureMethod(dsig.RSASHA256SignatureMethod); err != nil {
+			t.Fatal(err)
+		}
+		signed, err := ctx.SignEnveloped(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.RemoveChild(a)
+		resp.AddChild(signed)
+		out, _ := doc.WriteToString()
+		return base64Encode([]byte(out))
+	}
+	unchanged := func(resp, a *etree.Element) {}
+	setAttr := func(path, attr, value string) func(resp, a *etree.Element) {
+		return func(resp, a *etree.Element) {
+			for _, el := range a.FindElements(path) {
+				el.CreateAttr(attr, value)
+			}
+		}
+	}
+	// editXML edits the response as text after signing (what a signature
+	// over the canonical form does not see).
+	editXML := func(r string, edit func(string) string) string { return base64Encode([]byte(edit(decode(r)))) }
+	assertionID := func(r string) string {
+		doc := etree.NewDocument()
+		_ = doc.ReadFromString(decode(r))
+		return doc.Root().SelectElement("Assertion").SelectAttrValue("ID", "")
+	}
+	past, future := time.Now().Add(-10*time.Minute).UTC().Format(time.RFC3339), time.Now().Add(10*time.Minute).UTC().Format(time.RFC3339)
+
+	// signsIn posts a form to the ACS in a fresh browser and reports
+	// whether the wiki AS then knows foo.
+	signsIn := func(form map[string]string) bool {
+		b := newBrowser(t)
+		b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+		b.post(acs, form)
+		b.client.CheckRedirect = nil
+		return strings.Contains(b.get(s.topology.WikiAS+"/").Body, "Foo Tables")
+	}
+	// The control: the IdP's key over an unchanged assertion signs in, so
+	// every idpSigned row below is refused for its one change alone.
+	if r, relay := pending(); !signsIn(map[string]string{"SAMLResponse": idpSigned(r, unchanged), "RelayState": relay}) {
+		t.Fatal("the control (re-signed by the IdP, unchanged) did not sign in")
+	}
 
 	rows := []struct {
 		name string
 		form func() map[string]string
+		// why is the reason the page must give, when it is a specific one.
+		why string
 	}{
+		{"wrong Audience, signed by the IdP", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": idpSigned(r, func(_, a *etree.Element) {
+				a.FindElement(".//Audience").SetText("http://localhost:1/saml/metadata")
+			}), "RelayState": relay}
+		}, "meant for another service"},
+		{"wrong Issuer, signed by the IdP", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": idpSigned(r, func(resp, a *etree.Element) {
+				for _, el := range []*etree.Element{resp, a} {
+					if iss := el.SelectElement("Issuer"); iss != nil {
+						iss.SetText("https://idp.evil.example/saml/metadata")
+					}
+				}
+			}), "RelayState": relay}
+		}, "another identity provider"},
+		{"wrong Destination, signed by the IdP", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": idpSigned(r, func(resp, _ *etree.Element) {
+				resp.CreateAttr("Destination", "https://evil.example/saml/acs")
+			}), "RelayState": relay}
+		}, "sent to another address"},
+		{"wrong Recipient, signed by the IdP", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": idpSigned(r, setAttr(".//SubjectConfirmationData", "Recipient", "https://evil.example/saml/acs")), "RelayState": relay}
+		}, "sent to another address"},
+		{"expired, signed by the IdP", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": idpSigned(r, func(resp, a *etree.Element) {
+				setAttr(".//Conditions", "NotOnOrAfter", past)(resp, a)
+				setAttr(".//SubjectConfirmationData", "NotOnOrAfter", past)(resp, a)
+			}), "RelayState": relay}
+		}, "not valid at this time"},
+		{"not yet valid, signed by the IdP", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": idpSigned(r, setAttr(".//Conditions", "NotBefore", future)), "RelayState": relay}
+		}, "not valid at this time"},
+		{"an assertion ID used before, signed by the IdP for this sign-in", func() map[string]string {
+			used, usedRelay := pending()
+			if !signsIn(map[string]string{"SAMLResponse": used, "RelayState": usedRelay}) {
+				t.Fatal("the first use did not sign in")
+			}
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": idpSigned(r, func(_, a *etree.Element) { a.CreateAttr("ID", assertionID(used)) }), "RelayState": relay}
+		}, "used before"},
+		{"a second, unsigned assertion before the signed one (signature wrapping)", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": editXML(idpSigned(r, unchanged), func(x string) string {
+				doc := etree.NewDocument()
+				_ = doc.ReadFromString(x)
+				signed := doc.Root().SelectElement("Assertion")
+				evil := signed.Copy()
+				evil.RemoveChild(evil.SelectElement("Signature"))
+				evil.CreateAttr("ID", "_evil")
+				evil.FindElement(".//NameID").SetText("someone-else")
+				doc.Root().InsertChildAt(signed.Index(), evil)
+				out, _ := doc.WriteToString()
+				return out
+			}), "RelayState": relay}
+		}, ""},
+		{"the signed assertion wrapped inside an unsigned one (signature wrapping)", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": editXML(idpSigned(r, unchanged), func(x string) string {
+				doc := etree.NewDocument()
+				_ = doc.ReadFromString(x)
+				signed := doc.Root().SelectElement("Assertion")
+				evil := signed.Copy()
+				evil.RemoveChild(evil.SelectElement("Signature"))
+				evil.FindElement(".//NameID").SetText("someone-else")
+				evil.AddChild(signed.Copy()) // the signature still finds its ID
+				doc.Root().RemoveChild(signed)
+				doc.Root().AddChild(evil)
+				out, _ := doc.WriteToString()
+				return out
+			}), "RelayState": relay}
+		}, ""},
+		{"a comment inside the NameID (truncation)", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": editXML(idpSigned(r, unchanged), func(x string) string {
+				return regexp.MustCompile(`(<saml:NameID[^>]*>[^<]{4})`).ReplaceAllString(x, "${1}<!---->")
+			}), "RelayState": relay}
+		}, ""},
+		// Refused at the door, before the form is parsed (web.LimitBodies).
+		{"huge (over 64 KiB)", func() map[string]string {
+			r, relay := pending()
+			return map[string]string{"SAMLResponse": editXML(r, func(x string) string {
+				return strings.Replace(x, "<saml:NameID", strings.Repeat(" ", 70<<10)+"<saml:NameID", 1)
+			}), "RelayState": relay}
+		}, "larger than this address takes"},
 		{"another sign-in's response (InResponseTo)", func() map[string]string {
 			r1, _ := pending()
 			_, relay2 := pending()
 			return map[string]string{"SAMLResponse": r1, "RelayState": relay2}
-		}},
+		}, "does not answer this sign-in"},
 		{"an assertion signed by another certificate", func() map[string]string {
 			r, relay := pending()
 			return map[string]string{"SAMLResponse": resign(r), "RelayState": relay}
-		}},
+		}, "signature is not the identity provider"},
 		{"no signature at all", func() map[string]string {
 			r, relay := pending()
 			return map[string]string{"SAMLResponse": strip(r), "RelayState": relay}
-		}},
+		}, "it is not signed"},
 		{"NameID changed after signing", func() map[string]string {
 			r, relay := pending()
 			x := regexp.MustCompile(`(<saml:NameID[^>]*>)[^<]+`).ReplaceAllString(decode(r), "${1}someone-else")
 			return map[string]string{"SAMLResponse": base64Encode([]byte(x)), "RelayState": relay}
-		}},
+		}, "signature is not the identity provider"},
 		{"a DTD with an entity", func() map[string]string {
 			r, relay := pending()
 			x := `<?xml version="1.0"?><!DOCTYPE r [<!ENTITY e SYSTEM "file:///etc/passwd">]>` + decode(r)
 			return map[string]string{"SAMLResponse": base64Encode([]byte(x)), "RelayState": relay}
-		}},
+		}, ""},
 		{"not base64", func() map[string]string {
 			_, relay := pending()
 			return map[string]string{"SAMLResponse": "%%% not base64 %%%", "RelayState": relay}
-		}},
+		}, ""},
 		{"no RelayState", func() map[string]string {
 			r, _ := pending()
 			return map[string]string{"SAMLResponse": r}
-		}},
+		}, "stale"},
 		{"a RelayState never issued", func() map[string]string {
 			r, _ := pending()
 			return map[string]string{"SAMLResponse": r, "RelayState": "made-up"}
-		}},
+		}, "stale"},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
@@ -379,8 +544,10 @@ func TestSAMLACSHostile(t *testing.T) {
 			// The ACS's own answer, not wherever a redirect would lead.
 			b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 			page := b.post(acs, form)
-			if page.Status != 400 || !strings.Contains(page.Body, "Sign-in did not complete") {
-				t.Fatalf("got %d\n%.800s", page.Status, page.Body)
+			refused := page.Status == 400 && strings.Contains(page.Body, "Sign-in did not complete") ||
+				page.Status == http.StatusRequestEntityTooLarge
+			if !refused || !strings.Contains(page.Body, row.why) {
+				t.Fatalf("got %d, want 400 saying %q\n%.800s", page.Status, row.why, page.Body)
 			}
 			b.client.CheckRedirect = nil
 			if after := links(); after != before {
@@ -431,5 +598,88 @@ func TestSAMLResourceApp(t *testing.T) {
 	s.dbs["todo-as"].Table("upstream_sessions").Where("refresh_token <> ''").Count(&refreshTokens)
 	if refreshTokens != 0 {
 		t.Errorf("the todo AS kept %d IdP refresh tokens", refreshTokens)
+	}
+}
+
+// TestSAMLSSOHostile: what the IdP's single sign-on refuses in the
+// HTTP-Redirect binding, where the AuthnRequest arrives deflated in the
+// query. Each row gets a readable page saying the request was refused,
+// and the IdP answers a deflate bomb without inflating it whole.
+func TestSAMLSSOHostile(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	// A real AuthnRequest of the wiki AS, inflated.
+	b := newBrowser(t)
+	b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	var sso *url.URL
+	for next := s.topology.Wiki + "/login?login_hint=foo%40tables.fake3"; sso == nil; {
+		resp, err := b.client.Get(next)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := resp.Request.URL.Parse(resp.Header.Get("Location"))
+		if err != nil || resp.Header.Get("Location") == "" {
+			t.Fatalf("no redirect to the IdP's SSO (%d at %s)", resp.StatusCode, resp.Request.URL)
+		}
+		if loc.Path == "/saml/sso" {
+			sso = loc
+		}
+		next = loc.String()
+	}
+	compressed, _ := base64Decode(sso.Query().Get("SAMLRequest"))
+	request, err := io.ReadAll(flate.NewReader(bytes.NewReader(compressed)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deflate := func(b []byte) string {
+		var buf bytes.Buffer
+		w, _ := flate.NewWriter(&buf, flate.BestCompression)
+		_, _ = w.Write(b)
+		_ = w.Close()
+		return base64Encode(buf.Bytes())
+	}
+	// 200 MB of zeros, about 200 KB deflated: under the server's header
+	// limit, so it reaches the IdP.
+	bomb := func() string {
+		var buf bytes.Buffer
+		w, _ := flate.NewWriter(&buf, flate.BestCompression)
+		zeros := make([]byte, 1<<20)
+		for range 200 {
+			_, _ = w.Write(zeros)
+		}
+		_ = w.Close()
+		return base64Encode(buf.Bytes())
+	}()
+
+	rows := []struct{ name, samlRequest, why string }{
+		{"a deflate bomb (200 MB of zeros)", bomb, "could not be read"},
+		{"not base64", "%%%", "could not be read"},
+		{"not deflated", base64Encode(request), "could not be read"},
+		{"not XML", deflate([]byte("hello")), "could not be read"},
+		{"a DTD with an external entity", deflate(append([]byte(`<?xml version="1.0"?><!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]>`), request...)), "could not be read"},
+		{"a service provider the IdP does not know", deflate(bytes.ReplaceAll(request, []byte(s.topology.WikiAS+"/saml/metadata"), []byte("https://sp.evil.example/saml/metadata"))), "not registered"},
+		{"an ACS address the service provider has not registered", deflate(bytes.ReplaceAll(request, []byte(s.topology.WikiAS+"/saml/acs"), []byte("https://evil.example/saml/acs"))), "has not registered here"},
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			q := url.Values{"SAMLRequest": {row.samlRequest}, "RelayState": {sso.Query().Get("RelayState")}}
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			p := newBrowser(t).get(s.topology.IdP + "/saml/sso?" + q.Encode())
+			runtime.ReadMemStats(&after)
+			if p.Status != 400 || !strings.Contains(p.Body, "Sign-in request refused") || !strings.Contains(p.Body, row.why) {
+				t.Fatalf("got %d, want 400 saying %q\n%.1500s", p.Status, row.why, p.Body)
+			}
+			// The whole stack runs in this process: what it allocated
+			// answering includes any inflating. A bomb inflated whole
+			// would be 200 MB.
+			if grew := after.TotalAlloc - before.TotalAlloc; grew > 32<<20 {
+				t.Errorf("answering it allocated %d MB", grew>>20)
+			}
+		})
+	}
+	// The request itself, as sent, is answered (the person signs in).
+	if p := newBrowser(t).get(sso.String()); p.Status != 200 {
+		t.Errorf("the real AuthnRequest: %d", p.Status)
 	}
 }

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"github.com/crewjam/saml"
 
 	"xaa.example/shared/samlcred"
+	"xaa.example/shared/web"
 )
 
 // The IdP is also a SAML 2.0 identity provider (github.com/crewjam/saml):
@@ -48,7 +50,40 @@ func (s *Server) newSAMLIdP(ctx context.Context) (*saml.IdentityProvider, error)
 		ReplayCache:             samlcred.ReplayCache{Store: s.op.Replay},
 		ValidDuration:           &valid,
 		ResponseFormTemplate:    samlPostForm,
+		OnError:                 s.samlError,
 	}, nil
+}
+
+// serveSAMLSSO refuses an AuthnRequest with markup no SAML message needs
+// (samlcred.CheckMarkup: a DTD, an entity, a comment) before crewjam/saml
+// reads it, and hands the rest to the library. The request is decoded
+// twice then, each time inflated to at most the library's 1 MiB.
+func (s *Server) serveSAMLSSO(w http.ResponseWriter, r *http.Request) {
+	if req, err := saml.NewIdpAuthnRequest(s.saml, r); err == nil {
+		if err := samlcred.CheckMarkup(req.RequestBuffer); err != nil {
+			s.samlError(w, r, http.StatusBadRequest, fmt.Errorf("%w: %v", saml.ErrMalformedMessage, err))
+			return
+		}
+	}
+	s.saml.ServeSSO(w, r)
+}
+
+// samlError is what a person sees when a service provider's request cannot
+// be answered: a page saying why in words, the library's detail in the log.
+func (s *Server) samlError(w http.ResponseWriter, r *http.Request, status int, err error) {
+	s.cfg.Log.Info("SAML request refused", "status", status, "err", err)
+	title, msg := "Sign-in request refused", "The application's SAML sign-in request could not be read or is not valid. Go back to the application and sign in again; if it happens again, its administrator should check its SAML settings."
+	switch {
+	case errors.Is(err, saml.ErrUnknownServiceProvider):
+		msg = "The application that sent you here is not registered with this identity provider as a SAML service provider. Its administrator must register its entity ID first."
+	case errors.Is(err, saml.ErrUnknownAssertionConsumerService):
+		msg = "The application asked for the answer at an address it has not registered here (its assertion consumer service). Its administrator should check its SAML settings."
+	case errors.Is(err, saml.ErrExpired), errors.Is(err, saml.ErrNotYetValid):
+		msg = "The application's sign-in request is too old, or dated in the future. Go back to the application and sign in again."
+	case status >= 500:
+		title, msg = "Something went wrong", "The identity provider could not answer this SAML sign-in. Try again; if it persists, its log says why."
+	}
+	web.WriteErrorPage(w, r, s.meta(), status, title, msg)
 }
 
 // samlPostForm is the page that carries the signed response to the

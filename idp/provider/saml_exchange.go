@@ -1,7 +1,6 @@
 package provider
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/base64"
@@ -17,6 +16,7 @@ import (
 	"xaa.example/shared/codeflow"
 	"xaa.example/shared/exchange"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/samlcred"
 )
 
 // The ID-JAG draft's SAML path: a client that signed a person in by SAML
@@ -52,8 +52,8 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 			return refuse("not base64url")
 		}
 	}
-	if lower := bytes.ToLower(raw); bytes.Contains(lower, []byte("<!doctype")) || bytes.Contains(lower, []byte("<!entity")) {
-		return refuse("a DTD or entity declaration is not accepted")
+	if err := samlcred.CheckMarkup(raw); err != nil {
+		return refuse("%v", err)
 	}
 	doc := etree.NewDocument()
 	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {

@@ -96,7 +96,7 @@ func (s *Server) routes() http.Handler {
 	r.POST(pathActivate, s.serveActivateDecision)
 	r.GET(pathUserinfo, gin.WrapH(http.HandlerFunc(s.serveUserinfo)))
 	r.GET(pathSAMLMetadata, gin.WrapF(s.saml.ServeMetadata))
-	r.GET(pathSAMLSSO, gin.WrapF(s.saml.ServeSSO))
+	r.GET(pathSAMLSSO, gin.WrapF(s.serveSAMLSSO))
 	r.GET("/", s.serveIndex)
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "The identity provider")
 	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))

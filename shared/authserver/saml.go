@@ -1,7 +1,6 @@
 package authserver
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -11,6 +10,7 @@ import (
 	"github.com/beevik/etree"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -142,10 +142,17 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Before anything reads it: a response is a few kilobytes of XML with
-	// no document type; a DTD or an entity declaration is refused outright
-	// (XXE and entity expansion), and the request it answers stays pending.
-	if raw, err := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLResponse")); err != nil || len(raw) > maxSAMLResponse || hasDTD(raw) {
-		fail("The identity provider's answer is not a SAML response this server reads (not base64, too large, or with a document type declaration).")
+	// no document type, comment or processing instruction (see
+	// samlcred.CheckMarkup); anything else is refused outright, and the
+	// request it answers stays pending.
+	raw, err := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLResponse"))
+	if err != nil || len(raw) > maxSAMLResponse {
+		fail("The identity provider's answer is not a SAML response this server reads (not base64, or too large).")
+		return
+	}
+	if err := samlcred.CheckMarkup(raw); err != nil {
+		s.cfg.Log.Info("SAML response refused", "why", err)
+		fail("The identity provider's answer is not a SAML response this server reads: " + err.Error() + " in it.")
 		return
 	}
 	pending, err := s.takeSAMLRequest(ctx, r.PostForm.Get("RelayState"))
@@ -332,13 +339,6 @@ func (s *Server) serveSAMLMetadata(w http.ResponseWriter, r *http.Request) {
 	http.NotFound(w, r)
 }
 
-// hasDTD reports whether an XML document declares a document type or an
-// entity, which no SAML message needs.
-func hasDTD(doc []byte) bool {
-	lower := bytes.ToLower(doc)
-	return bytes.Contains(lower, []byte("<!doctype")) || bytes.Contains(lower, []byte("<!entity"))
-}
-
 // samlAttribute is the first value of the attribute named any of names
 // (by Name or FriendlyName).
 func samlAttribute(a *saml.Assertion, names ...string) string {
@@ -355,23 +355,30 @@ func samlAttribute(a *saml.Assertion, names ...string) string {
 }
 
 // publicSAMLReason says which check failed in words a person may read,
-// without the library's details.
+// without the library's details (crewjam/saml classifies its refusals by
+// these error values).
 func publicSAMLReason(err error) string {
-	msg := strings.ToLower(err.Error())
+	is := func(targets ...error) bool {
+		return slices.ContainsFunc(targets, func(target error) bool { return errors.Is(err, target) })
+	}
 	switch {
-	case strings.Contains(msg, "signature"), strings.Contains(msg, "signed"):
+	case strings.Contains(err.Error(), "signature element not present"):
+		// crewjam/saml's refusal of an unsigned message is an unexported,
+		// unclassified error: its text is all there is to match.
+		return "it is not signed"
+	case is(saml.ErrInvalidSignature, saml.ErrUntrustedCertificate, saml.ErrCertificateNotValidNow):
 		return "its signature is not the identity provider's"
-	case strings.Contains(msg, "audience"):
+	case is(saml.ErrAudienceMismatch):
 		return "it is meant for another service"
-	case strings.Contains(msg, "expired"), strings.Contains(msg, "notonorafter"), strings.Contains(msg, "notbefore"), strings.Contains(msg, "not yet valid"):
+	case is(saml.ErrExpired, saml.ErrNotYetValid):
 		return "it is not valid at this time"
-	case strings.Contains(msg, "inresponseto"), strings.Contains(msg, "request"):
+	case is(saml.ErrRequestIDMismatch):
 		return "it does not answer this sign-in"
-	case strings.Contains(msg, "destination"), strings.Contains(msg, "recipient"):
+	case is(saml.ErrDestinationMismatch):
 		return "it was sent to another address"
-	case strings.Contains(msg, "issuer"):
+	case is(saml.ErrIssuerMismatch):
 		return "it comes from another identity provider"
-	case strings.Contains(msg, "used"), strings.Contains(msg, "replay"):
+	case is(saml.ErrAssertionReplayed):
 		return "it was used before"
 	}
 	return "it is not a valid SAML response"

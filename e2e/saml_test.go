@@ -683,3 +683,62 @@ func TestSAMLSSOHostile(t *testing.T) {
 		t.Errorf("the real AuthnRequest: %d", p.Status)
 	}
 }
+
+// TestAdminChoosesSignInProtocol: the IdP's admin chooses, per organisation
+// and app, SAML 2.0 or OpenID Connect (Admin console, Apps). The IdP then
+// answers only that protocol for the organisation's people at that app,
+// and says why to whoever arrives by the other; the choice is audited.
+func TestAdminChoosesSignInProtocol(t *testing.T) {
+	choose := func(t *testing.T, s *stack, admin *browser, csrf, entityID, protocol string) {
+		t.Helper()
+		var orgID string
+		if err := s.dbs["idp"].Table("orgs").Select("id").Where("domain = ?", "tables.fake3").Row().Scan(&orgID); err != nil {
+			t.Fatal(err)
+		}
+		p := admin.post(s.topology.IdP+"/admin/apps/sign-in-protocol", map[string]string{"csrf": csrf, "entity_id": entityID, "org_id": orgID, "protocol": protocol})
+		if p.Status != http.StatusOK || !strings.Contains(p.Body, "now signs in to") {
+			t.Fatalf("choose %s: %d\n%.1500s", protocol, p.Status, p.Body)
+		}
+	}
+
+	t.Run("the app sends SAML, the admin chose OpenID Connect", func(t *testing.T) {
+		s := startStack(t, sqliteDB)
+		admin, csrf := adminBrowser(t, s)
+		if apps := admin.get(s.topology.IdP + "/admin/apps"); !strings.Contains(apps.Body, "Sign-in protocol") || !strings.Contains(apps.Body, "Use OpenID Connect") {
+			t.Fatalf("the Apps tab offers no choice:\n%.2000s", apps.Body)
+		}
+		choose(t, s, admin, csrf, s.topology.WikiAS+"/saml/metadata", "oidc")
+		b := newBrowser(t)
+		p := b.signIn(s.topology.Wiki, "foo@tables.fake3", demo.Password)
+		if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "signs in to this app with OpenID Connect, not SAML") || samlForm.MatchString(p.Body) {
+			t.Fatalf("a SAML sign-in the admin turned off: %d\n%.1500s", p.Status, p.Body)
+		}
+		audit := admin.get(s.topology.IdP + "/admin/audit?q=tables.fake3")
+		if !strings.Contains(audit.Body, "application.lifecycle.update") || !strings.Contains(audit.Body, "OpenID Connect") {
+			t.Errorf("the change is not in the audit log:\n%.2000s", audit.Body)
+		}
+		// And back: SAML again signs foo in.
+		choose(t, s, admin, csrf, s.topology.WikiAS+"/saml/metadata", "saml")
+		if login := newBrowser(t).signIn(s.topology.Wiki, "foo@tables.fake3", demo.Password); !samlForm.MatchString(login.Body) {
+			t.Fatalf("SAML chosen again, no SAML response: %d\n%.1500s", login.Status, login.Body)
+		}
+	})
+
+	t.Run("the app sends OpenID Connect, the admin chose SAML", func(t *testing.T) {
+		// The wiki AS signs all three organisations in with OpenID Connect.
+		s := startStack(t, sqliteDB, func(c *configs) {
+			c.wikiAS.Tenants = c.wikiAS.Tenants[:1]
+			c.wikiAS.Tenants[0].Domains = demo.OrgDomains()
+		})
+		b := newBrowser(t)
+		p := b.signIn(s.topology.Wiki, "foo@tables.fake3", demo.Password)
+		if strings.Contains(p.Body, "Foo Tables") || !strings.Contains(p.Body, "SAML 2.0 as the way") {
+			t.Fatalf("an OpenID Connect sign-in the admin gave to SAML: %d at %s\n%.1500s", p.Status, p.URL, p.Body)
+		}
+		admin, csrf := adminBrowser(t, s)
+		choose(t, s, admin, csrf, s.topology.WikiAS+"/saml/metadata", "oidc")
+		if p := newBrowser(t).signIn(s.topology.Wiki, "foo@tables.fake3", demo.Password); !strings.Contains(p.Body, "Foo Tables") {
+			t.Fatalf("OpenID Connect chosen, foo is not signed in: %d at %s\n%.1500s", p.Status, p.URL, p.Body)
+		}
+	})
+}

@@ -38,6 +38,7 @@ func (s *Server) adminRoutes(r *gin.Engine) {
 	admin.POST("/users/:id/toggle", s.adminToggleUser)
 	admin.POST("/users/:id/unlock", s.adminUnlockUser)
 	admin.GET("/apps", s.adminApps)
+	admin.POST("/apps/sign-in-protocol", s.adminSignInProtocol)
 	admin.GET("/audit", s.adminAudit)
 	admin.GET("/audit/:id", s.adminAuditEntry)
 	admin.POST("/keys/rotate", s.adminRotateKeys)
@@ -255,7 +256,64 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 }
 
 func (s *Server) adminApps(c *gin.Context) {
-	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients, s.op.Keys.Keys()) }, "", "")
+	ctx := c.Request.Context()
+	apps, err := s.store.samlApps(ctx)
+	if err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Apps unavailable", "The SAML apps could not be loaded.")
+		return
+	}
+	orgs, err := s.store.orgs(ctx)
+	if err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Apps unavailable", "The organisations could not be loaded.")
+		return
+	}
+	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent {
+		return appsTab(v, s.cfg.Clients, apps, orgs, s.op.Keys.Keys())
+	}, c.Query("done"), "")
+}
+
+// adminSignInProtocol sets how one organisation's people sign in to a SAML
+// app: with SAML 2.0, or with OpenID Connect. The next sign-in follows it;
+// a session at the app already started is left alone.
+func (s *Server) adminSignInProtocol(c *gin.Context) {
+	ctx := c.Request.Context()
+	app, err := s.store.samlApp(ctx, c.PostForm("entity_id"))
+	if err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such app", "That SAML app is not registered here.")
+		return
+	}
+	org, err := s.store.org(ctx, c.PostForm("org_id"))
+	if err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such organisation", "That organisation does not exist.")
+		return
+	}
+	protocol := c.PostForm("protocol")
+	if protocol != "saml" && protocol != "oidc" {
+		web.RenderError(c, http.StatusBadRequest, "Unknown protocol", "Choose SAML 2.0 or OpenID Connect.")
+		return
+	}
+	before := protocolName(app.SignsInBySAML(org.ID))
+	ids := slices.DeleteFunc(strings.Fields(app.OrgIDs), func(id string) bool { return id == org.ID })
+	if protocol == "saml" {
+		ids = append(ids, org.ID)
+	}
+	app.OrgIDs = strings.Join(ids, " ")
+	if err := s.store.saveSAMLApp(ctx, app); err != nil {
+		s.cfg.Log.Error("save SAML app", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The app could not be updated.")
+		return
+	}
+	after := protocolName(protocol == "saml")
+	s.auditAdmin(ctx, adminOf(c), EventSignInProtocolChanged, app.ClientID+" for "+org.Domain, before, after)
+	flash := org.Name + " now signs in to " + app.ClientID + " with " + after + ", from the next sign-in. The app's own settings must agree (SAML_DOMAINS)."
+	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(flash))
+}
+
+func protocolName(saml bool) string {
+	if saml {
+		return "SAML 2.0"
+	}
+	return "OpenID Connect"
 }
 
 // adminAuditEntry shows one audit event whole, and links it to its run in
@@ -318,6 +376,6 @@ func (s *Server) adminRotateKeys(c *gin.Context) {
 	}
 	admin, _ := c.Get(adminKey)
 	s.auditAdmin(c.Request.Context(), admin.(*User), EventKeyRotated, "the IdP's signing keys", "", "new key "+kid+" published")
-	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent { return appsTab(v, s.cfg.Clients, s.op.Keys.Keys()) },
-		"New signing key "+kid+" is published; it signs from "+s.cfg.Now().Add(s.op.Keys.PrePublish).UTC().Format("15:04:05")+" UTC.", "")
+	flash := "New signing key " + kid + " is published; it signs from " + s.cfg.Now().Add(s.op.Keys.PrePublish).UTC().Format("15:04:05") + " UTC."
+	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(flash))
 }

@@ -87,6 +87,9 @@ const (
 	EventUserActivated     = "user.lifecycle.activate"
 	EventUserDeactivated   = "user.lifecycle.deactivate"
 	EventKeyRotated        = "system.key.rotate"
+	// EventSignInProtocolChanged: an organisation's people now sign in to
+	// an app with SAML 2.0, or with OpenID Connect.
+	EventSignInProtocolChanged = "application.lifecycle.update"
 )
 
 // auditAdmin records an administrator's change, with what it was before

@@ -219,10 +219,38 @@ func (s *Server) formCSRFValid(c *gin.Context) bool {
 }
 
 func (s *Server) issueCode(c *gin.Context, ar authRequest, userID string, authTime time.Time) {
+	// The admin chose SAML for this person's organisation at this app (the
+	// Apps tab): no OpenID Connect sign-in for it, said to the app as an
+	// authorization error (RFC 6749 §4.1.2.1) that it shows.
+	if refused := s.samlOnlyRefusal(c.Request.Context(), ar.ClientID, userID); refused != nil {
+		c.Redirect(http.StatusFound, s.op.ErrorRedirect(ar.AuthRequest, refused))
+		return
+	}
 	back, err := s.op.IssueCode(c.Request.Context(), ar.AuthRequest, userID, authTime)
 	if err != nil {
 		s.cfg.Log.Error("store code", "err", err)
 		back = s.op.ErrorRedirect(ar.AuthRequest, oauth.ServerError(err))
 	}
 	c.Redirect(http.StatusFound, back)
+}
+
+// samlOnlyRefusal is access_denied when userID's organisation signs in to
+// clientID's app with SAML, else nil.
+func (s *Server) samlOnlyRefusal(ctx context.Context, clientID, userID string) *oauth.Error {
+	u, err := s.store.user(ctx, userID)
+	if err != nil {
+		return oauth.ServerError(err)
+	}
+	app, err := s.store.samlOnly(ctx, clientID, u.OrgID)
+	if err != nil {
+		return oauth.ServerError(err)
+	}
+	if app == nil {
+		return nil
+	}
+	org := "your organisation"
+	if o, err := s.store.org(ctx, u.OrgID); err == nil {
+		org = o.Name
+	}
+	return oauth.AccessDenied("The IdP's administrator set SAML 2.0 as the way %s signs in to this app, so the IdP gives no OpenID Connect sign-in for it: the app must send %s people to the IdP's SAML sign-in.", org, org)
 }

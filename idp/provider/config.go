@@ -80,6 +80,10 @@ type SAMLServiceProvider struct {
 	// the service provider (the ID-JAG draft's SAML path maps the
 	// assertion's Audience to a client and requires its authentication).
 	ClientID string
+	// Orgs are the email domains whose people sign in to this app with
+	// SAML (and not with OpenID Connect): the first start's choice, which
+	// the admin console then changes.
+	Orgs []string
 }
 
 // DefaultConfig is the configuration of the local demo for topology t.
@@ -154,8 +158,8 @@ func DefaultConfig(t demo.Topology) Config {
 		// The wiki AS and the todo AS sign one organisation in by SAML
 		// (tables.fake3).
 		SAMLServiceProviders: []SAMLServiceProvider{
-			{EntityID: t.WikiAS + "/saml/metadata", ACSURL: t.WikiAS + "/saml/acs", ClientID: demo.WikiASClientAtIdP},
-			{EntityID: t.TodoAS + "/saml/metadata", ACSURL: t.TodoAS + "/saml/acs", ClientID: demo.TodoASClientAtIdP},
+			{EntityID: t.WikiAS + "/saml/metadata", ACSURL: t.WikiAS + "/saml/acs", ClientID: demo.WikiASClientAtIdP, Orgs: demo.OrgDomains()[2:]},
+			{EntityID: t.TodoAS + "/saml/metadata", ACSURL: t.TodoAS + "/saml/acs", ClientID: demo.TodoASClientAtIdP, Orgs: demo.OrgDomains()[2:]},
 		},
 		Password: demo.Password,
 		Trace:    trace.NewStore("idp"),

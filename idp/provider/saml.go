@@ -13,6 +13,7 @@ import (
 	"github.com/crewjam/saml"
 
 	"xaa.example/shared/samlcred"
+	"xaa.example/shared/storage"
 	"xaa.example/shared/web"
 )
 
@@ -118,10 +119,13 @@ func (s *Server) GetServiceProvider(_ *http.Request, entityID string) (*saml.Ent
 // GetSession implements saml.SessionProvider: the person signed in here,
 // or, when no one is, the sign-in page, which brings them back to this
 // same request.
-func (s *Server) GetSession(w http.ResponseWriter, r *http.Request, _ *saml.IdpAuthnRequest) *saml.Session {
+func (s *Server) GetSession(w http.ResponseWriter, r *http.Request, req *saml.IdpAuthnRequest) *saml.Session {
 	ctx := r.Context()
 	if uid, authTime := s.op.SignedIn(ctx); uid != "" {
 		if u, err := s.store.user(ctx, uid); err == nil && !u.Disabled {
+			if !s.signsInBySAML(w, r, req, u) {
+				return nil
+			}
 			return &saml.Session{
 				ID: uid + "-" + authTime.Format(time.RFC3339), CreateTime: authTime, ExpireTime: authTime.Add(8 * time.Hour),
 				Index: uid, NameID: u.ID, NameIDFormat: string(saml.PersistentNameIDFormat),
@@ -136,4 +140,28 @@ func (s *Server) GetSession(w http.ResponseWriter, r *http.Request, _ *saml.IdpA
 	}
 	http.Redirect(w, r, pathLogin+"?"+to.Encode(), http.StatusFound)
 	return nil
+}
+
+// signsInBySAML reports whether u's organisation signs in to the app req
+// comes from with SAML, as the admin chose (the Apps tab); if not, it
+// shows a page that says so.
+func (s *Server) signsInBySAML(w http.ResponseWriter, r *http.Request, req *saml.IdpAuthnRequest, u *User) bool {
+	ctx := r.Context()
+	app, err := s.store.samlApp(ctx, req.ServiceProviderMetadata.EntityID)
+	if err == nil && app.SignsInBySAML(u.OrgID) {
+		return true
+	}
+	if err != nil && !errors.Is(err, storage.ErrNotFound) {
+		s.cfg.Log.Error("SAML app", "err", err)
+		web.WriteErrorPage(w, r, s.meta(), http.StatusInternalServerError, "Something went wrong", "The identity provider could not read this app's settings. Try again in a moment.")
+		return false
+	}
+	org := "Your organisation"
+	if o, err := s.store.org(ctx, u.OrgID); err == nil {
+		org = o.Name
+	}
+	web.WriteErrorPage(w, r, s.meta(), http.StatusForbidden, "Not a SAML sign-in for "+u.Email,
+		org+" signs in to this app with OpenID Connect, not SAML: that is the administrator's choice at this identity provider (Admin console, Apps). "+
+			"The app sent a SAML request; its own settings must agree (SAML_DOMAINS), or the administrator can choose SAML for "+org+".")
+	return false
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,10 +70,27 @@ func (c Connection) Offered() []string { return strings.Fields(c.OfferedScopes) 
 // Allows reports whether the connection allows scope.
 func (c Connection) Allows(scope string) bool { return oauth.ParseScopes(c.AllowedScopes).Has(scope) }
 
+// SAMLApp is the admin's choice, for a registered SAML service provider,
+// of which organisations sign in to that app with SAML 2.0: their people
+// get SAML responses for it and no OpenID Connect sign-in for its client;
+// everyone else signs in to it with OpenID Connect. (In Okta, a SAML and an
+// OIDC integration of one app, each assigned to its people.)
+type SAMLApp struct {
+	EntityID  string `gorm:"primaryKey;size:255"`
+	ClientID  string `gorm:"index;size:255;not null"`
+	OrgIDs    string `gorm:"size:1024"` // space-separated
+	UpdatedAt time.Time
+}
+
+// SignsInBySAML reports whether orgID's people sign in to the app by SAML.
+func (a SAMLApp) SignsInBySAML(orgID string) bool {
+	return slices.Contains(strings.Fields(a.OrgIDs), orgID)
+}
+
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{}, &SignInThrottle{}, &DeviceCode{})
+	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{}, &SignInThrottle{}, &DeviceCode{}, &SAMLApp{})
 }
 
 // openStore migrates the IdP's tables and seeds the organisations, people
@@ -157,6 +175,26 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 				Enabled:            !c.Disabled,
 			}).Error
 			if err != nil {
+				return err
+			}
+		}
+		for _, sp := range cfg.SAMLServiceProviders {
+			var n int64
+			if err := tx.Model(&SAMLApp{}).Where("entity_id = ?", sp.EntityID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			var ids []string
+			for _, domain := range sp.Orgs {
+				id, ok := orgIDs[domain]
+				if !ok {
+					return errors.New("SAML app " + sp.EntityID + " names " + domain + ", which is no organisation here")
+				}
+				ids = append(ids, id)
+			}
+			if err := tx.Create(&SAMLApp{EntityID: sp.EntityID, ClientID: sp.ClientID, OrgIDs: strings.Join(ids, " ")}).Error; err != nil {
 				return err
 			}
 		}
@@ -313,4 +351,52 @@ func (s *store) decideDeviceCode(ctx context.Context, row *DeviceCode, approve b
 		update["user_id"], update["auth_time"] = userID, authTime.UTC()
 	}
 	return s.db.WithContext(ctx).Model(row).Updates(update).Error
+}
+
+func (s *store) orgs(ctx context.Context) ([]Org, error) {
+	var orgs []Org
+	return orgs, s.db.WithContext(ctx).Order("domain").Find(&orgs).Error
+}
+
+func (s *store) samlApps(ctx context.Context) ([]SAMLApp, error) {
+	var apps []SAMLApp
+	return apps, s.db.WithContext(ctx).Order("entity_id").Find(&apps).Error
+}
+
+func (s *store) samlApp(ctx context.Context, entityID string) (*SAMLApp, error) {
+	var a SAMLApp
+	err := s.db.WithContext(ctx).Take(&a, "entity_id = ?", entityID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, storage.ErrNotFound
+	}
+	return &a, err
+}
+
+// samlOnly is the SAML app of clientID whose organisations include orgID,
+// if there is one: that organisation's people sign in to the app by SAML,
+// not by OpenID Connect.
+func (s *store) samlOnly(ctx context.Context, clientID, orgID string) (*SAMLApp, error) {
+	var apps []SAMLApp
+	if err := s.db.WithContext(ctx).Where("client_id = ?", clientID).Find(&apps).Error; err != nil {
+		return nil, err
+	}
+	for _, a := range apps {
+		if a.SignsInBySAML(orgID) {
+			return &a, nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *store) saveSAMLApp(ctx context.Context, a *SAMLApp) error {
+	return s.db.WithContext(ctx).Save(a).Error
+}
+
+func (s *store) org(ctx context.Context, id string) (*Org, error) {
+	var o Org
+	err := s.db.WithContext(ctx).Take(&o, "id = ?", id).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, storage.ErrNotFound
+	}
+	return &o, err
 }

@@ -292,10 +292,13 @@ func TestSAMLDirectPath(t *testing.T) {
 func TestSAMLACSHostile(t *testing.T) {
 	s := startStack(t, sqliteDB)
 	acs := s.topology.WikiAS + "/saml/acs"
-	// pending starts a sign-in and returns the IdP's response and its
-	// RelayState, unposted.
+	// pending starts a sign-in in a new browser, which it leaves in
+	// starter (the only browser that may finish it), and returns the IdP's
+	// response and its RelayState, unposted.
+	var starter *browser
 	pending := func() (response, relay string) {
 		b := newBrowser(t)
+		starter = b
 		login := b.signIn(s.topology.Wiki, "foo@tables.fake3", demo.Password)
 		m := samlForm.FindStringSubmatch(login.Body)
 		if m == nil {
@@ -390,10 +393,10 @@ func TestSAMLACSHostile(t *testing.T) {
 	}
 	past, future := time.Now().Add(-10*time.Minute).UTC().Format(time.RFC3339), time.Now().Add(10*time.Minute).UTC().Format(time.RFC3339)
 
-	// signsIn posts a form to the ACS in a fresh browser and reports
-	// whether the wiki AS then knows foo.
+	// signsIn posts a form to the ACS from the browser that started the
+	// sign-in and reports whether the wiki AS then knows foo there.
 	signsIn := func(form map[string]string) bool {
-		b := newBrowser(t)
+		b := starter
 		b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 		b.post(acs, form)
 		b.client.CheckRedirect = nil
@@ -535,12 +538,17 @@ func TestSAMLACSHostile(t *testing.T) {
 			r, _ := pending()
 			return map[string]string{"SAMLResponse": r, "RelayState": "made-up"}
 		}, "stale"},
+		{"posted from another browser than the one that started it (login CSRF)", func() map[string]string {
+			r, relay := pending()
+			starter = newBrowser(t) // the victim's, with no sign-in of its own
+			return map[string]string{"SAMLResponse": r, "RelayState": relay}
+		}, "not started in this browser"},
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
 			form := row.form()
 			before := links()
-			b := newBrowser(t)
+			b := starter
 			// The ACS's own answer, not wherever a redirect would lead.
 			b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 			page := b.post(acs, form)

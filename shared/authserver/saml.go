@@ -3,18 +3,21 @@ package authserver
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/xml"
-
 	"errors"
-	"github.com/beevik/etree"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	"github.com/crewjam/saml/samlsp"
 	"gorm.io/gorm"
@@ -54,7 +57,39 @@ type SAMLRequest struct {
 	RequestID  string `gorm:"size:128;not null"`
 	IdP        string `gorm:"size:255;not null"`
 	ReturnTo   string `gorm:"size:2048"`
-	ExpiresAt  time.Time
+	// Browser is the SHA-256 of the secret in the cookie of the browser
+	// that started the sign-in: only that browser may finish it.
+	Browser   string `gorm:"size:64"`
+	ExpiresAt time.Time
+}
+
+// samlCookie names the cookie that binds a SAML sign-in to the browser
+// that started it, so that no one can post a response of their own into
+// someone else's browser and sign them in as themselves (login CSRF). The
+// response is a cross-site POST (HTTP-POST binding) and carries only
+// SameSite=None cookies, which browsers keep only when Secure: they allow
+// those on https and on localhost. On plain http to another host the cookie
+// is SameSite=Lax, which works when the IdP is on the same site.
+func (s *Server) samlCookie(relay, value string, maxAge int) *http.Cookie {
+	c := &http.Cookie{Name: s.cfg.CookieName + "_saml_" + relay, Value: value, Path: pathSAMLACS, MaxAge: maxAge,
+		HttpOnly: true, Secure: true, SameSite: http.SameSiteNoneMode}
+	if u, err := url.Parse(s.cfg.Issuer); err == nil && u.Scheme != "https" && !isLoopback(u.Hostname()) {
+		c.Secure, c.SameSite = false, http.SameSiteLaxMode
+	}
+	return c
+}
+
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") || strings.HasSuffix(strings.ToLower(host), ".localhost") {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
+}
+
+func browserHash(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
 }
 
 // samlSP is this server as a service provider, for one IdP; the IdP's
@@ -108,8 +143,8 @@ func (s *Server) beginSAML(w http.ResponseWriter, r *http.Request, t *tenant, re
 		s.upstreamDown(w, r, t.IdP.Issuer, err)
 		return
 	}
-	relay := strings.ToLower(rand.Text())
-	row := SAMLRequest{RelayState: relay, RequestID: req.ID, IdP: t.IdP.Issuer, ReturnTo: returnTo, ExpiresAt: s.cfg.Now().Add(samlRequestLifetime).UTC()}
+	relay, secret := strings.ToLower(rand.Text()), rand.Text()
+	row := SAMLRequest{RelayState: relay, RequestID: req.ID, IdP: t.IdP.Issuer, ReturnTo: returnTo, Browser: browserHash(secret), ExpiresAt: s.cfg.Now().Add(samlRequestLifetime).UTC()}
 	if err := s.cfg.DB.WithContext(ctx).Create(&row).Error; err != nil {
 		s.cfg.Log.Error("store SAML request", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Sign-in failed", "The sign-in could not be started. Try again in a moment.")
@@ -120,6 +155,7 @@ func (s *Server) beginSAML(w http.ResponseWriter, r *http.Request, t *tenant, re
 		s.upstreamDown(w, r, t.IdP.Issuer, err)
 		return
 	}
+	http.SetCookie(w, s.samlCookie(relay, secret, int(samlRequestLifetime.Seconds())))
 	if loginHint != "" {
 		// Not part of SAML, but read by many IdPs (this one too): the
 		// email the person already typed here.
@@ -155,11 +191,19 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 		fail("The identity provider's answer is not a SAML response this server reads: " + err.Error() + " in it.")
 		return
 	}
-	pending, err := s.takeSAMLRequest(ctx, r.PostForm.Get("RelayState"))
+	relay := r.PostForm.Get("RelayState")
+	pending, err := s.takeSAMLRequest(ctx, relay)
 	if err != nil {
 		fail("This sign-in is stale, was already completed, or was not started here. Go back to the application and sign in again.")
 		return
 	}
+	cookie, err := r.Cookie(s.samlCookie(relay, "", 0).Name)
+	if err != nil || subtle.ConstantTimeCompare([]byte(browserHash(cookie.Value)), []byte(pending.Browser)) != 1 {
+		s.cfg.Log.Info("SAML response refused", "why", "posted from a browser that did not start the sign-in")
+		fail("This sign-in was not started in this browser, so it is not finished here: someone else's sign-in cannot be completed in your browser. Go back to the application and sign in again.")
+		return
+	}
+	http.SetCookie(w, s.samlCookie(relay, "", -1))
 	t := s.tenantByIssuer(pending.IdP)
 	if t == nil || !t.SAML {
 		fail("The identity provider of this sign-in is no longer configured here.")

@@ -6,6 +6,7 @@ import (
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/samlcred"
 	"xaa.example/shared/trace"
 	"xaa.example/shared/xaaclient"
 )
@@ -49,6 +50,14 @@ var checkTexts = map[trace.CheckID]checkText{
 	exchange.CheckConnection: {"", "an enabled managed connection from this app to that one"},
 	exchange.CheckScope:      {"", "scopes narrowed to what the connection allows"},
 	exchange.CheckKeyBinding: {"", "the ID-JAG is bound to the key of the request's DPoP proof (cnf.jkt)"},
+
+	samlcred.CheckMarkup:     {"", "SAML assertion: base64, at most 64 KiB, no DTD, entity, comment or processing instruction, a SAML 2.0 Assertion"},
+	samlcred.CheckSignature:  {"", "XML signature by this IdP's SAML certificate; only the signed element is read (no signature wrapping)"},
+	samlcred.CheckIssuer:     {"", "Issuer is this IdP's SAML entity ID"},
+	samlcred.CheckConditions: {"", "Conditions NotBefore and NotOnOrAfter hold now (1 min of clock skew)"},
+	samlcred.CheckAudience:   {"", "Audience is a service provider this client speaks for (the draft maps the SP to a client)"},
+	samlcred.CheckSubject:    {"", "persistent NameID is an active person of this IdP"},
+	samlcred.CheckOnce:       {"", "assertion exchanged for a refresh token once"},
 
 	xaaclient.CheckIdPToken: {"", "the user's ID token from the IdP, kept since sign-in (refreshed when expired)"},
 	xaaclient.CheckIssued:   {"", "the IdP issued an ID-JAG"},

@@ -272,7 +272,9 @@ func TestSAMLDirectPath(t *testing.T) {
 	// The assertion itself, readable: indented XML, its conditions and
 	// attributes explained, its signature values removed.
 	for _, want := range []string{"urn:ietf:params:oauth:token-type:saml2", "the Node sample&#39;s path",
-		"SAML 2.0 assertion", "NotOnOrAfter", "attribute mail", "foo@tables.fake3", "SignatureValue&gt;[signature removed]"} {
+		"SAML 2.0 assertion", "NotOnOrAfter", "attribute mail", "foo@tables.fake3", "SignatureValue&gt;[signature removed]",
+		// The IdP's checks on it, each named.
+		"XML signature by this IdP", "Issuer is this IdP", "Conditions NotBefore and NotOnOrAfter hold now", "Audience is a service provider this client speaks for", "persistent NameID is an active person"} {
 		if !strings.Contains(console, want) {
 			t.Errorf("the console does not show %q", want)
 		}

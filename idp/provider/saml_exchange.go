@@ -17,6 +17,7 @@ import (
 	"xaa.example/shared/exchange"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/samlcred"
+	"xaa.example/shared/trace"
 )
 
 // The ID-JAG draft's SAML path: a client that signed a person in by SAML
@@ -40,9 +41,14 @@ const samlSkew = time.Minute
 // request it may be presented again while it is valid, as a bearer
 // assertion is (RFC 7522 §3).
 func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string, once bool) (*User, *saml.Assertion, error) {
+	var check trace.CheckID // the check running, named in the trace when it refuses
 	refuse := func(format string, args ...any) (*User, *saml.Assertion, error) {
-		return nil, nil, oauth.InvalidGrant("subject_token (SAML assertion): "+format, args...)
+		e := oauth.InvalidGrant("subject_token (SAML assertion): "+format, args...)
+		trace.Fail(ctx, check, e.Description)
+		return nil, nil, e
 	}
+
+	check = samlcred.CheckMarkup
 	if len(token) > maxAssertionBytes {
 		return refuse("larger than %d bytes", maxAssertionBytes)
 	}
@@ -52,7 +58,7 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 			return refuse("not base64url")
 		}
 	}
-	if err := samlcred.CheckMarkup(raw); err != nil {
+	if err := samlcred.RefuseMarkup(raw); err != nil {
 		return refuse("%v", err)
 	}
 	doc := etree.NewDocument()
@@ -63,6 +69,9 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 	if root.Tag != "Assertion" || root.NamespaceURI() != "urn:oasis:names:tc:SAML:2.0:assertion" {
 		return refuse("not a SAML 2.0 Assertion")
 	}
+	trace.Pass(ctx, check)
+
+	check = samlcred.CheckSignature
 	validated, err := s.samlValidator().Validate(root)
 	if err != nil {
 		return refuse("its signature is not this IdP's")
@@ -77,21 +86,35 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 	if err := xml.Unmarshal(b, &a); err != nil {
 		return refuse("unreadable")
 	}
+	trace.Pass(ctx, check)
+
+	check = samlcred.CheckIssuer
+	if a.Issuer.Value != s.saml.MetadataURL.String() {
+		return refuse("issued by %q, not this IdP", a.Issuer.Value)
+	}
+	trace.PassDetail(ctx, check, a.Issuer.Value)
+
+	check = samlcred.CheckConditions
 	now := s.cfg.Now()
 	switch {
-	case a.Issuer.Value != s.saml.MetadataURL.String():
-		return refuse("issued by %q, not this IdP", a.Issuer.Value)
 	case a.Conditions == nil:
 		return refuse("no Conditions")
 	case !a.Conditions.NotBefore.IsZero() && now.Add(samlSkew).Before(a.Conditions.NotBefore):
 		return refuse("not valid yet (NotBefore)")
 	case a.Conditions.NotOnOrAfter.IsZero() || !now.Before(a.Conditions.NotOnOrAfter.Add(samlSkew)):
 		return refuse("expired (NotOnOrAfter)")
-	case a.Subject == nil || a.Subject.NameID == nil || a.Subject.NameID.Value == "":
-		return refuse("no NameID")
 	}
+	trace.PassDetail(ctx, check, "valid until "+a.Conditions.NotOnOrAfter.UTC().Format(time.RFC3339))
+
+	check = samlcred.CheckAudience
 	if !s.audienceSpokenFor(&a, clientID) {
 		return refuse("its Audience is not a service provider client %s speaks for", clientID)
+	}
+	trace.PassDetail(ctx, check, "a service provider of "+clientID)
+
+	check = samlcred.CheckSubject
+	if a.Subject == nil || a.Subject.NameID == nil || a.Subject.NameID.Value == "" {
+		return refuse("no NameID")
 	}
 	u, err := s.store.user(ctx, a.Subject.NameID.Value)
 	if err != nil {
@@ -100,10 +123,14 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 	if u.Disabled {
 		return refuse("the person's account is disabled by the administrator")
 	}
+	trace.PassDetail(ctx, check, "user "+u.ID)
+
 	if once {
+		check = samlcred.CheckOnce
 		if err := s.op.Replay.Remember(ctx, "saml-exchange", a.ID, a.Conditions.NotOnOrAfter.Add(samlSkew)); err != nil {
 			return refuse("it was exchanged before (an assertion is exchanged for a refresh token once)")
 		}
+		trace.PassDetail(ctx, check, "assertion "+a.ID)
 	}
 	return u, &a, nil
 }

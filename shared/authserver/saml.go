@@ -179,14 +179,14 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 	}
 	// Before anything reads it: a response is a few kilobytes of XML with
 	// no document type, comment or processing instruction (see
-	// samlcred.CheckMarkup); anything else is refused outright, and the
+	// samlcred.RefuseMarkup); anything else is refused outright, and the
 	// request it answers stays pending.
 	raw, err := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLResponse"))
 	if err != nil || len(raw) > maxSAMLResponse {
 		fail("The identity provider's answer is not a SAML response this server reads (not base64, or too large).")
 		return
 	}
-	if err := samlcred.CheckMarkup(raw); err != nil {
+	if err := samlcred.RefuseMarkup(raw); err != nil {
 		s.cfg.Log.Info("SAML response refused", "why", err)
 		fail("The identity provider's answer is not a SAML response this server reads: " + err.Error() + " in it.")
 		return

@@ -5,7 +5,7 @@ import (
 	"errors"
 )
 
-// CheckMarkup refuses, before any parsing, the markup no SAML message needs
+// RefuseMarkup refuses, before any parsing, the markup no SAML message needs
 // and attacks on SAML use:
 //
 //   - a document type or entity declaration: entity expansion and external
@@ -17,7 +17,7 @@ import (
 //
 // The XML declaration at the very start is the one processing instruction
 // allowed.
-func CheckMarkup(doc []byte) error {
+func RefuseMarkup(doc []byte) error {
 	lower := bytes.ToLower(doc)
 	switch {
 	case bytes.Contains(lower, []byte("<!doctype")), bytes.Contains(lower, []byte("<!entity")):

@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestCheckMarkup(t *testing.T) {
+func TestRefuseMarkup(t *testing.T) {
 	const assertion = `<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" ID="a1"><saml:Subject><saml:NameID>00u1</saml:NameID></saml:Subject></saml:Assertion>`
 	rows := []struct {
 		name, doc, refused string // refused: "" when accepted
@@ -24,7 +24,7 @@ func TestCheckMarkup(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			err := CheckMarkup([]byte(row.doc))
+			err := RefuseMarkup([]byte(row.doc))
 			switch {
 			case row.refused == "" && err != nil:
 				t.Fatalf("refused: %v", err)

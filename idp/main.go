@@ -20,6 +20,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	topology := serve.Topology(env)
 	secure := env.Bool("SECURE_COOKIES", false)
 	demoScenarios := env.Bool("DEMO_SCENARIOS", true)
+	idjagEmail := env.Bool("IDJAG_EMAIL", true)
 	samlDomains, samlSet := env.List("SAML_DOMAINS", nil), env.Set("SAML_DOMAINS")
 	if err := env.Err(); err != nil {
 		return err
@@ -34,7 +35,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	cfg := provider.DefaultConfig(topology)
-	cfg.DemoScenarios = demoScenarios
+	cfg.DemoScenarios, cfg.IDJAGEmail = demoScenarios, idjagEmail
 	if samlSet {
 		// The organisations the apps send to SAML (the same variable the
 		// authorization servers read), as the IdP's first choice; the

@@ -38,6 +38,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		cfg.Tenants = cfg.Tenants[:1]
 	}
 	cfg.TrustedIssuers = todoas.TrustedIssuers(env, cfg.TrustedIssuers)
+	// SCIM provisioning by the (first) trusted IdP; SCIM=false turns the
+	// endpoint off.
+	scimClient := &cfg.SCIM[0]
+	scimClient.Token = env.String("SCIM_TOKEN", scimClient.Token)
+	scimClient.Issuer = env.URL("SCIM_ISSUER", cfg.TrustedIssuers[0].Issuer)
+	scimClient.Tenant = env.String("SCIM_TENANT", "")
+	if !env.Bool("SCIM", true) {
+		cfg.SCIM = nil
+	}
 	cfg.AccessTokenLifetime = env.Duration("ACCESS_TOKEN_LIFETIME", cfg.AccessTokenLifetime)
 	todoas.ConfigureWikiClient(&cfg, env.String("WIKI_CLIENT_ID_AT_TODO", ""), env.String("WIKI_CLIENT_SECRET_AT_TODO", ""))
 	cfg.ClientMetadataDocuments = env.Bool("CLIENT_METADATA_DOCUMENTS", cfg.ClientMetadataDocuments)

@@ -43,6 +43,10 @@ type Config struct {
 	// §3.2: 5 s unless set).
 	DeviceInterval time.Duration
 
+	// IDJAGEmail puts the person's email in ID-JAGs (default); without it
+	// they name the person by sub alone, as Okta's do (IDJAG_EMAIL=false).
+	IDJAGEmail bool
+
 	// DemoScenarios lets a token exchange carry xaa_demo=expired, which
 	// issues an already expired ID-JAG for the console's failure scenario.
 	// A demo-only switch, never for production.
@@ -165,6 +169,7 @@ func DefaultConfig(t demo.Topology) Config {
 		Trace:    trace.NewStore("idp"),
 		// Demo scenarios of the debug console: see exchangeGrant.
 		DemoScenarios: true,
+		IDJAGEmail:    true,
 	}
 }
 

@@ -13,14 +13,15 @@ import (
 
 func (s *Server) exchangeGrant() *exchange.Grant {
 	return &exchange.Grant{
-		Issuer:      s.cfg.Issuer,
-		Signer:      s.op.Keys,
-		Subjects:    s,
-		Connections: s.store,
-		Lifetime:    s.cfg.IDJAGLifetime,
-		Now:         s.cfg.Now,
-		Audit:       s.audit,
-		IssuedAt:    s.demoIssuedAt,
+		Issuer:       s.cfg.Issuer,
+		Signer:       s.op.Keys,
+		Subjects:     s,
+		Connections:  s.store,
+		Lifetime:     s.cfg.IDJAGLifetime,
+		Now:          s.cfg.Now,
+		Audit:        s.audit,
+		IssuedAt:     s.demoIssuedAt,
+		WithoutEmail: !s.cfg.IDJAGEmail,
 		// ID tokens; the SAML path's refresh tokens and assertions.
 		SubjectTokenTypes: []string{oauth.TokenTypeIDToken, oauth.TokenTypeRefreshToken, oauth.TokenTypeSAML2},
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 	"xaa.example/shared/op"
 
+	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
@@ -99,6 +100,10 @@ func (s *Server) serveFederationCallback(w http.ResponseWriter, r *http.Request)
 		return
 	}
 	user, err := s.store.linkUser(ctx, t.IdP.Issuer, res.Claims.Tenant, res.Claims.Subject, res.Claims.Email, res.Claims.Name)
+	if errors.Is(err, jwtbearer.ErrDeactivated) {
+		s.deactivatedPage(w, r)
+		return
+	}
 	if err != nil {
 		s.cfg.Log.Error("link user", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")

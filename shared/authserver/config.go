@@ -64,6 +64,10 @@ type Config struct {
 	// jwt-bearer grant.
 	TrustedIssuers []*idjag.TrustedIssuer
 
+	// SCIM are the IdPs that provision accounts here (SCIM 2.0 at
+	// /scim/v2); none turns the endpoint off.
+	SCIM []SCIMClient
+
 	// SeedUsers are accounts created at start when missing, not yet linked
 	// to any IdP subject; SSO or a just-in-time ID-JAG links them by email.
 	SeedUsers []demo.User

@@ -23,6 +23,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/samlcred"
 	"xaa.example/shared/storage"
@@ -243,6 +244,10 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 	// person finds the account a SAML sign-in made ("XAA for SAML-based
 	// resource apps").
 	user, err := s.store.linkUser(ctx, t.IdP.TokenIssuer, "", assertion.Subject.NameID.Value, email, name)
+	if errors.Is(err, jwtbearer.ErrDeactivated) {
+		s.deactivatedPage(w, r)
+		return
+	}
 	if err != nil {
 		s.cfg.Log.Error("link user", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")

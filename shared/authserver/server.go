@@ -131,7 +131,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			Now:       cfg.Now,
 		}
 	}
-	s.handler = s.routes()
+	if s.handler, err = s.routes(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -146,7 +148,7 @@ func (s *Server) meta() web.Meta {
 	return web.Meta{Service: s.cfg.Name, Tagline: "authorization server · " + s.cfg.Issuer, Accent: "as", Mark: s.cfg.Mark, Icon: s.cfg.Icon}
 }
 
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() (http.Handler, error) {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()))
@@ -162,8 +164,22 @@ func (s *Server) routes() http.Handler {
 	r.POST("/logout", gin.WrapH(http.HandlerFunc(s.serveLogout)))
 	r.POST("/token", gin.WrapH(s.op.Token))
 	r.GET("/", s.serveIndex)
+	if len(s.cfg.SCIM) > 0 {
+		scim, err := s.scimHandler()
+		if err != nil {
+			return nil, err
+		}
+		r.Any("/scim/v2/*path", gin.WrapH(scim))
+	}
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "This authorization server")
-	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))
+	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r))), nil
+}
+
+// deactivatedPage tells a person whose account here the IdP's provisioning
+// deactivated that they cannot sign in.
+func (s *Server) deactivatedPage(w http.ResponseWriter, r *http.Request) {
+	s.errorPage(w, r, http.StatusForbidden, "Account deactivated",
+		"Your account at "+s.cfg.Name+" was deactivated by your organisation's administrator. Ask them if you need it again.")
 }
 
 func (s *Server) anyClientAllows(grant string) bool {

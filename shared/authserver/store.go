@@ -17,10 +17,13 @@ import (
 
 // User is an account of this trust domain.
 type User struct {
-	ID        string `gorm:"primaryKey;size:32"`
-	Email     string `gorm:"uniqueIndex;size:255;not null"`
-	Name      string `gorm:"size:255"`
-	CreatedAt time.Time
+	ID    string `gorm:"primaryKey;size:32"`
+	Email string `gorm:"uniqueIndex;size:255;not null"`
+	Name  string `gorm:"size:255"`
+	// Deactivated by the IdP's provisioning (SCIM active=false): no sign-in,
+	// no grant.
+	Deactivated bool
+	CreatedAt   time.Time
 }
 
 // Link ties an IdP subject to a local user: made at SSO, or just in time by
@@ -52,7 +55,7 @@ type UpstreamSession struct {
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&User{}, &Link{}, &UpstreamSession{}, &SAMLRequest{})
+	return db.AutoMigrate(&User{}, &Link{}, &UpstreamSession{}, &SAMLRequest{}, &SCIMUser{})
 }
 
 func newID() string { return strings.ToLower(rand.Text()[:20]) }
@@ -81,7 +84,14 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 	if err != nil {
 		return nil, err
 	}
-	return &jwtbearer.Account{ID: u.ID, Email: u.Email}, nil
+	if u.Deactivated {
+		return nil, jwtbearer.ErrDeactivated
+	}
+	provisioned, err := s.provisioned(ctx, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	return &jwtbearer.Account{ID: u.ID, Email: u.Email, Provisioned: provisioned}, nil
 }
 
 // LinkJustInTime implements jwtbearer.Accounts.
@@ -125,8 +135,17 @@ func (s *store) linkUserOnce(ctx context.Context, issuer, tenant, subject, email
 		if err != nil {
 			return err
 		}
+		if out.Deactivated {
+			return jwtbearer.ErrDeactivated // nothing linked
+		}
 		return tx.Create(&Link{Issuer: issuer, Tenant: tenant, Subject: subject, UserID: out.ID}).Error
 	})
+	if err == nil && out.Deactivated {
+		err = jwtbearer.ErrDeactivated
+	}
+	if errors.Is(err, jwtbearer.ErrDeactivated) {
+		return nil, err
+	}
 	return &out, storage.Translate(err)
 }
 

@@ -59,6 +59,10 @@ const (
 	AgentSecretAtIdP  = "demo-agent-secret"
 	AgentAtTodoClient = "agent-at-todo"
 	AgentAtTodoSecret = "demo-agent-at-todo-secret"
+	// TodoSCIMToken is the bearer token the IdP's provisioning presents
+	// at the todo AS's SCIM endpoint (SCIM_TOKEN there).
+	TodoSCIMToken = "demo-todo-scim-token"
+
 	// AgentRedirect is the agent's loopback redirect (RFC 8252 §7.3): any
 	// port of it is accepted.
 	AgentRedirect = "http://127.0.0.1/callback"

@@ -76,6 +76,10 @@ type Grant struct {
 	// IssuedAt, when set, picks the ID-JAG's iat for a request; the local
 	// IdP uses it for the console's "expired ID-JAG" scenario.
 	IssuedAt func(req *oauth.TokenRequest, now time.Time) time.Time
+	// WithoutEmail leaves the email claim out of ID-JAGs, as Okta's are
+	// (sub, the immutable user id, alone names the person): the resource
+	// must know the sub, from a sign-in or from provisioning.
+	WithoutEmail bool
 }
 
 // Handle runs the IdP's checks in order and issues the ID-JAG.
@@ -205,9 +209,13 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	if err != nil {
 		return nil, CheckKeyBinding, err
 	}
+	email := subject.Email
+	if g.WithoutEmail {
+		email = ""
+	}
 	token, claims, err := idjag.Issue(g.Signer, idjag.Grant{
 		Issuer: g.Issuer, Subject: subject.ID, Audience: audience, ClientID: conn.ClientIDAtResource,
-		Scope: scope, Resource: resource, Email: subject.Email, AuthTime: subject.AuthTime,
+		Scope: scope, Resource: resource, Email: email, AuthTime: subject.AuthTime,
 		AMR: subject.AMR, Tenant: subject.Tenant, Lifetime: lifetime,
 		Bound: jkt,
 	}, g.issuedAt(req, now()))

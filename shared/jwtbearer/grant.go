@@ -20,10 +20,17 @@ import (
 type Account struct {
 	ID    string
 	Email string
+	// Provisioned: the IdP created the account ahead of time (SCIM), with
+	// the subject as its externalId.
+	Provisioned bool
 }
 
 // ErrNoAccount is returned by Accounts.Linked for a subject never seen.
 var ErrNoAccount = errors.New("no account is linked to this subject")
+
+// ErrDeactivated is returned by Accounts for an account the IdP's
+// provisioning deactivated (SCIM active=false).
+var ErrDeactivated = errors.New("the account was deactivated by the administrator")
 
 // Accounts maps IdP subjects to local accounts (PROTOCOL.md check 12).
 type Accounts interface {
@@ -74,7 +81,12 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 	}
 	c := v.Claims
 	if d.account == nil {
-		if d.account, err = g.Accounts.LinkJustInTime(ctx, c.Issuer, c.Tenant, c.Subject, c.Email); err != nil {
+		d.account, err = g.Accounts.LinkJustInTime(ctx, c.Issuer, c.Tenant, c.Subject, c.Email)
+		if errors.Is(err, ErrDeactivated) {
+			// The email is a deactivated account's.
+			return nil, oauth.InvalidGrant("the account was deactivated by the administrator")
+		}
+		if err != nil {
 			return nil, oauth.ServerError(err)
 		}
 	}
@@ -165,9 +177,14 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 	// an account be linked or made just in time from the email.
 	acct, err := g.Accounts.Linked(ctx, c.Issuer, c.Tenant, c.Subject)
 	switch {
+	case err == nil && acct.Provisioned:
+		d.account = acct
+		trace.PassDetail(ctx, c12, "provisioned by the IdP (SCIM externalId = sub): account "+acct.ID)
 	case err == nil:
 		d.account = acct
 		trace.PassDetail(ctx, c12, "linked at sign-in: account "+acct.ID)
+	case errors.Is(err, ErrDeactivated):
+		return fail(c12, oauth.InvalidGrant("the account was deactivated by the administrator"))
 	case !errors.Is(err, ErrNoAccount):
 		return fail(c12, oauth.ServerError(err))
 	case v.Issuer.JIT.Allows(c.Email):

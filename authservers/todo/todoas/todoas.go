@@ -73,6 +73,9 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		// The REST API and the MCP server: an ID-JAG's resource claim
 		// chooses which one the access token is for.
 		Resources: []authserver.Resource{{URI: t.TodoAPI(), Scopes: todoScopes}, {URI: t.TodoMCP(), Scopes: todoScopes}},
+		// The local IdP provisions accounts here (SCIM), with its user ids
+		// as externalId.
+		SCIM: []authserver.SCIMClient{{Token: demo.TodoSCIMToken, Issuer: t.IdP}},
 		TrustedIssuers: []*idjag.TrustedIssuer{{
 			Issuer: t.IdP,
 			// The local IdP's users may get a todo account the first time

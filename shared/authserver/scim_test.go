@@ -1,0 +1,285 @@
+package authserver
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"gorm.io/gorm"
+
+	"xaa.example/shared/jwtbearer"
+	"xaa.example/shared/storage/storagetest"
+)
+
+const (
+	scimToken      = "test-scim-token"
+	otherSCIMToken = "other-idp-scim-token"
+	otherIdP       = "https://other-idp.test"
+)
+
+// newSCIMServer is a resource AS that two IdPs provision: the test IdP
+// (whose ID-JAGs it trusts) and another.
+func newSCIMServer(t *testing.T, db *gorm.DB) *resourceAS {
+	t.Helper()
+	return newResourceASEdited(t, db, func(c *Config) {
+		c.SCIM = []SCIMClient{{Token: scimToken, Issuer: testIdP}, {Token: otherSCIMToken, Issuer: otherIdP}}
+	})
+}
+
+// scimCall sends one SCIM request with a bearer token and returns the
+// status and the decoded body (nil when empty).
+func (r *resourceAS) scimCall(t *testing.T, token, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, r.srv.URL+"/scim/v2"+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/scim+json")
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if len(b) == 0 {
+		return resp.StatusCode, nil
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s %s: not JSON (%d): %s", method, path, resp.StatusCode, b)
+	}
+	return resp.StatusCode, out
+}
+
+// oktaUser is a user as Okta's provisioning creates it (Okta's SCIM 2.0
+// reference, "Create the user"): userName, name, emails, displayName,
+// locale, externalId, an empty groups list, a password, active.
+func oktaUser(email, externalID, given string) string {
+	return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,
+		"name":{"givenName":%q,"familyName":"Tables"},"emails":[{"primary":true,"value":%q,"type":"work"}],
+		"displayName":"%s Tables","locale":"en-US","externalId":%q,"groups":[],"password":"1mP@ssw0rd","active":true}`,
+		email, given, email, given, externalID)
+}
+
+// TestOktaProvisioningSequence: the requests Okta's provisioning sends, in
+// the order Okta documents them (SCIM 2.0 reference: check whether the user
+// exists, create, fetch, update the profile, deactivate, reactivate),
+// against SQLite and MariaDB; then the ID-JAG about the provisioned person,
+// with no email and no earlier sign-in, finds the account, and once the
+// account is deactivated it is refused.
+func TestOktaProvisioningSequence(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ras := newSCIMServer(t, db)
+		email := "dana-" + storagetest.ID() + "@tables.fake"
+		externalID := "00u" + storagetest.ID()
+		filter := "/Users?filter=" + url.QueryEscape(`userName eq "`+email+`"`) + "&startIndex=1&count=100"
+
+		// 1. Does the user exist? No.
+		status, list := ras.scimCall(t, scimToken, http.MethodGet, filter, "")
+		if status != 200 || list["totalResults"] != 0.0 || !hasSchema(list, "urn:ietf:params:scim:api:messages:2.0:ListResponse") {
+			t.Fatalf("lookup before create: %d %v", status, list)
+		}
+		// 2. Create.
+		status, created := ras.scimCall(t, scimToken, http.MethodPost, "/Users", oktaUser(email, externalID, "Dana"))
+		if status != http.StatusCreated || created["id"] == nil || created["externalId"] != externalID || created["active"] != true {
+			t.Fatalf("create: %d %v", status, created)
+		}
+		if _, ok := created["password"]; ok {
+			t.Error("the password came back")
+		}
+		id := created["id"].(string)
+		var kept string
+		db.Model(&SCIMUser{}).Select("attributes").Where("user_id = ?", id).Scan(&kept)
+		if strings.Contains(kept, "1mP@ssw0rd") {
+			t.Error("the password was stored")
+		}
+		// 3. Fetch it, and find it by userName and by externalId.
+		if status, got := ras.scimCall(t, scimToken, http.MethodGet, "/Users/"+id, ""); status != 200 || got["userName"] != email {
+			t.Fatalf("get: %d %v", status, got)
+		}
+		for _, f := range []string{filter, "/Users?filter=" + url.QueryEscape(`externalId eq "`+externalID+`"`)} {
+			if status, list := ras.scimCall(t, scimToken, http.MethodGet, f, ""); status != 200 || list["totalResults"] != 1.0 {
+				t.Fatalf("lookup %s after create: %d %v", f, status, list)
+			}
+		}
+
+		// The ID-JAG about Dana: sub = externalId, no email; the issuer
+		// allows no just-in-time accounts for it to fall back on.
+		wiki := [2]string{"wiki-at-todo", "wiki-secret"}
+		grant := func() (int, map[string]any) {
+			c := ras.claims()
+			c["sub"] = externalID
+			delete(c, "email")
+			status, body, _ := ras.post(t, wiki, bearerForm(ras.idjag(t, c)))
+			return status, body
+		}
+		status, body := grant()
+		if status != 200 {
+			t.Fatalf("the ID-JAG of a provisioned person: %d %v", status, body)
+		}
+
+		// 4. Profile update (Okta sends the whole user, PUT).
+		status, got := ras.scimCall(t, scimToken, http.MethodPut, "/Users/"+id, oktaUser(email, externalID, "Danielle"))
+		if status != 200 || got["displayName"] != "Danielle Tables" {
+			t.Fatalf("replace: %d %v", status, got)
+		}
+		// 5. Deactivate (Okta's PATCH, no path).
+		deactivate := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`
+		if status, got := ras.scimCall(t, scimToken, http.MethodPatch, "/Users/"+id, deactivate); status != 200 || got["active"] != false {
+			t.Fatalf("deactivate: %d %v", status, got)
+		}
+		if status, body := grant(); status != 400 || body["error"] != "invalid_grant" || body["error_description"] != "the account was deactivated by the administrator" {
+			t.Fatalf("the ID-JAG of a deactivated person: %d %v", status, body)
+		}
+		if ras.failedCheck() != jwtbearer.CheckSubject {
+			t.Errorf("refused by %q, want the subject check", ras.failedCheck())
+		}
+		// 6. Reactivate.
+		reactivate := strings.Replace(deactivate, "false", "true", 1)
+		if status, got := ras.scimCall(t, scimToken, http.MethodPatch, "/Users/"+id, reactivate); status != 200 || got["active"] != true {
+			t.Fatalf("reactivate: %d %v", status, got)
+		}
+		if status, body := grant(); status != 200 {
+			t.Fatalf("the ID-JAG after reactivation: %d %v", status, body)
+		}
+	})
+}
+
+// TestEntraPatchDialect: the PATCH forms Entra ID (Azure AD) sends:
+// capitalised ops, a boolean as a string, paths with a value filter, and a
+// value object with dotted keys.
+func TestEntraPatchDialect(t *testing.T) {
+	ras := newSCIMServer(t, storagetest.SQLite(t))
+	status, created := ras.scimCall(t, scimToken, http.MethodPost, "/Users", oktaUser("erin@tables.fake", "00u-erin", "Erin"))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, created)
+	}
+	id := created["id"].(string)
+	patch := func(ops string) map[string]any {
+		t.Helper()
+		status, got := ras.scimCall(t, scimToken, http.MethodPatch, "/Users/"+id,
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":`+ops+`}`)
+		if status != 200 {
+			t.Fatalf("PATCH %s: %d %v", ops, status, got)
+		}
+		return got
+	}
+	if got := patch(`[{"op":"Replace","path":"active","value":"False"}]`); got["active"] != false {
+		t.Errorf("active \"False\": %v", got["active"])
+	}
+	if got := patch(`[{"op":"Replace","path":"active","value":"True"}]`); got["active"] != true {
+		t.Errorf("active \"True\": %v", got["active"])
+	}
+	got := patch(`[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"erin.tables@tables.fake"}]`)
+	if got["userName"] != "erin@tables.fake" || primaryEmail(got["emails"]) != "erin.tables@tables.fake" {
+		t.Errorf("emails[type eq work].value: %v", got["emails"])
+	}
+	got = patch(`[{"op":"Add","path":"name.givenName","value":"Erina"},{"op":"Replace","value":{"displayName":"Erina T.","name.familyName":"Tabula"}}]`)
+	name, _ := got["name"].(map[string]any)
+	if got["displayName"] != "Erina T." || name["givenName"] != "Erina" || name["familyName"] != "Tabula" {
+		t.Errorf("name and displayName: %v", got)
+	}
+	// The account follows: its email is the primary one now.
+	var email string
+	ras.db.Model(&User{}).Select("email").Where("id = ?", id).Scan(&email)
+	if email != "erin.tables@tables.fake" {
+		t.Errorf("the account's email is %q", email)
+	}
+}
+
+// TestSCIMHostile: what the SCIM endpoint refuses, each in SCIM's error
+// format (RFC 7644 §3.12), with nothing stored.
+func TestSCIMHostile(t *testing.T) {
+	ras := newSCIMServer(t, storagetest.SQLite(t))
+	status, mine := ras.scimCall(t, scimToken, http.MethodPost, "/Users", oktaUser("fay@tables.fake", "00u-fay", "Fay"))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, mine)
+	}
+	status, theirs := ras.scimCall(t, otherSCIMToken, http.MethodPost, "/Users", oktaUser("gil@other.test", "00u-gil", "Gil"))
+	if status != http.StatusCreated {
+		t.Fatalf("create at the other IdP: %d %v", status, theirs)
+	}
+	theirID := theirs["id"].(string)
+	deep := strings.Repeat("(", 2000) + `userName eq "x"` + strings.Repeat(")", 2000)
+	rows := []struct {
+		name, token, method, path, body string
+		status                          int
+		scimType                        string
+	}{
+		{"no token", "", http.MethodGet, "/Users", "", 401, ""},
+		{"a wrong token", "not-the-token", http.MethodGet, "/Users", "", 401, ""},
+		{"malformed JSON", scimToken, http.MethodPost, "/Users", `{"userName":`, 400, "invalidSyntax"},
+		{"not an object", scimToken, http.MethodPost, "/Users", `["hello"]`, 400, "invalidSyntax"},
+		{"no userName", scimToken, http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"emails":[{"value":"h@tables.fake"}]}`, 400, "invalidValue"},
+		{"userName of the wrong type", scimToken, http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":42}`, 400, "invalidValue"},
+		{"no email anywhere", scimToken, http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"harry"}`, 400, "invalidValue"},
+		{"a duplicate userName", scimToken, http.MethodPost, "/Users", oktaUser("fay@tables.fake", "00u-fay-2", "Fay"), 409, "uniqueness"},
+		{"a duplicate externalId", scimToken, http.MethodPost, "/Users", oktaUser("fay2@tables.fake", "00u-fay", "Fay"), 409, "uniqueness"},
+		{"another IdP's person (get)", scimToken, http.MethodGet, "/Users/" + theirID, "", 404, ""},
+		{"another IdP's person (replace)", scimToken, http.MethodPut, "/Users/" + theirID, oktaUser("gil@other.test", "00u-gil", "Gil"), 404, ""},
+		{"another IdP's person (patch)", scimToken, http.MethodPatch, "/Users/" + theirID, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`, 404, ""},
+		{"another IdP's person (delete)", scimToken, http.MethodDelete, "/Users/" + theirID, "", 404, ""},
+		{"an invalid filter", scimToken, http.MethodGet, "/Users?filter=" + url.QueryEscape(`userName eq`), "", 400, "invalidFilter"},
+		{"a filter on an unknown attribute", scimToken, http.MethodGet, "/Users?filter=" + url.QueryEscape(`shoeSize eq "9"`), "", 400, "invalidFilter"},
+		{"a deeply nested filter", scimToken, http.MethodGet, "/Users?filter=" + url.QueryEscape(deep), "", 400, "invalidFilter"},
+		{"a huge filter", scimToken, http.MethodGet, "/Users?filter=" + url.QueryEscape(strings.Repeat(`userName eq "x" or `, 3000)+`userName eq "y"`), "", 400, "invalidFilter"},
+		{"a PATCH without its schema", scimToken, http.MethodPatch, "/Users/" + mine["id"].(string), `{"Operations":[{"op":"replace","value":{"active":false}}]}`, 400, "invalidValue"},
+		{"a PATCH with an unknown op", scimToken, http.MethodPatch, "/Users/" + mine["id"].(string), `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"explode","path":"active","value":false}]}`, 400, ""},
+		{"a PATCH of an unknown attribute", scimToken, http.MethodPatch, "/Users/" + mine["id"].(string), `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"shoeSize","value":"9"}]}`, 400, ""},
+		{"an oversized body", scimToken, http.MethodPost, "/Users", `{"userName":"` + strings.Repeat("a", 70<<10) + `"}`, 413, ""},
+	}
+	count := func() (n [2]int64) {
+		ras.db.Model(&User{}).Count(&n[0])
+		ras.db.Model(&SCIMUser{}).Count(&n[1])
+		return n
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			before := count()
+			status, body := ras.scimCall(t, row.token, row.method, row.path, row.body)
+			if status != row.status {
+				t.Fatalf("got %d %v, want %d", status, body, row.status)
+			}
+			if status != 413 && (!hasSchema(body, "urn:ietf:params:scim:api:messages:2.0:Error") || body["status"] != fmt.Sprint(row.status)) {
+				t.Errorf("not a SCIM error: %v", body)
+			}
+			if row.scimType != "" && body["scimType"] != row.scimType {
+				t.Errorf("scimType %v, want %s", body["scimType"], row.scimType)
+			}
+			if after := count(); after != before {
+				t.Errorf("accounts %v → %v: a refused request stored something", before, after)
+			}
+		})
+	}
+	// An attribute no schema here defines is ignored (RFC 7643 §3.1 leaves
+	// that to the service provider; IdPs send custom ones): not stored,
+	// not echoed, the rest of the account made.
+	status, got := ras.scimCall(t, scimToken, http.MethodPost, "/Users",
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ivy@tables.fake","shoeSize":"9","name":{"givenName":"Ivy","hatSize":"7"}}`)
+	var kept string
+	ras.db.Model(&SCIMUser{}).Select("attributes").Where("user_id = ?", got["id"]).Scan(&kept)
+	if status != http.StatusCreated || got["shoeSize"] != nil || strings.Contains(kept, "Size") {
+		t.Errorf("unknown attributes: %d %v, stored %s", status, got, kept)
+	}
+	// The other IdP's person is still active: the refused PATCH changed nothing.
+	if _, got := ras.scimCall(t, otherSCIMToken, http.MethodGet, "/Users/"+theirID, ""); got["active"] != true {
+		t.Errorf("the other IdP's person: %v", got)
+	}
+}
+
+func hasSchema(body map[string]any, schema string) bool {
+	list, _ := body["schemas"].([]any)
+	for _, s := range list {
+		if s == schema {
+			return true
+		}
+	}
+	return false
+}

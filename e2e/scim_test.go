@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"xaa.example/shared/demo"
 )
@@ -89,4 +90,100 @@ func TestProvisionedPersonWithoutEmail(t *testing.T) {
 	if p := newBrowser(t).signIn(s.topology.Todo, email, demo.Password); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "Account deactivated") {
 		t.Fatalf("the todo app for a deactivated person: %d\n%.1500s", p.Status, p.Body)
 	}
+}
+
+// TestProvisioningFromTheIdP: the admin switches provisioning to the todo
+// AS on in the IdP's console; everyone is pushed. A person added then is
+// pushed at once, and their first request through the wiki works with an
+// ID-JAG that carries no email; disabling them deactivates the account at
+// the todo AS. A push the app refuses (a wrong token) is retried, shown in
+// the console and the audit log, and goes through once the token is fixed.
+func TestProvisioningFromTheIdP(t *testing.T) {
+	s := startStack(t, sqliteDB, func(c *configs) {
+		c.idp.IDJAGEmail = false
+		for i := range c.todoAS.TrustedIssuers {
+			c.todoAS.TrustedIssuers[i].JIT.Enabled = false
+		}
+	})
+	admin, csrf := adminBrowser(t, s)
+	idp, todoAS := s.dbs["idp"], s.dbs["todo-as"]
+	// eventually waits for cond, polling.
+	eventually := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("not within 10 s: %s", what)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	pending := func() int64 {
+		var n int64
+		idp.Table("provisioning_jobs").Where("done_at IS NULL").Count(&n)
+		return n
+	}
+	provisioned := func(email string) (active, ok bool) {
+		var deactivated bool
+		err := todoAS.Table("users").Select("users.deactivated").Joins("JOIN scim_users ON scim_users.user_id = users.id").
+			Where("users.email = ?", email).Row().Scan(&deactivated)
+		return !deactivated, err == nil
+	}
+	setProvisioning := func(form map[string]string) {
+		t.Helper()
+		form["csrf"] = csrf
+		if p := admin.post(s.topology.IdP+"/admin/provisioning/1", form); p.Status != http.StatusOK || !strings.Contains(p.Body, "Todo AS") {
+			t.Fatalf("provisioning %v: %d\n%.1500s", form, p.Status, p.Body)
+		}
+	}
+
+	setProvisioning(map[string]string{"action": "enable"})
+	eventually("everyone pushed", func() bool { return pending() == 0 })
+	if _, ok := provisioned("bob@tables.fake"); !ok {
+		t.Fatal("bob was not provisioned when provisioning was switched on")
+	}
+
+	// A new person: pushed, and their first request through the wiki works.
+	p := admin.post(s.topology.IdP+"/admin/users", map[string]string{"csrf": csrf, "name": "Zoe Tables", "email": "zoe@tables.fake", "password": demo.Password})
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "is added to") {
+		t.Fatalf("add a person: %d\n%.1500s", p.Status, p.Body)
+	}
+	eventually("zoe provisioned", func() bool { _, ok := provisioned("zoe@tables.fake"); return ok })
+	zoe := newBrowser(t)
+	zoe.signIn(s.topology.Wiki, "zoe@tables.fake", demo.Password)
+	if p := zoe.get(s.topology.Wiki + "/todos"); p.Status != http.StatusOK || !strings.Contains(p.Body, `id="held-token"`) {
+		t.Fatalf("zoe's first My todos: %d\n%.1500s", p.Status, p.Body)
+	}
+	if console := zoe.get(s.topology.Wiki + "/debug").Body; !strings.Contains(console, "provisioned by the IdP") {
+		t.Error("the console does not say the account was provisioned")
+	}
+
+	// Disabled at the IdP: deactivated at the todo AS.
+	var zoeID string
+	if err := idp.Table("users").Select("id").Where("email = ?", "zoe@tables.fake").Row().Scan(&zoeID); err != nil {
+		t.Fatal(err)
+	}
+	admin.post(s.topology.IdP+"/admin/users/"+zoeID+"/toggle", map[string]string{"csrf": csrf})
+	eventually("zoe deactivated at the todo AS", func() bool { active, _ := provisioned("zoe@tables.fake"); return !active })
+
+	// A wrong token: refused by the app, retried, shown; fixed, it goes.
+	setProvisioning(map[string]string{"action": "save", "token": "not-the-token"})
+	admin.post(s.topology.IdP+"/admin/users", map[string]string{"csrf": csrf, "name": "Yan Tables", "email": "yan@tables.fake", "password": demo.Password})
+	eventually("a failed push", func() bool {
+		var n int64
+		idp.Table("provisioning_jobs").Where("done_at IS NULL AND attempts > 0").Count(&n)
+		return n > 0
+	})
+	page := admin.get(s.topology.IdP + "/admin/provisioning").Body
+	if !strings.Contains(page, "yan@tables.fake") || !strings.Contains(page, "retrying") || !strings.Contains(page, "answered 401") {
+		t.Errorf("the Provisioning tab does not show the failure:\n%.3000s", page)
+	}
+	if strings.Contains(page, demo.TodoSCIMToken) {
+		t.Error("the Provisioning tab shows the token")
+	}
+	if audit := admin.get(s.topology.IdP + "/admin/audit?q=yan%40tables.fake").Body; !strings.Contains(audit, "application.provision.user.push") || !strings.Contains(audit, "failed") {
+		t.Errorf("the failed push is not in the audit log:\n%.3000s", audit)
+	}
+	setProvisioning(map[string]string{"action": "save", "token": demo.TodoSCIMToken})
+	eventually("yan provisioned after the retry", func() bool { _, ok := provisioned("yan@tables.fake"); return ok })
 }

@@ -3,6 +3,7 @@ package provider
 import (
 	"crypto/rand"
 	"crypto/subtle"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,9 +14,11 @@ import (
 	"xaa.example/shared/op"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/crypto/bcrypt"
 
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
+	"xaa.example/shared/storage"
 	"xaa.example/shared/web"
 )
 
@@ -35,8 +38,11 @@ func (s *Server) adminRoutes(r *gin.Engine) {
 	admin.GET("/connections", s.adminConnections)
 	admin.POST("/connections/:id", s.adminUpdateConnection)
 	admin.GET("/users", s.adminUsers)
+	admin.POST("/users", s.adminCreateUser)
 	admin.POST("/users/:id/toggle", s.adminToggleUser)
 	admin.POST("/users/:id/unlock", s.adminUnlockUser)
+	admin.GET("/provisioning", s.adminProvisioning)
+	admin.POST("/provisioning/:id", s.adminUpdateProvisioning)
 	admin.GET("/apps", s.adminApps)
 	admin.POST("/apps/sign-in-protocol", s.adminSignInProtocol)
 	admin.GET("/audit", s.adminAudit)
@@ -178,6 +184,10 @@ func orNone(scopes string) string {
 }
 
 func (s *Server) adminUsers(c *gin.Context) {
+	s.renderUsers(c, http.StatusOK, c.Query("done"), "")
+}
+
+func (s *Server) renderUsers(c *gin.Context, status int, flash, problem string) {
 	users, orgs, err := s.store.usersAndOrgs(c.Request.Context())
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Users unavailable", "The users could not be loaded.")
@@ -191,7 +201,150 @@ func (s *Server) adminUsers(c *gin.Context) {
 	if err != nil {
 		s.cfg.Log.Error("locked accounts", "err", err)
 	}
-	s.renderAdmin(c, http.StatusOK, "Users", func(v adminView) templComponent { return usersTab(v, users, names, locked, adminOf(c).ID) }, c.Query("done"), "")
+	s.renderAdmin(c, status, "Users", func(v adminView) templComponent { return usersTab(v, users, names, locked, adminOf(c).ID) }, flash, problem)
+}
+
+// adminCreateUser adds a person, in the organisation of their email's
+// domain, and provisions them to the apps provisioning is on for.
+func (s *Server) adminCreateUser(c *gin.Context) {
+	ctx := c.Request.Context()
+	name, email, password := strings.TrimSpace(c.PostForm("name")), strings.ToLower(strings.TrimSpace(c.PostForm("email"))), c.PostForm("password")
+	refuse := func(problem string) { s.renderUsers(c, http.StatusBadRequest, "", problem+" Nobody was added.") }
+	switch {
+	case name == "" || len(name) > 255:
+		refuse("A name is required (at most 255 characters).")
+		return
+	case !strings.Contains(email, "@") || len(email) > 255:
+		refuse(fmt.Sprintf("%q is not an email address.", email))
+		return
+	case len(password) < 8 || len(password) > 72:
+		refuse("The first password must be 8 to 72 characters long.")
+		return
+	}
+	org, err := s.store.orgByEmail(ctx, email)
+	if err != nil {
+		refuse("No organisation here has the domain of " + email + ".")
+		return
+	}
+	hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.DefaultCost)
+	if err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The person could not be added.")
+		return
+	}
+	u := &User{ID: oktaID("00u"), OrgID: org.ID, Email: email, Name: name, PasswordHash: hash}
+	if err := s.store.createUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
+		refuse("Someone with the email " + email + " exists already.")
+		return
+	} else if err != nil {
+		s.cfg.Log.Error("create user", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The person could not be added.")
+		return
+	}
+	s.auditAdmin(ctx, adminOf(c), EventUserCreated, email, "", "active in "+org.Name)
+	s.queueProvisioning(ctx, "created", u.ID)
+	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(name+" ("+email+") is added to "+org.Name+"."))
+}
+
+// provisioningView is the Provisioning tab: the apps and the latest pushes.
+type provisioningView struct {
+	Targets []ProvisioningTarget
+	Jobs    []ProvisioningJob
+	Names   map[uint]string   // target names by id
+	People  map[string]string // emails by user id
+}
+
+func (s *Server) adminProvisioning(c *gin.Context) {
+	s.renderProvisioning(c, http.StatusOK, c.Query("done"), "")
+}
+
+func (s *Server) renderProvisioning(c *gin.Context, status int, flash, problem string) {
+	ctx := c.Request.Context()
+	targets, err := s.store.provisioningTargets(ctx)
+	if err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The apps could not be loaded.")
+		return
+	}
+	jobs, err := s.store.recentJobs(ctx, 50)
+	if err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The pushes could not be loaded.")
+		return
+	}
+	users, _, err := s.store.usersAndOrgs(ctx)
+	if err != nil {
+		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The people could not be loaded.")
+		return
+	}
+	pv := provisioningView{Targets: targets, Jobs: jobs, Names: map[uint]string{}, People: map[string]string{}}
+	for _, t := range targets {
+		pv.Names[t.ID] = t.Name
+	}
+	for _, u := range users {
+		pv.People[u.ID] = u.Email
+	}
+	s.renderAdmin(c, status, "Provisioning", func(v adminView) templComponent { return provisioningTab(v, pv, s.cfg.Now()) }, flash, problem)
+}
+
+// adminUpdateProvisioning saves an app's SCIM URL and token, and switches
+// its provisioning on (every person is pushed) or off.
+func (s *Server) adminUpdateProvisioning(c *gin.Context) {
+	ctx := c.Request.Context()
+	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
+	t, err := s.store.provisioningTarget(ctx, uint(id))
+	if err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such app", "That app is not one the IdP can provision.")
+		return
+	}
+	before := describeProvisioning(t)
+	if base := strings.TrimSpace(c.PostForm("base_url")); base != "" {
+		if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(base) > 1024 {
+			s.renderProvisioning(c, http.StatusBadRequest, "", fmt.Sprintf("%q is not an http(s) URL. Nothing was saved.", base))
+			return
+		}
+		t.BaseURL = strings.TrimSuffix(base, "/")
+	}
+	if token := c.PostForm("token"); token != "" {
+		if len(token) > 1024 {
+			s.renderProvisioning(c, http.StatusBadRequest, "", "The token is longer than 1,024 characters. Nothing was saved.")
+			return
+		}
+		t.Token = token
+	}
+	flash := t.Name + ": saved."
+	switch c.PostForm("action") {
+	case "enable":
+		t.Enabled = true
+		flash = "Provisioning to " + t.Name + " is on: every person is being pushed, and each change from now on."
+	case "disable":
+		t.Enabled = false
+		flash = "Provisioning to " + t.Name + " is off: changes are no longer pushed there."
+	case "save":
+	default:
+		s.renderProvisioning(c, http.StatusBadRequest, "", "Unknown action.")
+		return
+	}
+	if err := s.store.saveProvisioningTarget(ctx, t); err != nil {
+		s.cfg.Log.Error("save provisioning", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The app could not be updated.")
+		return
+	}
+	if c.PostForm("action") == "enable" {
+		if err := s.store.queuePushAll(ctx, s.cfg.Now(), t.ID); err != nil {
+			s.cfg.Log.Error("provisioning: queue everyone", "err", err)
+		}
+		s.provisioner.poke()
+	}
+	s.auditAdmin(ctx, adminOf(c), EventProvisioningChanged, t.Name, before, describeProvisioning(t))
+	c.Redirect(http.StatusSeeOther, "/admin/provisioning?done="+url.QueryEscape(flash))
+}
+
+// describeProvisioning is an app's provisioning settings, for the audit
+// log (never the token).
+func describeProvisioning(t *ProvisioningTarget) string {
+	state := "off"
+	if t.Enabled {
+		state = "on"
+	}
+	return state + "; " + t.BaseURL
 }
 
 // adminUnlockUser forgets an account's failed sign-ins, so its owner may
@@ -252,6 +405,7 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 		event, before = EventUserActivated, "disabled"
 	}
 	s.auditAdmin(ctx, admin, event, u.Email, before, state)
+	s.queueProvisioning(ctx, state, u.ID)
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is "+state+"."))
 }
 

@@ -90,6 +90,11 @@ const (
 	// EventSignInProtocolChanged: an organisation's people now sign in to
 	// an app with SAML 2.0, or with OpenID Connect.
 	EventSignInProtocolChanged = "application.lifecycle.update"
+	EventUserCreated           = "user.lifecycle.create"
+	EventProvisioningChanged   = "application.provision.update"
+	// EventProvisionPush: a person's account pushed to an app (SCIM),
+	// outcome pushed or failed.
+	EventProvisionPush = "application.provision.user.push"
 )
 
 // auditAdmin records an administrator's change, with what it was before

@@ -59,6 +59,9 @@ type Config struct {
 	// 2.0 instead of OpenID Connect (SP-initiated, HTTP-POST responses,
 	// signed assertions, persistent NameID = the IdP's user id).
 	SAMLServiceProviders []SAMLServiceProvider
+	// Provisioning are the apps the IdP may provision by SCIM, seeded
+	// switched off; the admin console switches them on.
+	Provisioning []ProvisioningConfig
 }
 
 // ConnectionConfig is a directional connection from a requesting app to a
@@ -165,8 +168,10 @@ func DefaultConfig(t demo.Topology) Config {
 			{EntityID: t.WikiAS + "/saml/metadata", ACSURL: t.WikiAS + "/saml/acs", ClientID: demo.WikiASClientAtIdP, Orgs: demo.OrgDomains()[2:]},
 			{EntityID: t.TodoAS + "/saml/metadata", ACSURL: t.TodoAS + "/saml/acs", ClientID: demo.TodoASClientAtIdP, Orgs: demo.OrgDomains()[2:]},
 		},
-		Password: demo.Password,
-		Trace:    trace.NewStore("idp"),
+		// The todo AS takes provisioning (SCIM) with its demo token.
+		Provisioning: []ProvisioningConfig{{Name: "Todo AS", BaseURL: t.TodoAS + "/scim/v2", Token: demo.TodoSCIMToken}},
+		Password:     demo.Password,
+		Trace:        trace.NewStore("idp"),
 		// Demo scenarios of the debug console: see exchangeGrant.
 		DemoScenarios: true,
 		IDJAGEmail:    true,

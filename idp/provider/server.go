@@ -31,6 +31,8 @@ type Server struct {
 	saml    *saml.IdentityProvider
 	clients *oauth.StaticClients
 	handler http.Handler
+	// provisioner pushes people to the apps (SCIM); Close stops it.
+	provisioner *provisioner
 }
 
 // New validates cfg, migrates and seeds the database, loads (or creates
@@ -64,12 +66,17 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.handler = s.routes()
+	s.startProvisioner()
 	return s, nil
 }
 
-// Close stops the goroutines New started (the signing-key watcher); the
+// Close stops the goroutines New started (the signing-key watcher, the
+// provisioning worker); the
 // main defers it, tests clean up with it.
-func (s *Server) Close() { s.op.Close() }
+func (s *Server) Close() {
+	s.provisioner.stop()
+	s.op.Close()
+}
 
 // Handler serves every endpoint of the IdP.
 func (s *Server) Handler() http.Handler { return s.handler }

@@ -90,7 +90,8 @@ func (a SAMLApp) SignsInBySAML(orgID string) bool {
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{}, &SignInThrottle{}, &DeviceCode{}, &SAMLApp{})
+	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{}, &SignInThrottle{}, &DeviceCode{}, &SAMLApp{},
+		&ProvisioningTarget{}, &ProvisioningJob{}, &ProvisionedAccount{})
 }
 
 // openStore migrates the IdP's tables and seeds the organisations, people
@@ -177,6 +178,9 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 			if err != nil {
 				return err
 			}
+		}
+		if err := s.seedProvisioning(tx, cfg.Provisioning); err != nil {
+			return err
 		}
 		for _, sp := range cfg.SAMLServiceProviders {
 			var n int64
@@ -399,4 +403,9 @@ func (s *store) org(ctx context.Context, id string) (*Org, error) {
 		return nil, storage.ErrNotFound
 	}
 	return &o, err
+}
+
+// createUser adds a person to an organisation.
+func (s *store) createUser(ctx context.Context, u *User) error {
+	return storage.Translate(s.db.WithContext(ctx).Create(u).Error)
 }

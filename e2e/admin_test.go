@@ -54,6 +54,7 @@ func TestAdminDisablesConnection(t *testing.T) {
 	}
 
 	set("enable")
+	afterThisSecond() // the disabling's revocation covers its whole second
 	ok := bob.get(s.topology.Wiki + "/todos")
 	if ok.Status != http.StatusOK || !strings.Contains(ok.Body, demo.BobTodos[0]) {
 		t.Fatalf("after re-enabling: %d:\n%s", ok.Status, ok.Body)

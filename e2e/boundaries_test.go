@@ -19,7 +19,7 @@ const (
 // themselves: no web framework, no database, no service.
 var protocol = []string{
 	"shared/dpop", "shared/oauth", "shared/idjag", "shared/jwtbearer", "shared/exchange", "shared/xaaclient",
-	"shared/accesstoken", "shared/clientmeta", "shared/replay", "shared/signin", "shared/jwks",
+	"shared/accesstoken", "shared/clientmeta", "shared/replay", "shared/signin", "shared/jwks", "shared/ssf",
 }
 
 // services are the deployables' own packages.

@@ -171,6 +171,9 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 		t.Fatalf("start todo: %v", err)
 	}
 	handlers["todo"].set(todo.Handler())
+	if err := todo.RegisterStream(ctx); err != nil {
+		t.Fatalf("todo: register the Shared Signals stream: %v", err)
+	}
 
 	wikiCfg.DB, wikiCfg.Log, wikiCfg.HTTPClient, wikiCfg.Recorder = s.dbs["wiki"], log.With("service", "wiki"), hc, s.recorder
 	wiki, err := wikiapp.New(ctx, wikiCfg)
@@ -269,4 +272,13 @@ func (b *browser) signIn(appURL, email, password string) page {
 	fields := formFields(login.Body)
 	fields["email"], fields["password"] = email, password
 	return b.post(origin(login.URL)+htmlUnescape(m[1]), fields)
+}
+
+// afterThisSecond waits for the next whole second of the clock. A Shared
+// Signals revocation covers the tokens issued up to the second of its
+// event (iat has whole seconds, and a token issued in that second may
+// predate it), so a test that acts again at once waits as a person would.
+func afterThisSecond() {
+	now := time.Now()
+	time.Sleep(now.Truncate(time.Second).Add(time.Second).Sub(now) + 10*time.Millisecond)
 }

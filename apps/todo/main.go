@@ -4,6 +4,8 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
+	"time"
 
 	"xaa.example/apps/todo/todoapp"
 	"xaa.example/shared/envconfig"
@@ -19,6 +21,11 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	cfg := todoapp.DefaultConfig(serve.Topology(env))
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	cfg.ClientSecret = env.String("CLIENT_SECRET", cfg.ClientSecret)
+	// Shared Signals from the IdP (SIGNALS=false: off).
+	cfg.Signals.StreamToken = env.String("SSF_STREAM_TOKEN", cfg.Signals.StreamToken)
+	if !env.Bool("SIGNALS", true) {
+		cfg.Signals = nil
+	}
 	traceStore, err := serve.DebugTrace(env, cfg.Trace)
 	if err != nil {
 		return err
@@ -38,5 +45,25 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	if err != nil {
 		return err
 	}
+	go registerStream(ctx, app, log)
 	return serve.Listen(ctx, env, ":3001", app.Handler(), log)
+}
+
+// registerStream registers the app's Shared Signals stream at the IdP,
+// trying again (2 s, doubling to a minute) while the IdP is not up yet.
+func registerStream(ctx context.Context, app *todoapp.App, log *slog.Logger) {
+	wait := 2 * time.Second
+	for {
+		err := app.RegisterStream(ctx)
+		if err == nil || ctx.Err() != nil {
+			return
+		}
+		log.Warn("Shared Signals stream not registered yet; trying again", "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, time.Minute)
+	}
 }

@@ -127,6 +127,7 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 	}
 	admin, _ := c.Get(adminKey)
 	before := describeConnection(conn)
+	wasEnabled, wasAllowed := conn.Enabled, conn.AllowedScopes
 	var flash string
 	switch c.PostForm("action") {
 	case "enable", "disable":
@@ -164,6 +165,13 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 		return
 	}
 	s.auditAdmin(ctx, admin.(*User), EventConnectionUpdated, conn.Name(), before, describeConnection(conn))
+	// Access already given ends at once at the resource (Shared Signals).
+	switch {
+	case wasEnabled && !conn.Enabled:
+		s.emitSignals(ctx, appRevoked(conn.ClientIDAtResource, "The administrator disabled the connection "+conn.Name()+".", s.cfg.Now()))
+	case conn.Enabled && narrowed(wasAllowed, conn.AllowedScopes):
+		s.emitSignals(ctx, appScopeNarrowed(conn.ClientIDAtResource, conn.AllowedScopes, s.cfg.Now()))
+	}
 	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+url.QueryEscape(flash))
 }
 
@@ -406,6 +414,9 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 	}
 	s.auditAdmin(ctx, admin, event, u.Email, before, state)
 	s.queueProvisioning(ctx, state, u.ID)
+	if u.Disabled {
+		s.emitSignals(ctx, personRevoked(u.Email, "The administrator disabled the account.", s.cfg.Now())...)
+	}
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is "+state+"."))
 }
 
@@ -532,4 +543,15 @@ func (s *Server) adminRotateKeys(c *gin.Context) {
 	s.auditAdmin(c.Request.Context(), admin.(*User), EventKeyRotated, "the IdP's signing keys", "", "new key "+kid+" published")
 	flash := "New signing key " + kid + " is published; it signs from " + s.cfg.Now().Add(s.op.Keys.PrePublish).UTC().Format("15:04:05") + " UTC."
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(flash))
+}
+
+// narrowed reports whether a scope allowed before is not allowed now.
+func narrowed(before, after string) bool {
+	now := oauth.ParseScopes(after)
+	for _, sc := range oauth.ParseScopes(before) {
+		if !now.Has(sc) {
+			return true
+		}
+	}
+	return false
 }

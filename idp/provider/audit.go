@@ -95,6 +95,9 @@ const (
 	// EventProvisionPush: a person's account pushed to an app (SCIM),
 	// outcome pushed or failed.
 	EventProvisionPush = "application.provision.user.push"
+	// EventSignalPush: a Security Event Token pushed to a receiver (Shared
+	// Signals), outcome pushed or failed.
+	EventSignalPush = "security.events.provider.push"
 )
 
 // auditAdmin records an administrator's change, with what it was before

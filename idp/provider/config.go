@@ -62,6 +62,9 @@ type Config struct {
 	// Provisioning are the apps the IdP may provision by SCIM, seeded
 	// switched off; the admin console switches them on.
 	Provisioning []ProvisioningConfig
+	// SSFReceivers may register a Shared Signals stream here, each with
+	// the bearer token the IdP gave it.
+	SSFReceivers []SSFReceiver
 }
 
 // ConnectionConfig is a directional connection from a requesting app to a
@@ -170,6 +173,8 @@ func DefaultConfig(t demo.Topology) Config {
 		},
 		// The todo AS takes provisioning (SCIM) with its demo token.
 		Provisioning: []ProvisioningConfig{{Name: "Todo AS", BaseURL: t.TodoAS + "/scim/v2", Token: demo.TodoSCIMToken}},
+		// The todo app receives Shared Signals (SETs) from the IdP.
+		SSFReceivers: []SSFReceiver{{Name: "Todo app", Token: demo.TodoSSFStreamToken}},
 		Password:     demo.Password,
 		Trace:        trace.NewStore("idp"),
 		// Demo scenarios of the debug console: see exchangeGrant.

@@ -172,8 +172,9 @@ func (s *store) setRemoteID(ctx context.Context, targetID uint, userID, remoteID
 		Create(&ProvisionedAccount{TargetID: targetID, UserID: userID, RemoteID: remoteID}).Error
 }
 
-// provisioner runs the pushes: woken when one is queued, and every second
-// for retries that have come due.
+// provisioner runs the pushes (provisioning, and Shared Signals'
+// deliveries): woken when one is queued, and every second for retries that
+// have come due.
 type provisioner struct {
 	s      *Server
 	http   *http.Client
@@ -199,6 +200,7 @@ func (s *Server) startProvisioner() {
 			case <-tick.C:
 			}
 			p.runDue(ctx)
+			p.runDueDeliveries(ctx)
 		}
 	}()
 }

@@ -91,7 +91,7 @@ type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
 	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{}, &SignInThrottle{}, &DeviceCode{}, &SAMLApp{},
-		&ProvisioningTarget{}, &ProvisioningJob{}, &ProvisionedAccount{})
+		&ProvisioningTarget{}, &ProvisioningJob{}, &ProvisionedAccount{}, &SSFStream{}, &SSFDelivery{})
 }
 
 // openStore migrates the IdP's tables and seeds the organisations, people

@@ -21,6 +21,9 @@ type Guard struct {
 	// BaseURL is the server's address as clients reach it: a proof's htu
 	// is BaseURL plus the request's path.
 	BaseURL string
+	// Revoked, when set, says why a valid token is revoked all the same
+	// (Shared Signals), or "".
+	Revoked func(ctx context.Context, c *Claims) string
 }
 
 // Refusal says how to answer a request the guard refused: its status,
@@ -91,6 +94,11 @@ func (g *Guard) Check(ctx context.Context, r *http.Request) (*Claims, *Refusal, 
 	claims, err := g.Tokens.Verify(ctx, raw)
 	if err != nil {
 		return refuse("invalid_token", "%s", err.Error())
+	}
+	if g.Revoked != nil {
+		if why := g.Revoked(ctx, claims); why != "" {
+			return refuse("invalid_token", "%s", why)
+		}
 	}
 	switch {
 	case claims.Cnf == nil && !dpopScheme:

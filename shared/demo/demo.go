@@ -62,6 +62,9 @@ const (
 	// TodoSCIMToken is the bearer token the IdP's provisioning presents
 	// at the todo AS's SCIM endpoint (SCIM_TOKEN there).
 	TodoSCIMToken = "demo-todo-scim-token"
+	// TodoSSFStreamToken is the bearer token the todo app manages its
+	// Shared Signals stream at the IdP with.
+	TodoSSFStreamToken = "demo-todo-ssf-stream-token"
 
 	// AgentRedirect is the agent's loopback redirect (RFC 8252 §7.3): any
 	// port of it is accepted.

@@ -30,7 +30,9 @@ type App struct {
 	mcpGuard *accesstoken.Guard
 	// mcpTokens accepts only tokens for the MCP server (EMA §5.1).
 	mcpTokens *accesstoken.Verifier
-	handler   http.Handler
+	// receiver takes the IdP's Shared Signals; nil when off.
+	receiver *receiver
+	handler  http.Handler
 }
 
 // New validates cfg, migrates and seeds the database and builds the handler.
@@ -39,7 +41,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("todo app config: %w", err)
 	}
 	cfg.setDefaults()
-	if err := cfg.DB.AutoMigrate(&Todo{}); err != nil {
+	if err := cfg.DB.AutoMigrate(&Todo{}, &Revocation{}); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	st := &store{db: cfg.DB}
@@ -79,6 +81,13 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 	proofChecker := &dpop.Verifier{Replay: proofs, Now: cfg.Now}
 	a.apiGuard = &accesstoken.Guard{Tokens: a.tokens, DPoP: proofChecker, BaseURL: cfg.BaseURL}
 	a.mcpGuard = &accesstoken.Guard{Tokens: a.mcpTokens, DPoP: proofChecker, BaseURL: cfg.BaseURL}
+	if cfg.Signals != nil {
+		if a.receiver, err = a.newReceiver(ctx); err != nil {
+			return nil, fmt.Errorf("Shared Signals receiver: %w", err)
+		}
+		a.apiGuard.Revoked = a.receiver.revocations.revoked
+		a.mcpGuard.Revoked = a.receiver.revocations.revoked
+	}
 	a.handler = a.routes()
 	return a, nil
 }
@@ -117,6 +126,11 @@ func (a *App) routes() http.Handler {
 	r.GET(mcpPath, mcpHandler)
 	r.DELETE(mcpPath, mcpHandler)
 	r.GET("/.well-known/oauth-protected-resource"+mcpPath, gin.WrapH(a.mcpMetadata()))
+
+	// Shared Signals: the IdP pushes its Security Event Tokens here.
+	if a.receiver != nil {
+		r.POST("/ssf/events", a.receiver.serveEvents)
+	}
 
 	// The pages.
 	pages := r.Group("/", web.SameOrigin(a.cfg.BaseURL))

@@ -43,6 +43,9 @@ type Config struct {
 	// Trace records the API's part in chain runs for the debug console,
 	// served at /debug/trace/{id}; nil turns that off.
 	Trace *trace.Store
+
+	// Signals receives the IdP's Shared Signals (signals.go); nil: off.
+	Signals *SignalsConfig
 }
 
 // SeedTodos are one owner's seeded todos; the last is done.
@@ -64,6 +67,8 @@ func DefaultConfig(t demo.Topology) Config {
 		// Bob's first: his todos are #1 to #3 (the README's examples).
 		SeedTodos: []SeedTodos{{demo.AccountID("bob@tables.fake"), demo.BobTodos}, {demo.AccountID("foo@tables.fake3"), demo.FooTodos}},
 		Trace:     trace.NewStore("todo"),
+		// The local IdP tells the app when access ends.
+		Signals: &SignalsConfig{Transmitter: t.IdP, StreamToken: demo.TodoSSFStreamToken},
 	}
 }
 

@@ -1,0 +1,306 @@
+package todoapp
+
+import (
+	"bytes"
+	"context"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
+
+	"xaa.example/shared/accesstoken"
+	"xaa.example/shared/jwks"
+	"xaa.example/shared/replay/replaydb"
+	"xaa.example/shared/ssf"
+	"xaa.example/shared/web"
+)
+
+// Shared Signals: the todo app receives the IdP's Security Event Tokens
+// (push delivery, RFC 8935, at /ssf/events) and ends access at once. An
+// account disabled at the IdP (RISC account-disabled, CAEP session-revoked
+// for the person) or an app's connection disabled or narrowed (CAEP
+// session-revoked or token-claims-change for the app) revokes the access
+// tokens issued before the event: the next API or MCP call with one gets
+// 401, and the requesting app must run the chain again, where the IdP
+// says no.
+//
+// The todo app registers its stream at the IdP itself (SSF stream
+// configuration) with a bearer token the IdP gave it, naming where to push
+// and the Authorization header to push with.
+
+// SignalsConfig turns the receiver on.
+type SignalsConfig struct {
+	// Transmitter is the IdP's issuer; its SSF configuration is at
+	// /.well-known/ssf-configuration and its keys are its JWKS.
+	Transmitter string
+	// StreamToken is the bearer token the IdP gave this app to manage its
+	// stream there.
+	StreamToken string
+}
+
+// Revocation ends the access tokens of a person (by email) or of an app
+// (by its client id at the todo AS) issued before a time.
+type Revocation struct {
+	ID     uint      `gorm:"primaryKey"`
+	Kind   string    `gorm:"size:16;not null"` // "person" or "app"
+	Value  string    `gorm:"size:255;not null"`
+	Before time.Time `gorm:"not null"`
+	// Why is said to whoever presents a revoked token.
+	Why       string `gorm:"size:1024;not null"`
+	CreatedAt time.Time
+}
+
+const (
+	revocationKindPerson = "person"
+	revocationKindApp    = "app"
+	// revocationsFresh is how long the revocations in memory are trusted
+	// before the table is read again for ones other replicas recorded.
+	revocationsFresh = time.Second
+)
+
+// revocations are the table's rows in memory: every API call checks its
+// token against them, and a read per call would cost a query.
+type revocations struct {
+	db   *gorm.DB
+	now  func() time.Time
+	mu   sync.Mutex
+	rows []Revocation
+	last uint
+	read time.Time
+}
+
+// load reads the rows recorded since the last read, at most once per
+// revocationsFresh.
+func (r *revocations) load(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.now().Sub(r.read) < revocationsFresh {
+		return nil
+	}
+	var rows []Revocation
+	if err := r.db.WithContext(ctx).Where("id > ?", r.last).Order("id").Find(&rows).Error; err != nil {
+		return err
+	}
+	r.add(rows...)
+	r.read = r.now()
+	return nil
+}
+
+func (r *revocations) add(rows ...Revocation) {
+	for _, row := range rows {
+		if row.ID > r.last {
+			r.last = row.ID
+		}
+		r.rows = append(r.rows, row)
+	}
+}
+
+// record keeps a revocation, in the table and in memory at once.
+func (r *revocations) record(ctx context.Context, row Revocation) error {
+	if err := r.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.add(row)
+	r.mu.Unlock()
+	return nil
+}
+
+// revoked says why a token is revoked, or "".
+func (r *revocations) revoked(ctx context.Context, c *accesstoken.Claims) string {
+	if err := r.load(ctx); err != nil {
+		return "revocations could not be read" // fail closed
+	}
+	if c.IssuedAt == nil {
+		return ""
+	}
+	issued := c.IssuedAt.Time()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for i := len(r.rows) - 1; i >= 0; i-- {
+		row := r.rows[i]
+		match := row.Kind == revocationKindPerson && c.Email != "" && strings.EqualFold(row.Value, c.Email) ||
+			row.Kind == revocationKindApp && row.Value == c.ClientID
+		if match && issued.Before(row.Before) {
+			return row.Why
+		}
+	}
+	return ""
+}
+
+// receiver is the SET endpoint's state.
+type receiver struct {
+	cfg         *SignalsConfig
+	audience    string
+	pushAuth    string // the Authorization the IdP must push with
+	verifier    *ssf.Verifier
+	revocations *revocations
+	http        *http.Client
+}
+
+func (a *App) newReceiver(ctx context.Context) (*receiver, error) {
+	secret, err := web.SecretKey(ctx, a.cfg.DB, "ssf-push")
+	if err != nil {
+		return nil, err
+	}
+	seen, err := replaydb.New(a.cfg.DB)
+	if err != nil {
+		return nil, err
+	}
+	client := a.cfg.Trace.Client(a.cfg.HTTPClient)
+	return &receiver{
+		cfg: a.cfg.Signals, audience: a.cfg.BaseURL, pushAuth: "Bearer " + hex.EncodeToString(secret), http: client,
+		verifier: &ssf.Verifier{Issuer: a.cfg.Signals.Transmitter, Audience: a.cfg.BaseURL,
+			Keys: jwks.NewRemote(a.cfg.Signals.Transmitter, client), Replay: seen, Now: a.cfg.Now},
+		revocations: &revocations{db: a.cfg.DB, now: a.cfg.Now},
+	}, nil
+}
+
+// serveEvents takes a pushed SET (RFC 8935 §2): 202 when accepted, or 400
+// with the reason in RFC 8935's form; unknown event types are accepted and
+// ignored (SSF §9).
+func (rc *receiver) serveEvents(c *gin.Context) {
+	r := c.Request
+	if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(rc.pushAuth)) != 1 {
+		ssf.WriteError(c.Writer, http.StatusUnauthorized, &ssf.Error{Code: ssf.ErrAuthentication, Description: "this endpoint takes SETs from its stream's transmitter, with the Authorization header the stream names"})
+		return
+	}
+	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); media != ssf.MediaType {
+		ssf.WriteError(c.Writer, http.StatusBadRequest, &ssf.Error{Code: ssf.ErrInvalidRequest, Description: "Content-Type must be " + ssf.MediaType})
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, ssf.MaxSETBytes+1))
+	if err != nil {
+		ssf.WriteError(c.Writer, http.StatusBadRequest, &ssf.Error{Code: ssf.ErrInvalidRequest, Description: "the body could not be read"})
+		return
+	}
+	set, err := rc.verifier.Verify(r.Context(), string(bytes.TrimSpace(body)))
+	var se *ssf.Error
+	switch {
+	case errors.As(err, &se):
+		ssf.WriteError(c.Writer, http.StatusBadRequest, se)
+		return
+	case err != nil:
+		c.AbortWithStatus(http.StatusInternalServerError)
+		return
+	}
+	for eventType, ev := range set.Events {
+		row, ok := revocationFor(eventType, ev, set)
+		if !ok {
+			continue // an event this receiver does not act on
+		}
+		if err := rc.revocations.record(r.Context(), row); err != nil {
+			c.AbortWithStatus(http.StatusInternalServerError) // not accepted: the transmitter retries
+			return
+		}
+	}
+	c.Status(http.StatusAccepted)
+}
+
+// eventNames are the events acted on, as people read them.
+var eventNames = map[string]string{
+	ssf.EventAccountDisabled:   "RISC account-disabled",
+	ssf.EventSessionRevoked:    "CAEP session-revoked",
+	ssf.EventTokenClaimsChange: "CAEP token-claims-change",
+}
+
+// revocationFor is what an event revokes: a person's tokens (subject email,
+// or a complex subject's user email), or an app's (a complex subject's
+// application, by client id).
+func revocationFor(eventType string, ev ssf.Event, set *ssf.SET) (Revocation, bool) {
+	name, known := eventNames[eventType]
+	if !known {
+		return Revocation{}, false
+	}
+	at := time.Unix(ev.Timestamp, 0)
+	if ev.Timestamp == 0 {
+		at = set.IssuedAt.Time()
+	}
+	// Tokens issued up to the second of the event are revoked (iat has
+	// whole seconds): a token issued in that same second was issued
+	// before the change could be seen.
+	before := at.Add(time.Second)
+	why := fmt.Sprintf("the access token was revoked by a Shared Signals event from the IdP (%s, SET %s, %s)", name, set.ID, at.UTC().Format("15:04:05 UTC"))
+	subject := set.Subject
+	switch {
+	case subject.Format == "email" && subject.Email != "":
+		return Revocation{Kind: revocationKindPerson, Value: strings.ToLower(subject.Email), Before: before, Why: why}, true
+	case subject.Format == "complex" && subject.User != nil && subject.User.Format == "email" && subject.User.Email != "":
+		return Revocation{Kind: revocationKindPerson, Value: strings.ToLower(subject.User.Email), Before: before, Why: why}, true
+	case subject.Format == "complex" && subject.Application != nil && subject.Application.ID != "":
+		return Revocation{Kind: revocationKindApp, Value: subject.Application.ID, Before: before, Why: why}, true
+	}
+	return Revocation{}, false
+}
+
+// RegisterStream asks the IdP (the transmitter) for a stream to this app:
+// push delivery to /ssf/events with this app's Authorization header, for
+// the events it acts on. The IdP keeps one stream per receiver, so calling
+// it again (at each start) replaces it.
+func (a *App) RegisterStream(ctx context.Context) error {
+	rc := a.receiver
+	if rc == nil {
+		return nil
+	}
+	var meta struct {
+		Issuer                string `json:"issuer"`
+		ConfigurationEndpoint string `json:"configuration_endpoint"`
+	}
+	if err := rc.getJSON(ctx, strings.TrimSuffix(rc.cfg.Transmitter, "/")+"/.well-known/ssf-configuration", &meta); err != nil {
+		return err
+	}
+	if meta.Issuer != rc.cfg.Transmitter || meta.ConfigurationEndpoint == "" {
+		return fmt.Errorf("the SSF configuration of %s names issuer %q and no configuration endpoint", rc.cfg.Transmitter, meta.Issuer)
+	}
+	body, _ := json.Marshal(map[string]any{
+		"aud": rc.audience,
+		"delivery": map[string]any{
+			"method": ssf.DeliveryPush, "endpoint_url": a.cfg.BaseURL + "/ssf/events", "authorization_header": rc.pushAuth,
+		},
+		"events_requested": []string{ssf.EventAccountDisabled, ssf.EventSessionRevoked, ssf.EventTokenClaimsChange},
+		"description":      "Todo app: ends access tokens when the IdP says access ended",
+	})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, meta.ConfigurationEndpoint, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+rc.cfg.StreamToken)
+	resp, err := rc.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+		return fmt.Errorf("the IdP refused the stream: %d %s", resp.StatusCode, bytes.TrimSpace(b))
+	}
+	a.cfg.Log.Info("Shared Signals stream registered at the IdP", "transmitter", rc.cfg.Transmitter)
+	return nil
+}
+
+func (rc *receiver) getJSON(ctx context.Context, url string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := rc.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %d", url, resp.StatusCode)
+	}
+	return json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(out)
+}

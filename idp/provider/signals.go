@@ -1,0 +1,347 @@
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-jose/go-jose/v4/jwt"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"xaa.example/shared/ssf"
+)
+
+// Shared Signals: the IdP is a transmitter (OpenID SSF 1.0). A receiver
+// (the todo app) registers a stream at /ssf/streams with the token the IdP
+// gave it; the IdP then pushes Security Event Tokens (RFC 8417, signed with
+// its keys) to the stream's endpoint (RFC 8935) when access ends:
+//
+//   - a person disabled: RISC account-disabled and CAEP session-revoked,
+//     subject their email (RFC 9493 "email" format, the identifier the
+//     resource's tokens carry);
+//   - a connection disabled: CAEP session-revoked for the app, subject
+//     complex{application: opaque client id at the resource}: every token
+//     of that app ends;
+//   - a connection's scopes narrowed: CAEP token-claims-change for the app
+//     with the scope now allowed: its tokens carry more than that.
+//
+// One event per SET. Deliveries wait in a table and go out through the
+// provisioning worker, retried as pushes are.
+
+const pathSSFStreams = "/ssf/streams"
+
+// SSFReceiver may manage a stream: its name and the bearer token the IdP
+// gave it.
+type SSFReceiver struct {
+	Name  string
+	Token string
+}
+
+// SSFStream is a receiver's stream: where and how to push, what it asked
+// for.
+type SSFStream struct {
+	ID       string `gorm:"primaryKey;size:32"`
+	Receiver string `gorm:"uniqueIndex;size:255;not null"`
+	Audience string `gorm:"size:1024;not null"`
+	Endpoint string `gorm:"size:1024;not null"`
+	// Authorization is the header to push with, as the receiver gave it: a
+	// credential, never shown.
+	Authorization string `gorm:"size:1024"`
+	Events        string `gorm:"size:1024;not null"` // requested and supported, space-separated
+	Description   string `gorm:"size:1024"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// SSFDelivery is one SET waiting for, or past, its push.
+type SSFDelivery struct {
+	ID        uint      `gorm:"primaryKey"`
+	StreamID  string    `gorm:"index;size:32;not null"`
+	Event     string    `gorm:"size:255;not null"`
+	Subject   string    `gorm:"size:1024;not null"` // for the admin console
+	SET       string    `gorm:"column:set_token;type:text;not null"`
+	Attempts  int       `gorm:"not null"`
+	NextAt    time.Time `gorm:"index;not null"`
+	LastError string    `gorm:"size:1024"`
+	DoneAt    *time.Time
+	CreatedAt time.Time
+}
+
+// ssfEvents are the events this transmitter sends.
+var ssfEvents = []string{ssf.EventAccountDisabled, ssf.EventSessionRevoked, ssf.EventTokenClaimsChange}
+
+// serveSSFConfiguration is the transmitter's metadata (SSF §7.1).
+func (s *Server) serveSSFConfiguration(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=300")
+	c.JSON(http.StatusOK, gin.H{
+		"spec_version":               "1_0",
+		"issuer":                     s.cfg.Issuer,
+		"jwks_uri":                   s.cfg.Issuer + pathKeys,
+		"delivery_methods_supported": []string{ssf.DeliveryPush},
+		"configuration_endpoint":     s.cfg.Issuer + pathSSFStreams,
+		"authorization_schemes":      []gin.H{{"spec_urn": "urn:ietf:rfc:6750"}},
+		"default_subjects":           "ALL",
+	})
+}
+
+// ssfReceiver is the receiver whose token the request bears, or nil (the
+// caller is then answered 401).
+func (s *Server) ssfReceiver(c *gin.Context) *SSFReceiver {
+	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	for i := range s.cfg.SSFReceivers {
+		r := &s.cfg.SSFReceivers[i]
+		if ok && token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(r.Token)) == 1 {
+			return r
+		}
+	}
+	c.Header("WWW-Authenticate", `Bearer realm="ssf"`)
+	c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "a bearer token the IdP gave this receiver is required"})
+	return nil
+}
+
+// streamJSON is a stream as the configuration endpoint shows it (SSF §8.1.1),
+// without the push credential.
+func (s *Server) streamJSON(st *SSFStream) gin.H {
+	return gin.H{
+		"stream_id": st.ID, "iss": s.cfg.Issuer, "aud": st.Audience,
+		"delivery":         gin.H{"method": ssf.DeliveryPush, "endpoint_url": st.Endpoint},
+		"events_supported": ssfEvents, "events_requested": strings.Fields(st.Events), "events_delivered": strings.Fields(st.Events),
+		"description": st.Description,
+	}
+}
+
+// serveCreateStream makes (or, called again, replaces) the receiver's
+// stream (SSF §8.1.1.1).
+func (s *Server) serveCreateStream(c *gin.Context) {
+	rcv := s.ssfReceiver(c)
+	if rcv == nil {
+		return
+	}
+	var req struct {
+		Aud      string `json:"aud"`
+		Delivery struct {
+			Method        string `json:"method"`
+			EndpointURL   string `json:"endpoint_url"`
+			Authorization string `json:"authorization_header"`
+		} `json:"delivery"`
+		EventsRequested []string `json:"events_requested"`
+		Description     string   `json:"description"`
+	}
+	bad := func(why string) {
+		c.JSON(http.StatusBadRequest, gin.H{"error": "invalid_request", "error_description": why})
+	}
+	if err := json.NewDecoder(c.Request.Body).Decode(&req); err != nil {
+		bad("the body is not a JSON stream configuration")
+		return
+	}
+	endpoint, err := url.Parse(req.Delivery.EndpointURL)
+	switch {
+	case req.Delivery.Method != ssf.DeliveryPush:
+		bad("delivery.method must be " + ssf.DeliveryPush + " (push); polling is not offered")
+		return
+	case err != nil || (endpoint.Scheme != "https" && endpoint.Scheme != "http") || endpoint.Host == "" || len(req.Delivery.EndpointURL) > 1024:
+		bad("delivery.endpoint_url must be an http(s) URL")
+		return
+	case req.Aud == "" || len(req.Aud) > 1024 || len(req.Delivery.Authorization) > 1024 || len(req.Description) > 1024:
+		bad("aud is required; aud, authorization_header and description are at most 1,024 characters")
+		return
+	}
+	var events []string
+	for _, e := range req.EventsRequested {
+		if slices.Contains(ssfEvents, e) && !slices.Contains(events, e) {
+			events = append(events, e)
+		}
+	}
+	st := SSFStream{ID: strings.ToLower(rand.Text()[:20]), Receiver: rcv.Name, Audience: req.Aud, Endpoint: req.Delivery.EndpointURL,
+		Authorization: req.Delivery.Authorization, Events: strings.Join(events, " "), Description: req.Description}
+	if err := s.store.saveStream(c.Request.Context(), &st); err != nil {
+		s.cfg.Log.Error("save SSF stream", "err", err)
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
+		return
+	}
+	s.cfg.Log.Info("Shared Signals stream configured", "receiver", rcv.Name, "stream", st.ID, "events", len(events))
+	c.JSON(http.StatusCreated, s.streamJSON(&st))
+}
+
+func (s *Server) serveGetStream(c *gin.Context) {
+	rcv := s.ssfReceiver(c)
+	if rcv == nil {
+		return
+	}
+	st, err := s.store.streamOf(c.Request.Context(), rcv.Name)
+	if err != nil {
+		c.JSON(http.StatusNotFound, gin.H{"error": "not_found", "error_description": "this receiver has no stream"})
+		return
+	}
+	c.JSON(http.StatusOK, s.streamJSON(st))
+}
+
+func (s *Server) serveDeleteStream(c *gin.Context) {
+	rcv := s.ssfReceiver(c)
+	if rcv == nil {
+		return
+	}
+	if err := s.store.deleteStream(c.Request.Context(), rcv.Name); err != nil {
+		c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (s *store) saveStream(ctx context.Context, st *SSFStream) error {
+	// One stream per receiver: a second registration replaces the first.
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "receiver"}},
+		DoUpdates: clause.AssignmentColumns([]string{"audience", "endpoint", "authorization", "events", "description", "updated_at"}),
+	}).Create(st).Error
+}
+
+func (s *store) streamOf(ctx context.Context, receiver string) (*SSFStream, error) {
+	var st SSFStream
+	return &st, s.db.WithContext(ctx).Take(&st, "receiver = ?", receiver).Error
+}
+
+func (s *store) deleteStream(ctx context.Context, receiver string) error {
+	return s.db.WithContext(ctx).Where("receiver = ?", receiver).Delete(&SSFStream{}).Error
+}
+
+// signal is an event to send: its type, payload, subject, and how the
+// admin console names them.
+type signal struct {
+	Type    string
+	Event   ssf.Event
+	Subject ssf.Subject
+	About   string
+}
+
+// emitSignals signs a SET per event for every stream that asked for it,
+// queues the pushes and wakes the worker. A failure is logged: the admin's
+// change stands, and the access tokens still expire on their own.
+func (s *Server) emitSignals(ctx context.Context, signals ...signal) {
+	var streams []SSFStream
+	if err := s.store.db.WithContext(ctx).Find(&streams).Error; err != nil {
+		s.cfg.Log.Error("Shared Signals: read the streams", "err", err)
+		return
+	}
+	now := s.cfg.Now()
+	var deliveries []SSFDelivery
+	for _, st := range streams {
+		for _, sig := range signals {
+			if !slices.Contains(strings.Fields(st.Events), sig.Type) {
+				continue
+			}
+			set, err := ssf.Sign(s.op.Keys, ssf.SET{
+				Issuer: s.cfg.Issuer, Audience: jwt.Audience{st.Audience}, IssuedAt: jwt.NewNumericDate(now),
+				ID: rand.Text(), Subject: sig.Subject, Events: map[string]ssf.Event{sig.Type: sig.Event},
+			})
+			if err != nil {
+				s.cfg.Log.Error("Shared Signals: sign", "err", err)
+				continue
+			}
+			// Kept for the worker only should the push below fail.
+			deliveries = append(deliveries, SSFDelivery{StreamID: st.ID, Event: sig.Type, Subject: truncate(sig.About, 1024), SET: set, NextAt: now.Add(inlineDeliveryGrace)})
+		}
+	}
+	if len(deliveries) == 0 {
+		return
+	}
+	if err := s.store.db.WithContext(ctx).Create(&deliveries).Error; err != nil {
+		s.cfg.Log.Error("Shared Signals: queue", "err", err)
+		return
+	}
+	// Pushed now, before the admin's page returns, so that the very next
+	// call with a revoked token fails; what fails here is retried.
+	push, cancel := context.WithTimeout(context.WithoutCancel(ctx), provisioningTimeout)
+	defer cancel()
+	for i := range deliveries {
+		s.provisioner.deliver(push, &deliveries[i])
+	}
+}
+
+// inlineDeliveryGrace keeps a delivery being pushed inline from the
+// worker's hands meanwhile.
+const inlineDeliveryGrace = 30 * time.Second
+
+// personRevoked: a person's access ends (disabled by the admin).
+func personRevoked(email, why string, at time.Time) []signal {
+	reason := map[string]any{"en": why}
+	subject := ssf.Subject{Format: "email", Email: email}
+	return []signal{
+		{Type: ssf.EventAccountDisabled, Event: ssf.Event{Timestamp: at.Unix(), ReasonAdmin: reason}, Subject: subject, About: email},
+		{Type: ssf.EventSessionRevoked, Event: ssf.Event{Timestamp: at.Unix(), ReasonAdmin: reason}, Subject: subject, About: email},
+	}
+}
+
+// appRevoked: every token of an app (its client id at the resource) ends.
+func appRevoked(clientID, why string, at time.Time) signal {
+	return signal{Type: ssf.EventSessionRevoked, Event: ssf.Event{Timestamp: at.Unix(), ReasonAdmin: map[string]any{"en": why}},
+		Subject: ssf.Subject{Format: "complex", Application: &ssf.Subject{Format: "opaque", ID: clientID}}, About: "app " + clientID}
+}
+
+// appScopeNarrowed: an app's tokens may carry only scope from now on.
+func appScopeNarrowed(clientID, scope string, at time.Time) signal {
+	return signal{Type: ssf.EventTokenClaimsChange, Event: ssf.Event{Timestamp: at.Unix(), Claims: map[string]any{"scope": scope}},
+		Subject: ssf.Subject{Format: "complex", Application: &ssf.Subject{Format: "opaque", ID: clientID}}, About: "app " + clientID + " now " + scope}
+}
+
+// runDueDeliveries pushes the SETs that are due, and records each outcome
+// (retried as provisioning pushes are).
+func (p *provisioner) runDueDeliveries(ctx context.Context) {
+	s := p.s
+	var due []SSFDelivery
+	if err := s.store.db.WithContext(ctx).Where("done_at IS NULL AND next_at <= ?", s.cfg.Now()).Order("id").Limit(50).Find(&due).Error; err != nil {
+		if ctx.Err() == nil {
+			s.cfg.Log.Error("Shared Signals: read the queue", "err", err)
+		}
+		return
+	}
+	for i := range due {
+		if ctx.Err() != nil {
+			return
+		}
+		p.deliver(ctx, &due[i])
+	}
+}
+
+// deliver pushes one SET to its stream and records the outcome, in the
+// queue (retried as provisioning pushes are) and the audit log.
+func (p *provisioner) deliver(ctx context.Context, d *SSFDelivery) {
+	s := p.s
+	db := s.store.db.WithContext(ctx)
+	var st SSFStream
+	err := db.Take(&st, "id = ?", d.StreamID).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		now := s.cfg.Now()
+		d.DoneAt, d.LastError = &now, "the stream was deleted"
+		db.Model(d).Select("done_at", "last_error").Updates(d)
+		return
+	}
+	if err != nil {
+		return // tried again on the worker's next round
+	}
+	err = ssf.Push(ctx, p.http, st.Endpoint, st.Authorization, d.SET)
+	now := s.cfg.Now()
+	d.Attempts++
+	row := AuditEvent{Time: now.UTC(), Event: EventSignalPush, Target: st.Receiver, UserEmail: truncate(d.Subject, 255), After: d.Event}
+	if err != nil {
+		d.NextAt, d.LastError = now.Add(min(provisioningFirstRetry<<min(d.Attempts-1, 20), provisioningMaxRetry)), truncate(err.Error(), 1024)
+		db.Model(d).Select("attempts", "next_at", "last_error").Updates(d)
+		row.Outcome, row.Reason = "failed", d.LastError
+		s.cfg.Log.Warn("Shared Signals: push failed", "receiver", st.Receiver, "attempt", d.Attempts, "err", err)
+	} else {
+		d.DoneAt, d.LastError = &now, ""
+		db.Model(d).Select("attempts", "done_at", "last_error").Updates(d)
+		row.Outcome = "pushed"
+		s.cfg.Log.Info("Shared Signals: SET delivered", "receiver", st.Receiver, "event", d.Event)
+	}
+	s.storeAudit(ctx, &row)
+}

@@ -605,3 +605,40 @@ func TestBrowserSAMLSignIn(t *testing.T) {
 		t.Errorf("CSP violations on the way: %v", violations)
 	}
 }
+
+// TestBrowserProvisioning: the admin, in the IdP's console, switches SCIM
+// provisioning to the todo AS on and adds a person with the form; the
+// Provisioning tab lists the pushes, each pushed.
+func TestBrowserProvisioning(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	c := newChrome(t)
+	idp := s.topology.IdP
+	c.run("sign in as the admin", chromedp.Navigate(idp+"/admin/provisioning"), chromedp.WaitVisible(`input[name=password]`, chromedp.ByQuery),
+		chromedp.SetValue(`input[name=email]`, "admin@tables.fake", chromedp.ByQuery), chromedp.SetValue(`input[name=password]`, demo.Password, chromedp.ByQuery),
+		chromedp.Submit(`input[name=password]`, chromedp.ByQuery), chromedp.WaitVisible(`#provisioning-1`, chromedp.ByQuery))
+	c.shot("provisioning-off")
+	c.run("switch provisioning on", chromedp.Click(`#provisioning-1 button[value=enable]`, chromedp.ByQuery), chromedp.WaitVisible(`.alert.ok`, chromedp.ByQuery))
+	if flash := c.text(`.alert.ok`); !strings.Contains(flash, "Provisioning to Todo AS is on") {
+		t.Errorf("the console says %q", flash)
+	}
+	c.run("add a person", chromedp.Navigate(idp+"/admin/users"), chromedp.WaitVisible(`#add-person`, chromedp.ByQuery),
+		chromedp.Click(`details summary`, chromedp.ByQuery),
+		chromedp.SetValue(`#add-person input[name=name]`, "Zoe Tables", chromedp.ByQuery),
+		chromedp.SetValue(`#add-person input[name=email]`, "zoe@tables.fake", chromedp.ByQuery),
+		chromedp.SetValue(`#add-person input[name=password]`, demo.Password, chromedp.ByQuery))
+	c.shot("add-a-person")
+	c.run("submit", chromedp.Submit(`#add-person input[name=password]`, chromedp.ByQuery), chromedp.WaitVisible(`.alert.ok`, chromedp.ByQuery))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c.run("open the pushes", chromedp.Navigate(idp+"/admin/provisioning"), chromedp.WaitVisible(`#pushes`, chromedp.ByQuery))
+		list := c.text(`#pushes`)
+		if strings.Contains(list, "zoe@tables.fake") && strings.Count(list, "\npushed") == strings.Count(list, "→") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the pushes did not all go through:\n%s", list)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	c.shot("pushes")
+}

@@ -186,4 +186,18 @@ func TestProvisioningFromTheIdP(t *testing.T) {
 	}
 	setProvisioning(map[string]string{"action": "save", "token": demo.TodoSCIMToken})
 	eventually("yan provisioned after the retry", func() bool { _, ok := provisioned("yan@tables.fake"); return ok })
+
+	// Deleted at the IdP: deleted at the todo AS.
+	var yanID string
+	if err := idp.Table("users").Select("id").Where("email = ?", "yan@tables.fake").Row().Scan(&yanID); err != nil {
+		t.Fatal(err)
+	}
+	if p := admin.post(s.topology.IdP+"/admin/users/"+yanID+"/delete", map[string]string{"csrf": csrf}); !strings.Contains(p.Body, "yan@tables.fake is deleted") {
+		t.Fatalf("delete: %d\n%.1500s", p.Status, p.Body)
+	}
+	eventually("yan deleted at the todo AS", func() bool {
+		var n int64
+		todoAS.Table("users").Where("email = ?", "yan@tables.fake").Count(&n)
+		return n == 0
+	})
 }

@@ -40,6 +40,7 @@ func (s *Server) adminRoutes(r *gin.Engine) {
 	admin.GET("/users", s.adminUsers)
 	admin.POST("/users", s.adminCreateUser)
 	admin.POST("/users/:id/toggle", s.adminToggleUser)
+	admin.POST("/users/:id/delete", s.adminDeleteUser)
 	admin.POST("/users/:id/unlock", s.adminUnlockUser)
 	admin.GET("/provisioning", s.adminProvisioning)
 	admin.POST("/provisioning/:id", s.adminUpdateProvisioning)
@@ -249,16 +250,39 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 		return
 	}
 	s.auditAdmin(ctx, adminOf(c), EventUserCreated, email, "", "active in "+org.Name)
-	s.queueProvisioning(ctx, "created", u.ID)
+	s.queueProvisioning(ctx, "created", u)
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(name+" ("+email+") is added to "+org.Name+"."))
+}
+
+// adminDeleteUser deletes a person: they can no longer sign in or be
+// vouched for, their accounts at the apps provisioning is on for are
+// deleted, and the apps' access tokens for them end (Shared Signals).
+func (s *Server) adminDeleteUser(c *gin.Context) {
+	ctx := c.Request.Context()
+	admin, u, ok := s.adminAndUser(c)
+	if !ok {
+		return
+	}
+	if u.ID == admin.ID {
+		web.RenderError(c, http.StatusBadRequest, "Not allowed", "You cannot delete your own account.")
+		return
+	}
+	if err := s.store.deleteUser(ctx, u.ID); err != nil {
+		s.cfg.Log.Error("delete user", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Not deleted", "The person could not be deleted.")
+		return
+	}
+	s.auditAdmin(ctx, admin, EventUserDeleted, u.Email, "exists", "deleted")
+	s.queueProvisioning(ctx, "deleted", u)
+	s.emitSignals(ctx, personRevoked(u.Email, "The administrator deleted the account.", s.cfg.Now())...)
+	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is deleted."))
 }
 
 // provisioningView is the Provisioning tab: the apps and the latest pushes.
 type provisioningView struct {
 	Targets []ProvisioningTarget
 	Jobs    []ProvisioningJob
-	Names   map[uint]string   // target names by id
-	People  map[string]string // emails by user id
+	Names   map[uint]string // target names by id
 }
 
 func (s *Server) adminProvisioning(c *gin.Context) {
@@ -277,17 +301,9 @@ func (s *Server) renderProvisioning(c *gin.Context, status int, flash, problem s
 		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The pushes could not be loaded.")
 		return
 	}
-	users, _, err := s.store.usersAndOrgs(ctx)
-	if err != nil {
-		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The people could not be loaded.")
-		return
-	}
-	pv := provisioningView{Targets: targets, Jobs: jobs, Names: map[uint]string{}, People: map[string]string{}}
+	pv := provisioningView{Targets: targets, Jobs: jobs, Names: map[uint]string{}}
 	for _, t := range targets {
 		pv.Names[t.ID] = t.Name
-	}
-	for _, u := range users {
-		pv.People[u.ID] = u.Email
 	}
 	s.renderAdmin(c, status, "Provisioning", func(v adminView) templComponent { return provisioningTab(v, pv, s.cfg.Now()) }, flash, problem)
 }
@@ -413,7 +429,7 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 		event, before = EventUserActivated, "disabled"
 	}
 	s.auditAdmin(ctx, admin, event, u.Email, before, state)
-	s.queueProvisioning(ctx, state, u.ID)
+	s.queueProvisioning(ctx, state, u)
 	if u.Disabled {
 		s.emitSignals(ctx, personRevoked(u.Email, "The administrator disabled the account.", s.cfg.Now())...)
 	}

@@ -91,6 +91,7 @@ const (
 	// an app with SAML 2.0, or with OpenID Connect.
 	EventSignInProtocolChanged = "application.lifecycle.update"
 	EventUserCreated           = "user.lifecycle.create"
+	EventUserDeleted           = "user.lifecycle.delete"
 	EventProvisioningChanged   = "application.provision.update"
 	// EventProvisionPush: a person's account pushed to an app (SCIM),
 	// outcome pushed or failed.

@@ -54,10 +54,13 @@ type ProvisioningTarget struct {
 
 // ProvisioningJob is one push of a person's state to an app.
 type ProvisioningJob struct {
-	ID        uint      `gorm:"primaryKey"`
-	TargetID  uint      `gorm:"index;not null"`
-	UserID    string    `gorm:"size:32;not null"`
-	Why       string    `gorm:"size:64;not null"` // what queued it: "created", "disabled", ...
+	ID       uint   `gorm:"primaryKey"`
+	TargetID uint   `gorm:"index;not null"`
+	UserID   string `gorm:"size:32;not null"`
+	Email    string `gorm:"size:255"`         // for the console, once the person may be gone
+	Why      string `gorm:"size:64;not null"` // what queued it: "created", "disabled", ...
+	// Delete removes the account at the app (the person was deleted here).
+	Delete    bool
 	Attempts  int       `gorm:"not null"`
 	NextAt    time.Time `gorm:"index;not null"`
 	LastError string    `gorm:"size:1024"`
@@ -100,17 +103,16 @@ func (s *store) saveProvisioningTarget(ctx context.Context, t *ProvisioningTarge
 	return s.db.WithContext(ctx).Save(t).Error
 }
 
-// queuePush queues a push of each person to every enabled app.
-func (s *store) queuePush(ctx context.Context, now time.Time, why string, userIDs ...string) (int, error) {
+// queuePush queues a push of the person to every enabled app: their
+// state, or their account's deletion.
+func (s *store) queuePush(ctx context.Context, now time.Time, why string, del bool, u *User) (int, error) {
 	var targets []ProvisioningTarget
 	if err := s.db.WithContext(ctx).Where("enabled = ?", true).Find(&targets).Error; err != nil {
 		return 0, err
 	}
 	var jobs []ProvisioningJob
 	for _, t := range targets {
-		for _, id := range userIDs {
-			jobs = append(jobs, ProvisioningJob{TargetID: t.ID, UserID: id, Why: why, NextAt: now})
-		}
+		jobs = append(jobs, ProvisioningJob{TargetID: t.ID, UserID: u.ID, Email: u.Email, Why: why, Delete: del, NextAt: now})
 	}
 	if len(jobs) == 0 {
 		return 0, nil
@@ -121,13 +123,13 @@ func (s *store) queuePush(ctx context.Context, now time.Time, why string, userID
 // queuePushAll queues a push of every person to one app (assigning them
 // all when provisioning is switched on).
 func (s *store) queuePushAll(ctx context.Context, now time.Time, targetID uint) error {
-	var ids []string
-	if err := s.db.WithContext(ctx).Model(&User{}).Order("id").Pluck("id", &ids).Error; err != nil {
+	var users []User
+	if err := s.db.WithContext(ctx).Select("id", "email").Order("id").Find(&users).Error; err != nil {
 		return err
 	}
-	jobs := make([]ProvisioningJob, 0, len(ids))
-	for _, id := range ids {
-		jobs = append(jobs, ProvisioningJob{TargetID: targetID, UserID: id, Why: "assigned", NextAt: now})
+	jobs := make([]ProvisioningJob, 0, len(users))
+	for _, u := range users {
+		jobs = append(jobs, ProvisioningJob{TargetID: targetID, UserID: u.ID, Email: u.Email, Why: "assigned", NextAt: now})
 	}
 	if len(jobs) == 0 {
 		return nil
@@ -167,7 +169,11 @@ func (s *store) remoteID(ctx context.Context, targetID uint, userID string) (str
 	return a.RemoteID, err
 }
 
+// setRemoteID remembers the person's id at the app; "" forgets it.
 func (s *store) setRemoteID(ctx context.Context, targetID uint, userID, remoteID string) error {
+	if remoteID == "" {
+		return s.db.WithContext(ctx).Where("target_id = ? AND user_id = ?", targetID, userID).Delete(&ProvisionedAccount{}).Error
+	}
 	return s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).
 		Create(&ProvisionedAccount{TargetID: targetID, UserID: userID, RemoteID: remoteID}).Error
 }
@@ -243,34 +249,39 @@ func (p *provisioner) run(ctx context.Context, j *ProvisioningJob) {
 	if err != nil {
 		return
 	}
-	u, err := s.store.user(ctx, j.UserID)
-	if err != nil {
-		_ = s.store.finishJob(ctx, j, s.cfg.Now()) // the person is gone: nothing to push
-		return
-	}
 	if !t.Enabled {
 		_ = s.store.retryJob(ctx, j, s.cfg.Now(), "provisioning to "+t.Name+" is switched off")
 		return
 	}
-	remote, err := p.push(ctx, t, u)
+	var remote, state string
+	if j.Delete {
+		state, err = "deleted at the app", p.remove(ctx, t, j.UserID)
+	} else {
+		u, uerr := s.store.user(ctx, j.UserID)
+		if uerr != nil {
+			_ = s.store.finishJob(ctx, j, s.cfg.Now()) // deleted since: its own job follows
+			return
+		}
+		state = pushedState(u)
+		remote, err = p.push(ctx, t, u)
+	}
 	now := s.cfg.Now()
-	row := AuditEvent{Time: now.UTC(), Event: EventProvisionPush, UserID: u.ID, UserEmail: u.Email, Target: t.Name,
-		After: pushedState(u)}
+	row := AuditEvent{Time: now.UTC(), Event: EventProvisionPush, UserID: j.UserID, UserEmail: j.Email, Target: t.Name, After: state}
 	if err != nil {
 		row.Outcome, row.Reason = "failed", truncate(err.Error(), 1024)
 		if err := s.store.retryJob(ctx, j, now, err.Error()); err != nil {
 			s.cfg.Log.Error("provisioning: record a failure", "err", err)
 		}
-		s.cfg.Log.Warn("provisioning: push failed", "app", t.Name, "user", u.ID, "attempt", j.Attempts, "retry_at", j.NextAt, "err", err)
+		s.cfg.Log.Warn("provisioning: push failed", "app", t.Name, "user", j.UserID, "attempt", j.Attempts, "retry_at", j.NextAt, "err", err)
 	} else {
 		row.Outcome = "pushed"
-		if err := s.store.setRemoteID(ctx, t.ID, u.ID, remote); err != nil {
+		if err := s.store.setRemoteID(ctx, t.ID, j.UserID, remote); err != nil {
 			s.cfg.Log.Error("provisioning: remember the app's id", "err", err)
 		}
 		if err := s.store.finishJob(ctx, j, now); err != nil {
 			s.cfg.Log.Error("provisioning: record a push", "err", err)
 		}
-		s.cfg.Log.Info("provisioning: pushed", "app", t.Name, "user", u.ID, "active", !u.Disabled)
+		s.cfg.Log.Info("provisioning: pushed", "app", t.Name, "user", j.UserID, "state", state)
 	}
 	s.storeAudit(ctx, &row)
 }
@@ -317,6 +328,25 @@ func (p *provisioner) push(ctx context.Context, t *ProvisioningTarget, u *User) 
 		return "", errors.New("the app created the account but gave no id")
 	}
 	return out.ID, nil
+}
+
+// remove deletes the person's account at the app (RFC 7644 §3.6); one the
+// app no longer has is gone already.
+func (p *provisioner) remove(ctx context.Context, t *ProvisioningTarget, userID string) error {
+	id, err := p.s.store.remoteID(ctx, t.ID, userID)
+	if err != nil {
+		return err
+	}
+	if id == "" {
+		if id, err = p.find(ctx, t, `externalId eq "`+userID+`"`); err != nil || id == "" {
+			return err
+		}
+	}
+	status, err := p.call(ctx, t, http.MethodDelete, "/Users/"+url.PathEscape(id), nil, nil)
+	if status == http.StatusNotFound {
+		return nil
+	}
+	return err
 }
 
 func (p *provisioner) find(ctx context.Context, t *ProvisioningTarget, filter string) (string, error) {
@@ -396,8 +426,8 @@ func (p *provisioner) call(ctx context.Context, t *ProvisioningTarget, method, p
 
 // queueProvisioning queues pushes of people to every enabled app and wakes
 // the worker; a failure to queue is logged (the admin's change stands).
-func (s *Server) queueProvisioning(ctx context.Context, why string, userIDs ...string) {
-	n, err := s.store.queuePush(ctx, s.cfg.Now(), why, userIDs...)
+func (s *Server) queueProvisioning(ctx context.Context, why string, u *User) {
+	n, err := s.store.queuePush(ctx, s.cfg.Now(), why, why == "deleted", u)
 	if err != nil {
 		s.cfg.Log.Error("provisioning: queue", "err", err)
 		return

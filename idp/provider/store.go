@@ -409,3 +409,8 @@ func (s *store) org(ctx context.Context, id string) (*Org, error) {
 func (s *store) createUser(ctx context.Context, u *User) error {
 	return storage.Translate(s.db.WithContext(ctx).Create(u).Error)
 }
+
+// deleteUser removes a person, with their sign-in throttle counts.
+func (s *store) deleteUser(ctx context.Context, id string) error {
+	return s.db.WithContext(ctx).Delete(&User{}, "id = ?", id).Error
+}

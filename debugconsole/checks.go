@@ -62,9 +62,10 @@ var checkTexts = map[trace.CheckID]checkText{
 	xaaclient.CheckIdPToken: {"", "the user's ID token from the IdP, kept since sign-in (refreshed when expired)"},
 	xaaclient.CheckIssued:   {"", "the IdP issued an ID-JAG"},
 
-	accesstoken.CheckToken: {"", "access token: typ at+jwt, signed by the authorization server, aud this resource, unexpired"},
-	accesstoken.CheckScope: {"", "the token grants the scope this call needs"},
-	accesstoken.CheckProof: {"", "a bound token comes as DPoP, with a proof of its key for this request (htm, htu, ath, fresh, used once)"},
+	accesstoken.CheckToken:   {"", "access token: typ at+jwt, signed by the authorization server, aud this resource, unexpired"},
+	accesstoken.CheckScope:   {"", "the token grants the scope this call needs"},
+	accesstoken.CheckProof:   {"", "a bound token comes as DPoP, with a proof of its key for this request (htm, htu, ath, fresh, used once)"},
+	accesstoken.CheckRevoked: {"", "not revoked: no Shared Signals event from the IdP (account disabled, session revoked, claims changed) has ended the person's or the app's access since the token was issued"},
 }
 
 // checkLabel names a check for the console: "3 · alg on the issuer's

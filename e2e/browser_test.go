@@ -546,7 +546,8 @@ func TestBrowserPresenterPath(t *testing.T) {
 	// The IdP's Shared Signals event ended Bob's held token at once.
 	c.run("My todos after the admin's change", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#todo-problem`, chromedp.ByQuery))
 	c.shot("refused-plainly")
-	if msg := c.text(`#todo-problem`); !strings.Contains(msg, "Access to the todo app is not allowed") || !strings.Contains(msg, "administrator") {
+	if msg := c.text(`#todo-problem`); !strings.Contains(msg, "Access to the todo app is not allowed") || !strings.Contains(msg, "administrator") ||
+		!strings.Contains(msg, "told the todo app that your access ended") {
 		t.Errorf("after the admin disabled the connection, the wiki says %q", msg)
 	}
 }

@@ -58,7 +58,7 @@ func TestSharedSignals(t *testing.T) {
 	}
 	t.Logf("from the admin's click to Bob's refusal: %v", elapsed)
 	console := bob.get(s.topology.Wiki + "/debug").Body
-	if !strings.Contains(console, "revoked by a Shared Signals event from the IdP") {
+	if !strings.Contains(console, "revoked by a Shared Signals event from the IdP") || !strings.Contains(console, "not revoked: no Shared Signals event") {
 		t.Errorf("the console does not show the revocation:\n%.3000s", console)
 	}
 	if out, err := agent(); err == nil || strings.Contains(out, demo.BobTodos[0]) {

@@ -10,4 +10,6 @@ const (
 	CheckScope trace.CheckID = "resource.scope"
 	// A bound token's DPoP proof (RFC 9449 §7.1).
 	CheckProof trace.CheckID = "resource.dpop-proof"
+	// No Shared Signals event from the IdP ended the token's access.
+	CheckRevoked trace.CheckID = "resource.not-revoked"
 )

@@ -35,6 +35,8 @@ type Refusal struct {
 	Code        string // invalid_token, invalid_dpop_proof, use_dpop_nonce; "" when no token came
 	Description string
 	Nonce       string
+	// Revoked: the token is valid but revoked (Guard.Revoked said why).
+	Revoked bool
 }
 
 // Challenges are the WWW-Authenticate values for r: the scheme that
@@ -97,7 +99,9 @@ func (g *Guard) Check(ctx context.Context, r *http.Request) (*Claims, *Refusal, 
 	}
 	if g.Revoked != nil {
 		if why := g.Revoked(ctx, claims); why != "" {
-			return refuse("invalid_token", "%s", why)
+			_, ref, _ := refuse("invalid_token", "%s", why)
+			ref.Revoked = true
+			return nil, ref, nil
 		}
 	}
 	switch {

@@ -35,8 +35,11 @@ func (a *App) requireToken(scope string) gin.HandlerFunc {
 			if refused.Code != "" {
 				a.cfg.Log.Info("api token refused", "why", refused.Description)
 				check := accesstoken.CheckToken
-				if refused.Code == dpop.CodeInvalidProof || refused.Code == dpop.CodeUseNonce {
+				switch {
+				case refused.Code == dpop.CodeInvalidProof || refused.Code == dpop.CodeUseNonce:
 					check = accesstoken.CheckProof
+				case refused.Revoked:
+					check = accesstoken.CheckRevoked
 				}
 				trace.Fail(ctx, check, refused.Description)
 			}
@@ -50,6 +53,9 @@ func (a *App) requireToken(scope string) gin.HandlerFunc {
 			detail += ", bound to key " + claims.Cnf.JKT
 		}
 		trace.PassDetail(ctx, accesstoken.CheckToken, detail)
+		if a.receiver != nil {
+			trace.PassDetail(ctx, accesstoken.CheckRevoked, "no Shared Signals event from the IdP has ended this person's or this app's access")
+		}
 		if !claims.Scopes().Has(scope) {
 			trace.Fail(ctx, accesstoken.CheckScope, "needs "+scope+"; the token has: "+claims.Scope)
 			a.bearerError(c, http.StatusForbidden, "insufficient_scope", "this call needs the "+scope+" scope")

@@ -61,7 +61,11 @@ func (a *App) dpopForMCP(next http.Handler) http.Handler {
 			http.Error(w, "server error", http.StatusInternalServerError)
 			return
 		case refused != nil:
-			trace.Fail(ctx, accesstoken.CheckProof, refused.Description)
+			check := accesstoken.CheckProof
+			if refused.Revoked {
+				check = accesstoken.CheckRevoked
+			}
+			trace.Fail(ctx, check, refused.Description)
 			refused.Write(w, "todo-mcp")
 			return
 		}

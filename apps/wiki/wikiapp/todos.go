@@ -126,10 +126,16 @@ func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Sco
 	used := &tokenUse{Held: !fresh, Scope: token.Scope, Requested: token.Requested, ExpiresAt: token.ExpiresAt}
 	status, problem := a.doAPI(ctx, token, method, path, body, out)
 	if status == http.StatusUnauthorized && !fresh {
-		// The held token was refused (expired early, keys rotated): forget
-		// it and go through the chain again, once.
+		// The held token was refused (revoked by the IdP's Shared Signals,
+		// expired early, keys rotated): forget it and go through the chain
+		// again, once.
+		revoked := strings.Contains(problem.Detail, "revoked by a Shared Signals event")
 		_ = a.store.forgetAccessToken(ctx, user.Subject, a.cfg.TodoResource)
 		if token, problem = a.runChain(ctx, user, scope); problem != nil {
+			if revoked {
+				problem.Message = "The identity provider told the todo app that your access ended, and the todo app refused the access token the wiki held. Asked again, " +
+					lowerFirst(problem.Message)
+			}
 			return nil, problem
 		}
 		used = &tokenUse{Scope: token.Scope, Requested: token.Requested, ExpiresAt: token.ExpiresAt}
@@ -339,4 +345,12 @@ func explain(err error, step string) *chainProblem {
 			Message: "The todo app's authorization server did not accept the ID-JAG from your identity provider: " + er.Description + "."}
 	}
 	return &chainProblem{Title: "Todos unavailable", Message: "An answer in the chain was not what the protocol requires.", Detail: err.Error()}
+}
+
+// lowerFirst continues a sentence with one that began on its own.
+func lowerFirst(s string) string {
+	if s == "" || strings.HasPrefix(s, "I ") {
+		return s
+	}
+	return strings.ToLower(s[:1]) + s[1:]
 }

@@ -124,7 +124,7 @@ func newResourceASEdited(t testing.TB, db *gorm.DB, edit func(*Config), extraCli
 func (r *resourceAS) claims() map[string]any {
 	return map[string]any{
 		"iss": testIdP, "sub": "00u-" + storagetest.ID(), "aud": r.srv.URL, "client_id": "wiki-at-todo",
-		"jti": "jti-" + storagetest.ID(), "iat": r.now.Unix(), "exp": r.now.Add(5 * time.Minute).Unix(),
+		"jti": "jti-" + rand.Text(), "iat": r.now.Unix(), "exp": r.now.Add(5 * time.Minute).Unix(),
 		"scope": "todos.read", "resource": testResource, "email": "bob@tables.fake",
 	}
 }

@@ -786,10 +786,3 @@ func findKey(attrs scim.ResourceAttributes, name string) string {
 	}
 	return ""
 }
-
-// provisioned reports whether an IdP provisioned the account.
-func (s *store) provisioned(ctx context.Context, userID string) (bool, error) {
-	var n int64
-	err := s.db.WithContext(ctx).Model(&SCIMUser{}).Where("user_id = ?", userID).Count(&n).Error
-	return n > 0, err
-}

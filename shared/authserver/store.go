@@ -70,28 +70,31 @@ func (s *store) user(ctx context.Context, id string) (*User, error) {
 // no tenant (its ID token had none: the issuer scopes sub alone, draft §3)
 // is the same person when an ID-JAG of that issuer names a tenant; one
 // linked under a tenant is found only by that tenant.
+//
+// One query, one round trip: the link, its account and whether an IdP
+// provisioned that account (every jwt-bearer grant asks this).
 func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jwtbearer.Account, error) {
-	var l Link
-	err := s.db.WithContext(ctx).Where("issuer = ? AND subject = ? AND tenant IN ?", issuer, subject, []string{tenant, ""}).
-		Order("tenant DESC").Take(&l).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	var row struct {
+		ID          string
+		Email       string
+		Deactivated bool
+		Provisioned bool
+	}
+	err := s.db.WithContext(ctx).Table("links").
+		Select("users.id, users.email, users.deactivated, scim_users.user_id IS NOT NULL AS provisioned").
+		Joins("JOIN users ON users.id = links.user_id").
+		Joins("LEFT JOIN scim_users ON scim_users.user_id = users.id").
+		Where("links.issuer = ? AND links.subject = ? AND links.tenant IN ?", issuer, subject, []string{tenant, ""}).
+		Order("links.tenant DESC").Limit(1).Scan(&row).Error
+	switch {
+	case err != nil:
+		return nil, err
+	case row.ID == "":
 		return nil, jwtbearer.ErrNoAccount
-	}
-	if err != nil {
-		return nil, err
-	}
-	u, err := s.user(ctx, l.UserID)
-	if err != nil {
-		return nil, err
-	}
-	if u.Deactivated {
+	case row.Deactivated:
 		return nil, jwtbearer.ErrDeactivated
 	}
-	provisioned, err := s.provisioned(ctx, u.ID)
-	if err != nil {
-		return nil, err
-	}
-	return &jwtbearer.Account{ID: u.ID, Email: u.Email, Provisioned: provisioned}, nil
+	return &jwtbearer.Account{ID: row.ID, Email: row.Email, Provisioned: row.Provisioned}, nil
 }
 
 // LinkJustInTime implements jwtbearer.Accounts.

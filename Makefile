@@ -48,9 +48,10 @@ open-apps: ## Open the wiki, the todo app and the debug console in a browser (OP
 
 lint: check ## Static checks: go vet, gofmt, generated views up to date.
 
-bench: ## Benchmarks, then a load run of the stack on MariaDB (docs/PERFORMANCE.md).
+bench: ## Benchmarks, the sustained grant load (SQLite and MariaDB), then a load run of the stack (docs/PERFORMANCE.md).
 	go test -run '^$$' -bench . -benchmem ./shared/idjag/ ./shared/authserver/
 	go test -run '^$$' -bench . -benchtime 500x ./e2e/
+	./scripts/load-grants.sh
 	./scripts/load.sh
 
 # -tags nomsgpack: as scripts/dev-all.sh explains.

@@ -8,8 +8,10 @@ package replaydb
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +37,12 @@ type DB struct {
 
 	mu        sync.Mutex
 	lastPurge time.Time
+
+	// insert is Remember's statement, prepared once: every grant and every
+	// DPoP proof runs it.
+	insertOnce sync.Once
+	insert     *sql.Stmt
+	insertErr  error
 }
 
 // New migrates the table and returns the store.
@@ -50,12 +58,30 @@ func New(db *gorm.DB) (*DB, error) {
 func (s *DB) Remember(ctx context.Context, issuer, jti string, until time.Time) error {
 	s.purge(ctx)
 	sum := sha256.Sum256([]byte(issuer + "\x00" + jti))
-	row := UsedJTI{Key: hex.EncodeToString(sum[:]), Issuer: issuer, ExpiresAt: until.UTC()}
-	err := s.DB.WithContext(ctx).Create(&row).Error
-	if errors.Is(err, gorm.ErrDuplicatedKey) {
+	s.insertOnce.Do(s.prepare)
+	if s.insertErr != nil {
+		return s.insertErr
+	}
+	_, err := s.insert.ExecContext(ctx, hex.EncodeToString(sum[:]), issuer, until.UTC())
+	if t, ok := s.DB.Dialector.(gorm.ErrorTranslator); ok && err != nil && errors.Is(t.Translate(err), gorm.ErrDuplicatedKey) {
 		return replay.ErrReplayed
 	}
 	return err
+}
+
+// prepare makes the insert statement, quoting the column named key as the
+// database wants (a reserved word in MariaDB).
+func (s *DB) prepare() {
+	var b strings.Builder
+	b.WriteString("INSERT INTO used_jtis (")
+	s.DB.Dialector.QuoteTo(&b, "key")
+	b.WriteString(", issuer, expires_at) VALUES (?, ?, ?)")
+	db, err := s.DB.DB()
+	if err != nil {
+		s.insertErr = err
+		return
+	}
+	s.insert, s.insertErr = db.Prepare(b.String())
 }
 
 func (s *DB) purge(ctx context.Context) {

@@ -1,0 +1,333 @@
+// Command grantload measures the todo AS's jwt-bearer grant under sustained
+// load, as issue 19 asks it to be measured: concurrent clients over
+// loopback, each grant with its own fresh RS256 ID-JAG, a warm-up, then a
+// window of 20 s or more, reporting grants per second, latency percentiles,
+// errors, the CPU each process spent per grant, and the machine's load.
+//
+// The ID-JAGs come from an issuer of its own (so that the IdP's cost is
+// not in the figure): `grantload serve` publishes its metadata and keys,
+// and the todo AS trusts it (TRUSTED_ISSUER_1); `grantload run` signs the
+// ID-JAGs before the clients start (RS256 signing costs far more than the
+// grant itself, and would otherwise take the AS's CPU). scripts/
+// load-grants.sh runs both against a todo AS on SQLite and on MariaDB.
+package main
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
+
+	"xaa.example/shared/demo"
+	"xaa.example/shared/oauth"
+)
+
+const keyID = "grantload-1"
+
+func main() {
+	if len(os.Args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: grantload serve|run [flags]")
+		os.Exit(2)
+	}
+	var err error
+	switch os.Args[1] {
+	case "serve":
+		err = serve(os.Args[2:])
+	case "run":
+		err = run(os.Args[2:])
+	default:
+		err = fmt.Errorf("unknown command %q (serve, run)", os.Args[1])
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "grantload:", err)
+		os.Exit(1)
+	}
+}
+
+// loadKey reads the issuer's RSA key, or makes it the first time.
+func loadKey(path string) (*rsa.PrivateKey, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		block, _ := pem.Decode(b)
+		if block == nil {
+			return nil, fmt.Errorf("%s holds no PEM key", path)
+		}
+		return x509.ParsePKCS1PrivateKey(block.Bytes)
+	}
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		return nil, err
+	}
+	b := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	return key, os.WriteFile(path, b, 0o600)
+}
+
+// serve publishes the issuer's metadata (RFC 8414) and keys.
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	addr := fs.String("addr", "127.0.0.1:14900", "where to listen")
+	keyFile := fs.String("key", "grantload-key.pem", "the issuer's RSA key (made when missing)")
+	_ = fs.Parse(args)
+	key, err := loadKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	issuer := "http://" + *addr
+	jwks := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: keyID, Algorithm: "RS256", Use: "sig"}}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": issuer, "jwks_uri": issuer + "/jwks"})
+	})
+	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "max-age=3600")
+		_ = json.NewEncoder(w).Encode(jwks)
+	})
+	return http.ListenAndServe(*addr, mux)
+}
+
+type options struct {
+	issuer, todoAS, resource string
+	clients, users           int
+	warmup, window           time.Duration
+	tokens                   int
+	pids                     string
+}
+
+func run(args []string) error {
+	t := demo.Local()
+	var o options
+	fs := flag.NewFlagSet("run", flag.ExitOnError)
+	keyFile := fs.String("key", "grantload-key.pem", "the issuer's RSA key (as grantload serve has it)")
+	fs.StringVar(&o.issuer, "issuer", "http://127.0.0.1:14900", "the issuer grantload serve publishes")
+	fs.StringVar(&o.todoAS, "todo-as", t.TodoAS, "the todo AS's issuer URL")
+	fs.StringVar(&o.resource, "resource", t.TodoAPI(), "the resource the grants ask for")
+	fs.IntVar(&o.clients, "clients", 16, "concurrent clients, each with its own keep-alive connection")
+	fs.IntVar(&o.users, "users", 1000, "distinct people the ID-JAGs are about (accounts made just in time, then reused)")
+	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "load before the measured window")
+	fs.DurationVar(&o.window, "window", 20*time.Second, "the measured window")
+	fs.IntVar(&o.tokens, "tokens", 0, "ID-JAGs to sign first (default: enough for 4,000 grants/s)")
+	fs.StringVar(&o.pids, "pids", "", "name=pid,... of processes whose CPU per grant to report")
+	_ = fs.Parse(args)
+	key, err := loadKey(*keyFile)
+	if err != nil {
+		return err
+	}
+	if o.tokens == 0 {
+		o.tokens = int((o.warmup + o.window).Seconds() * 4000)
+	}
+
+	start := time.Now()
+	idjags, err := sign(key, o)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("signed %d RS256 ID-JAGs in %.1f s\n", len(idjags), time.Since(start).Seconds())
+
+	transport := &http.Transport{MaxIdleConns: o.clients * 2, MaxIdleConnsPerHost: o.clients * 2, IdleConnTimeout: time.Minute}
+	hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	var next atomic.Int64
+	grant := func() (time.Duration, error) {
+		i := int(next.Add(1)) - 1
+		if i >= len(idjags) {
+			return 0, errOutOfTokens
+		}
+		form := url.Values{"grant_type": {oauth.GrantJWTBearer}, "assertion": {idjags[i]}, "scope": {"todos.read"}}
+		req, _ := http.NewRequest(http.MethodPost, o.todoAS+"/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(demo.WikiAtTodoClient, demo.WikiAtTodoSecret)
+		began := time.Now()
+		resp, err := hc.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		took := time.Since(began)
+		if resp.StatusCode != http.StatusOK {
+			return took, fmt.Errorf("%d %s", resp.StatusCode, body)
+		}
+		return took, nil
+	}
+
+	meter := parsePids(o.pids)
+	var mu sync.Mutex
+	var measuring atomic.Bool
+	var latencies []time.Duration
+	var errs []string
+	var stop atomic.Bool
+	var wg sync.WaitGroup
+	for range o.clients {
+		wg.Go(func() {
+			var mine []time.Duration
+			for !stop.Load() {
+				took, err := grant()
+				if errors.Is(err, errOutOfTokens) {
+					break
+				}
+				if !measuring.Load() {
+					continue
+				}
+				if err != nil {
+					mu.Lock()
+					errs = append(errs, err.Error())
+					mu.Unlock()
+					continue
+				}
+				mine = append(mine, took)
+			}
+			mu.Lock()
+			latencies = append(latencies, mine...)
+			mu.Unlock()
+		})
+	}
+	time.Sleep(o.warmup)
+	loadBefore := loadavg()
+	cpuBefore := meter.read()
+	windowStart := time.Now()
+	measuring.Store(true)
+	deadline := windowStart.Add(o.window)
+	for time.Now().Before(deadline) && next.Load() < int64(len(idjags)) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	measuring.Store(false)
+	elapsed := time.Since(windowStart)
+	cpuAfter := meter.read()
+	loadAfter := loadavg()
+	stop.Store(true)
+	wg.Wait()
+
+	slices.Sort(latencies)
+	n := len(latencies)
+	if n == 0 {
+		return fmt.Errorf("no grant succeeded; first errors: %v", head(errs))
+	}
+	fmt.Printf("%d clients, window %.1f s after %s warm-up: %d grants, %.0f grants/s, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, %d errors; load %s -> %s\n",
+		o.clients, elapsed.Seconds(), o.warmup, n, float64(n)/elapsed.Seconds(),
+		ms(latencies[n/2]), ms(latencies[n*9/10]), ms(latencies[min(n-1, n*99/100)]), len(errs), loadBefore, loadAfter)
+	for _, p := range meter {
+		spent := cpuAfter[p.name] - cpuBefore[p.name]
+		fmt.Printf("  CPU %-8s %.3f ms per grant (%.0f %% of a core)\n", p.name, ms(spent)/float64(n), 100*spent.Seconds()/elapsed.Seconds())
+	}
+	if elapsed < o.window-time.Second {
+		fmt.Printf("  the ID-JAGs ran out after %.1f s: sign more with -tokens\n", elapsed.Seconds())
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%d grants failed; first: %v", len(errs), head(errs))
+	}
+	return nil
+}
+
+var errOutOfTokens = errors.New("out of ID-JAGs")
+
+// sign makes o.tokens ID-JAGs, each with its own jti, for o.users people
+// whose email domain the todo AS lets it link just in time.
+func sign(key *rsa.PrivateKey, o options) ([]string, error) {
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key},
+		(&jose.SignerOptions{}).WithType(oauth.TypIDJAG).WithHeader("kid", keyID))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, o.tokens)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	now := time.Now()
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(out) {
+					return
+				}
+				user := i % o.users
+				claims := map[string]any{
+					"iss": o.issuer, "sub": "load-" + strconv.Itoa(user), "email": "load" + strconv.Itoa(user) + "@load.test",
+					"aud": o.todoAS, "client_id": demo.WikiAtTodoClient, "jti": rand.Text(),
+					"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "scope": "todos.read", "resource": o.resource,
+				}
+				s, err := jwt.Signed(signer).Claims(claims).Serialize()
+				if err != nil {
+					firstErr.CompareAndSwap(nil, err)
+					return
+				}
+				out[i] = s
+			}
+		})
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+type process struct {
+	name string
+	pid  int
+}
+
+type cpuMeter []process
+
+func parsePids(s string) cpuMeter {
+	var m cpuMeter
+	for _, kv := range strings.Split(s, ",") {
+		name, pid, ok := strings.Cut(kv, "=")
+		if n, err := strconv.Atoi(pid); ok && err == nil {
+			m = append(m, process{name, n})
+		}
+	}
+	return m
+}
+
+// read is each process's CPU time (user and system), from /proc.
+func (m cpuMeter) read() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, p := range m {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+		if err != nil {
+			continue
+		}
+		// Fields after the command (which may hold spaces) are space-separated;
+		// utime and stime are the 14th and 15th fields, in clock ticks (100/s).
+		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+		if len(fields) < 13 {
+			continue
+		}
+		u, _ := strconv.Atoi(fields[11])
+		s, _ := strconv.Atoi(fields[12])
+		out[p.name] = time.Duration(u+s) * 10 * time.Millisecond
+	}
+	return out
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func head(errs []string) []string { return errs[:min(3, len(errs))] }

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,30 +41,34 @@ type stack struct {
 }
 
 // swappable lets a server exist (and so have its URL) before its handler,
-// because each service's configuration needs every other one's URL.
+// because each service's configuration needs every other one's URL. Given
+// several handlers (replicas of a service), it is a round-robin proxy in
+// front of them: each request goes to the next.
 type swappable struct {
 	mu   sync.RWMutex
-	h    http.Handler
+	hs   []http.Handler
+	next atomic.Uint64
 	wrap func(http.Handler) http.Handler
 }
 
 func (s *swappable) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.RLock()
-	h := s.h
+	hs := s.hs
 	s.mu.RUnlock()
-	if h == nil {
+	if len(hs) == 0 {
 		http.Error(w, "starting", http.StatusServiceUnavailable)
 		return
 	}
-	h.ServeHTTP(w, r)
+	hs[(s.next.Add(1)-1)%uint64(len(hs))].ServeHTTP(w, r)
 }
 
+// set adds a replica of the service.
 func (s *swappable) set(h http.Handler) {
 	if s.wrap != nil {
 		h = s.wrap(h)
 	}
 	s.mu.Lock()
-	s.h = h
+	s.hs = append(s.hs, h)
 	s.mu.Unlock()
 }
 
@@ -109,6 +114,10 @@ type configs struct {
 	// wrap, by service name, wraps a service's handler (to take an
 	// endpoint away, say).
 	wrap map[string]func(http.Handler) http.Handler
+	// replicas runs that many processes' worth of each authorization
+	// server and app (not the IdP), sharing the service's database, behind
+	// a round-robin proxy; 0 or 1: one each.
+	replicas int
 }
 
 func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
@@ -155,32 +164,34 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	t.Cleanup(idp.Close)
 	handlers["idp"].set(idp.Handler())
 
-	for name, cfg := range map[string]authserver.Config{"wiki-as": wikiASCfg, "todo-as": todoASCfg} {
-		cfg.DB, cfg.Log, cfg.HTTPClient = s.dbs[name], log.With("service", name), hc
-		as, err := authserver.New(ctx, cfg)
-		if err != nil {
-			t.Fatalf("start %s: %v", name, err)
+	for replica := range max(cfg.replicas, 1) {
+		for name, asCfg := range map[string]authserver.Config{"wiki-as": wikiASCfg, "todo-as": todoASCfg} {
+			asCfg.DB, asCfg.Log, asCfg.HTTPClient = s.dbs[name], log.With("service", name, "replica", replica), hc
+			as, err := authserver.New(ctx, asCfg)
+			if err != nil {
+				t.Fatalf("start %s: %v", name, err)
+			}
+			t.Cleanup(as.Close)
+			handlers[name].set(as.Handler())
 		}
-		t.Cleanup(as.Close)
-		handlers[name].set(as.Handler())
-	}
 
-	todoCfg.DB, todoCfg.Log, todoCfg.HTTPClient = s.dbs["todo"], log.With("service", "todo"), hc
-	todo, err := todoapp.New(ctx, todoCfg)
-	if err != nil {
-		t.Fatalf("start todo: %v", err)
-	}
-	handlers["todo"].set(todo.Handler())
-	if err := todo.RegisterStream(ctx); err != nil {
-		t.Fatalf("todo: register the Shared Signals stream: %v", err)
-	}
+		todoCfg.DB, todoCfg.Log, todoCfg.HTTPClient = s.dbs["todo"], log.With("service", "todo", "replica", replica), hc
+		todo, err := todoapp.New(ctx, todoCfg)
+		if err != nil {
+			t.Fatalf("start todo: %v", err)
+		}
+		handlers["todo"].set(todo.Handler())
+		if err := todo.RegisterStream(ctx); err != nil {
+			t.Fatalf("todo: register the Shared Signals stream: %v", err)
+		}
 
-	wikiCfg.DB, wikiCfg.Log, wikiCfg.HTTPClient, wikiCfg.Recorder = s.dbs["wiki"], log.With("service", "wiki"), hc, s.recorder
-	wiki, err := wikiapp.New(ctx, wikiCfg)
-	if err != nil {
-		t.Fatalf("start wiki: %v", err)
+		wikiCfg.DB, wikiCfg.Log, wikiCfg.HTTPClient, wikiCfg.Recorder = s.dbs["wiki"], log.With("service", "wiki", "replica", replica), hc, s.recorder
+		wiki, err := wikiapp.New(ctx, wikiCfg)
+		if err != nil {
+			t.Fatalf("start wiki: %v", err)
+		}
+		handlers["wiki"].set(wiki.Handler())
 	}
-	handlers["wiki"].set(wiki.Handler())
 	return s
 }
 

@@ -35,18 +35,18 @@ func (SessionRow) TableName() string { return "web_sessions" }
 // shorter than configured.
 const renewEvery = time.Minute
 
-// cachedFor is how long a session read or written is answered from memory
-// before it is read from the database again. A service runs as one process,
-// the only writer of its sessions; were a second process to share the
-// table, this one would see its changes (a sign-out, say) within a minute.
-const cachedFor = time.Minute
+// seenFor is how long this process remembers a session as it last read or
+// wrote it, to skip writing it back unchanged.
+const seenFor = time.Minute
 
-// GormStore is an scs.CtxStore over gorm, with recent sessions in memory:
-// a page view then costs no database query for its session.
+// GormStore is an scs.CtxStore over gorm. Every request reads its session
+// from the database: replicas of a service share the table, and a session
+// signed out on one must be gone on all at once. What it remembers of a
+// session (seen) only spares the write of one that did not change.
 type GormStore struct {
 	db     *gorm.DB
 	now    func() time.Time
-	cached recent.Map[string, cachedSession] // by token
+	cached recent.Map[string, cachedSession] // by token: as last read or written here
 	// lastPurge is when expired sessions were last deleted (Unix seconds).
 	lastPurge atomic.Int64
 }
@@ -65,17 +65,11 @@ var _ scs.CtxStore = (*GormStore)(nil)
 
 // NewGormStore returns a session store over db's web_sessions table.
 func NewGormStore(db *gorm.DB) *GormStore {
-	return &GormStore{db: db, now: time.Now, cached: recent.Map[string, cachedSession]{For: cachedFor}}
+	return &GormStore{db: db, now: time.Now, cached: recent.Map[string, cachedSession]{For: seenFor}}
 }
 
 func (s *GormStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
 	now := s.now()
-	if c, ok := s.cached.Get(token, now); ok {
-		if !now.Before(c.expiry) {
-			return nil, false, nil
-		}
-		return c.data, true, nil
-	}
 	var row SessionRow
 	err := s.db.WithContext(ctx).Where("token = ? AND expiry > ?", token, now.UTC()).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {

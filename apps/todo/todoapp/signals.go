@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -63,79 +64,54 @@ type Revocation struct {
 const (
 	revocationKindPerson = "person"
 	revocationKindApp    = "app"
-	// revocationsFresh is how long the revocations in memory are trusted
-	// before the table is read again for ones other replicas recorded.
-	revocationsFresh = time.Second
 )
 
-// revocations are the table's rows in memory: every API call checks its
-// token against them, and a read per call would cost a query.
+// revocations are read from the table on every API and MCP call, with one
+// prepared query: replicas of the app share the table, and a token revoked
+// through one must be refused by all at once.
 type revocations struct {
-	db   *gorm.DB
-	now  func() time.Time
-	mu   sync.Mutex
-	rows []Revocation
-	last uint
-	read time.Time
+	db    *gorm.DB
+	once  sync.Once
+	query *sql.Stmt
+	err   error
 }
 
-// load reads the rows recorded since the last read, at most once per
-// revocationsFresh.
-func (r *revocations) load(ctx context.Context) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.now().Sub(r.read) < revocationsFresh {
-		return nil
-	}
-	var rows []Revocation
-	if err := r.db.WithContext(ctx).Where("id > ?", r.last).Order("id").Find(&rows).Error; err != nil {
-		return err
-	}
-	r.add(rows...)
-	r.read = r.now()
-	return nil
-}
+const revokedQuery = `SELECT why FROM revocations
+	WHERE ((kind = 'person' AND value = ?) OR (kind = 'app' AND value = ?)) AND ` + "`before`" + ` > ?
+	ORDER BY id DESC LIMIT 1`
 
-func (r *revocations) add(rows ...Revocation) {
-	for _, row := range rows {
-		if row.ID > r.last {
-			r.last = row.ID
-		}
-		r.rows = append(r.rows, row)
-	}
-}
-
-// record keeps a revocation, in the table and in memory at once.
+// record keeps a revocation.
 func (r *revocations) record(ctx context.Context, row Revocation) error {
-	if err := r.db.WithContext(ctx).Create(&row).Error; err != nil {
-		return err
-	}
-	r.mu.Lock()
-	r.add(row)
-	r.mu.Unlock()
-	return nil
+	return r.db.WithContext(ctx).Create(&row).Error
 }
 
 // revoked says why a token is revoked, or "".
 func (r *revocations) revoked(ctx context.Context, c *accesstoken.Claims) string {
-	if err := r.load(ctx); err != nil {
-		return "revocations could not be read" // fail closed
-	}
 	if c.IssuedAt == nil {
 		return ""
 	}
-	issued := c.IssuedAt.Time()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for i := len(r.rows) - 1; i >= 0; i-- {
-		row := r.rows[i]
-		match := row.Kind == revocationKindPerson && c.Email != "" && strings.EqualFold(row.Value, c.Email) ||
-			row.Kind == revocationKindApp && row.Value == c.ClientID
-		if match && issued.Before(row.Before) {
-			return row.Why
+	r.once.Do(func() {
+		var db *sql.DB
+		if db, r.err = r.db.DB(); r.err == nil {
+			q := revokedQuery
+			if r.db.Dialector.Name() != "mysql" {
+				q = strings.ReplaceAll(q, "`", `"`)
+			}
+			r.query, r.err = db.Prepare(q)
 		}
+	})
+	if r.err != nil {
+		return "revocations could not be read" // fail closed
 	}
-	return ""
+	var why string
+	err := r.query.QueryRowContext(ctx, strings.ToLower(c.Email), c.ClientID, c.IssuedAt.Time().UTC()).Scan(&why)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return ""
+	case err != nil:
+		return "revocations could not be read" // fail closed
+	}
+	return why
 }
 
 // receiver is the SET endpoint's state.
@@ -162,7 +138,7 @@ func (a *App) newReceiver(ctx context.Context) (*receiver, error) {
 		cfg: a.cfg.Signals, audience: a.cfg.BaseURL, pushAuth: "Bearer " + hex.EncodeToString(secret), http: client,
 		verifier: &ssf.Verifier{Issuer: a.cfg.Signals.Transmitter, Audience: a.cfg.BaseURL,
 			Keys: jwks.NewRemote(a.cfg.Signals.Transmitter, client), Replay: seen, Now: a.cfg.Now},
-		revocations: &revocations{db: a.cfg.DB, now: a.cfg.Now},
+		revocations: &revocations{db: a.cfg.DB},
 	}, nil
 }
 
@@ -229,7 +205,7 @@ func revocationFor(eventType string, ev ssf.Event, set *ssf.SET) (Revocation, bo
 	// Tokens issued up to the second of the event are revoked (iat has
 	// whole seconds): a token issued in that same second was issued
 	// before the change could be seen.
-	before := at.Add(time.Second)
+	before := at.Add(time.Second).UTC()
 	why := fmt.Sprintf("the access token was revoked by a Shared Signals event from the IdP (%s, SET %s, %s)", name, set.ID, at.UTC().Format("15:04:05 UTC"))
 	subject := set.Subject
 	switch {

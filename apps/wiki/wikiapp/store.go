@@ -7,7 +7,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"xaa.example/shared/recent"
 	"xaa.example/shared/storage"
 )
 
@@ -39,17 +38,14 @@ type AccessToken struct {
 	TokenType string `gorm:"size:16"`
 }
 
+// store is the wiki's tables. The access tokens it holds are read from the
+// database on every use, never from memory: replicas of the wiki share the
+// table, and a token forgotten on one (Forget my access token, a sign-out)
+// must not be used by another.
 type store struct {
-	db *gorm.DB
-	// held answers access tokens read or saved in the last minute from
-	// memory: My todos then costs no query for it. The wiki runs as one
-	// process, the only writer of its access_tokens table; a second process
-	// sharing the table would see this one's changes within a minute.
-	held recent.Map[heldKey, AccessToken]
-	now  func() time.Time
+	db  *gorm.DB
+	now func() time.Time
 }
-
-type heldKey struct{ userID, resource string }
 
 func migrate(db *gorm.DB) error { return db.AutoMigrate(&Page{}, &AccessToken{}) }
 
@@ -79,29 +75,16 @@ func (s *store) updatePage(ctx context.Context, p *Page) error {
 }
 
 func (s *store) accessToken(ctx context.Context, userID, resource string) (*AccessToken, error) {
-	key := heldKey{userID, resource}
-	if t, ok := s.held.Get(key, s.now()); ok {
-		return &t, nil
-	}
 	var t AccessToken
 	err := s.db.WithContext(ctx).Take(&t, "user_id = ? AND resource = ?", userID, resource).Error
-	if err != nil {
-		return &t, storage.Translate(err)
-	}
-	s.held.Put(key, t, s.now())
-	return &t, nil
+	return &t, storage.Translate(err)
 }
 
 func (s *store) saveAccessToken(ctx context.Context, t *AccessToken) error {
-	if err := s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(t).Error; err != nil {
-		return err
-	}
-	s.held.Put(heldKey{t.UserID, t.Resource}, *t, s.now())
-	return nil
+	return s.db.WithContext(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(t).Error
 }
 
 func (s *store) forgetAccessToken(ctx context.Context, userID, resource string) error {
-	s.held.Delete(heldKey{userID, resource})
 	return s.db.WithContext(ctx).Delete(&AccessToken{}, "user_id = ? AND resource = ?", userID, resource).Error
 }
 
@@ -122,6 +105,5 @@ The **Debug console** shows each of these requests and responses, with every tok
 `
 
 func (s *store) forgetAccessTokens(ctx context.Context, userID string) error {
-	s.held.DeleteFunc(func(k heldKey) bool { return k.userID == userID })
 	return s.db.WithContext(ctx).Delete(&AccessToken{}, "user_id = ?", userID).Error
 }

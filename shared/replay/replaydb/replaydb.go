@@ -43,6 +43,20 @@ type DB struct {
 	insertOnce sync.Once
 	insert     *sql.Stmt
 	insertErr  error
+
+	// On SQLite, concurrent Remembers share one transaction (group
+	// commit): queued are the inserts waiting, flushing whether a
+	// goroutine is committing them.
+	groupMu  sync.Mutex
+	queued   []*pendingInsert
+	flushing bool
+}
+
+// pendingInsert is one Remember waiting for its group's commit.
+type pendingInsert struct {
+	key, issuer string
+	until       time.Time
+	done        chan error
 }
 
 // New migrates the table and returns the store.
@@ -62,11 +76,99 @@ func (s *DB) Remember(ctx context.Context, issuer, jti string, until time.Time) 
 	if s.insertErr != nil {
 		return s.insertErr
 	}
-	_, err := s.insert.ExecContext(ctx, hex.EncodeToString(sum[:]), issuer, until.UTC())
+	key := hex.EncodeToString(sum[:])
+	if s.DB.Dialector.Name() == "sqlite" {
+		return s.rememberInGroup(ctx, key, issuer, until.UTC())
+	}
+	_, err := s.insert.ExecContext(ctx, key, issuer, until.UTC())
+	return s.replayed(err)
+}
+
+// replayed turns a duplicate key into replay.ErrReplayed.
+func (s *DB) replayed(err error) error {
 	if t, ok := s.DB.Dialector.(gorm.ErrorTranslator); ok && err != nil && errors.Is(t.Translate(err), gorm.ErrDuplicatedKey) {
 		return replay.ErrReplayed
 	}
 	return err
+}
+
+// rememberInGroup is Remember on SQLite: SQLite has one writer, and each
+// commit costs a write of the log however small; inserts that arrive while
+// a commit is under way wait for the next one and share it. A Remember
+// returns only once its group is committed, so a jti it reports kept is as
+// durable as with a commit of its own.
+func (s *DB) rememberInGroup(ctx context.Context, key, issuer string, until time.Time) error {
+	p := &pendingInsert{key: key, issuer: issuer, until: until, done: make(chan error, 1)}
+	s.groupMu.Lock()
+	s.queued = append(s.queued, p)
+	start := !s.flushing
+	s.flushing = true
+	s.groupMu.Unlock()
+	if start {
+		// The goroutine ends as soon as nothing waits: no lifecycle to
+		// manage, nothing left running when the store is idle.
+		go s.flush()
+	}
+	select {
+	case err := <-p.done:
+		return err
+	case <-ctx.Done():
+		// It may still be recorded: the jti then counts as used, which
+		// fails safe.
+		return ctx.Err()
+	}
+}
+
+// flush commits queued inserts, a group per transaction, until none wait.
+func (s *DB) flush() {
+	for {
+		s.groupMu.Lock()
+		group := s.queued
+		s.queued = nil
+		if len(group) == 0 {
+			s.flushing = false
+			s.groupMu.Unlock()
+			return
+		}
+		s.groupMu.Unlock()
+		s.commitGroup(group)
+	}
+}
+
+// commitGroup inserts a group in one transaction. A duplicate fails its own
+// row alone (SQLite undoes just that statement); any other failure fails
+// every row of the group.
+func (s *DB) commitGroup(group []*pendingInsert) {
+	ctx := context.Background()
+	errs := make([]error, len(group))
+	db, err := s.DB.DB()
+	var tx *sql.Tx
+	if err == nil {
+		tx, err = db.BeginTx(ctx, nil)
+	}
+	if err == nil {
+		stmt := tx.StmtContext(ctx, s.insert)
+		for i, p := range group {
+			_, errs[i] = stmt.ExecContext(ctx, p.key, p.issuer, p.until)
+			if errs[i] != nil && !errors.Is(s.replayed(errs[i]), replay.ErrReplayed) {
+				err = errs[i]
+				break
+			}
+		}
+		if err == nil {
+			err = tx.Commit()
+		} else {
+			_ = tx.Rollback()
+		}
+	}
+	for i, p := range group {
+		switch {
+		case err != nil:
+			p.done <- err
+		default:
+			p.done <- s.replayed(errs[i])
+		}
+	}
 }
 
 // prepare makes the insert statement, quoting the column named key as the

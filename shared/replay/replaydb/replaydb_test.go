@@ -3,6 +3,8 @@ package replaydb
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,4 +61,51 @@ func TestDBFailsClosed(t *testing.T) {
 	if err == nil || errors.Is(err, replay.ErrReplayed) {
 		t.Fatalf("with a broken store: got %v, want a store error", err)
 	}
+}
+
+// TestConcurrentRemembers: many at once (on SQLite they share commits):
+// every distinct jti is kept, and of twenty presentations of one jti
+// exactly one is.
+func TestConcurrentRemembers(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		store, err := New(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		until := time.Now().Add(time.Hour)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		kept, replayed := 0, 0
+		for i := range 100 {
+			wg.Go(func() {
+				if err := store.Remember(t.Context(), "https://idp.example", fmt.Sprint("distinct-", i), until); err != nil {
+					t.Errorf("distinct jti %d: %v", i, err)
+				}
+			})
+		}
+		for range 20 {
+			wg.Go(func() {
+				err := store.Remember(t.Context(), "https://idp.example", "the-same", until)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					kept++
+				case errors.Is(err, replay.ErrReplayed):
+					replayed++
+				default:
+					t.Errorf("the same jti: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if kept != 1 || replayed != 19 {
+			t.Fatalf("the same jti: kept %d, refused %d; want 1 and 19", kept, replayed)
+		}
+		var n int64
+		db.Model(&UsedJTI{}).Count(&n)
+		if n != 101 {
+			t.Fatalf("%d rows, want 101", n)
+		}
+	})
 }

@@ -4,7 +4,9 @@ FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY . .
 # -tags nomsgpack: gin without its MessagePack codec, which nothing here uses
-# and which is a quarter of each binary (docs/PERFORMANCE.md).
+# and which is a quarter of each binary (docs/PERFORMANCE.md). CGO_ENABLED=0:
+# static binaries, as scripts/dev-all.sh builds them.
+ENV CGO_ENABLED=0
 RUN mkdir -p /out && \
     go build -tags nomsgpack -o /out/idp ./idp && \
     go build -tags nomsgpack -o /out/wiki-as ./authservers/wiki && \

@@ -19,7 +19,7 @@ port=15101
 issuer_addr=127.0.0.1:14900
 
 mkdir -p bin
-go build -tags nomsgpack -o bin/todo-as ./authservers/todo
+CGO_ENABLED=0 go build -tags nomsgpack -o bin/todo-as ./authservers/todo
 (cd e2e && go build -o ../bin/grantload ./cmd/grantload)
 
 work=$(mktemp -d)

@@ -99,6 +99,7 @@ func Listen(ctx context.Context, env *envconfig.Reader, addr string, h http.Hand
 	log.Info("listening", "addr", ln.Addr().String())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	ReleaseStartupPages()
 	select {
 	case err := <-errc:
 		return err

@@ -335,7 +335,19 @@ func (s *Set) SignWith(alg jose.SignatureAlgorithm, typ string, claims any) (str
 	if err != nil {
 		return "", fmt.Errorf("signer: %w", err)
 	}
-	return jwt.Signed(signer).Claims(claims).Serialize()
+	// The claims are encoded once, with encoding/json. (go-jose's
+	// jwt.Signed(...).Claims would encode them, decode them into a map and
+	// encode that again, with its slower copy of encoding/json: a fifth of
+	// the todo AS's CPU per grant went to signing.)
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("encode claims: %w", err)
+	}
+	jws, err := signer.Sign(payload)
+	if err != nil {
+		return "", fmt.Errorf("sign: %w", err)
+	}
+	return jws.CompactSerialize()
 }
 
 // ErrInvalid is returned by Verify for any token that is not one of ours.

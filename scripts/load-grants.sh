@@ -7,6 +7,8 @@
 # CPU the todo AS (and MariaDB) spent per grant.
 #
 #   ROUNDS        rounds per database and client count (default 2)
+#   DATABASES     which to run (default "sqlite mariadb")
+#   CLIENTS       the client counts (default "16 64")
 #   WINDOW        the measured window (default 20s)
 #   MARIADB_URL   the server (default mysql://root@127.0.0.1:3306)
 set -euo pipefail
@@ -49,8 +51,8 @@ wait_port "${issuer_addr#*:}"
 db_pid=$(pgrep -x mariadbd || pgrep -x mysqld || true)
 db_pid=${db_pid%%$'\n'*}
 
-for db in sqlite mariadb; do
-  for clients in 16 64; do
+for db in ${DATABASES:-sqlite mariadb}; do
+  for clients in ${CLIENTS:-16 64}; do
     for round in $(seq 1 "$rounds"); do
       rm -rf "$work/data"
       database_url=""

@@ -38,23 +38,27 @@ import (
 
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/replay/replaydb"
+	"xaa.example/shared/storage"
 )
 
 const keyID = "grantload-1"
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: grantload serve|run [flags]")
+		fmt.Fprintln(os.Stderr, "usage: grantload serve|seed|run [flags]")
 		os.Exit(2)
 	}
 	var err error
 	switch os.Args[1] {
 	case "serve":
 		err = serve(os.Args[2:])
+	case "seed":
+		err = seed(os.Args[2:])
 	case "run":
 		err = run(os.Args[2:])
 	default:
-		err = fmt.Errorf("unknown command %q (serve, run)", os.Args[1])
+		err = fmt.Errorf("unknown command %q (serve, seed, run)", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "grantload:", err)
@@ -102,6 +106,46 @@ func serve(args []string) error {
 		_ = json.NewEncoder(w).Encode(jwks)
 	})
 	return http.ListenAndServe(*addr, mux)
+}
+
+// seed fills the todo AS's replay table to the size it has in steady
+// service, so that a round measures inserts into a table of realistic size
+// rather than into an empty one: the jtis of every ID-JAG and DPoP proof
+// still unexpired, that is the grant rate times the ID-JAG's lifetime
+// (about 3,300 grants/s × 300 s ≈ 1,000,000 rows). The rows expire after
+// the round, so the store's purge leaves them in place during it.
+func seed(args []string) error {
+	fs := flag.NewFlagSet("seed", flag.ExitOnError)
+	databaseURL := fs.String("database", "", "the todo AS's DATABASE_URL (mysql://...), or empty for -sqlite")
+	sqlitePath := fs.String("sqlite", "", "the todo AS's SQLite file, when -database is empty")
+	rows := fs.Int("rows", 1_000_000, "replay records to add")
+	_ = fs.Parse(args)
+	db, err := storage.Open(*databaseURL, *sqlitePath)
+	if err != nil {
+		return err
+	}
+	defer storage.Close(db)
+	if err := db.AutoMigrate(&replaydb.UsedJTI{}); err != nil {
+		return err
+	}
+	start := time.Now()
+	until := start.Add(time.Hour).UTC()
+	// The rows are made by the database itself, in one statement: random
+	// keys of the table's shape (hex SHA-256), one issuer, expiring in an
+	// hour; counted by MariaDB's Sequence engine (seq_1_to_N) or, on
+	// SQLite, a recursive common table expression.
+	q := "INSERT INTO used_jtis (`key`, issuer, expires_at) SELECT SHA2(CONCAT(?, seq), 256), 'grantload-seed', ? FROM seq_1_to_" + strconv.Itoa(*rows)
+	qargs := []any{start.String(), until}
+	if db.Dialector.Name() == "sqlite" {
+		q = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + strconv.Itoa(*rows) + `)
+			INSERT INTO used_jtis ("key", issuer, expires_at) SELECT lower(hex(randomblob(32))), 'grantload-seed', ? FROM n`
+		qargs = []any{until}
+	}
+	if err := db.Exec(q, qargs...).Error; err != nil {
+		return fmt.Errorf("seed: %w", err)
+	}
+	fmt.Printf("seeded %d replay records in %.1f s\n", *rows, time.Since(start).Seconds())
+	return nil
 }
 
 type options struct {

@@ -36,6 +36,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"xaa.example/e2e/cmd/internal/procstat"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/replay/replaydb"
@@ -212,7 +213,7 @@ func run(args []string) error {
 		return took, nil
 	}
 
-	meter := parsePids(o.pids)
+	meter := procstat.Parse(o.pids)
 	var mu sync.Mutex
 	var measuring atomic.Bool
 	var latencies []time.Duration
@@ -244,8 +245,8 @@ func run(args []string) error {
 		})
 	}
 	time.Sleep(o.warmup)
-	loadBefore := loadavg()
-	cpuBefore := meter.read()
+	loadBefore := procstat.LoadAverage()
+	cpuBefore := meter.CPU()
 	windowStart := time.Now()
 	measuring.Store(true)
 	deadline := windowStart.Add(o.window)
@@ -254,8 +255,8 @@ func run(args []string) error {
 	}
 	measuring.Store(false)
 	elapsed := time.Since(windowStart)
-	cpuAfter := meter.read()
-	loadAfter := loadavg()
+	cpuAfter := meter.CPU()
+	loadAfter := procstat.LoadAverage()
 	stop.Store(true)
 	wg.Wait()
 
@@ -268,8 +269,8 @@ func run(args []string) error {
 		o.clients, elapsed.Seconds(), o.warmup, n, float64(n)/elapsed.Seconds(),
 		ms(latencies[n/2]), ms(latencies[n*9/10]), ms(latencies[min(n-1, n*99/100)]), len(errs), loadBefore, loadAfter)
 	for _, p := range meter {
-		spent := cpuAfter[p.name] - cpuBefore[p.name]
-		fmt.Printf("  CPU %-8s %.3f ms per grant (%.0f %% of a core)\n", p.name, ms(spent)/float64(n), 100*spent.Seconds()/elapsed.Seconds())
+		spent := cpuAfter[p.Name] - cpuBefore[p.Name]
+		fmt.Printf("  CPU %-8s %.3f ms per grant (%.0f %% of a core)\n", p.Name, ms(spent)/float64(n), 100*spent.Seconds()/elapsed.Seconds())
 	}
 	// A window cut short is not the sustained figure asked for: fail, so
 	// that it is not reported as one. (The loop above polls every 20 ms.)
@@ -324,54 +325,6 @@ func sign(key *rsa.PrivateKey, o options) ([]string, error) {
 		return nil, err
 	}
 	return out, nil
-}
-
-type process struct {
-	name string
-	pid  int
-}
-
-type cpuMeter []process
-
-func parsePids(s string) cpuMeter {
-	var m cpuMeter
-	for _, kv := range strings.Split(s, ",") {
-		name, pid, ok := strings.Cut(kv, "=")
-		if n, err := strconv.Atoi(pid); ok && err == nil {
-			m = append(m, process{name, n})
-		}
-	}
-	return m
-}
-
-// read is each process's CPU time (user and system), from /proc.
-func (m cpuMeter) read() map[string]time.Duration {
-	out := map[string]time.Duration{}
-	for _, p := range m {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
-		if err != nil {
-			continue
-		}
-		// Fields after the command (which may hold spaces) are space-separated;
-		// utime and stime are the 14th and 15th fields, in clock ticks (100/s).
-		fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-		if len(fields) < 13 {
-			continue
-		}
-		u, _ := strconv.Atoi(fields[11])
-		s, _ := strconv.Atoi(fields[12])
-		out[p.name] = time.Duration(u+s) * 10 * time.Millisecond
-	}
-	return out
-}
-
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "?"
-	}
-	f := strings.Fields(string(b))
-	return strings.Join(f[:min(3, len(f))], " ")
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

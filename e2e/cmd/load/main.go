@@ -39,6 +39,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"xaa.example/apps/wiki/wikiapp"
+	"xaa.example/e2e/cmd/internal/procstat"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/xaaclient"
@@ -60,12 +61,7 @@ func main() {
 	pids := flag.String("pids", "", "name=pid,... of processes whose CPU time to report per request (Linux)")
 	flag.Parse()
 
-	meter := cpuMeter{{"load driver", os.Getpid()}}
-	for _, pair := range namedValues(*pids) {
-		if n, err := strconv.Atoi(pair[1]); err == nil {
-			meter = append(meter, process{pair[0], n})
-		}
-	}
+	meter := append(procstat.Meter{{Name: "load driver", PID: os.Getpid()}}, procstat.Parse(*pids)...)
 	p := profiler{dir: *profileDir, services: namedValues(*profiles)}
 	if err := run(context.Background(), t, *grants, *grantWorkers, *users, *duration, meter, p); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
@@ -84,7 +80,7 @@ func namedValues(flag string) [][2]string {
 	return out
 }
 
-func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, duration time.Duration, meter cpuMeter, prof profiler) error {
+func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, duration time.Duration, meter procstat.Meter, prof profiler) error {
 	wiki := wikiapp.DefaultConfig(t)
 	// One keep-alive connection per concurrent client, as browsers and
 	// services keep theirs.
@@ -273,45 +269,16 @@ type result struct {
 	firstErr  error
 	elapsed   time.Duration
 	cpu       map[string]time.Duration // CPU time each process spent
-	meter     cpuMeter                 // those processes, in the order to print them
-}
-
-// process is one whose CPU time is reported.
-type process struct {
-	name string
-	pid  int
-}
-
-// cpuMeter reads processes' CPU time (user and system) from /proc.
-type cpuMeter []process
-
-func (m cpuMeter) read() map[string]time.Duration {
-	out := map[string]time.Duration{}
-	for _, p := range m {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
-		if err != nil {
-			continue // not Linux, or the process is gone
-		}
-		// Fields after the command name (which may hold spaces): utime is
-		// the 14th field, stime the 15th, in clock ticks of 1/100 s.
-		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(fields) < 13 {
-			continue
-		}
-		utime, _ := strconv.Atoi(fields[11])
-		stime, _ := strconv.Atoi(fields[12])
-		out[p.name] = time.Duration(utime+stime) * 10 * time.Millisecond
-	}
-	return out
+	meter     procstat.Meter           // those processes, in the order to print them
 }
 
 // measure runs step on workers goroutines (step learns which, 0 to
 // workers-1) until it returns false, and times each call that did something.
-func measure(workers int, meter cpuMeter, step func(worker int) (bool, error)) result {
+func measure(workers int, meter procstat.Meter, step func(worker int) (bool, error)) result {
 	var mu sync.Mutex
 	r := result{meter: meter}
 	var wg sync.WaitGroup
-	cpuBefore := meter.read()
+	cpuBefore := meter.CPU()
 	start := time.Now()
 	for w := range workers {
 		wg.Go(func() {
@@ -343,7 +310,7 @@ func measure(workers int, meter cpuMeter, step func(worker int) (bool, error)) r
 	}
 	wg.Wait()
 	r.elapsed = time.Since(start)
-	r.cpu = meter.read()
+	r.cpu = meter.CPU()
 	for name, before := range cpuBefore {
 		r.cpu[name] -= before
 	}
@@ -369,8 +336,8 @@ func (r result) print(name string, workers int) {
 		fmt.Printf("  CPU time per request:")
 		var total time.Duration
 		for _, p := range r.meter {
-			if d, ok := r.cpu[p.name]; ok {
-				fmt.Printf("  %s %s", p.name, ms(d/time.Duration(n)))
+			if d, ok := r.cpu[p.Name]; ok {
+				fmt.Printf("  %s %s", p.Name, ms(d/time.Duration(n)))
 				total += d
 			}
 		}

@@ -574,6 +574,12 @@ func (h scimUsers) Replace(r *http.Request, id string, attrs scim.ResourceAttrib
 	if err != nil {
 		return scim.Resource{}, err
 	}
+	return h.replace(ctx, c, u, attrs)
+}
+
+// replace reads the account's new attributes (a Replace's, or a Patch's
+// once applied), writes them, and answers the resource as it now is.
+func (h scimUsers) replace(ctx context.Context, c *SCIMClient, u *User, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	a, err := readAccount(attrs)
 	if err != nil {
 		return scim.Resource{}, err
@@ -651,14 +657,7 @@ func (h scimUsers) Patch(r *http.Request, id string, ops []scim.PatchOperation) 
 			return scim.Resource{}, err
 		}
 	}
-	a, err := readAccount(attrs)
-	if err != nil {
-		return scim.Resource{}, err
-	}
-	if err := h.update(ctx, c, u, a); err != nil {
-		return scim.Resource{}, scimError(err)
-	}
-	return h.resource(ctx, u)
+	return h.replace(ctx, c, u, attrs)
 }
 
 // applyPatch applies one operation: with no path, its value's attributes

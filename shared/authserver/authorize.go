@@ -99,14 +99,8 @@ func (s *Server) serveFederationCallback(w http.ResponseWriter, r *http.Request)
 		s.errorPage(w, r, http.StatusForbidden, "Another organisation's account", "You signed in with "+res.Claims.Email+", which does not belong to the organisation you chose. Sign in again with your work account.")
 		return
 	}
-	user, err := s.store.linkUser(ctx, t.IdP.Issuer, res.Claims.Tenant, res.Claims.Subject, res.Claims.Email, res.Claims.Name)
-	if errors.Is(err, jwtbearer.ErrDeactivated) {
-		s.deactivatedPage(w, r)
-		return
-	}
-	if err != nil {
-		s.cfg.Log.Error("link user", "err", err)
-		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")
+	user, ok := s.linkAtSignIn(w, r, t.IdP.Issuer, res.Claims.Tenant, res.Claims.Subject, res.Claims.Email, res.Claims.Name)
+	if !ok {
 		return
 	}
 	err = s.store.saveUpstream(ctx, &UpstreamSession{
@@ -179,4 +173,21 @@ func emailDomainOrWhole(email string) string {
 
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, title, msg string) {
 	web.WriteErrorPage(w, r, s.meta(), status, title, msg)
+}
+
+// linkAtSignIn finds or makes the account a federated sign-in (OpenID
+// Connect or SAML) is about; when it cannot, it answers the browser with
+// the page that says why and reports false.
+func (s *Server) linkAtSignIn(w http.ResponseWriter, r *http.Request, issuer, tenant, subject, email, name string) (*User, bool) {
+	user, err := s.store.linkUser(r.Context(), issuer, tenant, subject, email, name)
+	if errors.Is(err, jwtbearer.ErrDeactivated) {
+		s.deactivatedPage(w, r)
+		return nil, false
+	}
+	if err != nil {
+		s.cfg.Log.Error("link user", "err", err)
+		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")
+		return nil, false
+	}
+	return user, true
 }

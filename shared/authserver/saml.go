@@ -23,7 +23,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/samlcred"
 	"xaa.example/shared/storage"
@@ -243,14 +242,8 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 	// IdP's user id, which its ID-JAGs carry as sub, so an ID-JAG about this
 	// person finds the account a SAML sign-in made ("XAA for SAML-based
 	// resource apps").
-	user, err := s.store.linkUser(ctx, t.IdP.TokenIssuer, "", assertion.Subject.NameID.Value, email, name)
-	if errors.Is(err, jwtbearer.ErrDeactivated) {
-		s.deactivatedPage(w, r)
-		return
-	}
-	if err != nil {
-		s.cfg.Log.Error("link user", "err", err)
-		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")
+	user, ok := s.linkAtSignIn(w, r, t.IdP.TokenIssuer, "", assertion.Subject.NameID.Value, email, name)
+	if !ok {
 		return
 	}
 	// The draft's SAML path: the signed assertion, as the IdP signed it,

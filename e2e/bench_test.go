@@ -220,23 +220,24 @@ func chainFloor(b *testing.B, open func(testing.TB, string) *gorm.DB, withDPoP b
 func writesSoFar(b *testing.B, s *stack) int64 {
 	b.Helper()
 	var total int64
-	for _, db := range s.dbs {
-		if db.Dialector.Name() != "sqlite" {
-			var rows []struct {
-				Name  string `gorm:"column:Variable_name"`
-				Value int64  `gorm:"column:Value"`
-			}
-			if err := db.Raw("SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_insert','Com_update','Com_delete','Com_replace')").Scan(&rows).Error; err != nil {
-				b.Fatal(err)
-			}
-			if len(rows) == 0 {
-				b.Fatal("MariaDB reported no Com_ counters")
-			}
-			for _, r := range rows {
-				total += r.Value
-			}
-			return total
+	if db := s.dbs["wiki"]; db.Dialector.Name() != "sqlite" {
+		// One server for all five services: its counters are the sum.
+		var rows []struct {
+			Name  string `gorm:"column:Variable_name"`
+			Value int64  `gorm:"column:Value"`
 		}
+		if err := db.Raw("SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_insert','Com_update','Com_delete','Com_replace')").Scan(&rows).Error; err != nil {
+			b.Fatal(err)
+		}
+		if len(rows) == 0 {
+			b.Fatal("MariaDB reported no Com_ counters")
+		}
+		for _, r := range rows {
+			total += r.Value
+		}
+		return total
+	}
+	for _, db := range s.dbs {
 		var n int64
 		if err := db.Raw("SELECT total_changes()").Scan(&n).Error; err != nil {
 			b.Fatal(err)

@@ -11,4 +11,13 @@ require (
 	xaa.example/shared v0.0.0-00010101000000-000000000000
 )
 
-require github.com/google/go-cmp v0.7.0 // indirect
+require (
+	github.com/crewjam/saml v0.6.3 // indirect
+	github.com/jinzhu/inflection v1.0.0 // indirect
+	github.com/jinzhu/now v1.1.5 // indirect
+	github.com/jonboulle/clockwork v0.5.0 // indirect
+	github.com/russellhaering/goxmldsig v1.6.1 // indirect
+	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/text v0.43.0 // indirect
+	gorm.io/gorm v1.31.2 // indirect
+)

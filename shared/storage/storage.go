@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -9,11 +10,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/glebarez/sqlite"
 	"github.com/go-sql-driver/mysql"
+	"github.com/libtnb/sqlite"
 	gormmysql "gorm.io/driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/logger"
+	moderncsqlite "modernc.org/sqlite"
 )
 
 // ErrNotFound and ErrAlreadyExists are the store errors services see; gorm's
@@ -88,11 +90,19 @@ func openSQLite(path string, cfg *gorm.Config) (*gorm.DB, error) {
 	// sessions and the last edits. MariaDB is for deployments that must not
 	// lose a commit (docs/PERFORMANCE.md). Each commit no longer waits for
 	// its own fsync, which bounded the todo AS to one grant per fsync.
-	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"
-	// gorm's PrepareStmt would save parsing each statement, but with one
+	// Times are written as SQLite's own format with sub-second digits and
+	// zone (what the driver used before wrote too) and read back as times.
+	dsn := path + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)" +
+		"&_time_format=sqlite&_texttotime=1"
+	base, err := moderncsqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
+	}
+	// Statements are prepared once per connection (stmtCacheConnector);
+	// gorm's own PrepareStmt would do it above database/sql, and with one
 	// connection it deadlocks: a transaction waits for a statement that
 	// another request is preparing, which waits for the connection.
-	db, err := gorm.Open(sqlite.Open(dsn), cfg)
+	db, err := gorm.Open(sqlite.New(sqlite.Config{Conn: sql.OpenDB(stmtCacheConnector{base})}), cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open SQLite %s: %w", path, err)
 	}

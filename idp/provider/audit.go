@@ -65,13 +65,13 @@ func truncate(s string, n int) string {
 func (s *Server) audit(ctx context.Context, e exchange.Event) {
 	row := AuditEvent{
 		Time: s.cfg.Now().UTC(), Event: EventIDJAGIssued, Outcome: "issued",
-		ClientID: e.ClientID, UserID: e.Subject, Audience: e.Audience, Resource: e.Resource,
+		ClientID: e.ClientID, UserID: e.Subject, UserEmail: e.SubjectEmail, Audience: e.Audience, Resource: e.Resource,
 		Scope: e.Scope, Requested: e.Requested, JTI: e.JTI, Reason: e.Reason, Trace: e.Trace,
 	}
 	if !e.Issued {
 		row.Event, row.Outcome = EventIDJAGRefused, "refused"
 	}
-	if e.Subject != "" {
+	if e.Subject != "" && row.UserEmail == "" {
 		if u, err := s.store.user(ctx, e.Subject); err == nil {
 			row.UserEmail = u.Email
 		}

@@ -49,8 +49,11 @@ type Connections interface {
 type Event struct {
 	ClientID string
 	Subject  string // empty when the subject token was refused
-	Audience string
-	Resource string
+	// SubjectEmail is the subject's email as the subject verifier read it
+	// (so that the audit record needs no second lookup).
+	SubjectEmail string
+	Audience     string
+	Resource     string
 	// Requested is the scope the client asked for; Scope what the
 	// ID-JAG carries (the connection may narrow it).
 	Requested string
@@ -150,7 +153,7 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 		}
 		return nil, CheckSubject, oauth.ServerError(err)
 	}
-	ev.Subject = subject.ID
+	ev.Subject, ev.SubjectEmail = subject.ID, subject.Email
 	trace.PassDetail(ctx, CheckSubject, "user "+subject.ID)
 
 	// The audience must be a known resource AS and the resource one it

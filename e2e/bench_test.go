@@ -117,9 +117,11 @@ func (f floor) total() time.Duration { return f.crypto + f.http + f.writes }
 //     to todo AS, wiki to todo API), a token request's size, to a handler
 //     that does nothing, over a kept-alive connection;
 //   - the writes the chain must make durably, each a one-row insert on a
-//     database opened as the services open theirs: the ID-JAG's jti (once
-//     only, §7 of the ID-JAG draft), the access token the wiki keeps, and
-//     with DPoP each proof's jti (RFC 9449 §11.1).
+//     database opened as the services open theirs: the IdP's audit record
+//     of the ID-JAG it issued (PROTOCOL.md: every issuance is an audit
+//     event), the ID-JAG's jti (once only, §7 of the ID-JAG draft), the
+//     access token the wiki keeps, and with DPoP each proof's jti (RFC 9449
+//     §11.1).
 func chainFloor(b *testing.B, open func(testing.TB, string) *gorm.DB, withDPoP bool) floor {
 	b.Helper()
 	median := func(runs int, one func()) time.Duration {
@@ -208,7 +210,7 @@ func chainFloor(b *testing.B, open func(testing.TB, string) *gorm.DB, withDPoP b
 			b.Fatal(err)
 		}
 	})
-	f.writes = time.Duration(2+proofs) * one
+	f.writes = time.Duration(3+proofs) * one
 	return f
 }
 

@@ -37,6 +37,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"xaa.example/e2e/cmd/internal/procstat"
+	"xaa.example/e2e/internal/seed"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/replay/replaydb"
@@ -55,7 +56,7 @@ func main() {
 	case "serve":
 		err = serve(os.Args[2:])
 	case "seed":
-		err = seed(os.Args[2:])
+		err = seedReplay(os.Args[2:])
 	case "run":
 		err = run(os.Args[2:])
 	default:
@@ -109,17 +110,17 @@ func serve(args []string) error {
 	return http.ListenAndServe(*addr, mux)
 }
 
-// seed fills the todo AS's replay table to the size it has in steady
+// seedReplay fills the todo AS's replay table to the size it has in steady
 // service, so that a round measures inserts into a table of realistic size
 // rather than into an empty one: the jtis of every ID-JAG and DPoP proof
 // still unexpired, that is the grant rate times the ID-JAG's lifetime
 // (about 3,300 grants/s × 300 s ≈ 1,000,000 rows). The rows expire after
 // the round, so the store's purge leaves them in place during it.
-func seed(args []string) error {
+func seedReplay(args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ExitOnError)
 	databaseURL := fs.String("database", "", "the todo AS's DATABASE_URL (mysql://...), or empty for -sqlite")
 	sqlitePath := fs.String("sqlite", "", "the todo AS's SQLite file, when -database is empty")
-	rows := fs.Int("rows", 1_000_000, "replay records to add")
+	rows := fs.Int("rows", seed.SteadyRows, "replay records to add")
 	_ = fs.Parse(args)
 	db, err := storage.Open(*databaseURL, *sqlitePath)
 	if err != nil {
@@ -130,20 +131,8 @@ func seed(args []string) error {
 		return err
 	}
 	start := time.Now()
-	until := start.Add(time.Hour).UTC()
-	// The rows are made by the database itself, in one statement: random
-	// keys of the table's shape (hex SHA-256), one issuer, expiring in an
-	// hour; counted by MariaDB's Sequence engine (seq_1_to_N) or, on
-	// SQLite, a recursive common table expression.
-	q := "INSERT INTO used_jtis (`key`, issuer, expires_at) SELECT SHA2(CONCAT(?, seq), 256), 'grantload-seed', ? FROM seq_1_to_" + strconv.Itoa(*rows)
-	qargs := []any{start.String(), until}
-	if db.Dialector.Name() == "sqlite" {
-		q = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ` + strconv.Itoa(*rows) + `)
-			INSERT INTO used_jtis ("key", issuer, expires_at) SELECT lower(hex(randomblob(32))), 'grantload-seed', ? FROM n`
-		qargs = []any{until}
-	}
-	if err := db.Exec(q, qargs...).Error; err != nil {
-		return fmt.Errorf("seed: %w", err)
+	if err := seed.ReplayRecords(db, *rows); err != nil {
+		return err
 	}
 	fmt.Printf("seeded %d replay records in %.1f s\n", *rows, time.Since(start).Seconds())
 	return nil

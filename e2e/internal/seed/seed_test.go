@@ -1,0 +1,58 @@
+package seed
+
+import (
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"xaa.example/idp/provider"
+	"xaa.example/shared/replay/replaydb"
+	"xaa.example/shared/storage/storagetest"
+)
+
+// The seeded rows read back through the services' own models: times parse,
+// the replay records are unexpired, the audit events go back from now.
+func TestSeededRowsReadBack(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		if err := db.AutoMigrate(&replaydb.UsedJTI{}, &provider.AuditEvent{}); err != nil {
+			t.Fatal(err)
+		}
+		const rows = 1500
+		if err := ReplayRecords(db, rows); err != nil {
+			t.Fatal(err)
+		}
+		if err := AuditEvents(db, rows); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		var jtis []replaydb.UsedJTI
+		if err := db.Find(&jtis).Error; err != nil {
+			t.Fatal(err)
+		}
+		distinct := map[string]bool{}
+		for _, j := range jtis {
+			distinct[j.Key] = true
+			if len(j.Key) != 64 || !j.ExpiresAt.After(now) {
+				t.Fatalf("replay record %+v: want a 64-character key, unexpired", j)
+			}
+		}
+		if len(jtis) != rows || len(distinct) != rows {
+			t.Errorf("%d replay records, %d distinct keys, want %d", len(jtis), len(distinct), rows)
+		}
+		var events []provider.AuditEvent
+		if err := db.Order("time DESC").Find(&events).Error; err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != rows {
+			t.Fatalf("%d audit events, want %d", len(events), rows)
+		}
+		newest, oldest := events[0].Time, events[len(events)-1].Time
+		if newest.After(now) || now.Sub(newest) > time.Minute || newest.Sub(oldest) < (rows-2)*time.Second {
+			t.Errorf("audit events from %v to %v, want one a second back from now", oldest, newest)
+		}
+		if e := events[0]; e.Event != provider.EventIDJAGIssued || e.Outcome != "issued" || e.UserEmail == "" || e.JTI == "" {
+			t.Errorf("audit event %+v", e)
+		}
+	})
+}

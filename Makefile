@@ -50,7 +50,8 @@ lint: check ## Static checks: go vet, gofmt, generated views up to date.
 
 bench: ## Benchmarks, the sustained grant load (SQLite and MariaDB), then a load run of the stack (docs/PERFORMANCE.md).
 	go test -run '^$$' -bench . -benchmem ./shared/idjag/ ./shared/authserver/
-	go test -run '^$$' -bench . -benchtime 500x ./e2e/
+	go test -run '^$$' -bench 'TodosPageHeldToken|LongList' -benchtime 500x ./e2e/
+	go test -run '^$$' -bench FullChain -benchtime 20s -timeout 60m ./e2e/
 	./scripts/load-grants.sh
 	./scripts/load.sh
 

@@ -202,6 +202,7 @@ func run(args []string) error {
 		return took, nil
 	}
 
+	fmt.Println("machine:", procstat.Machine())
 	meter := procstat.Parse(o.pids)
 	var mu sync.Mutex
 	var measuring atomic.Bool

@@ -87,6 +87,7 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 	transport := &http.Transport{MaxIdleConns: 500, MaxIdleConnsPerHost: 200, IdleConnTimeout: time.Minute}
 	hc := &http.Client{Transport: transport, Timeout: 30 * time.Second}
 
+	fmt.Println("Machine:", procstat.Machine())
 	fmt.Printf("Signing in %d browser sessions as bob@tables.fake...\n", users)
 	browsers := make([]*http.Client, users)
 	for i := range browsers {

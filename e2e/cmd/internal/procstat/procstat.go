@@ -1,12 +1,13 @@
 // Package procstat reads, from Linux's /proc, what the load drivers report
-// beside their figures: the CPU time each measured process spent, and the
-// machine's load average.
+// beside their figures: the CPU time each measured process spent, the
+// machine's load average, and what the machine is.
 package procstat
 
 import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -65,4 +66,30 @@ func LoadAverage() string {
 	}
 	f := strings.Fields(string(b))
 	return strings.Join(f[:min(3, len(f))], " ")
+}
+
+// Machine describes what the figures were measured on: the cores and their
+// model, the kernel, and whether the kernel isolates its page tables (PTI,
+// the Meltdown mitigation), which makes every system call, page fault and
+// switch between processes dearer: the same code did about half its
+// grants per second on a machine booted with pti=on (docs/PERFORMANCE.md).
+func Machine() string {
+	model := "?"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if name, value, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(name) == "model name" {
+				model = strings.TrimSpace(value)
+				break
+			}
+		}
+	}
+	kernel := "?"
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		kernel = strings.TrimSpace(string(b))
+	}
+	pti := "?"
+	if b, err := os.ReadFile("/sys/devices/system/cpu/vulnerabilities/meltdown"); err == nil {
+		pti = strings.TrimSpace(string(b))
+	}
+	return fmt.Sprintf("%d cores (%s), Linux %s, meltdown: %s", runtime.NumCPU(), model, kernel, pti)
 }

@@ -1,8 +1,10 @@
 package procstat
 
 import (
+	"fmt"
 	"os"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -40,5 +42,15 @@ func TestCPUOfThisProcess(t *testing.T) {
 	}
 	if LoadAverage() == "?" {
 		t.Error("no load average")
+	}
+}
+
+func TestMachine(t *testing.T) {
+	m := Machine()
+	if !strings.Contains(m, fmt.Sprintf("%d cores (", runtime.NumCPU())) || !strings.Contains(m, "Linux ") || !strings.Contains(m, "meltdown: ") {
+		t.Errorf("Machine() = %q, want the cores, the kernel and the Meltdown mitigation", m)
+	}
+	if _, err := os.Stat("/proc/cpuinfo"); err == nil && strings.Contains(m, "(?)") {
+		t.Errorf("Machine() = %q: /proc/cpuinfo is there but no model was read", m)
 	}
 }

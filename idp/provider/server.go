@@ -110,7 +110,7 @@ func (s *Server) routes() http.Handler {
 	r.DELETE(pathSSFStreams, s.serveDeleteStream)
 	r.GET("/", s.serveIndex)
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "The identity provider")
-	return web.LimitBodies(web.FormBytes, s.meta(), web.SessionsExcept(s.op.Sessions, s.cfg.Trace.Wrap(r), pathToken))
+	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))
 }
 
 // serveDiscovery: OpenID Connect discovery and RFC 8414 metadata, written

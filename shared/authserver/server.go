@@ -172,7 +172,7 @@ func (s *Server) routes() (http.Handler, error) {
 		r.Any("/scim/v2/*path", gin.WrapH(scim))
 	}
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "This authorization server")
-	return web.LimitBodies(web.FormBytes, s.meta(), web.SessionsExcept(s.op.Sessions, s.cfg.Trace.Wrap(r), "/token")), nil
+	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r))), nil
 }
 
 // deactivatedPage tells a person whose account here the IdP's provisioning

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
 )
 
@@ -97,20 +96,4 @@ func SameOrigin(baseURL string, exempt ...string) gin.HandlerFunc {
 		}
 		c.Next()
 	}
-}
-
-// SessionsExcept is sessions.LoadAndSave(h) for every request but those to
-// the given paths, which h serves with no session loaded or saved: a token
-// endpoint is called by clients with their own credentials, not by browsers
-// (RFC 6749 §3.2), so it neither reads nor writes a browser session, and
-// skips the cost of both.
-func SessionsExcept(sessions *scs.SessionManager, h http.Handler, paths ...string) http.Handler {
-	withSessions := sessions.LoadAndSave(h)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if slices.Contains(paths, r.URL.Path) {
-			h.ServeHTTP(w, r)
-			return
-		}
-		withSessions.ServeHTTP(w, r)
-	})
 }

@@ -42,10 +42,12 @@ type stmtCacheConn struct {
 
 // cachedStmt is a prepared statement; busy while rows it returned are open
 // (within a transaction, a second query with the same text could run before
-// the first's rows are closed: it gets a statement of its own).
+// the first's rows are closed: it gets a statement of its own); dropped
+// when the cache forgot it while busy, to be closed with its rows.
 type cachedStmt struct {
-	stmt driver.Stmt
-	busy bool
+	stmt    driver.Stmt
+	busy    bool
+	dropped bool
 }
 
 // statement returns the connection's prepared statement for query, preparing
@@ -70,10 +72,12 @@ func (c *stmtCacheConn) statement(ctx context.Context, query string) (*cachedStm
 }
 
 // dropIdle closes the statements not in use and forgets them all; a busy
-// one is closed when its rows are (cachedRows.Close sees it forgotten).
+// one is closed when its rows are.
 func (c *stmtCacheConn) dropIdle() {
 	for query, s := range c.stmts {
-		if !s.busy {
+		if s.busy {
+			s.dropped = true
+		} else {
 			_ = s.stmt.Close()
 		}
 		delete(c.stmts, query)
@@ -93,7 +97,7 @@ func (c *stmtCacheConn) QueryContext(ctx context.Context, query string, args []d
 		return nil, err
 	}
 	s.busy = true
-	return &cachedRows{Rows: rows, conn: c, query: query, stmt: s}, nil
+	return &cachedRows{Rows: rows, stmt: s}, nil
 }
 
 func (c *stmtCacheConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -145,15 +149,13 @@ func (c *stmtCacheConn) IsValid() bool { return c.conn.(driver.Validator).IsVali
 // cachedRows frees its statement for the next query when closed.
 type cachedRows struct {
 	driver.Rows
-	conn  *stmtCacheConn
-	query string
-	stmt  *cachedStmt
+	stmt *cachedStmt
 }
 
 func (r *cachedRows) Close() error {
 	err := r.Rows.Close()
 	r.stmt.busy = false
-	if r.conn.stmts[r.query] != r.stmt { // forgotten while in use (dropIdle)
+	if r.stmt.dropped {
 		err = errors.Join(err, r.stmt.stmt.Close())
 	}
 	return err

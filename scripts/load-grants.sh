@@ -18,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 rounds=${ROUNDS:-2}
+seed_rows=${SEED_ROWS:-1000000}
 window=${WINDOW:-20s}
 mariadb_url=${MARIADB_URL:-mysql://root@127.0.0.1:3306}
 port=15101
@@ -66,11 +67,11 @@ for db in ${DATABASES:-sqlite mariadb}; do
           mariadb -h "${hostport%:*}" -P "${hostport#*:}" -u root -e "DROP DATABASE IF EXISTS xaa_load_grants" 2>/dev/null || true
         fi
       fi
-      if [[ ${SEED_ROWS:-1000000} != 0 ]]; then
+      if [[ $seed_rows != 0 ]]; then
         if [[ $db == mariadb ]]; then
-          bin/grantload seed -database "$database_url" -rows "${SEED_ROWS:-1000000}"
+          bin/grantload seed -database "$database_url" -rows "$seed_rows"
         else
-          bin/grantload seed -sqlite "$work/data/todo-as.db" -rows "${SEED_ROWS:-1000000}"
+          bin/grantload seed -sqlite "$work/data/todo-as.db" -rows "$seed_rows"
         fi
       fi
       LISTEN_ADDR="127.0.0.1:$port" TODO_AS_ISSUER="http://127.0.0.1:$port" DATA_DIR="$work/data" DATABASE_URL="$database_url" \

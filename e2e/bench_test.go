@@ -20,6 +20,7 @@ import (
 	"gorm.io/gorm"
 
 	"xaa.example/apps/todo/todoapp"
+	"xaa.example/e2e/internal/procstat"
 	"xaa.example/e2e/internal/seed"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/replay/replaydb"
@@ -68,6 +69,7 @@ func BenchmarkFullChain(b *testing.B) {
 			hops := map[string]time.Duration{}
 			var chains []time.Duration
 			var writes int64
+			loadBefore := procstat.LoadAverage()
 			b.ResetTimer()
 			for b.Loop() {
 				// Drop the access token the wiki holds, untimed, as when it
@@ -83,6 +85,9 @@ func BenchmarkFullChain(b *testing.B) {
 				b.StartTimer()
 			}
 			b.StopTimer()
+			// Every figure with the machine it was measured on and how busy
+			// that was (docs/PERFORMANCE.md).
+			b.Logf("machine: %s; load %s -> %s", procstat.Machine(), loadBefore, procstat.LoadAverage())
 			// Where the time goes: each hop as the wiki timed it; the
 			// median chain; and that median against its floor, measured
 			// here and now.

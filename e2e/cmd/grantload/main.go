@@ -36,7 +36,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"xaa.example/e2e/cmd/internal/procstat"
+	"xaa.example/e2e/internal/procstat"
 	"xaa.example/e2e/internal/seed"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"

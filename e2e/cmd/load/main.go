@@ -39,7 +39,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"xaa.example/apps/wiki/wikiapp"
-	"xaa.example/e2e/cmd/internal/procstat"
+	"xaa.example/e2e/internal/procstat"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/xaaclient"

@@ -5,11 +5,15 @@
 # service's resident memory. `make bench` runs it after the Go benchmarks.
 #
 #   MARIADB_URL   the server (default mysql://root@127.0.0.1:3306)
-#   LOAD_FLAGS    flags for the driver, e.g. "-users 50 -duration 20s"
+#   LOAD_FLAGS    flags for the driver, e.g. "-users 100 -duration 30s -warmup 10s"
 #   LOAD_PROFILE  set to 1 to take CPU profiles of all five services during
 #                 the My todos load, into artifacts/profiles/
 #   REST_SECONDS  how long the services idle before memory at rest is read
 #                 (default 150)
+#   SEED_ROWS     rows put first into the tables that grow with traffic, the
+#                 todo AS's replay records and the IdP's audit log (default
+#                 1000000 each, as load-grants.sh and BenchmarkFullChain;
+#                 0 leaves them as the services make them)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +49,7 @@ for line in "${services[@]}"; do
   CGO_ENABLED=0 go build -tags nomsgpack -o "bin/$name" "./$dir" # as make dev-all builds them
 done
 go build -o bin/load ./e2e/cmd/load
+(cd e2e && go build -o ../bin/grantload ./cmd/grantload)
 
 if command -v mariadb >/dev/null; then
   for line in "${services[@]}"; do
@@ -91,6 +96,13 @@ for line in "${services[@]}"; do
     exit 1
   fi
 done
+
+# Data of a running server's size in the tables the load appends to.
+seed_rows=${SEED_ROWS:-1000000}
+if [[ $seed_rows != 0 ]]; then
+  bin/grantload seed -table replay -database "${mariadb_url%/}/xaa_load_todo_as" -rows "$seed_rows"
+  bin/grantload seed -table audit -database "${mariadb_url%/}/xaa_load_idp" -rows "$seed_rows"
+fi
 
 rss() { # pid field: the field of /proc/<pid>/status in MB, or ps's RSS
   if [[ -r /proc/$1/status ]]; then

@@ -56,7 +56,7 @@ func main() {
 	case "serve":
 		err = serve(os.Args[2:])
 	case "seed":
-		err = seedReplay(os.Args[2:])
+		err = seedRows(os.Args[2:])
 	case "run":
 		err = run(os.Args[2:])
 	default:
@@ -110,31 +110,46 @@ func serve(args []string) error {
 	return http.ListenAndServe(*addr, mux)
 }
 
-// seedReplay fills the todo AS's replay table to the size it has in steady
-// service, so that a round measures inserts into a table of realistic size
-// rather than into an empty one: the jtis of every ID-JAG and DPoP proof
-// still unexpired, that is the grant rate times the ID-JAG's lifetime
-// (about 3,300 grants/s × 300 s ≈ 1,000,000 rows). The rows expire after
-// the round, so the store's purge leaves them in place during it.
-func seedReplay(args []string) error {
+// seedRows fills a table that grows with traffic to the size it has in
+// steady service, so that a round measures inserts into a table of
+// realistic size rather than into an empty one. The todo AS's replay table
+// (-table replay, the default) holds the jtis of every ID-JAG and DPoP
+// proof still unexpired, that is the grant rate times the ID-JAG's lifetime
+// (about 3,300 grants/s × 300 s ≈ 1,000,000 rows); the rows expire an hour
+// later, so the store's purge leaves them in place during a round. The
+// IdP's audit log (-table audit) holds a record of every ID-JAG issued; it
+// must exist already (the IdP makes it when it starts).
+func seedRows(args []string) error {
 	fs := flag.NewFlagSet("seed", flag.ExitOnError)
-	databaseURL := fs.String("database", "", "the todo AS's DATABASE_URL (mysql://...), or empty for -sqlite")
-	sqlitePath := fs.String("sqlite", "", "the todo AS's SQLite file, when -database is empty")
-	rows := fs.Int("rows", seed.SteadyRows, "replay records to add")
+	databaseURL := fs.String("database", "", "the service's DATABASE_URL (mysql://...), or empty for -sqlite")
+	sqlitePath := fs.String("sqlite", "", "the service's SQLite file, when -database is empty")
+	table := fs.String("table", "replay", "replay (the todo AS's used jtis) or audit (the IdP's audit log)")
+	rows := fs.Int("rows", seed.SteadyRows, "rows to add")
 	_ = fs.Parse(args)
 	db, err := storage.Open(*databaseURL, *sqlitePath)
 	if err != nil {
 		return err
 	}
 	defer storage.Close(db)
-	if err := db.AutoMigrate(&replaydb.UsedJTI{}); err != nil {
-		return err
-	}
 	start := time.Now()
-	if err := seed.ReplayRecords(db, *rows); err != nil {
+	switch *table {
+	case "replay":
+		if err := db.AutoMigrate(&replaydb.UsedJTI{}); err != nil {
+			return err
+		}
+		err = seed.ReplayRecords(db, *rows)
+	case "audit":
+		if !db.Migrator().HasTable("audit_events") {
+			return errors.New("there is no audit_events table: start the IdP on this database first")
+		}
+		err = seed.AuditEvents(db, *rows)
+	default:
+		return fmt.Errorf("-table %q: use replay or audit", *table)
+	}
+	if err != nil {
 		return err
 	}
-	fmt.Printf("seeded %d replay records in %.1f s\n", *rows, time.Since(start).Seconds())
+	fmt.Printf("seeded %d rows into the %s table in %.1f s\n", *rows, *table, time.Since(start).Seconds())
 	return nil
 }
 

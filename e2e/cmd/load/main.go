@@ -6,7 +6,12 @@
 //     are obtained first, through the real token exchange at the wiki AS
 //     and the IdP, and that phase is reported too.
 //  2. The wiki's My todos page for signed-in users whose access token the
-//     wiki already holds: the todo API call and the page.
+//     wiki already holds: the todo API call and the page, for a window of
+//     20 s after a warm-up (issue 19: sustained figures).
+//
+// The first two phases are bursts of -grants requests: they make the
+// stack's memory grow as traffic does; the todo AS's sustained grant
+// figures are scripts/load-grants.sh's.
 //
 // scripts/load.sh starts the stack on MariaDB, runs this, and reads each
 // service's memory; `make bench` runs both.
@@ -55,7 +60,8 @@ func main() {
 	grants := flag.Int("grants", 5000, "how many jwt-bearer grants to make (each needs its own ID-JAG)")
 	grantWorkers := flag.Int("grant-workers", 16, "concurrent clients of the todo AS's token endpoint")
 	users := flag.Int("users", 50, "concurrent users of the wiki's My todos page")
-	duration := flag.Duration("duration", 10*time.Second, "how long to load My todos")
+	warmup := flag.Duration("warmup", 5*time.Second, "how long to load My todos before the measured window")
+	duration := flag.Duration("duration", 20*time.Second, "the measured window of My todos")
 	profiles := flag.String("profiles", "", "name=pprof-base-URL,... of services to profile (CPU) during the My todos load")
 	profileDir := flag.String("profile-dir", "artifacts/profiles", "where the CPU profiles go")
 	pids := flag.String("pids", "", "name=pid,... of processes whose CPU time to report per request (Linux)")
@@ -63,7 +69,7 @@ func main() {
 
 	meter := append(procstat.Meter{{Name: "load driver", PID: os.Getpid()}}, procstat.Parse(*pids)...)
 	p := profiler{dir: *profileDir, services: namedValues(*profiles)}
-	if err := run(context.Background(), t, *grants, *grantWorkers, *users, *duration, meter, p); err != nil {
+	if err := run(context.Background(), t, *grants, *grantWorkers, *users, *warmup, *duration, meter, p); err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		os.Exit(1)
 	}
@@ -80,7 +86,7 @@ func namedValues(flag string) [][2]string {
 	return out
 }
 
-func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, duration time.Duration, meter procstat.Meter, prof profiler) error {
+func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, warmup, duration time.Duration, meter procstat.Meter, prof profiler) error {
 	wiki := wikiapp.DefaultConfig(t)
 	// One keep-alive connection per concurrent client, as browsers and
 	// services keep theirs.
@@ -123,7 +129,7 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 		idjags[i] = resp.Token
 		return true, nil
 	})
-	exchange.print("Token exchange (wiki AS → IdP), the ID-JAGs for the grants", grantWorkers)
+	exchange.print("Token exchange (wiki AS → IdP), the ID-JAGs for the grants: a burst", grantWorkers)
 	if exchange.errors > 0 {
 		return fmt.Errorf("%d token exchanges failed; the grants need one ID-JAG each", exchange.errors)
 	}
@@ -137,7 +143,7 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 		_, err := xaaclient.Redeem(ctx, hc, t.TodoAS+"/token", todoCreds, idjags[i], scope)
 		return true, err
 	})
-	grant.print("jwt-bearer grant at the todo AS (MariaDB replay store)", grantWorkers)
+	grant.print("jwt-bearer grant at the todo AS (MariaDB replay store): a burst", grantWorkers)
 
 	// Each session fetches its access token once; after that the wiki
 	// holds it, which is the case measured.
@@ -150,19 +156,26 @@ func run(ctx context.Context, t demo.Topology, grants, grantWorkers, users int, 
 			return fmt.Errorf("first My todos: %w", err)
 		}
 	}
-	deadline := time.Now().Add(duration)
-	profiled := prof.start(duration)
-	page := measure(users, meter, func(worker int) (bool, error) {
-		if time.Now().After(deadline) {
-			return false, nil
+	// Each worker is one user, with a browser session of its own, asking
+	// for the page until the deadline.
+	until := func(deadline time.Time) func(int) (bool, error) {
+		return func(worker int) (bool, error) {
+			if time.Now().After(deadline) {
+				return false, nil
+			}
+			return true, pages[worker].get()
 		}
-		// Each worker is one user, with a browser session of its own.
-		return true, pages[worker].get()
-	})
-	page.print("Wiki My todos with the access token held", users)
+	}
+	warm := measure(users, nil, until(time.Now().Add(warmup)))
+	if warm.errors > 0 {
+		fmt.Printf("\n%d My todos failed during the warm-up; first: %v\n", warm.errors, warm.firstErr)
+	}
+	profiled := prof.start(duration)
+	page := measure(users, meter, until(time.Now().Add(duration)))
+	page.print(fmt.Sprintf("Wiki My todos with the access token held: a %s window after %s of warm-up", duration, warmup), users)
 	profiled()
 
-	if grant.errors+page.errors > 0 {
+	if grant.errors+warm.errors+page.errors > 0 {
 		return errors.New("some requests failed; see above")
 	}
 	return nil
@@ -269,8 +282,10 @@ type result struct {
 	errors    int
 	firstErr  error
 	elapsed   time.Duration
-	cpu       map[string]time.Duration // CPU time each process spent
-	meter     procstat.Meter           // those processes, in the order to print them
+	// The machine's load average before and after (procstat.LoadAverage).
+	loadBefore, loadAfter string
+	cpu                   map[string]time.Duration // CPU time each process spent
+	meter                 procstat.Meter           // those processes, in the order to print them
 }
 
 // measure runs step on workers goroutines (step learns which, 0 to
@@ -279,6 +294,7 @@ func measure(workers int, meter procstat.Meter, step func(worker int) (bool, err
 	var mu sync.Mutex
 	r := result{meter: meter}
 	var wg sync.WaitGroup
+	r.loadBefore = procstat.LoadAverage()
 	cpuBefore := meter.CPU()
 	start := time.Now()
 	for w := range workers {
@@ -312,6 +328,7 @@ func measure(workers int, meter procstat.Meter, step func(worker int) (bool, err
 	wg.Wait()
 	r.elapsed = time.Since(start)
 	r.cpu = meter.CPU()
+	r.loadAfter = procstat.LoadAverage()
 	for name, before := range cpuBefore {
 		r.cpu[name] -= before
 	}
@@ -329,8 +346,8 @@ func (r result) percentile(p float64) time.Duration {
 func (r result) print(name string, workers int) {
 	n := len(r.latencies)
 	fmt.Printf("\n%s\n", name)
-	fmt.Printf("  %d requests from %d concurrent clients in %.2f s: %.0f per second, %d errors\n",
-		n, workers, r.elapsed.Seconds(), float64(n)/r.elapsed.Seconds(), r.errors)
+	fmt.Printf("  %d requests from %d concurrent clients in %.2f s: %.0f per second, %d errors; load %s -> %s\n",
+		n, workers, r.elapsed.Seconds(), float64(n)/r.elapsed.Seconds(), r.errors, r.loadBefore, r.loadAfter)
 	fmt.Printf("  latency p50 %s  p90 %s  p99 %s  max %s\n",
 		ms(r.percentile(0.50)), ms(r.percentile(0.90)), ms(r.percentile(0.99)), ms(r.percentile(1)))
 	if len(r.cpu) > 0 && n > 0 {

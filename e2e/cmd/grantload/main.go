@@ -270,9 +270,9 @@ func run(args []string) error {
 	if n == 0 {
 		return fmt.Errorf("no grant succeeded; first errors: %v", head(errs))
 	}
-	fmt.Printf("%d clients, window %.1f s after %s warm-up: %d grants, %.0f grants/s, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, %d errors; load %s -> %s\n",
+	fmt.Printf("%d clients, window %.1f s after %s warm-up: %d grants, %.0f grants/s, p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms, %d errors; load %s -> %s\n",
 		o.clients, elapsed.Seconds(), o.warmup, n, float64(n)/elapsed.Seconds(),
-		ms(latencies[n/2]), ms(latencies[n*9/10]), ms(latencies[min(n-1, n*99/100)]), len(errs), loadBefore, loadAfter)
+		ms(latencies[n/2]), ms(latencies[n*9/10]), ms(latencies[min(n-1, n*99/100)]), ms(latencies[n-1]), len(errs), loadBefore, loadAfter)
 	for _, p := range meter {
 		spent := cpuAfter[p.Name] - cpuBefore[p.Name]
 		fmt.Printf("  CPU %-8s %.3f ms per grant (%.0f %% of a core)\n", p.Name, ms(spent)/float64(n), 100*spent.Seconds()/elapsed.Seconds())

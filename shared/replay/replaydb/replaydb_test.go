@@ -48,6 +48,41 @@ func TestDB(t *testing.T) {
 	})
 }
 
+// Expired rows are purged a bounded batch at a time: the Remember that
+// finds the purge due deletes one batch, and each Remember after a full
+// batch deletes the next, so that no statement locks a minute's worth of
+// rows (a single DELETE of them held every grant's insert on MariaDB).
+func TestPurgeInBatches(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		store, err := New(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		store.Now = func() time.Time { return now }
+		store.PurgeBatch = 2
+		for i := range 5 {
+			if err := store.Remember(ctx, "https://idp.example", fmt.Sprintf("old-%d", i), now.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		now = now.Add(2 * time.Minute) // the five have expired; the purge is due
+		expired := func() (n int64) {
+			db.Model(&UsedJTI{}).Where("expires_at < ?", now).Count(&n)
+			return n
+		}
+		for i, want := range []int64{3, 1, 0, 0} {
+			if err := store.Remember(ctx, "https://idp.example", fmt.Sprintf("new-%d", i), now.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if got := expired(); got != want {
+				t.Fatalf("after Remember %d: %d expired rows left, want %d", i+1, got, want)
+			}
+		}
+	})
+}
+
 func TestDBFailsClosed(t *testing.T) {
 	db := storagetest.SQLite(t)
 	store, err := New(db)

@@ -215,19 +215,20 @@ func (s *DB) purge(ctx context.Context) {
 	if !due {
 		return
 	}
-	deleted, err := s.purgeBatch(ctx, now)
+	batch := max(s.PurgeBatch, 1)
+	deleted, err := s.purgeBatch(ctx, now, batch)
 	s.mu.Lock()
 	s.purging = false
-	s.behind = err == nil && deleted >= s.PurgeBatch
+	s.behind = err == nil && deleted == batch
 	s.mu.Unlock()
 }
 
-// purgeBatch deletes up to PurgeBatch rows expired at now, by their keys:
-// a short statement that locks only the rows it deletes.
-func (s *DB) purgeBatch(ctx context.Context, now time.Time) (int, error) {
+// purgeBatch deletes up to batch rows expired at now, by their keys: a
+// short statement that locks only the rows it deletes.
+func (s *DB) purgeBatch(ctx context.Context, now time.Time, batch int) (int, error) {
 	var keys []string
 	err := s.DB.WithContext(ctx).Model(&UsedJTI{}).Where("expires_at < ?", now.UTC()).
-		Limit(max(s.PurgeBatch, 1)).Pluck("key", &keys).Error
+		Limit(batch).Pluck("key", &keys).Error
 	if err != nil || len(keys) == 0 {
 		return 0, err
 	}

@@ -14,15 +14,23 @@ import (
 	"xaa.example/shared/storage/storagetest"
 )
 
+// storeAt is a store on db whose clock reads *now, so that a test moves
+// time by moving now.
+func storeAt(t *testing.T, db *gorm.DB, now *time.Time) *DB {
+	t.Helper()
+	store, err := New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store.Now = func() time.Time { return *now }
+	return store
+}
+
 func TestDB(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-		store, err := New(db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		store.Now = func() time.Time { return now }
+		store := storeAt(t, db, &now)
 
 		if err := store.Remember(ctx, "https://idp.example", "jti-1", now.Add(time.Minute)); err != nil {
 			t.Fatalf("first use: %v", err)
@@ -56,11 +64,7 @@ func TestPurgeInBatches(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
 		ctx := context.Background()
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-		store, err := New(db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		store.Now = func() time.Time { return now }
+		store := storeAt(t, db, &now)
 		store.PurgeBatch = 2
 		for i := range 5 {
 			if err := store.Remember(ctx, "https://idp.example", fmt.Sprintf("old-%d", i), now.Add(time.Minute)); err != nil {

@@ -23,7 +23,6 @@ import (
 	"xaa.example/e2e/internal/procstat"
 	"xaa.example/e2e/internal/seed"
 	"xaa.example/shared/demo"
-	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/storage/storagetest"
 )
 
@@ -38,7 +37,7 @@ import (
 // The tables the chain appends to are first filled to a running server's
 // size (SEED_ROWS, default 1,000,000 each; 0 leaves them empty): the todo
 // AS's replay records and the IdP's audit log; the floor's writes go into
-// a replay table of the same size. Then 200 chains warm the stack up,
+// the todo AS's seeded replay table. Then 200 chains warm the stack up,
 // untimed, before the measured ones.
 //
 //	go test -run '^$' -bench FullChain -benchtime 20s -timeout 60m ./e2e/
@@ -96,7 +95,7 @@ func BenchmarkFullChain(b *testing.B) {
 			}
 			slices.Sort(chains)
 			p50 := chains[len(chains)/2]
-			f := chainFloor(b, open, withDPoP, rows)
+			f := chainFloor(b, s.dbs["todo-as"], withDPoP)
 			b.ReportMetric(float64(p50.Microseconds()), "p50-µs")
 			b.ReportMetric(float64(f.crypto.Microseconds()), "floor-crypto-µs")
 			b.ReportMetric(float64(f.http.Microseconds()), "floor-http-µs")
@@ -169,14 +168,14 @@ func (f floor) total() time.Duration { return f.crypto + f.http + f.writes }
 //   - four loopback HTTP round trips (wiki to wiki AS, wiki AS to IdP, wiki
 //     to todo AS, wiki to todo API), a token request's size, to a handler
 //     that does nothing, over a kept-alive connection;
-//   - the writes the chain must make durably, each a one-row insert into a
-//     replay table holding seeded rows (as the todo AS's does), on a
-//     database opened as the services open theirs: the IdP's audit record
+//   - the writes the chain must make durably, each a one-row insert into
+//     the todo AS's own seeded replay table, through its own database
+//     handle once the chains are done: the IdP's audit record
 //     of the ID-JAG it issued (PROTOCOL.md: every issuance is an audit
 //     event), the ID-JAG's jti (once only, §7 of the ID-JAG draft), the
 //     access token the wiki keeps, and with DPoP each proof's jti (RFC 9449
 //     §11.1).
-func chainFloor(b *testing.B, open func(testing.TB, string) *gorm.DB, withDPoP bool, seeded int) floor {
+func chainFloor(b *testing.B, replay *gorm.DB, withDPoP bool) floor {
 	b.Helper()
 	median := func(runs int, one func()) time.Duration {
 		ds := make([]time.Duration, runs)
@@ -253,18 +252,11 @@ func chainFloor(b *testing.B, open func(testing.TB, string) *gorm.DB, withDPoP b
 		}
 	})
 
-	db := open(b, "floor")
-	if err := db.AutoMigrate(&replaydb.UsedJTI{}); err != nil {
-		b.Fatal(err)
-	}
-	if err := seed.ReplayRecords(db, seeded); err != nil {
-		b.Fatal(err)
-	}
 	n := 0
 	until := time.Now().Add(time.Hour)
 	one := median(200, func() {
 		n++
-		if err := db.Exec("INSERT INTO used_jtis (`key`, issuer, expires_at) VALUES (?, ?, ?)", "floor-"+strconv.Itoa(n), "floor", until).Error; err != nil {
+		if err := replay.Exec("INSERT INTO used_jtis (`key`, issuer, expires_at) VALUES (?, ?, ?)", "floor-"+strconv.Itoa(n), "floor", until).Error; err != nil {
 			b.Fatal(err)
 		}
 	})

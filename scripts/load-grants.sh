@@ -26,7 +26,7 @@ issuer_addr=127.0.0.1:14900
 
 mkdir -p bin
 CGO_ENABLED=0 go build -tags nomsgpack -o bin/todo-as ./authservers/todo
-(cd e2e && go build -o ../bin/grantload ./cmd/grantload)
+go build -o bin/grantload ./e2e/cmd/grantload
 
 work=$(mktemp -d)
 pids=()

@@ -49,7 +49,7 @@ for line in "${services[@]}"; do
   CGO_ENABLED=0 go build -tags nomsgpack -o "bin/$name" "./$dir" # as make dev-all builds them
 done
 go build -o bin/load ./e2e/cmd/load
-(cd e2e && go build -o ../bin/grantload ./cmd/grantload)
+go build -o bin/grantload ./e2e/cmd/grantload
 
 if command -v mariadb >/dev/null; then
   for line in "${services[@]}"; do

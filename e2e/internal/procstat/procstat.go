@@ -71,8 +71,9 @@ func LoadAverage() string {
 // Machine describes what the figures were measured on: the cores and their
 // model, the kernel, and whether the kernel isolates its page tables (PTI,
 // the Meltdown mitigation), which makes every system call, page fault and
-// switch between processes dearer: the same code did about half its
-// grants per second on a machine booted with pti=on (docs/PERFORMANCE.md).
+// switch between processes dearer. (On 2026-12-01 a machine booted with
+// pti=on, another CPU too, did about half the grants per second of the
+// morning's with the same code: docs/PERFORMANCE.md.)
 func Machine() string {
 	model := "?"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {

@@ -73,7 +73,9 @@ func TestPurgeInBatches(t *testing.T) {
 		}
 		now = now.Add(2 * time.Minute) // the five have expired; the purge is due
 		expired := func() (n int64) {
-			db.Model(&UsedJTI{}).Where("expires_at < ?", now).Count(&n)
+			if err := db.Model(&UsedJTI{}).Where("expires_at < ?", now).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
 			return n
 		}
 		for i, want := range []int64{3, 1, 0, 0} {

@@ -87,6 +87,10 @@ type Set struct {
 type loadedKey struct {
 	jwk        jose.JSONWebKey
 	activateAt time.Time
+	// signers holds this key's go-jose signer for each typ header, made on
+	// first use: a signer keeps no state between signatures, and making
+	// one per token was a tenth of what signing allocated.
+	signers *sync.Map // typ → jose.Signer
 }
 
 // LoadOrCreate loads the keys stored in db, creating the first one when there
@@ -165,7 +169,7 @@ func (s *Set) Reload(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		keep = append(keep, loadedKey{jwk: jwk, activateAt: k.ActivateAt})
+		keep = append(keep, loadedKey{jwk: jwk, activateAt: k.ActivateAt, signers: &sync.Map{}})
 		// An active key replaces every older one of its algorithm from its
 		// activation on.
 		if !k.ActivateAt.After(now) {
@@ -246,16 +250,30 @@ func parse(k SigningKey) (jose.JSONWebKey, error) {
 }
 
 // signing returns the newest key of alg whose activation has come.
-func (s *Set) signing(alg jose.SignatureAlgorithm) (jose.JSONWebKey, error) {
+func (s *Set) signing(alg jose.SignatureAlgorithm) (loadedKey, error) {
 	now := s.Now()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, k := range s.keys {
 		if k.jwk.Algorithm == string(alg) && !k.activateAt.After(now) {
-			return k.jwk, nil
+			return k, nil
 		}
 	}
-	return jose.JSONWebKey{}, fmt.Errorf("no %s signing key is active yet", alg)
+	return loadedKey{}, fmt.Errorf("no %s signing key is active yet", alg)
+}
+
+// signer returns k's signer for typ, making it the first time.
+func (k loadedKey) signer(typ string) (jose.Signer, error) {
+	if signer, ok := k.signers.Load(typ); ok {
+		return signer.(jose.Signer), nil
+	}
+	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(k.jwk.Algorithm), Key: k.jwk}, opts)
+	if err != nil {
+		return nil, err
+	}
+	got, _ := k.signers.LoadOrStore(typ, signer)
+	return got.(jose.Signer), nil
 }
 
 // KeyInfo describes a published key for people: what it is and where it
@@ -297,7 +315,7 @@ func (s *Set) Keys() []KeyInfo {
 // KeyID is the kid of the key of Algorithm that signs now.
 func (s *Set) KeyID() string {
 	k, _ := s.signing(Algorithm)
-	return k.KeyID
+	return k.jwk.KeyID
 }
 
 // JWKS is the public key set (RFC 7517): every published key.
@@ -330,8 +348,7 @@ func (s *Set) SignWith(alg jose.SignatureAlgorithm, typ string, claims any) (str
 	if err != nil {
 		return "", err
 	}
-	opts := (&jose.SignerOptions{}).WithType(jose.ContentType(typ))
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: alg, Key: key}, opts)
+	signer, err := key.signer(typ)
 	if err != nil {
 		return "", fmt.Errorf("signer: %w", err)
 	}

@@ -3,6 +3,7 @@ package keys
 import (
 	"context"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -116,4 +117,36 @@ func TestBothAlgorithms(t *testing.T) {
 			t.Errorf("%s token does not verify: %v", alg, err)
 		}
 	}
+}
+
+// TestConcurrentSigning: each key's signer for a typ is made once and
+// shared by every request; tokens signed at once by many goroutines, with
+// two typs, each verify and carry their own typ.
+func TestConcurrentSigning(t *testing.T) {
+	s, err := LoadOrCreate(context.Background(), storagetest.SQLite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typs := []string{"JWT", "at+jwt"}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 25 {
+				typ := typs[(g+i)%2]
+				tok, err := s.Sign(typ, map[string]any{"g": g, "i": i})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var claims struct {
+					G int `json:"g"`
+					I int `json:"i"`
+				}
+				if err := s.Verify(tok, typ, &claims); err != nil || claims.G != g || claims.I != i {
+					t.Errorf("token %d of goroutine %d (typ %s): claims %+v, %v", i, g, typ, claims, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }

@@ -88,8 +88,8 @@ type loadedKey struct {
 	jwk        jose.JSONWebKey
 	activateAt time.Time
 	// signers holds this key's go-jose signer for each typ header, made on
-	// first use: a signer keeps no state between signatures, and making
-	// one per token was a tenth of what signing allocated.
+	// first use: a signer keeps no state between signatures (its Sign only
+	// reads it), so one serves every token of this key and typ.
 	signers *sync.Map // typ → jose.Signer
 }
 

@@ -7,6 +7,7 @@
 package seed
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -41,10 +42,13 @@ func ReplayRecords(db *gorm.DB, rows int) error {
 
 // AuditEvents adds rows records of issued ID-JAGs to the IdP's audit log
 // (idp/provider's audit_events), one a second going back from now, about
-// a thousand people.
+// a thousand people. The table must exist: the IdP makes it when it starts.
 func AuditEvents(db *gorm.DB, rows int) error {
 	if rows <= 0 {
 		return nil
+	}
+	if !db.Migrator().HasTable("audit_events") {
+		return errors.New("there is no audit_events table: start the IdP on this database first")
 	}
 	now := time.Now().UTC()
 	const cols = "(time, event, outcome, client_id, user_id, user_email, audience, resource, scope, requested, jti)"

@@ -495,3 +495,100 @@ func TestJWTBearerTenant(t *testing.T) {
 		})
 	}
 }
+
+// TestJWTBearerSeesAccountChangesAtOnce: a grant about someone seen before
+// is decided on the account as read at an earlier grant (one database round
+// trip), yet a change to the account in the database since (by another
+// replica, or by hand) holds at the very next grant: a deactivation is
+// refused by check 12 and spends no jti; a new email is the token's; a
+// replay is still a replay.
+func TestJWTBearerSeesAccountChangesAtOnce(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ras := newResourceASOn(t, db)
+		wiki := [2]string{"wiki-at-todo", "wiki-secret"}
+		sub := "00u-" + storagetest.ID()
+		newIDJAG := func() string {
+			c := ras.claims()
+			c["sub"] = sub
+			return ras.idjag(t, c)
+		}
+		grant := func(idjag string) (int, map[string]any) {
+			t.Helper()
+			status, body, _ := ras.post(t, wiki, bearerForm(idjag))
+			return status, body
+		}
+		subjectDetail := func() string {
+			for _, step := range ras.server.cfg.Trace.Steps(ras.lastTrace) {
+				for _, c := range step.Checks {
+					if c.ID == jwtbearer.CheckSubject {
+						return c.Detail
+					}
+				}
+			}
+			return ""
+		}
+		// The first grant links bob just in time; the second reads the link;
+		// the third is decided on what the second read.
+		for i := range 3 {
+			if status, body := grant(newIDJAG()); status != 200 {
+				t.Fatalf("grant %d: %d %v", i+1, status, body)
+			}
+		}
+		if d := subjectDetail(); !strings.Contains(d, "as read at an earlier grant") {
+			t.Fatalf("the third grant's check 12 was not decided on the account as read before: %q", d)
+		}
+
+		// Deactivated behind this server's back, as another replica's SCIM
+		// endpoint would.
+		var bob User
+		if err := db.Take(&bob, "email = ?", "bob@tables.fake").Error; err != nil {
+			t.Fatal(err)
+		}
+		db.Model(&User{}).Where("id = ?", bob.ID).Update("deactivated", true)
+		before := ras.stored(t)
+		held := newIDJAG()
+		if status, body := grant(held); status != 400 || body["error"] != "invalid_grant" || body["error_description"] != "the account was deactivated by the administrator" {
+			t.Fatalf("after deactivation: %d %v: %v", status, body["error"], body["error_description"])
+		}
+		if ras.failedCheck() != jwtbearer.CheckSubject {
+			t.Errorf("refused by %q, want the subject check", ras.failedCheck())
+		}
+		if after := ras.stored(t); after != before {
+			t.Fatalf("the refused grant stored something: %v, then %v", before, after)
+		}
+
+		// Reactivated: the very ID-JAG refused is accepted, its jti unspent.
+		db.Model(&User{}).Where("id = ?", bob.ID).Update("deactivated", false)
+		if status, body := grant(held); status != 200 {
+			t.Fatalf("after reactivation: %d %v", status, body)
+		}
+		if status, body := grant(newIDJAG()); status != 200 {
+			t.Fatalf("a grant to read the account again: %d %v", status, body)
+		}
+
+		// A new email, made elsewhere: the next token carries it.
+		db.Model(&User{}).Where("id = ?", bob.ID).Update("email", "robert@tables.fake")
+		status, body := grant(newIDJAG())
+		if status != 200 {
+			t.Fatalf("after the email changed: %d %v", status, body)
+		}
+		at, _ := body["access_token"].(string)
+		parts := strings.Split(at, ".")
+		var claims struct{ Email string }
+		if len(parts) != 3 {
+			t.Fatalf("access token %q", at)
+		}
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		if err := json.Unmarshal(payload, &claims); err != nil || claims.Email != "robert@tables.fake" {
+			t.Fatalf("the token after the email changed says %q (%v)", claims.Email, err)
+		}
+
+		// With the account read again and kept, a used ID-JAG is a replay.
+		if status, body := grant(held); status != 400 || body["error_description"] != "assertion was already used (jti replay)" {
+			t.Fatalf("replay: %d %v", status, body)
+		}
+		if ras.failedCheck() != idjag.CheckReplay {
+			t.Errorf("replay refused by %q, want the single-use check", ras.failedCheck())
+		}
+	})
+}

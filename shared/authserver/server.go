@@ -121,6 +121,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			}
 		}
 		s.verifier = &idjag.Verifier{Audience: cfg.Issuer, Issuers: cfg.TrustedIssuers, Replay: s.op.Replay, Now: cfg.Now}
+		s.store.replay = s.op.Replay
 		grants[oauth.GrantJWTBearer] = &jwtbearer.Grant{
 			Issuer:    cfg.Issuer,
 			Verifier:  s.verifier,

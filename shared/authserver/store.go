@@ -14,6 +14,7 @@ import (
 
 	"xaa.example/shared/demo"
 	"xaa.example/shared/jwtbearer"
+	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/storage"
 )
 
@@ -62,14 +63,34 @@ type store struct {
 	linkedOnce sync.Once
 	linked     *sql.Stmt
 	linkedErr  error
+
+	// replay records the jtis of grants decided on a snapshot
+	// (RememberIfUnchanged); snapshots are the accounts Linked found,
+	// by link, at most maxSnapshots of them.
+	replay      *replaydb.DB
+	snapshotsMu sync.Mutex
+	snapshots   map[linkKey]jwtbearer.Account
 }
+
+// linkKey is what a link is found by.
+type linkKey struct{ issuer, tenant, subject string }
+
+// maxSnapshots bounds the accounts kept for grants: one each for the
+// people who use the server at once, about 100 bytes apiece.
+const maxSnapshots = 10_000
 
 // linkedQuery is the link, its account and whether an IdP provisioned it;
 // plain SQL both databases read alike.
-const linkedQuery = `SELECT users.id, users.email, users.deactivated, scim_users.user_id IS NOT NULL
+const linkedQuery = `SELECT users.id AS id, users.email AS email, users.deactivated AS deactivated,
+	scim_users.user_id IS NOT NULL AS provisioned
 	FROM links JOIN users ON users.id = links.user_id LEFT JOIN scim_users ON scim_users.user_id = users.id
 	WHERE links.issuer = ? AND links.subject = ? AND links.tenant IN (?, ?)
 	ORDER BY links.tenant DESC LIMIT 1`
+
+// unchangedQuery returns a row while the link finds the account as a
+// snapshot holds it, active: the guard of RememberIfUnchanged.
+const unchangedQuery = `SELECT 1 FROM (` + linkedQuery + `) AS linked
+	WHERE linked.id = ? AND linked.email = ? AND linked.deactivated = ? AND linked.provisioned = ?`
 
 func migrate(db *gorm.DB) error {
 	return db.AutoMigrate(&User{}, &Link{}, &UpstreamSession{}, &SAMLRequest{}, &SCIMUser{})
@@ -103,15 +124,62 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 	var a jwtbearer.Account
 	var deactivated bool
 	err := s.linked.QueryRowContext(ctx, issuer, subject, tenant, "").Scan(&a.ID, &a.Email, &deactivated, &a.Provisioned)
+	key := linkKey{issuer, tenant, subject}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
+		s.forget(key)
 		return nil, jwtbearer.ErrNoAccount
 	case err != nil:
 		return nil, err
 	case deactivated:
+		s.forget(key)
 		return nil, jwtbearer.ErrDeactivated
 	}
+	s.snapshotsMu.Lock()
+	if s.snapshots == nil {
+		s.snapshots = map[linkKey]jwtbearer.Account{}
+	}
+	if len(s.snapshots) >= maxSnapshots {
+		// Full: one goes, whichever the map gives first; it is read
+		// again when its person next comes.
+		for k := range s.snapshots {
+			delete(s.snapshots, k)
+			break
+		}
+	}
+	s.snapshots[key] = a
+	s.snapshotsMu.Unlock()
 	return &a, nil
+}
+
+// Snapshot implements jwtbearer.AccountSnapshots: the account Linked last
+// found for the link, active then.
+func (s *store) Snapshot(issuer, tenant, subject string) (*jwtbearer.Account, bool) {
+	s.snapshotsMu.Lock()
+	defer s.snapshotsMu.Unlock()
+	a, ok := s.snapshots[linkKey{issuer, tenant, subject}]
+	return &a, ok
+}
+
+// RememberIfUnchanged implements jwtbearer.AccountSnapshots: the grant's
+// jti is inserted by the statement that finds the link and its account as
+// acct holds them, still active (PROTOCOL.md checks 12 and 9 in one round
+// trip). An administrator's change on any replica since the snapshot was
+// read fails it: the snapshot is dropped, nothing is recorded.
+func (s *store) RememberIfUnchanged(ctx context.Context, issuer, tenant, subject string, acct *jwtbearer.Account, jti string, until time.Time) error {
+	guard := replaydb.Guard{Query: unchangedQuery, Args: []any{issuer, subject, tenant, "", acct.ID, acct.Email, false, acct.Provisioned}}
+	err := s.replay.RememberIf(ctx, issuer, jti, until, guard)
+	if errors.Is(err, replaydb.ErrGuardNotMet) {
+		s.forget(linkKey{issuer, tenant, subject})
+		return jwtbearer.ErrAccountChanged
+	}
+	return err
+}
+
+func (s *store) forget(key linkKey) {
+	s.snapshotsMu.Lock()
+	delete(s.snapshots, key)
+	s.snapshotsMu.Unlock()
 }
 
 // LinkJustInTime implements jwtbearer.Accounts.

@@ -77,6 +77,12 @@ type Verifier struct {
 type Verified struct {
 	Claims *Claims
 	Issuer *TrustedIssuer
+	// Replay, when the policy sets it, records the jti (check 9) in place
+	// of the Verifier's store: a policy that decided on something it read
+	// earlier can have the jti recorded by the statement that checks it
+	// still holds. An *oauth.Error it returns is the policy's refusal,
+	// reported as it is.
+	Replay replay.Store
 }
 
 // Policy is the redeeming server's own decision on a verified assertion
@@ -168,7 +174,16 @@ func (v *Verifier) Verify(ctx context.Context, assertion, clientID string, polic
 	// check 7.
 	c := &s.claims
 	until := c.Expiry.Time().Add(skew(s.ti))
-	if err := v.Replay.Remember(ctx, c.Issuer, c.ID, until); err != nil {
+	store := v.Replay
+	if verified.Replay != nil {
+		store = verified.Replay
+	}
+	if err := store.Remember(ctx, c.Issuer, c.ID, until); err != nil {
+		var refused *oauth.Error
+		if errors.As(err, &refused) {
+			// The policy's, traced as its check.
+			return nil, refused
+		}
 		e := oauth.ServerError(fmt.Errorf("replay store: %w", err))
 		if errors.Is(err, replay.ErrReplayed) {
 			e = oauth.InvalidGrant("assertion was already used (jti replay)")

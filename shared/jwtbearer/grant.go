@@ -42,6 +42,26 @@ type Accounts interface {
 	LinkJustInTime(ctx context.Context, issuer, tenant, subject, email string) (*Account, error)
 }
 
+// AccountSnapshots is implemented by Accounts that keep the accounts Linked
+// found, so that a grant about someone seen before needs one database round
+// trip, not two: check 12 is decided on the snapshot, and check 9 records
+// the jti in the statement that finds the account still as the snapshot
+// holds it. An administrator's change on any replica is seen at once.
+type AccountSnapshots interface {
+	// Snapshot returns the account Linked last found for the subject,
+	// without asking the database, if one is kept.
+	Snapshot(issuer, tenant, subject string) (*Account, bool)
+	// RememberIfUnchanged records the ID-JAG's jti as the replay store
+	// does (replay.ErrReplayed for a jti seen before), only if the subject
+	// is still linked to acct, active and unchanged; ErrAccountChanged,
+	// with nothing recorded, if not.
+	RememberIfUnchanged(ctx context.Context, issuer, tenant, subject string, acct *Account, jti string, until time.Time) error
+}
+
+// ErrAccountChanged is returned by AccountSnapshots.RememberIfUnchanged
+// when the account is no longer as its snapshot holds it.
+var ErrAccountChanged = errors.New("the account changed since it was read")
+
 // Resource is a protected resource this server governs.
 type Resource struct {
 	URI    string
@@ -134,7 +154,7 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 		trace.Fail(ctx, check, e.Description)
 		return e
 	}
-	const c10, c11, c12 = CheckResource, CheckScope, CheckSubject
+	const c10, c11 = CheckResource, CheckScope
 
 	// 10. Every resource must be governed here; the access token's aud is
 	// the resource. Without a resource claim, the default resource.
@@ -173,25 +193,8 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 	}
 	trace.PassDetail(ctx, c11, "granted: "+d.scope.String())
 
-	// 12. The subject must be linked at SSO, unless the issuer's policy lets
-	// an account be linked or made just in time from the email.
-	acct, err := g.Accounts.Linked(ctx, c.Issuer, c.Tenant, c.Subject)
-	switch {
-	case err == nil && acct.Provisioned:
-		d.account = acct
-		trace.PassDetail(ctx, c12, "provisioned by the IdP (SCIM externalId = sub): account "+acct.ID)
-	case err == nil:
-		d.account = acct
-		trace.PassDetail(ctx, c12, "linked at sign-in: account "+acct.ID)
-	case errors.Is(err, ErrDeactivated):
-		return fail(c12, oauth.InvalidGrant("the account was deactivated by the administrator"))
-	case !errors.Is(err, ErrNoAccount):
-		return fail(c12, oauth.ServerError(err))
-	case v.Issuer.JIT.Allows(c.Email):
-		d.account = nil
-		trace.PassDetail(ctx, c12, "not linked yet; just-in-time account for "+c.Email+" allowed by the issuer's policy")
-	default:
-		return fail(c12, oauth.InvalidGrant("the user has no account at this authorization server yet: sign in to the app once, or allow just-in-time accounts for this IdP"))
+	if err := g.checkSubject(ctx, v, d, true); err != nil {
+		return err
 	}
 
 	// Proof of possession (ID-JAG draft, § on key binding at the resource
@@ -216,6 +219,89 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 		trace.PassDetail(ctx, CheckProof, "no cnf and no proof: a Bearer token")
 	}
 	return nil
+}
+
+// checkSubject is check 12: the subject must be linked at SSO, unless the
+// issuer's policy lets an account be linked or made just in time from the
+// email. With snapshots allowed and one kept, it is decided on that, and
+// the jti is then recorded on condition that it still holds (snapshotSpend).
+func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision, snapshots bool) error {
+	c := v.Claims
+	fail := func(e *oauth.Error) error {
+		trace.Fail(ctx, CheckSubject, e.Description)
+		return e
+	}
+	snaps, _ := g.Accounts.(AccountSnapshots)
+	var acct *Account
+	var err error
+	held := false
+	if snaps != nil && snapshots {
+		acct, held = snaps.Snapshot(c.Issuer, c.Tenant, c.Subject)
+	}
+	if !held {
+		acct, err = g.Accounts.Linked(ctx, c.Issuer, c.Tenant, c.Subject)
+	}
+	// As read at an earlier grant: the jti's insert checks it still is.
+	asOf := ""
+	if held {
+		asOf = " (as read at an earlier grant; recording the jti checks it still is)"
+	}
+	switch {
+	case err == nil && acct.Provisioned:
+		d.account = acct
+		trace.PassDetail(ctx, CheckSubject, "provisioned by the IdP (SCIM externalId = sub): account "+acct.ID+asOf)
+	case err == nil:
+		d.account = acct
+		trace.PassDetail(ctx, CheckSubject, "linked at sign-in: account "+acct.ID+asOf)
+	case errors.Is(err, ErrDeactivated):
+		return fail(oauth.InvalidGrant("the account was deactivated by the administrator"))
+	case !errors.Is(err, ErrNoAccount):
+		return fail(oauth.ServerError(err))
+	case v.Issuer.JIT.Allows(c.Email):
+		d.account = nil
+		trace.PassDetail(ctx, CheckSubject, "not linked yet; just-in-time account for "+c.Email+" allowed by the issuer's policy")
+	default:
+		return fail(oauth.InvalidGrant("the user has no account at this authorization server yet: sign in to the app once, or allow just-in-time accounts for this IdP"))
+	}
+	v.Replay = nil
+	if snaps != nil && d.account != nil {
+		v.Replay = &snapshotSpend{g: g, snaps: snaps, v: v, d: d}
+	}
+	return nil
+}
+
+// snapshotSpend is check 9 for a grant whose account came from
+// AccountSnapshots: the jti is recorded only if the account is still as
+// read. If it changed (an administrator, on any replica), check 12 is made
+// again on what the database holds now, and the jti recorded on that.
+type snapshotSpend struct {
+	g     *Grant
+	snaps AccountSnapshots
+	v     *idjag.Verified
+	d     *decision
+}
+
+func (s *snapshotSpend) Remember(ctx context.Context, issuer, jti string, until time.Time) error {
+	c := s.v.Claims
+	err := s.snaps.RememberIfUnchanged(ctx, c.Issuer, c.Tenant, c.Subject, s.d.account, jti, until)
+	if !errors.Is(err, ErrAccountChanged) {
+		return err
+	}
+	// Read again: the refusal, if it is one, is check 12's, and its error
+	// (an *oauth.Error) is the grant's.
+	if err := s.g.checkSubject(ctx, s.v, s.d, false); err != nil {
+		return err
+	}
+	if s.d.account == nil {
+		// Gone, and the issuer's policy allows a just-in-time account.
+		return s.g.Verifier.Replay.Remember(ctx, issuer, jti, until)
+	}
+	err = s.snaps.RememberIfUnchanged(ctx, c.Issuer, c.Tenant, c.Subject, s.d.account, jti, until)
+	if errors.Is(err, ErrAccountChanged) {
+		// Changed again within two statements: refuse rather than chase.
+		return oauth.TemporarilyUnavailable("the account is being changed by its administrator; try again")
+	}
+	return err
 }
 
 func (g *Grant) resource(uri string) *Resource {

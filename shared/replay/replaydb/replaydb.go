@@ -47,6 +47,9 @@ type DB struct {
 	insertOnce sync.Once
 	insert     *sql.Stmt
 	insertErr  error
+	// guarded holds RememberIf's statements, one per guard query, each
+	// prepared once.
+	guarded sync.Map // guard query → *sql.Stmt
 
 	// On SQLite, concurrent Remembers share one transaction (group
 	// commit): queued are the inserts waiting, flushing whether a
@@ -56,12 +59,24 @@ type DB struct {
 	flushing bool
 }
 
-// pendingInsert is one Remember waiting for its group's commit.
+// pendingInsert is one Remember waiting for its group's commit: its
+// statement and that statement's arguments.
 type pendingInsert struct {
-	key, issuer string
-	until       time.Time
-	done        chan error
+	stmt *sql.Stmt
+	args []any
+	done chan error
 }
+
+// Guard is a condition on another table for RememberIf: a query that
+// returns a row while the condition holds, with its arguments.
+type Guard struct {
+	Query string
+	Args  []any
+}
+
+// ErrGuardNotMet is returned by RememberIf when its guard found no row:
+// nothing was recorded.
+var ErrGuardNotMet = errors.New("the guard's condition no longer holds")
 
 // DefaultPurgeBatch is PurgeBatch's default. A server doing 3,300 grants a
 // second expires about 200,000 rows a minute; deleted in one statement
@@ -81,18 +96,54 @@ func New(db *gorm.DB) (*DB, error) {
 // Remember records (issuer, jti); it returns ErrReplayed if already there.
 // The primary key makes the check and the insert one atomic statement.
 func (s *DB) Remember(ctx context.Context, issuer, jti string, until time.Time) error {
-	s.purge(ctx)
-	sum := sha256.Sum256([]byte(issuer + "\x00" + jti))
 	s.insertOnce.Do(s.prepare)
 	if s.insertErr != nil {
 		return s.insertErr
 	}
-	key := hex.EncodeToString(sum[:])
-	if s.DB.Dialector.Name() == "sqlite" {
-		return s.rememberInGroup(ctx, key, issuer, until.UTC())
+	return s.remember(ctx, s.insert, issuer, jti, until, nil)
+}
+
+// RememberIf is Remember on a condition: (issuer, jti) is recorded only if
+// the guard's query returns a row, both in one statement (INSERT ...
+// SELECT), so that what the guard checks cannot change between the check
+// and the record. ErrGuardNotMet when it returns none (nothing recorded),
+// ErrReplayed when it does and the jti was used before.
+//
+// A server that decided a grant on something it read earlier (and kept)
+// records the grant's jti this way, on what it read: one round trip, where
+// reading it again first would be two.
+func (s *DB) RememberIf(ctx context.Context, issuer, jti string, until time.Time, guard Guard) error {
+	stmt, err := s.guardedInsert(guard.Query)
+	if err != nil {
+		return err
 	}
-	_, err := s.insert.ExecContext(ctx, key, issuer, until.UTC())
-	return s.replayed(err)
+	return s.remember(ctx, stmt, issuer, jti, until, guard.Args)
+}
+
+// remember runs an insert of used_jtis, whose first three arguments are
+// the row's (key, issuer, expires_at) and the rest the guard's.
+func (s *DB) remember(ctx context.Context, stmt *sql.Stmt, issuer, jti string, until time.Time, guardArgs []any) error {
+	s.purge(ctx)
+	sum := sha256.Sum256([]byte(issuer + "\x00" + jti))
+	args := append([]any{hex.EncodeToString(sum[:]), issuer, until.UTC()}, guardArgs...)
+	if s.DB.Dialector.Name() == "sqlite" {
+		return s.rememberInGroup(ctx, stmt, args)
+	}
+	return s.outcome(stmt.ExecContext(ctx, args...))
+}
+
+// outcome reads an insert's result: a duplicate key is a replay, no row
+// inserted (only a guarded insert can) a guard not met.
+func (s *DB) outcome(res sql.Result, err error) error {
+	if err != nil {
+		return s.replayed(err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrGuardNotMet
+	}
+	return nil
 }
 
 // replayed turns a duplicate key into replay.ErrReplayed.
@@ -108,8 +159,8 @@ func (s *DB) replayed(err error) error {
 // a commit is under way wait for the next one and share it. A Remember
 // returns only once its group is committed, so a jti it reports kept is as
 // durable as with a commit of its own.
-func (s *DB) rememberInGroup(ctx context.Context, key, issuer string, until time.Time) error {
-	p := &pendingInsert{key: key, issuer: issuer, until: until, done: make(chan error, 1)}
+func (s *DB) rememberInGroup(ctx context.Context, stmt *sql.Stmt, args []any) error {
+	p := &pendingInsert{stmt: stmt, args: args, done: make(chan error, 1)}
 	s.groupMu.Lock()
 	s.queued = append(s.queued, p)
 	start := !s.flushing
@@ -146,9 +197,9 @@ func (s *DB) flush() {
 	}
 }
 
-// commitGroup inserts a group in one transaction. A duplicate fails its own
-// row alone (SQLite undoes just that statement); any other failure fails
-// every row of the group.
+// commitGroup inserts a group in one transaction. A duplicate, or a guard
+// not met, fails its own row alone (SQLite undoes just that statement);
+// any other failure fails every row of the group.
 func (s *DB) commitGroup(group []*pendingInsert) {
 	ctx := context.Background()
 	errs := make([]error, len(group))
@@ -158,10 +209,15 @@ func (s *DB) commitGroup(group []*pendingInsert) {
 		tx, err = db.BeginTx(ctx, nil)
 	}
 	if err == nil {
-		stmt := tx.StmtContext(ctx, s.insert)
+		inTx := map[*sql.Stmt]*sql.Stmt{}
 		for i, p := range group {
-			_, errs[i] = stmt.ExecContext(ctx, p.key, p.issuer, p.until)
-			if errs[i] != nil && !errors.Is(s.replayed(errs[i]), replay.ErrReplayed) {
+			stmt := inTx[p.stmt]
+			if stmt == nil {
+				stmt = tx.StmtContext(ctx, p.stmt)
+				inTx[p.stmt] = stmt
+			}
+			errs[i] = s.outcome(stmt.ExecContext(ctx, p.args...))
+			if errs[i] != nil && !errors.Is(errs[i], replay.ErrReplayed) && !errors.Is(errs[i], ErrGuardNotMet) {
 				err = errs[i]
 				break
 			}
@@ -177,24 +233,47 @@ func (s *DB) commitGroup(group []*pendingInsert) {
 		case err != nil:
 			p.done <- err
 		default:
-			p.done <- s.replayed(errs[i])
+			p.done <- errs[i]
 		}
 	}
 }
 
-// prepare makes the insert statement, quoting the column named key as the
-// database wants (a reserved word in MariaDB).
+// prepare makes the insert statement.
 func (s *DB) prepare() {
+	s.insert, s.insertErr = s.prepareInsert("VALUES (?, ?, ?)")
+}
+
+// guardedInsert returns the insert that takes its row from guard's query,
+// prepared on first use.
+func (s *DB) guardedInsert(query string) (*sql.Stmt, error) {
+	if stmt, ok := s.guarded.Load(query); ok {
+		return stmt.(*sql.Stmt), nil
+	}
+	stmt, err := s.prepareInsert("SELECT ?, ?, ? FROM (" + query + ") AS guard")
+	if err != nil {
+		return nil, err
+	}
+	if kept, loaded := s.guarded.LoadOrStore(query, stmt); loaded {
+		// Another goroutine prepared it first.
+		_ = stmt.Close()
+		return kept.(*sql.Stmt), nil
+	}
+	return stmt, nil
+}
+
+// prepareInsert prepares an insert of (key, issuer, expires_at) rows from
+// source, quoting the column named key as the database wants (a reserved
+// word in MariaDB).
+func (s *DB) prepareInsert(source string) (*sql.Stmt, error) {
 	var b strings.Builder
 	b.WriteString("INSERT INTO used_jtis (")
 	s.DB.Dialector.QuoteTo(&b, "key")
-	b.WriteString(", issuer, expires_at) VALUES (?, ?, ?)")
+	b.WriteString(", issuer, expires_at) " + source)
 	db, err := s.DB.DB()
 	if err != nil {
-		s.insertErr = err
-		return
+		return nil, err
 	}
-	s.insert, s.insertErr = db.Prepare(b.String())
+	return db.Prepare(b.String())
 }
 
 // purge deletes a batch of expired rows when the purge interval has passed

@@ -150,3 +150,94 @@ func TestConcurrentRemembers(t *testing.T) {
 		}
 	})
 }
+
+// switchRow is the other table a guard of TestRememberIf reads.
+type switchRow struct {
+	Name string `gorm:"primaryKey;size:32"`
+	On   bool
+}
+
+// TestRememberIf: a jti is recorded only while the guard's row is there,
+// in the one statement; a guard not met records nothing (the jti can be
+// used once it is met), and a guarded jti is single-use like any other.
+// Concurrent guarded Remembers share SQLite's commits like plain ones.
+func TestRememberIf(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := t.Context()
+		if err := db.AutoMigrate(&switchRow{}); err != nil {
+			t.Fatal(err)
+		}
+		store, err := New(db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		until := time.Now().Add(time.Hour)
+		on := Guard{Query: "SELECT 1 FROM switch_rows WHERE name = ? AND \"on\" = ?", Args: []any{"s", true}}
+		if db.Dialector.Name() == "mysql" {
+			on.Query = "SELECT 1 FROM switch_rows WHERE name = ? AND `on` = ?"
+		}
+
+		if err := store.RememberIf(ctx, "https://idp.example", "jti-1", until, on); !errors.Is(err, ErrGuardNotMet) {
+			t.Fatalf("no row: got %v, want ErrGuardNotMet", err)
+		}
+		if err := db.Create(&switchRow{Name: "s", On: false}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := store.RememberIf(ctx, "https://idp.example", "jti-1", until, on); !errors.Is(err, ErrGuardNotMet) {
+			t.Fatalf("row off: got %v, want ErrGuardNotMet", err)
+		}
+		var n int64
+		db.Model(&UsedJTI{}).Count(&n)
+		if n != 0 {
+			t.Fatalf("a guard not met recorded %d rows", n)
+		}
+
+		db.Model(&switchRow{}).Where("name = ?", "s").Update("on", true)
+		if err := store.RememberIf(ctx, "https://idp.example", "jti-1", until, on); err != nil {
+			t.Fatalf("row on: %v", err)
+		}
+		if err := store.RememberIf(ctx, "https://idp.example", "jti-1", until, on); !errors.Is(err, replay.ErrReplayed) {
+			t.Fatalf("guarded, second use: got %v, want replay.ErrReplayed", err)
+		}
+		if err := store.Remember(ctx, "https://idp.example", "jti-1", until); !errors.Is(err, replay.ErrReplayed) {
+			t.Fatalf("plain, after a guarded use: got %v, want replay.ErrReplayed", err)
+		}
+
+		// Guarded and plain at once, some guards not met.
+		off := Guard{Query: on.Query, Args: []any{"s", false}}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		outcomes := map[string]int{}
+		for i := range 60 {
+			wg.Go(func() {
+				var err error
+				switch i % 3 {
+				case 0:
+					err = store.Remember(ctx, "https://idp.example", fmt.Sprint("c-", i), until)
+				case 1:
+					err = store.RememberIf(ctx, "https://idp.example", fmt.Sprint("c-", i), until, on)
+				default:
+					err = store.RememberIf(ctx, "https://idp.example", fmt.Sprint("c-", i), until, off)
+				}
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					outcomes["kept"]++
+				case errors.Is(err, ErrGuardNotMet):
+					outcomes["not met"]++
+				default:
+					t.Errorf("jti c-%d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if outcomes["kept"] != 40 || outcomes["not met"] != 20 {
+			t.Fatalf("concurrent: %v, want 40 kept and 20 not met", outcomes)
+		}
+		db.Model(&UsedJTI{}).Count(&n)
+		if n != 41 {
+			t.Fatalf("%d rows, want 41", n)
+		}
+	})
+}

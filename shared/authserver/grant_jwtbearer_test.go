@@ -590,5 +590,33 @@ func TestJWTBearerSeesAccountChangesAtOnce(t *testing.T) {
 		if ras.failedCheck() != idjag.CheckReplay {
 			t.Errorf("replay refused by %q, want the single-use check", ras.failedCheck())
 		}
+
+		// Found under no tenant and kept; then a sign-in links the subject
+		// under the ID-JAG's tenant to another account, which Linked now
+		// prefers: the next grant is that account's.
+		tenantIDJAG := func() string {
+			c := ras.claims()
+			c["sub"], c["tenant"] = sub, "acme"
+			return ras.idjag(t, c)
+		}
+		for i := range 2 {
+			if status, body := grant(tenantIDJAG()); status != 200 {
+				t.Fatalf("tenant grant %d: %d %v", i+1, status, body)
+			}
+		}
+		carol, err := ras.server.store.linkUser(t.Context(), testIdP, "acme", sub, "carol@tables.fake", "Carol")
+		if err != nil {
+			t.Fatal(err)
+		}
+		status, body = grant(tenantIDJAG())
+		if status != 200 {
+			t.Fatalf("after the tenant's link: %d %v", status, body)
+		}
+		at, _ = body["access_token"].(string)
+		payload, _ = base64.RawURLEncoding.DecodeString(strings.Split(at+"..", ".")[1])
+		var sc struct{ Sub string }
+		if err := json.Unmarshal(payload, &sc); err != nil || sc.Sub != carol.ID {
+			t.Fatalf("the token after the tenant's link is for %q, want %q (%v)", sc.Sub, carol.ID, err)
+		}
 	})
 }

@@ -69,11 +69,18 @@ type store struct {
 	// by link, at most maxSnapshots of them.
 	replay      *replaydb.DB
 	snapshotsMu sync.Mutex
-	snapshots   map[linkKey]jwtbearer.Account
+	snapshots   map[linkKey]snapshot
 }
 
-// linkKey is what a link is found by.
+// linkKey is what Linked finds a link by.
 type linkKey struct{ issuer, tenant, subject string }
+
+// snapshot is an account as Linked found it, and the tenant of the link it
+// found it by (none, or the ID-JAG's).
+type snapshot struct {
+	account    jwtbearer.Account
+	linkTenant string
+}
 
 // maxSnapshots bounds the accounts kept for grants: one each for the
 // people who use the server at once, about 100 bytes apiece.
@@ -81,16 +88,24 @@ const maxSnapshots = 10_000
 
 // linkedQuery is the link, its account and whether an IdP provisioned it;
 // plain SQL both databases read alike.
-const linkedQuery = `SELECT users.id AS id, users.email AS email, users.deactivated AS deactivated,
-	scim_users.user_id IS NOT NULL AS provisioned
+const linkedQuery = `SELECT users.id, users.email, users.deactivated, scim_users.user_id IS NOT NULL, links.tenant
 	FROM links JOIN users ON users.id = links.user_id LEFT JOIN scim_users ON scim_users.user_id = users.id
 	WHERE links.issuer = ? AND links.subject = ? AND links.tenant IN (?, ?)
 	ORDER BY links.tenant DESC LIMIT 1`
 
-// unchangedQuery returns a row while the link finds the account as a
-// snapshot holds it, active: the guard of RememberIfUnchanged.
-const unchangedQuery = `SELECT 1 FROM (` + linkedQuery + `) AS linked
-	WHERE linked.id = ? AND linked.email = ? AND linked.deactivated = ? AND linked.provisioned = ?`
+// unchangedQuery returns a row while the link a snapshot came from finds
+// its account as the snapshot holds it, active, and no link that Linked
+// would now prefer has been made (under the ID-JAG's tenant, where the
+// snapshot's link is under none): the guard of RememberIfUnchanged. Only
+// primary-key lookups, so that the insert it guards stays one cheap
+// statement (a derived table with linkedQuery's LIMIT would be built
+// anew by MariaDB at every grant).
+const unchangedQuery = `SELECT 1 FROM links JOIN users ON users.id = links.user_id
+	LEFT JOIN scim_users ON scim_users.user_id = users.id
+	WHERE links.issuer = ? AND links.subject = ? AND links.tenant = ?
+	AND users.id = ? AND users.email = ? AND users.deactivated = ? AND (scim_users.user_id IS NOT NULL) = ?
+	AND NOT EXISTS (SELECT 1 FROM links AS preferred
+		WHERE preferred.issuer = ? AND preferred.subject = ? AND preferred.tenant IN (?, ?) AND preferred.tenant > ?)`
 
 func migrate(db *gorm.DB) error {
 	return db.AutoMigrate(&User{}, &Link{}, &UpstreamSession{}, &SAMLRequest{}, &SCIMUser{})
@@ -123,7 +138,8 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 	}
 	var a jwtbearer.Account
 	var deactivated bool
-	err := s.linked.QueryRowContext(ctx, issuer, subject, tenant, "").Scan(&a.ID, &a.Email, &deactivated, &a.Provisioned)
+	var linkTenant string
+	err := s.linked.QueryRowContext(ctx, issuer, subject, tenant, "").Scan(&a.ID, &a.Email, &deactivated, &a.Provisioned, &linkTenant)
 	key := linkKey{issuer, tenant, subject}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -137,7 +153,7 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 	}
 	s.snapshotsMu.Lock()
 	if s.snapshots == nil {
-		s.snapshots = map[linkKey]jwtbearer.Account{}
+		s.snapshots = map[linkKey]snapshot{}
 	}
 	if len(s.snapshots) >= maxSnapshots {
 		// Full: one goes, whichever the map gives first; it is read
@@ -147,7 +163,7 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 			break
 		}
 	}
-	s.snapshots[key] = a
+	s.snapshots[key] = snapshot{account: a, linkTenant: linkTenant}
 	s.snapshotsMu.Unlock()
 	return &a, nil
 }
@@ -157,8 +173,8 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 func (s *store) Snapshot(issuer, tenant, subject string) (*jwtbearer.Account, bool) {
 	s.snapshotsMu.Lock()
 	defer s.snapshotsMu.Unlock()
-	a, ok := s.snapshots[linkKey{issuer, tenant, subject}]
-	return &a, ok
+	snap, ok := s.snapshots[linkKey{issuer, tenant, subject}]
+	return &snap.account, ok
 }
 
 // RememberIfUnchanged implements jwtbearer.AccountSnapshots: the grant's
@@ -167,10 +183,21 @@ func (s *store) Snapshot(issuer, tenant, subject string) (*jwtbearer.Account, bo
 // trip). An administrator's change on any replica since the snapshot was
 // read fails it: the snapshot is dropped, nothing is recorded.
 func (s *store) RememberIfUnchanged(ctx context.Context, issuer, tenant, subject string, acct *jwtbearer.Account, jti string, until time.Time) error {
-	guard := replaydb.Guard{Query: unchangedQuery, Args: []any{issuer, subject, tenant, "", acct.ID, acct.Email, false, acct.Provisioned}}
+	key := linkKey{issuer, tenant, subject}
+	s.snapshotsMu.Lock()
+	snap, ok := s.snapshots[key]
+	s.snapshotsMu.Unlock()
+	if !ok {
+		// Dropped since (the map was full): read it again.
+		return jwtbearer.ErrAccountChanged
+	}
+	guard := replaydb.Guard{Query: unchangedQuery, Args: []any{
+		issuer, subject, snap.linkTenant, acct.ID, acct.Email, false, acct.Provisioned,
+		issuer, subject, tenant, "", snap.linkTenant,
+	}}
 	err := s.replay.RememberIf(ctx, issuer, jti, until, guard)
 	if errors.Is(err, replaydb.ErrGuardNotMet) {
-		s.forget(linkKey{issuer, tenant, subject})
+		s.forget(key)
 		return jwtbearer.ErrAccountChanged
 	}
 	return err

@@ -67,8 +67,9 @@ type pendingInsert struct {
 	done chan error
 }
 
-// Guard is a condition on another table for RememberIf: a query that
-// returns a row while the condition holds, with its arguments.
+// Guard is a condition on other tables for RememberIf: a query that
+// returns a row (any number of rows) while the condition holds, with its
+// arguments.
 type Guard struct {
 	Query string
 	Args  []any
@@ -249,7 +250,9 @@ func (s *DB) guardedInsert(query string) (*sql.Stmt, error) {
 	if stmt, ok := s.guarded.Load(query); ok {
 		return stmt.(*sql.Stmt), nil
 	}
-	stmt, err := s.prepareInsert("SELECT ?, ?, ? FROM (" + query + ") AS guard")
+	// One row or none, whatever the guard's query returns; no FROM, which
+	// SQLite and MariaDB both allow.
+	stmt, err := s.prepareInsert("SELECT ?, ?, ? WHERE EXISTS (" + query + ")")
 	if err != nil {
 		return nil, err
 	}

@@ -496,9 +496,9 @@ func TestJWTBearerTenant(t *testing.T) {
 	}
 }
 
-// TestJWTBearerSeesAccountChangesAtOnce: a grant about someone seen before
-// is decided on the account as read at an earlier grant (one database round
-// trip), yet a change to the account in the database since (by another
+// TestJWTBearerSeesAccountChangesAtOnce: on MariaDB a grant about someone
+// seen before is decided on the account as read at an earlier grant (one
+// database round trip), yet a change to the account in the database since (by another
 // replica, or by hand) holds at the very next grant: a deactivation is
 // refused by check 12 and spends no jti; a new email is the token's; a
 // replay is still a replay.
@@ -534,8 +534,10 @@ func TestJWTBearerSeesAccountChangesAtOnce(t *testing.T) {
 				t.Fatalf("grant %d: %d %v", i+1, status, body)
 			}
 		}
-		if d := subjectDetail(); !strings.Contains(d, "as read at an earlier grant") {
-			t.Fatalf("the third grant's check 12 was not decided on the account as read before: %q", d)
+		// On MariaDB, that is; SQLite reads the account at every grant.
+		fromSnapshot := strings.Contains(subjectDetail(), "as read at an earlier grant")
+		if want := db.Dialector.Name() != "sqlite"; fromSnapshot != want {
+			t.Fatalf("the third grant's check 12 decided on the account as read before: %v, want %v (%q)", fromSnapshot, want, subjectDetail())
 		}
 
 		// Deactivated behind this server's back, as another replica's SCIM

@@ -264,7 +264,7 @@ func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision
 		return fail(oauth.InvalidGrant("the user has no account at this authorization server yet: sign in to the app once, or allow just-in-time accounts for this IdP"))
 	}
 	v.Replay = nil
-	if snaps != nil && d.account != nil {
+	if held {
 		v.Replay = &snapshotSpend{g: g, snaps: snaps, v: v, d: d}
 	}
 	return nil
@@ -273,7 +273,8 @@ func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision
 // snapshotSpend is check 9 for a grant whose account came from
 // AccountSnapshots: the jti is recorded only if the account is still as
 // read. If it changed (an administrator, on any replica), check 12 is made
-// again on what the database holds now, and the jti recorded on that.
+// again on what the database holds now, and the jti recorded as for any
+// account just read.
 type snapshotSpend struct {
 	g     *Grant
 	snaps AccountSnapshots
@@ -292,16 +293,7 @@ func (s *snapshotSpend) Remember(ctx context.Context, issuer, jti string, until 
 	if err := s.g.checkSubject(ctx, s.v, s.d, false); err != nil {
 		return err
 	}
-	if s.d.account == nil {
-		// Gone, and the issuer's policy allows a just-in-time account.
-		return s.g.Verifier.Replay.Remember(ctx, issuer, jti, until)
-	}
-	err = s.snaps.RememberIfUnchanged(ctx, c.Issuer, c.Tenant, c.Subject, s.d.account, jti, until)
-	if errors.Is(err, ErrAccountChanged) {
-		// Changed again within two statements: refuse rather than chase.
-		return oauth.TemporarilyUnavailable("the account is being changed by its administrator; try again")
-	}
-	return err
+	return s.g.Verifier.Replay.Remember(ctx, issuer, jti, until)
 }
 
 func (g *Grant) resource(uri string) *Resource {

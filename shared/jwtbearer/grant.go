@@ -193,7 +193,7 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 	}
 	trace.PassDetail(ctx, c11, "granted: "+d.scope.String())
 
-	if err := g.checkSubject(ctx, v, d, true); err != nil {
+	if err := g.checkSubject(ctx, v, d, false); err != nil {
 		return err
 	}
 
@@ -223,9 +223,10 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 
 // checkSubject is check 12: the subject must be linked at SSO, unless the
 // issuer's policy lets an account be linked or made just in time from the
-// email. With snapshots allowed and one kept, it is decided on that, and
-// the jti is then recorded on condition that it still holds (snapshotSpend).
-func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision, snapshots bool) error {
+// email. With a snapshot kept, it is decided on that, and the jti is then
+// recorded on condition that it still holds (snapshotSpend); reread is the
+// check made again on the database after that condition failed.
+func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision, reread bool) error {
 	c := v.Claims
 	fail := func(e *oauth.Error) error {
 		trace.Fail(ctx, CheckSubject, e.Description)
@@ -235,24 +236,27 @@ func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision
 	var acct *Account
 	var err error
 	held := false
-	if snaps != nil && snapshots {
+	if snaps != nil && !reread {
 		acct, held = snaps.Snapshot(c.Issuer, c.Tenant, c.Subject)
 	}
 	if !held {
 		acct, err = g.Accounts.Linked(ctx, c.Issuer, c.Tenant, c.Subject)
 	}
-	// As read at an earlier grant: the jti's insert checks it still is.
-	asOf := ""
+	// What the console says of where the account came from.
+	asOf, again := "", ""
 	if held {
 		asOf = " (as read at an earlier grant; recording the jti checks it still is)"
+	}
+	if reread {
+		again = "the account changed since it was read, read again: "
 	}
 	switch {
 	case err == nil && acct.Provisioned:
 		d.account = acct
-		trace.PassDetail(ctx, CheckSubject, "provisioned by the IdP (SCIM externalId = sub): account "+acct.ID+asOf)
+		trace.PassDetail(ctx, CheckSubject, again+"provisioned by the IdP (SCIM externalId = sub): account "+acct.ID+asOf)
 	case err == nil:
 		d.account = acct
-		trace.PassDetail(ctx, CheckSubject, "linked at sign-in: account "+acct.ID+asOf)
+		trace.PassDetail(ctx, CheckSubject, again+"linked at sign-in: account "+acct.ID+asOf)
 	case errors.Is(err, ErrDeactivated):
 		return fail(oauth.InvalidGrant("the account was deactivated by the administrator"))
 	case !errors.Is(err, ErrNoAccount):
@@ -290,7 +294,7 @@ func (s *snapshotSpend) Remember(ctx context.Context, issuer, jti string, until 
 	}
 	// Read again: the refusal, if it is one, is check 12's, and its error
 	// (an *oauth.Error) is the grant's.
-	if err := s.g.checkSubject(ctx, s.v, s.d, false); err != nil {
+	if err := s.g.checkSubject(ctx, s.v, s.d, true); err != nil {
 		return err
 	}
 	return s.g.Verifier.Replay.Remember(ctx, issuer, jti, until)

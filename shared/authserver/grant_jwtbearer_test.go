@@ -592,7 +592,7 @@ func TestJWTBearerSeesAccountChangesAtOnce(t *testing.T) {
 
 		// With the account read again and kept, a used ID-JAG is a replay.
 		if status, body := grant(held); status != 400 || body["error_description"] != "assertion was already used (jti replay)" {
-			t.Fatalf("replay: %d %v", status, body)
+			t.Fatalf("replay: %d %v: %v", status, body["error"], body["error_description"])
 		}
 		if ras.failedCheck() != idjag.CheckReplay {
 			t.Errorf("replay refused by %q, want the single-use check", ras.failedCheck())

@@ -69,18 +69,11 @@ type store struct {
 	// by link, at most maxSnapshots of them.
 	replay      *replaydb.DB
 	snapshotsMu sync.Mutex
-	snapshots   map[linkKey]snapshot
+	snapshots   map[linkKey]jwtbearer.Account
 }
 
 // linkKey is what Linked finds a link by.
 type linkKey struct{ issuer, tenant, subject string }
-
-// snapshot is an account as Linked found it, and the tenant of the link it
-// found it by (none, or the ID-JAG's).
-type snapshot struct {
-	account    jwtbearer.Account
-	linkTenant string
-}
 
 // maxSnapshots bounds the accounts kept for grants: one each for the
 // people who use the server at once, about 100 bytes apiece.
@@ -138,8 +131,7 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 	}
 	var a jwtbearer.Account
 	var deactivated bool
-	var linkTenant string
-	err := s.linked.QueryRowContext(ctx, issuer, subject, tenant, "").Scan(&a.ID, &a.Email, &deactivated, &a.Provisioned, &linkTenant)
+	err := s.linked.QueryRowContext(ctx, issuer, subject, tenant, "").Scan(&a.ID, &a.Email, &deactivated, &a.Provisioned, &a.LinkTenant)
 	key := linkKey{issuer, tenant, subject}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -156,7 +148,7 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 	}
 	s.snapshotsMu.Lock()
 	if s.snapshots == nil {
-		s.snapshots = map[linkKey]snapshot{}
+		s.snapshots = map[linkKey]jwtbearer.Account{}
 	}
 	if len(s.snapshots) >= maxSnapshots {
 		// Full: one goes, whichever the map gives first; it is read
@@ -166,7 +158,7 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 			break
 		}
 	}
-	s.snapshots[key] = snapshot{account: a, linkTenant: linkTenant}
+	s.snapshots[key] = a
 	s.snapshotsMu.Unlock()
 	return &a, nil
 }
@@ -186,8 +178,8 @@ func (s *store) Snapshot(issuer, tenant, subject string) (*jwtbearer.Account, bo
 	}
 	s.snapshotsMu.Lock()
 	defer s.snapshotsMu.Unlock()
-	snap, ok := s.snapshots[linkKey{issuer, tenant, subject}]
-	return &snap.account, ok
+	a, ok := s.snapshots[linkKey{issuer, tenant, subject}]
+	return &a, ok
 }
 
 // RememberIfUnchanged implements jwtbearer.AccountSnapshots: the grant's
@@ -196,21 +188,13 @@ func (s *store) Snapshot(issuer, tenant, subject string) (*jwtbearer.Account, bo
 // trip). An administrator's change on any replica since the snapshot was
 // read fails it: the snapshot is dropped, nothing is recorded.
 func (s *store) RememberIfUnchanged(ctx context.Context, issuer, tenant, subject string, acct *jwtbearer.Account, jti string, until time.Time) error {
-	key := linkKey{issuer, tenant, subject}
-	s.snapshotsMu.Lock()
-	snap, ok := s.snapshots[key]
-	s.snapshotsMu.Unlock()
-	if !ok {
-		// Dropped since (the map was full): read it again.
-		return jwtbearer.ErrAccountChanged
-	}
 	guard := replaydb.Guard{Query: unchangedQuery, Args: []any{
-		issuer, subject, snap.linkTenant, acct.ID, acct.Email, false, acct.Provisioned,
-		issuer, subject, tenant, "", snap.linkTenant,
+		issuer, subject, acct.LinkTenant, acct.ID, acct.Email, false, acct.Provisioned,
+		issuer, subject, tenant, "", acct.LinkTenant,
 	}}
 	err := s.replay.RememberIf(ctx, issuer, jti, until, guard)
 	if errors.Is(err, replaydb.ErrGuardNotMet) {
-		s.forget(key)
+		s.forget(linkKey{issuer, tenant, subject})
 		return jwtbearer.ErrAccountChanged
 	}
 	return err

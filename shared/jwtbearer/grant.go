@@ -23,6 +23,9 @@ type Account struct {
 	// Provisioned: the IdP created the account ahead of time (SCIM), with
 	// the subject as its externalId.
 	Provisioned bool
+	// LinkTenant is the tenant of the link Linked found the account by:
+	// none, or the ID-JAG's. AccountSnapshots re-checks that link.
+	LinkTenant string
 }
 
 // ErrNoAccount is returned by Accounts.Linked for a subject never seen.
@@ -148,12 +151,15 @@ func (g *Grant) requiresDPoP(uris []string) bool {
 	return false
 }
 
+// refuse reports e to the console as the failure of check, and returns it.
+func refuse(ctx context.Context, check trace.CheckID, e *oauth.Error) error {
+	trace.Fail(ctx, check, e.Description)
+	return e
+}
+
 func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Verified, d *decision) error {
 	c := v.Claims
-	fail := func(check trace.CheckID, e *oauth.Error) error {
-		trace.Fail(ctx, check, e.Description)
-		return e
-	}
+	fail := func(check trace.CheckID, e *oauth.Error) error { return refuse(ctx, check, e) }
 	const c10, c11 = CheckResource, CheckScope
 
 	// 10. Every resource must be governed here; the access token's aud is
@@ -228,10 +234,7 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 // check made again on the database after that condition failed.
 func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision, reread bool) error {
 	c := v.Claims
-	fail := func(e *oauth.Error) error {
-		trace.Fail(ctx, CheckSubject, e.Description)
-		return e
-	}
+	fail := func(e *oauth.Error) error { return refuse(ctx, CheckSubject, e) }
 	snaps, _ := g.Accounts.(AccountSnapshots)
 	var acct *Account
 	var err error

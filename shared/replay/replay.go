@@ -16,6 +16,11 @@ import (
 // Store remembers (issuer, jti) pairs until they expire. Remember returns
 // ErrReplayed when the pair was seen before; any other error means the
 // store could not answer, and the caller must refuse (fail closed).
+//
+// until must be the same at every presentation of an assertion: derived
+// from the assertion itself (its exp, iat or NotOnOrAfter) and the
+// server's settings, never from the time it arrived. replaydb files ids
+// by it.
 type Store interface {
 	Remember(ctx context.Context, issuer, jti string, until time.Time) error
 }

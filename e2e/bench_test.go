@@ -5,6 +5,8 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/binary"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -256,7 +258,10 @@ func chainFloor(b *testing.B, replay *gorm.DB, withDPoP bool) floor {
 	until := time.Now().Add(time.Hour)
 	one := median(200, func() {
 		n++
-		if err := replay.Exec("INSERT INTO used_jtis (`key`, issuer, expires_at) VALUES (?, ?, ?)", "floor-"+strconv.Itoa(n), "floor", until).Error; err != nil {
+		// A key of replaydb.SpentJTI's layout: the expiry, then a digest.
+		sum := sha256.Sum256([]byte("floor-" + strconv.Itoa(n)))
+		key := append(binary.BigEndian.AppendUint64(nil, uint64(until.Unix())), sum[:24]...)
+		if err := replay.Exec("INSERT INTO spent_jtis (`key`, issuer, expires_at) VALUES (?, ?, ?)", key, "floor", until).Error; err != nil {
 			b.Fatal(err)
 		}
 	})

@@ -206,7 +206,7 @@ func postGrant(h http.Handler, body string) *httptest.ResponseRecorder {
 func (r *resourceAS) stored(t *testing.T) [3]int64 {
 	t.Helper()
 	var n [3]int64
-	r.db.Model(&replaydb.UsedJTI{}).Count(&n[0])
+	r.db.Model(&replaydb.SpentJTI{}).Count(&n[0])
 	r.db.Model(&User{}).Count(&n[1])
 	r.db.Model(&Link{}).Count(&n[2])
 	return n

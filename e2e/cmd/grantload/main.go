@@ -133,7 +133,7 @@ func seedRows(args []string) error {
 	start := time.Now()
 	switch *table {
 	case "replay":
-		if err := db.AutoMigrate(&replaydb.UsedJTI{}); err != nil {
+		if err := db.AutoMigrate(&replaydb.SpentJTI{}); err != nil {
 			return err
 		}
 		err = seed.ReplayRecords(db, *rows)

@@ -20,19 +20,23 @@ import (
 // five minutes; for the audit log, a day of a smaller IdP.
 const SteadyRows = 1_000_000
 
-// ReplayRecords adds rows unexpired records to a replay table of
-// shared/replay/replaydb's shape (used_jtis): random keys of its size (hex
-// SHA-256), one issuer, expiring in an hour.
+// ReplayRecords adds rows unexpired records to the todo AS's replay table
+// (shared/replay/replaydb's spent_jtis), one issuer, their expiries spread
+// over five minutes an hour from now, each key its expiry then random bytes
+// (replaydb.SpentJTI).
 func ReplayRecords(db *gorm.DB, rows int) error {
 	if rows <= 0 {
 		return nil
 	}
-	now := time.Now().UTC()
-	q := "INSERT INTO used_jtis (`key`, issuer, expires_at) SELECT SHA2(CONCAT(?, seq), 256), 'seed', ? FROM seq_1_to_" + strconv.Itoa(rows)
-	args := []any{now.String(), now.Add(time.Hour)}
+	base := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+	q := "INSERT INTO spent_jtis (`key`, issuer, expires_at) SELECT UNHEX(CONCAT(LPAD(HEX(? + seq % 300), 16, '0'), LEFT(SHA2(CONCAT(?, seq), 256), 48))), " +
+		"'seed', DATE_ADD(?, INTERVAL seq % 300 SECOND) FROM seq_1_to_" + strconv.Itoa(rows)
+	args := []any{base.Unix(), base.String(), base}
 	if db.Dialector.Name() == "sqlite" {
-		q = counted(rows) + `INSERT INTO used_jtis ("key", issuer, expires_at) SELECT lower(hex(randomblob(32))), 'seed', ? FROM n`
-		args = []any{now.Add(time.Hour)}
+		// Times as the services' SQLite driver writes them (AuditEvents).
+		q = counted(rows) + `INSERT INTO spent_jtis ("key", issuer, expires_at) SELECT unhex(printf('%016x', ? + i % 300)) || randomblob(24), 'seed', ` +
+			`strftime('%Y-%m-%d %H:%M:%f+00:00', ?, '+' || (i % 300) || ' seconds') FROM n`
+		args = []any{base.Unix(), base.Format("2006-01-02 15:04:05")}
 	}
 	if err := db.Exec(q, args...).Error; err != nil {
 		return fmt.Errorf("seed replay records: %w", err)

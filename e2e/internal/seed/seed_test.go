@@ -1,6 +1,7 @@
 package seed
 
 import (
+	"encoding/binary"
 	"testing"
 	"time"
 
@@ -15,7 +16,7 @@ import (
 // the replay records are unexpired, the audit events go back from now.
 func TestSeededRowsReadBack(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
-		if err := db.AutoMigrate(&replaydb.UsedJTI{}, &provider.AuditEvent{}); err != nil {
+		if err := db.AutoMigrate(&replaydb.SpentJTI{}, &provider.AuditEvent{}); err != nil {
 			t.Fatal(err)
 		}
 		const rows = 1500
@@ -26,15 +27,15 @@ func TestSeededRowsReadBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now()
-		var jtis []replaydb.UsedJTI
+		var jtis []replaydb.SpentJTI
 		if err := db.Find(&jtis).Error; err != nil {
 			t.Fatal(err)
 		}
 		distinct := map[string]bool{}
 		for _, j := range jtis {
-			distinct[j.Key] = true
-			if len(j.Key) != 64 || !j.ExpiresAt.After(now) {
-				t.Fatalf("replay record %+v: want a 64-character key, unexpired", j)
+			distinct[string(j.Key)] = true
+			if len(j.Key) != 32 || !j.ExpiresAt.After(now) || int64(binary.BigEndian.Uint64(j.Key)) != j.ExpiresAt.Unix() {
+				t.Fatalf("replay record %+v: want a 32-byte key beginning with its expiry, unexpired", j)
 			}
 		}
 		if len(jtis) != rows || len(distinct) != rows {

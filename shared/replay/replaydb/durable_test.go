@@ -29,7 +29,9 @@ func TestSurvivesKill(t *testing.T) {
 	}
 	path := filepath.Join(t.TempDir(), "replay.db")
 	cmd := exec.Command(os.Args[0], "-test.run=^TestSurvivesKill$")
-	cmd.Env = append(os.Environ(), "REPLAYDB_KILL_CHILD="+path)
+	// until comes from the assertion, the same at each presentation.
+	until := time.Now().Add(time.Hour).Truncate(time.Second)
+	cmd.Env = append(os.Environ(), "REPLAYDB_KILL_CHILD="+path, "REPLAYDB_KILL_UNTIL="+strconv.FormatInt(until.Unix(), 10))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -62,7 +64,7 @@ func TestSurvivesKill(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 1; i <= told; i++ {
-		if err := store.Remember(context.Background(), "https://idp.example", fmt.Sprint("jti-", i), time.Now().Add(time.Hour)); !errors.Is(err, replay.ErrReplayed) {
+		if err := store.Remember(context.Background(), "https://idp.example", fmt.Sprint("jti-", i), until); !errors.Is(err, replay.ErrReplayed) {
 			t.Fatalf("jti-%d, recorded before the kill, was forgotten (%v)", i, err)
 		}
 	}
@@ -81,8 +83,13 @@ func recordUntilKilled(path string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
+	seconds, err := strconv.ParseInt(os.Getenv("REPLAYDB_KILL_UNTIL"), 10, 64)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
 	for i := 1; ; i++ {
-		if err := store.Remember(context.Background(), "https://idp.example", fmt.Sprint("jti-", i), time.Now().Add(time.Hour)); err != nil {
+		if err := store.Remember(context.Background(), "https://idp.example", fmt.Sprint("jti-", i), time.Unix(seconds, 0)); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(2)
 		}

@@ -9,10 +9,13 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -20,13 +23,37 @@ import (
 	"xaa.example/shared/replay"
 )
 
-// UsedJTI is one remembered assertion id. The key is a digest of issuer and
-// jti so that the unique index has a fixed, small size on every database.
-type UsedJTI struct {
-	Key       string    `gorm:"primaryKey;size:64"`
+// SpentJTI is one remembered assertion id (table spent_jtis).
+//
+// Its key is the time the id may be forgotten (8 bytes, big-endian Unix
+// seconds) followed by 24 bytes of SHA-256(issuer, jti). Assertions are
+// presented in about the order they expire, so new keys land at one end of
+// the index and expired ones leave from the other: the pages being written
+// stay few and in memory however large the table grows, where a random key
+// sends every insert to its own page of an index larger than memory (at
+// a million rows the first layout was 254 MB against MariaDB's default
+// 128 MB buffer pool). A replay still collides, because every caller
+// derives until from the assertion itself (its exp, iat or NotOnOrAfter)
+// and the server's settings: the same assertion gives the same key. The
+// digest keeps 192 bits, far beyond any chance of two ids colliding.
+type SpentJTI struct {
+	Key       []byte    `gorm:"primaryKey;size:32"`
 	Issuer    string    `gorm:"size:255;not null"`
-	ExpiresAt time.Time `gorm:"index;not null"`
+	ExpiresAt time.Time `gorm:"not null"` // the key's first 8 bytes, for people reading the table
 }
+
+// legacyTable is the first layout's table (a random hex digest as key, an
+// index on expiry), renamed to retiredTable when this layout first starts;
+// see retire.
+const (
+	legacyTable  = "used_jtis"
+	retiredTable = "used_jtis_retired"
+)
+
+// retiredGrace is how long after its last row expired the retired table is
+// dropped: a margin for replicas whose clocks run behind, which check it
+// until its last row expires by their own clock.
+const retiredGrace = 10 * time.Minute
 
 // DB keeps used jtis in the database, so every replica of the
 // authorization server sees them; expired rows are purged as it goes.
@@ -37,19 +64,20 @@ type DB struct {
 	// PurgeBatch bounds the expired rows one purge statement deletes.
 	PurgeBatch int
 
+	// retiredUntil is when the last id of the retired table expires, in
+	// Unix nanoseconds; until then every insert also looks the id up there
+	// (0: no retired table).
+	retiredUntil atomic.Int64
+
 	mu        sync.Mutex
 	lastPurge time.Time
 	purging   bool // a Remember is purging a batch
 	behind    bool // the last batch was full: more expired rows wait
 
-	// insert is Remember's statement, prepared once: every grant and every
-	// DPoP proof runs it.
-	insertOnce sync.Once
-	insert     *sql.Stmt
-	insertErr  error
-	// guarded holds RememberIf's statements, one per guard query, each
-	// prepared once.
-	guarded sync.Map // guard query → *sql.Stmt
+	// statements are the inserts, prepared once each (every grant and
+	// every DPoP proof runs one): by guard query ("" for none) and whether
+	// they look in the retired table.
+	statements sync.Map // insertKind → *sql.Stmt
 
 	// On SQLite, concurrent Remembers share one transaction (group
 	// commit): queued are the inserts waiting, flushing whether a
@@ -57,6 +85,12 @@ type DB struct {
 	groupMu  sync.Mutex
 	queued   []*pendingInsert
 	flushing bool
+}
+
+// insertKind names one of the insert statements.
+type insertKind struct {
+	guard   string // the guard's query, or "" for none
+	retired bool   // the id must not be in the retired table either
 }
 
 // pendingInsert is one Remember waiting for its group's commit: its
@@ -86,22 +120,74 @@ var ErrGuardNotMet = errors.New("the guard's condition no longer holds")
 // delete the next one until none is left, each paying a few milliseconds.
 const DefaultPurgeBatch = 500
 
-// New migrates the table and returns the store.
+// New migrates the table, retires the first layout's (retire), and returns
+// the store.
 func New(db *gorm.DB) (*DB, error) {
-	if err := db.AutoMigrate(&UsedJTI{}); err != nil {
+	if err := db.AutoMigrate(&SpentJTI{}); err != nil {
 		return nil, err
 	}
-	return &DB{DB: db, Now: time.Now, PurgeInterval: time.Minute, PurgeBatch: DefaultPurgeBatch}, nil
+	s := &DB{DB: db, Now: time.Now, PurgeInterval: time.Minute, PurgeBatch: DefaultPurgeBatch}
+	until, err := retire(db, s.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !until.IsZero() {
+		s.retiredUntil.Store(until.UnixNano())
+	}
+	return s, nil
+}
+
+// retire takes the first layout's table out of use, losing none of its
+// ids: it is renamed, so that it gets no more rows, and looked in by every
+// insert until its last id expires (the time returned), then dropped.
+//
+// Replicas of the older version still running when the first replica of
+// this one starts find their table gone, and refuse grants (a server
+// error) rather than accept one they cannot check: upgrading across this
+// change costs those replicas' grants until they are replaced, and opens
+// no replay. Starting an older replica after that (a rollback) would make
+// a new, empty used_jtis and accept, once more, ids spent in the minutes
+// before: roll back with every replica stopped for an ID-JAG's lifetime.
+func retire(db *gorm.DB, now time.Time) (time.Time, error) {
+	m := db.Migrator()
+	if m.HasTable(legacyTable) {
+		if m.HasTable(retiredTable) {
+			// Only an older replica started after this version's first
+			// could have made it; its ids would go unseen.
+			return time.Time{}, fmt.Errorf("both %[1]s and %[2]s exist: a replica of an older version started after this version did, and records ids where this version does not look. "+
+				"Stop every replica of the older version; once the ids it recorded have expired (SELECT MAX(expires_at) FROM %[1]s), drop %[1]s and start this version", legacyTable, retiredTable)
+		}
+		if err := m.RenameTable(legacyTable, retiredTable); err != nil && !m.HasTable(retiredTable) {
+			return time.Time{}, fmt.Errorf("retire %s: %w", legacyTable, err)
+		}
+		// (Another replica starting at the same moment may have renamed it.)
+	}
+	if !m.HasTable(retiredTable) {
+		return time.Time{}, nil
+	}
+	var last []time.Time
+	if err := db.Table(retiredTable).Order("expires_at DESC").Limit(1).Pluck("expires_at", &last).Error; err != nil {
+		return time.Time{}, fmt.Errorf("read %s: %w", retiredTable, err)
+	}
+	if len(last) == 0 || now.After(last[0].Add(retiredGrace)) {
+		return time.Time{}, dropRetired(db)
+	}
+	return last[0], nil
+}
+
+// dropRetired drops the retired table, which another replica may have
+// dropped already.
+func dropRetired(db *gorm.DB) error {
+	if err := db.Migrator().DropTable(retiredTable); err != nil && db.Migrator().HasTable(retiredTable) {
+		return fmt.Errorf("drop %s: %w", retiredTable, err)
+	}
+	return nil
 }
 
 // Remember records (issuer, jti); it returns ErrReplayed if already there.
 // The primary key makes the check and the insert one atomic statement.
 func (s *DB) Remember(ctx context.Context, issuer, jti string, until time.Time) error {
-	s.insertOnce.Do(s.prepare)
-	if s.insertErr != nil {
-		return s.insertErr
-	}
-	return s.remember(ctx, s.insert, issuer, jti, until, nil)
+	return s.remember(ctx, issuer, jti, until, Guard{})
 }
 
 // RememberIf is Remember on a condition: (issuer, jti) is recorded only if
@@ -114,27 +200,70 @@ func (s *DB) Remember(ctx context.Context, issuer, jti string, until time.Time) 
 // records the grant's jti this way, on what it read: one round trip, where
 // reading it again first would be two.
 func (s *DB) RememberIf(ctx context.Context, issuer, jti string, until time.Time, guard Guard) error {
-	stmt, err := s.guardedInsert(guard.Query)
+	return s.remember(ctx, issuer, jti, until, guard)
+}
+
+// errNoRow is an insert that added no row: a guard not met, or an id found
+// in the retired table.
+var errNoRow = errors.New("no row inserted")
+
+// remember runs one insert of spent_jtis: its arguments are the row's
+// (key, issuer, expires_at), the id's key in the retired table while it
+// is looked in, then the guard's.
+func (s *DB) remember(ctx context.Context, issuer, jti string, until time.Time, guard Guard) error {
+	s.purge(ctx)
+	kind := insertKind{guard: guard.Query, retired: s.Now().UnixNano() < s.retiredUntil.Load()}
+	stmt, err := s.statement(kind)
 	if err != nil {
 		return err
 	}
-	return s.remember(ctx, stmt, issuer, jti, until, guard.Args)
+	args := []any{spentKey(issuer, jti, until), issuer, until.UTC()}
+	if kind.retired {
+		args = append(args, legacyKey(issuer, jti))
+	}
+	args = append(args, guard.Args...)
+	if s.DB.Dialector.Name() == "sqlite" {
+		err = s.rememberInGroup(ctx, stmt, args)
+	} else {
+		err = s.outcome(stmt.ExecContext(ctx, args...))
+	}
+	if !errors.Is(err, errNoRow) {
+		return err
+	}
+	switch {
+	case !kind.retired:
+		return ErrGuardNotMet
+	case kind.guard == "":
+		return replay.ErrReplayed
+	}
+	// Which of the two: the retired table gets no more rows, so reading it
+	// now answers as the insert's statement did.
+	var n int64
+	if err := s.DB.WithContext(ctx).Table(retiredTable).Where(s.quotedKey()+" = ?", legacyKey(issuer, jti)).Count(&n).Error; err != nil {
+		return err
+	}
+	if n > 0 {
+		return replay.ErrReplayed
+	}
+	return ErrGuardNotMet
 }
 
-// remember runs an insert of used_jtis, whose first three arguments are
-// the row's (key, issuer, expires_at) and the rest the guard's.
-func (s *DB) remember(ctx context.Context, stmt *sql.Stmt, issuer, jti string, until time.Time, guardArgs []any) error {
-	s.purge(ctx)
+// spentKey is the id's key in spent_jtis (SpentJTI).
+func spentKey(issuer, jti string, until time.Time) []byte {
 	sum := sha256.Sum256([]byte(issuer + "\x00" + jti))
-	args := append([]any{hex.EncodeToString(sum[:]), issuer, until.UTC()}, guardArgs...)
-	if s.DB.Dialector.Name() == "sqlite" {
-		return s.rememberInGroup(ctx, stmt, args)
-	}
-	return s.outcome(stmt.ExecContext(ctx, args...))
+	key := make([]byte, 8, 32)
+	binary.BigEndian.PutUint64(key, uint64(until.Unix()))
+	return append(key, sum[:24]...)
+}
+
+// legacyKey is the id's key in the first layout's table.
+func legacyKey(issuer, jti string) string {
+	sum := sha256.Sum256([]byte(issuer + "\x00" + jti))
+	return hex.EncodeToString(sum[:])
 }
 
 // outcome reads an insert's result: a duplicate key is a replay, no row
-// inserted (only a guarded insert can) a guard not met.
+// inserted errNoRow.
 func (s *DB) outcome(res sql.Result, err error) error {
 	if err != nil {
 		return s.replayed(err)
@@ -142,7 +271,7 @@ func (s *DB) outcome(res sql.Result, err error) error {
 	if n, err := res.RowsAffected(); err != nil {
 		return err
 	} else if n == 0 {
-		return ErrGuardNotMet
+		return errNoRow
 	}
 	return nil
 }
@@ -198,8 +327,8 @@ func (s *DB) flush() {
 	}
 }
 
-// commitGroup inserts a group in one transaction. A duplicate, or a guard
-// not met, fails its own row alone (SQLite undoes just that statement);
+// commitGroup inserts a group in one transaction. A duplicate, or no row
+// inserted, fails its own row alone (SQLite undoes just that statement);
 // any other failure fails every row of the group.
 func (s *DB) commitGroup(group []*pendingInsert) {
 	ctx := context.Background()
@@ -218,7 +347,7 @@ func (s *DB) commitGroup(group []*pendingInsert) {
 				inTx[p.stmt] = stmt
 			}
 			errs[i] = s.outcome(stmt.ExecContext(ctx, p.args...))
-			if errs[i] != nil && !errors.Is(errs[i], replay.ErrReplayed) && !errors.Is(errs[i], ErrGuardNotMet) {
+			if errs[i] != nil && !errors.Is(errs[i], replay.ErrReplayed) && !errors.Is(errs[i], errNoRow) {
 				err = errs[i]
 				break
 			}
@@ -239,44 +368,41 @@ func (s *DB) commitGroup(group []*pendingInsert) {
 	}
 }
 
-// prepare makes the insert statement.
-func (s *DB) prepare() {
-	s.insert, s.insertErr = s.prepareInsert("VALUES (?, ?, ?)")
-}
-
-// guardedInsert returns the insert that takes its row from guard's query,
-// prepared on first use.
-func (s *DB) guardedInsert(query string) (*sql.Stmt, error) {
-	if stmt, ok := s.guarded.Load(query); ok {
+// statement returns the insert of this kind, prepared on first use.
+func (s *DB) statement(kind insertKind) (*sql.Stmt, error) {
+	if stmt, ok := s.statements.Load(kind); ok {
 		return stmt.(*sql.Stmt), nil
 	}
-	// One row or none, whatever the guard's query returns; no FROM, which
-	// SQLite and MariaDB both allow.
-	stmt, err := s.prepareInsert("SELECT ?, ?, ? WHERE EXISTS (" + query + ")")
+	var b strings.Builder
+	b.WriteString("INSERT INTO spent_jtis (" + s.quotedKey() + ", issuer, expires_at) ")
+	if kind == (insertKind{}) {
+		b.WriteString("VALUES (?, ?, ?)")
+	} else {
+		// One row or none; no FROM, which SQLite and MariaDB both allow.
+		b.WriteString("SELECT ?, ?, ? WHERE ")
+		var conds []string
+		if kind.retired {
+			conds = append(conds, "NOT EXISTS (SELECT 1 FROM "+retiredTable+" WHERE "+s.quotedKey()+" = ?)")
+		}
+		if kind.guard != "" {
+			conds = append(conds, "EXISTS ("+kind.guard+")")
+		}
+		b.WriteString(strings.Join(conds, " AND "))
+	}
+	db, err := s.DB.DB()
 	if err != nil {
 		return nil, err
 	}
-	if kept, loaded := s.guarded.LoadOrStore(query, stmt); loaded {
+	stmt, err := db.Prepare(b.String())
+	if err != nil {
+		return nil, err
+	}
+	if kept, loaded := s.statements.LoadOrStore(kind, stmt); loaded {
 		// Another goroutine prepared it first.
 		_ = stmt.Close()
 		return kept.(*sql.Stmt), nil
 	}
 	return stmt, nil
-}
-
-// prepareInsert prepares an insert of (key, issuer, expires_at) rows from
-// source, quoting the column named key as the database wants (a reserved
-// word in MariaDB).
-func (s *DB) prepareInsert(source string) (*sql.Stmt, error) {
-	var b strings.Builder
-	b.WriteString("INSERT INTO used_jtis (")
-	s.DB.Dialector.QuoteTo(&b, "key")
-	b.WriteString(", issuer, expires_at) " + source)
-	db, err := s.DB.DB()
-	if err != nil {
-		return nil, err
-	}
-	return db.Prepare(b.String())
 }
 
 // purge deletes a batch of expired rows when the purge interval has passed
@@ -297,6 +423,12 @@ func (s *DB) purge(ctx context.Context) {
 	if !due {
 		return
 	}
+	if until := s.retiredUntil.Load(); until != 0 && now.After(time.Unix(0, until).Add(retiredGrace)) {
+		// Its last id expired a while ago, by any replica's clock.
+		if dropRetired(s.DB.WithContext(ctx)) == nil {
+			s.retiredUntil.Store(0)
+		}
+	}
 	batch := max(s.PurgeBatch, 1)
 	deleted, err := s.purgeBatch(ctx, now, batch)
 	s.mu.Lock()
@@ -306,14 +438,26 @@ func (s *DB) purge(ctx context.Context) {
 }
 
 // purgeBatch deletes up to batch rows expired at now, by their keys: a
-// short statement that locks only the rows it deletes.
+// short statement that locks only the rows it deletes. Expired keys are
+// those before now's (a key begins with its expiry), at the index's start.
 func (s *DB) purgeBatch(ctx context.Context, now time.Time, batch int) (int, error) {
-	var keys []string
-	err := s.DB.WithContext(ctx).Model(&UsedJTI{}).Where("expires_at < ?", now.UTC()).
-		Limit(batch).Pluck("key", &keys).Error
+	var keys [][]byte
+	before := binary.BigEndian.AppendUint64(nil, uint64(now.Unix()))
+	err := s.DB.WithContext(ctx).Model(&SpentJTI{}).Where(s.quotedKey()+" < ?", before).
+		Order(s.quotedKey()).Limit(batch).Pluck("key", &keys).Error
 	if err != nil || len(keys) == 0 {
 		return 0, err
 	}
-	err = s.DB.WithContext(ctx).Where(map[string]any{"key": keys}).Delete(&UsedJTI{}).Error
+	// Keys as written, not in a map: gorm spreads a []byte value in a map
+	// into a list of its bytes.
+	err = s.DB.WithContext(ctx).Where(s.quotedKey()+" IN ?", keys).Delete(&SpentJTI{}).Error
 	return len(keys), err
+}
+
+// quotedKey is the column key, quoted as the database wants (a reserved
+// word in MariaDB).
+func (s *DB) quotedKey() string {
+	var b strings.Builder
+	s.DB.Dialector.QuoteTo(&b, "key")
+	return b.String()
 }

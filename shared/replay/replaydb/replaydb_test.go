@@ -2,8 +2,10 @@ package replaydb
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -49,7 +51,7 @@ func TestDB(t *testing.T) {
 			t.Fatal(err)
 		}
 		var left int64
-		db.Model(&UsedJTI{}).Count(&left)
+		db.Model(&SpentJTI{}).Count(&left)
 		if left != 1 {
 			t.Fatalf("after purge: %d rows, want 1 (only jti-2)", left)
 		}
@@ -73,7 +75,7 @@ func TestPurgeInBatches(t *testing.T) {
 		}
 		now = now.Add(2 * time.Minute) // the five have expired; the purge is due
 		expired := func() (n int64) {
-			if err := db.Model(&UsedJTI{}).Where("expires_at < ?", now).Count(&n).Error; err != nil {
+			if err := db.Model(&SpentJTI{}).Where("expires_at < ?", now).Count(&n).Error; err != nil {
 				t.Fatal(err)
 			}
 			return n
@@ -95,7 +97,7 @@ func TestDBFailsClosed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Migrator().DropTable(&UsedJTI{}); err != nil {
+	if err := db.Migrator().DropTable(&SpentJTI{}); err != nil {
 		t.Fatal(err)
 	}
 	err = store.Remember(context.Background(), "https://idp.example", "jti", time.Now().Add(time.Minute))
@@ -144,7 +146,7 @@ func TestConcurrentRemembers(t *testing.T) {
 			t.Fatalf("the same jti: kept %d, refused %d; want 1 and 19", kept, replayed)
 		}
 		var n int64
-		db.Model(&UsedJTI{}).Count(&n)
+		db.Model(&SpentJTI{}).Count(&n)
 		if n != 101 {
 			t.Fatalf("%d rows, want 101", n)
 		}
@@ -187,7 +189,7 @@ func TestRememberIf(t *testing.T) {
 			t.Fatalf("row off: got %v, want ErrGuardNotMet", err)
 		}
 		var n int64
-		db.Model(&UsedJTI{}).Count(&n)
+		db.Model(&SpentJTI{}).Count(&n)
 		if n != 0 {
 			t.Fatalf("a guard not met recorded %d rows", n)
 		}
@@ -235,9 +237,121 @@ func TestRememberIf(t *testing.T) {
 		if outcomes["kept"] != 40 || outcomes["not met"] != 20 {
 			t.Fatalf("concurrent: %v, want 40 kept and 20 not met", outcomes)
 		}
-		db.Model(&UsedJTI{}).Count(&n)
+		db.Model(&SpentJTI{}).Count(&n)
 		if n != 41 {
 			t.Fatalf("%d rows, want 41", n)
+		}
+	})
+}
+
+// legacyJTI is a row of the first layout's table, as the version before
+// spent_jtis made it.
+type legacyJTI struct {
+	Key       string    `gorm:"primaryKey;size:64"`
+	Issuer    string    `gorm:"size:255;not null"`
+	ExpiresAt time.Time `gorm:"index;not null"`
+}
+
+func (legacyJTI) TableName() string { return legacyTable }
+
+// The first layout's table is retired, not lost: its unexpired ids are
+// still refused, servers of the older version can no longer record into
+// it (they fail closed rather than accept what they cannot check), and it
+// is dropped once its last id has expired.
+func TestRetiresFirstLayout(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		// New reads the wall clock for the retired table's end.
+		now := time.Now().UTC().Truncate(time.Second)
+		if err := db.AutoMigrate(&legacyJTI{}); err != nil {
+			t.Fatal(err)
+		}
+		const iss = "https://idp.example"
+		spentBefore := []legacyJTI{
+			{Key: legacyKey(iss, "spent-before"), Issuer: iss, ExpiresAt: now.Add(5 * time.Minute)},
+			{Key: legacyKey(iss, "spent-before-2"), Issuer: iss, ExpiresAt: now.Add(4 * time.Minute)},
+			{Key: legacyKey(iss, "long-expired"), Issuer: iss, ExpiresAt: now.Add(-time.Hour)},
+		}
+		if err := db.Create(&spentBefore).Error; err != nil {
+			t.Fatal(err)
+		}
+
+		store := storeAt(t, db, &now)
+		if db.Migrator().HasTable(legacyTable) || !db.Migrator().HasTable(retiredTable) {
+			t.Fatalf("after New: want %s renamed to %s", legacyTable, retiredTable)
+		}
+		// A server of the older version, still running, records no more.
+		if err := db.Create(&legacyJTI{Key: legacyKey(iss, "old-server"), Issuer: iss, ExpiresAt: now.Add(time.Minute)}).Error; err == nil {
+			t.Fatal("an insert into the first layout's table succeeded after it was retired")
+		}
+
+		until := now.Add(5 * time.Minute)
+		if err := store.Remember(ctx, iss, "spent-before", until); !errors.Is(err, replay.ErrReplayed) {
+			t.Fatalf("an id spent before the upgrade: got %v, want replay.ErrReplayed", err)
+		}
+		always, never := Guard{Query: "SELECT 1"}, Guard{Query: "SELECT 1 WHERE 1 = 0"}
+		if err := store.RememberIf(ctx, iss, "spent-before-2", until, always); !errors.Is(err, replay.ErrReplayed) {
+			t.Fatalf("guarded, an id spent before the upgrade: got %v, want replay.ErrReplayed", err)
+		}
+		if err := store.RememberIf(ctx, iss, "fresh", until, never); !errors.Is(err, ErrGuardNotMet) {
+			t.Fatalf("guard not met: got %v, want ErrGuardNotMet", err)
+		}
+		if err := store.RememberIf(ctx, iss, "fresh", until, always); err != nil {
+			t.Fatalf("guarded, a fresh id: %v", err)
+		}
+		if err := store.Remember(ctx, iss, "fresh", until); !errors.Is(err, replay.ErrReplayed) {
+			t.Fatalf("a fresh id, twice: got %v, want replay.ErrReplayed", err)
+		}
+		// Its key begins with its expiry, so that keys arrive in order.
+		var row SpentJTI
+		if err := db.Where(store.quotedKey()+" = ?", spentKey(iss, "fresh", until)).First(&row).Error; err != nil {
+			t.Fatal(err)
+		}
+		if got := int64(binary.BigEndian.Uint64(row.Key)); got != until.Unix() || !row.ExpiresAt.Equal(until) {
+			t.Fatalf("row %x expiring %v: want a key beginning with %d, expiring %v", row.Key, row.ExpiresAt, until.Unix(), until)
+		}
+
+		// Once its last id has expired (and a margin), the next purge
+		// drops the retired table, and inserts stop looking in it.
+		now = now.Add(5*time.Minute + retiredGrace + time.Second)
+		if err := store.Remember(ctx, iss, "after", now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if db.Migrator().HasTable(retiredTable) {
+			t.Fatalf("%s still there after its last id expired", retiredTable)
+		}
+		if err := store.Remember(ctx, iss, "after-2", now.Add(time.Minute)); err != nil {
+			t.Fatalf("after the retired table was dropped: %v", err)
+		}
+	})
+}
+
+// A replica of the older version started after this one made used_jtis
+// again, next to the retired one: its ids would go unseen, so this version
+// refuses to start and says why.
+func TestRefusesBothLayouts(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		if err := db.AutoMigrate(&legacyJTI{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Create(&legacyJTI{Key: legacyKey("i", "j"), Issuer: "i", ExpiresAt: time.Now().Add(time.Minute)}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := New(db); err != nil {
+			t.Fatal(err)
+		}
+		// The older replica's start. On SQLite it fails half-way: the
+		// retired table kept its index's name, which is the database's.
+		startErr := db.AutoMigrate(&legacyJTI{})
+		if !db.Migrator().HasTable(legacyTable) {
+			if startErr == nil {
+				t.Fatal("the older replica started without making its table")
+			}
+			return
+		}
+		_, err := New(db)
+		if err == nil || !strings.Contains(err.Error(), "older version") {
+			t.Fatalf("New with both tables: got %v, want an error naming the older version", err)
 		}
 	})
 }

@@ -49,7 +49,17 @@ type GormStore struct {
 	cached recent.Map[string, cachedSession] // by token: as last read or written here
 	// lastPurge is when expired sessions were last deleted (Unix seconds).
 	lastPurge atomic.Int64
+	// behind: the last purge deleted a full batch, so more expired
+	// sessions wait, and the next write deletes the next batch.
+	behind atomic.Bool
 }
+
+// purgeBatch bounds the expired sessions one statement deletes. All those
+// of ten minutes in one DELETE would hold their row locks (on MariaDB) for
+// as long as it ran, and the sign-ins whose writes met them would wait as
+// long; the replay store's purge stalled every grant that way (docs/
+// PERFORMANCE.md, third sitting).
+const purgeBatch = 500
 
 // purgeEvery is how often a running service deletes expired sessions, on
 // the way of a session write: no timer of its own to stop.
@@ -94,10 +104,24 @@ func (s *GormStore) CommitCtx(ctx context.Context, token string, b []byte, expir
 		return err
 	}
 	s.cached.Put(token, cachedSession{b, expiry}, now)
-	if last := s.lastPurge.Load(); now.Unix()-last >= int64(purgeEvery/time.Second) && s.lastPurge.CompareAndSwap(last, now.Unix()) {
-		_ = s.PurgeExpired(ctx)
+	if s.purgeDue(now) {
+		// One batch on the way of this write; a full one leaves the next
+		// to the next write.
+		n, err := s.purgeOnce(ctx)
+		s.behind.Store(err == nil && n == purgeBatch)
 	}
 	return nil
+}
+
+// purgeDue reports whether this write should delete a batch of expired
+// sessions: the last batch was full, or purgeEvery has passed. One write
+// at a time gets the turn.
+func (s *GormStore) purgeDue(now time.Time) bool {
+	if s.behind.CompareAndSwap(true, false) {
+		return true
+	}
+	last := s.lastPurge.Load()
+	return now.Unix()-last >= int64(purgeEvery/time.Second) && s.lastPurge.CompareAndSwap(last, now.Unix())
 }
 
 func (s *GormStore) DeleteCtx(ctx context.Context, token string) error {
@@ -113,9 +137,26 @@ func (s *GormStore) Commit(token string, b []byte, expiry time.Time) error {
 }
 func (s *GormStore) Delete(token string) error { return s.DeleteCtx(context.Background(), token) }
 
-// PurgeExpired deletes expired sessions.
+// PurgeExpired deletes every expired session, a batch at a time.
 func (s *GormStore) PurgeExpired(ctx context.Context) error {
-	return s.db.WithContext(ctx).Where("expiry <= ?", s.now().UTC()).Delete(&SessionRow{}).Error
+	for {
+		n, err := s.purgeOnce(ctx)
+		if err != nil || n < purgeBatch {
+			return err
+		}
+	}
+}
+
+// purgeOnce deletes up to purgeBatch expired sessions, by their tokens: a
+// short statement that locks only the rows it deletes.
+func (s *GormStore) purgeOnce(ctx context.Context) (int, error) {
+	var tokens []string
+	err := s.db.WithContext(ctx).Model(&SessionRow{}).Where("expiry <= ?", s.now().UTC()).
+		Order("expiry").Limit(purgeBatch).Pluck("token", &tokens).Error
+	if err != nil || len(tokens) == 0 {
+		return 0, err
+	}
+	return len(tokens), s.db.WithContext(ctx).Where("token IN ?", tokens).Delete(&SessionRow{}).Error
 }
 
 // jsonCodec encodes a session as JSON, its values grouped by Go type so

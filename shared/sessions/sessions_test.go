@@ -3,6 +3,7 @@ package sessions
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -215,6 +216,59 @@ func TestGormStorePurgesWhileRunning(t *testing.T) {
 		_ = s.CommitCtx(ctx, "later-"+storagetest.ID(), []byte("c"), now.Add(time.Hour))
 		if after := count(); after != before {
 			t.Errorf("sessions %d → %d after a write past purgeEvery, want the expired one gone and one added", before, after)
+		}
+	})
+}
+
+// Expired sessions are deleted a bounded batch at a time: the write that
+// finds the purge due deletes one batch, each write after a full batch the
+// next, and PurgeExpired all of them, batch by batch.
+func TestGormStorePurgesInBatches(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ctx := context.Background()
+		if err := db.AutoMigrate(&SessionRow{}); err != nil {
+			t.Fatal(err)
+		}
+		s := NewGormStore(db)
+		now := time.Now().UTC().Truncate(time.Second)
+		s.now = func() time.Time { return now }
+		s.lastPurge.Store(now.Unix()) // as after a start-up's first purge
+		expired := make([]SessionRow, 2*purgeBatch+200)
+		for i := range expired {
+			expired[i] = SessionRow{Token: fmt.Sprintf("expired-%d-%s", i, storagetest.ID()), Data: []byte("x"), Expiry: now.Add(-time.Hour)}
+		}
+		if err := db.CreateInBatches(expired, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		count := func(query string) int64 {
+			var n int64
+			if err := db.Model(&SessionRow{}).Where(query, now).Count(&n).Error; err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		now = now.Add(purgeEvery)
+		for i, want := range []int64{purgeBatch + 200, 200, 0, 0} {
+			if err := s.CommitCtx(ctx, fmt.Sprintf("live-%d-%s", i, storagetest.ID()), []byte("y"), now.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if got := count("expiry <= ?"); got != want {
+				t.Fatalf("after write %d: %d expired sessions left, want %d", i+1, got, want)
+			}
+		}
+
+		more := make([]SessionRow, purgeBatch+1)
+		for i := range more {
+			more[i] = SessionRow{Token: fmt.Sprintf("more-%d-%s", i, storagetest.ID()), Data: []byte("x"), Expiry: now.Add(-time.Minute)}
+		}
+		if err := db.CreateInBatches(more, 200).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := s.PurgeExpired(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if got, live := count("expiry <= ?"), count("expiry > ?"); got != 0 || live != 4 {
+			t.Fatalf("after PurgeExpired: %d expired and %d live sessions, want 0 and 4", got, live)
 		}
 	})
 }

@@ -3,16 +3,9 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY . .
-# -tags nomsgpack: gin without its MessagePack codec, which nothing here uses
-# and which is a quarter of each binary (docs/PERFORMANCE.md). CGO_ENABLED=0:
-# static binaries, as scripts/dev-all.sh builds them.
-ENV CGO_ENABLED=0
-RUN mkdir -p /out && \
-    go build -tags nomsgpack -o /out/idp ./idp && \
-    go build -tags nomsgpack -o /out/wiki-as ./authservers/wiki && \
-    go build -tags nomsgpack -o /out/todo-as ./authservers/todo && \
-    go build -tags nomsgpack -o /out/todo ./apps/todo && \
-    go build -tags nomsgpack -o /out/wiki ./apps/wiki
+# The five binaries as make dev-all builds them (its comments say why the
+# build tag and CGO_ENABLED=0): idp, wiki-as, todo-as, todo and wiki.
+RUN ./scripts/build.sh /out
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates curl && rm -rf /var/lib/apt/lists/*

@@ -55,11 +55,8 @@ bench: ## Benchmarks, the sustained grant load (SQLite and MariaDB), then a load
 	./scripts/load-grants.sh
 	./scripts/load.sh
 
-# -tags nomsgpack and CGO_ENABLED=0: as scripts/dev-all.sh explains.
-build: ## Build the five service binaries into bin/.
-	@mkdir -p bin
-	@for s in idp:idp wiki-as:authservers/wiki todo-as:authservers/todo todo:apps/todo wiki:apps/wiki; do \
-	  CGO_ENABLED=0 go build -tags nomsgpack -o bin/$${s%%:*} ./$${s#*:} || exit 1; done
+build: ## Build the five service binaries into bin/ (scripts/build.sh).
+	@./scripts/build.sh bin
 
 generate: ## Regenerate the templ views.
 	go tool templ generate -path .

@@ -55,6 +55,12 @@ func TestComposeFile(t *testing.T) {
 		t.Fatalf("docker-compose.yml does not parse: %v", err)
 	}
 	dockerfile, _ := os.ReadFile(filepath.Join(root, "Dockerfile"))
+	buildScript, _ := os.ReadFile(filepath.Join(root, "scripts/build.sh"))
+	// The image's binaries are those scripts/build.sh builds, into /out.
+	imageBuilds := func(name string) bool {
+		return strings.Contains(string(dockerfile), "./scripts/build.sh /out\n") &&
+			regexp.MustCompile(`(?m)^  "`+regexp.QuoteMeta(name)+` +[a-z/]+"$`).Match(buildScript)
+	}
 	initSQL, _ := os.ReadFile(filepath.Join(root, "deploy/mariadb/init.sql"))
 
 	db, ok := c.Services["mariadb"]
@@ -67,7 +73,7 @@ func TestComposeFile(t *testing.T) {
 			t.Errorf("service %s is missing", name)
 			continue
 		}
-		if len(s.Command) != 1 || s.Command[0] != name || !strings.Contains(string(dockerfile), "-o /out/"+name+" ") {
+		if len(s.Command) != 1 || s.Command[0] != name || !imageBuilds(name) {
 			t.Errorf("%s: command %v is not a binary the Dockerfile builds", name, s.Command)
 		}
 		if hc := strings.Join(s.Healthcheck.Test, " "); !strings.Contains(hc, "localhost:"+port+"/healthz") {

@@ -54,16 +54,7 @@ fi
 
 start=$(date +%s.%N)
 echo "Building the five services..."
-mkdir -p bin
-for line in "${services[@]}"; do
-  read -r name dir _ <<<"$line"
-  # gin without its MessagePack codec (build tag nomsgpack): nothing here speaks
-  # MessagePack, and the codec is a quarter of each binary and 3 MB of each
-  # running service's memory (docs/PERFORMANCE.md). CGO_ENABLED=0: static
-  # binaries (Go's own DNS resolver), so no process maps the C library and
-  # its loader, 1.5 MB each; and no C compiler is needed to build.
-  CGO_ENABLED=0 go build -tags nomsgpack -o "bin/$name" "./$dir"
-done
+./scripts/build.sh bin
 
 built=$(date +%s.%N)
 

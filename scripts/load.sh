@@ -43,11 +43,7 @@ for line in "${services[@]}"; do
 done
 
 echo "Building the five services and the load driver..."
-mkdir -p bin
-for line in "${services[@]}"; do
-  read -r name dir _ <<<"$line"
-  CGO_ENABLED=0 go build -tags nomsgpack -o "bin/$name" "./$dir" # as make dev-all builds them
-done
+./scripts/build.sh bin # as make dev-all builds them
 go build -o bin/load ./e2e/cmd/load
 go build -o bin/grantload ./e2e/cmd/grantload
 

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/alexedwards/scs/v2"
 	"gorm.io/gorm"
 
 	"xaa.example/shared/recent"
+	"xaa.example/shared/storage"
 )
 
 // SessionRow is one server-side session. Only the random token is in the
@@ -47,23 +47,17 @@ type GormStore struct {
 	db     *gorm.DB
 	now    func() time.Time
 	cached recent.Map[string, cachedSession] // by token: as last read or written here
-	// lastPurge is when expired sessions were last deleted (Unix seconds).
-	lastPurge atomic.Int64
-	// behind: the last purge deleted a full batch, so more expired
-	// sessions wait, and the next write deletes the next batch.
-	behind atomic.Bool
+	// purge paces the deletion of expired sessions, on the way of session
+	// writes: every purgeEvery, purgeBatch at a time.
+	purge storage.Purge
 }
 
-// purgeBatch bounds the expired sessions one statement deletes. All those
-// of ten minutes in one DELETE would hold their row locks (on MariaDB) for
-// as long as it ran, and the sign-ins whose writes met them would wait as
-// long; the replay store's purge stalled every grant that way (docs/
-// PERFORMANCE.md, third sitting).
-const purgeBatch = 500
-
-// purgeEvery is how often a running service deletes expired sessions, on
-// the way of a session write: no timer of its own to stop.
-const purgeEvery = 10 * time.Minute
+// purgeEvery is how often a running service deletes expired sessions, and
+// purgeBatch the most one statement deletes (storage.Purge says why).
+const (
+	purgeEvery = 10 * time.Minute
+	purgeBatch = 500
+)
 
 // cachedSession is a session as this process last read or wrote it.
 type cachedSession struct {
@@ -75,7 +69,8 @@ var _ scs.CtxStore = (*GormStore)(nil)
 
 // NewGormStore returns a session store over db's web_sessions table.
 func NewGormStore(db *gorm.DB) *GormStore {
-	return &GormStore{db: db, now: time.Now, cached: recent.Map[string, cachedSession]{For: seenFor}}
+	return &GormStore{db: db, now: time.Now, cached: recent.Map[string, cachedSession]{For: seenFor},
+		purge: storage.Purge{Every: purgeEvery, Batch: purgeBatch}}
 }
 
 func (s *GormStore) FindCtx(ctx context.Context, token string) ([]byte, bool, error) {
@@ -104,24 +99,8 @@ func (s *GormStore) CommitCtx(ctx context.Context, token string, b []byte, expir
 		return err
 	}
 	s.cached.Put(token, cachedSession{b, expiry}, now)
-	if s.purgeDue(now) {
-		// One batch on the way of this write; a full one leaves the next
-		// to the next write.
-		n, err := s.purgeOnce(ctx)
-		s.behind.Store(err == nil && n == purgeBatch)
-	}
+	s.purge.Run(now, func(batch int) (int, error) { return s.purgeBatch(ctx, batch) })
 	return nil
-}
-
-// purgeDue reports whether this write should delete a batch of expired
-// sessions: the last batch was full, or purgeEvery has passed. One write
-// at a time gets the turn.
-func (s *GormStore) purgeDue(now time.Time) bool {
-	if s.behind.CompareAndSwap(true, false) {
-		return true
-	}
-	last := s.lastPurge.Load()
-	return now.Unix()-last >= int64(purgeEvery/time.Second) && s.lastPurge.CompareAndSwap(last, now.Unix())
 }
 
 func (s *GormStore) DeleteCtx(ctx context.Context, token string) error {
@@ -140,19 +119,19 @@ func (s *GormStore) Delete(token string) error { return s.DeleteCtx(context.Back
 // PurgeExpired deletes every expired session, a batch at a time.
 func (s *GormStore) PurgeExpired(ctx context.Context) error {
 	for {
-		n, err := s.purgeOnce(ctx)
+		n, err := s.purgeBatch(ctx, purgeBatch)
 		if err != nil || n < purgeBatch {
 			return err
 		}
 	}
 }
 
-// purgeOnce deletes up to purgeBatch expired sessions, by their tokens: a
+// purgeBatch deletes up to batch expired sessions, by their tokens: a
 // short statement that locks only the rows it deletes.
-func (s *GormStore) purgeOnce(ctx context.Context) (int, error) {
+func (s *GormStore) purgeBatch(ctx context.Context, batch int) (int, error) {
 	var tokens []string
 	err := s.db.WithContext(ctx).Model(&SessionRow{}).Where("expiry <= ?", s.now().UTC()).
-		Order("expiry").Limit(purgeBatch).Pluck("token", &tokens).Error
+		Order("expiry").Limit(batch).Pluck("token", &tokens).Error
 	if err != nil || len(tokens) == 0 {
 		return 0, err
 	}

@@ -232,7 +232,7 @@ func TestGormStorePurgesInBatches(t *testing.T) {
 		s := NewGormStore(db)
 		now := time.Now().UTC().Truncate(time.Second)
 		s.now = func() time.Time { return now }
-		s.lastPurge.Store(now.Unix()) // as after a start-up's first purge
+		s.purge.Run(now, func(int) (int, error) { return 0, nil }) // as after a start-up's first purge
 		expired := make([]SessionRow, 2*purgeBatch+200)
 		for i := range expired {
 			expired[i] = SessionRow{Token: fmt.Sprintf("expired-%d-%s", i, storagetest.ID()), Data: []byte("x"), Expiry: now.Add(-time.Hour)}

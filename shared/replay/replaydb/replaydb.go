@@ -21,6 +21,7 @@ import (
 	"gorm.io/gorm"
 
 	"xaa.example/shared/replay"
+	"xaa.example/shared/storage"
 )
 
 // SpentJTI is one remembered assertion id (table spent_jtis).
@@ -58,21 +59,16 @@ const retiredGrace = 10 * time.Minute
 // DB keeps used jtis in the database, so every replica of the
 // authorization server sees them; expired rows are purged as it goes.
 type DB struct {
-	DB            *gorm.DB
-	Now           func() time.Time
-	PurgeInterval time.Duration
-	// PurgeBatch bounds the expired rows one purge statement deletes.
-	PurgeBatch int
+	DB  *gorm.DB
+	Now func() time.Time
+	// Purge paces the deletion of expired rows: every minute, a batch of
+	// DefaultPurgeBatch at a time.
+	Purge storage.Purge
 
 	// retiredUntil is when the last id of the retired table expires, in
 	// Unix nanoseconds; until then every insert also looks the id up there
 	// (0: no retired table).
 	retiredUntil atomic.Int64
-
-	mu        sync.Mutex
-	lastPurge time.Time
-	purging   bool // a Remember is purging a batch
-	behind    bool // the last batch was full: more expired rows wait
 
 	// statements are the inserts, prepared once each (every grant and
 	// every DPoP proof runs one): by guard query ("" for none) and whether
@@ -113,7 +109,7 @@ type Guard struct {
 // nothing was recorded.
 var ErrGuardNotMet = errors.New("the guard's condition no longer holds")
 
-// DefaultPurgeBatch is PurgeBatch's default. A server doing 3,300 grants a
+// DefaultPurgeBatch is the purge's batch. A server doing 3,300 grants a
 // second expires about 200,000 rows a minute; deleted in one statement
 // they held row locks for seconds, and the grants whose inserts met them
 // waited as long. In batches, the Remembers that follow a full batch each
@@ -126,7 +122,7 @@ func New(db *gorm.DB) (*DB, error) {
 	if err := db.AutoMigrate(&SpentJTI{}); err != nil {
 		return nil, err
 	}
-	s := &DB{DB: db, Now: time.Now, PurgeInterval: time.Minute, PurgeBatch: DefaultPurgeBatch}
+	s := &DB{DB: db, Now: time.Now, Purge: storage.Purge{Every: time.Minute, Batch: DefaultPurgeBatch}}
 	until, err := retire(db, s.Now())
 	if err != nil {
 		return nil, err
@@ -405,36 +401,20 @@ func (s *DB) statement(kind insertKind) (*sql.Stmt, error) {
 	return stmt, nil
 }
 
-// purge deletes a batch of expired rows when the purge interval has passed
-// since the last purge began, or when the last batch was full; one
-// Remember at a time purges. A failed purge only delays clean-up; the
-// check itself stays exact.
+// purge deletes a batch of expired rows when one is due (s.Purge), and
+// drops the retired table once its last id has long expired. A failed
+// purge only delays clean-up; the check itself stays exact.
 func (s *DB) purge(ctx context.Context) {
-	s.mu.Lock()
 	now := s.Now()
-	due := !s.purging && (s.behind || now.Sub(s.lastPurge) >= s.PurgeInterval)
-	if due {
-		s.purging = true
-		if !s.behind {
-			s.lastPurge = now
+	s.Purge.Run(now, func(batch int) (int, error) {
+		if until := s.retiredUntil.Load(); until != 0 && now.After(time.Unix(0, until).Add(retiredGrace)) {
+			// Its last id expired a while ago, by any replica's clock.
+			if dropRetired(s.DB.WithContext(ctx)) == nil {
+				s.retiredUntil.Store(0)
+			}
 		}
-	}
-	s.mu.Unlock()
-	if !due {
-		return
-	}
-	if until := s.retiredUntil.Load(); until != 0 && now.After(time.Unix(0, until).Add(retiredGrace)) {
-		// Its last id expired a while ago, by any replica's clock.
-		if dropRetired(s.DB.WithContext(ctx)) == nil {
-			s.retiredUntil.Store(0)
-		}
-	}
-	batch := max(s.PurgeBatch, 1)
-	deleted, err := s.purgeBatch(ctx, now, batch)
-	s.mu.Lock()
-	s.purging = false
-	s.behind = err == nil && deleted == batch
-	s.mu.Unlock()
+		return s.purgeBatch(ctx, now, batch)
+	})
 }
 
 // purgeBatch deletes up to batch rows expired at now, by their keys: a

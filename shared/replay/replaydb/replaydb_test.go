@@ -67,7 +67,7 @@ func TestPurgeInBatches(t *testing.T) {
 		ctx := context.Background()
 		now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 		store := storeAt(t, db, &now)
-		store.PurgeBatch = 2
+		store.Purge.Batch = 2
 		for i := range 5 {
 			if err := store.Remember(ctx, "https://idp.example", fmt.Sprintf("old-%d", i), now.Add(time.Minute)); err != nil {
 				t.Fatal(err)

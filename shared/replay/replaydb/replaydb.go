@@ -213,9 +213,10 @@ func (s *DB) remember(ctx context.Context, issuer, jti string, until time.Time, 
 	if err != nil {
 		return err
 	}
-	args := []any{spentKey(issuer, jti, until), issuer, until.UTC()}
+	sum := digest(issuer, jti)
+	args := []any{spentKey(sum, until), issuer, until.UTC()}
 	if kind.retired {
-		args = append(args, legacyKey(issuer, jti))
+		args = append(args, legacyKey(sum))
 	}
 	args = append(args, guard.Args...)
 	if s.DB.Dialector.Name() == "sqlite" {
@@ -235,7 +236,7 @@ func (s *DB) remember(ctx context.Context, issuer, jti string, until time.Time, 
 	// Which of the two: the retired table gets no more rows, so reading it
 	// now answers as the insert's statement did.
 	var n int64
-	if err := s.DB.WithContext(ctx).Table(retiredTable).Where(s.quotedKey()+" = ?", legacyKey(issuer, jti)).Count(&n).Error; err != nil {
+	if err := s.DB.WithContext(ctx).Table(retiredTable).Where(s.quotedKey()+" = ?", legacyKey(sum)).Count(&n).Error; err != nil {
 		return err
 	}
 	if n > 0 {
@@ -244,17 +245,20 @@ func (s *DB) remember(ctx context.Context, issuer, jti string, until time.Time, 
 	return ErrGuardNotMet
 }
 
-// spentKey is the id's key in spent_jtis (SpentJTI).
-func spentKey(issuer, jti string, until time.Time) []byte {
-	sum := sha256.Sum256([]byte(issuer + "\x00" + jti))
-	key := make([]byte, 8, 32)
-	binary.BigEndian.PutUint64(key, uint64(until.Unix()))
+// digest is SHA-256(issuer, jti), which both layouts' keys are made of.
+func digest(issuer, jti string) [sha256.Size]byte {
+	return sha256.Sum256([]byte(issuer + "\x00" + jti))
+}
+
+// spentKey is an id's key in spent_jtis (SpentJTI): its expiry, then 24
+// bytes of its digest.
+func spentKey(sum [sha256.Size]byte, until time.Time) []byte {
+	key := binary.BigEndian.AppendUint64(make([]byte, 0, 32), uint64(until.Unix()))
 	return append(key, sum[:24]...)
 }
 
-// legacyKey is the id's key in the first layout's table.
-func legacyKey(issuer, jti string) string {
-	sum := sha256.Sum256([]byte(issuer + "\x00" + jti))
+// legacyKey is an id's key in the first layout's table: its digest in hex.
+func legacyKey(sum [sha256.Size]byte) string {
 	return hex.EncodeToString(sum[:])
 }
 

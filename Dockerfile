@@ -3,8 +3,8 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY . .
-# The five binaries as make dev-all builds them (its comments say why the
-# build tag and CGO_ENABLED=0): idp, wiki-as, todo-as, todo and wiki.
+# The five binaries as make dev-all builds them (scripts/build.sh says why
+# its build tag and CGO_ENABLED=0): idp, wiki-as, todo-as, todo and wiki.
 RUN ./scripts/build.sh /out
 
 FROM debian:bookworm-slim

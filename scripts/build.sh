@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the five services into a folder (default bin/), as make dev-all,
-# make build, the load run and the Dockerfile run them:
+# Builds the services into a folder (default bin/): all five, or those
+# named. make dev-all, make build, the load runs and the Dockerfile build
+# with it, so that every binary is built the same way:
 #
-#   scripts/build.sh [folder]
+#   scripts/build.sh [folder [name...]]    e.g. scripts/build.sh bin todo-as
 #
 # -tags nomsgpack: gin without its MessagePack codec. Nothing here speaks
 # MessagePack, and the codec is a quarter of each binary and 3 MB of each
@@ -19,6 +20,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 out=${1:-bin}
+shift || true
 # name     folder
 services=(
   "idp     idp"
@@ -29,19 +31,27 @@ services=(
 )
 export CGO_ENABLED=0
 
-dirs=()
+known=" "
+for line in "${services[@]}"; do known+="${line%% *} "; done
+for want in "$@"; do
+  if [[ $known != *" $want "* ]]; then
+    echo "build.sh: no service named $want (the services:$known)" >&2
+    exit 2
+  fi
+done
+names=() dirs=()
 for line in "${services[@]}"; do
-  read -r _ dir <<<"$line"
-  dirs+=("./$dir")
+  read -r name dir <<<"$line"
+  if (($#)) && [[ " $* " != *" $name "* ]]; then continue; fi
+  names+=("$name") dirs+=("./$dir")
 done
 # Several main packages at once: compiled, not linked (go help build).
 go build -tags nomsgpack "${dirs[@]}"
 
 mkdir -p "$out"
 pids=()
-for line in "${services[@]}"; do
-  read -r name dir <<<"$line"
-  go build -tags nomsgpack -o "$out/$name" "./$dir" &
+for i in "${!names[@]}"; do
+  go build -tags nomsgpack -o "$out/${names[i]}" "${dirs[i]}" &
   pids+=("$!")
 done
 failed=0

@@ -53,8 +53,13 @@ if ((${#busy[@]})); then
 fi
 
 start=$(date +%s.%N)
-echo "Building the five services..."
-./scripts/build.sh bin
+names=()
+for line in "${services[@]}"; do
+  read -r name _ <<<"$line"
+  names+=("$name")
+done
+echo "Building the services: ${names[*]}..."
+./scripts/build.sh bin "${names[@]}"
 
 built=$(date +%s.%N)
 

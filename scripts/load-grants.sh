@@ -25,7 +25,7 @@ port=15101
 issuer_addr=127.0.0.1:14900
 
 mkdir -p bin
-CGO_ENABLED=0 go build -tags nomsgpack -o bin/todo-as ./authservers/todo
+./scripts/build.sh bin todo-as
 go build -o bin/grantload ./e2e/cmd/grantload
 
 work=$(mktemp -d)

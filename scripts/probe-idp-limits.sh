@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 port=${1:-14090}
 d=$(mktemp -d)
 trap 'kill $pid 2>/dev/null || true; rm -rf "$d"' EXIT
-CGO_ENABLED=0 go build -tags nomsgpack -o "$d/idp" ./idp
+./scripts/build.sh "$d" idp
 head -c 100000000 /dev/zero >"$d/100mb.bin"
 base=http://127.0.0.1:$port
 DATA_DIR=$d LISTEN_ADDR=127.0.0.1:$port IDP_ISSUER=$base "$d/idp" >/dev/null 2>&1 &

@@ -48,11 +48,11 @@ open-apps: ## Open the wiki, the todo app and the debug console in a browser (OP
 
 lint: check ## Static checks: go vet, gofmt, generated views up to date.
 
-bench: ## Benchmarks, the sustained grant load (SQLite and MariaDB), then a load run of the stack (docs/PERFORMANCE.md).
+bench: ## Benchmarks, the sustained grant load (SQLite, MariaDB, the Node peer), then a load run of the stack (docs/PERFORMANCE.md).
 	go test -run '^$$' -bench . -benchmem ./shared/idjag/ ./shared/authserver/
 	go test -run '^$$' -bench 'TodosPageHeldToken|LongList' -benchtime 500x ./e2e/
 	go test -run '^$$' -bench FullChain -benchtime 20s -timeout 60m ./e2e/
-	./scripts/load-grants.sh
+	PEER="$$(command -v npm >/dev/null && echo node node-sample)" ./scripts/load-grants.sh
 	./scripts/load.sh
 
 build: ## Build the five service binaries into bin/ (scripts/build.sh).

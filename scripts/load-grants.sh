@@ -14,6 +14,17 @@
 #   CLIENTS       the client counts (default "16 64")
 #   WINDOW        the measured window (default 20s)
 #   MARIADB_URL   the server (default mysql://root@127.0.0.1:3306)
+#   PEER          peers to run too, in each round and at each client count
+#                 right after the todo AS, with the same load client and
+#                 ID-JAG issuer: an oidc-provider 8 authorization server with
+#                 the Node sample's jwt-bearer grant (scripts/peer/node-as.mjs),
+#                 installed from npm into a folder of its own. "node": at its
+#                 best (the issuer's keys kept, no log); "node-sample": as the
+#                 sample runs it (the issuer's metadata and keys fetched on
+#                 every grant, its log lines); "node node-sample": both
+#
+# Rounds are the outer loop, so that what is compared runs side by side
+# in time rather than one after the other.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +40,24 @@ mkdir -p bin
 go build -o bin/grantload ./e2e/cmd/grantload
 
 work=$(mktemp -d)
+peer_port=15102
+peer_secret=$(head -c 18 /dev/urandom | base64 | tr '+/' '-_')
+resource=http://localhost:3001/api
+for peer in ${PEER:-}; do
+  case $peer in
+    node | node-sample) ;;
+    *) echo "PEER=$PEER: the peers are node and node-sample" >&2; exit 2 ;;
+  esac
+done
+if [[ -n ${PEER:-} ]]; then
+  for tool in node npm; do
+    command -v "$tool" >/dev/null || { echo "PEER=node needs $tool" >&2; exit 1; }
+  done
+  mkdir -p "$work/peer"
+  cp scripts/peer/node-as.mjs scripts/peer/package.json "$work/peer/"
+  (cd "$work/peer" && npm install --no-audit --no-fund --silent)
+  echo "peer: oidc-provider $(node -p 'require("'"$work"'/peer/node_modules/oidc-provider/package.json").version'), node $(node --version)"
+fi
 pids=()
 stop_all() {
   if ((${#pids[@]})); then
@@ -55,9 +84,9 @@ wait_port "${issuer_addr#*:}"
 db_pid=$(pgrep -x mariadbd || pgrep -x mysqld || true)
 db_pid=${db_pid%%$'\n'*}
 
-for db in ${DATABASES:-sqlite mariadb}; do
+for round in $(seq 1 "$rounds"); do
   for clients in ${CLIENTS:-16 64}; do
-    for round in $(seq 1 "$rounds"); do
+    for db in ${DATABASES:-sqlite mariadb}; do
       rm -rf "$work/data"
       database_url=""
       if [[ $db == mariadb ]]; then
@@ -88,6 +117,28 @@ for db in ${DATABASES:-sqlite mariadb}; do
       echo "== $db, $clients clients, round $round"
       bin/grantload run -key "$work/key.pem" -issuer "http://$issuer_addr" -todo-as "http://127.0.0.1:$port" \
         -clients "$clients" -window "$window" -pids "$meter"
+      stop_all
+    done
+    for peer in ${PEER:-}; do
+      as_sample=0
+      if [[ $peer == node-sample ]]; then as_sample=1; fi
+      (cd "$work/peer" && exec env PORT=$peer_port ISSUER="http://127.0.0.1:$peer_port" \
+        TRUSTED_ISSUER="http://$issuer_addr" JWKS_URI="http://$issuer_addr/jwks" \
+        CLIENT_ID=load-peer CLIENT_SECRET="$peer_secret" RESOURCE="$resource" AS_SAMPLE=$as_sample \
+        node node-as.mjs) >"$work/peer.log" 2>&1 &
+      peer_pid=$!
+      pids=("$peer_pid")
+      if ! wait_port "$peer_port"; then
+        cat "$work/peer.log" >&2
+        exit 1
+      fi
+      echo "== $peer peer (oidc-provider, in memory), $clients clients, round $round"
+      # Fewer ID-JAGs: the peer grants fewer per second. As the sample, it
+      # also has the issuer serve two requests per grant: the issuer's CPU
+      # is reported too.
+      bin/grantload run -key "$work/key.pem" -issuer "http://$issuer_addr" -todo-as "http://127.0.0.1:$peer_port" \
+        -client-id load-peer -client-secret "$peer_secret" -resource "$resource" -tokens 75000 \
+        -clients "$clients" -window "$window" -pids "$peer=$peer_pid,issuer=$issuer_pid"
       stop_all
     done
   done

@@ -95,19 +95,27 @@ func serve(args []string) error {
 	if err != nil {
 		return err
 	}
-	issuer := "http://" + *addr
+	return http.ListenAndServe(*addr, issuerHandler("http://"+*addr, key))
+}
+
+// issuerHandler serves the metadata and keys of the issuer at issuer.
+func issuerHandler(issuer string, key *rsa.PrivateKey) http.Handler {
 	jwks := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: keyID, Algorithm: "RS256", Use: "sig"}}}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /.well-known/oauth-authorization-server", func(w http.ResponseWriter, _ *http.Request) {
+	metadata := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": issuer, "jwks_uri": issuer + "/jwks"})
-	})
+	}
+	mux.HandleFunc("GET /.well-known/oauth-authorization-server", metadata)
+	// The Node sample's grant (scripts/peer, PEER=node-sample) looks for
+	// the OpenID Connect name.
+	mux.HandleFunc("GET /.well-known/openid-configuration", metadata)
 	mux.HandleFunc("GET /jwks", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "max-age=3600")
 		_ = json.NewEncoder(w).Encode(jwks)
 	})
-	return http.ListenAndServe(*addr, mux)
+	return mux
 }
 
 // seedRows fills a table that grows with traffic to the size it has in
@@ -151,6 +159,7 @@ func seedRows(args []string) error {
 
 type options struct {
 	issuer, todoAS, resource string
+	clientID, clientSecret   string
 	clients, users           int
 	warmup, window           time.Duration
 	tokens                   int
@@ -165,6 +174,8 @@ func run(args []string) error {
 	fs.StringVar(&o.issuer, "issuer", "http://127.0.0.1:14900", "the issuer grantload serve publishes")
 	fs.StringVar(&o.todoAS, "todo-as", t.TodoAS, "the todo AS's issuer URL")
 	fs.StringVar(&o.resource, "resource", t.TodoAPI(), "the resource the grants ask for")
+	fs.StringVar(&o.clientID, "client-id", demo.WikiAtTodoClient, "the client the ID-JAGs name, which authenticates with client_secret_basic")
+	fs.StringVar(&o.clientSecret, "client-secret", demo.WikiAtTodoSecret, "that client's secret")
 	fs.IntVar(&o.clients, "clients", 16, "concurrent clients, each with its own keep-alive connection")
 	fs.IntVar(&o.users, "users", 1000, "distinct people the ID-JAGs are about (accounts made just in time, then reused)")
 	fs.DurationVar(&o.warmup, "warmup", 5*time.Second, "load before the measured window")
@@ -198,7 +209,7 @@ func run(args []string) error {
 		form := url.Values{"grant_type": {oauth.GrantJWTBearer}, "assertion": {idjags[i]}, "scope": {"todos.read"}}
 		req, _ := http.NewRequest(http.MethodPost, o.todoAS+"/token", strings.NewReader(form.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(demo.WikiAtTodoClient, demo.WikiAtTodoSecret)
+		req.SetBasicAuth(o.clientID, o.clientSecret)
 		began := time.Now()
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -309,7 +320,7 @@ func sign(key *rsa.PrivateKey, o options) ([]string, error) {
 				user := i % o.users
 				claims := map[string]any{
 					"iss": o.issuer, "sub": "load-" + strconv.Itoa(user), "email": "load" + strconv.Itoa(user) + "@load.test",
-					"aud": o.todoAS, "client_id": demo.WikiAtTodoClient, "jti": rand.Text(),
+					"aud": o.todoAS, "client_id": o.clientID, "jti": rand.Text(),
 					"iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(), "scope": "todos.read", "resource": o.resource,
 				}
 				s, err := jwt.Signed(signer).Claims(claims).Serialize()

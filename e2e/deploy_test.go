@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,6 +211,61 @@ func scratchRepo(t *testing.T) string {
 		os.Remove(f)
 	}
 	return dir
+}
+
+// TestBuildScript: scripts/build.sh builds the services named into the
+// folder given and writes nothing else, alone or together. (Built alone, a
+// service was once linked into the repository's root as well, and idp not
+// at all: a folder of that name is there.) Run in a scratch copy whose
+// services are empty programs.
+func TestBuildScript(t *testing.T) {
+	dir := scratchRepo(t)
+	write := func(name, content string) {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("go.mod", "module scratch\n\ngo 1.24\n")
+	folders := map[string]string{"idp": "idp", "wiki-as": "authservers/wiki", "todo-as": "authservers/todo", "todo": "apps/todo", "wiki": "apps/wiki"}
+	for _, folder := range folders {
+		write(folder+"/main.go", "package main\n\nfunc main() {}\n")
+	}
+	entries := func() []string {
+		var names []string
+		des, _ := os.ReadDir(dir)
+		for _, de := range des {
+			names = append(names, de.Name())
+		}
+		return names
+	}
+	before := entries()
+	for _, names := range [][]string{{"idp"}, {"todo-as"}, {"wiki", "todo"}, nil} {
+		out := t.TempDir()
+		cmd := exec.Command(filepath.Join(dir, "scripts", "build.sh"), append([]string{out}, names...)...)
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("build.sh %v: %v\n%s", names, err, b)
+		}
+		want := names
+		if want == nil {
+			want = slices.Sorted(maps.Keys(folders))
+		}
+		var got []string
+		des, _ := os.ReadDir(out)
+		for _, de := range des {
+			got = append(got, de.Name())
+		}
+		if slices.Sort(want); !slices.Equal(got, want) {
+			t.Errorf("build.sh %v built %v", names, got)
+		}
+		if after := entries(); !slices.Equal(after, before) {
+			t.Fatalf("build.sh %v left files beside the repository's own: %v, was %v", names, after, before)
+		}
+	}
 }
 
 func TestMakeTargets(t *testing.T) {

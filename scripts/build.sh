@@ -45,8 +45,12 @@ for line in "${services[@]}"; do
   if (($#)) && [[ " $* " != *" $name "* ]]; then continue; fi
   names+=("$name") dirs+=("./$dir")
 done
-# Several main packages at once: compiled, not linked (go help build).
-go build -tags nomsgpack "${dirs[@]}"
+# Several main packages at once: compiled, not linked (go help build). One
+# alone would be linked, into the current folder (and fail for idp, a
+# folder there): the link below compiles it.
+if ((${#dirs[@]} > 1)); then
+  go build -tags nomsgpack "${dirs[@]}"
+fi
 
 mkdir -p "$out"
 pids=()

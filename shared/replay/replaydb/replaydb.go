@@ -71,16 +71,21 @@ type DB struct {
 	retiredUntil atomic.Int64
 
 	// statements are the inserts, prepared once each (every grant and
-	// every DPoP proof runs one): by guard query ("" for none) and whether
-	// they look in the retired table.
-	statements sync.Map // insertKind → *sql.Stmt
+	// every DPoP proof runs one): by guard query ("" for none), whether
+	// they look in the retired table, and, for a group's on MariaDB, by
+	// how many rows they insert.
+	statements sync.Map // insertKind or rowsKind → *sql.Stmt
 
-	// On SQLite, concurrent Remembers share one transaction (group
-	// commit): queued are the inserts waiting, flushing whether a
-	// goroutine is committing them.
+	// Concurrent Remembers share one commit (group commit): on SQLite one
+	// transaction, on MariaDB one statement (multiRow). queued are the
+	// inserts waiting, flushing whether a goroutine is committing them.
 	groupMu  sync.Mutex
 	queued   []*pendingInsert
 	flushing bool
+
+	// multiRow is whether the database takes a group as one statement
+	// (INSERT IGNORE ... RETURNING, MariaDB 10.5 and later).
+	multiRow bool
 }
 
 // insertKind names one of the insert statements.
@@ -89,13 +94,27 @@ type insertKind struct {
 	retired bool   // the id must not be in the retired table either
 }
 
-// pendingInsert is one Remember waiting for its group's commit: its
-// statement and that statement's arguments.
+// pendingInsert is one Remember waiting for its group's commit: its kind,
+// its own statement and that statement's arguments (the row's key first).
 type pendingInsert struct {
+	kind insertKind
 	stmt *sql.Stmt
 	args []any
 	done chan error
 }
+
+// key is the row's key, the statement's first argument.
+func (p *pendingInsert) key() string { return string(p.args[0].([]byte)) }
+
+// rowsKind names a statement inserting rows of one kind at once.
+type rowsKind struct {
+	insertKind
+	rows int
+}
+
+// maxRowsPerInsert bounds one statement of a group on MariaDB: a group
+// larger than this is sent as several.
+const maxRowsPerInsert = 32
 
 // Guard is a condition on other tables for RememberIf: a query that
 // returns a row (any number of rows) while the condition holds, with its
@@ -123,6 +142,13 @@ func New(db *gorm.DB) (*DB, error) {
 		return nil, err
 	}
 	s := &DB{DB: db, Now: time.Now, Purge: storage.Purge{Every: time.Minute, Batch: DefaultPurgeBatch}}
+	if db.Dialector.Name() == "mysql" {
+		var version string
+		if err := db.Raw("SELECT VERSION()").Scan(&version).Error; err != nil {
+			return nil, err
+		}
+		s.multiRow = returnsInserted(version)
+	}
 	until, err := retire(db, s.Now())
 	if err != nil {
 		return nil, err
@@ -131,6 +157,20 @@ func New(db *gorm.DB) (*DB, error) {
 		s.retiredUntil.Store(until.UnixNano())
 	}
 	return s, nil
+}
+
+// returnsInserted is whether a server of this version (SELECT VERSION())
+// has INSERT ... RETURNING: MariaDB from 10.5. MySQL has none, and gets a
+// statement per Remember.
+func returnsInserted(version string) bool {
+	if !strings.Contains(version, "MariaDB") {
+		return false
+	}
+	var major, minor int
+	if _, err := fmt.Sscanf(version, "%d.%d", &major, &minor); err != nil {
+		return false
+	}
+	return major > 10 || major == 10 && minor >= 5
 }
 
 // retire takes the first layout's table out of use, losing none of its
@@ -203,46 +243,55 @@ func (s *DB) RememberIf(ctx context.Context, issuer, jti string, until time.Time
 // in the retired table.
 var errNoRow = errors.New("no row inserted")
 
-// remember runs one insert of spent_jtis: its arguments are the row's
-// (key, issuer, expires_at), the id's key in the retired table while it
-// is looked in, then the guard's.
+// remember runs one insert of spent_jtis (insert), alone or in a group.
 func (s *DB) remember(ctx context.Context, issuer, jti string, until time.Time, guard Guard) error {
 	s.purge(ctx)
-	kind := insertKind{guard: guard.Query, retired: s.Now().UnixNano() < s.retiredUntil.Load()}
-	stmt, err := s.statement(kind)
+	p, err := s.insert(issuer, jti, until, guard)
 	if err != nil {
 		return err
 	}
-	sum := digest(issuer, jti)
-	args := []any{spentKey(sum, until), issuer, until.UTC()}
-	if kind.retired {
-		args = append(args, legacyKey(sum))
-	}
-	args = append(args, guard.Args...)
-	if s.DB.Dialector.Name() == "sqlite" {
-		err = s.rememberInGroup(ctx, stmt, args)
+	if s.DB.Dialector.Name() == "sqlite" || s.multiRow {
+		err = s.rememberInGroup(ctx, p)
 	} else {
-		err = s.outcome(stmt.ExecContext(ctx, args...))
+		err = s.outcome(p.stmt.ExecContext(ctx, p.args...))
 	}
 	if !errors.Is(err, errNoRow) {
 		return err
 	}
 	switch {
-	case !kind.retired:
+	case !p.kind.retired:
 		return ErrGuardNotMet
-	case kind.guard == "":
+	case p.kind.guard == "":
 		return replay.ErrReplayed
 	}
 	// Which of the two: the retired table gets no more rows, so reading it
 	// now answers as the insert's statement did.
 	var n int64
-	if err := s.DB.WithContext(ctx).Table(retiredTable).Where(s.quotedKey()+" = ?", legacyKey(sum)).Count(&n).Error; err != nil {
+	if err := s.DB.WithContext(ctx).Table(retiredTable).Where(s.quotedKey()+" = ?", legacyKey(digest(issuer, jti))).Count(&n).Error; err != nil {
 		return err
 	}
 	if n > 0 {
 		return replay.ErrReplayed
 	}
 	return ErrGuardNotMet
+}
+
+// insert is the insert that records (issuer, jti), not yet run: its kind,
+// its statement, and the statement's arguments, the row's (key, issuer,
+// expires_at), the id's key in the retired table while it is looked in,
+// then the guard's.
+func (s *DB) insert(issuer, jti string, until time.Time, guard Guard) (*pendingInsert, error) {
+	kind := insertKind{guard: guard.Query, retired: s.Now().UnixNano() < s.retiredUntil.Load()}
+	stmt, err := s.statement(kind)
+	if err != nil {
+		return nil, err
+	}
+	sum := digest(issuer, jti)
+	args := []any{spentKey(sum, until), issuer, until.UTC()}
+	if kind.retired {
+		args = append(args, legacyKey(sum))
+	}
+	return &pendingInsert{kind: kind, stmt: stmt, args: append(args, guard.Args...)}, nil
 }
 
 // digest is SHA-256(issuer, jti), which both layouts' keys are made of.
@@ -284,13 +333,15 @@ func (s *DB) replayed(err error) error {
 	return err
 }
 
-// rememberInGroup is Remember on SQLite: SQLite has one writer, and each
-// commit costs a write of the log however small; inserts that arrive while
-// a commit is under way wait for the next one and share it. A Remember
-// returns only once its group is committed, so a jti it reports kept is as
-// durable as with a commit of its own.
-func (s *DB) rememberInGroup(ctx context.Context, stmt *sql.Stmt, args []any) error {
-	p := &pendingInsert{stmt: stmt, args: args, done: make(chan error, 1)}
+// rememberInGroup is Remember where commits are shared. On SQLite, which
+// has one writer, each commit costs a write of the log however small; on
+// MariaDB each statement costs a round trip and a commit, which together
+// cost the server more than the row. Inserts that arrive while a commit is
+// under way wait for the next one and share it. A Remember returns only
+// once its group is committed, so a jti it reports kept is as durable as
+// with a commit of its own.
+func (s *DB) rememberInGroup(ctx context.Context, p *pendingInsert) error {
+	p.done = make(chan error, 1)
 	s.groupMu.Lock()
 	s.queued = append(s.queued, p)
 	start := !s.flushing
@@ -323,13 +374,141 @@ func (s *DB) flush() {
 			return
 		}
 		s.groupMu.Unlock()
+		s.commit(group)
+	}
+}
+
+// commit commits a group: on MariaDB in shared statements (commitRows),
+// on SQLite in one transaction (commitGroup). Each insert's outcome goes
+// to its done.
+func (s *DB) commit(group []*pendingInsert) {
+	if s.multiRow {
+		s.commitRows(group)
+	} else {
 		s.commitGroup(group)
 	}
 }
 
-// commitGroup inserts a group in one transaction. A duplicate, or no row
-// inserted, fails its own row alone (SQLite undoes just that statement);
-// any other failure fails every row of the group.
+// commitRows inserts a group on MariaDB: the rows of each kind in one
+// statement, which is its own commit.
+func (s *DB) commitRows(group []*pendingInsert) {
+	var kinds []insertKind
+	byKind := map[insertKind][]*pendingInsert{}
+	seen := map[string]bool{}
+	for _, p := range group {
+		// The same id twice at once: the later presentation is a replay
+		// whatever becomes of the first, and is refused without being
+		// sent, so that each key returned answers one Remember.
+		if seen[p.key()] {
+			p.done <- replay.ErrReplayed
+			continue
+		}
+		seen[p.key()] = true
+		if _, ok := byKind[p.kind]; !ok {
+			kinds = append(kinds, p.kind)
+		}
+		byKind[p.kind] = append(byKind[p.kind], p)
+	}
+	for _, kind := range kinds {
+		for rows := byKind[kind]; len(rows) > 0; {
+			n := min(len(rows), maxRowsPerInsert)
+			s.insertRows(context.Background(), kind, rows[:n])
+			rows = rows[n:]
+		}
+	}
+}
+
+// insertRows inserts rows of one kind in one statement, INSERT IGNORE ...
+// RETURNING: a key already there (a replay), or a row whose condition
+// fails, adds nothing and is not returned. Where rows have conditions, the
+// keys not returned are then looked up, once, to tell the two apart: those
+// are refusals, the rare case. One row alone goes through its own
+// statement, as without a group.
+func (s *DB) insertRows(ctx context.Context, kind insertKind, rows []*pendingInsert) {
+	if len(rows) == 1 {
+		rows[0].done <- s.outcome(rows[0].stmt.ExecContext(ctx, rows[0].args...))
+		return
+	}
+	fail := func(err error) {
+		for _, p := range rows {
+			p.done <- err
+		}
+	}
+	db, err := s.DB.DB()
+	if err != nil {
+		fail(err)
+		return
+	}
+	stmt, err := s.rowsStatement(rowsKind{kind, len(rows)})
+	if err != nil {
+		fail(err)
+		return
+	}
+	var args []any
+	for _, p := range rows {
+		args = append(args, p.args...)
+	}
+	inserted, err := s.keys(stmt.QueryContext(ctx, args...))
+	if err != nil {
+		fail(err)
+		return
+	}
+	var refused []*pendingInsert
+	for _, p := range rows {
+		if inserted[p.key()] {
+			p.done <- nil
+		} else {
+			refused = append(refused, p)
+		}
+	}
+	if len(refused) == 0 {
+		return
+	}
+	if kind == (insertKind{}) {
+		// No condition: the key was there.
+		for _, p := range refused {
+			p.done <- replay.ErrReplayed
+		}
+		return
+	}
+	keys := make([]any, len(refused))
+	for i, p := range refused {
+		keys[i] = p.args[0]
+	}
+	query := "SELECT " + s.quotedKey() + " FROM spent_jtis WHERE " + s.quotedKey() + " IN (?" + strings.Repeat(", ?", len(keys)-1) + ")"
+	present, err := s.keys(db.QueryContext(ctx, query, keys...))
+	for _, p := range refused {
+		switch {
+		case err != nil:
+			p.done <- err
+		case present[p.key()]:
+			p.done <- replay.ErrReplayed
+		default:
+			p.done <- errNoRow
+		}
+	}
+}
+
+// keys reads a result of keys into a set.
+func (s *DB) keys(rows *sql.Rows, err error) (map[string]bool, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	set := map[string]bool{}
+	for rows.Next() {
+		var key []byte
+		if err := rows.Scan(&key); err != nil {
+			return nil, err
+		}
+		set[string(key)] = true
+	}
+	return set, rows.Err()
+}
+
+// commitGroup inserts a group in one transaction (SQLite). A duplicate, or
+// no row inserted, fails its own row alone (SQLite undoes just that
+// statement); any other failure fails every row of the group.
 func (s *DB) commitGroup(group []*pendingInsert) {
 	ctx := context.Background()
 	errs := make([]error, len(group))
@@ -373,31 +552,64 @@ func (s *DB) statement(kind insertKind) (*sql.Stmt, error) {
 	if stmt, ok := s.statements.Load(kind); ok {
 		return stmt.(*sql.Stmt), nil
 	}
-	var b strings.Builder
-	b.WriteString("INSERT INTO spent_jtis (" + s.quotedKey() + ", issuer, expires_at) ")
-	if kind == (insertKind{}) {
-		b.WriteString("VALUES (?, ?, ?)")
-	} else {
-		// One row or none; no FROM, which SQLite and MariaDB both allow.
-		b.WriteString("SELECT ?, ?, ? WHERE ")
-		var conds []string
-		if kind.retired {
-			conds = append(conds, "NOT EXISTS (SELECT 1 FROM "+retiredTable+" WHERE "+s.quotedKey()+" = ?)")
-		}
-		if kind.guard != "" {
-			conds = append(conds, "EXISTS ("+kind.guard+")")
-		}
-		b.WriteString(strings.Join(conds, " AND "))
+	return s.prepare(kind, "INSERT INTO spent_jtis ("+s.quotedKey()+", issuer, expires_at) "+s.rowSource(kind))
+}
+
+// rowsStatement returns the insert of several rows of one kind, prepared
+// on first use: INSERT IGNORE, so that a row refused does not fail the
+// others, RETURNING the keys inserted.
+func (s *DB) rowsStatement(kind rowsKind) (*sql.Stmt, error) {
+	if stmt, ok := s.statements.Load(kind); ok {
+		return stmt.(*sql.Stmt), nil
 	}
+	var b strings.Builder
+	b.WriteString("INSERT IGNORE INTO spent_jtis (" + s.quotedKey() + ", issuer, expires_at) ")
+	if kind.insertKind == (insertKind{}) {
+		b.WriteString("VALUES (?, ?, ?)" + strings.Repeat(", (?, ?, ?)", kind.rows-1))
+	} else {
+		// In a UNION, MariaDB gives the selected key the connection's
+		// character set, which turns bytes that are not UTF-8 into '?' (two
+		// keys could then collide): the key is cast back to bytes.
+		row := strings.Replace(s.rowSource(kind.insertKind), "SELECT ?,", "SELECT CAST(? AS BINARY),", 1)
+		for i := range kind.rows {
+			if i > 0 {
+				b.WriteString(" UNION ALL ")
+			}
+			b.WriteString(row)
+		}
+	}
+	b.WriteString(" RETURNING " + s.quotedKey())
+	return s.prepare(kind, b.String())
+}
+
+// rowSource is where one row of an insert of this kind comes from: its
+// values, or, with conditions, a SELECT of them that returns one row or
+// none (no FROM, which SQLite and MariaDB both allow).
+func (s *DB) rowSource(kind insertKind) string {
+	if kind == (insertKind{}) {
+		return "VALUES (?, ?, ?)"
+	}
+	var conds []string
+	if kind.retired {
+		conds = append(conds, "NOT EXISTS (SELECT 1 FROM "+retiredTable+" WHERE "+s.quotedKey()+" = ?)")
+	}
+	if kind.guard != "" {
+		conds = append(conds, "EXISTS ("+kind.guard+")")
+	}
+	return "SELECT ?, ?, ? WHERE " + strings.Join(conds, " AND ")
+}
+
+// prepare prepares query, kept under name for the store's life.
+func (s *DB) prepare(name any, query string) (*sql.Stmt, error) {
 	db, err := s.DB.DB()
 	if err != nil {
 		return nil, err
 	}
-	stmt, err := db.Prepare(b.String())
+	stmt, err := db.Prepare(query)
 	if err != nil {
 		return nil, err
 	}
-	if kept, loaded := s.statements.LoadOrStore(kind, stmt); loaded {
+	if kept, loaded := s.statements.LoadOrStore(name, stmt); loaded {
 		// Another goroutine prepared it first.
 		_ = stmt.Close()
 		return kept.(*sql.Stmt), nil

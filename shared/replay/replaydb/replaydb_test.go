@@ -355,3 +355,125 @@ func TestRefusesBothLayouts(t *testing.T) {
 		}
 	})
 }
+
+// TestGroupOutcomes: one group committed at once (on MariaDB in shared
+// INSERT IGNORE ... RETURNING statements, on SQLite in one transaction)
+// gives each insert the outcome it would have had alone: kept, a replay
+// (of a row already there, or of an id twice in the group), a guard not
+// met, an id found in the retired table; and a group larger than one
+// statement takes is split. Once with the retired table looked in (every
+// insert has a condition), once without (plain inserts have none).
+func TestGroupOutcomes(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		now := time.Now().UTC().Truncate(time.Second)
+		until := now.Add(5 * time.Minute)
+		const iss = "https://idp.example"
+		if err := db.AutoMigrate(&legacyJTI{}); err != nil {
+			t.Fatal(err)
+		}
+		for _, jti := range []string{"retired", "retired-2"} {
+			if err := db.Create(&legacyJTI{Key: legacyKey(digest(iss, jti)), Issuer: iss, ExpiresAt: until}).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		store := storeAt(t, db, &now)
+		if db.Dialector.Name() == "mysql" && !store.multiRow {
+			t.Fatal("MariaDB 10.5 or later, yet a statement per insert: the shared statements go untested")
+		}
+		if err := store.Remember(t.Context(), iss, "spent", until); err != nil {
+			t.Fatal(err)
+		}
+		always, never := Guard{Query: "SELECT 1"}, Guard{Query: "SELECT 1 WHERE 1 = 0"}
+
+		type want struct {
+			jti   string
+			guard Guard
+			err   error
+		}
+		commit := func(store *DB, wants []want) {
+			t.Helper()
+			for i := range 2 * maxRowsPerInsert {
+				wants = append(wants, want{fmt.Sprint("many-", i, "-", len(wants)), Guard{}, nil})
+			}
+			group := make([]*pendingInsert, len(wants))
+			for i, w := range wants {
+				p, err := store.insert(iss, w.jti, until, w.guard)
+				if err != nil {
+					t.Fatal(err)
+				}
+				p.done = make(chan error, 1)
+				group[i] = p
+			}
+			store.commit(group)
+			sqlDB, err := db.DB()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range wants {
+				if err := <-group[i].done; !errors.Is(err, w.err) && !(err == nil && w.err == nil) {
+					t.Errorf("%s (%d of the group): got %v, want %v", w.jti, i, err, w.err)
+				}
+				// Kept under its own key, byte for byte (keys are not UTF-8).
+				var n int
+				q := "SELECT COUNT(*) FROM spent_jtis WHERE " + store.quotedKey() + " = ?"
+				if err := sqlDB.QueryRow(q, group[i].args[0]).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				if w.err == nil && n != 1 {
+					t.Errorf("%s (%d of the group): kept, but %d rows with its key", w.jti, i, n)
+				}
+			}
+		}
+		rows := func() int64 {
+			var n int64
+			db.Model(&SpentJTI{}).Count(&n)
+			return n
+		}
+
+		commit(store, []want{
+			{"fresh", Guard{}, nil},
+			{"fresh", Guard{}, replay.ErrReplayed}, // twice in the group
+			{"spent", Guard{}, replay.ErrReplayed},
+			{"retired", Guard{}, errNoRow}, // Remember reads this as a replay
+			{"guarded", always, nil},
+			{"guarded", always, replay.ErrReplayed},
+			{"spent", always, replay.ErrReplayed},
+			{"not-met", never, errNoRow},
+			{"retired-2", always, errNoRow},
+		})
+		if n, want := rows(), int64(3+2*maxRowsPerInsert); n != want {
+			t.Fatalf("with the retired table: %d rows, want %d", n, want)
+		}
+
+		if err := dropRetired(db); err != nil {
+			t.Fatal(err)
+		}
+		store = storeAt(t, db, &now)
+		commit(store, []want{
+			{"fresh-2", Guard{}, nil},
+			{"fresh-2", Guard{}, replay.ErrReplayed},
+			{"spent", Guard{}, replay.ErrReplayed},
+			{"guarded-2", always, nil},
+			{"not-met", never, errNoRow},
+		})
+		if n, want := rows(), int64(5+4*maxRowsPerInsert); n != want {
+			t.Fatalf("without: %d rows, want %d", n, want)
+		}
+	})
+}
+
+// returnsInserted: only MariaDB from 10.5 has INSERT ... RETURNING.
+func TestReturnsInserted(t *testing.T) {
+	for version, want := range map[string]bool{
+		"10.11.19-MariaDB-0+deb12u1": true,
+		"11.4.2-MariaDB":             true,
+		"10.5.0-MariaDB":             true,
+		"10.4.34-MariaDB":            false,
+		"8.0.36":                     false,
+		"5.5.5-10.11.6-MariaDB":      false, // unreadable: a statement per insert, as before
+	} {
+		if got := returnsInserted(version); got != want {
+			t.Errorf("%q: got %v, want %v", version, got, want)
+		}
+	}
+}

@@ -549,43 +549,37 @@ func (s *DB) commitGroup(group []*pendingInsert) {
 
 // statement returns the insert of this kind, prepared on first use.
 func (s *DB) statement(kind insertKind) (*sql.Stmt, error) {
-	if stmt, ok := s.statements.Load(kind); ok {
-		return stmt.(*sql.Stmt), nil
-	}
-	return s.prepare(kind, "INSERT INTO spent_jtis ("+s.quotedKey()+", issuer, expires_at) "+s.rowSource(kind))
+	return s.prepared(kind, func() string {
+		return "INSERT INTO spent_jtis (" + s.quotedKey() + ", issuer, expires_at) " + s.rowSource(kind, "?")
+	})
 }
 
 // rowsStatement returns the insert of several rows of one kind, prepared
 // on first use: INSERT IGNORE, so that a row refused does not fail the
 // others, RETURNING the keys inserted.
 func (s *DB) rowsStatement(kind rowsKind) (*sql.Stmt, error) {
-	if stmt, ok := s.statements.Load(kind); ok {
-		return stmt.(*sql.Stmt), nil
-	}
-	var b strings.Builder
-	b.WriteString("INSERT IGNORE INTO spent_jtis (" + s.quotedKey() + ", issuer, expires_at) ")
-	if kind.insertKind == (insertKind{}) {
-		b.WriteString("VALUES (?, ?, ?)" + strings.Repeat(", (?, ?, ?)", kind.rows-1))
-	} else {
-		// In a UNION, MariaDB gives the selected key the connection's
-		// character set, which turns bytes that are not UTF-8 into '?' (two
-		// keys could then collide): the key is cast back to bytes.
-		row := strings.Replace(s.rowSource(kind.insertKind), "SELECT ?,", "SELECT CAST(? AS BINARY),", 1)
-		for i := range kind.rows {
-			if i > 0 {
-				b.WriteString(" UNION ALL ")
-			}
-			b.WriteString(row)
+	return s.prepared(kind, func() string {
+		var b strings.Builder
+		b.WriteString("INSERT IGNORE INTO spent_jtis (" + s.quotedKey() + ", issuer, expires_at) ")
+		if kind.insertKind == (insertKind{}) {
+			b.WriteString("VALUES (?, ?, ?)" + strings.Repeat(", (?, ?, ?)", kind.rows-1))
+		} else {
+			// In a UNION, MariaDB gives the selected key the connection's
+			// character set, which turns bytes that are not UTF-8 into '?'
+			// (two keys could then collide): the key is cast back to bytes.
+			row := s.rowSource(kind.insertKind, "CAST(? AS BINARY)")
+			b.WriteString(row + strings.Repeat(" UNION ALL "+row, kind.rows-1))
 		}
-	}
-	b.WriteString(" RETURNING " + s.quotedKey())
-	return s.prepare(kind, b.String())
+		b.WriteString(" RETURNING " + s.quotedKey())
+		return b.String()
+	})
 }
 
 // rowSource is where one row of an insert of this kind comes from: its
-// values, or, with conditions, a SELECT of them that returns one row or
-// none (no FROM, which SQLite and MariaDB both allow).
-func (s *DB) rowSource(kind insertKind) string {
+// values, or, with conditions, a SELECT of them (the key as keyExpr gives
+// it) that returns one row or none (no FROM, which SQLite and MariaDB both
+// allow).
+func (s *DB) rowSource(kind insertKind, keyExpr string) string {
 	if kind == (insertKind{}) {
 		return "VALUES (?, ?, ?)"
 	}
@@ -596,16 +590,20 @@ func (s *DB) rowSource(kind insertKind) string {
 	if kind.guard != "" {
 		conds = append(conds, "EXISTS ("+kind.guard+")")
 	}
-	return "SELECT ?, ?, ? WHERE " + strings.Join(conds, " AND ")
+	return "SELECT " + keyExpr + ", ?, ? WHERE " + strings.Join(conds, " AND ")
 }
 
-// prepare prepares query, kept under name for the store's life.
-func (s *DB) prepare(name any, query string) (*sql.Stmt, error) {
+// prepared returns the statement kept under name, prepared from query's
+// text on first use and kept for the store's life.
+func (s *DB) prepared(name any, query func() string) (*sql.Stmt, error) {
+	if stmt, ok := s.statements.Load(name); ok {
+		return stmt.(*sql.Stmt), nil
+	}
 	db, err := s.DB.DB()
 	if err != nil {
 		return nil, err
 	}
-	stmt, err := db.Prepare(query)
+	stmt, err := db.Prepare(query())
 	if err != nil {
 		return nil, err
 	}

@@ -5,8 +5,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/binary"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -25,6 +23,7 @@ import (
 	"xaa.example/e2e/internal/procstat"
 	"xaa.example/e2e/internal/seed"
 	"xaa.example/shared/demo"
+	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/storage/storagetest"
 )
 
@@ -264,9 +263,7 @@ func chainFloor(b *testing.B, replay *gorm.DB, withDPoP bool) floor {
 	}
 	one := median(200, func() {
 		n++
-		// A key of replaydb.SpentJTI's layout: the expiry, then a digest.
-		sum := sha256.Sum256([]byte("floor-" + strconv.Itoa(n)))
-		key := append(binary.BigEndian.AppendUint64(nil, uint64(until.Unix())), sum[:24]...)
+		key := replaydb.Key("floor", "floor-"+strconv.Itoa(n), until)
 		if _, err := sqlDB.Exec("INSERT INTO spent_jtis (`key`, issuer, expires_at) VALUES (?, ?, ?)", key, "floor", until.UTC()); err != nil {
 			b.Fatal(err)
 		}

@@ -299,6 +299,13 @@ func digest(issuer, jti string) [sha256.Size]byte {
 	return sha256.Sum256([]byte(issuer + "\x00" + jti))
 }
 
+// Key is the key spent_jtis files (issuer, jti) under, remembered until
+// until (SpentJTI), for what writes the table directly: the benchmarks'
+// floor.
+func Key(issuer, jti string, until time.Time) []byte {
+	return spentKey(digest(issuer, jti), until)
+}
+
 // spentKey is an id's key in spent_jtis (SpentJTI): its expiry, then 24
 // bytes of its digest.
 func spentKey(sum [sha256.Size]byte, until time.Time) []byte {

@@ -51,7 +51,7 @@ for peer in ${PEER:-}; do
 done
 if [[ -n ${PEER:-} ]]; then
   for tool in node npm; do
-    command -v "$tool" >/dev/null || { echo "PEER=node needs $tool" >&2; exit 1; }
+    command -v "$tool" >/dev/null || { echo "PEER=$PEER needs $tool" >&2; exit 1; }
   done
   mkdir -p "$work/peer"
   cp scripts/peer/node-as.mjs scripts/peer/package.json "$work/peer/"
@@ -66,19 +66,31 @@ stop_all() {
   fi
   pids=()
 }
-trap 'stop_all; rm -rf "$work"' EXIT
+issuer_pid=""
+# The issuer too, however the script ends: one left running keeps its port
+# with another key, and every grant of the next run would be refused.
+trap 'stop_all; [[ -z $issuer_pid ]] || kill "$issuer_pid" 2>/dev/null; rm -rf "$work"' EXIT
 trap 'stop_all; exit 130' INT TERM
 
-bin/grantload serve -addr "$issuer_addr" -key "$work/key.pem" &
-issuer_pid=$!
-
+listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 wait_port() { # port
   for _ in $(seq 1 300); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+    listening "$1" && return 0
     sleep 0.1
   done
   return 1
 }
+# A port already answering would be mistaken for the server started on it.
+refuse_taken() { # port what
+  if listening "$1"; then
+    echo "port $1, for $2, is taken (by a run that did not stop? ss -ltnp 'sport = :$1' names it)" >&2
+    exit 1
+  fi
+}
+
+refuse_taken "${issuer_addr#*:}" "the ID-JAG issuer"
+bin/grantload serve -addr "$issuer_addr" -key "$work/key.pem" &
+issuer_pid=$!
 wait_port "${issuer_addr#*:}"
 
 db_pid=$(pgrep -x mariadbd || pgrep -x mysqld || true)
@@ -103,6 +115,7 @@ for round in $(seq 1 "$rounds"); do
           bin/grantload seed -sqlite "$work/data/todo-as.db" -rows "$seed_rows"
         fi
       fi
+      refuse_taken "$port" "the todo AS"
       LISTEN_ADDR="127.0.0.1:$port" TODO_AS_ISSUER="http://127.0.0.1:$port" DATA_DIR="$work/data" DATABASE_URL="$database_url" \
         TRUSTED_ISSUER_1="http://$issuer_addr" TRUSTED_ISSUER_1_ALGORITHMS=RS256 TRUSTED_ISSUER_1_JIT_DOMAINS=load.test \
         bin/todo-as >"$work/todo-as.log" 2>&1 &
@@ -122,6 +135,7 @@ for round in $(seq 1 "$rounds"); do
     for peer in ${PEER:-}; do
       as_sample=0
       if [[ $peer == node-sample ]]; then as_sample=1; fi
+      refuse_taken "$peer_port" "the $peer peer"
       (cd "$work/peer" && exec env PORT=$peer_port ISSUER="http://127.0.0.1:$peer_port" \
         TRUSTED_ISSUER="http://$issuer_addr" JWKS_URI="http://$issuer_addr/jwks" \
         CLIENT_ID=load-peer CLIENT_SECRET="$peer_secret" RESOURCE="$resource" AS_SAMPLE=$as_sample \
@@ -143,4 +157,3 @@ for round in $(seq 1 "$rounds"); do
     done
   done
 done
-kill "$issuer_pid" 2>/dev/null || true

@@ -88,12 +88,13 @@ func TestNodePeer(t *testing.T) {
 			o := options{issuer: issuer.URL, todoAS: peer, resource: "http://localhost:3001/api",
 				clientID: "load-peer", clientSecret: "peer-secret", users: 1, tokens: 1}
 			idjag := signOne(t, key, o)
+			client := &http.Client{Timeout: 30 * time.Second}
 			grant := func(assertion string) (int, map[string]any) {
 				form := url.Values{"grant_type": {oauth.GrantJWTBearer}, "assertion": {assertion}, "scope": {"todos.read"}}
 				req, _ := http.NewRequest(http.MethodPost, peer+"/token", strings.NewReader(form.Encode()))
 				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 				req.SetBasicAuth(o.clientID, o.clientSecret)
-				resp, err := http.DefaultClient.Do(req)
+				resp, err := client.Do(req)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -5,46 +5,21 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"xaa.example/shared/demo"
+	"xaa.example/shared/npmtest"
 )
 
 // typeScriptSDK is the MCP TypeScript SDK release the interoperability
 // test installs from the npm registry.
 const typeScriptSDK = "1.32.2"
 
-// TestMCPServerWithTypeScriptClient: a client no one here wrote, the MCP
-// TypeScript SDK installed from npm in the test's own folder, lists the
-// tools, reads and adds todos with a write token, and is refused a write
-// with a read-only one.
-func TestMCPServerWithTypeScriptClient(t *testing.T) {
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is required in CI for the MCP interoperability test", tool)
-			}
-			t.Skipf("%s is not installed: install Node.js to run the MCP interoperability test", tool)
-		}
-	}
-	dir := t.TempDir()
-	write := func(name, content string) {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("package.json", `{"name":"mcp-interop","private":true,"type":"module","dependencies":{"@modelcontextprotocol/sdk":"`+typeScriptSDK+`"}}`)
-	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-	defer cancel()
-	install := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--silent")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm install @modelcontextprotocol/sdk@%s: %v\n%s", typeScriptSDK, err, out)
-	}
-	write("agent.mjs", `import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+// typeScriptAgent connects to MCP_URL with ACCESS_TOKEN, lists the tools,
+// reads todos and tries to add one; it prints what it got as JSON.
+const typeScriptAgent = `import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 const transport = new StreamableHTTPClientTransport(new URL(process.env.MCP_URL), {
   requestInit: { headers: { Authorization: "Bearer " + process.env.ACCESS_TOKEN } },
@@ -60,7 +35,19 @@ try {
 }
 console.log(JSON.stringify(out));
 await client.close();
-`)
+`
+
+// TestMCPServerWithTypeScriptClient: a client no one here wrote, the MCP
+// TypeScript SDK installed from npm in the test's own folder, lists the
+// tools, reads and adds todos with a write token, and is refused a write
+// with a read-only one.
+func TestMCPServerWithTypeScriptClient(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+	defer cancel()
+	dir := npmtest.Install(ctx, t, "the MCP interoperability test", map[string]string{
+		"package.json": `{"name":"mcp-interop","private":true,"type":"module","dependencies":{"@modelcontextprotocol/sdk":"` + typeScriptSDK + `"}}`,
+		"agent.mjs":    typeScriptAgent,
+	})
 	f := newMCPFixture(t)
 	run := func(scope string) map[string]any {
 		t.Helper()

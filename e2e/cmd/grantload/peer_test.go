@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"xaa.example/shared/npmtest"
 	"xaa.example/shared/oauth"
 )
 
@@ -29,31 +30,17 @@ import (
 // server, both at its best and as the sample runs it. Like the sample, it
 // keeps no jti: the same ID-JAG is granted twice (the todo AS refuses it).
 func TestNodePeer(t *testing.T) {
-	for _, tool := range []string{"node", "npm"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is required in CI for the Node peer's test", tool)
-			}
-			t.Skipf("%s is not installed: install Node.js to test the Node peer of scripts/load-grants.sh", tool)
-		}
-	}
-	dir := t.TempDir()
+	files := map[string]string{}
 	for _, name := range []string{"package.json", "node-as.mjs"} {
 		b, err := os.ReadFile(filepath.Join("..", "..", "..", "scripts", "peer", name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
-			t.Fatal(err)
-		}
+		files[name] = string(b)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
 	defer cancel()
-	install := exec.CommandContext(ctx, "npm", "install", "--no-audit", "--no-fund", "--silent")
-	install.Dir = dir
-	if out, err := install.CombinedOutput(); err != nil {
-		t.Fatalf("npm install (scripts/peer/package.json): %v\n%s", err, out)
-	}
+	dir := npmtest.Install(ctx, t, "the Node peer's test (scripts/peer)", files)
 
 	key, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {

@@ -33,8 +33,11 @@ func ReplayRecords(db *gorm.DB, rows int) error {
 		"'seed', DATE_ADD(?, INTERVAL seq % 300 SECOND) FROM seq_1_to_" + strconv.Itoa(rows)
 	args := []any{base.Unix(), base.String(), base}
 	if db.Dialector.Name() == "sqlite" {
+		// The key is made in hex and unhexed once: || would make TEXT of
+		// two BLOBs, which SQLite sorts before every BLOB (so the server's
+		// purge would find every row expired, and delete none by value).
 		// Times as the services' SQLite driver writes them (AuditEvents).
-		q = counted(rows) + `INSERT INTO spent_jtis ("key", issuer, expires_at) SELECT unhex(printf('%016x', ? + i % 300)) || randomblob(24), 'seed', ` +
+		q = counted(rows) + `INSERT INTO spent_jtis ("key", issuer, expires_at) SELECT unhex(printf('%016x', ? + i % 300) || hex(randomblob(24))), 'seed', ` +
 			`strftime('%Y-%m-%d %H:%M:%f+00:00', ?, '+' || (i % 300) || ' seconds') FROM n`
 		args = []any{base.Unix(), base.Format("2006-01-02 15:04:05")}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
 
 	"xaa.example/idp/provider"
 	"xaa.example/shared/replay/replaydb"
@@ -40,6 +41,23 @@ func TestSeededRowsReadBack(t *testing.T) {
 		}
 		if len(jtis) != rows || len(distinct) != rows {
 			t.Errorf("%d replay records, %d distinct keys, want %d", len(jtis), len(distinct), rows)
+		}
+		// The rows must compare as the server's own do. Its purge deletes
+		// the keys that sort before now's expiry (replaydb.purgeBatch) by
+		// their values; a replay is an equal key. A key stored as another
+		// type (SQLite's || makes TEXT of two BLOBs, and TEXT sorts before
+		// every BLOB) would be found expired at every grant and never
+		// deleted, and would match nothing.
+		before := binary.BigEndian.AppendUint64(nil, uint64(now.Unix()))
+		var expired, same int64
+		if err := db.Model(&replaydb.SpentJTI{}).Where(clause.Lt{Column: clause.Column{Name: "key"}, Value: before}).Count(&expired).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Model(&replaydb.SpentJTI{}).Where(clause.Eq{Column: clause.Column{Name: "key"}, Value: jtis[0].Key}).Count(&same).Error; err != nil {
+			t.Fatal(err)
+		}
+		if expired != 0 || same != 1 {
+			t.Errorf("%d seeded keys sort before now's (want 0); a seeded key looked up by its value: %d rows (want 1)", expired, same)
 		}
 		var events []provider.AuditEvent
 		if err := db.Order("time DESC").Find(&events).Error; err != nil {

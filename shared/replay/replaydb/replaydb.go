@@ -651,8 +651,12 @@ func (s *DB) purgeBatch(ctx context.Context, now time.Time, batch int) (int, err
 	}
 	// Keys as written, not in a map: gorm spreads a []byte value in a map
 	// into a list of its bytes.
-	err = s.DB.WithContext(ctx).Where(s.quotedKey()+" IN ?", keys).Delete(&SpentJTI{}).Error
-	return len(keys), err
+	res := s.DB.WithContext(ctx).Where(s.quotedKey()+" IN ?", keys).Delete(&SpentJTI{})
+	// The rows deleted, not the keys found: a row the purge finds but
+	// cannot delete by its value (a key stored as another type, as a
+	// defective seeding once wrote on SQLite) would otherwise keep the
+	// purge "behind", and every Remember would run another batch.
+	return int(res.RowsAffected), res.Error
 }
 
 // quotedKey is the column key, quoted as the database wants (a reserved

@@ -91,6 +91,35 @@ func TestPurgeInBatches(t *testing.T) {
 	})
 }
 
+// A purge that finds expired rows but deletes none is not behind: the next
+// batch waits for the purge's interval. On SQLite a key stored as TEXT in
+// the BLOB column sorts before every key (TEXT before BLOB) and is found
+// by the purge's range, but no DELETE by a BLOB value matches it; counted
+// as a full batch, it once sent every Remember into another batch.
+func TestPurgeNotBehindOnRowsItCannotDelete(t *testing.T) {
+	db := storagetest.SQLite(t)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	store := storeAt(t, db, &now)
+	store.Purge.Batch = 2
+	for _, key := range []string{"text-key-1", "text-key-2"} {
+		if err := db.Exec(`INSERT INTO spent_jtis ("key", issuer, expires_at) VALUES (?, 'x', ?)`, key, now.Add(time.Hour)).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	deletes := 0
+	if err := db.Callback().Delete().Before("gorm:delete").Register("test:count", func(*gorm.DB) { deletes++ }); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := store.Remember(context.Background(), "https://idp.example", fmt.Sprintf("jti-%d", i), now.Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if deletes != 1 {
+		t.Errorf("three Remembers within the purge's interval ran %d purge batches, want 1 (the first, due at once)", deletes)
+	}
+}
+
 func TestDBFailsClosed(t *testing.T) {
 	db := storagetest.SQLite(t)
 	store, err := New(db)

@@ -441,11 +441,6 @@ func (s *DB) insertRows(ctx context.Context, kind insertKind, rows []*pendingIns
 			p.done <- err
 		}
 	}
-	db, err := s.DB.DB()
-	if err != nil {
-		fail(err)
-		return
-	}
 	stmt, err := s.rowsStatement(rowsKind{kind, len(rows)})
 	if err != nil {
 		fail(err)
@@ -483,7 +478,7 @@ func (s *DB) insertRows(ctx context.Context, kind insertKind, rows []*pendingIns
 		keys[i] = p.args[0]
 	}
 	query := "SELECT " + s.quotedKey() + " FROM spent_jtis WHERE " + s.quotedKey() + " IN (?" + strings.Repeat(", ?", len(keys)-1) + ")"
-	present, err := s.keys(db.QueryContext(ctx, query, keys...))
+	present, err := s.keys(s.DB.WithContext(ctx).Raw(query, keys...).Rows())
 	for _, p := range refused {
 		switch {
 		case err != nil:

@@ -22,6 +22,7 @@ import (
 	"xaa.example/authservers/todo/todoas"
 	"xaa.example/authservers/wiki/wikias"
 	"xaa.example/debugconsole"
+	"xaa.example/e2e/internal/syncbuf"
 	"xaa.example/idp/provider"
 	"xaa.example/shared/authserver"
 	"xaa.example/shared/demo"
@@ -37,7 +38,7 @@ type stack struct {
 	dbs      map[string]*gorm.DB
 	recorder *debugconsole.Recorder
 	traces   map[string]*trace.Store // each service's record of chain runs
-	logs     *syncBuffer
+	logs     *syncbuf.Buffer
 }
 
 // swappable lets a server exist (and so have its URL) before its handler,
@@ -70,24 +71,6 @@ func (s *swappable) set(h http.Handler) {
 	s.mu.Lock()
 	s.hs = append(s.hs, h)
 	s.mu.Unlock()
-}
-
-// syncBuffer collects every service's log, to check what reaches logs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // openDB opens a database for one service of one test.
@@ -124,7 +107,7 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	t.Helper()
 	ctx := context.Background()
 	names := []string{"idp", "wiki-as", "todo-as", "wiki", "todo"}
-	s := &stack{servers: map[string]*httptest.Server{}, dbs: map[string]*gorm.DB{}, recorder: debugconsole.NewRecorder(), logs: &syncBuffer{}}
+	s := &stack{servers: map[string]*httptest.Server{}, dbs: map[string]*gorm.DB{}, recorder: debugconsole.NewRecorder(), logs: &syncbuf.Buffer{}}
 	handlers := map[string]*swappable{}
 	for _, n := range names {
 		handlers[n] = &swappable{}

@@ -15,10 +15,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"xaa.example/e2e/internal/syncbuf"
 	"xaa.example/shared/npmtest"
 	"xaa.example/shared/oauth"
 )
@@ -64,7 +64,7 @@ func TestNodePeer(t *testing.T) {
 			cmd.Env = append(os.Environ(), "PORT="+port, "ISSUER="+peer, "TRUSTED_ISSUER="+issuer.URL,
 				"JWKS_URI="+issuer.URL+"/jwks", "CLIENT_ID=load-peer", "CLIENT_SECRET=peer-secret",
 				"RESOURCE=http://localhost:3001/api", "AS_SAMPLE="+asSample)
-			logs := &lockedBuffer{}
+			logs := &syncbuf.Buffer{}
 			cmd.Stdout, cmd.Stderr = logs, logs
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -144,7 +144,7 @@ func freePort(t *testing.T) string {
 }
 
 // waitForPort waits until something listens on port.
-func waitForPort(t *testing.T, port string, logs *lockedBuffer) {
+func waitForPort(t *testing.T, port string, logs *syncbuf.Buffer) {
 	t.Helper()
 	for range 300 {
 		if c, err := net.Dial("tcp", "127.0.0.1:"+port); err == nil {
@@ -154,23 +154,4 @@ func waitForPort(t *testing.T, port string, logs *lockedBuffer) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("the peer did not listen on %s\n%s", port, logs.String())
-}
-
-// lockedBuffer is a process's output, written by its copying goroutines
-// while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

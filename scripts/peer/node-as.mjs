@@ -59,6 +59,16 @@ const signingKey = { ...(await jose.exportJWK(privateKey)), kid: 'peer-1', alg: 
 
 const jwtBearer = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
+// What the sample issues for the resource: a two-hour RS256 JWT access
+// token with the todos.read scope.
+const resourceServer = {
+  scope: 'todos.read',
+  audience: resource,
+  accessTokenTTL: 2 * 60 * 60,
+  accessTokenFormat: 'jwt',
+  jwt: { sign: { alg: 'RS256' } },
+};
+
 const provider = new Provider(issuer, {
   clients: [{
     client_id: env('CLIENT_ID'),
@@ -76,13 +86,7 @@ const provider = new Provider(issuer, {
       enabled: true,
       defaultResource: () => resource,
       useGrantedResource: () => true,
-      getResourceServerInfo: () => ({
-        scope: 'todos.read',
-        audience: resource,
-        accessTokenTTL: 2 * 60 * 60,
-        accessTokenFormat: 'jwt',
-        jwt: { sign: { alg: 'RS256' } },
-      }),
+      getResourceServerInfo: () => resourceServer,
     },
   },
 });
@@ -127,13 +131,7 @@ async function idJagGrant(ctx, next) {
     expiresWithSession: false,
     grantId: 'id-jag',
   });
-  at.resourceServer = new ResourceServer(resource, {
-    scope: 'todos.read',
-    audience: resource,
-    accessTokenTTL: 2 * 60 * 60,
-    accessTokenFormat: 'jwt',
-    jwt: { sign: { alg: 'RS256' } },
-  });
+  at.resourceServer = new ResourceServer(resource, resourceServer);
   const requested = (ctx.oidc.params.scope || '').split(' ');
   const granted = (claims.scope || '').split(' ');
   log('Client requested scopes', ctx.oidc.params.scope);

@@ -10,6 +10,9 @@
 # Nothing outside a temporary folder is touched: the clone, both caches and
 # dev-all's log live there and are removed at the end. Ports 3000, 3001,
 # 4000, 5000 and 5001 must be free (dev-all refuses otherwise).
+#
+#   COLD_START_TIMEOUT   seconds to wait for dev-all's "healthy" line
+#                        before giving up (default 1800)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -42,9 +45,12 @@ mkdir "$work/gomodcache" "$work/gocache"
 ) >"$work/dev-all.log" 2>&1 &
 pgid=$!
 
+# dev-all says so once all five answer /healthz. Should that line never
+# come (a build that hangs, the message reworded), the wait ends anyway.
+deadline=$((SECONDS + ${COLD_START_TIMEOUT:-1800}))
 while ! grep -q 'All five services are healthy' "$work/dev-all.log"; do
-  if ! kill -0 "$pgid" 2>/dev/null; then
-    echo "cold-start: make dev-all stopped before the services were healthy; its log:" >&2
+  if ! kill -0 "$pgid" 2>/dev/null || ((SECONDS > deadline)); then
+    echo "cold-start: the services were not healthy (make dev-all stopped, or COLD_START_TIMEOUT passed); its log:" >&2
     cat "$work/dev-all.log" >&2
     exit 1
   fi

@@ -267,23 +267,27 @@ func (p *provisioner) run(ctx context.Context, j *ProvisioningJob) {
 	}
 	now := s.cfg.Now()
 	row := AuditEvent{Time: now.UTC(), Event: EventProvisionPush, UserID: j.UserID, UserEmail: j.Email, Target: t.Name, After: state}
+	row.Outcome = "pushed"
 	if err != nil {
 		row.Outcome, row.Reason = "failed", truncate(err.Error(), 1024)
+	}
+	// The audit record first: whoever sees the job's new state (the admin
+	// console, a test waiting on it) finds the attempt in the audit log.
+	s.storeAudit(ctx, &row)
+	if err != nil {
 		if err := s.store.retryJob(ctx, j, now, err.Error()); err != nil {
 			s.cfg.Log.Error("provisioning: record a failure", "err", err)
 		}
 		s.cfg.Log.Warn("provisioning: push failed", "app", t.Name, "user", j.UserID, "attempt", j.Attempts, "retry_at", j.NextAt, "err", err)
-	} else {
-		row.Outcome = "pushed"
-		if err := s.store.setRemoteID(ctx, t.ID, j.UserID, remote); err != nil {
-			s.cfg.Log.Error("provisioning: remember the app's id", "err", err)
-		}
-		if err := s.store.finishJob(ctx, j, now); err != nil {
-			s.cfg.Log.Error("provisioning: record a push", "err", err)
-		}
-		s.cfg.Log.Info("provisioning: pushed", "app", t.Name, "user", j.UserID, "state", state)
+		return
 	}
-	s.storeAudit(ctx, &row)
+	if err := s.store.setRemoteID(ctx, t.ID, j.UserID, remote); err != nil {
+		s.cfg.Log.Error("provisioning: remember the app's id", "err", err)
+	}
+	if err := s.store.finishJob(ctx, j, now); err != nil {
+		s.cfg.Log.Error("provisioning: record a push", "err", err)
+	}
+	s.cfg.Log.Info("provisioning: pushed", "app", t.Name, "user", j.UserID, "state", state)
 }
 
 func pushedState(u *User) string {

@@ -241,7 +241,7 @@ func TestSAMLExchangeHostile(t *testing.T) {
 	}
 }
 
-func selfSigned(t *testing.T, key *rsa.PrivateKey) *x509.Certificate {
+func selfSigned(t testing.TB, key *rsa.PrivateKey) *x509.Certificate {
 	t.Helper()
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "another IdP"}, NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)

@@ -44,6 +44,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	scimClient.Token = env.String("SCIM_TOKEN", scimClient.Token)
 	scimClient.Issuer = env.URL("SCIM_ISSUER", cfg.TrustedIssuers[0].Issuer)
 	scimClient.Tenant = env.String("SCIM_TENANT", "")
+	// The people it provisions: those of the organisations that sign in
+	// here, unless SCIM_DOMAINS names others.
+	var signInDomains []string
+	for _, t := range cfg.Tenants {
+		signInDomains = append(signInDomains, t.Domains...)
+	}
+	scimClient.Domains = env.List("SCIM_DOMAINS", signInDomains)
 	if !env.Bool("SCIM", true) {
 		cfg.SCIM = nil
 	}

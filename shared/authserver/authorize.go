@@ -8,6 +8,7 @@ import (
 	"xaa.example/shared/op"
 
 	"xaa.example/shared/jwtbearer"
+	"xaa.example/shared/maildomain"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
@@ -99,7 +100,7 @@ func (s *Server) serveFederationCallback(w http.ResponseWriter, r *http.Request)
 		s.errorPage(w, r, http.StatusForbidden, "Another organisation's account", "You signed in with "+res.Claims.Email+", which does not belong to the organisation you chose. Sign in again with your work account.")
 		return
 	}
-	user, ok := s.linkAtSignIn(w, r, t.IdP.Issuer, res.Claims.Tenant, res.Claims.Subject, res.Claims.Email, res.Claims.Name)
+	user, ok := s.linkAtSignIn(w, r, t, t.IdP.Issuer, res.Claims.Tenant, res.Claims.Subject, res.Claims.Email, res.Claims.Name)
 	if !ok {
 		return
 	}
@@ -138,6 +139,13 @@ func describeCallback(ce *signin.CallbackError) string {
 }
 
 func (s *Server) upstreamDown(w http.ResponseWriter, r *http.Request, issuer string, err error) {
+	var ce *samlConfigError
+	if errors.As(err, &ce) {
+		s.cfg.Log.Error("SAML identity provider refused", "err", err)
+		s.errorPage(w, r, http.StatusBadGateway, "Identity provider not trusted as configured",
+			"This organisation's SAML identity provider ("+ce.metadata+") cannot be used: "+ce.err.Error()+". Ask the administrator of this server to check its SAML configuration.")
+		return
+	}
 	s.cfg.Log.Warn("identity provider unreachable", "issuer", issuer, "err", err)
 	s.errorPage(w, r, http.StatusBadGateway, "Identity provider unavailable",
 		"The enterprise identity provider at "+issuer+" did not answer. Is it running? Try again in a moment.")
@@ -165,7 +173,7 @@ func (s *Server) askEmail(w http.ResponseWriter, r *http.Request, status int, pr
 }
 
 func emailDomainOrWhole(email string) string {
-	if d := emailDomain(email); d != "" {
+	if d := maildomain.Of(email); d != "" {
 		return "@" + d
 	}
 	return "“" + email + "”"
@@ -176,15 +184,22 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, t
 }
 
 // linkAtSignIn finds or makes the account a federated sign-in (OpenID
-// Connect or SAML) is about; when it cannot, it answers the browser with
-// the page that says why and reports false.
-func (s *Server) linkAtSignIn(w http.ResponseWriter, r *http.Request, issuer, tenant, subject, email, name string) (*User, bool) {
-	user, err := s.store.linkUser(r.Context(), issuer, tenant, subject, email, name)
-	if errors.Is(err, jwtbearer.ErrDeactivated) {
+// Connect or SAML) is about, as the authority (issuer or SAML entity)
+// vouched for it: the account must belong to the tenant's organisation.
+// When it cannot, it answers the browser with the page that says why and
+// reports false, having written nothing.
+func (s *Server) linkAtSignIn(w http.ResponseWriter, r *http.Request, t *tenant, authority, tenantID, subject, email, name string) (*User, bool) {
+	user, err := s.store.linkUser(r.Context(), authority, tenantID, subject, email, name, t.owns)
+	switch {
+	case errors.Is(err, jwtbearer.ErrDeactivated):
 		s.deactivatedPage(w, r)
 		return nil, false
-	}
-	if err != nil {
+	case errors.Is(err, ErrOtherOrganisation):
+		s.cfg.Log.Warn("sign-in refused: the identity provider's subject is linked to another organisation's account", "authority", authority)
+		s.errorPage(w, r, http.StatusForbidden, "Another organisation's account",
+			"Your identity provider named a person whose account here belongs to another organisation, so this sign-in cannot continue. Ask your administrator to check how your organisation's sign-in is set up.")
+		return nil, false
+	case err != nil:
 		s.cfg.Log.Error("link user", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your account could not be set up. Try again in a moment.")
 		return nil, false

@@ -459,24 +459,26 @@ func TestConcurrentFirstGrants(t *testing.T) {
 }
 
 // TestJWTBearerTenant: an ID-JAG of a multi-tenant issuer carries tenant
-// (draft §6). It finds the account linked at sign-in, whose ID token had
-// no tenant (the issuer then scoped sub alone); an account linked under
-// one tenant is not found by an ID-JAG of another.
+// (draft §3: sub is unique per issuer and tenant). It finds only an
+// account linked under that very tenant: one linked under another tenant,
+// or under none, is not found, and "no tenant" finds no tenant's account
+// (issue 31: no tenant is a tenant of its own, not a wildcard).
 func TestJWTBearerTenant(t *testing.T) {
 	ras := newResourceAS(t)
 	ctx := context.Background()
 	wiki := [2]string{"wiki-at-todo", "wiki-secret"}
-	if _, err := ras.server.store.linkUser(ctx, testIdP, "", "00u-plain", "bob@tables.fake", "Bob"); err != nil {
+	if _, err := ras.server.store.linkUser(ctx, testIdP, "", "00u-plain", "bob@tables.fake", "Bob", nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ras.server.store.linkUser(ctx, testIdP, "acme", "00u-acme", "carol@tables.fake", "Carol"); err != nil {
+	if _, err := ras.server.store.linkUser(ctx, testIdP, "acme", "00u-acme", "carol@tables.fake", "Carol", nil); err != nil {
 		t.Fatal(err)
 	}
 	for _, tt := range []struct {
 		name, sub, tenant string
 		want              int
 	}{
-		{name: "linked without tenant, ID-JAG with one", sub: "00u-plain", tenant: "acme", want: 200},
+		{name: "linked without tenant, ID-JAG with one", sub: "00u-plain", tenant: "acme", want: 400},
+		{name: "linked without tenant, ID-JAG without one", sub: "00u-plain", want: 200},
 		{name: "linked under the same tenant", sub: "00u-acme", tenant: "acme", want: 200},
 		{name: "linked under another tenant", sub: "00u-acme", tenant: "fabrikam", want: 400},
 		{name: "linked under a tenant, ID-JAG without one", sub: "00u-acme", want: 400},
@@ -598,32 +600,19 @@ func TestJWTBearerSeesAccountChangesAtOnce(t *testing.T) {
 			t.Errorf("replay refused by %q, want the single-use check", ras.failedCheck())
 		}
 
-		// Found under no tenant and kept; then a sign-in links the subject
-		// under the ID-JAG's tenant to another account, which Linked now
-		// prefers: the next grant is that account's.
+		// Found under no tenant and kept: an ID-JAG naming a tenant is not
+		// answered from that snapshot, nor from the link it came from.
 		tenantIDJAG := func() string {
 			c := ras.claims()
 			c["sub"], c["tenant"] = sub, "acme"
+			delete(c, "email") // no just-in-time account: only a link would do
 			return ras.idjag(t, c)
 		}
-		for i := range 2 {
-			if status, body := grant(tenantIDJAG()); status != 200 {
-				t.Fatalf("tenant grant %d: %d %v", i+1, status, body)
-			}
+		if status, body := grant(tenantIDJAG()); status != 400 || body["error"] != "invalid_grant" {
+			t.Fatalf("an ID-JAG of tenant acme about a subject linked under no tenant: %d %v", status, body)
 		}
-		carol, err := ras.server.store.linkUser(t.Context(), testIdP, "acme", sub, "carol@tables.fake", "Carol")
-		if err != nil {
-			t.Fatal(err)
-		}
-		status, body = grant(tenantIDJAG())
-		if status != 200 {
-			t.Fatalf("after the tenant's link: %d %v", status, body)
-		}
-		at, _ = body["access_token"].(string)
-		payload, _ = base64.RawURLEncoding.DecodeString(strings.Split(at+"..", ".")[1])
-		var sc struct{ Sub string }
-		if err := json.Unmarshal(payload, &sc); err != nil || sc.Sub != carol.ID {
-			t.Fatalf("the token after the tenant's link is for %q, want %q (%v)", sc.Sub, carol.ID, err)
+		if status, body := grant(newIDJAG()); status != 200 {
+			t.Fatalf("the tenant-less ID-JAG after it: %d %v", status, body)
 		}
 	})
 }

@@ -9,12 +9,12 @@ import (
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/beevik/etree"
@@ -95,13 +95,64 @@ func browserHash(secret string) string {
 // samlSP is this server as a service provider, for one IdP; the IdP's
 // metadata is fetched once, at the first sign-in.
 type samlSP struct {
-	mu sync.Mutex
 	sp *saml.ServiceProvider
+	// authority is who vouches for the people this IdP signs in, the key
+	// of their links (samlAuthority).
+	authority string
+}
+
+// samlAuthority is the authority a SAML IdP's assertions speak for: its
+// entity ID; or, when the IdP is the SAML face of the tenant's OAuth issuer
+// (its entity ID and the metadata it was read from are both published
+// under that issuer's URL), the issuer itself, whose ID-JAGs name a person
+// by the same id as its persistent NameID. Any other IdP, one an
+// organisation runs itself, has NameIDs of its own: they are never looked
+// up among the issuer's subjects (issue 31, takeover 1).
+func samlAuthority(t *tenant, entityID string) string {
+	if under(t.IdP.TokenIssuer, entityID) && under(t.IdP.TokenIssuer, t.IdP.Issuer) {
+		return t.IdP.TokenIssuer
+	}
+	return entityID
+}
+
+// under reports whether u is the issuer's URL or a path below it.
+func under(issuer, u string) bool {
+	return issuer != "" && (u == issuer || strings.HasPrefix(u, strings.TrimSuffix(issuer, "/")+"/"))
+}
+
+// checkSAMLEntity refuses a SAML IdP whose metadata names an entity ID that
+// is another authority's: one under an OAuth issuer this server knows,
+// read from anywhere but that issuer, or the entity ID of another
+// tenant's IdP. Its people would otherwise be looked up among the other
+// authority's.
+func (s *Server) checkSAMLEntity(t *tenant, entityID string) error {
+	if entityID == "" {
+		return errors.New("the metadata names no entity ID")
+	}
+	issuers := s.idpIssuers()
+	for _, ti := range s.cfg.TrustedIssuers {
+		issuers = append(issuers, ti.Issuer)
+	}
+	for _, other := range s.tenants {
+		if other.SAML && other != t {
+			issuers = append(issuers, other.IdP.TokenIssuer)
+			if other.sp.authority == entityID {
+				return fmt.Errorf("its entity ID %s is already another organisation's identity provider's", entityID)
+			}
+		}
+	}
+	for _, iss := range issuers {
+		if under(iss, entityID) && !under(iss, t.IdP.Issuer) {
+			return fmt.Errorf("its entity ID %s belongs to %s, but its metadata was read from %s", entityID, iss, t.IdP.Issuer)
+		}
+	}
+	return nil
 }
 
 func (s *Server) serviceProvider(ctx context.Context, t *tenant) (*saml.ServiceProvider, error) {
-	t.sp.mu.Lock()
-	defer t.sp.mu.Unlock()
+	// One lock for every tenant: checkSAMLEntity reads the others'.
+	s.samlMu.Lock()
+	defer s.samlMu.Unlock()
 	if t.sp.sp != nil {
 		return t.sp.sp, nil
 	}
@@ -113,12 +164,16 @@ func (s *Server) serviceProvider(ctx context.Context, t *tenant) (*saml.ServiceP
 	if err != nil {
 		return nil, err
 	}
+	if err := s.checkSAMLEntity(t, md.EntityID); err != nil {
+		return nil, &samlConfigError{metadata: t.IdP.Issuer, err: err}
+	}
 	key, cert, err := samlcred.LoadOrCreate(ctx, s.cfg.DB, "sp", s.cfg.Issuer+pathSAMLMetadata)
 	if err != nil {
 		return nil, err
 	}
 	meta, _ := url.Parse(s.cfg.Issuer + pathSAMLMetadata)
 	acs, _ := url.Parse(s.cfg.Issuer + pathSAMLACS)
+	t.sp.authority = samlAuthority(t, md.EntityID)
 	t.sp.sp = &saml.ServiceProvider{
 		EntityID: meta.String(), Key: key, Certificate: cert,
 		MetadataURL: *meta, AcsURL: *acs, IDPMetadata: md,
@@ -164,6 +219,17 @@ func (s *Server) beginSAML(w http.ResponseWriter, r *http.Request, t *tenant, re
 		to.RawQuery = q.Encode()
 	}
 	http.Redirect(w, r, to.String(), http.StatusFound)
+}
+
+// samlConfigError is a SAML IdP this server refuses to trust as
+// configured; the page says so rather than that the IdP is down.
+type samlConfigError struct {
+	metadata string
+	err      error
+}
+
+func (e *samlConfigError) Error() string {
+	return "SAML identity provider " + e.metadata + " refused: " + e.err.Error()
 }
 
 // serveSAMLACS takes the IdP's response: the request it answers, the
@@ -238,11 +304,12 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusForbidden, "Another organisation's account", "You signed in with "+email+", which does not belong to the organisation you chose. Sign in again with your work account.")
 		return
 	}
-	// Linked under the IdP's OAuth issuer: the persistent NameID is the
-	// IdP's user id, which its ID-JAGs carry as sub, so an ID-JAG about this
-	// person finds the account a SAML sign-in made ("XAA for SAML-based
-	// resource apps").
-	user, ok := s.linkAtSignIn(w, r, t.IdP.TokenIssuer, "", assertion.Subject.NameID.Value, email, name)
+	// Linked under the authority that vouched for the person: the IdP's
+	// entity ID, or, for the SAML face of the tenant's OAuth issuer, that
+	// issuer, whose ID-JAGs carry the persistent NameID as sub, so an
+	// ID-JAG about this person finds the account a SAML sign-in made ("XAA
+	// for SAML-based resource apps"). The account must be the tenant's.
+	user, ok := s.linkAtSignIn(w, r, t, t.sp.authority, "", assertion.Subject.NameID.Value, email, name)
 	if !ok {
 		return
 	}

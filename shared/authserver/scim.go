@@ -21,6 +21,7 @@ import (
 	filter "github.com/scim2/filter-parser/v2"
 	"gorm.io/gorm"
 
+	"xaa.example/shared/maildomain"
 	"xaa.example/shared/storage"
 )
 
@@ -56,8 +57,13 @@ type SCIMClient struct {
 	// ID-JAGs carry, so provisioning links (Issuer, Tenant, externalId).
 	Issuer string
 	// Tenant is the ID-JAG tenant claim of its people ("" when it sends
-	// none).
+	// none: a tenant of its own, not every tenant).
 	Tenant string
+	// Domains are the email domains of the people it may provision: every
+	// account it creates or changes has its email there, and an account no
+	// IdP has claimed yet is one it may adopt only there. None: any
+	// address (a server provisioned by one IdP alone).
+	Domains []string
 }
 
 // SCIMUser is an account as an IdP provisioned it: its attributes as sent
@@ -326,17 +332,44 @@ func displayName(attrs scim.ResourceAttributes, email string) string {
 }
 
 // visible is the accounts a client may see: those it provisioned, those
-// linked under its IdP (people who signed in from there), and those no IdP
-// has claimed yet (seeded), which it may match by userName and adopt.
-// Another IdP's accounts are not there (404).
+// linked under its IdP and tenant exactly (people who signed in from
+// there), and those no IdP has claimed yet (seeded) at its domains, which
+// it may match by userName and adopt. Another IdP's or another tenant's
+// accounts are not there (404); "no tenant" is a tenant of its own.
 func visible(db *gorm.DB, c *SCIMClient) *gorm.DB {
-	return db.Model(&User{}).Where(
-		"id IN (?) OR id IN (?) OR (id NOT IN (?) AND id NOT IN (?))",
-		db.Model(&SCIMUser{}).Select("user_id").Where("issuer = ? AND tenant = ?", c.Issuer, c.Tenant),
-		db.Model(&Link{}).Select("user_id").Where("issuer = ? AND tenant IN ?", c.Issuer, []string{c.Tenant, ""}),
+	unclaimed := db.Where("id NOT IN (?) AND id NOT IN (?)",
 		db.Model(&Link{}).Select("user_id"),
-		db.Model(&SCIMUser{}).Select("user_id"),
+		db.Model(&SCIMUser{}).Select("user_id"))
+	if len(c.Domains) > 0 {
+		atDomain := db
+		for i, d := range c.Domains {
+			like := "%@" + likeEscaper.Replace(strings.ToLower(d))
+			if i == 0 {
+				atDomain = atDomain.Where("email LIKE ? ESCAPE '!'", like)
+			} else {
+				atDomain = atDomain.Or("email LIKE ? ESCAPE '!'", like)
+			}
+		}
+		unclaimed = unclaimed.Where(atDomain)
+	}
+	return db.Model(&User{}).Where(
+		db.Where("id IN (?)", db.Model(&SCIMUser{}).Select("user_id").Where("issuer = ? AND tenant = ?", c.Issuer, c.Tenant)).
+			Or("id IN (?)", db.Model(&Link{}).Select("user_id").Where("issuer = ? AND tenant = ?", c.Issuer, c.Tenant)).
+			Or(unclaimed),
 	)
+}
+
+// likeEscaper escapes LIKE's wildcards with '!'.
+var likeEscaper = strings.NewReplacer("!", "!!", "%", "!%", "_", "!_")
+
+// checkDomain refuses an email outside the domains the client provisions:
+// it would give the client an account of another organisation's person.
+func checkDomain(c *SCIMClient, email string) error {
+	if maildomain.List(c.Domains).Has(email) {
+		return nil
+	}
+	return scimerrors.ScimError{Status: http.StatusForbidden,
+		Detail: "The email " + email + " is not at a domain this provisioning client is trusted for (" + strings.Join(c.Domains, ", ") + ")."}
 }
 
 func (h scimUsers) find(ctx context.Context, c *SCIMClient, id string) (*User, error) {
@@ -381,6 +414,9 @@ func (h scimUsers) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.
 	ctx, c := r.Context(), clientOf(r)
 	a, err := readAccount(attrs)
 	if err != nil {
+		return scim.Resource{}, err
+	}
+	if err := checkDomain(c, a.Email); err != nil {
 		return scim.Resource{}, err
 	}
 	u := User{ID: newID(), Email: a.Email, Name: a.Name, Deactivated: !a.Active}
@@ -582,6 +618,9 @@ func (h scimUsers) Replace(r *http.Request, id string, attrs scim.ResourceAttrib
 func (h scimUsers) replace(ctx context.Context, c *SCIMClient, u *User, attrs scim.ResourceAttributes) (scim.Resource, error) {
 	a, err := readAccount(attrs)
 	if err != nil {
+		return scim.Resource{}, err
+	}
+	if err := checkDomain(c, a.Email); err != nil {
 		return scim.Resource{}, err
 	}
 	if err := h.update(ctx, c, u, a); err != nil {

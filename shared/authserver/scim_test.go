@@ -283,3 +283,159 @@ func hasSchema(body map[string]any, schema string) bool {
 	}
 	return false
 }
+
+// TestSCIMTenantIsNotAWildcard (issue 31, takeover 2): two SCIM clients of
+// one IdP, one with no tenant and one for tenantB. "No tenant" is a
+// tenant of its own: the tenant-bound client neither sees nor changes the
+// people the tenant-less one provisioned or who signed in from that IdP
+// under no tenant, and the reverse; each still reaches its own.
+func TestSCIMTenantIsNotAWildcard(t *testing.T) {
+	const tenantBToken = "tenant-b-scim-token"
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		ras := newResourceASEdited(t, db, func(c *Config) {
+			c.SCIM = []SCIMClient{
+				{Token: scimToken, Issuer: testIdP, Domains: []string{"tables.fake"}},
+				{Token: tenantBToken, Issuer: testIdP, Tenant: "tenantB", Domains: []string{"tenantb.test"}},
+			}
+		})
+		status, plain := ras.scimCall(t, scimToken, http.MethodPost, "/Users", oktaUser("hal@tables.fake", "00u-hal", "Hal"))
+		if status != http.StatusCreated {
+			t.Fatalf("the tenant-less client's create: %d %v", status, plain)
+		}
+		status, theirs := ras.scimCall(t, tenantBToken, http.MethodPost, "/Users", oktaUser("ida@tenantb.test", "00u-ida", "Ida"))
+		if status != http.StatusCreated {
+			t.Fatalf("tenantB's create: %d %v", status, theirs)
+		}
+		// Bob signed in from the IdP under no tenant: a link, no SCIM row.
+		bob, err := ras.server.store.linkUser(t.Context(), testIdP, "", "00u-bob", "bob@tables.fake", "Bobby Tables", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"userName":"mallory@tenantb.test","emails":[{"value":"mallory@tenantb.test","primary":true}],"active":false}}]}`
+		snapshot := func() string {
+			var rows []string
+			for _, q := range []string{"SELECT id, email, name, deactivated FROM users ORDER BY id",
+				"SELECT issuer, tenant, subject, user_id FROM links ORDER BY user_id, issuer, tenant, subject",
+				"SELECT user_id, issuer, tenant, external_id, attributes, version FROM scim_users ORDER BY user_id"} {
+				var got []map[string]any
+				db.Raw(q).Scan(&got)
+				rows = append(rows, fmt.Sprint(got))
+			}
+			return strings.Join(rows, "\n")
+		}
+		for _, target := range []struct{ who, id string }{{"the tenant-less client's person", plain["id"].(string)}, {"a person signed in under no tenant", bob.ID}} {
+			for _, call := range []struct{ method, body string }{
+				{http.MethodGet, ""},
+				{http.MethodPut, oktaUser("mallory@tenantb.test", "00u-mallory", "Mallory")},
+				{http.MethodPatch, patch},
+				{http.MethodDelete, ""},
+			} {
+				t.Run("tenantB "+call.method+" "+target.who, func(t *testing.T) {
+					before := snapshot()
+					status, body := ras.scimCall(t, tenantBToken, call.method, "/Users/"+target.id, call.body)
+					if status != http.StatusNotFound {
+						t.Errorf("got %d %v, want 404", status, body)
+					}
+					if after := snapshot(); after != before {
+						t.Errorf("a refused request changed the accounts:\n%s\n→\n%s", before, after)
+					}
+				})
+			}
+		}
+		t.Run("tenantB lists only its own", func(t *testing.T) {
+			status, list := ras.scimCall(t, tenantBToken, http.MethodGet, "/Users?count=100", "")
+			if status != 200 || list["totalResults"] != 1.0 {
+				t.Errorf("tenantB's list: %d %v", status, list)
+			}
+			for _, f := range []string{`userName eq "hal@tables.fake"`, `externalId eq "00u-hal"`, `userName eq "bob@tables.fake"`} {
+				if status, list := ras.scimCall(t, tenantBToken, http.MethodGet, "/Users?filter="+url.QueryEscape(f), ""); status != 200 || list["totalResults"] != 0.0 {
+					t.Errorf("tenantB's lookup %s: %d %v", f, status, list)
+				}
+			}
+		})
+		t.Run("the tenant-less client does not reach tenantB's person", func(t *testing.T) {
+			before := snapshot()
+			if status, body := ras.scimCall(t, scimToken, http.MethodPatch, "/Users/"+theirs["id"].(string), patch); status != http.StatusNotFound {
+				t.Errorf("got %d %v, want 404", status, body)
+			}
+			if after := snapshot(); after != before {
+				t.Errorf("a refused request changed the accounts")
+			}
+		})
+		t.Run("each still reaches its own", func(t *testing.T) {
+			if status, got := ras.scimCall(t, scimToken, http.MethodGet, "/Users/"+plain["id"].(string), ""); status != 200 || got["userName"] != "hal@tables.fake" {
+				t.Errorf("the tenant-less client's person: %d %v", status, got)
+			}
+			if status, got := ras.scimCall(t, scimToken, http.MethodGet, "/Users/"+bob.ID, ""); status != 200 || got["userName"] != "bob@tables.fake" {
+				t.Errorf("a person signed in under no tenant, to the tenant-less client: %d %v", status, got)
+			}
+			if status, got := ras.scimCall(t, tenantBToken, http.MethodGet, "/Users/"+theirs["id"].(string), ""); status != 200 || got["userName"] != "ida@tenantb.test" {
+				t.Errorf("tenantB's person: %d %v", status, got)
+			}
+		})
+	})
+}
+
+// TestSCIMClientStaysInItsDomains: a provisioning client creates and
+// changes accounts only at the email domains it is trusted for, and may
+// adopt an account no IdP has claimed yet only there; a refusal is a SCIM
+// error (403) and changes nothing.
+func TestSCIMClientStaysInItsDomains(t *testing.T) {
+	const tenantBToken = "tenant-b-scim-token"
+	ras := newResourceASEdited(t, storagetest.SQLite(t), func(c *Config) {
+		c.SCIM = []SCIMClient{
+			{Token: scimToken, Issuer: testIdP, Domains: []string{"tables.fake"}},
+			{Token: tenantBToken, Issuer: testIdP, Tenant: "tenantB", Domains: []string{"tenantb.test"}},
+		}
+	})
+	var seeded User
+	if err := ras.db.Take(&seeded, "email = ?", "bob@tables.fake").Error; err != nil {
+		t.Fatalf("the seeded account: %v", err)
+	}
+	status, mine := ras.scimCall(t, scimToken, http.MethodPost, "/Users", oktaUser("jan@tables.fake", "00u-jan", "Jan"))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, mine)
+	}
+	count := func() (n [3]int64) {
+		ras.db.Model(&User{}).Count(&n[0])
+		ras.db.Model(&SCIMUser{}).Count(&n[1])
+		ras.db.Model(&Link{}).Count(&n[2])
+		return n
+	}
+	moveTo := func(email string) string {
+		return `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"userName":"` + email + `","emails":[{"value":"` + email + `","primary":true}]}}]}`
+	}
+	for _, row := range []struct {
+		name, token, method, path, body string
+		status                          int
+	}{
+		{"tenantB creates a person at another organisation's domain", tenantBToken, http.MethodPost, "/Users", oktaUser("kim@tables.fake", "00u-kim", "Kim"), 403},
+		{"tenantB reads an unclaimed account at another domain", tenantBToken, http.MethodGet, "/Users/" + seeded.ID, "", 404},
+		{"tenantB adopts an unclaimed account at another domain", tenantBToken, http.MethodPut, "/Users/" + seeded.ID, oktaUser("bob@tables.fake", "00u-bob", "Bob"), 404},
+		{"a client moves its own person to another organisation's domain", scimToken, http.MethodPatch, "/Users/" + mine["id"].(string), moveTo("jan@tenantb.test"), 403},
+		{"a client replaces its own person with another domain's address", scimToken, http.MethodPut, "/Users/" + mine["id"].(string), oktaUser("jan@tenantb.test", "00u-jan", "Jan"), 403},
+	} {
+		t.Run(row.name, func(t *testing.T) {
+			before := count()
+			status, body := ras.scimCall(t, row.token, row.method, row.path, row.body)
+			if status != row.status || !hasSchema(body, "urn:ietf:params:scim:api:messages:2.0:Error") {
+				t.Fatalf("got %d %v, want a SCIM error %d", status, body, row.status)
+			}
+			if after := count(); after != before {
+				t.Errorf("accounts %v → %v: a refused request stored something", before, after)
+			}
+		})
+	}
+	var email string
+	ras.db.Model(&User{}).Select("email").Where("id = ?", mine["id"]).Scan(&email)
+	if email != "jan@tables.fake" {
+		t.Errorf("the refused move left the email %q", email)
+	}
+	if status, list := ras.scimCall(t, tenantBToken, http.MethodGet, "/Users?filter="+url.QueryEscape(`userName eq "bob@tables.fake"`), ""); status != 200 || list["totalResults"] != 0.0 {
+		t.Errorf("tenantB's lookup of the unclaimed account: %d %v", status, list)
+	}
+	// The client trusted for tables.fake adopts the unclaimed account.
+	if status, got := ras.scimCall(t, scimToken, http.MethodPut, "/Users/"+seeded.ID, oktaUser("bob@tables.fake", "00u-bob", "Bob")); status != 200 || got["externalId"] != "00u-bob" {
+		t.Errorf("adopting the unclaimed account at its own domain: %d %v", status, got)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -30,6 +31,7 @@ type Server struct {
 	http     *http.Client    // outbound; carries and records traces
 	verifier *idjag.Verifier // nil when no issuer is trusted
 	handler  http.Handler
+	samlMu   sync.Mutex // guards the tenants' samlSP
 }
 
 // New validates cfg, migrates the database, loads the signing keys and

@@ -80,25 +80,22 @@ type linkKey struct{ issuer, tenant, subject string }
 const maxSnapshots = 10_000
 
 // linkedQuery is the link, its account and whether an IdP provisioned it;
-// plain SQL both databases read alike.
-const linkedQuery = `SELECT users.id, users.email, users.deactivated, scim_users.user_id IS NOT NULL, links.tenant
+// plain SQL both databases read alike. The tenant must be the link's own:
+// "no tenant" is a tenant of its own, never a wildcard (ID-JAG draft §3,
+// sub: unique per issuer, or per issuer and tenant for a multi-tenant
+// issuer).
+const linkedQuery = `SELECT users.id, users.email, users.deactivated, scim_users.user_id IS NOT NULL
 	FROM links JOIN users ON users.id = links.user_id LEFT JOIN scim_users ON scim_users.user_id = users.id
-	WHERE links.issuer = ? AND links.subject = ? AND links.tenant IN (?, ?)
-	ORDER BY links.tenant DESC LIMIT 1`
+	WHERE links.issuer = ? AND links.tenant = ? AND links.subject = ?`
 
 // unchangedQuery returns a row while the link a snapshot came from finds
-// its account as the snapshot holds it, active, and no link that Linked
-// would now prefer has been made (under the ID-JAG's tenant, where the
-// snapshot's link is under none): the guard of RememberIfUnchanged. Only
-// primary-key lookups, so that the insert it guards stays one cheap
-// statement (a derived table with linkedQuery's LIMIT would be built
-// anew by MariaDB at every grant).
+// its account as the snapshot holds it, active: the guard of
+// RememberIfUnchanged. Only primary-key lookups, so that the insert it
+// guards stays one cheap statement.
 const unchangedQuery = `SELECT 1 FROM links JOIN users ON users.id = links.user_id
 	LEFT JOIN scim_users ON scim_users.user_id = users.id
-	WHERE links.issuer = ? AND links.subject = ? AND links.tenant = ?
-	AND users.id = ? AND users.email = ? AND users.deactivated = ? AND (scim_users.user_id IS NOT NULL) = ?
-	AND NOT EXISTS (SELECT 1 FROM links AS preferred
-		WHERE preferred.issuer = ? AND preferred.subject = ? AND preferred.tenant IN (?, ?) AND preferred.tenant > ?)`
+	WHERE links.issuer = ? AND links.tenant = ? AND links.subject = ?
+	AND users.id = ? AND users.email = ? AND users.deactivated = ? AND (scim_users.user_id IS NOT NULL) = ?`
 
 func migrate(db *gorm.DB) error {
 	return db.AutoMigrate(&User{}, &Link{}, &UpstreamSession{}, &SAMLRequest{}, &SCIMUser{})
@@ -112,10 +109,8 @@ func (s *store) user(ctx context.Context, id string) (*User, error) {
 	return &u, storage.Translate(err)
 }
 
-// Linked implements jwtbearer.Accounts. A subject linked at sign-in under
-// no tenant (its ID token had none: the issuer scopes sub alone, draft §3)
-// is the same person when an ID-JAG of that issuer names a tenant; one
-// linked under a tenant is found only by that tenant.
+// Linked implements jwtbearer.Accounts: the account linked to exactly
+// (issuer, tenant, subject).
 //
 // One query, one round trip: the link, its account and whether an IdP
 // provisioned that account (every jwt-bearer grant asks this).
@@ -131,7 +126,7 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 	}
 	var a jwtbearer.Account
 	var deactivated bool
-	err := s.linked.QueryRowContext(ctx, issuer, subject, tenant, "").Scan(&a.ID, &a.Email, &deactivated, &a.Provisioned, &a.LinkTenant)
+	err := s.linked.QueryRowContext(ctx, issuer, tenant, subject).Scan(&a.ID, &a.Email, &deactivated, &a.Provisioned)
 	key := linkKey{issuer, tenant, subject}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
@@ -189,8 +184,7 @@ func (s *store) Snapshot(issuer, tenant, subject string) (*jwtbearer.Account, bo
 // read fails it: the snapshot is dropped, nothing is recorded.
 func (s *store) RememberIfUnchanged(ctx context.Context, issuer, tenant, subject string, acct *jwtbearer.Account, jti string, until time.Time) error {
 	guard := replaydb.Guard{Query: unchangedQuery, Args: []any{
-		issuer, subject, acct.LinkTenant, acct.ID, acct.Email, false, acct.Provisioned,
-		issuer, subject, tenant, "", acct.LinkTenant,
+		issuer, tenant, subject, acct.ID, acct.Email, false, acct.Provisioned,
 	}}
 	err := s.replay.RememberIf(ctx, issuer, jti, until, guard)
 	if errors.Is(err, replaydb.ErrGuardNotMet) {
@@ -208,33 +202,51 @@ func (s *store) forget(key linkKey) {
 
 // LinkJustInTime implements jwtbearer.Accounts.
 func (s *store) LinkJustInTime(ctx context.Context, issuer, tenant, subject, email string) (*jwtbearer.Account, error) {
-	u, err := s.linkUser(ctx, issuer, tenant, subject, email, email)
+	u, err := s.linkUser(ctx, issuer, tenant, subject, email, email, nil)
 	if err != nil {
 		return nil, err
 	}
 	return &jwtbearer.Account{ID: u.ID, Email: u.Email}, nil
 }
 
-// linkUser returns the user linked to (issuer, subject), or links the user
-// with that email, creating the account when there is none. All in one
+// ErrOtherOrganisation is linkUser's refusal of an account, found by the
+// authority's own link, that is not in the organisation the authority is
+// trusted for (its email is in another's domain).
+var ErrOtherOrganisation = errors.New("the account belongs to another organisation")
+
+// linkUser returns the user linked to (issuer, tenant, subject), or links the
+// user with that email, creating the account when there is none. All in one
 // transaction, so a failure leaves nothing half written.
-func (s *store) linkUser(ctx context.Context, issuer, tenant, subject, email, name string) (*User, error) {
-	u, err := s.linkUserOnce(ctx, issuer, tenant, subject, email, name)
+//
+// owns, when set, is the organisation the authority is trusted for: the
+// account found must belong to it, checked on the account itself and not
+// only on the email that came with the assertion (issue 31: a link can
+// outlive the configuration that made it). The email given must already
+// have passed it; an account found by a link that fails it is refused with
+// ErrOtherOrganisation, and nothing is written.
+func (s *store) linkUser(ctx context.Context, issuer, tenant, subject, email, name string, owns func(email string) bool) (*User, error) {
+	u, err := s.linkUserOnce(ctx, issuer, tenant, subject, email, name, owns)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		// A concurrent request (two first grants for the same person) made
 		// the link or the account first; the second try finds it.
-		u, err = s.linkUserOnce(ctx, issuer, tenant, subject, email, name)
+		u, err = s.linkUserOnce(ctx, issuer, tenant, subject, email, name, owns)
 	}
 	return u, err
 }
 
-func (s *store) linkUserOnce(ctx context.Context, issuer, tenant, subject, email, name string) (*User, error) {
+func (s *store) linkUserOnce(ctx context.Context, issuer, tenant, subject, email, name string, owns func(string) bool) (*User, error) {
 	var out User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var l Link
 		err := tx.Take(&l, "issuer = ? AND tenant = ? AND subject = ?", issuer, tenant, subject).Error
 		if err == nil {
-			return tx.Take(&out, "id = ?", l.UserID).Error
+			if err := tx.Take(&out, "id = ?", l.UserID).Error; err != nil {
+				return err
+			}
+			if owns != nil && !owns(out.Email) {
+				return ErrOtherOrganisation
+			}
+			return nil
 		}
 		if !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err
@@ -255,7 +267,7 @@ func (s *store) linkUserOnce(ctx context.Context, issuer, tenant, subject, email
 	if err == nil && out.Deactivated {
 		err = jwtbearer.ErrDeactivated
 	}
-	if errors.Is(err, jwtbearer.ErrDeactivated) {
+	if errors.Is(err, jwtbearer.ErrDeactivated) || errors.Is(err, ErrOtherOrganisation) {
 		return nil, err
 	}
 	return &out, storage.Translate(err)

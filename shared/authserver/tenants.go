@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"xaa.example/shared/maildomain"
 	"xaa.example/shared/signin"
 )
 
@@ -14,18 +15,9 @@ type tenant struct {
 	sp samlSP     // SAML tenants
 }
 
-// emailDomain is the lower-cased domain of an email address, or "".
-func emailDomain(email string) string {
-	at := strings.LastIndexByte(email, '@')
-	if at < 1 || at == len(email)-1 {
-		return ""
-	}
-	return strings.ToLower(strings.TrimSpace(email[at+1:]))
-}
-
 // tenantFor returns the tenant people with this email sign in with.
 func (s *Server) tenantFor(email string) *tenant {
-	domain := emailDomain(email)
+	domain := maildomain.Of(email)
 	for _, t := range s.tenants {
 		if len(t.Domains) == 0 && domain != "" {
 			return t
@@ -49,13 +41,9 @@ func (s *Server) tenantByIssuer(issuer string) *tenant {
 	return nil
 }
 
-// owns reports whether an email belongs to the tenant.
-func (t *tenant) owns(email string) bool {
-	if len(t.Domains) == 0 {
-		return emailDomain(email) != ""
-	}
-	return slices.ContainsFunc(t.Domains, func(d string) bool { return strings.EqualFold(d, emailDomain(email)) })
-}
+// owns reports whether an email belongs to the tenant: with no domains,
+// every address does (a server with a single IdP).
+func (t *tenant) owns(email string) bool { return maildomain.List(t.Domains).Has(email) }
 
 func (s *Server) idpIssuers() []string {
 	var out []string

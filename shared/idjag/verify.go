@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4"
 
+	"xaa.example/shared/maildomain"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/replay"
 	"xaa.example/shared/trace"
@@ -45,13 +46,10 @@ type JITPolicy struct {
 	EmailDomains []string
 }
 
-// Allows reports whether email is in one of the policy's domains.
+// Allows reports whether email is in one of the policy's domains; a policy
+// with no domains allows none.
 func (p JITPolicy) Allows(email string) bool {
-	at := strings.LastIndexByte(email, '@')
-	if !p.Enabled || at < 1 {
-		return false
-	}
-	return slices.Contains(p.EmailDomains, strings.ToLower(email[at+1:]))
+	return p.Enabled && len(p.EmailDomains) > 0 && maildomain.List(p.EmailDomains).Has(email)
 }
 
 // Defaults applied when a TrustedIssuer leaves a field empty.

@@ -23,9 +23,6 @@ type Account struct {
 	// Provisioned: the IdP created the account ahead of time (SCIM), with
 	// the subject as its externalId.
 	Provisioned bool
-	// LinkTenant is the tenant of the link Linked found the account by:
-	// none, or the ID-JAG's. AccountSnapshots re-checks that link.
-	LinkTenant string
 }
 
 // ErrNoAccount is returned by Accounts.Linked for a subject never seen.

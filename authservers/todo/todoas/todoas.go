@@ -74,8 +74,8 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		// chooses which one the access token is for.
 		Resources: []authserver.Resource{{URI: t.TodoAPI(), Scopes: todoScopes}, {URI: t.TodoMCP(), Scopes: todoScopes}},
 		// The local IdP provisions accounts here (SCIM), with its user ids
-		// as externalId.
-		SCIM: []authserver.SCIMClient{{Token: demo.TodoSCIMToken, Issuer: t.IdP}},
+		// as externalId, for the people of its three organisations.
+		SCIM: []authserver.SCIMClient{{Token: demo.TodoSCIMToken, Issuer: t.IdP, Domains: demo.OrgDomains()}},
 		TrustedIssuers: []*idjag.TrustedIssuer{{
 			Issuer: t.IdP,
 			// The local IdP's users may get a todo account the first time

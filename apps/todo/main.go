@@ -21,8 +21,15 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	cfg := todoapp.DefaultConfig(serve.Topology(env))
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	cfg.ClientSecret = env.String("CLIENT_SECRET", cfg.ClientSecret)
-	// Shared Signals from the IdP (SIGNALS=false: off).
-	cfg.Signals.StreamToken = env.String("SSF_STREAM_TOKEN", cfg.Signals.StreamToken)
+	// Shared Signals from the IdP (SIGNALS=false: off), about the people
+	// at SSF_DOMAINS: by default those of the organisations that sign in
+	// (ORG_DOMAINS and SAML_DOMAINS), or the demo's.
+	idp := &cfg.Signals.Transmitters[0]
+	idp.StreamToken = env.String("SSF_STREAM_TOKEN", idp.StreamToken)
+	if env.Set("ORG_DOMAINS") {
+		idp.Domains = append(env.List("ORG_DOMAINS", nil), env.List("SAML_DOMAINS", nil)...)
+	}
+	idp.Domains = env.List("SSF_DOMAINS", idp.Domains)
 	if !env.Bool("SIGNALS", true) {
 		cfg.Signals = nil
 	}

@@ -27,6 +27,11 @@ type Claims struct {
 	Scope    string           `json:"scope,omitempty"`
 	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
 	Email    string           `json:"email,omitempty"`
+	// IdP is the identity provider that vouched for the person: the issuer
+	// of the ID-JAG the token was granted on (the claim the Microsoft
+	// identity platform names idp for the same purpose). A Shared Signals
+	// transmitter ends only the tokens of its own people, by this claim.
+	IdP string `json:"idp,omitempty"`
 	// Cnf binds the token to a key (RFC 9449 §6): it is accepted only with
 	// a DPoP proof of that key.
 	Cnf *oauth.Confirmation `json:"cnf,omitempty"`

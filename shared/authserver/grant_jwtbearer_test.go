@@ -395,6 +395,11 @@ func TestJWTBearerAccessToken(t *testing.T) {
 	if claims.Subject != demo.AccountID("bob@tables.fake") || claims.ClientID != "wiki-at-todo" || claims.Scope != "todos.read" {
 		t.Errorf("access token %+v, want bob's seeded account, wiki-at-todo, todos.read", claims)
 	}
+	// The IdP that vouched for Bob: the one whose Shared Signals may end
+	// the token.
+	if claims.IdP != testIdP {
+		t.Errorf("idp claim %q, want the ID-JAG's issuer %s", claims.IdP, testIdP)
+	}
 }
 
 func TestResourceASMetadata(t *testing.T) {

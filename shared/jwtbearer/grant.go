@@ -118,6 +118,7 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 		Scope:    d.scope.String(),
 		AuthTime: c.AuthTime,
 		Email:    d.account.Email,
+		IdP:      c.Issuer,
 	}
 	tokenType := "Bearer"
 	if d.bound != "" {

@@ -98,6 +98,9 @@ const (
 	ErrInvalidIssuer   = "invalid_issuer"
 	ErrInvalidAudience = "invalid_audience"
 	ErrAuthentication  = "authentication_failed"
+	// ErrAccessDenied: the transmitter may not send this SET here (here: it
+	// names someone the transmitter does not vouch for).
+	ErrAccessDenied = "access_denied"
 )
 
 // Verifier is a receiver's check of pushed SETs.

@@ -44,7 +44,7 @@ type Config struct {
 	// served at /debug/trace/{id}; nil turns that off.
 	Trace *trace.Store
 
-	// Signals receives the IdP's Shared Signals (signals.go); nil: off.
+	// Signals receives the IdPs' Shared Signals (signals.go); nil: off.
 	Signals *SignalsConfig
 }
 
@@ -67,8 +67,9 @@ func DefaultConfig(t demo.Topology) Config {
 		// Bob's first: his todos are #1 to #3 (the README's examples).
 		SeedTodos: []SeedTodos{{demo.AccountID("bob@tables.fake"), demo.BobTodos}, {demo.AccountID("foo@tables.fake3"), demo.FooTodos}},
 		Trace:     trace.NewStore("todo"),
-		// The local IdP tells the app when access ends.
-		Signals: &SignalsConfig{Transmitter: t.IdP, StreamToken: demo.TodoSSFStreamToken},
+		// The local IdP tells the app when access ends, for the people of
+		// its three organisations.
+		Signals: &SignalsConfig{Transmitters: []Transmitter{{Issuer: t.IdP, StreamToken: demo.TodoSSFStreamToken, Domains: demo.OrgDomains()}}},
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4/jwt"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+	"gorm.io/gorm"
 
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/demo"
@@ -23,11 +24,19 @@ import (
 // mcpFixture is the todo app behind a real server, and a todo AS whose
 // signing keys the test holds, publishing them as a real AS does.
 type mcpFixture struct {
-	app, as *httptest.Server
-	keys    *keys.Set
+	app, as  *httptest.Server
+	keys     *keys.Set
+	appState *App
 }
 
 func newMCPFixture(t *testing.T) *mcpFixture {
+	t.Helper()
+	return newMCPFixtureEdited(t, storagetest.SQLite(t), nil)
+}
+
+// newMCPFixtureEdited is newMCPFixture on db, its configuration changed by
+// edit before the app starts.
+func newMCPFixtureEdited(t *testing.T, db *gorm.DB, edit func(*Config)) *mcpFixture {
 	t.Helper()
 	f := &mcpFixture{}
 	ks, err := keys.LoadOrCreate(context.Background(), storagetest.SQLite(t))
@@ -48,13 +57,33 @@ func newMCPFixture(t *testing.T) *mcpFixture {
 	t.Cleanup(f.app.Close)
 	topo := demo.Topology{Todo: f.app.URL, TodoAS: f.as.URL}
 	cfg := DefaultConfig(topo)
-	cfg.DB, cfg.Log, cfg.Trace = storagetest.SQLite(t), slog.New(slog.DiscardHandler), nil
+	cfg.DB, cfg.Log, cfg.Trace = db, slog.New(slog.DiscardHandler), nil
+	if edit != nil {
+		edit(&cfg)
+	}
 	app, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f.appState = app
 	f.app.Config.Handler = app.Handler()
 	return f
+}
+
+// tokenFrom is an access token of the todo AS for the API, granted on an
+// ID-JAG of the IdP idp, about the person with this email; issued two
+// seconds ago, so that an event now is after it (a revocation covers the
+// second of its event).
+func (f *mcpFixture) tokenFrom(t *testing.T, idp, email string) string {
+	t.Helper()
+	tok, _, err := accesstoken.Issue(f.keys, accesstoken.Claims{
+		Issuer: f.as.URL, Subject: demo.AccountID(email), Audience: jwt.Audience{f.app.URL + "/api"}, ClientID: "agent-at-todo",
+		Scope: "todos.read", Email: email, IdP: idp,
+	}, time.Now().Add(-2*time.Second), time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }
 
 // token is an access token of the todo AS for bob, for the audience.

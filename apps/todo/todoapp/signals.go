@@ -3,6 +3,8 @@ package todoapp
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/hex"
@@ -21,38 +23,55 @@ import (
 
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/jwks"
+	"xaa.example/shared/maildomain"
 	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/ssf"
 	"xaa.example/shared/web"
 )
 
-// Shared Signals: the todo app receives the IdP's Security Event Tokens
+// Shared Signals: the todo app receives the IdPs' Security Event Tokens
 // (push delivery, RFC 8935, at /ssf/events) and ends access at once. An
-// account disabled at the IdP (RISC account-disabled, CAEP session-revoked
+// account disabled at an IdP (RISC account-disabled, CAEP session-revoked
 // for the person) or an app's connection disabled or narrowed (CAEP
 // session-revoked or token-claims-change for the app) revokes the access
 // tokens issued before the event: the next API or MCP call with one gets
 // 401, and the requesting app must run the chain again, where the IdP
 // says no.
 //
-// The todo app registers its stream at the IdP itself (SSF stream
+// The todo app registers its stream at each IdP itself (SSF stream
 // configuration) with a bearer token the IdP gave it, naming where to push
-// and the Authorization header to push with.
+// and the Authorization header to push with, one of its own per IdP.
+//
+// Each IdP vouches only for its own people: its events end only the tokens
+// granted on its own ID-JAGs (their idp claim), and a SET that names a
+// person outside its domains is refused whole (access_denied).
 
-// SignalsConfig turns the receiver on.
+// SignalsConfig turns the receiver on: the IdPs whose events it acts on.
 type SignalsConfig struct {
-	// Transmitter is the IdP's issuer; its SSF configuration is at
+	Transmitters []Transmitter
+}
+
+// Transmitter is an IdP that tells this app when access ends.
+type Transmitter struct {
+	// Issuer is the IdP's issuer; its SSF configuration is at
 	// /.well-known/ssf-configuration and its keys are its JWKS.
-	Transmitter string
+	Issuer string
 	// StreamToken is the bearer token the IdP gave this app to manage its
 	// stream there.
 	StreamToken string
+	// Domains are the email domains of the people its events may name;
+	// none: any address.
+	Domains []string
 }
 
 // Revocation ends the access tokens of a person (by email) or of an app
-// (by its client id at the todo AS) issued before a time.
+// (by its client id at the todo AS), granted on ID-JAGs of one IdP, issued
+// before a time.
 type Revocation struct {
-	ID     uint      `gorm:"primaryKey"`
+	ID uint `gorm:"primaryKey"`
+	// Issuer is the IdP whose event it is: only tokens whose idp claim
+	// names it are revoked.
+	Issuer string    `gorm:"size:255;not null;default:''"`
 	Kind   string    `gorm:"size:16;not null"` // "person" or "app"
 	Value  string    `gorm:"size:255;not null"`
 	Before time.Time `gorm:"not null"`
@@ -77,12 +96,15 @@ type revocations struct {
 }
 
 const revokedQuery = `SELECT why FROM revocations
-	WHERE ((kind = 'person' AND value = ?) OR (kind = 'app' AND value = ?)) AND ` + "`before`" + ` > ?
+	WHERE issuer = ? AND ((kind = 'person' AND value = ?) OR (kind = 'app' AND value = ?)) AND ` + "`before`" + ` > ?
 	ORDER BY id DESC LIMIT 1`
 
-// record keeps a revocation.
-func (r *revocations) record(ctx context.Context, row Revocation) error {
-	return r.db.WithContext(ctx).Create(&row).Error
+// record keeps revocations, all or none.
+func (r *revocations) record(ctx context.Context, rows []Revocation) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	return r.db.WithContext(ctx).Create(&rows).Error
 }
 
 // revoked says why a token is revoked, or "".
@@ -104,7 +126,7 @@ func (r *revocations) revoked(ctx context.Context, c *accesstoken.Claims) string
 		return "revocations could not be read" // fail closed
 	}
 	var why string
-	err := r.query.QueryRowContext(ctx, strings.ToLower(c.Email), c.ClientID, c.IssuedAt.Time().UTC()).Scan(&why)
+	err := r.query.QueryRowContext(ctx, c.IdP, strings.ToLower(c.Email), c.ClientID, c.IssuedAt.Time().UTC()).Scan(&why)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return ""
@@ -116,12 +138,18 @@ func (r *revocations) revoked(ctx context.Context, c *accesstoken.Claims) string
 
 // receiver is the SET endpoint's state.
 type receiver struct {
-	cfg         *SignalsConfig
 	audience    string
-	pushAuth    string // the Authorization the IdP must push with
-	verifier    *ssf.Verifier
+	streams     []*stream // one per transmitter
 	revocations *revocations
 	http        *http.Client
+}
+
+// stream is what the receiver knows of one transmitter: the Authorization
+// it pushes with and the check of its SETs.
+type stream struct {
+	Transmitter
+	pushAuth string
+	verifier *ssf.Verifier
 }
 
 func (a *App) newReceiver(ctx context.Context) (*receiver, error) {
@@ -134,21 +162,42 @@ func (a *App) newReceiver(ctx context.Context) (*receiver, error) {
 		return nil, err
 	}
 	client := a.cfg.Trace.Client(a.cfg.HTTPClient)
-	return &receiver{
-		cfg: a.cfg.Signals, audience: a.cfg.BaseURL, pushAuth: "Bearer " + hex.EncodeToString(secret), http: client,
-		verifier: &ssf.Verifier{Issuer: a.cfg.Signals.Transmitter, Audience: a.cfg.BaseURL,
-			Keys: jwks.NewRemote(a.cfg.Signals.Transmitter, client), Replay: seen, Now: a.cfg.Now},
-		revocations: &revocations{db: a.cfg.DB},
-	}, nil
+	rc := &receiver{audience: a.cfg.BaseURL, http: client, revocations: &revocations{db: a.cfg.DB}}
+	for _, t := range a.cfg.Signals.Transmitters {
+		// Each transmitter pushes with a credential of its own, so that
+		// a push names its stream before its SET is read.
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte(t.Issuer))
+		rc.streams = append(rc.streams, &stream{
+			Transmitter: t,
+			pushAuth:    "Bearer " + hex.EncodeToString(mac.Sum(nil)),
+			verifier: &ssf.Verifier{Issuer: t.Issuer, Audience: a.cfg.BaseURL,
+				Keys: jwks.NewRemote(t.Issuer, client), Replay: seen, Now: a.cfg.Now},
+		})
+	}
+	return rc, nil
+}
+
+// streamOf is the stream whose push credential the request bears, or nil.
+func (rc *receiver) streamOf(r *http.Request) *stream {
+	got := []byte(r.Header.Get("Authorization"))
+	for _, st := range rc.streams {
+		if subtle.ConstantTimeCompare(got, []byte(st.pushAuth)) == 1 {
+			return st
+		}
+	}
+	return nil
 }
 
 // serveEvents takes a pushed SET (RFC 8935 §2): 202 when accepted, or 400
 // with the reason in RFC 8935's form; unknown event types are accepted and
-// ignored (SSF §9).
+// ignored (SSF §9). The SET must be signed by the transmitter whose
+// credential the push bears, and may name only its own people.
 func (rc *receiver) serveEvents(c *gin.Context) {
 	r := c.Request
-	if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), []byte(rc.pushAuth)) != 1 {
-		ssf.WriteError(c.Writer, http.StatusUnauthorized, &ssf.Error{Code: ssf.ErrAuthentication, Description: "this endpoint takes SETs from its stream's transmitter, with the Authorization header the stream names"})
+	st := rc.streamOf(r)
+	if st == nil {
+		ssf.WriteError(c.Writer, http.StatusUnauthorized, &ssf.Error{Code: ssf.ErrAuthentication, Description: "this endpoint takes SETs from its streams' transmitters, with the Authorization header each stream names"})
 		return
 	}
 	if media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); media != ssf.MediaType {
@@ -160,7 +209,7 @@ func (rc *receiver) serveEvents(c *gin.Context) {
 		ssf.WriteError(c.Writer, http.StatusBadRequest, &ssf.Error{Code: ssf.ErrInvalidRequest, Description: "the body could not be read"})
 		return
 	}
-	set, err := rc.verifier.Verify(r.Context(), string(bytes.TrimSpace(body)))
+	set, err := st.verifier.Verify(r.Context(), string(bytes.TrimSpace(body)))
 	var se *ssf.Error
 	switch {
 	case errors.As(err, &se):
@@ -170,15 +219,24 @@ func (rc *receiver) serveEvents(c *gin.Context) {
 		c.AbortWithStatus(http.StatusInternalServerError)
 		return
 	}
+	var rows []Revocation
 	for eventType, ev := range set.Events {
 		row, ok := revocationFor(eventType, ev, set)
 		if !ok {
 			continue // an event this receiver does not act on
 		}
-		if err := rc.revocations.record(r.Context(), row); err != nil {
-			c.AbortWithStatus(http.StatusInternalServerError) // not accepted: the transmitter retries
+		if row.Kind == revocationKindPerson && !maildomain.List(st.Domains).Has(row.Value) {
+			// Another IdP's person: refused whole, nothing revoked.
+			ssf.WriteError(c.Writer, http.StatusBadRequest, &ssf.Error{Code: ssf.ErrAccessDenied,
+				Description: "the SET names " + row.Value + ", who is not at a domain this transmitter vouches for"})
 			return
 		}
+		row.Issuer = st.Issuer
+		rows = append(rows, row)
+	}
+	if err := rc.revocations.record(r.Context(), rows); err != nil {
+		c.AbortWithStatus(http.StatusInternalServerError) // not accepted: the transmitter retries
+		return
 	}
 	c.Status(http.StatusAccepted)
 }
@@ -206,7 +264,7 @@ func revocationFor(eventType string, ev ssf.Event, set *ssf.SET) (Revocation, bo
 	// whole seconds): a token issued in that same second was issued
 	// before the change could be seen.
 	before := at.Add(time.Second).UTC()
-	why := fmt.Sprintf("the access token was revoked by a Shared Signals event from the IdP (%s, SET %s, %s)", name, set.ID, at.UTC().Format("15:04:05 UTC"))
+	why := fmt.Sprintf("the access token was revoked by a Shared Signals event from the IdP %s (%s, SET %s, %s)", set.Issuer, name, set.ID, at.UTC().Format("15:04:05 UTC"))
 	subject := set.Subject
 	switch {
 	case subject.Format == "email" && subject.Email != "":
@@ -219,29 +277,39 @@ func revocationFor(eventType string, ev ssf.Event, set *ssf.SET) (Revocation, bo
 	return Revocation{}, false
 }
 
-// RegisterStream asks the IdP (the transmitter) for a stream to this app:
-// push delivery to /ssf/events with this app's Authorization header, for
-// the events it acts on. The IdP keeps one stream per receiver, so calling
-// it again (at each start) replaces it.
+// RegisterStream asks each IdP (transmitter) for a stream to this app:
+// push delivery to /ssf/events with this app's Authorization header for
+// that IdP, for the events it acts on. An IdP keeps one stream per
+// receiver, so calling it again (at each start) replaces it.
 func (a *App) RegisterStream(ctx context.Context) error {
 	rc := a.receiver
 	if rc == nil {
 		return nil
 	}
+	for _, st := range rc.streams {
+		if err := a.registerStream(ctx, st); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (a *App) registerStream(ctx context.Context, st *stream) error {
+	rc := a.receiver
 	var meta struct {
 		Issuer                string `json:"issuer"`
 		ConfigurationEndpoint string `json:"configuration_endpoint"`
 	}
-	if err := rc.getJSON(ctx, strings.TrimSuffix(rc.cfg.Transmitter, "/")+"/.well-known/ssf-configuration", &meta); err != nil {
+	if err := rc.getJSON(ctx, strings.TrimSuffix(st.Issuer, "/")+"/.well-known/ssf-configuration", &meta); err != nil {
 		return err
 	}
-	if meta.Issuer != rc.cfg.Transmitter || meta.ConfigurationEndpoint == "" {
-		return fmt.Errorf("the SSF configuration of %s names issuer %q and no configuration endpoint", rc.cfg.Transmitter, meta.Issuer)
+	if meta.Issuer != st.Issuer || meta.ConfigurationEndpoint == "" {
+		return fmt.Errorf("the SSF configuration of %s names issuer %q and no configuration endpoint", st.Issuer, meta.Issuer)
 	}
 	body, _ := json.Marshal(map[string]any{
 		"aud": rc.audience,
 		"delivery": map[string]any{
-			"method": ssf.DeliveryPush, "endpoint_url": a.cfg.BaseURL + "/ssf/events", "authorization_header": rc.pushAuth,
+			"method": ssf.DeliveryPush, "endpoint_url": a.cfg.BaseURL + "/ssf/events", "authorization_header": st.pushAuth,
 		},
 		"events_requested": []string{ssf.EventAccountDisabled, ssf.EventSessionRevoked, ssf.EventTokenClaimsChange},
 		"description":      "Todo app: ends access tokens when the IdP says access ended",
@@ -251,7 +319,7 @@ func (a *App) RegisterStream(ctx context.Context) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+rc.cfg.StreamToken)
+	req.Header.Set("Authorization", "Bearer "+st.StreamToken)
 	resp, err := rc.http.Do(req)
 	if err != nil {
 		return err
@@ -259,9 +327,9 @@ func (a *App) RegisterStream(ctx context.Context) error {
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
-		return fmt.Errorf("the IdP refused the stream: %d %s", resp.StatusCode, bytes.TrimSpace(b))
+		return fmt.Errorf("the IdP %s refused the stream: %d %s", st.Issuer, resp.StatusCode, bytes.TrimSpace(b))
 	}
-	a.cfg.Log.Info("Shared Signals stream registered at the IdP", "transmitter", rc.cfg.Transmitter)
+	a.cfg.Log.Info("Shared Signals stream registered at the IdP", "transmitter", st.Issuer)
 	return nil
 }
 

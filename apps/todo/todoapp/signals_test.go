@@ -1,12 +1,23 @@
 package todoapp
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4/jwt"
+	"gorm.io/gorm"
 
+	"xaa.example/shared/keys"
 	"xaa.example/shared/ssf"
+	"xaa.example/shared/storage/storagetest"
 )
 
 // TestRevocationFor: what each event revokes; an event type the receiver
@@ -47,4 +58,134 @@ func TestRevocationFor(t *testing.T) {
 			}
 		})
 	}
+}
+
+// fakeTransmitter is an IdP as a receiver sees it: its discovery and key
+// set, and its key to sign SETs with.
+type fakeTransmitter struct {
+	*httptest.Server
+	keys *keys.Set
+}
+
+func newFakeTransmitter(t *testing.T) *fakeTransmitter {
+	t.Helper()
+	ks, err := keys.LoadOrCreate(context.Background(), storagetest.SQLite(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeTransmitter{Server: httptest.NewServer(http.NotFoundHandler()), keys: ks}
+	t.Cleanup(f.Close)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, _ *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]string{"issuer": f.URL, "jwks_uri": f.URL + "/jwks"})
+	})
+	mux.Handle("/jwks", ks)
+	f.Config.Handler = mux
+	return f
+}
+
+// set signs a SET of this transmitter (or claiming iss) about subject.
+func (f *fakeTransmitter) set(t *testing.T, iss, audience string, subject ssf.Subject) string {
+	t.Helper()
+	now := time.Now()
+	raw, err := ssf.Sign(f.keys, ssf.SET{Issuer: iss, Audience: jwt.Audience{audience}, IssuedAt: jwt.NewNumericDate(now), ID: rand.Text(),
+		Subject: subject, Events: map[string]ssf.Event{ssf.EventSessionRevoked: {Timestamp: now.Unix()}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// TestEachTransmitterReachesOnlyItsPeople (issue 31): the app takes Shared
+// Signals from two IdPs. Each IdP's events end only the tokens granted on
+// its own ID-JAGs (the access token's idp claim), and a SET that names a
+// person outside its domains is refused whole; a SET signed by one IdP
+// and pushed with the other's credential, or claiming the other as its
+// issuer, is refused. Nothing is revoked by a refused push.
+func TestEachTransmitterReachesOnlyItsPeople(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		idp1, idp2 := newFakeTransmitter(t), newFakeTransmitter(t)
+		f := newMCPFixtureEdited(t, db, func(c *Config) {
+			c.Signals = &SignalsConfig{Transmitters: []Transmitter{
+				{Issuer: idp1.URL, Domains: []string{"tables.fake"}},
+				{Issuer: idp2.URL, Domains: []string{"idp2.test"}},
+			}}
+		})
+		streams := f.appState.receiver.streams
+		push := func(auth, set string) (int, string) {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/ssf/events", strings.NewReader(set))
+			req.Header.Set("Content-Type", ssf.MediaType)
+			req.Header.Set("Authorization", auth)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, string(b)
+		}
+		revocations := func() string {
+			var rows []Revocation
+			db.Order("id").Find(&rows)
+			return fmt.Sprint(len(rows))
+		}
+		// Bob's token was granted on IdP 1's ID-JAG, Carol's on IdP 2's;
+		// both by the same app.
+		bob := f.tokenFrom(t, idp1.URL, "bob@tables.fake")
+		carol := f.tokenFrom(t, idp2.URL, "carol@idp2.test")
+		works := func(token string) bool {
+			t.Helper()
+			req, _ := http.NewRequest(http.MethodGet, f.app.URL+"/api/todos", nil)
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode == 200
+		}
+		bobSubject := ssf.Subject{Format: "email", Email: "bob@tables.fake"}
+		theApp := ssf.Subject{Format: "complex", Application: &ssf.Subject{Format: "opaque", ID: "agent-at-todo"}}
+		for _, row := range []struct {
+			name      string
+			auth, set string
+			status    int
+			code      string
+		}{
+			{"IdP 2 names IdP 1's person", streams[1].pushAuth, idp2.set(t, idp2.URL, f.app.URL, bobSubject), 400, ssf.ErrAccessDenied},
+			{"IdP 2 signs as IdP 1, pushed with IdP 2's credential", streams[1].pushAuth, idp2.set(t, idp1.URL, f.app.URL, bobSubject), 400, ssf.ErrInvalidIssuer},
+			{"IdP 2 signs as IdP 1, pushed with IdP 1's credential", streams[0].pushAuth, idp2.set(t, idp1.URL, f.app.URL, bobSubject), 400, ssf.ErrInvalidKey},
+			{"IdP 2's SET pushed with IdP 1's credential", streams[0].pushAuth, idp2.set(t, idp2.URL, f.app.URL, theApp), 400, ssf.ErrInvalidKey},
+		} {
+			t.Run(row.name, func(t *testing.T) {
+				before := revocations()
+				status, body := push(row.auth, row.set)
+				if status != row.status || !strings.Contains(body, `"err":"`+row.code+`"`) {
+					t.Fatalf("got %d %s, want %d %s", status, body, row.status, row.code)
+				}
+				if after := revocations(); after != before {
+					t.Errorf("revocations %s → %s", before, after)
+				}
+				if !works(bob) || !works(carol) {
+					t.Error("a refused SET ended a token")
+				}
+			})
+		}
+		// IdP 2 ends the app's access: Carol's token ends, Bob's (IdP 1's
+		// person, same app) does not.
+		if status, body := push(streams[1].pushAuth, idp2.set(t, idp2.URL, f.app.URL, theApp)); status != http.StatusAccepted {
+			t.Fatalf("IdP 2's own event: %d %s", status, body)
+		}
+		if works(carol) || !works(bob) {
+			t.Errorf("after IdP 2 ended the app's access: Carol's token works %v, Bob's %v; want false, true", works(carol), works(bob))
+		}
+		// IdP 1 ends Bob's: his token ends.
+		if status, body := push(streams[0].pushAuth, idp1.set(t, idp1.URL, f.app.URL, bobSubject)); status != http.StatusAccepted {
+			t.Fatalf("IdP 1's own event: %d %s", status, body)
+		}
+		if works(bob) {
+			t.Error("IdP 1's event about Bob did not end his token")
+		}
+	})
 }

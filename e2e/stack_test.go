@@ -89,11 +89,13 @@ func sqliteDB(t testing.TB, name string) *gorm.DB {
 // configs are the five services' configurations, for a test to change
 // before the services start.
 type configs struct {
-	idp    *provider.Config
-	wikiAS *authserver.Config
-	todoAS *authserver.Config
-	todo   *todoapp.Config
-	wiki   *wikiapp.Config
+	// topology is where the five services are (already listening).
+	topology demo.Topology
+	idp      *provider.Config
+	wikiAS   *authserver.Config
+	todoAS   *authserver.Config
+	todo     *todoapp.Config
+	wiki     *wikiapp.Config
 	// wrap, by service name, wraps a service's handler (to take an
 	// endpoint away, say).
 	wrap map[string]func(http.Handler) http.Handler
@@ -122,7 +124,7 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	log := slog.New(slog.NewTextHandler(s.logs, nil))
 	hc := serve.HTTPClient()
 
-	cfg := configs{wrap: map[string]func(http.Handler) http.Handler{}}
+	cfg := configs{topology: s.topology, wrap: map[string]func(http.Handler) http.Handler{}}
 	idpCfg, wikiASCfg, todoASCfg := provider.DefaultConfig(s.topology), wikias.DefaultConfig(s.topology), todoas.DefaultConfig(s.topology)
 	todoCfg, wikiCfg := todoapp.DefaultConfig(s.topology), wikiapp.DefaultConfig(s.topology)
 	cfg.idp, cfg.wikiAS, cfg.todoAS, cfg.todo, cfg.wiki = &idpCfg, &wikiASCfg, &todoASCfg, &todoCfg, &wikiCfg

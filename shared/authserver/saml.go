@@ -103,13 +103,14 @@ type samlSP struct {
 
 // samlAuthority is the authority a SAML IdP's assertions speak for: its
 // entity ID; or, when the IdP is the SAML face of the tenant's OAuth issuer
-// (its entity ID and the metadata it was read from are both published
-// under that issuer's URL), the issuer itself, whose ID-JAGs name a person
-// by the same id as its persistent NameID. Any other IdP, one an
-// organisation runs itself, has NameIDs of its own: they are never looked
-// up among the issuer's subjects (issue 31, takeover 1).
+// (its metadata is published under that issuer's URL, so the issuer's own
+// host vouches for it, as the local IdP's and an Okta org's app metadata
+// are), the issuer itself, whose ID-JAGs name a person by the same id as
+// its persistent NameID. Any other IdP, one an organisation runs itself,
+// has NameIDs of its own: they are never looked up among the issuer's
+// subjects (issue 31, takeover 1).
 func samlAuthority(t *tenant, entityID string) string {
-	if under(t.IdP.TokenIssuer, entityID) && under(t.IdP.TokenIssuer, t.IdP.Issuer) {
+	if under(t.IdP.TokenIssuer, t.IdP.Issuer) {
 		return t.IdP.TokenIssuer
 	}
 	return entityID

@@ -154,6 +154,19 @@ func (c *Config) Validate() error {
 			}
 			seen[strings.ToLower(d)] = true
 		}
+		// A tenant with no domains vouches for every address: beside
+		// another tenant, it would vouch for that one's people too.
+		if len(t.Domains) == 0 && len(c.Tenants) > 1 {
+			add("IdP %s: with several tenants, each must name its email domains", t.IdP.Issuer)
+		}
+	}
+	for _, sc := range c.SCIM {
+		if sc.Token == "" || !envconfig.IsHTTPURL(sc.Issuer) {
+			add("a SCIM client needs a token and the issuer of its people")
+		}
+		if len(sc.Domains) == 0 && len(c.SCIM) > 1 {
+			add("SCIM client of %s (tenant %q): with several SCIM clients, each must name its email domains", sc.Issuer, sc.Tenant)
+		}
 	}
 	if c.DB == nil {
 		add("a database is required")

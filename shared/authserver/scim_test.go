@@ -26,7 +26,7 @@ const (
 func newSCIMServer(t *testing.T, db *gorm.DB) *resourceAS {
 	t.Helper()
 	return newResourceASEdited(t, db, func(c *Config) {
-		c.SCIM = []SCIMClient{{Token: scimToken, Issuer: testIdP}, {Token: otherSCIMToken, Issuer: otherIdP}}
+		c.SCIM = []SCIMClient{{Token: scimToken, Issuer: testIdP, Domains: []string{"tables.fake"}}, {Token: otherSCIMToken, Issuer: otherIdP, Domains: []string{"other.test"}}}
 	})
 }
 

@@ -94,6 +94,15 @@ func (c *Config) Validate() error {
 	if c.CookieName == "" {
 		p = append(p, "a session cookie name is required")
 	}
+	if c.Signals != nil {
+		for _, t := range c.Signals.Transmitters {
+			// With no domains a transmitter vouches for every address:
+			// beside another, it would end that one's people's access.
+			if len(t.Domains) == 0 && len(c.Signals.Transmitters) > 1 {
+				p = append(p, "Shared Signals transmitter "+t.Issuer+": with several transmitters, each must name its email domains")
+			}
+		}
+	}
 	if len(p) > 0 {
 		return errors.New(strings.Join(p, "; "))
 	}

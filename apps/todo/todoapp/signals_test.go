@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"gorm.io/gorm"
 
+	"xaa.example/shared/demo"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/ssf"
 	"xaa.example/shared/storage/storagetest"
@@ -188,4 +189,18 @@ func TestEachTransmitterReachesOnlyItsPeople(t *testing.T) {
 			t.Error("IdP 1's event about Bob did not end his token")
 		}
 	})
+}
+
+// TestConfigRefusesWildcardTransmitter: beside another transmitter, one
+// with no email domains would end that one's people's access (issue 31).
+func TestConfigRefusesWildcardTransmitter(t *testing.T) {
+	c := DefaultConfig(demo.Local())
+	c.DB = &gorm.DB{}
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the demo's configuration: %v", err)
+	}
+	c.Signals.Transmitters = append(c.Signals.Transmitters, Transmitter{Issuer: "https://idp2.test"})
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "https://idp2.test: with several transmitters, each must name its email domains") {
+		t.Errorf("got %v", err)
+	}
 }

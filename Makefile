@@ -46,7 +46,7 @@ run-agent: ## Run the agent (an MCP client) against the running demo: make run-a
 open-apps: ## Open the wiki, the todo app and the debug console in a browser (OPEN=command to choose one).
 	@./scripts/open-apps.sh
 
-lint: check ## Static checks: go vet, gofmt, generated views up to date.
+lint: check ## Static checks: go vet, gofmt, generated views up to date, nothing built committed.
 
 bench: ## Benchmarks, the sustained grant load (SQLite, MariaDB, the Node peer), then a load run of the stack (docs/PERFORMANCE.md).
 	go test -run '^$$' -bench . -benchmem ./shared/idjag/ ./shared/authserver/
@@ -61,9 +61,10 @@ build: ## Build the five service binaries into bin/ (scripts/build.sh).
 generate: ## Regenerate the templ views.
 	go tool templ generate -path .
 
-check: ## go vet, gofmt, and generated views up to date.
+check: ## go vet, gofmt, generated views up to date, and nothing built committed.
 	go vet $(PKGS)
 	./scripts/check-generated.sh
+	./scripts/check-repo.sh
 
 test: check ## Everything: vet, stale templ check, unit, in-process end to end, MariaDB store tests, brief fuzzing.
 	go test -count=1 $(PKGS)

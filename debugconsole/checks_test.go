@@ -5,6 +5,7 @@ import (
 	"go/parser"
 	gotoken "go/token"
 	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -55,10 +56,34 @@ func TestEveryCheckHasWords(t *testing.T) {
 			t.Errorf("check %s has no words in the console (checkTexts)", id)
 		}
 	}
-	if got := checkLabel(trace.Check{ID: "idjag.3.alg-and-key"}); !strings.HasPrefix(got, "3 · alg") {
+	if got := checkLabel(trace.Check{ID: "idjag.3.alg-and-key"}); !strings.HasPrefix(got, "R3 · alg") {
 		t.Errorf("check 3 is labelled %q", got)
 	}
 	if got := checkLabel(trace.Check{ID: "someone.new"}); got != "someone.new" {
 		t.Errorf("an unknown check is labelled %q, want its ID", got)
+	}
+}
+
+// TestCheckNumbersAreTheProtocolPages: every check the console names has
+// the number docs/PROTOCOL.md gives it, and that page has a row for it, so
+// that the console, the code's comments and the page use one numbering.
+func TestCheckNumbersAreTheProtocolPages(t *testing.T) {
+	page, err := os.ReadFile(filepath.Join("..", "docs", "PROTOCOL.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]trace.CheckID{}
+	for id, text := range checkTexts {
+		if text.Number == "" {
+			t.Errorf("check %s has no number", id)
+			continue
+		}
+		if other, dup := seen[text.Number]; dup {
+			t.Errorf("checks %s and %s are both %s", id, other, text.Number)
+		}
+		seen[text.Number] = id
+		if !strings.Contains(string(page), "\n| "+text.Number+" | ") {
+			t.Errorf("check %s (%s) has no row in docs/PROTOCOL.md", text.Number, id)
+		}
 	}
 }

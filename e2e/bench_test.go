@@ -172,7 +172,7 @@ func (f floor) total() time.Duration { return f.crypto + f.http + f.writes }
 //   - the writes the chain must make durably, each a one-row insert into
 //     the todo AS's own seeded replay table, through its own database
 //     handle once the chains are done: the IdP's audit record
-//     of the ID-JAG it issued (PROTOCOL.md: every issuance is an audit
+//     of the ID-JAG it issued (docs/PROTOCOL.md: every issuance is an audit
 //     event), the ID-JAG's jti (once only, §7 of the ID-JAG draft), the
 //     access token the wiki keeps, and with DPoP each proof's jti (RFC 9449
 //     §11.1).

@@ -232,7 +232,7 @@ func TestBrowserWalk(t *testing.T) {
 		t.Errorf("the replay scenario's outcome is %q", outcome)
 	}
 	c.run("open the failed step's checks", chromedp.Click(`.run details.step[open] .tabset label[for$="-chk"]`), chromedp.WaitVisible(`.run details.step[open] .panel-chk`))
-	if checks := c.text(`.run details.step[open] .panel-chk`); !strings.Contains(checks, "9 · jti not used before") || !strings.Contains(checks, "fail") {
+	if checks := c.text(`.run details.step[open] .panel-chk`); !strings.Contains(checks, "R9 · jti not used before") || !strings.Contains(checks, "fail") {
 		t.Errorf("the failed step's checks show %q", checks)
 	}
 	c.shot("console-replay-refused")

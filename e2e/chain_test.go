@@ -253,7 +253,7 @@ func TestAccountOfAnotherOrganisation(t *testing.T) {
 
 // TestOktaShapedConfiguration: as with an Okta org, the wiki's client id at
 // the todo AS is a mapped id, and there are no just-in-time accounts. Until
-// bob has signed in to the todo app once, the todo AS refuses (PROTOCOL.md
+// bob has signed in to the todo app once, the todo AS refuses (docs/PROTOCOL.md
 // check 12) and the wiki says what to do; afterwards the chain works.
 func TestOktaShapedConfiguration(t *testing.T) {
 	const mapped = "0oa1wikiattodo"

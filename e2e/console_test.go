@@ -38,9 +38,9 @@ func TestConsoleShowsEveryParty(t *testing.T) {
 		// each step, labelled by its sender
 		"Exchange the ID token for an ID-JAG", "Ask the IdP for an ID-JAG", "Redeem the ID-JAG for an access token", "Call the todo API with the access token",
 		// checks of each receiver
-		"subject token: an ID token of this server",                                                                                                      // wiki AS
-		"an enabled managed connection from this app to that one",                                                                                        // IdP
-		"2 · typ is oauth-id-jag+jwt", "6 · aud is exactly this authorization server", "9 · jti not used before", "12 · subject maps to a local account", // todo AS
+		"subject token: an ID token of this server",                                                                                                          // wiki AS
+		"an enabled managed connection from this app to that one",                                                                                            // IdP
+		"R2 · typ is oauth-id-jag+jwt", "R6 · aud is exactly this authorization server", "R9 · jti not used before", "R12 · subject maps to a local account", // todo AS
 		"access token: typ at+jwt, signed by the authorization server", "the token grants the scope this call needs", "needs todos.read", // todo API
 		"client authentication",
 		// the tabs and the code
@@ -139,9 +139,9 @@ func TestFailureScenarios(t *testing.T) {
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
 	for _, tt := range []struct{ key, failed, why string }{
-		{"replay", "9 · jti not used before (single use)", "assertion was already used"},
-		{"expired", "7 · exp, iat, jti, sub, client_id present; times within skew and lifetime", "assertion has expired"},
-		{"audience", "6 · aud is exactly this authorization server", "assertion aud must be exactly"},
+		{"replay", "R9 · jti not used before (single use)", "assertion was already used"},
+		{"expired", "R7 · exp, iat, jti, sub, client_id present; times within skew and lifetime", "assertion has expired"},
+		{"audience", "R6 · aud is exactly this authorization server", "assertion aud must be exactly"},
 		{"disabled", "an enabled managed connection from this app to that one", "access_denied"},
 		{"scope", "scopes narrowed to what the connection allows", "invalid_scope"},
 		{"stolen", "a bound token comes as DPoP, with a proof of its key", "this token is bound to a key"},

@@ -182,7 +182,7 @@ func TestTokenExchange(t *testing.T) {
 }
 
 // TestTokenExchangeIDJAG checks the issued ID-JAG's header and claims
-// against the draft and PROTOCOL.md.
+// against the draft and docs/PROTOCOL.md.
 func TestTokenExchangeIDJAG(t *testing.T) {
 	s := newTestIdP(t)
 	status, body := s.exchange(t, demo.WikiASClientAtIdP, demo.WikiASSecretAtIdP, exchangeForm(s.idToken(t, demo.WikiASClientAtIdP, nil)).Encode())

@@ -6,7 +6,7 @@
 // its own app an ID token, access token and refresh token (authorization
 // code + PKCE), and then, depending on configuration:
 //   - on the requesting side (wiki), exchanges the app's ID token for an
-//     ID-JAG at the IdP (token exchange, PROTOCOL.md step 2);
+//     ID-JAG at the IdP (token exchange, docs/PROTOCOL.md step 2);
 //   - on the resource side (todo), redeems ID-JAGs from trusted IdPs for
 //     RFC 9068 access tokens (jwt-bearer grant, step 3).
 //

@@ -236,7 +236,7 @@ func b64(v any) string {
 }
 
 // TestJWTBearerHostile starts from one valid ID-JAG and changes one thing
-// per row (PROTOCOL.md checks 1 to 12 and the client checks before them).
+// per row (docs/PROTOCOL.md checks R1 to R13 and the client checks T1 to T3 before them).
 func TestJWTBearerHostile(t *testing.T) {
 	ras := newResourceAS(t)
 	wiki := [2]string{"wiki-at-todo", "wiki-secret"}

@@ -41,7 +41,7 @@ type Link struct {
 }
 
 // UpstreamSession keeps the IdP tokens of a user's SSO, server side, for the
-// token exchange (PROTOCOL.md step 2).
+// token exchange (docs/PROTOCOL.md, step 2).
 type UpstreamSession struct {
 	UserID       string `gorm:"primaryKey;size:32"`
 	IdPIssuer    string `gorm:"size:255"`
@@ -162,7 +162,8 @@ func (s *store) Linked(ctx context.Context, issuer, tenant, subject string) (*jw
 // SQLite, Linked is a read in this process on a connection of its own,
 // beside the one writer, while the guard would add its lookups to that
 // writer's work, which every grant waits for: measured, the grant cost
-// more CPU with snapshots (docs/PERFORMANCE.md), so SQLite reads.
+// more CPU with snapshots (the sixth sitting in the history of
+// docs/PERFORMANCE.md), so SQLite reads.
 func (s *store) keepsSnapshots() bool { return s.db.Dialector.Name() != "sqlite" }
 
 // Snapshot implements jwtbearer.AccountSnapshots: the account Linked last
@@ -179,7 +180,7 @@ func (s *store) Snapshot(issuer, tenant, subject string) (*jwtbearer.Account, bo
 
 // RememberIfUnchanged implements jwtbearer.AccountSnapshots: the grant's
 // jti is inserted by the statement that finds the link and its account as
-// acct holds them, still active (PROTOCOL.md checks 12 and 9 in one round
+// acct holds them, still active (docs/PROTOCOL.md checks R12 and R9 in one round
 // trip). An administrator's change on any replica since the snapshot was
 // read fails it: the snapshot is dropped, nothing is recorded.
 func (s *store) RememberIfUnchanged(ctx context.Context, issuer, tenant, subject string, acct *jwtbearer.Account, jti string, until time.Time) error {

@@ -4,8 +4,8 @@
 //
 // An IdP plugs in two things: how to verify the subject token it issued
 // (SubjectVerifier) and where its admin's managed connections live
-// (Connections). The grant runs the checks of PROTOCOL.md "What the IdP
-// checks" in order, with the error codes stated there, and reports every
+// (Connections). The grant runs the checks E1 to E7 of docs/PROTOCOL.md in
+// order, with the error codes stated there, and reports every
 // issuance and refusal to an optional Audit function.
 //
 // It must not depend on gin, gorm or any one IdP's tables.

@@ -109,7 +109,7 @@ func (g *Grant) handle(ctx context.Context, req *oauth.TokenRequest, ev *Event) 
 }
 
 // The IdP's checks on a token exchange, in the order they run
-// (PROTOCOL.md, What the IdP checks).
+// (docs/PROTOCOL.md, checks E1 to E7).
 const (
 	CheckRequest    trace.CheckID = "exchange.request"
 	CheckSubject    trace.CheckID = "exchange.subject-token"

@@ -1,7 +1,7 @@
 // Package idjag implements the Identity Assertion JWT Authorization Grant
 // (draft-ietf-oauth-identity-assertion-authz-grant): the claims, issuing one
 // at the IdP, and verifying one at the resource authorization server
-// (checks 1 to 9 of PROTOCOL.md: format, typ, alg, issuer, signature,
+// (checks R1 to R9 of docs/PROTOCOL.md: format, typ, alg, issuer, signature,
 // audience, times, client binding, single use).
 //
 // Subject mapping, resource and scope policy (checks 10 to 12) belong to the

@@ -36,7 +36,7 @@ type TrustedIssuer struct {
 	// MaxLifetime bounds exp - iat.
 	MaxLifetime time.Duration
 	// JIT allows accounts to be created (or linked by email) for subjects not
-	// yet seen at SSO, for emails in these domains (PROTOCOL.md check 12).
+	// yet seen at SSO, for emails in these domains (docs/PROTOCOL.md check R12).
 	JIT JITPolicy
 }
 
@@ -84,11 +84,11 @@ type Verified struct {
 }
 
 // Policy is the redeeming server's own decision on a verified assertion
-// (PROTOCOL.md checks 10 to 12). It runs before the jti is recorded, so a
+// (docs/PROTOCOL.md checks R10 to R13). It runs before the jti is recorded, so a
 // refused assertion leaves nothing stored.
 type Policy func(*Verified) error
 
-// The checks of an ID-JAG, PROTOCOL.md's 1 to 9 (10 to 12 are the
+// The checks of an ID-JAG, docs/PROTOCOL.md's R1 to R9 (R10 to R13 are the
 // redeeming server's policy, package jwtbearer). The debug console shows
 // each by its ID, with its number and what it means.
 const (
@@ -144,7 +144,7 @@ var verifySteps = []verifyStep{
 	{id: CheckClient, run: (*Verifier).client},
 }
 
-// Verify runs checks 1 to 8 of PROTOCOL.md on assertion, presented by the
+// Verify runs checks R1 to R8 of docs/PROTOCOL.md on assertion, presented by the
 // authenticated client clientID, then policy (if any), then check 9: the jti
 // is recorded as used. Every failure is an invalid_grant error (RFC 7521
 // §4.1.1) whose description says which check failed, unless policy says

@@ -2,8 +2,8 @@ package jwtbearer
 
 import "xaa.example/shared/trace"
 
-// The redeeming server's own checks on a verified ID-JAG, PROTOCOL.md's
-// 10 to 12 (1 to 9 are package idjag's).
+// The redeeming server's own checks on a verified ID-JAG, docs/PROTOCOL.md's
+// R10 to R13 (R1 to R9 are package idjag's).
 const (
 	CheckResource trace.CheckID = "jwtbearer.10.resource"
 	CheckScope    trace.CheckID = "jwtbearer.11.scope"

@@ -3,9 +3,9 @@
 // for an access token (draft-ietf-oauth-identity-assertion-authz-grant
 // §4.4).
 //
-// idjag.Verifier makes checks 1 to 9 of PROTOCOL.md; this grant adds the
-// server's own policy, checks 10 to 12 (resource, scope, subject), before
-// the jti is spent, then issues an RFC 9068 access token. A server plugs in
+// idjag.Verifier makes checks R1 to R9 of docs/PROTOCOL.md; this grant adds
+// the server's own policy, checks R10 to R13 (resource, scope, subject, key
+// binding), before the jti is spent, then issues an RFC 9068 access token. A server plugs in
 // where its accounts live (Accounts).
 //
 // It must not depend on gin, gorm or any one server's tables.

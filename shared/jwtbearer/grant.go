@@ -32,7 +32,7 @@ var ErrNoAccount = errors.New("no account is linked to this subject")
 // provisioning deactivated (SCIM active=false).
 var ErrDeactivated = errors.New("the account was deactivated by the administrator")
 
-// Accounts maps IdP subjects to local accounts (PROTOCOL.md check 12).
+// Accounts maps IdP subjects to local accounts (docs/PROTOCOL.md check R12).
 type Accounts interface {
 	// Linked returns the account linked to (issuer, tenant, subject), at
 	// SSO or by an earlier grant, or ErrNoAccount.

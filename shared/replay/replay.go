@@ -1,5 +1,5 @@
 // Package replay remembers single-use token ids (jti) until they expire:
-// ID-JAGs at the resource authorization server (PROTOCOL.md check 9) and
+// ID-JAGs at the resource authorization server (docs/PROTOCOL.md check R9) and
 // client assertions at any token endpoint (RFC 7523 §3, item 7). This is
 // the interface the protocol packages use; replaydb keeps the ids in the
 // database, so every replica of a server sees every use.

@@ -3,7 +3,7 @@
 //
 // The apps use it to sign users in at their own authorization server, and the
 // authorization servers use the very same code to federate sign-in to the
-// enterprise IdP (PROTOCOL.md step 1). The upstream's endpoints come from
+// enterprise IdP (docs/PROTOCOL.md, step 1). The upstream's endpoints come from
 // discovery, fetched when first needed and then kept, so a service starts
 // even while its upstream is still starting.
 //

@@ -13,7 +13,7 @@ import (
 // Batches are bounded because one DELETE of every expired row held its
 // row locks (on MariaDB) for as long as it ran, and every write that met
 // them waited as long: the replay store's purge once stalled every grant
-// for seconds (docs/PERFORMANCE.md, third sitting).
+// for seconds (the third sitting in the history of docs/PERFORMANCE.md).
 type Purge struct {
 	Every time.Duration
 	Batch int // the most rows one batch deletes (at least 1)

@@ -31,7 +31,7 @@ const (
 
 // CheckID names one check a server makes. The package that makes the
 // check declares its ID; the debug console knows what each means and its
-// number in PROTOCOL.md. Here a check is only recorded.
+// number in docs/PROTOCOL.md. Here a check is only recorded.
 type CheckID string
 
 // Check is one thing a server checked, and whether it held.

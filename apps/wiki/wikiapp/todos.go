@@ -167,7 +167,7 @@ func hasAll(have, want oauth.Scopes) bool {
 	return true
 }
 
-// runChain is PROTOCOL.md steps 2 and 3: ID token → ID-JAG → access token,
+// runChain is docs/PROTOCOL.md steps 2 and 3: ID token → ID-JAG → access token,
 // kept for the user. The ID-JAG lives only in this function. The todo AS is
 // discovered first: an ID-JAG for a server that is not there would be
 // issued, audited and wasted.

@@ -79,7 +79,7 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 		TrustedIssuers: []*idjag.TrustedIssuer{{
 			Issuer: t.IdP,
 			// The local IdP's users may get a todo account the first time
-			// the wiki reaches the todo API for them (PROTOCOL.md check 12).
+			// the wiki reaches the todo API for them (docs/PROTOCOL.md check R12).
 			JIT: idjag.JITPolicy{Enabled: true, EmailDomains: demo.OrgDomains()},
 		}},
 	}

@@ -7,7 +7,7 @@
 #
 # -tags nomsgpack: gin without its MessagePack codec. Nothing here speaks
 # MessagePack, and the codec is a quarter of each binary and 3 MB of each
-# running service's memory (docs/PERFORMANCE.md). CGO_ENABLED=0: static
+# running service's memory (measured in the history of docs/PERFORMANCE.md). CGO_ENABLED=0: static
 # binaries (Go's own DNS resolver), so no process maps the C library and its
 # loader, 1.5 MB each; and no C compiler is needed to build.
 #
@@ -15,7 +15,7 @@
 # stay busy from the first package to the last; then the five are linked
 # side by side from the build cache. From an empty build cache, three runs
 # each, alternately: 84.8-92.0 s this way, 87.8-100.2 s with five go builds
-# one after the other (docs/PERFORMANCE.md, sixth sitting).
+# one after the other (the sixth sitting in the history of docs/PERFORMANCE.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

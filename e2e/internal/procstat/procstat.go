@@ -73,7 +73,8 @@ func LoadAverage() string {
 // the Meltdown mitigation), which makes every system call, page fault and
 // switch between processes dearer. (On 2026-12-01 a machine booted with
 // pti=on, another CPU too, did about half the grants per second of the
-// morning's with the same code: docs/PERFORMANCE.md.)
+// morning's with the same code: the fourth sitting in the history of
+// docs/PERFORMANCE.md.)
 func Machine() string {
 	model := "?"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {

@@ -178,7 +178,7 @@ func TestAgentChain(t *testing.T) {
 	// Disabled: the agent's next exchange is refused.
 	admin.post(s.topology.IdP+"/admin/connections/"+m[1], map[string]string{"csrf": csrf, "action": "disable"})
 	_, err = agentToken(t, s, idToken, oauth.Scopes{"todos.read"})
-	var er *xaaclient.ErrorResponse
+	var er *oauth.Error
 	if !errors.As(err, &er) || er.Code != "access_denied" {
 		t.Errorf("the agent's exchange after the admin disabled its connection: %v, want access_denied", err)
 	}

@@ -143,7 +143,7 @@ func (a *Agent) resourceMetadata(ctx context.Context) (*protectedResource, error
 
 // explain says in one sentence why a server refused.
 func explain(err error) error {
-	var er *xaaclient.ErrorResponse
+	var er *oauth.Error
 	var un *xaaclient.Unreachable
 	switch {
 	case errors.As(err, &un):
@@ -152,9 +152,9 @@ func explain(err error) error {
 		return errors.New("your administrator has not allowed the agent to reach the todo app: the connection Agent → Todo is disabled or missing")
 	case errors.As(err, &er) && er.Code == "invalid_scope":
 		return errors.New("your administrator does not allow the agent what this needs: the connection Agent → Todo grants none of the scopes asked for")
-	case errors.As(err, &er) && er.Code == "invalid_grant" && strings.Contains(er.Description, "disabled by the administrator"):
+	case errors.Is(err, oauth.ReasonAccountDisabled):
 		return errors.New("your administrator has disabled your account")
-	case errors.As(err, &er) && er.Code == "invalid_grant" && strings.Contains(er.Description, "subject_token"):
+	case errors.Is(err, oauth.ReasonSignInAgain):
 		return errors.New("your sign-in is no longer accepted: run `agent login` again")
 	case errors.As(err, &er) && er.Code == "invalid_client":
 		return fmt.Errorf("a server did not accept the agent's own credentials (%s); check AGENT_CLIENT_ID_AT_TODO and, for a metadata document, that the published document lists the agent's key (agent client-metadata)", er.Description)

@@ -66,7 +66,7 @@ func (s *Server) VerifySubject(ctx context.Context, token, tokenType string, cli
 		return nil, oauth.InvalidGrant("the subject's account no longer exists")
 	}
 	if u.Disabled {
-		return nil, oauth.InvalidGrant("the subject's account is disabled by the administrator")
+		return nil, oauth.InvalidGrant("the subject's account is disabled by the administrator").WithReason(oauth.ReasonAccountDisabled)
 	}
 	sub := &exchange.Subject{ID: u.ID, Email: u.Email, AMR: c.AMR}
 	if c.AuthTime != nil {

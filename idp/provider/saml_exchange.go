@@ -43,7 +43,7 @@ const samlSkew = time.Minute
 func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string, once bool) (*User, *saml.Assertion, error) {
 	var check trace.CheckID // the check running, named in the trace when it refuses
 	refuse := func(format string, args ...any) (*User, *saml.Assertion, error) {
-		e := oauth.InvalidGrant("subject_token (SAML assertion): "+format, args...)
+		e := oauth.InvalidGrant("subject_token (SAML assertion): "+format, args...).WithReason(oauth.ReasonSignInAgain)
 		trace.Fail(ctx, check, e.Description)
 		return nil, nil, e
 	}
@@ -196,20 +196,20 @@ func (d exchangeDispatch) Handle(ctx context.Context, req *oauth.TokenRequest) (
 func (s *Server) verifyRefreshSubject(ctx context.Context, token, clientID string) (*exchange.Subject, error) {
 	sess, err := s.op.Codes.Peek(ctx, token)
 	if errors.Is(err, codeflow.ErrGone) {
-		return nil, oauth.InvalidGrant("subject_token is not a live refresh token of this IdP")
+		return nil, oauth.InvalidGrant("subject_token is not a live refresh token of this IdP").WithReason(oauth.ReasonSignInAgain)
 	}
 	if err != nil {
 		return nil, oauth.ServerError(err)
 	}
 	if sess.ClientID != clientID {
-		return nil, oauth.InvalidGrant("subject_token was issued to another client")
+		return nil, oauth.InvalidGrant("subject_token was issued to another client").WithReason(oauth.ReasonSignInAgain)
 	}
 	u, err := s.store.user(ctx, sess.UserID)
 	if err != nil {
 		return nil, oauth.InvalidGrant("the subject's account no longer exists")
 	}
 	if u.Disabled {
-		return nil, oauth.InvalidGrant("the subject's account is disabled by the administrator")
+		return nil, oauth.InvalidGrant("the subject's account is disabled by the administrator").WithReason(oauth.ReasonAccountDisabled)
 	}
 	return &exchange.Subject{ID: u.ID, Email: u.Email, AuthTime: sess.AuthTime}, nil
 }

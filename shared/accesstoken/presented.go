@@ -2,12 +2,14 @@ package accesstoken
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 
 	"xaa.example/shared/dpop"
+	"xaa.example/shared/oauth"
 )
 
 // Guard checks how a request presents an access token to a resource
@@ -37,6 +39,15 @@ type Refusal struct {
 	Nonce       string
 	// Revoked: the token is valid but revoked (Guard.Revoked said why).
 	Revoked bool
+}
+
+// reason is the refusal's error_reason, for the program that sent the
+// token (oauth.Reason).
+func (r *Refusal) reason() oauth.Reason {
+	if r.Revoked {
+		return oauth.ReasonTokenRevoked
+	}
+	return ""
 }
 
 // Challenges are the WWW-Authenticate values for r: the scheme that
@@ -70,7 +81,7 @@ func (r *Refusal) Write(w http.ResponseWriter, realm string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(r.Status)
-	fmt.Fprintf(w, "{\"error\":%q,\"error_description\":%q}\n", code, desc)
+	_ = json.NewEncoder(w).Encode(oauth.ErrorBody{Error: code, ErrorDescription: desc, ErrorReason: r.reason()})
 }
 
 // Check returns the request's token claims, or why it is refused. The

@@ -100,24 +100,24 @@ func (g *relayGrant) currentIdPToken(ctx context.Context, userID string) (string
 	s := g.s
 	us, err := s.store.upstream(ctx, userID)
 	if errors.Is(err, storage.ErrNotFound) {
-		return "", "", nil, oauth.InvalidGrant("there is no IdP sign-in for this user; sign in again")
+		return "", "", nil, oauth.InvalidGrant("there is no IdP sign-in for this user; sign in again").WithReason(oauth.ReasonSignInAgain)
 	}
 	if err != nil {
 		return "", "", nil, oauth.ServerError(err)
 	}
 	t := s.tenantByIssuer(us.IdPIssuer)
 	if t == nil {
-		return "", "", nil, oauth.InvalidGrant("the user's IdP is no longer configured here; sign in again")
+		return "", "", nil, oauth.InvalidGrant("the user's IdP is no longer configured here; sign in again").WithReason(oauth.ReasonSignInAgain)
 	}
 	if t.SAML && t.SAMLDirect {
 		if us.SAMLAssertion == "" {
-			return "", "", nil, oauth.InvalidGrant("there is no SAML assertion from the sign-in; sign in again")
+			return "", "", nil, oauth.InvalidGrant("there is no SAML assertion from the sign-in; sign in again").WithReason(oauth.ReasonSignInAgain)
 		}
 		return us.SAMLAssertion, oauth.TokenTypeSAML2, t, nil
 	}
 	if t.SAML {
 		if us.RefreshToken == "" {
-			return "", "", nil, oauth.InvalidGrant("the SAML sign-in was not exchanged for an IdP refresh token; sign in again")
+			return "", "", nil, oauth.InvalidGrant("the SAML sign-in was not exchanged for an IdP refresh token; sign in again").WithReason(oauth.ReasonSignInAgain)
 		}
 		return us.RefreshToken, oauth.TokenTypeRefreshToken, t, nil
 	}
@@ -125,11 +125,11 @@ func (g *relayGrant) currentIdPToken(ctx context.Context, userID string) (string
 		return us.IDToken, oauth.TokenTypeIDToken, t, nil
 	}
 	if us.RefreshToken == "" {
-		return "", "", nil, oauth.InvalidGrant("the IdP sign-in has expired; sign in again")
+		return "", "", nil, oauth.InvalidGrant("the IdP sign-in has expired; sign in again").WithReason(oauth.ReasonSignInAgain)
 	}
 	res, err := t.rp.Refresh(ctx, us.RefreshToken)
 	if err != nil {
-		return "", "", nil, oauth.InvalidGrant("the IdP sign-in has expired and could not be renewed; sign in again").WithCause(err)
+		return "", "", nil, oauth.InvalidGrant("the IdP sign-in has expired and could not be renewed; sign in again").WithReason(oauth.ReasonSignInAgain).WithCause(err)
 	}
 	us.IDToken, us.RefreshToken, us.Expiry = res.IDToken, res.RefreshToken, res.Expiry
 	if err := s.store.saveUpstream(ctx, us); err != nil {
@@ -153,7 +153,7 @@ func subjectWords(tokenType string) string {
 // relayIdPError passes the IdP's refusal on to the app. A refusal of this
 // server's own credentials is this server's misconfiguration, not the app's.
 func relayIdPError(err error) error {
-	var er *xaaclient.ErrorResponse
+	var er *oauth.Error
 	var un *xaaclient.Unreachable
 	switch {
 	case errors.As(err, &un):
@@ -165,7 +165,7 @@ func relayIdPError(err error) error {
 		if er.Description != "" {
 			desc += ": " + er.Description
 		}
-		return &oauth.Error{Code: er.Code, Description: desc, Status: http.StatusBadRequest}
+		return &oauth.Error{Code: er.Code, Description: desc, Status: http.StatusBadRequest, Reason: er.Reason}
 	}
 	return oauth.TemporarilyUnavailable("the enterprise IdP failed to answer the token exchange").WithCause(err)
 }

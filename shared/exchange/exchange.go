@@ -179,7 +179,7 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 		}
 	}
 	if conn == nil || !conn.Enabled {
-		return nil, CheckConnection, oauth.AccessDenied("the administrator has not enabled access from this app to %s", audience)
+		return nil, CheckConnection, oauth.AccessDenied("the administrator has not enabled access from this app to %s", audience).WithReason(oauth.ReasonConnectionDisabled)
 	}
 	if resource == "" {
 		resource = conn.Resource

@@ -104,7 +104,7 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 		d.account, err = g.Accounts.LinkJustInTime(ctx, c.Issuer, c.Tenant, c.Subject, c.Email)
 		if errors.Is(err, ErrDeactivated) {
 			// The email is a deactivated account's.
-			return nil, oauth.InvalidGrant("the account was deactivated by the administrator")
+			return nil, oauth.InvalidGrant("the account was deactivated by the administrator").WithReason(oauth.ReasonAccountDisabled)
 		}
 		if err != nil {
 			return nil, oauth.ServerError(err)
@@ -259,7 +259,7 @@ func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision
 		d.account = acct
 		trace.PassDetail(ctx, CheckSubject, again+"linked at sign-in: account "+acct.ID+asOf)
 	case errors.Is(err, ErrDeactivated):
-		return fail(oauth.InvalidGrant("the account was deactivated by the administrator"))
+		return fail(oauth.InvalidGrant("the account was deactivated by the administrator").WithReason(oauth.ReasonAccountDisabled))
 	case !errors.Is(err, ErrNoAccount):
 		return fail(oauth.ServerError(err))
 	case v.Issuer.JIT.Allows(c.Email):

@@ -12,7 +12,10 @@ type Error struct {
 	Code        string
 	Description string
 	Status      int
-	cause       error
+	// Reason says, for a program, why the request was refused where the
+	// code alone does not; "" when the code says all there is.
+	Reason Reason
+	cause  error
 }
 
 func (e *Error) Error() string {
@@ -23,6 +26,47 @@ func (e *Error) Error() string {
 }
 
 func (e *Error) Unwrap() error { return e.cause }
+
+// Is matches a Reason, so that a caller asks errors.Is(err,
+// oauth.ReasonAccountDisabled) and never reads the description.
+func (e *Error) Is(target error) bool {
+	r, ok := target.(Reason)
+	return ok && r != "" && e.Reason == r
+}
+
+// WithReason returns a copy of e that carries a reason for programs.
+func (e *Error) WithReason(r Reason) *Error {
+	c := *e
+	c.Reason = r
+	return &c
+}
+
+// Reason is why a request was refused, for the program that made it: the
+// error response's error_reason member, beside error and error_description
+// (an extension member, which clients that do not know it ignore; RFC 6749
+// §5.2 leaves the description to people). A Reason is also an error, the
+// target of errors.Is.
+type Reason string
+
+func (r Reason) Error() string { return string(r) }
+
+// The reasons this project's servers give and its clients act on.
+const (
+	// ReasonAccountDisabled: an administrator disabled the person's
+	// account (at the IdP) or deactivated it (at a resource, by
+	// provisioning). Signing in again does not help.
+	ReasonAccountDisabled Reason = "account_disabled"
+	// ReasonSignInAgain: the person's sign-in (the subject token, or what
+	// renews it) is expired, unknown or no longer valid: a new sign-in
+	// helps.
+	ReasonSignInAgain Reason = "sign_in_again"
+	// ReasonConnectionDisabled: the administrator has not enabled the
+	// connection from this app to that resource.
+	ReasonConnectionDisabled Reason = "connection_disabled"
+	// ReasonTokenRevoked: the access token is valid but was revoked (a
+	// Shared Signals event ended the person's or the app's access).
+	ReasonTokenRevoked Reason = "token_revoked"
+)
 
 // WithCause returns a copy of e that carries an internal cause for the log.
 func (e *Error) WithCause(err error) *Error {

@@ -22,6 +22,19 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 type ErrorBody struct {
 	Error            string `json:"error"`
 	ErrorDescription string `json:"error_description,omitempty"`
+	// ErrorReason is Error.Reason (an extension member).
+	ErrorReason Reason `json:"error_reason,omitempty"`
+}
+
+// ReadError is the error a server answered, as this package's *Error: the
+// one type for OAuth errors on both sides of the wire. A body that is no
+// OAuth error is server_error, saying what was answered.
+func ReadError(status int, body []byte, from string) *Error {
+	var e ErrorBody
+	if json.Unmarshal(body, &e) != nil || e.Error == "" {
+		return &Error{Status: status, Code: "server_error", Description: from + " answered " + http.StatusText(status)}
+	}
+	return &Error{Status: status, Code: e.Error, Description: e.ErrorDescription, Reason: e.ErrorReason}
 }
 
 // WriteError answers with err as an OAuth error. The private cause is logged,
@@ -38,7 +51,7 @@ func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
 	if oe.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="token"`)
 	}
-	WriteJSON(w, oe.Status, ErrorBody{Error: oe.Code, ErrorDescription: oe.Description})
+	WriteJSON(w, oe.Status, ErrorBody{Error: oe.Code, ErrorDescription: oe.Description, ErrorReason: oe.Reason})
 }
 
 // WriteMetadata writes a discovery document (RFC 8414 §3, OpenID Connect

@@ -50,7 +50,7 @@ func (p *Provider) IssueSession(ctx context.Context, sess codeflow.Session) (*oa
 		return nil, oauth.InvalidGrant("the account behind this grant no longer exists")
 	}
 	if u.Disabled {
-		return nil, oauth.InvalidGrant("the account behind this grant is disabled by the administrator")
+		return nil, oauth.InvalidGrant("the account behind this grant is disabled by the administrator").WithReason(oauth.ReasonAccountDisabled)
 	}
 	client, err := p.cfg.Clients.Client(ctx, sess.ClientID)
 	if err != nil {
@@ -94,15 +94,15 @@ const SubjectSkew = time.Minute
 func (p *Provider) VerifyIDToken(raw, clientID string) (*IDClaims, *oauth.Error) {
 	var c IDClaims
 	if err := p.Keys.Verify(raw, oauth.TypJWT, &c); err != nil {
-		return nil, oauth.InvalidGrant("subject_token is not an ID token issued by %s", p.cfg.Issuer).WithCause(err)
+		return nil, oauth.InvalidGrant("subject_token is not an ID token issued by %s", p.cfg.Issuer).WithReason(oauth.ReasonSignInAgain).WithCause(err)
 	}
 	switch {
 	case c.Issuer != p.cfg.Issuer:
-		return nil, oauth.InvalidGrant("subject_token was issued by another server")
+		return nil, oauth.InvalidGrant("subject_token was issued by another server").WithReason(oauth.ReasonSignInAgain)
 	case !c.Audience.Contains(clientID):
-		return nil, oauth.InvalidGrant("subject_token was not issued to the authenticated client")
+		return nil, oauth.InvalidGrant("subject_token was not issued to the authenticated client").WithReason(oauth.ReasonSignInAgain)
 	case c.Expiry == nil || !p.cfg.Now().Before(c.Expiry.Time().Add(SubjectSkew)):
-		return nil, oauth.InvalidGrant("subject_token has expired")
+		return nil, oauth.InvalidGrant("subject_token has expired").WithReason(oauth.ReasonSignInAgain)
 	}
 	return &c, nil
 }

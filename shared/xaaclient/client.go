@@ -249,20 +249,6 @@ func Redeem(ctx context.Context, hc *http.Client, tokenURL string, creds Credent
 	return resp, nil
 }
 
-// ErrorResponse is an OAuth error answered by a token endpoint.
-type ErrorResponse struct {
-	Status      int
-	Code        string
-	Description string
-}
-
-func (e *ErrorResponse) Error() string {
-	if e.Description == "" {
-		return e.Code
-	}
-	return e.Code + ": " + e.Description
-}
-
 // Unreachable wraps a token endpoint that could not be reached at all.
 type Unreachable struct {
 	URL string
@@ -319,15 +305,14 @@ func postTokenOnce(ctx context.Context, hc *http.Client, tokenURL string, creds 
 		return nil, "", &Unreachable{URL: tokenURL, Err: err}
 	}
 	if resp.StatusCode != http.StatusOK {
-		var e oauth.ErrorBody
-		if json.Unmarshal(answer, &e) != nil || e.Error == "" {
-			return nil, "", &ErrorResponse{Status: resp.StatusCode, Code: "server_error", Description: fmt.Sprintf("%s answered %s", tokenURL, resp.Status)}
-		}
+		// An OAuth error, read into oauth.Error: the one type for them on
+		// both sides of the wire.
+		e := oauth.ReadError(resp.StatusCode, answer, tokenURL)
 		retry := ""
-		if e.Error == dpop.CodeUseNonce && creds.DPoP != nil {
+		if e.Code == dpop.CodeUseNonce && creds.DPoP != nil {
 			retry = resp.Header.Get(dpop.NonceHeader)
 		}
-		return nil, retry, &ErrorResponse{Status: resp.StatusCode, Code: e.Error, Description: e.ErrorDescription}
+		return nil, retry, e
 	}
 	var tr oauth.TokenResponse
 	if err := json.Unmarshal(answer, &tr); err != nil {

@@ -38,6 +38,8 @@ type chainProblem struct {
 	// ScopeDenied: the administrator's connection does not grant the
 	// scope this needs (the API answered insufficient_scope).
 	ScopeDenied bool
+	// Reason is the refusing server's error_reason, when it gave one.
+	Reason oauth.Reason
 }
 
 func (p *chainProblem) Error() string { return p.Title + ": " + p.Detail }
@@ -129,7 +131,7 @@ func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Sco
 		// The held token was refused (revoked by the IdP's Shared Signals,
 		// expired early, keys rotated): forget it and go through the chain
 		// again, once.
-		revoked := strings.Contains(problem.Detail, "revoked by a Shared Signals event")
+		revoked := problem.Reason == oauth.ReasonTokenRevoked
 		_ = a.store.forgetAccessToken(ctx, user.Subject, a.cfg.TodoResource)
 		if token, problem = a.runChain(ctx, user, scope); problem != nil {
 			if revoked {
@@ -306,7 +308,8 @@ func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string
 		return resp.StatusCode, &chainProblem{Title: "Not found", Message: "The todo app has no such todo in your list.", Detail: string(answer), NotFound: true}
 	case resp.StatusCode >= 300:
 		return resp.StatusCode, &chainProblem{Title: "The todo API refused the request",
-			Message: fmt.Sprintf("The todo API answered %s.", resp.Status), Detail: string(answer)}
+			Message: fmt.Sprintf("The todo API answered %s.", resp.Status), Detail: string(answer),
+			Reason: oauth.ReadError(resp.StatusCode, answer, "the todo API").Reason}
 	}
 	if err := json.Unmarshal(answer, out); err != nil {
 		return resp.StatusCode, &chainProblem{Title: "Todos unavailable", Message: "The todo API's answer could not be read.", Detail: err.Error()}
@@ -316,7 +319,7 @@ func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string
 
 // explain turns a failed exchange or redemption into words for the page.
 func explain(err error, step string) *chainProblem {
-	var er *xaaclient.ErrorResponse
+	var er *oauth.Error
 	var un *xaaclient.Unreachable
 	switch {
 	case errors.As(err, &un):
@@ -327,7 +330,7 @@ func explain(err error, step string) *chainProblem {
 			return &chainProblem{Title: "Access to the todo app is not allowed", Detail: err.Error(),
 				Message: "Your company's identity provider refused to vouch for you to the todo app: an administrator has not enabled the connection from the wiki to the todo app."}
 		case "invalid_grant":
-			if strings.Contains(er.Description, "disabled by the administrator") {
+			if errors.Is(er, oauth.ReasonAccountDisabled) {
 				return &chainProblem{Title: "Your account is disabled", Detail: err.Error(),
 					Message: "Your company's administrator has disabled your account at the identity provider, so it no longer vouches for you to the todo app. Signing in again will not help: ask your administrator."}
 			}

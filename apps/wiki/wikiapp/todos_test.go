@@ -1,0 +1,50 @@
+package wikiapp
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/xaaclient"
+)
+
+// TestExplain: what the wiki tells the person when a step of the chain is
+// refused, decided by the error's code and reason (error_reason), never by
+// the words of its description, which another IdP words otherwise.
+func TestExplain(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		err    error
+		step   string
+		title  string
+		signIn bool
+	}{
+		{name: "an account disabled at the IdP, in another IdP's words", step: "exchange",
+			err:   oauth.InvalidGrant("user is suspended").WithReason(oauth.ReasonAccountDisabled),
+			title: "Your account is disabled"},
+		{name: "a sign-in to renew", step: "exchange", err: oauth.InvalidGrant("the IdP sign-in has expired").WithReason(oauth.ReasonSignInAgain),
+			title: "Please sign in again", signIn: true},
+		{name: "an invalid_grant whose words say disabled, without the reason", step: "exchange",
+			err:   oauth.InvalidGrant("the subject's account is disabled by the administrator"),
+			title: "Please sign in again", signIn: true},
+		{name: "a connection the admin has not enabled", step: "exchange", err: oauth.AccessDenied("no").WithReason(oauth.ReasonConnectionDisabled),
+			title: "Access to the todo app is not allowed"},
+		{name: "the IdP not answering", step: "exchange", err: &oauth.Error{Code: "temporarily_unavailable", Status: 503},
+			title: "The identity provider is not answering"},
+		{name: "a server unreachable", step: "redeem", err: &xaaclient.Unreachable{URL: "http://localhost:5001/token", Err: errors.New("refused")},
+			title: "A server is not answering"},
+		{name: "the todo AS refusing the grant", step: "redeem", err: oauth.InvalidGrant("the account was deactivated").WithReason(oauth.ReasonAccountDisabled),
+			title: "The todo app refused the wiki's grant"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := explain(tt.err, tt.step)
+			if p.Title != tt.title || p.SignIn != tt.signIn || p.Message == "" {
+				t.Errorf("got %q (sign in %v): %s; want %q (sign in %v)", p.Title, p.SignIn, p.Message, tt.title, tt.signIn)
+			}
+			if strings.HasSuffix(p.Message, "..") {
+				t.Errorf("message %q", p.Message)
+			}
+		})
+	}
+}

@@ -50,7 +50,7 @@ func TestAgentWithClientMetadataDocument(t *testing.T) {
 	s := startStack(t, sqliteDB, func(c *configs) {
 		// The vendor's site is on a loopback address, which the todo AS
 		// fetches from only when told (ClientMetadataLocalHosts).
-		c.todoAS.ClientMetadataLocalHosts = []string{strings.TrimPrefix(vendor.URL, "http://")}
+		c.todoAS.IDJAGs.ClientMetadataLocalHosts = []string{strings.TrimPrefix(vendor.URL, "http://")}
 	})
 
 	md, err := jwks.Discover(t.Context(), http.DefaultClient, s.topology.TodoAS)

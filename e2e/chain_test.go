@@ -259,9 +259,9 @@ func TestOktaShapedConfiguration(t *testing.T) {
 	const mapped = "0oa1wikiattodo"
 	s := startStack(t, sqliteDB, func(c *configs) {
 		c.idp.Connections[0].ClientIDAtResource = mapped
-		todoas.ConfigureWikiClient(c.todoAS, mapped, "mapped-secret")
-		c.todoAS.TrustedIssuers[0].JIT = idjag.JITPolicy{}
-		c.todoAS.SeedUsers = nil
+		todoas.ConfigureWikiClient(&c.todoAS.Server, mapped, "mapped-secret")
+		c.todoAS.IDJAGs.Trusted[0].JIT = idjag.JITPolicy{}
+		c.todoAS.Server.SeedUsers = nil
 		c.wiki.ClientIDAtTodo, c.wiki.ClientSecretAtTodo = mapped, "mapped-secret"
 	})
 	b := newBrowser(t)

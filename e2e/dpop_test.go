@@ -69,7 +69,7 @@ func TestWikiChainWithDPoP(t *testing.T) {
 // proof (RFC 9449 §8), the wiki and the agent learn it from the first
 // refusal (use_dpop_nonce, DPoP-Nonce) and their chains still complete.
 func TestChainsWithDPoPNonces(t *testing.T) {
-	s := startStack(t, sqliteDB, func(c *configs) { c.todoAS.DPoPNonces = true })
+	s := startStack(t, sqliteDB, func(c *configs) { c.todoAS.Server.DPoPNonces = true })
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
 	if p := b.get(s.topology.Wiki + "/todos"); !strings.Contains(p.Body, demo.BobTodos[0]) {

@@ -93,9 +93,9 @@ func TestClientAuthMethodsAndTargets(t *testing.T) {
 				c.idp.Clients[i].AuthMethod = oauth.AuthSecretPost
 			}
 		}
-		for i := range c.todoAS.Clients {
-			if c.todoAS.Clients[i].ID == demo.WikiAtTodoClient {
-				c.todoAS.Clients[i].AuthMethod = oauth.AuthSecretPost
+		for i := range c.todoAS.Server.Clients {
+			if c.todoAS.Server.Clients[i].ID == demo.WikiAtTodoClient {
+				c.todoAS.Server.Clients[i].AuthMethod = oauth.AuthSecretPost
 			}
 		}
 		c.wikiAS.Tenants[0].IdP.AuthMethod = oauth.AuthSecretPost
@@ -339,7 +339,7 @@ func TestPasswordGuessingIsThrottled(t *testing.T) {
 func TestConcurrentRefresh(t *testing.T) {
 	clk := &clock{now: time.Now()}
 	s := startStack(t, sqliteDB, func(c *configs) {
-		c.idp.Now, c.wikiAS.Now, c.todoAS.Now, c.todo.Now, c.wiki.Now = clk.Now, clk.Now, clk.Now, clk.Now, clk.Now
+		c.idp.Now, c.wikiAS.Now, c.todoAS.Server.Now, c.todo.Now, c.wiki.Now = clk.Now, clk.Now, clk.Now, clk.Now, clk.Now
 	})
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)

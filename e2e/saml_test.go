@@ -576,8 +576,8 @@ func TestSAMLACSHostile(t *testing.T) {
 // ("linked at sign-in"), not a just-in-time one.
 func TestSAMLResourceApp(t *testing.T) {
 	s := startStack(t, sqliteDB, func(c *configs) {
-		for i := range c.todoAS.TrustedIssuers {
-			c.todoAS.TrustedIssuers[i].JIT.Enabled = false // only the SAML link may find foo
+		for i := range c.todoAS.IDJAGs.Trusted {
+			c.todoAS.IDJAGs.Trusted[i].JIT.Enabled = false // only the SAML link may find foo
 		}
 	})
 	post := func(b *browser, login page) page {

@@ -39,8 +39,8 @@ func scimRequest(t *testing.T, s *stack, method, path, body string) (int, map[st
 func TestProvisionedPersonWithoutEmail(t *testing.T) {
 	s := startStack(t, sqliteDB, func(c *configs) {
 		c.idp.IDJAGEmail = false
-		for i := range c.todoAS.TrustedIssuers {
-			c.todoAS.TrustedIssuers[i].JIT.Enabled = false
+		for i := range c.todoAS.IDJAGs.Trusted {
+			c.todoAS.IDJAGs.Trusted[i].JIT.Enabled = false
 		}
 	})
 	const email = "john@tables.fake2"
@@ -101,8 +101,8 @@ func TestProvisionedPersonWithoutEmail(t *testing.T) {
 func TestProvisioningFromTheIdP(t *testing.T) {
 	s := startStack(t, sqliteDB, func(c *configs) {
 		c.idp.IDJAGEmail = false
-		for i := range c.todoAS.TrustedIssuers {
-			c.todoAS.TrustedIssuers[i].JIT.Enabled = false
+		for i := range c.todoAS.IDJAGs.Trusted {
+			c.todoAS.IDJAGs.Trusted[i].JIT.Enabled = false
 		}
 	})
 	admin, csrf := adminBrowser(t, s)

@@ -30,6 +30,7 @@ import (
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/scim"
 	"xaa.example/shared/ssf"
 	"xaa.example/shared/storage/storagetest"
 )
@@ -129,12 +130,12 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 
 		// The todo AS: IdP 2's ID-JAGs, for idp2.test; tenantB's
 		// provisioning; a registered client whose id is a URL.
-		c.todoAS.TrustedIssuers = append(c.todoAS.TrustedIssuers, &idjag.TrustedIssuer{Issuer: idp2Server.URL,
+		c.todoAS.IDJAGs.Trusted = append(c.todoAS.IDJAGs.Trusted, &idjag.TrustedIssuer{Issuer: idp2Server.URL,
 			JIT: idjag.JITPolicy{Enabled: true, EmailDomains: []string{idp2Domain}}})
-		c.todoAS.SCIM = append(c.todoAS.SCIM, authserver.SCIMClient{Token: tenantBSCIMToken, Issuer: topo.IdP, Tenant: "tenantB", Domains: []string{tenantBDomain}})
-		c.todoAS.Clients = append(c.todoAS.Clients, oauth.Client{ID: registeredURLClient, Secret: "registered-url-client-secret",
+		c.todoAS.SCIM = append(c.todoAS.SCIM, scim.Client{Token: tenantBSCIMToken, Issuer: topo.IdP, Tenant: "tenantB", Domains: []string{tenantBDomain}})
+		c.todoAS.Server.Clients = append(c.todoAS.Server.Clients, oauth.Client{ID: registeredURLClient, Secret: "registered-url-client-secret",
 			GrantTypes: []string{oauth.GrantJWTBearer}, Scopes: []string{demo.ScopeTodosRead}})
-		c.todoAS.ClientMetadataLocalHosts = []string{strings.TrimPrefix(vendor.URL, "http://")}
+		c.todoAS.IDJAGs.ClientMetadataLocalHosts = []string{strings.TrimPrefix(vendor.URL, "http://")}
 
 		// The todo app: IdP 2's Shared Signals, about idp2.test.
 		c.todo.Signals.Transmitters = append(c.todo.Signals.Transmitters, todoapp.Transmitter{Issuer: idp2Server.URL, StreamToken: idp2StreamToken, Domains: []string{idp2Domain}})

@@ -93,7 +93,7 @@ type configs struct {
 	topology demo.Topology
 	idp      *provider.Config
 	wikiAS   *authserver.Config
-	todoAS   *authserver.Config
+	todoAS   *todoas.Config
 	todo     *todoapp.Config
 	wiki     *wikiapp.Config
 	// wrap, by service name, wraps a service's handler (to take an
@@ -135,7 +135,7 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 		handlers[name].wrap = w
 	}
 
-	s.traces = map[string]*trace.Store{"idp": idpCfg.Trace, "wiki-as": wikiASCfg.Trace, "todo-as": todoASCfg.Trace, "todo": todoCfg.Trace, "wiki": wikiCfg.Trace}
+	s.traces = map[string]*trace.Store{"idp": idpCfg.Trace, "wiki-as": wikiASCfg.Trace, "todo-as": todoASCfg.Server.Trace, "todo": todoCfg.Trace, "wiki": wikiCfg.Trace}
 	for _, store := range s.traces {
 		if store != nil {
 			store.Key = traceKey
@@ -150,15 +150,20 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	handlers["idp"].set(idp.Handler())
 
 	for replica := range max(cfg.replicas, 1) {
-		for name, asCfg := range map[string]authserver.Config{"wiki-as": wikiASCfg, "todo-as": todoASCfg} {
-			asCfg.DB, asCfg.Log, asCfg.HTTPClient = s.dbs[name], log.With("service", name, "replica", replica), hc
-			as, err := authserver.New(ctx, asCfg)
-			if err != nil {
-				t.Fatalf("start %s: %v", name, err)
-			}
-			t.Cleanup(as.Close)
-			handlers[name].set(as.Handler())
+		wikiASCfg.DB, wikiASCfg.Log, wikiASCfg.HTTPClient = s.dbs["wiki-as"], log.With("service", "wiki-as", "replica", replica), hc
+		wikiAS, err := wikias.New(ctx, wikiASCfg)
+		if err != nil {
+			t.Fatalf("start wiki-as: %v", err)
 		}
+		t.Cleanup(wikiAS.Close)
+		handlers["wiki-as"].set(wikiAS.Handler())
+		todoASCfg.Server.DB, todoASCfg.Server.Log, todoASCfg.Server.HTTPClient = s.dbs["todo-as"], log.With("service", "todo-as", "replica", replica), hc
+		todoAS, err := todoas.New(ctx, todoASCfg)
+		if err != nil {
+			t.Fatalf("start todo-as: %v", err)
+		}
+		t.Cleanup(todoAS.Close)
+		handlers["todo-as"].set(todoAS.Handler())
 
 		todoCfg.DB, todoCfg.Log, todoCfg.HTTPClient = s.dbs["todo"], log.With("service", "todo", "replica", replica), hc
 		todo, err := todoapp.New(ctx, todoCfg)

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"xaa.example/authservers/todo/todoas"
-	"xaa.example/shared/authserver"
 	"xaa.example/shared/envconfig"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/serve"
@@ -20,8 +19,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	env := envconfig.New(getenv)
 	topology := serve.Topology(env)
 	cfg := todoas.DefaultConfig(topology)
-	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
-	idp := &cfg.Tenants[0]
+	srv := &cfg.Server
+	srv.SecureCookies = env.Bool("SECURE_COOKIES", false)
+	idp := &srv.Tenants[0]
 	// TODO_AS_IDP_CLIENT_ID wins over IDP_CLIENT_ID, so one env file can
 	// hold both authorization servers' registrations at the IdP.
 	idp.IdP.ClientID = env.String("TODO_AS_IDP_CLIENT_ID", env.String("IDP_CLIENT_ID", idp.IdP.ClientID))
@@ -29,42 +29,44 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	idp.Domains = env.List("ORG_DOMAINS", idp.Domains)
 	// The SAML tenant, as at the wiki AS (SAML_DOMAINS), with this
 	// server's own SAML app at the IdP.
-	samlTenant := &cfg.Tenants[1]
+	samlTenant := &srv.Tenants[1]
 	samlTenant.Domains = env.List("SAML_DOMAINS", samlTenant.Domains)
 	samlTenant.IdP.Issuer = env.URL("TODO_AS_SAML_IDP_METADATA_URL", samlTenant.IdP.Issuer)
 	samlTenant.IdP.TokenIssuer = topology.IdP
 	samlTenant.IdP.ClientID, samlTenant.IdP.ClientSecret = idp.IdP.ClientID, idp.IdP.ClientSecret
 	if env.Set("ORG_DOMAINS") && !env.Set("SAML_DOMAINS") {
-		cfg.Tenants = cfg.Tenants[:1]
+		srv.Tenants = srv.Tenants[:1]
 	}
-	cfg.TrustedIssuers = todoas.TrustedIssuers(env, cfg.TrustedIssuers)
+	// The resource side: whose ID-JAGs it redeems (TRUSTED_ISSUER_n), and
+	// clients known by their metadata documents.
+	cfg.IDJAGs.Trusted = todoas.TrustedIssuers(env, cfg.IDJAGs.Trusted)
+	cfg.IDJAGs.ClientMetadataDocuments = env.Bool("CLIENT_METADATA_DOCUMENTS", cfg.IDJAGs.ClientMetadataDocuments)
+	cfg.IDJAGs.ClientMetadataLocalHosts = env.List("CLIENT_METADATA_LOCAL_HOSTS", nil)
 	// SCIM provisioning by the (first) trusted IdP; SCIM=false turns the
 	// endpoint off.
 	scimClient := &cfg.SCIM[0]
 	scimClient.Token = env.String("SCIM_TOKEN", scimClient.Token)
-	scimClient.Issuer = env.URL("SCIM_ISSUER", cfg.TrustedIssuers[0].Issuer)
+	scimClient.Issuer = env.URL("SCIM_ISSUER", cfg.IDJAGs.Trusted[0].Issuer)
 	scimClient.Tenant = env.String("SCIM_TENANT", "")
 	// The people it provisions: those of the organisations that sign in
 	// here, unless SCIM_DOMAINS names others.
 	var signInDomains []string
-	for _, t := range cfg.Tenants {
+	for _, t := range srv.Tenants {
 		signInDomains = append(signInDomains, t.Domains...)
 	}
 	scimClient.Domains = env.List("SCIM_DOMAINS", signInDomains)
 	if !env.Bool("SCIM", true) {
 		cfg.SCIM = nil
 	}
-	cfg.AccessTokenLifetime = env.Duration("ACCESS_TOKEN_LIFETIME", cfg.AccessTokenLifetime)
-	todoas.ConfigureWikiClient(&cfg, env.String("WIKI_CLIENT_ID_AT_TODO", ""), env.String("WIKI_CLIENT_SECRET_AT_TODO", ""))
-	cfg.ClientMetadataDocuments = env.Bool("CLIENT_METADATA_DOCUMENTS", cfg.ClientMetadataDocuments)
-	cfg.ClientMetadataLocalHosts = env.List("CLIENT_METADATA_LOCAL_HOSTS", nil)
-	cfg.DPoPNonces = env.Bool("DPOP_NONCES", false)
-	todoas.ConfigureAgentClient(&cfg, env.String("AGENT_CLIENT_ID_AT_TODO", ""), env.String("AGENT_CLIENT_SECRET_AT_TODO", ""))
-	traceStore, err := serve.DebugTrace(env, cfg.Trace)
+	srv.AccessTokenLifetime = env.Duration("ACCESS_TOKEN_LIFETIME", srv.AccessTokenLifetime)
+	todoas.ConfigureWikiClient(srv, env.String("WIKI_CLIENT_ID_AT_TODO", ""), env.String("WIKI_CLIENT_SECRET_AT_TODO", ""))
+	srv.DPoPNonces = env.Bool("DPOP_NONCES", false)
+	todoas.ConfigureAgentClient(srv, env.String("AGENT_CLIENT_ID_AT_TODO", ""), env.String("AGENT_CLIENT_SECRET_AT_TODO", ""))
+	traceStore, err := serve.DebugTrace(env, srv.Trace)
 	if err != nil {
 		return err
 	}
-	cfg.Trace = traceStore
+	srv.Trace = traceStore
 	if err := env.Err(); err != nil {
 		return err
 	}
@@ -77,11 +79,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return keys.RotateCommand(ctx, db, stdout)
 	}
 
-	cfg.DB, cfg.Log, cfg.HTTPClient = db, log, serve.HTTPClient()
-	srv, err := authserver.New(ctx, cfg)
+	srv.DB, srv.Log, srv.HTTPClient = db, log, serve.HTTPClient()
+	as, err := todoas.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
-	return serve.Listen(ctx, env, ":5001", srv.Handler(), log)
+	defer as.Close()
+	return serve.Listen(ctx, env, ":5001", as.Handler(), log)
 }

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"xaa.example/authservers/wiki/wikias"
-	"xaa.example/shared/authserver"
 	"xaa.example/shared/envconfig"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/serve"
@@ -61,7 +60,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	}
 
 	cfg.DB, cfg.Log, cfg.HTTPClient = db, log, serve.HTTPClient()
-	srv, err := authserver.New(ctx, cfg)
+	srv, err := wikias.New(ctx, cfg)
 	if err != nil {
 		return err
 	}

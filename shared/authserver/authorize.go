@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"time"
+
 	"xaa.example/shared/op"
 
 	"xaa.example/shared/jwtbearer"

@@ -12,8 +12,6 @@ import (
 
 	"xaa.example/shared/demo"
 	"xaa.example/shared/envconfig"
-	"xaa.example/shared/idjag"
-	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/serve"
 	"xaa.example/shared/trace"
@@ -44,29 +42,10 @@ type Config struct {
 
 	// Clients registered at this server.
 	Clients []oauth.Client
-	// ClientMetadataDocuments lets a client that is not registered redeem
-	// ID-JAGs with an https URL as its client_id, authenticating with
-	// private_key_jwt against the keys its Client ID Metadata Document
-	// publishes (MCP EMA §5; shared/clientmeta). ClientMetadataLocalHosts
-	// are the host:port pairs whose documents may be fetched over http
-	// from a private address, for local development only.
-	ClientMetadataDocuments  bool
-	ClientMetadataLocalHosts []string
 	// DPoPNonces makes the token endpoint require its own nonce in DPoP
 	// proofs (RFC 9449 §8; clients retry once with DPoP-Nonce). The nonces
 	// rotate every five minutes and need no storage.
 	DPoPNonces bool
-
-	// Resources this server governs (RFC 8707); the first is the default
-	// audience of access tokens issued by the jwt-bearer grant.
-	Resources []Resource
-	// TrustedIssuers whose ID-JAGs are accepted; none disables the
-	// jwt-bearer grant.
-	TrustedIssuers []*idjag.TrustedIssuer
-
-	// SCIM are the IdPs that provision accounts here (SCIM 2.0 at
-	// /scim/v2); none turns the endpoint off.
-	SCIM []SCIMClient
 
 	// SeedUsers are accounts created at start when missing, not yet linked
 	// to any IdP subject; SSO or a just-in-time ID-JAG links them by email.
@@ -117,9 +96,6 @@ type Upstream struct {
 	OmitExchangeScope bool
 }
 
-// Resource is a protected resource and the scopes it knows.
-type Resource = jwtbearer.Resource
-
 // Validate reports every problem at once. An empty issuer would silently
 // disable go-jose's issuer and audience checks, so it is refused here.
 func (c *Config) Validate() error {
@@ -160,14 +136,6 @@ func (c *Config) Validate() error {
 			add("IdP %s: with several tenants, each must name its email domains", t.IdP.Issuer)
 		}
 	}
-	for _, sc := range c.SCIM {
-		if sc.Token == "" || !envconfig.IsHTTPURL(sc.Issuer) {
-			add("a SCIM client needs a token and the issuer of its people")
-		}
-		if len(sc.Domains) == 0 && len(c.SCIM) > 1 {
-			add("SCIM client of %s (tenant %q): with several SCIM clients, each must name its email domains", sc.Issuer, sc.Tenant)
-		}
-	}
 	if c.DB == nil {
 		add("a database is required")
 	}
@@ -184,14 +152,6 @@ func (c *Config) Validate() error {
 		if cl.AllowsGrant(oauth.GrantAuthorizationCode) && len(cl.RedirectURIs) == 0 {
 			add("client %q uses the authorization code grant but has no redirect URI", cl.ID)
 		}
-	}
-	for _, ti := range c.TrustedIssuers {
-		if err := checkURL(ti.Issuer); err != nil {
-			add("trusted issuer: %v", err)
-		}
-	}
-	if len(c.TrustedIssuers) > 0 && len(c.Resources) == 0 {
-		add("a server that accepts ID-JAGs must govern at least one resource")
 	}
 	if len(problems) > 0 {
 		return errors.New(strings.Join(problems, "; "))

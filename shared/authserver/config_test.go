@@ -7,6 +7,7 @@ import (
 	"gorm.io/gorm"
 
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/scim"
 )
 
 // TestConfigRefusesWildcardAuthorities: beside another authority of its
@@ -18,7 +19,6 @@ func TestConfigRefusesWildcardAuthorities(t *testing.T) {
 			Issuer: "https://as.test", CookieName: "c", DB: &gorm.DB{},
 			Clients: []oauth.Client{{ID: "app", Secret: "s"}},
 			Tenants: []Tenant{{Domains: []string{"a.test"}, IdP: Upstream{Issuer: "https://idp-a.test", ClientID: "x", ClientSecret: "y"}}},
-			SCIM:    []SCIMClient{{Token: "t1", Issuer: "https://idp-a.test", Domains: []string{"a.test"}}},
 		}
 	}
 	if err := (func() *Config { c := valid(); return &c }()).Validate(); err != nil {
@@ -31,10 +31,6 @@ func TestConfigRefusesWildcardAuthorities(t *testing.T) {
 		{name: "a second tenant with no domains", want: "each must name its email domains", edit: func(c *Config) {
 			c.Tenants = append(c.Tenants, Tenant{IdP: Upstream{Issuer: "https://idp-b.test", ClientID: "x", ClientSecret: "y"}})
 		}},
-		{name: "a second SCIM client with no domains", want: "with several SCIM clients", edit: func(c *Config) {
-			c.SCIM = append(c.SCIM, SCIMClient{Token: "t2", Issuer: "https://idp-a.test", Tenant: "b"})
-		}},
-		{name: "a SCIM client with no issuer", want: "a SCIM client needs", edit: func(c *Config) { c.SCIM[0].Issuer = "" }},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := valid()
@@ -44,10 +40,31 @@ func TestConfigRefusesWildcardAuthorities(t *testing.T) {
 			}
 		})
 	}
-	// One tenant or one SCIM client alone may vouch for every address.
+	// One tenant alone may vouch for every address.
 	c := valid()
-	c.Tenants[0].Domains, c.SCIM[0].Domains = nil, nil
+	c.Tenants[0].Domains = nil
 	if err := c.Validate(); err != nil {
-		t.Errorf("a single authority of each kind with no domains: %v", err)
+		t.Errorf("a single tenant with no domains: %v", err)
+	}
+}
+
+// TestSCIMRefusesWildcardClients: the same for provisioning clients.
+func TestSCIMRefusesWildcardClients(t *testing.T) {
+	one := scim.Client{Token: "t1", Issuer: "https://idp-a.test", Domains: []string{"a.test"}}
+	for _, tt := range []struct {
+		name    string
+		clients []scim.Client
+		want    string
+	}{
+		{name: "a second client with no domains", want: "with several SCIM clients", clients: []scim.Client{one, {Token: "t2", Issuer: "https://idp-a.test", Tenant: "b"}}},
+		{name: "a client with no issuer", want: "a SCIM client needs", clients: []scim.Client{{Token: "t1", Domains: []string{"a.test"}}}},
+		{name: "no client", want: "at least one SCIM client", clients: nil},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			err := WithSCIM(tt.clients...)(&Server{cfg: Config{Issuer: "https://as.test"}})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error saying %q", err, tt.want)
+			}
+		})
 	}
 }

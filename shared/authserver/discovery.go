@@ -14,24 +14,13 @@ import (
 func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 	md := s.op.Metadata(op.Paths{Authorize: "/authorize", Token: "/token", Keys: "/jwks"})
 	md.EndSessionEndpoint = s.cfg.Issuer + "/logout"
-	md.Scopes = s.scopes()
-	if s.verifier != nil {
-		// ID-JAG draft §7.2.
-		md.AuthorizationGrantProfiles = []string{oauth.ProfileIDJAG}
-		// draft-ietf-oauth-client-id-metadata-document, Authorization
-		// Server Metadata.
-		md.ClientIDMetadataDocuments = s.cfg.ClientMetadataDocuments
+	md.Scopes = oauth.Scopes{"openid", "profile", "email", "offline_access"}
+	for _, add := range s.metadata {
+		add(&md)
 	}
+	md.Scopes = oauth.ParseScopes(oauth.Scopes(md.Scopes).String())
 	op.ServeMetadata(w, md)
 }
 
 // grantTypes are the grants the token endpoint answers, for the overview.
 func (s *Server) grantTypes() []string { return s.op.Metadata(op.Paths{}).GrantTypes }
-
-func (s *Server) scopes() []string {
-	set := oauth.Scopes{"openid", "profile", "email", "offline_access"}
-	for _, r := range s.cfg.Resources {
-		set = append(set, r.Scopes...)
-	}
-	return oauth.ParseScopes(set.String())
-}

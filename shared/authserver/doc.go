@@ -1,14 +1,20 @@
-// Package authserver is the authorization server each app of the demo runs
-// in its own trust domain (authservers/wiki and authservers/todo run this
-// same code with different configuration, as the Okta Node sample does).
-//
-// It signs users in by federating to the enterprise IdP (OIDC, PKCE), issues
+// Package authserver is the core of the authorization server each app of
+// the demo runs in its own trust domain, and the features a server is
+// built from. The core signs people in by federating to their
+// organisation's IdP (OpenID Connect with PKCE, or SAML 2.0), links them
+// to its accounts under the authority that vouched for them, and issues
 // its own app an ID token, access token and refresh token (authorization
-// code + PKCE), and then, depending on configuration:
-//   - on the requesting side (wiki), exchanges the app's ID token for an
-//     ID-JAG at the IdP (token exchange, docs/PROTOCOL.md step 2);
-//   - on the resource side (todo), redeems ID-JAGs from trusted IdPs for
-//     RFC 9068 access tokens (jwt-bearer grant, step 3).
+// code + PKCE).
+//
+// What else a server is, its main chooses (fosite's compose, dex's
+// connectors), as Options to New:
+//   - WithTokenExchangeRelay (authservers/wiki): the requesting side; the
+//     app's ID token is exchanged for an ID-JAG at the IdP
+//     (docs/PROTOCOL.md step 2);
+//   - WithIDJAGRedemption (authservers/todo): the resource side; ID-JAGs
+//     of trusted IdPs are redeemed for RFC 9068 access tokens (step 3);
+//   - WithSCIM (authservers/todo): the IdP's provisioning (package scim);
+//   - WithGrant and Mount: any other grant or endpoint.
 //
 // Protocol endpoints are plain http.Handlers; the package must not depend on
 // gin beyond mounting, nor on the apps.

@@ -148,7 +148,7 @@ func TestJWTBearerKeyBinding(t *testing.T) {
 // any grant runs: the error, no access token, and nothing stored (neither
 // the ID-JAG's jti nor the proof's).
 func TestTokenEndpointDPoPHostile(t *testing.T) {
-	ras := newResourceASEdited(t, storagetest.SQLite(t), func(c *Config) { c.DPoPNonces = true })
+	ras := newResourceASEdited(t, storagetest.SQLite(t), func(c *testServer) { c.DPoPNonces = true })
 	wiki := [2]string{"wiki-at-todo", "wiki-secret"}
 	tokenURL := ras.srv.URL + "/token"
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)

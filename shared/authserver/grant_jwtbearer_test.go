@@ -28,6 +28,7 @@ import (
 	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/replay/replaydb"
+	"xaa.example/shared/scim"
 	"xaa.example/shared/storage/storagetest"
 	"xaa.example/shared/trace"
 )
@@ -74,9 +75,17 @@ func newResourceASOn(t testing.TB, db *gorm.DB, extraClients ...oauth.Client) *r
 	return newResourceASEdited(t, db, nil, extraClients...)
 }
 
+// testServer is what newResourceASEdited builds: the server's core
+// configuration and the features it is built from.
+type testServer struct {
+	Config
+	IDJAGs IDJAGs
+	SCIM   []scim.Client // none: no SCIM endpoint
+}
+
 // newResourceASEdited is newResourceASOn with its configuration changed by
 // edit before it starts.
-func newResourceASEdited(t testing.TB, db *gorm.DB, edit func(*Config), extraClients ...oauth.Client) *resourceAS {
+func newResourceASEdited(t testing.TB, db *gorm.DB, edit func(*testServer), extraClients ...oauth.Client) *resourceAS {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -90,7 +99,7 @@ func newResourceASEdited(t testing.TB, db *gorm.DB, edit func(*Config), extraCli
 		{ID: "todo", Secret: "todo-secret", RedirectURIs: []string{"https://todo.test/callback"}, GrantTypes: []string{oauth.GrantAuthorizationCode}},
 		{ID: "wiki-at-todo", Secret: "wiki-secret", GrantTypes: []string{oauth.GrantJWTBearer}, Scopes: scopes},
 	}, extraClients...)
-	cfg := Config{
+	cfg := testServer{Config: Config{
 		Issuer:     ras.srv.URL,
 		CookieName: "test_session",
 		DB:         ras.db,
@@ -100,17 +109,22 @@ func newResourceASEdited(t testing.TB, db *gorm.DB, edit func(*Config), extraCli
 		Clients:    clients,
 		Trace:      trace.NewStore("todo-as"),
 		SeedUsers:  []demo.User{{Email: "bob@tables.fake", Name: "Bobby Tables"}},
-		Resources:  []Resource{{URI: testResource, Scopes: scopes}, {URI: strictResource, Scopes: scopes, RequireDPoP: true}},
-		TrustedIssuers: []*idjag.TrustedIssuer{{
+	}, IDJAGs: IDJAGs{
+		Resources: []Resource{{URI: testResource, Scopes: scopes}, {URI: strictResource, Scopes: scopes, RequireDPoP: true}},
+		Trusted: []*idjag.TrustedIssuer{{
 			Issuer: testIdP,
 			Keys:   jwksSource{jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: testKID, Algorithm: "ES256", Use: "sig"}}}},
 			JIT:    idjag.JITPolicy{Enabled: true, EmailDomains: []string{"tables.fake"}},
 		}},
-	}
+	}}
 	if edit != nil {
 		edit(&cfg)
 	}
-	s, err := New(t.Context(), cfg)
+	opts := []Option{WithIDJAGRedemption(cfg.IDJAGs)}
+	if len(cfg.SCIM) > 0 {
+		opts = append(opts, WithSCIM(cfg.SCIM...))
+	}
+	s, err := New(t.Context(), cfg.Config, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

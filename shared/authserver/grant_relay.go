@@ -187,3 +187,27 @@ func demoParams(req *oauth.TokenRequest) url.Values {
 	}
 	return nil
 }
+
+// exchangeAssertion is the draft's SAML path (§4.5), right after a SAML
+// sign-in: the signed assertion, as the IdP signed it, exchanged at once
+// for a refresh token of the IdP, which later asks for ID-JAGs long after
+// the assertion itself has expired. A tenant that sends the assertion
+// itself (SAMLDirect) has no use for one.
+func (g *relayGrant) exchangeAssertion(ctx context.Context, t *tenant, assertion string, us *UpstreamSession) error {
+	if t.SAMLDirect || assertion == "" {
+		return nil
+	}
+	ctx = trace.WithStep(ctx, "Exchange the SAML assertion for a refresh token",
+		"The ID-JAG draft's SAML path: the wiki AS presents the signed assertion to the IdP (token exchange, subject_token_type saml2) and gets a refresh token, which it uses later as the subject token of its ID-JAG requests.")
+	md, err := t.rp.Upstream.Metadata(ctx)
+	if err != nil {
+		return err
+	}
+	method, err := xaaclient.ChooseAuthMethod(t.IdP.AuthMethod, md.TokenEndpointAuthMethods, false, t.IdP.ClientSecret != "")
+	if err != nil {
+		return err
+	}
+	us.RefreshToken, err = xaaclient.ExchangeForRefreshToken(ctx, g.s.http, md.TokenEndpoint,
+		xaaclient.Credentials{ClientID: t.IdP.ClientID, ClientSecret: t.IdP.ClientSecret, Method: method}, assertion, oauth.TokenTypeSAML2)
+	return err
+}

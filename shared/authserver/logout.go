@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
 	"xaa.example/shared/op"
 
 	"xaa.example/shared/oauth"

@@ -23,11 +23,8 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"xaa.example/shared/oauth"
 	"xaa.example/shared/samlcred"
 	"xaa.example/shared/storage"
-	"xaa.example/shared/trace"
-	"xaa.example/shared/xaaclient"
 )
 
 // A tenant may sign its people in with SAML 2.0 (github.com/crewjam/saml)
@@ -130,10 +127,7 @@ func (s *Server) checkSAMLEntity(t *tenant, entityID string) error {
 	if entityID == "" {
 		return errors.New("the metadata names no entity ID")
 	}
-	issuers := s.idpIssuers()
-	for _, ti := range s.cfg.TrustedIssuers {
-		issuers = append(issuers, ti.Issuer)
-	}
+	issuers := append(s.idpIssuers(), s.trustedIssuers...)
 	for _, other := range s.tenants {
 		if other.SAML && other != t {
 			issuers = append(issuers, other.IdP.TokenIssuer)
@@ -314,25 +308,24 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// The draft's SAML path: the signed assertion, as the IdP signed it,
-	// exchanged at once for a refresh token of the IdP, which later asks
-	// for ID-JAGs long after the assertion itself has expired. A server
-	// that asks for no ID-JAGs (a resource app's) or that sends the
-	// assertion itself (SAMLDirect) has no use for one.
+	// The signed assertion, as the IdP signed it, is kept for the features
+	// that speak for the person later (the relay: WithTokenExchangeRelay).
 	signed, err := signedAssertion(r.PostForm.Get("SAMLResponse"))
-	refresh := ""
-	if err == nil && s.anyClientAllows(oauth.GrantTokenExchange) && !t.SAMLDirect {
-		refresh, err = s.samlRefreshToken(ctx, t, signed)
-	}
 	if err != nil {
-		// The sign-in stands; the exchange will say what is missing.
-		s.cfg.Log.Warn("SAML assertion not exchanged for a refresh token", "err", err)
+		s.cfg.Log.Warn("SAML assertion not kept", "err", err)
 	}
 	expiry := s.cfg.Now().Add(time.Hour)
 	if assertion.Conditions != nil && !assertion.Conditions.NotOnOrAfter.IsZero() {
 		expiry = assertion.Conditions.NotOnOrAfter
 	}
-	if err := s.store.saveUpstream(ctx, &UpstreamSession{UserID: user.ID, IdPIssuer: t.IdP.Issuer, SAMLAssertion: signed, RefreshToken: refresh, Expiry: expiry}); err != nil {
+	us := &UpstreamSession{UserID: user.ID, IdPIssuer: t.IdP.Issuer, SAMLAssertion: signed, Expiry: expiry}
+	for _, after := range s.afterSAMLSignIn {
+		if err := after(ctx, t, signed, us); err != nil {
+			// The sign-in stands; the exchange will say what is missing.
+			s.cfg.Log.Warn("after the SAML sign-in", "err", err)
+		}
+	}
+	if err := s.store.saveUpstream(ctx, us); err != nil {
 		s.cfg.Log.Error("save SAML sign-in", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your sign-in could not be saved. Try again in a moment.")
 		return
@@ -347,23 +340,6 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 		back = "/"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
-}
-
-// samlRefreshToken exchanges a signed assertion (base64url) for a refresh
-// token at the tenant's IdP (subject_token_type saml2).
-func (s *Server) samlRefreshToken(ctx context.Context, t *tenant, assertion string) (string, error) {
-	ctx = trace.WithStep(ctx, "Exchange the SAML assertion for a refresh token",
-		"The ID-JAG draft's SAML path: the wiki AS presents the signed assertion to the IdP (token exchange, subject_token_type saml2) and gets a refresh token, which it uses later as the subject token of its ID-JAG requests.")
-	md, err := t.rp.Upstream.Metadata(ctx)
-	if err != nil {
-		return "", err
-	}
-	method, err := xaaclient.ChooseAuthMethod(t.IdP.AuthMethod, md.TokenEndpointAuthMethods, false, t.IdP.ClientSecret != "")
-	if err != nil {
-		return "", err
-	}
-	return xaaclient.ExchangeForRefreshToken(ctx, s.http, md.TokenEndpoint,
-		xaaclient.Credentials{ClientID: t.IdP.ClientID, ClientSecret: t.IdP.ClientSecret, Method: method}, assertion, oauth.TokenTypeSAML2)
 }
 
 // signedAssertion is the Assertion element of a SAML response, as the IdP

@@ -1,10 +1,6 @@
 package authserver
 
-import (
-	"testing"
-
-	"xaa.example/shared/idjag"
-)
+import "testing"
 
 // TestSAMLAuthority: whose people a SAML IdP's NameIDs are (issue 31). The
 // OAuth issuer's, only when the issuer's own URL publishes the IdP's
@@ -38,8 +34,7 @@ func TestSAMLEntityOfAnotherAuthority(t *testing.T) {
 	foreign := &tenant{Tenant: Tenant{SAML: true, IdP: Upstream{Issuer: "https://sso.customer.test/metadata", TokenIssuer: "http://localhost:4000"}}}
 	other := &tenant{Tenant: Tenant{SAML: true, IdP: Upstream{Issuer: "https://sso.other.test/metadata", TokenIssuer: "http://localhost:4000"}}}
 	other.sp.authority = "https://sso.other.test/metadata"
-	s := &Server{tenants: []*tenant{local, localSAML, foreign, other},
-		cfg: Config{TrustedIssuers: []*idjag.TrustedIssuer{{Issuer: "https://partner-idp.test"}}}}
+	s := &Server{tenants: []*tenant{local, localSAML, foreign, other}, trustedIssuers: []string{"https://partner-idp.test"}}
 	for _, tt := range []struct {
 		name, entityID string
 		ok             bool

@@ -9,11 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"xaa.example/shared/clientmeta"
 	"xaa.example/shared/dpop"
-	"xaa.example/shared/idjag"
-	"xaa.example/shared/jwks"
-	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/op"
 	"xaa.example/shared/signin"
@@ -22,21 +18,34 @@ import (
 
 // Server is one running authorization server.
 type Server struct {
-	cfg      Config
-	store    *store
-	op       *op.Provider
-	clients  *oauth.StaticClients
-	pending  *signin.Pending
-	tenants  []*tenant
-	http     *http.Client    // outbound; carries and records traces
-	verifier *idjag.Verifier // nil when no issuer is trusted
-	handler  http.Handler
-	samlMu   sync.Mutex // guards the tenants' samlSP
+	cfg     Config
+	store   *store
+	op      *op.Provider
+	clients *oauth.StaticClients
+	pending *signin.Pending
+	tenants []*tenant
+	http    *http.Client // outbound; carries and records traces
+	handler http.Handler
+	samlMu  sync.Mutex // guards the tenants' samlSP
+
+	// What the features added (features.go).
+	mounts          []mount
+	metadata        []func(*op.Metadata)
+	afterSAMLSignIn []func(ctx context.Context, t *tenant, assertion string, us *UpstreamSession) error
+	// trustedIssuers are the IdPs whose ID-JAGs the server redeems.
+	trustedIssuers []string
 }
 
-// New validates cfg, migrates the database, loads the signing keys and
-// builds the handler. Nothing is fetched from the IdP until needed.
-func New(ctx context.Context, cfg Config) (*Server, error) {
+// mount is an endpoint a feature serves, at path and below.
+type mount struct {
+	path    string
+	handler http.Handler
+}
+
+// New validates cfg, migrates the database, loads the signing keys, adds
+// the features opts choose and builds the handler. Nothing is fetched from
+// the IdP until needed.
+func New(ctx context.Context, cfg Config, opts ...Option) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("authorization server config: %w", err)
 	}
@@ -50,19 +59,6 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		clients: oauth.NewStaticClients(cfg.Clients...),
 		http:    cfg.Trace.Client(cfg.HTTPClient),
 	}
-	// The token endpoint knows the registered clients and, when allowed,
-	// those described by a metadata document; sign-in (authorize, logout)
-	// only the registered ones.
-	var tokenClients oauth.ClientStore = s.clients
-	if cfg.ClientMetadataDocuments && len(cfg.TrustedIssuers) > 0 {
-		tokenClients = clientmeta.New(clientmeta.Options{
-			Registered: s.clients,
-			GrantTypes: []string{oauth.GrantJWTBearer},
-			LocalHosts: cfg.ClientMetadataLocalHosts,
-			Wrap:       cfg.Trace.Transport,
-			Now:        cfg.Now,
-		})
-	}
 	var nonces dpop.Nonces
 	if cfg.DPoPNonces {
 		key, err := web.SecretKey(ctx, cfg.DB, "dpop-nonce")
@@ -73,7 +69,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	var err error
 	s.op, err = op.New(ctx, op.Config{
-		Issuer: cfg.Issuer, DB: cfg.DB, Clients: s.clients, TokenClients: tokenClients, Accounts: s.store,
+		Issuer: cfg.Issuer, DB: cfg.DB, Clients: s.clients, Accounts: s.store,
 		TokenPath: "/token", Log: cfg.Log, Now: cfg.Now, CookieName: cfg.CookieName, SecureCookies: cfg.SecureCookies,
 		DPoPNonces: nonces,
 		Sessions: op.SessionPolicy{
@@ -88,6 +84,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	key, err := web.SecretKey(ctx, cfg.DB, "signin-pending")
 	if err != nil {
+		s.op.Close()
 		return nil, err
 	}
 	s.pending = &signin.Pending{CookieName: cfg.CookieName + "_signin", Key: key, Secure: cfg.SecureCookies, Now: cfg.Now}
@@ -108,33 +105,18 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			Now:          cfg.Now,
 		}})
 	}
-
 	if err := s.store.seedUsers(ctx, cfg.SeedUsers); err != nil {
+		s.op.Close()
 		return nil, fmt.Errorf("seed users: %w", err)
 	}
-	grants := s.op.Token.Grants
-	if s.anyClientAllows(oauth.GrantTokenExchange) {
-		grants[oauth.GrantTokenExchange] = &relayGrant{s}
-	}
-	if len(cfg.TrustedIssuers) > 0 {
-		for _, ti := range cfg.TrustedIssuers {
-			if ti.Keys == nil {
-				ti.Keys = jwks.NewRemote(ti.Issuer, s.http)
-			}
-		}
-		s.verifier = &idjag.Verifier{Audience: cfg.Issuer, Issuers: cfg.TrustedIssuers, Replay: s.op.Replay, Now: cfg.Now}
-		s.store.replay = s.op.Replay
-		grants[oauth.GrantJWTBearer] = &jwtbearer.Grant{
-			Issuer:    cfg.Issuer,
-			Verifier:  s.verifier,
-			Resources: cfg.Resources,
-			Accounts:  s.store,
-			Signer:    s.op.Keys,
-			Lifetime:  cfg.AccessTokenLifetime,
-			Now:       cfg.Now,
+	for _, opt := range opts {
+		if err := opt(s); err != nil {
+			s.op.Close()
+			return nil, err
 		}
 	}
 	if s.handler, err = s.routes(); err != nil {
+		s.op.Close()
 		return nil, err
 	}
 	return s, nil
@@ -167,12 +149,8 @@ func (s *Server) routes() (http.Handler, error) {
 	r.POST("/logout", gin.WrapH(http.HandlerFunc(s.serveLogout)))
 	r.POST("/token", gin.WrapH(s.op.Token))
 	r.GET("/", s.serveIndex)
-	if len(s.cfg.SCIM) > 0 {
-		scim, err := s.scimHandler()
-		if err != nil {
-			return nil, err
-		}
-		r.Any("/scim/v2/*path", gin.WrapH(scim))
+	for _, m := range s.mounts {
+		r.Any(m.path+"/*path", gin.WrapH(m.handler))
 	}
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "This authorization server")
 	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r))), nil
@@ -183,15 +161,6 @@ func (s *Server) routes() (http.Handler, error) {
 func (s *Server) deactivatedPage(w http.ResponseWriter, r *http.Request) {
 	s.errorPage(w, r, http.StatusForbidden, "Account deactivated",
 		"Your account at "+s.cfg.Name+" was deactivated by your organisation's administrator. Ask them if you need it again.")
-}
-
-func (s *Server) anyClientAllows(grant string) bool {
-	for _, c := range s.cfg.Clients {
-		if c.AllowsGrant(grant) {
-			return true
-		}
-	}
-	return false
 }
 
 func (s *Server) serveIndex(c *gin.Context) {
@@ -206,7 +175,7 @@ func (s *Server) serveIndex(c *gin.Context) {
 		IdPs:          s.idpIssuers(),
 		User:          user,
 		Grants:        s.grantTypes(),
-		AcceptsIDJAGs: s.verifier != nil,
-		Trusted:       len(s.cfg.TrustedIssuers),
+		AcceptsIDJAGs: len(s.trustedIssuers) > 0,
+		Trusted:       len(s.trustedIssuers),
 	})))
 }

@@ -1,16 +1,19 @@
-// Package todoas configures the todo app's authorization server: the shared
-// authserver code, registered for the todo app, federating sign-in to the
-// IdP, and accepting ID-JAGs from the IdP through the jwt-bearer grant (the
-// resource side of Cross App Access).
+// Package todoas is the todo app's authorization server: the shared
+// authserver core, registered for the todo app and federating sign-in to
+// the IdP, built with the features of a resource app's server: it redeems
+// ID-JAGs from the IdP through the jwt-bearer grant (the resource side of
+// Cross App Access) and takes the IdP's provisioning (SCIM).
 package todoas
 
 import (
+	"context"
 	"time"
 
 	"xaa.example/shared/authserver"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/scim"
 	"xaa.example/shared/trace"
 )
 
@@ -18,10 +21,31 @@ import (
 // the demo.
 const DemoAccessTokenLifetime = 2 * time.Minute
 
+// Config is the todo AS: the core's configuration and that of the features
+// it is built from.
+type Config struct {
+	Server authserver.Config
+	// IDJAGs are the IdPs whose ID-JAGs it redeems, for which resources.
+	IDJAGs authserver.IDJAGs
+	// SCIM are the IdPs that provision its accounts; none turns /scim/v2
+	// off.
+	SCIM []scim.Client
+}
+
+// New starts the todo AS: the core, with ID-JAG redemption and, when
+// configured, provisioning.
+func New(ctx context.Context, cfg Config) (*authserver.Server, error) {
+	features := []authserver.Option{authserver.WithIDJAGRedemption(cfg.IDJAGs)}
+	if len(cfg.SCIM) > 0 {
+		features = append(features, authserver.WithSCIM(cfg.SCIM...))
+	}
+	return authserver.New(ctx, cfg.Server, features...)
+}
+
 // DefaultConfig is the todo AS of the local demo for topology t.
-func DefaultConfig(t demo.Topology) authserver.Config {
+func DefaultConfig(t demo.Topology) Config {
 	todoScopes := []string{demo.ScopeTodosRead, demo.ScopeTodosWrite}
-	return authserver.Config{
+	return Config{Server: authserver.Config{
 		Issuer:     t.TodoAS,
 		Trace:      trace.NewStore("todo-as"),
 		Name:       "Todo AS",
@@ -65,23 +89,25 @@ func DefaultConfig(t demo.Topology) authserver.Config {
 				Scopes:     todoScopes,
 			},
 		},
-		// An agent the todo AS never registered may redeem ID-JAGs with
-		// the URL of its Client ID Metadata Document as client_id, proving
-		// itself with a key the document publishes (MCP EMA §5).
-		ClientMetadataDocuments: true,
-		SeedUsers:               demo.Users,
+		SeedUsers: demo.Users,
+	}, IDJAGs: authserver.IDJAGs{
 		// The REST API and the MCP server: an ID-JAG's resource claim
 		// chooses which one the access token is for.
 		Resources: []authserver.Resource{{URI: t.TodoAPI(), Scopes: todoScopes}, {URI: t.TodoMCP(), Scopes: todoScopes}},
-		// The local IdP provisions accounts here (SCIM), with its user ids
-		// as externalId, for the people of its three organisations.
-		SCIM: []authserver.SCIMClient{{Token: demo.TodoSCIMToken, Issuer: t.IdP, Domains: demo.OrgDomains()}},
-		TrustedIssuers: []*idjag.TrustedIssuer{{
+		Trusted: []*idjag.TrustedIssuer{{
 			Issuer: t.IdP,
 			// The local IdP's users may get a todo account the first time
 			// the wiki reaches the todo API for them (docs/PROTOCOL.md check R12).
 			JIT: idjag.JITPolicy{Enabled: true, EmailDomains: demo.OrgDomains()},
 		}},
+		// An agent the todo AS never registered may redeem ID-JAGs with
+		// the URL of its Client ID Metadata Document as client_id, proving
+		// itself with a key the document publishes (MCP EMA §5).
+		ClientMetadataDocuments: true,
+	},
+		// The local IdP provisions accounts here (SCIM), with its user ids
+		// as externalId, for the people of its three organisations.
+		SCIM: []scim.Client{{Token: demo.TodoSCIMToken, Issuer: t.IdP, Domains: demo.OrgDomains()}},
 	}
 }
 

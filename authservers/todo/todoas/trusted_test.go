@@ -12,7 +12,7 @@ import (
 )
 
 func TestTrustedIssuers(t *testing.T) {
-	def := DefaultConfig(demo.Local()).TrustedIssuers
+	def := DefaultConfig(demo.Local()).IDJAGs.Trusted
 	t.Run("none configured keeps the local IdP", func(t *testing.T) {
 		env := envconfig.New(func(string) string { return "" })
 		got := TrustedIssuers(env, def)

@@ -1,15 +1,23 @@
-// Package wikias configures the wiki's authorization server: the shared
-// authserver code, registered for the wiki app, federating sign-in to the
-// IdP, and allowed to exchange the wiki's ID tokens for ID-JAGs
-// (the requesting side of Cross App Access).
+// Package wikias is the wiki's authorization server: the shared authserver
+// core, registered for the wiki app and federating sign-in to the IdP,
+// built with the feature of a requesting app's server: it exchanges the
+// wiki's ID tokens for ID-JAGs at the person's IdP (the requesting side of
+// Cross App Access).
 package wikias
 
 import (
+	"context"
+
 	"xaa.example/shared/authserver"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/trace"
 )
+
+// New starts the wiki AS: the core, with the token exchange relay.
+func New(ctx context.Context, cfg authserver.Config) (*authserver.Server, error) {
+	return authserver.New(ctx, cfg, authserver.WithTokenExchangeRelay())
+}
 
 // DefaultConfig is the wiki AS of the local demo for topology t.
 func DefaultConfig(t demo.Topology) authserver.Config {

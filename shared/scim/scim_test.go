@@ -1,0 +1,233 @@
+package scim_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+
+	"xaa.example/shared/scim"
+	"xaa.example/shared/scim/scimtest"
+)
+
+const (
+	token      = "test-scim-token"
+	otherToken = "other-idp-scim-token"
+)
+
+// service is a Service over scimtest.Memory behind a real server, for two
+// IdPs' provisioning.
+type service struct {
+	srv      *httptest.Server
+	accounts *scimtest.Memory
+	clients  []scim.Client
+}
+
+func newService(t *testing.T) *service {
+	t.Helper()
+	s := &service{accounts: scimtest.NewMemory(), clients: []scim.Client{
+		{Token: token, Issuer: "https://idp.test", Domains: []string{"tables.fake"}},
+		{Token: otherToken, Issuer: "https://other-idp.test", Domains: []string{"other.test"}},
+	}}
+	s.srv = httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(s.srv.Close)
+	h, err := (&scim.Service{BaseURL: s.srv.URL + "/scim/v2", Clients: s.clients, Accounts: s.accounts}).Handler()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/scim/v2/", h)
+	s.srv.Config.Handler = mux
+	return s
+}
+
+// call sends one SCIM request with a bearer token and returns the status
+// and the decoded body (nil when empty).
+func (s *service) call(t *testing.T, bearer, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, err := http.NewRequest(method, s.srv.URL+"/scim/v2"+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/scim+json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if len(b) == 0 {
+		return resp.StatusCode, nil
+	}
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s %s: not JSON (%d): %s", method, path, resp.StatusCode, b)
+	}
+	return resp.StatusCode, out
+}
+
+// oktaUser is a user as Okta's provisioning creates it (Okta's SCIM 2.0
+// reference, "Create the user").
+func oktaUser(email, externalID, given string) string {
+	return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,
+		"name":{"givenName":%q,"familyName":"Tables"},"emails":[{"primary":true,"value":%q,"type":"work"}],
+		"displayName":"%s Tables","locale":"en-US","externalId":%q,"groups":[],"password":"1mP@ssw0rd","active":true}`,
+		email, given, email, given, externalID)
+}
+
+func hasSchema(body map[string]any, schema string) bool {
+	list, _ := body["schemas"].([]any)
+	for _, s := range list {
+		if s == schema {
+			return true
+		}
+	}
+	return false
+}
+
+// primaryEmail is the value of the primary (or first) email of a SCIM
+// resource's emails.
+func primaryEmail(v any) string {
+	list, _ := v.([]any)
+	first := ""
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		value, _ := m["value"].(string)
+		if m["primary"] == true {
+			return value
+		}
+		if first == "" {
+			first = value
+		}
+	}
+	return first
+}
+
+// TestEntraPatchDialect: the PATCH forms Entra ID (Azure AD) sends:
+// capitalised ops, a boolean as a string, paths with a value filter, and a
+// value object with dotted keys.
+func TestEntraPatchDialect(t *testing.T) {
+	svc := newService(t)
+	status, created := svc.call(t, token, http.MethodPost, "/Users", oktaUser("erin@tables.fake", "00u-erin", "Erin"))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, created)
+	}
+	id := created["id"].(string)
+	patch := func(ops string) map[string]any {
+		t.Helper()
+		status, got := svc.call(t, token, http.MethodPatch, "/Users/"+id,
+			`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":`+ops+`}`)
+		if status != 200 {
+			t.Fatalf("PATCH %s: %d %v", ops, status, got)
+		}
+		return got
+	}
+	if got := patch(`[{"op":"Replace","path":"active","value":"False"}]`); got["active"] != false {
+		t.Errorf("active \"False\": %v", got["active"])
+	}
+	if got := patch(`[{"op":"Replace","path":"active","value":"True"}]`); got["active"] != true {
+		t.Errorf("active \"True\": %v", got["active"])
+	}
+	got := patch(`[{"op":"Replace","path":"emails[type eq \"work\"].value","value":"erin.tables@tables.fake"}]`)
+	if got["userName"] != "erin@tables.fake" || primaryEmail(got["emails"]) != "erin.tables@tables.fake" {
+		t.Errorf("emails[type eq work].value: %v", got["emails"])
+	}
+	got = patch(`[{"op":"Add","path":"name.givenName","value":"Erina"},{"op":"Replace","value":{"displayName":"Erina T.","name.familyName":"Tabula"}}]`)
+	name, _ := got["name"].(map[string]any)
+	if got["displayName"] != "Erina T." || name["givenName"] != "Erina" || name["familyName"] != "Tabula" {
+		t.Errorf("name and displayName: %v", got)
+	}
+	// The account follows: its email is the primary one now.
+	if a, err := svc.accounts.Get(t.Context(), &svc.clients[0], id); err != nil || a.Email != "erin.tables@tables.fake" {
+		t.Errorf("the account's email is %+v (%v)", a, err)
+	}
+}
+
+// TestServiceHostile: what the SCIM endpoint refuses, each in SCIM's error
+// format (RFC 7644 §3.12), with nothing stored.
+func TestServiceHostile(t *testing.T) {
+	svc := newService(t)
+	status, mine := svc.call(t, token, http.MethodPost, "/Users", oktaUser("fay@tables.fake", "00u-fay", "Fay"))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, mine)
+	}
+	status, theirs := svc.call(t, otherToken, http.MethodPost, "/Users", oktaUser("gil@other.test", "00u-gil", "Gil"))
+	if status != http.StatusCreated {
+		t.Fatalf("create at the other IdP: %d %v", status, theirs)
+	}
+	theirID := theirs["id"].(string)
+	deep := strings.Repeat("(", 2000) + `userName eq "x"` + strings.Repeat(")", 2000)
+	rows := []struct {
+		name, token, method, path, body string
+		status                          int
+		scimType                        string
+	}{
+		{"no token", "", http.MethodGet, "/Users", "", 401, ""},
+		{"a wrong token", "not-the-token", http.MethodGet, "/Users", "", 401, ""},
+		{"malformed JSON", token, http.MethodPost, "/Users", `{"userName":`, 400, "invalidSyntax"},
+		{"not an object", token, http.MethodPost, "/Users", `["hello"]`, 400, "invalidSyntax"},
+		{"no userName", token, http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"emails":[{"value":"h@tables.fake"}]}`, 400, "invalidValue"},
+		{"userName of the wrong type", token, http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":42}`, 400, "invalidValue"},
+		{"no email anywhere", token, http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"harry"}`, 400, "invalidValue"},
+		{"a duplicate userName", token, http.MethodPost, "/Users", oktaUser("fay@tables.fake", "00u-fay-2", "Fay"), 409, "uniqueness"},
+		{"a duplicate externalId", token, http.MethodPost, "/Users", oktaUser("fay2@tables.fake", "00u-fay", "Fay"), 409, "uniqueness"},
+		{"another IdP's person (get)", token, http.MethodGet, "/Users/" + theirID, "", 404, ""},
+		{"another IdP's person (replace)", token, http.MethodPut, "/Users/" + theirID, oktaUser("gil@other.test", "00u-gil", "Gil"), 404, ""},
+		{"another IdP's person (patch)", token, http.MethodPatch, "/Users/" + theirID, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`, 404, ""},
+		{"another IdP's person (delete)", token, http.MethodDelete, "/Users/" + theirID, "", 404, ""},
+		{"an invalid filter", token, http.MethodGet, "/Users?filter=" + url.QueryEscape(`userName eq`), "", 400, "invalidFilter"},
+		{"a filter on an unknown attribute", token, http.MethodGet, "/Users?filter=" + url.QueryEscape(`shoeSize eq "9"`), "", 400, "invalidFilter"},
+		{"a deeply nested filter", token, http.MethodGet, "/Users?filter=" + url.QueryEscape(deep), "", 400, "invalidFilter"},
+		{"a huge filter", token, http.MethodGet, "/Users?filter=" + url.QueryEscape(strings.Repeat(`userName eq "x" or `, 3000)+`userName eq "y"`), "", 400, "invalidFilter"},
+		{"a PATCH without its schema", token, http.MethodPatch, "/Users/" + mine["id"].(string), `{"Operations":[{"op":"replace","value":{"active":false}}]}`, 400, "invalidValue"},
+		{"a PATCH with an unknown op", token, http.MethodPatch, "/Users/" + mine["id"].(string), `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"explode","path":"active","value":false}]}`, 400, ""},
+		{"a PATCH of an unknown attribute", token, http.MethodPatch, "/Users/" + mine["id"].(string), `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","path":"shoeSize","value":"9"}]}`, 400, ""},
+	}
+	count := func() (n [2]int) {
+		_, n[0], _ = svc.accounts.List(t.Context(), &svc.clients[0], scim.Query{Limit: 1})
+		_, n[1], _ = svc.accounts.List(t.Context(), &svc.clients[1], scim.Query{Limit: 1})
+		return n
+	}
+	for _, row := range rows {
+		t.Run(row.name, func(t *testing.T) {
+			before := count()
+			status, body := svc.call(t, row.token, row.method, row.path, row.body)
+			if status != row.status {
+				t.Fatalf("got %d %v, want %d", status, body, row.status)
+			}
+			if !hasSchema(body, "urn:ietf:params:scim:api:messages:2.0:Error") || body["status"] != fmt.Sprint(row.status) {
+				t.Errorf("not a SCIM error: %v", body)
+			}
+			if row.scimType != "" && body["scimType"] != row.scimType {
+				t.Errorf("scimType %v, want %s", body["scimType"], row.scimType)
+			}
+			if after := count(); after != before {
+				t.Errorf("accounts %v → %v: a refused request stored something", before, after)
+			}
+		})
+	}
+	// An attribute no schema here defines is ignored (RFC 7643 §3.1 leaves
+	// that to the service provider; IdPs send custom ones): not stored,
+	// not echoed, the rest of the account made.
+	status, got := svc.call(t, token, http.MethodPost, "/Users",
+		`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"ivy@tables.fake","shoeSize":"9","name":{"givenName":"Ivy","hatSize":"7"}}`)
+	var kept string
+	if a, err := svc.accounts.Get(t.Context(), &svc.clients[0], fmt.Sprint(got["id"])); err == nil {
+		b, _ := json.Marshal(a.Attributes)
+		kept = string(b)
+	}
+	if status != http.StatusCreated || got["shoeSize"] != nil || strings.Contains(kept, "Size") {
+		t.Errorf("unknown attributes: %d %v, stored %s", status, got, kept)
+	}
+	// The other IdP's person is still active: the refused PATCH changed nothing.
+	if _, got := svc.call(t, otherToken, http.MethodGet, "/Users/"+theirID, ""); got["active"] != true {
+		t.Errorf("the other IdP's person: %v", got)
+	}
+}

@@ -20,7 +20,7 @@ const (
 var protocol = []string{
 	"shared/dpop", "shared/oauth", "shared/idjag", "shared/jwtbearer", "shared/exchange", "shared/xaaclient",
 	"shared/accesstoken", "shared/clientmeta", "shared/replay", "shared/signin", "shared/jwks", "shared/ssf",
-	"shared/scim",
+	"shared/scim", "shared/samlsp",
 }
 
 // services are the deployables' own packages.
@@ -42,6 +42,7 @@ func boundaries() []boundary {
 		{"shared/demo", []string{mod}},
 		{"shared/envconfig", []string{mod}},
 		{"shared/maildomain", []string{mod}},
+		{"shared/samlxml", []string{mod}},
 		{"shared/web", append([]string{mod + "shared/oauth", mod + "shared/signin", mod + "shared/authserver", mod + "shared/idjag", mod + "shared/codeflow"}, services...)},
 		{"shared/storage", append([]string{mod + "shared/authserver", mod + "shared/codeflow"}, services...)},
 		{"shared/keys", []string{mod + "shared/oauth", mod + "shared/idjag", mod + "shared/jwtbearer", mod + "shared/exchange", mod + "shared/codeflow"}},

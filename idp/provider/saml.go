@@ -13,6 +13,7 @@ import (
 	"github.com/crewjam/saml"
 
 	"xaa.example/shared/samlcred"
+	"xaa.example/shared/samlxml"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/web"
 )
@@ -56,12 +57,12 @@ func (s *Server) newSAMLIdP(ctx context.Context) (*saml.IdentityProvider, error)
 }
 
 // serveSAMLSSO refuses an AuthnRequest with markup no SAML message needs
-// (samlcred.RefuseMarkup: a DTD, an entity, a comment) before crewjam/saml
+// (samlxml.RefuseMarkup: a DTD, an entity, a comment) before crewjam/saml
 // reads it, and hands the rest to the library. The request is decoded
 // twice then, each time inflated to at most the library's 1 MiB.
 func (s *Server) serveSAMLSSO(w http.ResponseWriter, r *http.Request) {
 	if req, err := saml.NewIdpAuthnRequest(s.saml, r); err == nil {
-		if err := samlcred.RefuseMarkup(req.RequestBuffer); err != nil {
+		if err := samlxml.RefuseMarkup(req.RequestBuffer); err != nil {
 			s.samlError(w, r, http.StatusBadRequest, fmt.Errorf("%w: %v", saml.ErrMalformedMessage, err))
 			return
 		}

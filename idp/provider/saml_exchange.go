@@ -17,6 +17,7 @@ import (
 	"xaa.example/shared/exchange"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/samlcred"
+	"xaa.example/shared/samlxml"
 	"xaa.example/shared/trace"
 )
 
@@ -58,7 +59,7 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 			return refuse("not base64url")
 		}
 	}
-	if err := samlcred.RefuseMarkup(raw); err != nil {
+	if err := samlxml.RefuseMarkup(raw); err != nil {
 		return refuse("%v", err)
 	}
 	doc := etree.NewDocument()

@@ -5,37 +5,30 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/hex"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"net/url"
-	"slices"
 	"strings"
 	"time"
 
-	"github.com/beevik/etree"
-	"github.com/crewjam/saml"
-	"github.com/crewjam/saml/samlsp"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"xaa.example/shared/samlcred"
+	"xaa.example/shared/samlsp"
 	"xaa.example/shared/storage"
 )
 
-// A tenant may sign its people in with SAML 2.0 (github.com/crewjam/saml)
-// instead of OpenID Connect: this server is then a service provider, its
-// metadata at /saml/metadata, its assertion consumer service at /saml/acs.
-// The IdP's signed response is checked by the library (signature over the
-// assertion by the IdP's certificate from its metadata, Issuer, Audience
-// = this entity ID, Destination and Recipient = the ACS, NotBefore and
-// NotOnOrAfter, InResponseTo = the request this server sent) and each
-// assertion is used once (the replay store). The person is linked by the
-// IdP's persistent NameID, as an OpenID subject is.
+// A tenant may sign its people in with SAML 2.0 instead of OpenID Connect:
+// this server is then a service provider (the connector is package
+// samlsp), its metadata at /saml/metadata, its assertion consumer service
+// at /saml/acs. Here are the parts that are this server's: which sign-in
+// a response finishes and in which browser, which authority the IdP is
+// (and that it is no other's), and the person it names, linked and signed
+// in.
 
 const (
 	pathSAMLMetadata = "/saml/metadata"
@@ -43,8 +36,6 @@ const (
 	// samlRequestLifetime bounds the time between the request and the
 	// response.
 	samlRequestLifetime = 10 * time.Minute
-	// maxSAMLResponse bounds a decoded response.
-	maxSAMLResponse = 64 << 10
 )
 
 // SAMLRequest is a sign-in this server started at a SAML IdP, kept until
@@ -89,10 +80,10 @@ func browserHash(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// samlSP is this server as a service provider, for one IdP; the IdP's
+// samlSP is one tenant's SAML IdP as this server's connector reads it; its
 // metadata is fetched once, at the first sign-in.
 type samlSP struct {
-	sp *saml.ServiceProvider
+	idp *samlsp.IdP
 	// authority is who vouches for the people this IdP signs in, the key
 	// of their links (samlAuthority).
 	authority string
@@ -144,75 +135,55 @@ func (s *Server) checkSAMLEntity(t *tenant, entityID string) error {
 	return nil
 }
 
-func (s *Server) serviceProvider(ctx context.Context, t *tenant) (*saml.ServiceProvider, error) {
+// samlIdP is the tenant's SAML IdP, connected at the first sign-in: its
+// metadata read, its entity ID checked to be no other authority's.
+func (s *Server) samlIdP(ctx context.Context, t *tenant) (*samlsp.IdP, error) {
 	// One lock for every tenant: checkSAMLEntity reads the others'.
 	s.samlMu.Lock()
 	defer s.samlMu.Unlock()
-	if t.sp.sp != nil {
-		return t.sp.sp, nil
-	}
-	mdURL, err := url.Parse(t.IdP.Issuer)
-	if err != nil {
-		return nil, err
-	}
-	md, err := samlsp.FetchMetadata(ctx, s.http, *mdURL)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.checkSAMLEntity(t, md.EntityID); err != nil {
-		return nil, &samlConfigError{metadata: t.IdP.Issuer, err: err}
+	if t.sp.idp != nil {
+		return t.sp.idp, nil
 	}
 	key, cert, err := samlcred.LoadOrCreate(ctx, s.cfg.DB, "sp", s.cfg.Issuer+pathSAMLMetadata)
 	if err != nil {
 		return nil, err
 	}
-	meta, _ := url.Parse(s.cfg.Issuer + pathSAMLMetadata)
-	acs, _ := url.Parse(s.cfg.Issuer + pathSAMLACS)
-	t.sp.authority = samlAuthority(t, md.EntityID)
-	t.sp.sp = &saml.ServiceProvider{
-		EntityID: meta.String(), Key: key, Certificate: cert,
-		MetadataURL: *meta, AcsURL: *acs, IDPMetadata: md,
-		AuthnNameIDFormat: saml.PersistentNameIDFormat,
-		ReplayCache:       samlcred.ReplayCache{Store: s.op.Replay},
-		HTTPClient:        s.http,
+	sp := &samlsp.ServiceProvider{EntityID: s.cfg.Issuer + pathSAMLMetadata, ACSURL: s.cfg.Issuer + pathSAMLACS,
+		Key: key, Cert: cert, Replay: samlcred.ReplayCache{Store: s.op.Replay}, HTTP: s.http}
+	idp, err := sp.Connect(ctx, t.IdP.Issuer)
+	if err != nil {
+		return nil, err
 	}
-	return t.sp.sp, nil
+	if err := s.checkSAMLEntity(t, idp.EntityID); err != nil {
+		return nil, &samlConfigError{metadata: t.IdP.Issuer, err: err}
+	}
+	t.sp.authority = samlAuthority(t, idp.EntityID)
+	t.sp.idp = idp
+	return idp, nil
 }
 
-// beginSAML sends the browser to the tenant's IdP with an AuthnRequest
-// (HTTP-Redirect binding); the response comes back to /saml/acs.
+// beginSAML sends the browser to the tenant's IdP with an AuthnRequest;
+// the response comes back to /saml/acs, in this browser alone.
 func (s *Server) beginSAML(w http.ResponseWriter, r *http.Request, t *tenant, returnTo, loginHint string) {
 	ctx := r.Context()
-	sp, err := s.serviceProvider(ctx, t)
-	if err != nil {
-		s.upstreamDown(w, r, t.IdP.Issuer, err)
-		return
-	}
-	req, err := sp.MakeAuthenticationRequest(sp.GetSSOBindingLocation(saml.HTTPRedirectBinding), saml.HTTPRedirectBinding, saml.HTTPPostBinding)
+	idp, err := s.samlIdP(ctx, t)
 	if err != nil {
 		s.upstreamDown(w, r, t.IdP.Issuer, err)
 		return
 	}
 	relay, secret := strings.ToLower(rand.Text()), rand.Text()
-	row := SAMLRequest{RelayState: relay, RequestID: req.ID, IdP: t.IdP.Issuer, ReturnTo: returnTo, Browser: browserHash(secret), ExpiresAt: s.cfg.Now().Add(samlRequestLifetime).UTC()}
+	to, requestID, err := idp.AuthnRequest(relay, loginHint)
+	if err != nil {
+		s.upstreamDown(w, r, t.IdP.Issuer, err)
+		return
+	}
+	row := SAMLRequest{RelayState: relay, RequestID: requestID, IdP: t.IdP.Issuer, ReturnTo: returnTo, Browser: browserHash(secret), ExpiresAt: s.cfg.Now().Add(samlRequestLifetime).UTC()}
 	if err := s.cfg.DB.WithContext(ctx).Create(&row).Error; err != nil {
 		s.cfg.Log.Error("store SAML request", "err", err)
 		s.errorPage(w, r, http.StatusInternalServerError, "Sign-in failed", "The sign-in could not be started. Try again in a moment.")
 		return
 	}
-	to, err := req.Redirect(relay, sp)
-	if err != nil {
-		s.upstreamDown(w, r, t.IdP.Issuer, err)
-		return
-	}
 	http.SetCookie(w, s.samlCookie(relay, secret, int(samlRequestLifetime.Seconds())))
-	if loginHint != "" {
-		// Not part of SAML, but read by many IdPs (this one too): the
-		// email the person already typed here.
-		q := to.Query()
-		q.Set("login_hint", loginHint)
-		to.RawQuery = q.Encode()
-	}
 	http.Redirect(w, r, to.String(), http.StatusFound)
 }
 
@@ -227,29 +198,31 @@ func (e *samlConfigError) Error() string {
 	return "SAML identity provider " + e.metadata + " refused: " + e.err.Error()
 }
 
-// serveSAMLACS takes the IdP's response: the request it answers, the
-// library's checks, then the person, linked by NameID and signed in here.
+// serveSAMLACS takes the IdP's response: the sign-in it finishes, the
+// connector's checks, then the person, linked by NameID and signed in here.
 func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	fail := func(message string) {
 		s.errorPage(w, r, http.StatusBadRequest, "Sign-in did not complete", message)
 	}
+	refused := func(err error) {
+		var rf *samlsp.Refusal
+		if errors.As(err, &rf) {
+			s.cfg.Log.Info("SAML response refused", "why", rf.Cause)
+			fail("The identity provider's answer " + rf.Public + ". Sign in again.")
+			return
+		}
+		fail("The identity provider's answer did not pass this server's checks. Sign in again.")
+	}
 	if err := r.ParseForm(); err != nil {
 		fail("The identity provider's answer could not be read.")
 		return
 	}
-	// Before anything reads it: a response is a few kilobytes of XML with
-	// no document type, comment or processing instruction (see
-	// samlcred.RefuseMarkup); anything else is refused outright, and the
-	// request it answers stays pending.
-	raw, err := base64.StdEncoding.DecodeString(r.PostForm.Get("SAMLResponse"))
-	if err != nil || len(raw) > maxSAMLResponse {
-		fail("The identity provider's answer is not a SAML response this server reads (not base64, or too large).")
-		return
-	}
-	if err := samlcred.RefuseMarkup(raw); err != nil {
-		s.cfg.Log.Info("SAML response refused", "why", err)
-		fail("The identity provider's answer is not a SAML response this server reads: " + err.Error() + " in it.")
+	// Before anything reads it: a response that is not a few kilobytes of
+	// plain XML is refused outright, and the sign-in it answers stays
+	// pending.
+	if err := samlsp.Precheck(r.PostForm.Get("SAMLResponse")); err != nil {
+		refused(err)
 		return
 	}
 	relay := r.PostForm.Get("RelayState")
@@ -270,27 +243,17 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 		fail("The identity provider of this sign-in is no longer configured here.")
 		return
 	}
-	sp, err := s.serviceProvider(ctx, t)
+	idp, err := s.samlIdP(ctx, t)
 	if err != nil {
 		s.upstreamDown(w, r, t.IdP.Issuer, err)
 		return
 	}
-	assertion, err := sp.ParseResponse(r, []string{pending.RequestID})
+	person, err := idp.ReadResponse(r, pending.RequestID)
 	if err != nil {
-		var ire *saml.InvalidResponseError
-		if errors.As(err, &ire) {
-			s.cfg.Log.Info("SAML response refused", "why", ire.PrivateErr)
-			fail("The identity provider's answer did not pass this server's checks: " + publicSAMLReason(ire.PrivateErr) + ". Sign in again.")
-			return
-		}
-		fail("The identity provider's answer did not pass this server's checks. Sign in again.")
+		refused(err)
 		return
 	}
-	if assertion.Subject == nil || assertion.Subject.NameID == nil || assertion.Subject.NameID.Value == "" {
-		fail("The identity provider's answer names no one (no NameID).")
-		return
-	}
-	email, name := samlAttribute(assertion, "mail", "email", "urn:oid:0.9.2342.19200300.100.1.3"), samlAttribute(assertion, "cn", "name", "urn:oid:2.5.4.3")
+	email, name := person.Email, person.Name
 	if email == "" {
 		s.errorPage(w, r, http.StatusBadRequest, "No email address", "The identity provider did not share your email address, which this server needs to find your account.")
 		return
@@ -304,19 +267,16 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 	// issuer, whose ID-JAGs carry the persistent NameID as sub, so an
 	// ID-JAG about this person finds the account a SAML sign-in made ("XAA
 	// for SAML-based resource apps"). The account must be the tenant's.
-	user, ok := s.linkAtSignIn(w, r, t, t.sp.authority, "", assertion.Subject.NameID.Value, email, name)
+	user, ok := s.linkAtSignIn(w, r, t, t.sp.authority, "", person.NameID, email, name)
 	if !ok {
 		return
 	}
 	// The signed assertion, as the IdP signed it, is kept for the features
 	// that speak for the person later (the relay: WithTokenExchangeRelay).
-	signed, err := signedAssertion(r.PostForm.Get("SAMLResponse"))
-	if err != nil {
-		s.cfg.Log.Warn("SAML assertion not kept", "err", err)
-	}
+	signed := person.Assertion
 	expiry := s.cfg.Now().Add(time.Hour)
-	if assertion.Conditions != nil && !assertion.Conditions.NotOnOrAfter.IsZero() {
-		expiry = assertion.Conditions.NotOnOrAfter
+	if !person.NotOnOrAfter.IsZero() {
+		expiry = person.NotOnOrAfter
 	}
 	us := &UpstreamSession{UserID: user.ID, IdPIssuer: t.IdP.Issuer, SAMLAssertion: signed, Expiry: expiry}
 	for _, after := range s.afterSAMLSignIn {
@@ -340,43 +300,6 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 		back = "/"
 	}
 	http.Redirect(w, r, back, http.StatusSeeOther)
-}
-
-// signedAssertion is the Assertion element of a SAML response, as the IdP
-// signed it, with the namespaces it uses declared on it, base64url: the
-// subject token of a saml2 exchange (RFC 8693 §3).
-func signedAssertion(samlResponse string) (string, error) {
-	raw, err := base64.StdEncoding.DecodeString(samlResponse)
-	if err != nil {
-		return "", err
-	}
-	doc := etree.NewDocument()
-	if err := doc.ReadFromBytes(raw); err != nil || doc.Root() == nil {
-		return "", errors.New("the SAML response is not XML")
-	}
-	var found *etree.Element
-	for _, el := range doc.Root().ChildElements() {
-		if el.Tag == "Assertion" {
-			found = el
-			break
-		}
-	}
-	if found == nil {
-		return "", errors.New("the SAML response has no Assertion")
-	}
-	a := found.Copy()
-	for _, attr := range doc.Root().Attr {
-		if (attr.Space == "xmlns" || (attr.Space == "" && attr.Key == "xmlns")) && a.SelectAttr(attr.FullKey()) == nil {
-			a.CreateAttr(attr.FullKey(), attr.Value)
-		}
-	}
-	out := etree.NewDocument()
-	out.SetRoot(a)
-	b, err := out.WriteToBytes()
-	if err != nil {
-		return "", err
-	}
-	return base64.RawURLEncoding.EncodeToString(b), nil
 }
 
 // takeSAMLRequest returns the pending request named by relay and deletes
@@ -412,60 +335,14 @@ func (s *Server) serveSAMLMetadata(w http.ResponseWriter, r *http.Request) {
 		if !t.SAML {
 			continue
 		}
-		sp, err := s.serviceProvider(r.Context(), t)
+		idp, err := s.samlIdP(r.Context(), t)
 		if err != nil {
 			s.upstreamDown(w, r, t.IdP.Issuer, err)
 			return
 		}
-		b, _ := xml.MarshalIndent(sp.Metadata(), "", "  ")
 		w.Header().Set("Content-Type", "application/samlmetadata+xml")
-		_, _ = w.Write(b)
+		_, _ = w.Write(idp.Metadata())
 		return
 	}
 	http.NotFound(w, r)
-}
-
-// samlAttribute is the first value of the attribute named any of names
-// (by Name or FriendlyName).
-func samlAttribute(a *saml.Assertion, names ...string) string {
-	for _, st := range a.AttributeStatements {
-		for _, attr := range st.Attributes {
-			for _, n := range names {
-				if (strings.EqualFold(attr.Name, n) || strings.EqualFold(attr.FriendlyName, n)) && len(attr.Values) > 0 {
-					return attr.Values[0].Value
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// publicSAMLReason says which check failed in words a person may read,
-// without the library's details (crewjam/saml classifies its refusals by
-// these error values).
-func publicSAMLReason(err error) string {
-	is := func(targets ...error) bool {
-		return slices.ContainsFunc(targets, func(target error) bool { return errors.Is(err, target) })
-	}
-	switch {
-	case strings.Contains(err.Error(), "signature element not present"):
-		// crewjam/saml's refusal of an unsigned message is an unexported,
-		// unclassified error: its text is all there is to match.
-		return "it is not signed"
-	case is(saml.ErrInvalidSignature, saml.ErrUntrustedCertificate, saml.ErrCertificateNotValidNow):
-		return "its signature is not the identity provider's"
-	case is(saml.ErrAudienceMismatch):
-		return "it is meant for another service"
-	case is(saml.ErrExpired, saml.ErrNotYetValid):
-		return "it is not valid at this time"
-	case is(saml.ErrRequestIDMismatch):
-		return "it does not answer this sign-in"
-	case is(saml.ErrDestinationMismatch):
-		return "it was sent to another address"
-	case is(saml.ErrIssuerMismatch):
-		return "it comes from another identity provider"
-	case is(saml.ErrAssertionReplayed):
-		return "it was used before"
-	}
-	return "it is not a valid SAML response"
 }

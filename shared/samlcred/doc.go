@@ -4,9 +4,8 @@
 // database, so that the metadata others hold stays valid across restarts
 // and replicas. It also holds the glue github.com/crewjam/saml asks of
 // both the IdP and the service providers here: their replay store and
-// their log; the markup both refuse before parsing (RefuseMarkup); and the
-// names of an IdP's checks on an assertion it is given as a subject token,
-// for the debug console.
+// their log; and the names of an IdP's checks on an assertion it is given
+// as a subject token, for the debug console.
 //
 // It must not depend on gin or on any OAuth flow.
 package samlcred

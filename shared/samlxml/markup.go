@@ -1,4 +1,4 @@
-package samlcred
+package samlxml
 
 import (
 	"bytes"

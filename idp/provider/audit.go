@@ -144,9 +144,18 @@ func (s *store) auditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, er
 	return out, err
 }
 
+// auditWriteTimeout bounds the write of an audit record once its caller
+// has gone.
+const auditWriteTimeout = 5 * time.Second
+
 // storeAudit writes an audit event; a failure to record is logged, not
-// hidden, and does not undo what was audited.
+// hidden, and does not undo what was audited. The record belongs to the
+// decision, not to the request that asked for it: it is written even when
+// the caller went away meanwhile (its context cancelled), within
+// auditWriteTimeout.
 func (s *Server) storeAudit(ctx context.Context, row *AuditEvent) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
+	defer cancel()
 	if err := s.store.addAuditEvent(ctx, row); err != nil {
 		s.cfg.Log.Error("audit event not stored", "err", err, "event", row.Event)
 	}

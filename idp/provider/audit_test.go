@@ -1,7 +1,9 @@
 package provider
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -51,4 +53,25 @@ func TestAuditSearch(t *testing.T) {
 			t.Error("events are not newest first")
 		}
 	})
+}
+
+// TestAuditOutlivesTheCaller (issue 32): a decision made and its audit
+// record written after the caller went away (its request's context
+// cancelled, as when the client is killed mid-request) is still kept: the
+// record belongs to the decision, not to the connection.
+func TestAuditOutlivesTheCaller(t *testing.T) {
+	db := storagetest.SQLite(t)
+	if err := db.AutoMigrate(&AuditEvent{}); err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	s := &Server{store: &store{db: db}, cfg: Config{Log: slog.New(slog.NewTextHandler(&logged, nil))}}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s.storeAudit(ctx, &AuditEvent{Time: time.Now().UTC(), Event: EventIDJAGIssued, Outcome: "issued", ClientID: "wiki-as"})
+	var n int64
+	db.Model(&AuditEvent{}).Count(&n)
+	if n != 1 || logged.String() != "" {
+		t.Errorf("%d audit events kept after the caller went away; log: %s", n, logged.String())
+	}
 }

@@ -14,10 +14,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"xaa.example/shared/ssf"
+	"xaa.example/shared/storage"
 )
 
 // Shared Signals: the IdP is a transmitter (OpenID SSF 1.0). A receiver
@@ -214,6 +214,31 @@ func (s *store) deleteStream(ctx context.Context, receiver string) error {
 	return s.db.WithContext(ctx).Where("receiver = ?", receiver).Delete(&SSFStream{}).Error
 }
 
+func (s *store) streams(ctx context.Context) ([]SSFStream, error) {
+	var out []SSFStream
+	return out, s.db.WithContext(ctx).Find(&out).Error
+}
+
+func (s *store) stream(ctx context.Context, id string) (*SSFStream, error) {
+	var st SSFStream
+	err := s.db.WithContext(ctx).Take(&st, "id = ?", id).Error
+	return &st, storage.Translate(err)
+}
+
+func (s *store) queueDeliveries(ctx context.Context, d []SSFDelivery) error {
+	return s.db.WithContext(ctx).Create(&d).Error
+}
+
+func (s *store) dueDeliveries(ctx context.Context, now time.Time, limit int) ([]SSFDelivery, error) {
+	var due []SSFDelivery
+	return due, s.db.WithContext(ctx).Where("done_at IS NULL AND next_at <= ?", now).Order("id").Limit(limit).Find(&due).Error
+}
+
+// recordDelivery writes a delivery's attempts and outcome.
+func (s *store) recordDelivery(ctx context.Context, d *SSFDelivery) error {
+	return s.db.WithContext(ctx).Model(d).Select("attempts", "next_at", "done_at", "last_error").Updates(d).Error
+}
+
 // signal is an event to send: its type, payload, subject, and how the
 // admin console names them.
 type signal struct {
@@ -227,8 +252,8 @@ type signal struct {
 // queues the pushes and wakes the worker. A failure is logged: the admin's
 // change stands, and the access tokens still expire on their own.
 func (s *Server) emitSignals(ctx context.Context, signals ...signal) {
-	var streams []SSFStream
-	if err := s.store.db.WithContext(ctx).Find(&streams).Error; err != nil {
+	streams, err := s.store.streams(ctx)
+	if err != nil {
 		s.cfg.Log.Error("Shared Signals: read the streams", "err", err)
 		return
 	}
@@ -254,7 +279,7 @@ func (s *Server) emitSignals(ctx context.Context, signals ...signal) {
 	if len(deliveries) == 0 {
 		return
 	}
-	if err := s.store.db.WithContext(ctx).Create(&deliveries).Error; err != nil {
+	if err := s.store.queueDeliveries(ctx, deliveries); err != nil {
 		s.cfg.Log.Error("Shared Signals: queue", "err", err)
 		return
 	}
@@ -297,8 +322,8 @@ func appScopeNarrowed(clientID, scope string, at time.Time) signal {
 // (retried as provisioning pushes are).
 func (p *provisioner) runDueDeliveries(ctx context.Context) {
 	s := p.s
-	var due []SSFDelivery
-	if err := s.store.db.WithContext(ctx).Where("done_at IS NULL AND next_at <= ?", s.cfg.Now()).Order("id").Limit(50).Find(&due).Error; err != nil {
+	due, err := s.store.dueDeliveries(ctx, s.cfg.Now(), 50)
+	if err != nil {
 		if ctx.Err() == nil {
 			s.cfg.Log.Error("Shared Signals: read the queue", "err", err)
 		}
@@ -316,13 +341,16 @@ func (p *provisioner) runDueDeliveries(ctx context.Context) {
 // queue (retried as provisioning pushes are) and the audit log.
 func (p *provisioner) deliver(ctx context.Context, d *SSFDelivery) {
 	s := p.s
-	db := s.store.db.WithContext(ctx)
-	var st SSFStream
-	err := db.Take(&st, "id = ?", d.StreamID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
+	record := func() {
+		if err := s.store.recordDelivery(ctx, d); err != nil {
+			s.cfg.Log.Error("Shared Signals: record a delivery", "err", err, "delivery", d.ID)
+		}
+	}
+	st, err := s.store.stream(ctx, d.StreamID)
+	if errors.Is(err, storage.ErrNotFound) {
 		now := s.cfg.Now()
 		d.DoneAt, d.LastError = &now, "the stream was deleted"
-		db.Model(d).Select("done_at", "last_error").Updates(d)
+		record()
 		return
 	}
 	if err != nil {
@@ -334,14 +362,15 @@ func (p *provisioner) deliver(ctx context.Context, d *SSFDelivery) {
 	row := AuditEvent{Time: now.UTC(), Event: EventSignalPush, Target: st.Receiver, UserEmail: truncate(d.Subject, 255), After: d.Event}
 	if err != nil {
 		d.NextAt, d.LastError = now.Add(min(provisioningFirstRetry<<min(d.Attempts-1, 20), provisioningMaxRetry)), truncate(err.Error(), 1024)
-		db.Model(d).Select("attempts", "next_at", "last_error").Updates(d)
 		row.Outcome, row.Reason = "failed", d.LastError
 		s.cfg.Log.Warn("Shared Signals: push failed", "receiver", st.Receiver, "attempt", d.Attempts, "err", err)
 	} else {
 		d.DoneAt, d.LastError = &now, ""
-		db.Model(d).Select("attempts", "done_at", "last_error").Updates(d)
 		row.Outcome = "pushed"
 		s.cfg.Log.Info("Shared Signals: SET delivered", "receiver", st.Receiver, "event", d.Event)
 	}
+	// The audit record first, as for provisioning: whoever sees the
+	// delivery's new state finds the attempt audited.
 	s.storeAudit(ctx, &row)
+	record()
 }

@@ -100,7 +100,7 @@ func (r chipRenderer) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
 // renderPage turns a page's Markdown into sanitised HTML for user, its
 // links to their todos as chips. When the chain fails, the links stay
 // links and the problem is returned to show.
-func (a *App) renderPage(ctx context.Context, user signin.User, src string) (string, *chainProblem) {
+func (a *App) renderPage(ctx context.Context, user signin.User, src string) (string, error) {
 	source := []byte(src)
 	md := newMarkdown(renderer.WithNodeRenderers(util.Prioritized(chipRenderer{ctx}, 100)))
 	doc := md.Parser().Parse(text.NewReader(source))
@@ -144,7 +144,7 @@ func (a *App) renderPage(ctx context.Context, user signin.User, src string) (str
 		return ast.WalkSkipChildren, nil
 	})
 
-	var problem *chainProblem
+	var problem error
 	if len(chips) > 0 {
 		problem = a.fetchChips(ctx, user, chips)
 		if problem == nil {
@@ -162,7 +162,7 @@ func (a *App) renderPage(ctx context.Context, user signin.User, src string) (str
 
 // fetchChips asks the todo API for all the page's todos at once; those it
 // does not return stay missing (not the reader's, or gone).
-func (a *App) fetchChips(ctx context.Context, user signin.User, chips map[uint64]*chip) *chainProblem {
+func (a *App) fetchChips(ctx context.Context, user signin.User, chips map[uint64]*chip) error {
 	ctx, run := a.cfg.Recorder.Start(ctx, "Todo links in a page", owner(user))
 	ids := make([]string, 0, len(chips))
 	for id := range chips {

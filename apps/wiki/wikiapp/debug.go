@@ -140,12 +140,12 @@ func (a *App) debugEvents(c *gin.Context) {
 // scenario is a failure a presenter can trigger with one click.
 type scenario struct {
 	Key, Title, Explain string
-	run                 func(a *App, ctx context.Context) *chainProblem
+	run                 func(a *App, ctx context.Context) error
 }
 
 var scenarios = []scenario{
 	{Key: "replay", Title: "Replay the same ID-JAG", Explain: "Redeem one ID-JAG twice: the todo AS remembers every jti and refuses the second use (check 9).",
-		run: func(a *App, ctx context.Context) *chainProblem {
+		run: func(a *App, ctx context.Context) error {
 			idjag, p := a.exchangeStep(ctx, todoTarget(a.cfg, readScope))
 			if p != nil {
 				return p
@@ -157,7 +157,7 @@ var scenarios = []scenario{
 			return p
 		}},
 	{Key: "expired", Title: "An expired ID-JAG", Explain: "The local IdP signs an ID-JAG that expired five minutes ago (a demo-only request); the todo AS refuses it (check 7).",
-		run: func(a *App, ctx context.Context) *chainProblem {
+		run: func(a *App, ctx context.Context) error {
 			target := todoTarget(a.cfg, readScope)
 			target.Extra = url.Values{"xaa_demo": {"expired"}}
 			idjag, p := a.exchangeStep(ctx, target)
@@ -168,7 +168,7 @@ var scenarios = []scenario{
 			return p
 		}},
 	{Key: "audience", Title: "The wrong audience", Explain: "Ask for an ID-JAG for the Calendar app's authorization server, then present it to the todo AS, which is not its audience (check 6).",
-		run: func(a *App, ctx context.Context) *chainProblem {
+		run: func(a *App, ctx context.Context) error {
 			idjag, p := a.exchangeStep(ctx, xaaclient.IDJAGRequest{Audience: demo.CalendarAS, Resource: demo.CalendarAS + "/api", Scope: oauth.Scopes{"calendar.read"}})
 			if p != nil {
 				return p
@@ -177,12 +177,12 @@ var scenarios = []scenario{
 			return p
 		}},
 	{Key: "disabled", Title: "A disabled connection", Explain: "Ask for an ID-JAG for the Chat app, whose connection from the wiki the admin has disabled: the IdP refuses (access_denied).",
-		run: func(a *App, ctx context.Context) *chainProblem {
+		run: func(a *App, ctx context.Context) error {
 			_, p := a.exchangeStep(ctx, xaaclient.IDJAGRequest{Audience: demo.ChatAS, Resource: demo.ChatAS + "/api", Scope: oauth.Scopes{"chat.read"}})
 			return p
 		}},
 	{Key: "stolen", Title: "A stolen access token, without the key", Explain: "Get a DPoP-bound access token, then call the todo API with it from \"another machine\": as a Bearer token, and with a proof of another key. The API refuses both (RFC 9449 §7): a bound token is worth nothing without its key.",
-		run: func(a *App, ctx context.Context) *chainProblem {
+		run: func(a *App, ctx context.Context) error {
 			if a.dpop == nil {
 				return &chainProblem{Title: "DPoP is off", Message: "This wiki runs with DPOP=false: its tokens are bearer tokens, which anyone holding them may use. Turn DPoP on to see this refused."}
 			}
@@ -216,10 +216,10 @@ var scenarios = []scenario{
 			if resp.StatusCode < 400 {
 				return nil
 			}
-			return &chainProblem{Title: "Refused without the key", Message: "The todo API refused the stolen token both ways.", Detail: p.Detail}
+			return &chainProblem{Title: "Refused without the key", Message: "The todo API refused the stolen token both ways.", Detail: problemOf(p).Detail}
 		}},
 	{Key: "scope", Title: "A scope the connection does not allow", Explain: "Ask for todos.admin, which the wiki → todo connection does not allow: the IdP refuses (invalid_scope).",
-		run: func(a *App, ctx context.Context) *chainProblem {
+		run: func(a *App, ctx context.Context) error {
 			_, p := a.exchangeStep(ctx, todoTarget(a.cfg, oauth.Scopes{"todos.admin"}))
 			return p
 		}},
@@ -234,8 +234,8 @@ func (a *App) debugScenario(c *gin.Context) {
 			continue
 		}
 		ctx, run := a.cfg.Recorder.Start(c.Request.Context(), "Failure: "+sc.Title, owner(web.SignedIn[signin.User](c)))
-		if p := sc.run(a, ctx); p != nil {
-			run.Finish("Refused, as it should be. "+p.Detail, true)
+		if err := sc.run(a, ctx); err != nil {
+			run.Finish("Refused, as it should be. "+problemOf(err).Detail, true)
 		} else {
 			run.Finish("Unexpectedly, nothing was refused.", false)
 		}
@@ -321,20 +321,20 @@ func (a *App) debugStep(c *gin.Context) {
 	user := web.SignedIn[signin.User](c)
 	st := a.stepper.get(user.Subject)
 	ctx := c.Request.Context()
-	var problem *chainProblem
+	var err error
 	switch c.Param("action") {
 	case "exchange":
 		var run *debugconsole.Run
 		ctx, run = a.cfg.Recorder.Start(ctx, "Step through: ID token → ID-JAG → access token → API", owner(user))
 		st = &stepState{run: run, started: a.cfg.Now()}
-		st.idjag, problem = a.exchangeStep(ctx, todoTarget(a.cfg, readScope))
+		st.idjag, err = a.exchangeStep(ctx, todoTarget(a.cfg, readScope))
 	case "redeem":
 		if st == nil || st.idjag == "" {
 			a.renderStepPage(c, "Exchange the ID token for an ID-JAG first.")
 			return
 		}
 		var redeemed *oauth.TokenResponse
-		redeemed, problem = a.redeemStep(trace.WithID(ctx, st.run.ID), st.idjag, readScope)
+		redeemed, err = a.redeemStep(trace.WithID(ctx, st.run.ID), st.idjag, readScope)
 		if redeemed != nil {
 			st.token, st.tokenType = redeemed.AccessToken, redeemed.TokenType
 		}
@@ -346,8 +346,8 @@ func (a *App) debugStep(c *gin.Context) {
 		var out struct {
 			Todos []todoItem `json:"todos"`
 		}
-		_, problem = a.doAPI(trace.WithID(ctx, st.run.ID), &AccessToken{Token: st.token, TokenType: st.tokenType}, http.MethodGet, "/todos", nil, &out)
-		if problem == nil {
+		_, err = a.doAPI(trace.WithID(ctx, st.run.ID), &AccessToken{Token: st.token, TokenType: st.tokenType}, http.MethodGet, "/todos", nil, &out)
+		if err == nil {
 			st.run.Finish("The todo API returned "+strconv.Itoa(len(out.Todos))+" todos: the chain is complete.", false)
 		}
 	case "reset":
@@ -358,7 +358,7 @@ func (a *App) debugStep(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "No such step", "Step-through mode has exchange, redeem and call.")
 		return
 	}
-	if problem != nil {
+	if problem := problemOf(err); problem != nil {
 		if st != nil {
 			st.run.Finish(problem.Title+": "+problem.Message, true)
 		}

@@ -56,8 +56,8 @@ func (a *App) showPage(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Page unavailable", "The page could not be loaded.")
 		return
 	}
-	body, problem := a.renderPage(c.Request.Context(), web.SignedIn[signin.User](c), p.Body)
-	a.render(c, http.StatusOK, p.Title, pageView(*p, body, problem))
+	body, err := a.renderPage(c.Request.Context(), web.SignedIn[signin.User](c), p.Body)
+	a.render(c, http.StatusOK, p.Title, pageView(*p, body, problemOf(err)))
 }
 
 func (a *App) newPage(c *gin.Context) {
@@ -167,7 +167,8 @@ func slugify(title string) string {
 }
 
 func (a *App) myTodos(c *gin.Context) {
-	list, used, problem := a.fetchTodos(c.Request.Context(), web.SignedIn[signin.User](c))
+	list, used, err := a.fetchTodos(c.Request.Context(), web.SignedIn[signin.User](c))
+	problem := problemOf(err)
 	v := todosView{List: list, Token: used, Problem: problem, TodoURL: a.cfg.TodoAppURL, Added: c.Query("added"), Forgot: c.Query("forgot") != ""}
 	if problem != nil {
 		v.List = nil
@@ -190,12 +191,12 @@ func (a *App) addTodoFromWiki(c *gin.Context) {
 			Problem: &chainProblem{Title: "Not added", Message: "A todo needs a title of 1 to 500 characters."}, Title: title}))
 		return
 	}
-	created, problem := a.addTodo(ctx, user, title)
-	if problem != nil {
+	created, err := a.addTodo(ctx, user, title)
+	if problem := problemOf(err); problem != nil {
 		a.cfg.Log.Warn("add todo failed", "problem", problem.Title, "detail", problem.Detail)
 		v := todosView{Problem: problem, TodoURL: a.cfg.TodoAppURL, Title: title}
 		if problem.ScopeDenied {
-			if list, used, p := a.fetchTodos(ctx, user); p == nil {
+			if list, used, err := a.fetchTodos(ctx, user); err == nil {
 				v.List, v.Token = list, used
 			}
 		}

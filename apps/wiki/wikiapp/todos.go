@@ -44,6 +44,26 @@ type chainProblem struct {
 
 func (p *chainProblem) Error() string { return p.Title + ": " + p.Detail }
 
+// Is matches the refusing server's reason (errors.Is(err,
+// oauth.ReasonTokenRevoked)).
+func (p *chainProblem) Is(target error) bool {
+	r, ok := target.(oauth.Reason)
+	return ok && r != "" && p.Reason == r
+}
+
+// problemOf is the chain's error as the person is told it: a *chainProblem
+// as it is, any other error as an answer the protocol does not allow.
+func problemOf(err error) *chainProblem {
+	if err == nil {
+		return nil
+	}
+	var p *chainProblem
+	if errors.As(err, &p) {
+		return p
+	}
+	return &chainProblem{Title: "Todos unavailable", Message: "An answer in the chain was not what the protocol requires.", Detail: err.Error()}
+}
+
 // todoList is the first page of the user's todos as the todo API returns
 // it, with the list's counts.
 type todoList struct {
@@ -60,12 +80,12 @@ const todosShown = 50
 // fetchTodos returns the first page of the user's todos from the todo API,
 // running the Cross App Access chain only when the wiki holds no valid
 // access token. However long the list, the answer is one page.
-func (a *App) fetchTodos(ctx context.Context, user signin.User) (*todoList, *tokenUse, *chainProblem) {
+func (a *App) fetchTodos(ctx context.Context, user signin.User) (*todoList, *tokenUse, error) {
 	ctx, run := a.cfg.Recorder.Start(ctx, "My todos", owner(user))
 	var out todoList
-	used, problem := a.callTodoAPI(ctx, user, readScope, http.MethodGet, "/todos?limit="+strconv.Itoa(todosShown), nil, &out)
-	finish(run, problem, fmt.Sprintf("The todo API returned %d of %d todos.", len(out.Todos), out.Total)+used.explain())
-	return &out, used, problem
+	used, err := a.callTodoAPI(ctx, user, readScope, http.MethodGet, "/todos?limit="+strconv.Itoa(todosShown), nil, &out)
+	finish(run, err, fmt.Sprintf("The todo API returned %d of %d todos.", len(out.Todos), out.Total)+used.explain())
+	return &out, used, err
 }
 
 // tokenUse is the access token a call to the todo API went out with.
@@ -94,17 +114,17 @@ func (u *tokenUse) explain() string {
 }
 
 // addTodo creates a todo in the user's list, which needs todos.write.
-func (a *App) addTodo(ctx context.Context, user signin.User, title string) (*todoItem, *chainProblem) {
+func (a *App) addTodo(ctx context.Context, user signin.User, title string) (*todoItem, error) {
 	ctx, run := a.cfg.Recorder.Start(ctx, "Add a todo", owner(user))
 	body, _ := json.Marshal(map[string]string{"title": title})
 	var created todoItem
-	used, problem := a.callTodoAPI(ctx, user, writeScope, http.MethodPost, "/todos", body, &created)
-	finish(run, problem, fmt.Sprintf("The todo API created todo #%d.", created.ID)+used.explain())
-	return &created, problem
+	used, err := a.callTodoAPI(ctx, user, writeScope, http.MethodPost, "/todos", body, &created)
+	finish(run, err, fmt.Sprintf("The todo API created todo #%d.", created.ID)+used.explain())
+	return &created, err
 }
 
-func finish(run *debugconsole.Run, problem *chainProblem, success string) {
-	if problem != nil {
+func finish(run *debugconsole.Run, err error, success string) {
+	if problem := problemOf(err); problem != nil {
 		run.Finish(problem.Title+": "+problem.Message, true)
 		return
 	}
@@ -120,20 +140,21 @@ var (
 // callTodoAPI calls the todo API for the user with an access token that
 // has the scope, getting one through the chain when the wiki holds none. A
 // token the API refuses is dropped and the chain run once more.
-func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Scopes, method, path string, body []byte, out any) (*tokenUse, *chainProblem) {
-	token, fresh, problem := a.accessToken(ctx, user, scope)
-	if problem != nil {
-		return nil, problem
+func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Scopes, method, path string, body []byte, out any) (*tokenUse, error) {
+	token, fresh, err := a.accessToken(ctx, user, scope)
+	if err != nil {
+		return nil, err
 	}
 	used := &tokenUse{Held: !fresh, Scope: token.Scope, Requested: token.Requested, ExpiresAt: token.ExpiresAt}
-	status, problem := a.doAPI(ctx, token, method, path, body, out)
+	status, err := a.doAPI(ctx, token, method, path, body, out)
 	if status == http.StatusUnauthorized && !fresh {
 		// The held token was refused (revoked by the IdP's Shared Signals,
 		// expired early, keys rotated): forget it and go through the chain
 		// again, once.
-		revoked := problem.Reason == oauth.ReasonTokenRevoked
+		revoked := errors.Is(err, oauth.ReasonTokenRevoked)
 		_ = a.store.forgetAccessToken(ctx, user.Subject, a.cfg.TodoResource)
-		if token, problem = a.runChain(ctx, user, scope); problem != nil {
+		if token, err = a.runChain(ctx, user, scope); err != nil {
+			problem := problemOf(err)
 			if revoked {
 				problem.Message = "The identity provider told the todo app that your access ended, and the todo app refused the access token the wiki held. Asked again, " +
 					lowerFirst(problem.Message)
@@ -141,14 +162,14 @@ func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Sco
 			return nil, problem
 		}
 		used = &tokenUse{Scope: token.Scope, Requested: token.Requested, ExpiresAt: token.ExpiresAt}
-		_, problem = a.doAPI(ctx, token, method, path, body, out)
+		_, err = a.doAPI(ctx, token, method, path, body, out)
 	}
-	return used, problem
+	return used, err
 }
 
 // accessToken returns a held, unexpired access token for the todo API with
 // the scope, or gets a new one through the chain (fresh is then true).
-func (a *App) accessToken(ctx context.Context, user signin.User, scope oauth.Scopes) (token *AccessToken, fresh bool, problem *chainProblem) {
+func (a *App) accessToken(ctx context.Context, user signin.User, scope oauth.Scopes) (token *AccessToken, fresh bool, err error) {
 	held, err := a.store.accessToken(ctx, user.Subject, a.cfg.TodoResource)
 	if err == nil && a.cfg.Now().Add(10*time.Second).Before(held.ExpiresAt) && hasAll(oauth.ParseScopes(held.Scope), scope) {
 		return held, false, nil
@@ -156,8 +177,8 @@ func (a *App) accessToken(ctx context.Context, user signin.User, scope oauth.Sco
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		a.cfg.Log.Error("load access token", "err", err)
 	}
-	token, problem = a.runChain(ctx, user, scope)
-	return token, true, problem
+	token, err = a.runChain(ctx, user, scope)
+	return token, true, err
 }
 
 func hasAll(have, want oauth.Scopes) bool {
@@ -173,17 +194,17 @@ func hasAll(have, want oauth.Scopes) bool {
 // kept for the user. The ID-JAG lives only in this function. The todo AS is
 // discovered first: an ID-JAG for a server that is not there would be
 // issued, audited and wasted.
-func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes) (*AccessToken, *chainProblem) {
-	if _, problem := a.discover(ctx, a.todoAS, "the todo authorization server"); problem != nil {
-		return nil, problem
+func (a *App) runChain(ctx context.Context, user signin.User, scope oauth.Scopes) (*AccessToken, error) {
+	if _, err := a.discover(ctx, a.todoAS, "the todo authorization server"); err != nil {
+		return nil, err
 	}
-	idjag, problem := a.exchangeStep(ctx, todoTarget(a.cfg, scope))
-	if problem != nil {
-		return nil, problem
+	idjag, err := a.exchangeStep(ctx, todoTarget(a.cfg, scope))
+	if err != nil {
+		return nil, err
 	}
-	redeemed, problem := a.redeemStep(ctx, idjag, scope)
-	if problem != nil {
-		return nil, problem
+	redeemed, err := a.redeemStep(ctx, idjag, scope)
+	if err != nil {
+		return nil, err
 	}
 	token := &AccessToken{
 		UserID: user.Subject, Resource: a.cfg.TodoResource, Token: redeemed.AccessToken, TokenType: redeemed.TokenType,
@@ -203,19 +224,19 @@ func todoTarget(cfg Config, scope oauth.Scopes) xaaclient.IDJAGRequest {
 
 // exchangeStep is step 2: the signed-in user's ID token for an ID-JAG, at
 // the wiki's own authorization server (target says for which audience).
-func (a *App) exchangeStep(ctx context.Context, target xaaclient.IDJAGRequest) (string, *chainProblem) {
+func (a *App) exchangeStep(ctx context.Context, target xaaclient.IDJAGRequest) (string, error) {
 	idToken, err := a.signin.IDToken(ctx)
 	if err != nil {
 		return "", &chainProblem{Title: "Please sign in again", SignIn: true,
 			Message: "Your sign-in has expired, so the wiki cannot ask for access to your todos on your behalf.", Detail: err.Error()}
 	}
-	wikiAS, problem := a.discover(ctx, a.signin.RP.Upstream, "the wiki's authorization server")
-	if problem != nil {
-		return "", problem
+	wikiAS, err := a.discover(ctx, a.signin.RP.Upstream, "the wiki's authorization server")
+	if err != nil {
+		return "", err
 	}
-	creds, problem := a.credentials(wikiAS, a.cfg.ClientID, a.cfg.ClientSecret, a.cfg.AuthMethod)
-	if problem != nil {
-		return "", problem
+	creds, err := a.credentials(wikiAS, a.cfg.ClientID, a.cfg.ClientSecret, a.cfg.AuthMethod)
+	if err != nil {
+		return "", err
 	}
 	// The wiki proves its key to its AS, which asks the IdP for an ID-JAG
 	// bound to it; RequestIDJAG checks the ID-JAG came back bound.
@@ -240,14 +261,14 @@ func (a *App) targetName(audience string) string {
 }
 
 // redeemStep is step 3: the ID-JAG for an access token at the todo AS.
-func (a *App) redeemStep(ctx context.Context, idjag string, scope oauth.Scopes) (*oauth.TokenResponse, *chainProblem) {
-	todoAS, problem := a.discover(ctx, a.todoAS, "the todo authorization server")
-	if problem != nil {
-		return nil, problem
+func (a *App) redeemStep(ctx context.Context, idjag string, scope oauth.Scopes) (*oauth.TokenResponse, error) {
+	todoAS, err := a.discover(ctx, a.todoAS, "the todo authorization server")
+	if err != nil {
+		return nil, err
 	}
-	creds, problem := a.credentials(todoAS, a.cfg.ClientIDAtTodo, a.cfg.ClientSecretAtTodo, a.cfg.TodoAuthMethod)
-	if problem != nil {
-		return nil, problem
+	creds, err := a.credentials(todoAS, a.cfg.ClientIDAtTodo, a.cfg.ClientSecretAtTodo, a.cfg.TodoAuthMethod)
+	if err != nil {
+		return nil, err
 	}
 	creds.DPoP = a.dpop
 	ctx = trace.WithStepDefault(ctx, "Redeem the ID-JAG for an access token",
@@ -261,7 +282,7 @@ func (a *App) redeemStep(ctx context.Context, idjag string, scope oauth.Scopes) 
 
 // discover reads an authorization server's metadata (RFC 8414, else OpenID
 // Connect discovery): its token endpoint and how clients authenticate there.
-func (a *App) discover(ctx context.Context, up *signin.Upstream, name string) (*signin.Metadata, *chainProblem) {
+func (a *App) discover(ctx context.Context, up *signin.Upstream, name string) (*signin.Metadata, error) {
 	ctx = trace.WithStep(ctx, "Discover "+name, "Authorization server metadata (RFC 8414, else OpenID Connect discovery): where the server's token endpoint and keys are, and how clients authenticate there. Fetched once, then kept.")
 	md, err := up.Metadata(ctx)
 	if err != nil {
@@ -272,7 +293,7 @@ func (a *App) discover(ctx context.Context, up *signin.Upstream, name string) (*
 
 // credentials are the wiki's client credentials at a server, with the
 // authentication method configured or chosen from its metadata.
-func (a *App) credentials(md *signin.Metadata, id, secret, method string) (xaaclient.Credentials, *chainProblem) {
+func (a *App) credentials(md *signin.Metadata, id, secret, method string) (xaaclient.Credentials, error) {
 	m, err := xaaclient.ChooseAuthMethod(method, md.TokenEndpointAuthMethods, false, secret != "")
 	if err != nil {
 		return xaaclient.Credentials{}, &chainProblem{Title: "The wiki cannot authenticate there", Message: "The wiki and " + md.Issuer + " share no client authentication method.", Detail: err.Error()}
@@ -282,7 +303,7 @@ func (a *App) credentials(md *signin.Metadata, id, secret, method string) (xaacl
 
 // doAPI makes one call to the todo API with the token and decodes its JSON
 // answer into out.
-func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string, body []byte, out any) (int, *chainProblem) {
+func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string, body []byte, out any) (int, error) {
 	var signer *dpop.Signer
 	explain := "An ordinary API call with the access token as a Bearer token. The todo API checks the token's signature, issuer, audience, expiry and scope."
 	if strings.EqualFold(token.TokenType, dpop.TokenType) {

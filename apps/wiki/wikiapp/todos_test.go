@@ -2,6 +2,7 @@ package wikiapp
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -46,5 +47,24 @@ func TestExplain(t *testing.T) {
 				t.Errorf("message %q", p.Message)
 			}
 		})
+	}
+}
+
+// TestProblemOf: the chain's steps return errors; what the person is told
+// is a *chainProblem, whose refusing server's reason errors.Is finds, and
+// any other error becomes one.
+func TestProblemOf(t *testing.T) {
+	if problemOf(nil) != nil {
+		t.Error("no error, yet a problem")
+	}
+	revoked := error(&chainProblem{Title: "The todo API refused the request", Reason: oauth.ReasonTokenRevoked})
+	if !errors.Is(revoked, oauth.ReasonTokenRevoked) || errors.Is(revoked, oauth.ReasonAccountDisabled) {
+		t.Error("errors.Is does not tell the refusing server's reason")
+	}
+	if p := problemOf(fmt.Errorf("step: %w", revoked)); p == nil || p.Title != "The todo API refused the request" {
+		t.Errorf("a wrapped problem: %+v", p)
+	}
+	if p := problemOf(errors.New("boom")); p == nil || p.Title != "Todos unavailable" || p.Detail != "boom" {
+		t.Errorf("another error: %+v", p)
 	}
 }

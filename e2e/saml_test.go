@@ -10,7 +10,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	stdbase64 "encoding/base64"
-	"encoding/json"
 	"html"
 	"io"
 	"math/big"
@@ -141,17 +140,7 @@ func TestSAMLExchangeHostile(t *testing.T) {
 			"subject_token": {stdbase64.RawURLEncoding.EncodeToString([]byte(assertion))}, "subject_token_type": {oauth.TokenTypeSAML2},
 			"audience": {s.topology.TodoAS}, "resource": {s.topology.TodoAPI()}, "scope": {"todos.read"},
 		}
-		req, _ := http.NewRequest(http.MethodPost, s.topology.IdP+"/oauth2/v1/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(client, secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return postForm(t, s.topology.IdP+"/oauth2/v1/token", form, client, secret)
 	}
 	wiki := func(assertion string) (int, map[string]any) {
 		return exchange(demo.WikiASClientAtIdP, demo.WikiASSecretAtIdP, assertion, oauth.TokenTypeRefreshToken)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -16,17 +15,13 @@ import (
 // does, and decodes the answer.
 func scimRequest(t *testing.T, s *stack, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequest(method, s.topology.TodoAS+"/scim/v2"+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+demo.TodoSCIMToken)
-	req.Header.Set("Content-Type", "application/scim+json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return scimAs(t, s, demo.TodoSCIMToken, method, path, body)
+}
+
+// scimAs is scimRequest with another client's token.
+func scimAs(t testing.TB, s *stack, token, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	return call(t, method, s.topology.TodoAS+"/scim/v2"+path, "application/scim+json", body, "Authorization", "Bearer "+token)
 }
 
 // TestProvisionedPersonWithoutEmail: the IdP's ID-JAGs carry no email, as

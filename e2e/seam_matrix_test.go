@@ -201,17 +201,7 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 
 	scim := func(token, method, path, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, s.topology.TodoAS+"/scim/v2"+path, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/scim+json")
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return scimAs(t, s, token, method, path, body)
 	}
 	scimUser := func(email, externalID string) string {
 		return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,"emails":[{"value":%q,"primary":true}],"displayName":%q,"externalId":%q,"active":true}`,
@@ -250,21 +240,9 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 		}
 		return c
 	}
-	token := func(form url.Values, basic ...string) (int, map[string]any) {
+	token := func(form url.Values, user, password string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.topology.TodoAS+"/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		if len(basic) == 2 {
-			req.SetBasicAuth(basic[0], basic[1])
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return postForm(t, s.topology.TodoAS+"/token", form, user, password)
 	}
 	grant := func(assertion string) (int, map[string]any) {
 		t.Helper()
@@ -325,16 +303,7 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 	}
 	push := func(auth, set string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(http.MethodPost, s.topology.Todo+"/ssf/events", strings.NewReader(set))
-		req.Header.Set("Content-Type", ssf.MediaType)
-		req.Header.Set("Authorization", auth)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return callRaw(t, http.MethodPost, s.topology.Todo+"/ssf/events", ssf.MediaType, set, "Authorization", auth)
 	}
 	refusedPush := func(t *testing.T, auth, set, code string) {
 		t.Helper()
@@ -405,17 +374,7 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 		form := url.Values{"grant_type": {oauth.GrantTokenExchange}, "requested_token_type": {oauth.TokenTypeIDJAG},
 			"subject_token": {subjectToken}, "subject_token_type": {oauth.TokenTypeIDToken},
 			"audience": {s.topology.TodoAS}, "resource": {resource}, "scope": {"todos.read"}}
-		req, _ := http.NewRequest(http.MethodPost, s.topology.IdP+"/oauth2/v1/token", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.SetBasicAuth(clientID, secret)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
+		return postForm(t, s.topology.IdP+"/oauth2/v1/token", form, clientID, secret)
 	}
 	agentIDTok := agentIDToken(t, s, "bob@tables.fake")
 	var wikiASIDToken string // Bob's ID token at the IdP, issued to the wiki AS
@@ -460,22 +419,14 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 		c := claims(s.topology.IdP, bobSub, "bob@tables.fake", "")
 		c["client_id"] = clientID
 		return token(url.Values{"grant_type": {oauth.GrantJWTBearer}, "assertion": {idjagOf(idp1Keys, c)}, "client_id": {clientID},
-			"client_assertion_type": {oauth.ClientAssertionType}, "client_assertion": {clientAssertion(clientID)}})
+			"client_assertion_type": {oauth.ClientAssertionType}, "client_assertion": {clientAssertion(clientID)}}, "", "")
 	}
 	publish("/registered-client.json", registeredURLClient)
 	publish("/not-its-url.json", vendor.URL+"/elsewhere.json")
 
 	streamCall := func(method, query string) (int, string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, s.topology.IdP+"/ssf/streams"+query, nil)
-		req.Header.Set("Authorization", "Bearer "+otherStreamToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b)
+		return callRaw(t, method, s.topology.IdP+"/ssf/streams"+query, "", "", "Authorization", "Bearer "+otherStreamToken)
 	}
 	var todoStream string
 	if err := s.dbs["idp"].Table("ssf_streams").Select("id").Where("receiver = ?", "Todo app").Row().Scan(&todoStream); err != nil {

@@ -1,9 +1,13 @@
 package e2e
 
 import (
+	stdbase64 "encoding/base64"
+	"encoding/json"
 	"fmt"
 	"html"
+	"io"
 	"maps"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -47,4 +51,47 @@ func dump(t testing.TB, db *gorm.DB, query string) string {
 		out.WriteString("\n")
 	}
 	return out.String()
+}
+
+// call sends a request with the header pairs given (name, value, ...) and
+// decodes its JSON answer (nil when there is none).
+func call(t testing.TB, method, url, contentType, body string, header ...string) (int, map[string]any) {
+	t.Helper()
+	status, answer := callRaw(t, method, url, contentType, body, header...)
+	var out map[string]any
+	_ = json.Unmarshal([]byte(answer), &out)
+	return status, out
+}
+
+// callRaw is call with the answer as it came.
+func callRaw(t testing.TB, method, url, contentType, body string, header ...string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// postForm posts a form, as a client authenticating with HTTP Basic when
+// a user is given, and decodes the JSON answer.
+func postForm(t testing.TB, url string, form url.Values, user, password string) (int, map[string]any) {
+	t.Helper()
+	var header []string
+	if user != "" {
+		header = []string{"Authorization", "Basic " + stdbase64.StdEncoding.EncodeToString([]byte(user+":"+password))}
+	}
+	return call(t, http.MethodPost, url, "application/x-www-form-urlencoded", form.Encode(), header...)
 }

@@ -1,9 +1,7 @@
 package authserver
 
 import (
-	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,39 +34,11 @@ func newSCIMServer(t *testing.T, db *gorm.DB) *resourceAS {
 // status and the decoded body (nil when empty).
 func (r *resourceAS) scimCall(t *testing.T, token, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, r.srv.URL+"/scim/v2"+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/scim+json")
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if len(b) == 0 {
-		return resp.StatusCode, nil
-	}
-	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("%s %s: not JSON (%d): %s", method, path, resp.StatusCode, b)
-	}
-	return resp.StatusCode, out
+	return scimtest.Call(t, r.srv.URL+"/scim/v2", token, method, path, body)
 }
 
-// oktaUser is a user as Okta's provisioning creates it (Okta's SCIM 2.0
-// reference, "Create the user"): userName, name, emails, displayName,
-// locale, externalId, an empty groups list, a password, active.
-func oktaUser(email, externalID, given string) string {
-	return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,
-		"name":{"givenName":%q,"familyName":"Tables"},"emails":[{"primary":true,"value":%q,"type":"work"}],
-		"displayName":"%s Tables","locale":"en-US","externalId":%q,"groups":[],"password":"1mP@ssw0rd","active":true}`,
-		email, given, email, given, externalID)
-}
+// oktaUser is a user as Okta's provisioning creates it.
+var oktaUser = scimtest.OktaUser
 
 // TestOktaProvisioningSequence: the requests Okta's provisioning sends, in
 // the order Okta documents them (SCIM 2.0 reference: check whether the user
@@ -85,7 +55,7 @@ func TestOktaProvisioningSequence(t *testing.T) {
 
 		// 1. Does the user exist? No.
 		status, list := ras.scimCall(t, scimToken, http.MethodGet, filter, "")
-		if status != 200 || list["totalResults"] != 0.0 || !hasSchema(list, "urn:ietf:params:scim:api:messages:2.0:ListResponse") {
+		if status != 200 || list["totalResults"] != 0.0 || !scimtest.HasSchema(list, "urn:ietf:params:scim:api:messages:2.0:ListResponse") {
 			t.Fatalf("lookup before create: %d %v", status, list)
 		}
 		// 2. Create.
@@ -186,16 +156,6 @@ func TestSCIMMounted(t *testing.T) {
 	if status, body := ras.scimCall(t, scimToken, http.MethodPost, "/Users", oktaUser("kay@tables.fake", "00u-kay", "Kay")); status != http.StatusCreated || body["externalId"] != "00u-kay" {
 		t.Errorf("a create: %d %v", status, body)
 	}
-}
-
-func hasSchema(body map[string]any, schema string) bool {
-	list, _ := body["schemas"].([]any)
-	for _, s := range list {
-		if s == schema {
-			return true
-		}
-	}
-	return false
 }
 
 // TestSCIMTenantIsNotAWildcard (issue 31, takeover 2): two SCIM clients of
@@ -332,7 +292,7 @@ func TestSCIMClientStaysInItsDomains(t *testing.T) {
 		t.Run(row.name, func(t *testing.T) {
 			before := count()
 			status, body := ras.scimCall(t, row.token, row.method, row.path, row.body)
-			if status != row.status || !hasSchema(body, "urn:ietf:params:scim:api:messages:2.0:Error") {
+			if status != row.status || !scimtest.HasSchema(body, "urn:ietf:params:scim:api:messages:2.0:Error") {
 				t.Fatalf("got %d %v, want a SCIM error %d", status, body, row.status)
 			}
 			if after := count(); after != before {

@@ -401,19 +401,10 @@ func (h users) GetAll(r *http.Request, params escim.ListRequestParams) (escim.Pa
 		f = params.FilterValidator.GetFilter()
 	}
 	page := escim.Page{Resources: []escim.Resource{}}
-	if f == nil {
-		list, total, err := h.s.Accounts.List(ctx, c, Query{Offset: start - 1, Limit: count})
-		if err != nil {
-			return escim.Page{}, err
-		}
-		page.TotalResults = total
-		for i := range list {
-			page.Resources = append(page.Resources, resource(&list[i]))
-		}
-		return page, nil
-	}
-	if field, value, ok := equality(f); ok {
-		// The lookups IdPs make before creating an account, by the store.
+	field, value, isEquality := equality(f)
+	if f == nil || isEquality {
+		// Every account, or the lookups IdPs make before creating one: the
+		// store pages them.
 		list, total, err := h.s.Accounts.List(ctx, c, Query{Field: field, Value: value, Offset: start - 1, Limit: count})
 		if err != nil {
 			return escim.Page{}, err

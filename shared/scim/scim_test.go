@@ -3,7 +3,6 @@ package scim_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -45,51 +44,10 @@ func newService(t *testing.T) *service {
 	return s
 }
 
-// call sends one SCIM request with a bearer token and returns the status
-// and the decoded body (nil when empty).
+// call sends one SCIM request with a bearer token.
 func (s *service) call(t *testing.T, bearer, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, err := http.NewRequest(method, s.srv.URL+"/scim/v2"+path, strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/scim+json")
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if len(b) == 0 {
-		return resp.StatusCode, nil
-	}
-	var out map[string]any
-	if err := json.Unmarshal(b, &out); err != nil {
-		t.Fatalf("%s %s: not JSON (%d): %s", method, path, resp.StatusCode, b)
-	}
-	return resp.StatusCode, out
-}
-
-// oktaUser is a user as Okta's provisioning creates it (Okta's SCIM 2.0
-// reference, "Create the user").
-func oktaUser(email, externalID, given string) string {
-	return fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":%q,
-		"name":{"givenName":%q,"familyName":"Tables"},"emails":[{"primary":true,"value":%q,"type":"work"}],
-		"displayName":"%s Tables","locale":"en-US","externalId":%q,"groups":[],"password":"1mP@ssw0rd","active":true}`,
-		email, given, email, given, externalID)
-}
-
-func hasSchema(body map[string]any, schema string) bool {
-	list, _ := body["schemas"].([]any)
-	for _, s := range list {
-		if s == schema {
-			return true
-		}
-	}
-	return false
+	return scimtest.Call(t, s.srv.URL+"/scim/v2", bearer, method, path, body)
 }
 
 // primaryEmail is the value of the primary (or first) email of a SCIM
@@ -115,7 +73,7 @@ func primaryEmail(v any) string {
 // value object with dotted keys.
 func TestEntraPatchDialect(t *testing.T) {
 	svc := newService(t)
-	status, created := svc.call(t, token, http.MethodPost, "/Users", oktaUser("erin@tables.fake", "00u-erin", "Erin"))
+	status, created := svc.call(t, token, http.MethodPost, "/Users", scimtest.OktaUser("erin@tables.fake", "00u-erin", "Erin"))
 	if status != http.StatusCreated {
 		t.Fatalf("create: %d %v", status, created)
 	}
@@ -154,11 +112,11 @@ func TestEntraPatchDialect(t *testing.T) {
 // format (RFC 7644 §3.12), with nothing stored.
 func TestServiceHostile(t *testing.T) {
 	svc := newService(t)
-	status, mine := svc.call(t, token, http.MethodPost, "/Users", oktaUser("fay@tables.fake", "00u-fay", "Fay"))
+	status, mine := svc.call(t, token, http.MethodPost, "/Users", scimtest.OktaUser("fay@tables.fake", "00u-fay", "Fay"))
 	if status != http.StatusCreated {
 		t.Fatalf("create: %d %v", status, mine)
 	}
-	status, theirs := svc.call(t, otherToken, http.MethodPost, "/Users", oktaUser("gil@other.test", "00u-gil", "Gil"))
+	status, theirs := svc.call(t, otherToken, http.MethodPost, "/Users", scimtest.OktaUser("gil@other.test", "00u-gil", "Gil"))
 	if status != http.StatusCreated {
 		t.Fatalf("create at the other IdP: %d %v", status, theirs)
 	}
@@ -176,10 +134,10 @@ func TestServiceHostile(t *testing.T) {
 		{"no userName", token, http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"emails":[{"value":"h@tables.fake"}]}`, 400, "invalidValue"},
 		{"userName of the wrong type", token, http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":42}`, 400, "invalidValue"},
 		{"no email anywhere", token, http.MethodPost, "/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"harry"}`, 400, "invalidValue"},
-		{"a duplicate userName", token, http.MethodPost, "/Users", oktaUser("fay@tables.fake", "00u-fay-2", "Fay"), 409, "uniqueness"},
-		{"a duplicate externalId", token, http.MethodPost, "/Users", oktaUser("fay2@tables.fake", "00u-fay", "Fay"), 409, "uniqueness"},
+		{"a duplicate userName", token, http.MethodPost, "/Users", scimtest.OktaUser("fay@tables.fake", "00u-fay-2", "Fay"), 409, "uniqueness"},
+		{"a duplicate externalId", token, http.MethodPost, "/Users", scimtest.OktaUser("fay2@tables.fake", "00u-fay", "Fay"), 409, "uniqueness"},
 		{"another IdP's person (get)", token, http.MethodGet, "/Users/" + theirID, "", 404, ""},
-		{"another IdP's person (replace)", token, http.MethodPut, "/Users/" + theirID, oktaUser("gil@other.test", "00u-gil", "Gil"), 404, ""},
+		{"another IdP's person (replace)", token, http.MethodPut, "/Users/" + theirID, scimtest.OktaUser("gil@other.test", "00u-gil", "Gil"), 404, ""},
 		{"another IdP's person (patch)", token, http.MethodPatch, "/Users/" + theirID, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"active":false}}]}`, 404, ""},
 		{"another IdP's person (delete)", token, http.MethodDelete, "/Users/" + theirID, "", 404, ""},
 		{"an invalid filter", token, http.MethodGet, "/Users?filter=" + url.QueryEscape(`userName eq`), "", 400, "invalidFilter"},
@@ -202,7 +160,7 @@ func TestServiceHostile(t *testing.T) {
 			if status != row.status {
 				t.Fatalf("got %d %v, want %d", status, body, row.status)
 			}
-			if !hasSchema(body, "urn:ietf:params:scim:api:messages:2.0:Error") || body["status"] != fmt.Sprint(row.status) {
+			if !scimtest.HasSchema(body, "urn:ietf:params:scim:api:messages:2.0:Error") || body["status"] != fmt.Sprint(row.status) {
 				t.Errorf("not a SCIM error: %v", body)
 			}
 			if row.scimType != "" && body["scimType"] != row.scimType {

@@ -194,7 +194,8 @@ func WithSCIM(clients ...scim.Client) Option {
 		if err != nil {
 			return err
 		}
-		s.mounts = append(s.mounts, mount{path: pathSCIM, handler: h})
+		// The service bounds its bodies and answers in SCIM's format.
+		s.mounts = append(s.mounts, mount{path: pathSCIM, handler: h, ownsBodies: true})
 		return nil
 	}
 }

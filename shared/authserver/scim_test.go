@@ -145,8 +145,9 @@ func TestSCIMMounted(t *testing.T) {
 	} {
 		t.Run(row.name, func(t *testing.T) {
 			before := count()
-			if status, body := ras.scimCall(t, row.token, http.MethodPost, "/Users", row.body); status != row.status {
-				t.Errorf("got %d %v, want %d", status, body, row.status)
+			status, body := ras.scimCall(t, row.token, http.MethodPost, "/Users", row.body)
+			if status != row.status || !scimtest.HasSchema(body, "urn:ietf:params:scim:api:messages:2.0:Error") || body["status"] != fmt.Sprint(row.status) {
+				t.Errorf("got %d %v, want a SCIM error %d", status, body, row.status)
 			}
 			if after := count(); after != before {
 				t.Errorf("accounts %v → %v: a refused request stored something", before, after)

@@ -40,6 +40,9 @@ type Server struct {
 type mount struct {
 	path    string
 	handler http.Handler
+	// ownsBodies: the handler bounds its requests' bodies itself, and
+	// answers a refusal in its own protocol's format.
+	ownsBodies bool
 }
 
 // New validates cfg, migrates the database, loads the signing keys, adds
@@ -153,7 +156,13 @@ func (s *Server) routes() (http.Handler, error) {
 		r.Any(m.path+"/*path", gin.WrapH(m.handler))
 	}
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "This authorization server")
-	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r))), nil
+	var own []string
+	for _, m := range s.mounts {
+		if m.ownsBodies {
+			own = append(own, m.path)
+		}
+	}
+	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)), own...), nil
 }
 
 // deactivatedPage tells a person whose account here the IdP's provisioning

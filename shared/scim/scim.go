@@ -60,6 +60,10 @@ func (s *Service) Handler() (http.Handler, error) {
 			AuthenticationSchemes: []escim.AuthenticationScheme{{
 				Type: escim.AuthenticationTypeOauthBearerToken, Name: "Bearer token",
 				Description: "The token this server gave the IdP's provisioning (SCIM_TOKEN).", Primary: true,
+				// Real URIs, never empty strings: a strict client refuses
+				// the whole document for one (RFC 7643 §5, type reference).
+				SpecURI:          optional.NewString("https://www.rfc-editor.org/rfc/rfc6750"),
+				DocumentationURI: optional.NewString("https://www.rfc-editor.org/rfc/rfc7644#section-2"),
 			}},
 		},
 		ResourceTypes: []escim.ResourceType{{
@@ -88,27 +92,61 @@ func pathOf(u string) string {
 	return u
 }
 
-// guard refuses filters too long or too nested to be an IdP's lookup,
-// before the library parses them, and reads the booleans Entra ID sends as
-// strings in a PATCH ("active": "False") as booleans, which the schema
-// otherwise refuses.
+// MaxBody bounds a request's body: a user is a few kilobytes.
+const MaxBody = 64 << 10
+
+// guard is what the library is not asked: the discovery documents take GET
+// alone (405); a body over MaxBody is refused (413); filters too long or
+// too nested to be an IdP's lookup are refused before the library parses
+// them; the booleans Entra ID sends as strings in a PATCH ("active":
+// "False") are read as booleans, which the schema otherwise refuses; and
+// the attributes and excludedAttributes parameters choose what a
+// resource's answer holds (RFC 7644 §3.4.2.5, §3.9). Every refusal is in
+// SCIM's error format.
 func guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if discovery(r.URL.Path) && r.Method != http.MethodGet {
+			w.Header().Set("Allow", http.MethodGet)
+			writeError(w, scimerrors.ScimError{Status: http.StatusMethodNotAllowed,
+				Detail: "The service's discovery documents are read with GET; nothing else is done with them."})
+			return
+		}
 		if f := r.URL.Query().Get("filter"); len(f) > maxFilter || nesting(f) > maxFilterDepth {
 			writeError(w, scimerrors.ScimError{ScimType: scimerrors.ScimTypeInvalidFilter, Status: http.StatusBadRequest,
 				Detail: fmt.Sprintf("The filter is longer than %d characters or nested deeper than %d levels.", maxFilter, maxFilterDepth)})
 			return
 		}
-		if r.Method == http.MethodPatch {
-			body, err := io.ReadAll(r.Body)
-			if err != nil {
-				writeError(w, scimerrors.ScimError{Status: http.StatusRequestEntityTooLarge, Detail: "The request is too large."})
+		if r.Body != nil && r.Body != http.NoBody {
+			body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody+1))
+			if err != nil || len(body) > MaxBody {
+				// The rest is not read: the connection closes after this.
+				w.Header().Set("Connection", "close")
+				writeError(w, scimerrors.ScimError{Status: http.StatusRequestEntityTooLarge,
+					Detail: fmt.Sprintf("The request is larger than this service takes (%d KiB at most).", MaxBody>>10)})
 				return
 			}
-			r.Body = io.NopCloser(bytes.NewReader(entraBooleans(body)))
+			if r.Method == http.MethodPatch {
+				body = entraBooleans(body)
+			}
+			r.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		next.ServeHTTP(w, r)
+		h, q := next, r.URL.Query()
+		if q.Has("attributes") || q.Has("excludedAttributes") {
+			h = chooseAttributes(next, q.Get("attributes"), q.Get("excludedAttributes"))
+		}
+		h.ServeHTTP(w, r)
 	})
+}
+
+// discovery reports whether path is one of the discovery endpoints (RFC
+// 7644 §4).
+func discovery(path string) bool {
+	for _, d := range []string{"/ServiceProviderConfig", "/Schemas", "/ResourceTypes"} {
+		if strings.HasSuffix(path, d) || strings.Contains(path, d+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // nesting is how deep the parentheses and brackets of a filter go,
@@ -189,7 +227,9 @@ func entraBooleans(body []byte) []byte {
 // §2: OAuth bearer tokens), and answers anyone else 401 in SCIM's format.
 func (s *Service) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		// The scheme is case-insensitive (RFC 7235 §2.1).
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		ok := strings.EqualFold(scheme, "Bearer")
 		for i := range s.Clients {
 			c := &s.Clients[i]
 			if ok && token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(c.Token)) == 1 {
@@ -223,14 +263,18 @@ func (s *Service) log(msg string, args ...any) {
 // account is what SCIM attributes say of an account here.
 type account struct {
 	Email, Name, ExternalID string
-	Active                  bool
-	Attributes              escim.ResourceAttributes
+	// Active is nil when the attributes do not say: a new account is
+	// active, an existing one keeps its state. Only active true grants
+	// access, never its absence (a PATCH that removes it, a PUT without
+	// it).
+	Active     *bool
+	Attributes escim.ResourceAttributes
 }
 
 // readAccount takes the account's fields from validated attributes: the
 // email is the primary (or first) email, else the userName when it is one.
 func readAccount(attrs escim.ResourceAttributes) (account, error) {
-	a := account{Active: true, Attributes: escim.ResourceAttributes{}}
+	a := account{Attributes: escim.ResourceAttributes{}}
 	for k, v := range attrs {
 		switch strings.ToLower(k) {
 		case "password":
@@ -239,7 +283,8 @@ func readAccount(attrs escim.ResourceAttributes) (account, error) {
 			a.ExternalID, _ = v.(string)
 			continue
 		case "active":
-			a.Active = truthy(v)
+			active := truthy(v)
+			a.Active = &active
 			continue
 		case "id", "meta", "schemas":
 			continue
@@ -376,7 +421,7 @@ func (h users) Create(r *http.Request, attrs escim.ResourceAttributes) (escim.Re
 	if err := checkDomain(c, in.Email); err != nil {
 		return escim.Resource{}, err
 	}
-	a := &Account{Email: in.Email, Name: in.Name, Active: in.Active, ExternalID: in.ExternalID, Attributes: in.Attributes}
+	a := &Account{Email: in.Email, Name: in.Name, Active: in.Active == nil || *in.Active, ExternalID: in.ExternalID, Attributes: in.Attributes}
 	if err := h.s.Accounts.Create(ctx, c, a); err != nil {
 		return escim.Resource{}, errorOf(err, "")
 	}
@@ -498,7 +543,10 @@ func (h users) replace(ctx context.Context, c *Client, current *Account, attrs e
 		return escim.Resource{}, err
 	}
 	a := *current
-	a.Email, a.Name, a.Active, a.ExternalID, a.Attributes = in.Email, in.Name, in.Active, in.ExternalID, in.Attributes
+	a.Email, a.Name, a.ExternalID, a.Attributes = in.Email, in.Name, in.ExternalID, in.Attributes
+	if in.Active != nil {
+		a.Active = *in.Active
+	}
 	if err := h.s.Accounts.Update(ctx, c, &a); err != nil {
 		return escim.Resource{}, errorOf(err, a.ID)
 	}
@@ -533,9 +581,11 @@ func (h users) Patch(r *http.Request, id string, ops []escim.PatchOperation) (es
 		attrs["externalId"] = shown.ExternalID.Value()
 	}
 	for _, op := range ops {
+		before := primaries(attrs)
 		if err := applyPatch(attrs, op); err != nil {
 			return escim.Resource{}, err
 		}
+		onePrimary(attrs, before)
 	}
 	return h.replace(ctx, c, current, attrs)
 }
@@ -664,4 +714,43 @@ func findKey(attrs escim.ResourceAttributes, name string) string {
 		}
 	}
 	return ""
+}
+
+// primaries are the members of emails marked primary, by value.
+func primaries(attrs escim.ResourceAttributes) map[any]bool {
+	out := map[any]bool{}
+	list, _ := attrs[findKey(attrs, "emails")].([]any)
+	for _, e := range list {
+		if m, _ := e.(map[string]any); m != nil && truthy(m["primary"]) {
+			out[m["value"]] = true
+		}
+	}
+	return out
+}
+
+// onePrimary keeps the primary value "true" on one member of emails at
+// most (RFC 7643 §2.4): when an operation made another primary, the ones
+// that were before are primary no more; if several are still, the last.
+func onePrimary(attrs escim.ResourceAttributes, before map[any]bool) {
+	list, _ := attrs[findKey(attrs, "emails")].([]any)
+	var marked, fresh []map[string]any
+	for _, e := range list {
+		if m, _ := e.(map[string]any); m != nil && truthy(m["primary"]) {
+			marked = append(marked, m)
+			if !before[m["value"]] {
+				fresh = append(fresh, m)
+			}
+		}
+	}
+	if len(marked) < 2 {
+		return
+	}
+	keep := marked[len(marked)-1]
+	if len(fresh) > 0 {
+		keep = fresh[len(fresh)-1]
+	}
+	for _, m := range marked {
+		m["primary"] = false
+	}
+	keep["primary"] = true
 }

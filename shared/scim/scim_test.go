@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -188,4 +189,153 @@ func TestServiceHostile(t *testing.T) {
 	if _, got := svc.call(t, otherToken, http.MethodGet, "/Users/"+theirID, ""); got["active"] != true {
 		t.Errorf("the other IdP's person: %v", got)
 	}
+}
+
+// TestAttributesParameters (issue 33, SCIM 2): attributes and
+// excludedAttributes (RFC 7644 §3.4.2.5, MUST) choose what a GET, a list
+// and a write answer with; id and schemas are always there.
+func TestAttributesParameters(t *testing.T) {
+	svc := newService(t)
+	status, created := svc.call(t, token, http.MethodPost, "/Users", scimtest.OktaUser("gia@tables.fake", "00u-gia", "Gia"))
+	if status != http.StatusCreated {
+		t.Fatalf("create: %d %v", status, created)
+	}
+	id := created["id"].(string)
+	keys := func(m map[string]any) string {
+		var out []string
+		for k := range m {
+			out = append(out, k)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	for _, tt := range []struct {
+		name, method, path, body string
+		want                     string // the resource's members, sorted
+		notWant                  string
+	}{
+		{name: "GET, attributes=userName", method: http.MethodGet, path: "/Users/" + id + "?attributes=userName", want: "id,schemas,userName"},
+		{name: "GET, attributes of another case and a sub-attribute", method: http.MethodGet, path: "/Users/" + id + "?attributes=USERNAME,name.givenName", want: "id,name,schemas,userName"},
+		{name: "GET, a URN-qualified attribute", method: http.MethodGet, path: "/Users/" + id + "?attributes=" + url.QueryEscape("urn:ietf:params:scim:schemas:core:2.0:User:displayName"), want: "displayName,id,schemas"},
+		{name: "GET, excludedAttributes=name", method: http.MethodGet, path: "/Users/" + id + "?excludedAttributes=name", notWant: "name"},
+		{name: "GET, id cannot be excluded", method: http.MethodGet, path: "/Users/" + id + "?excludedAttributes=id,emails", notWant: "emails"},
+		{name: "PUT answers with the attributes asked for", method: http.MethodPut, path: "/Users/" + id + "?attributes=active", body: scimtest.OktaUser("gia@tables.fake", "00u-gia", "Gia"), want: "active,id,schemas"},
+		{name: "PATCH answers without the attributes excluded", method: http.MethodPatch, path: "/Users/" + id + "?excludedAttributes=emails,meta",
+			body: `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"replace","value":{"displayName":"Gia T."}}]}`, notWant: "emails"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, got := svc.call(t, token, tt.method, tt.path, tt.body)
+			if status != 200 {
+				t.Fatalf("%d %v", status, got)
+			}
+			if tt.want != "" && keys(got) != tt.want {
+				t.Errorf("members %s, want %s", keys(got), tt.want)
+			}
+			if tt.notWant != "" && (got[tt.notWant] != nil || got["id"] == nil || got["schemas"] == nil) {
+				t.Errorf("members %s: %s should be gone, id and schemas there", keys(got), tt.notWant)
+			}
+			if name, _ := got["name"].(map[string]any); strings.Contains(tt.path, "name.givenName") && (name["givenName"] != "Gia" || name["familyName"] != nil) {
+				t.Errorf("name %v, want givenName alone", name)
+			}
+		})
+	}
+	t.Run("a list", func(t *testing.T) {
+		status, list := svc.call(t, token, http.MethodGet, "/Users?attributes=userName", "")
+		resources, _ := list["Resources"].([]any)
+		if status != 200 || len(resources) != 1 || keys(resources[0].(map[string]any)) != "id,schemas,userName" {
+			t.Errorf("%d %v", status, list)
+		}
+	})
+}
+
+// TestPatchKeepsOnePrimaryEmail (issue 33, SCIM 3): adding a primary email
+// unsets the others' primary (RFC 7643 §2.4: at most one).
+func TestPatchKeepsOnePrimaryEmail(t *testing.T) {
+	svc := newService(t)
+	_, created := svc.call(t, token, http.MethodPost, "/Users", scimtest.OktaUser("hana@tables.fake", "00u-hana", "Hana"))
+	id := created["id"].(string)
+	status, got := svc.call(t, token, http.MethodPatch, "/Users/"+id,
+		`{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{"op":"add","path":"emails","value":[{"value":"hana.t@tables.fake","type":"home","primary":true}]}]}`)
+	if status != 200 {
+		t.Fatalf("%d %v", status, got)
+	}
+	primaries := 0
+	for _, e := range got["emails"].([]any) {
+		if e.(map[string]any)["primary"] == true {
+			primaries++
+		}
+	}
+	if primaries != 1 || primaryEmail(got["emails"]) != "hana.t@tables.fake" {
+		t.Errorf("emails %v: %d primary, want the new one alone", got["emails"], primaries)
+	}
+	if a, _ := svc.accounts.Get(t.Context(), &svc.clients[0], id); a == nil || a.Email != "hana.t@tables.fake" {
+		t.Errorf("the account follows the primary email: %+v", a)
+	}
+}
+
+// TestRemovingActiveGrantsNothing (issue 33, SCIM 4): removing active from
+// a deactivated account, or replacing the account without it, leaves it as
+// it was: no write reactivates an account but active true.
+func TestRemovingActiveGrantsNothing(t *testing.T) {
+	svc := newService(t)
+	_, created := svc.call(t, token, http.MethodPost, "/Users", scimtest.OktaUser("ines@tables.fake", "00u-ines", "Ines"))
+	id := created["id"].(string)
+	patch := func(op string) map[string]any {
+		t.Helper()
+		status, got := svc.call(t, token, http.MethodPatch, "/Users/"+id, `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[`+op+`]}`)
+		if status != 200 {
+			t.Fatalf("%s: %d %v", op, status, got)
+		}
+		return got
+	}
+	patch(`{"op":"replace","path":"active","value":false}`)
+	if got := patch(`{"op":"remove","path":"active"}`); got["active"] != false {
+		t.Errorf("after removing active, active is %v", got["active"])
+	}
+	without := strings.Replace(scimtest.OktaUser("ines@tables.fake", "00u-ines", "Ines"), `,"active":true`, ``, 1)
+	if status, got := svc.call(t, token, http.MethodPut, "/Users/"+id, without); status != 200 || got["active"] != false {
+		t.Errorf("a replace without active: %d, active %v", status, got["active"])
+	}
+	if got := patch(`{"op":"replace","path":"active","value":true}`); got["active"] != true {
+		t.Errorf("reactivated: active %v", got["active"])
+	}
+}
+
+// TestEveryErrorIsSCIMs (issue 33, SCIM 5, 6, 7): what the endpoint refuses
+// is answered in SCIM's error format (schemas Error, status a string,
+// scimType where one fits), the discovery documents take GET alone (405),
+// a body over the limit is 413, and the bearer scheme is read in any case.
+func TestEveryErrorIsSCIMs(t *testing.T) {
+	svc := newService(t)
+	huge := `{"userName":"` + strings.Repeat("a", 10<<20) + `"}`
+	for _, tt := range []struct {
+		name, method, path, body string
+		status                   int
+	}{
+		{name: "POST /ServiceProviderConfig", method: http.MethodPost, path: "/ServiceProviderConfig", body: `{}`, status: 405},
+		{name: "PUT /Schemas", method: http.MethodPut, path: "/Schemas", body: `{}`, status: 405},
+		{name: "PATCH /ResourceTypes/User", method: http.MethodPatch, path: "/ResourceTypes/User", body: `{}`, status: 405},
+		{name: "DELETE /ServiceProviderConfig", method: http.MethodDelete, path: "/ServiceProviderConfig", status: 405},
+		{name: "a 10 MB body", method: http.MethodPost, path: "/Users", body: huge, status: 413},
+		{name: "a resource type not served", method: http.MethodGet, path: "/Groups", status: 404},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status, body := svc.call(t, token, tt.method, tt.path, tt.body)
+			if status != tt.status || !scimtest.HasSchema(body, "urn:ietf:params:scim:api:messages:2.0:Error") || body["status"] != fmt.Sprint(tt.status) {
+				t.Errorf("got %d %v, want a SCIM error %d", status, body, tt.status)
+			}
+		})
+	}
+	t.Run("the bearer scheme in lower case", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, svc.srv.URL+"/scim/v2/Users", nil)
+		req.Header.Set("Authorization", "bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("got %d, want 200 (RFC 7235 §2.1: the scheme is case-insensitive)", resp.StatusCode)
+		}
+	})
 }

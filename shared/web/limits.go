@@ -27,8 +27,18 @@ const (
 // one sent in chunks past max is refused (413) instead of being seen as an
 // empty form. Browsers are answered with a page, others with an OAuth-style
 // JSON error (RFC 6749 §5.2).
-func LimitBodies(max int64, meta Meta, next http.Handler) http.Handler {
+//
+// Paths under one of own are passed on as they came: what is served there
+// bounds its own bodies and answers in its own protocol's format (SCIM's
+// errors under /scim/v2).
+func LimitBodies(max int64, meta Meta, next http.Handler, own ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, prefix := range own {
+			if r.URL.Path == prefix || strings.HasPrefix(r.URL.Path, prefix+"/") {
+				next.ServeHTTP(w, r)
+				return
+			}
+		}
 		if r.Body == nil || r.Body == http.NoBody {
 			next.ServeHTTP(w, r)
 			return

@@ -3,6 +3,7 @@ package dpop
 import (
 	"context"
 	"crypto"
+	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
@@ -36,14 +37,19 @@ const Typ = "dpop+jwt"
 // HMAC (§4.3, check 5).
 var Algorithms = []jose.SignatureAlgorithm{jose.ES256, jose.RS256, jose.PS256, jose.EdDSA}
 
+// Ed25519 is RFC 9864's name for EdDSA with an Ed25519 key, which newer
+// libraries put in a proof's alg (panva's dpop and oauth4webapi do); a
+// proof so named is verified as EdDSA is, the same curve and signature.
+const Ed25519 = "Ed25519"
+
 // AlgorithmNames are Algorithms as metadata and WWW-Authenticate list them
-// (dpop_signing_alg_values_supported, algs).
+// (dpop_signing_alg_values_supported, algs), with Ed25519 beside EdDSA.
 func AlgorithmNames() []string {
-	out := make([]string, len(Algorithms))
-	for i, a := range Algorithms {
-		out[i] = string(a)
+	out := make([]string, 0, len(Algorithms)+1)
+	for _, a := range Algorithms {
+		out = append(out, string(a))
 	}
-	return out
+	return append(out, Ed25519)
 }
 
 // MaxProofBytes bounds a proof before any parsing; a proof with an RSA key
@@ -155,28 +161,27 @@ func (v *Verifier) Verify(ctx context.Context, r Request) (*Proof, error) {
 		return nil, invalid("the DPoP proof's jwk must be a public key, without its private part")
 	}
 	// 2. A well-formed JWS, signed with an allowed asymmetric algorithm.
-	tok, err := jwt.ParseSigned(raw, Algorithms)
+	h, readClaims, err := open(raw)
 	if err != nil {
 		return nil, invalid("the DPoP proof is not a JWT signed with one of %s", strings.Join(AlgorithmNames(), ", "))
 	}
-	h := tok.Headers[0]
 	// 4. typ dpop+jwt.
-	if typ, _ := h.ExtraHeaders[jose.HeaderType].(string); typ != Typ {
+	if h.typ != Typ {
 		return nil, invalid("the DPoP proof's typ must be %s", Typ)
 	}
 	// 7. A public key in jwk, and nothing that would choose another.
-	if h.JSONWebKey == nil || !h.JSONWebKey.Valid() {
+	if h.jwk == nil || !h.jwk.Valid() {
 		return nil, invalid("the DPoP proof must carry its public key in jwk")
 	}
-	if !h.JSONWebKey.IsPublic() {
+	if !h.jwk.IsPublic() {
 		return nil, invalid("the DPoP proof's jwk must be a public key, without its private part")
 	}
-	if h.KeyID != "" || h.ExtraHeaders["jku"] != nil || h.ExtraHeaders["x5u"] != nil || h.ExtraHeaders["x5c"] != nil {
+	if h.namesAnotherKey {
 		return nil, invalid("the DPoP proof must name its key by jwk alone")
 	}
 	// 6. The signature, with that key.
 	var c Claims
-	if err := tok.Claims(h.JSONWebKey.Key, &c); err != nil {
+	if err := readClaims(&c); err != nil {
 		return nil, invalid("the DPoP proof's signature does not verify with its jwk")
 	}
 	// 3. Required claims.
@@ -206,7 +211,7 @@ func (v *Verifier) Verify(ctx context.Context, r Request) (*Proof, error) {
 	if v.Nonces != nil && (c.Nonce == "" || !v.Nonces.Valid(c.Nonce)) {
 		return nil, &Error{Code: CodeUseNonce, Description: "the DPoP proof must carry the server's nonce (DPoP-Nonce)"}
 	}
-	jkt, err := Thumbprint(h.JSONWebKey)
+	jkt, err := Thumbprint(h.jwk)
 	if err != nil {
 		return nil, invalid("the DPoP proof's jwk has no thumbprint")
 	}
@@ -295,3 +300,90 @@ func withoutQuery(raw string) string {
 
 // Allowed reports whether alg is one a proof may use.
 func Allowed(alg string) bool { return slices.Contains(Algorithms, jose.SignatureAlgorithm(alg)) }
+
+// proofHeader is what a proof's protected header says.
+type proofHeader struct {
+	typ string
+	jwk *jose.JSONWebKey
+	// namesAnotherKey: kid, jku, x5u or x5c, which a proof must not have.
+	namesAnotherKey bool
+}
+
+// open parses a compact JWS signed with one of Algorithms, or Ed25519,
+// and returns its header and what verifies its signature with the
+// header's jwk and reads its claims.
+func open(raw string) (*proofHeader, func(*Claims) error, error) {
+	if alg, _ := headerAlg(raw); alg == Ed25519 {
+		return openEd25519(raw)
+	}
+	tok, err := jwt.ParseSigned(raw, Algorithms)
+	if err != nil {
+		return nil, nil, err
+	}
+	h := tok.Headers[0]
+	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
+	ph := &proofHeader{typ: typ, jwk: h.JSONWebKey,
+		namesAnotherKey: h.KeyID != "" || h.ExtraHeaders["jku"] != nil || h.ExtraHeaders["x5u"] != nil || h.ExtraHeaders["x5c"] != nil}
+	return ph, func(c *Claims) error {
+		if h.JSONWebKey == nil {
+			return errors.New("no jwk")
+		}
+		return tok.Claims(h.JSONWebKey.Key, c)
+	}, nil
+}
+
+func headerAlg(raw string) (string, error) {
+	head, _, _ := strings.Cut(raw, ".")
+	b, err := base64.RawURLEncoding.DecodeString(head)
+	if err != nil {
+		return "", err
+	}
+	var h struct {
+		Alg string `json:"alg"`
+	}
+	return h.Alg, json.Unmarshal(b, &h)
+}
+
+// openEd25519 is open for alg Ed25519, which go-jose does not know by that
+// name: the signature is EdDSA's (RFC 8037 §3.1) over the same input, with
+// the Ed25519 key of the jwk.
+func openEd25519(raw string) (*proofHeader, func(*Claims) error, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return nil, nil, errors.New("not a compact JWS")
+	}
+	head, err := base64.RawURLEncoding.DecodeString(parts[0])
+	if err != nil {
+		return nil, nil, err
+	}
+	var h struct {
+		Typ string           `json:"typ"`
+		JWK *jose.JSONWebKey `json:"jwk"`
+		Kid string           `json:"kid"`
+		Jku any              `json:"jku"`
+		X5u any              `json:"x5u"`
+		X5c any              `json:"x5c"`
+	}
+	if err := json.Unmarshal(head, &h); err != nil {
+		return nil, nil, err
+	}
+	ph := &proofHeader{typ: h.Typ, jwk: h.JWK, namesAnotherKey: h.Kid != "" || h.Jku != nil || h.X5u != nil || h.X5c != nil}
+	return ph, func(c *Claims) error {
+		if h.JWK == nil {
+			return errors.New("no jwk")
+		}
+		pub, ok := h.JWK.Key.(ed25519.PublicKey)
+		if !ok {
+			return errors.New("alg Ed25519 needs an Ed25519 key")
+		}
+		sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+		if err != nil || !ed25519.Verify(pub, []byte(parts[0]+"."+parts[1]), sig) {
+			return errors.New("signature")
+		}
+		payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+		if err != nil {
+			return err
+		}
+		return json.Unmarshal(payload, c)
+	}, nil
+}

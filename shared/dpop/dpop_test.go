@@ -3,6 +3,7 @@ package dpop
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
@@ -241,5 +242,46 @@ func TestSignerProofs(t *testing.T) {
 	}
 	if _, err := NewSigner(&jose.JSONWebKey{Key: &key.Key.(*ecdsa.PrivateKey).PublicKey, Algorithm: "ES256"}); err == nil {
 		t.Error("a signer was made from a public key")
+	}
+}
+
+// TestEd25519Name: a proof whose alg is RFC 9864's Ed25519 is verified as
+// EdDSA is; under that name, a key of another type, a broken signature or
+// a key named otherwise than by jwk are refused as under any other.
+func TestEd25519Name(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	ecKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	now := time.Now()
+	claims := func() map[string]any {
+		return map[string]any{"jti": rand.Text(), "htm": "POST", "htu": tokenURL, "iat": now.Unix()}
+	}
+	// signed makes a compact JWS named Ed25519 over header and claims with
+	// the Ed25519 key, as panva's dpop does.
+	signed := func(header map[string]any, c map[string]any) string {
+		input := b64(header) + "." + b64(c)
+		return input + "." + base64.RawURLEncoding.EncodeToString(ed25519.Sign(priv, []byte(input)))
+	}
+	okp := jose.JSONWebKey{Key: pub}
+	ec := jose.JSONWebKey{Key: &ecKey.PublicKey}
+	verify := func(proof string) error {
+		_, err := (&Verifier{Replay: &memoryReplay{}, Now: func() time.Time { return now }}).Verify(context.Background(), Request{Proofs: []string{proof}, Method: "POST", URL: tokenURL})
+		return err
+	}
+	good := signed(map[string]any{"alg": Ed25519, "typ": Typ, "jwk": okp}, claims())
+	if err := verify(good); err != nil {
+		t.Fatalf("a proof named Ed25519: %v", err)
+	}
+	for _, tt := range []struct{ name, proof string }{
+		{"an EC key under the name", signed(map[string]any{"alg": Ed25519, "typ": Typ, "jwk": ec}, claims())},
+		{"a broken signature", good[:len(good)-4] + "AAAA"},
+		{"a kid beside the jwk", signed(map[string]any{"alg": Ed25519, "typ": Typ, "jwk": okp, "kid": "k"}, claims())},
+		{"no jwk", signed(map[string]any{"alg": Ed25519, "typ": Typ}, claims())},
+		{"another typ", signed(map[string]any{"alg": Ed25519, "typ": "JWT", "jwk": okp}, claims())},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := verify(tt.proof); err == nil {
+				t.Error("accepted")
+			}
+		})
 	}
 }

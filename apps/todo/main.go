@@ -21,6 +21,8 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	cfg := todoapp.DefaultConfig(serve.Topology(env))
 	cfg.SecureCookies = env.Bool("SECURE_COOKIES", false)
 	cfg.ClientSecret = env.String("CLIENT_SECRET", cfg.ClientSecret)
+	// Origins, beside the app's own, whose pages may call /mcp.
+	cfg.MCPOrigins = env.List("MCP_ORIGINS", nil)
 	// Shared Signals from the IdP (SIGNALS=false: off), about the people
 	// at SSF_DOMAINS: by default those of the organisations that sign in
 	// (ORG_DOMAINS and SAML_DOMAINS), or the demo's.

@@ -53,22 +53,29 @@ func (r *Refusal) reason() oauth.Reason {
 // Challenges are the WWW-Authenticate values for r: the scheme that
 // failed, with its error; with no token at all, both schemes, DPoP naming
 // the proof algorithms it takes (RFC 9449 §7.1).
-func (r *Refusal) Challenges(realm string) []string {
+//
+// params are more auth-params for every challenge, written as given
+// (resource_metadata="…", RFC 9728 §5.1).
+func (r *Refusal) Challenges(realm string, params ...string) []string {
 	algs := fmt.Sprintf(`algs=%q`, strings.Join(dpop.AlgorithmNames(), " "))
+	more := ""
+	for _, p := range params {
+		more += ", " + p
+	}
 	if r.Code == "" {
-		return []string{fmt.Sprintf(`Bearer realm=%q`, realm), fmt.Sprintf(`DPoP realm=%q, %s`, realm, algs)}
+		return []string{fmt.Sprintf(`Bearer realm=%q`, realm) + more, fmt.Sprintf(`DPoP realm=%q, %s`, realm, algs) + more}
 	}
 	c := fmt.Sprintf(`%s realm=%q, error=%q, error_description=%q`, r.Scheme, realm, r.Code, r.Description)
 	if r.Scheme == dpop.TokenType {
 		c += ", " + algs
 	}
-	return []string{c}
+	return []string{c + more}
 }
 
 // Write answers the refusal: its challenges, the nonce if any, and a JSON
 // body for people.
-func (r *Refusal) Write(w http.ResponseWriter, realm string) {
-	for _, c := range r.Challenges(realm) {
+func (r *Refusal) Write(w http.ResponseWriter, realm string, params ...string) {
+	for _, c := range r.Challenges(realm, params...) {
 		w.Header().Add("WWW-Authenticate", c)
 	}
 	if r.Nonce != "" {

@@ -30,6 +30,10 @@ type Config struct {
 	// tokens for itself.
 	Resource    string
 	MCPResource string
+	// MCPOrigins are the origins, beside the app's own, whose pages a
+	// browser may call the MCP server from (an Origin header of any other
+	// is refused with 403).
+	MCPOrigins []string
 
 	DB         *gorm.DB
 	HTTPClient *http.Client

@@ -42,14 +42,18 @@ var writeTools = []string{"add_todo", "complete_todo", "rename_todo"}
 // thumbprint, so that the SDK's bearer check lets its bound token through.
 type provenKey struct{}
 
-// dpopForMCP takes a token presented as DPoP (RFC 9449 §7.1): the guard
-// checks the proof against the token's key and this request, then the
-// SDK's middleware sees the token as it expects (Bearer), marked proven.
-// A bound token sent as Bearer is refused by the verifier.
-func (a *App) dpopForMCP(next http.Handler) http.Handler {
+// guardMCP checks a presented token as the API's guard does, whatever its
+// scheme (docs/PROTOCOL.md A1 to A3): an unbound token as Bearer, a bound
+// one as DPoP with a proof of its key for this request, not revoked. A
+// refusal is answered as /api answers it, with the MCP server's resource
+// metadata in the challenge (RFC 9728 §5.1). What passes reaches the SDK's
+// middleware as it expects (Bearer), a bound token marked proven. A
+// request with no token goes to the SDK, which answers 401 pointing at the
+// metadata.
+func (a *App) guardMCP(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !strings.EqualFold(scheme, dpop.TokenType) {
+		_, raw, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if r.Header.Get("Authorization") == "" {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -61,19 +65,50 @@ func (a *App) dpopForMCP(next http.Handler) http.Handler {
 			http.Error(w, "server error", http.StatusInternalServerError)
 			return
 		case refused != nil:
-			check := accesstoken.CheckProof
-			if refused.Revoked {
+			check := accesstoken.CheckToken
+			switch {
+			case refused.Code == dpop.CodeInvalidProof || refused.Code == dpop.CodeUseNonce:
+				check = accesstoken.CheckProof
+			case refused.Revoked:
 				check = accesstoken.CheckRevoked
 			}
 			trace.Fail(ctx, check, refused.Description)
-			refused.Write(w, "todo-mcp")
+			refused.Write(w, "todo-mcp", fmt.Sprintf("resource_metadata=%q", a.mcpMetadataURL()))
 			return
 		}
-		trace.PassDetail(ctx, accesstoken.CheckProof, "DPoP proof of the key the token is bound to ("+claims.Cnf.JKT+"), for this request")
-		r = r.Clone(context.WithValue(ctx, provenKey{}, claims.Cnf.JKT))
+		if claims.Cnf != nil {
+			trace.PassDetail(ctx, accesstoken.CheckProof, "DPoP proof of the key the token is bound to ("+claims.Cnf.JKT+"), for this request")
+			r = r.Clone(context.WithValue(ctx, provenKey{}, claims.Cnf.JKT))
+		}
 		r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(raw))
 		next.ServeHTTP(w, r)
 	})
+}
+
+// checkOrigin refuses with 403 a request whose Origin is present and not
+// one the server serves (MCP transport, Streamable HTTP, security: a web
+// page of another origin, or of an opaque one, "null", must not reach a
+// local server through the browser: DNS rebinding). A client that is not a
+// browser sends no Origin and passes.
+func (a *App) checkOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if o := r.Header.Get("Origin"); o != "" && !slices.Contains(a.mcpOrigins(), o) {
+			a.cfg.Log.Info("mcp request refused", "why", "Origin is not the server's own", "origin", o)
+			http.Error(w, "this MCP server takes requests from its own origin, or from clients that send none", http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// mcpOrigins are the origins a browser page may call the MCP server from:
+// the todo app's own, and those configured.
+func (a *App) mcpOrigins() []string {
+	own := a.cfg.BaseURL
+	if u, err := url.Parse(a.cfg.BaseURL); err == nil {
+		own = u.Scheme + "://" + u.Host
+	}
+	return append([]string{own}, a.cfg.MCPOrigins...)
 }
 
 // mcpPath is where the MCP server listens.
@@ -102,7 +137,7 @@ func (a *App) mcpHandler() http.Handler {
 		trace.PassDetail(ctx, accesstoken.CheckToken, "account "+claims.Subject+", client "+claims.ClientID)
 		return &auth.TokenInfo{Scopes: claims.Scopes(), Expiration: claims.Expiry.Time(), UserID: claims.Subject}, nil
 	}
-	return a.dpopForMCP(auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: a.mcpMetadataURL()})(
+	return a.checkOrigin(a.guardMCP(auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: a.mcpMetadataURL()})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if need := a.scopeNeeded(r); need != "" {
 				info := auth.TokenInfoFromContext(r.Context())
@@ -122,7 +157,7 @@ func (a *App) mcpHandler() http.Handler {
 				trace.PassDetail(r.Context(), accesstoken.CheckScope, "needs "+need+"; the token has: "+strings.Join(info.Scopes, " "))
 			}
 			streamable.ServeHTTP(w, r)
-		})))
+		}))))
 }
 
 // scopeNeeded reads which scope a JSON-RPC request needs: todos.write for
@@ -168,6 +203,9 @@ func (a *App) mcpMetadata() http.Handler {
 		ScopesSupported:        []string{scopeRead, scopeWrite},
 		BearerMethodsSupported: []string{"header"},
 		ResourceName:           "Todo (MCP)",
+		// DPoP-bound tokens are taken, as DPoP with a proof; unbound ones
+		// too, as Bearer (dpop_bound_access_tokens_required false).
+		DPOPSigningAlgValuesSupported: dpop.AlgorithmNames(),
 	})
 }
 

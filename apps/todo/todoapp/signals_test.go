@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4/jwt"
 	"gorm.io/gorm"
 
+	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/ssf"
@@ -181,12 +182,25 @@ func TestEachTransmitterReachesOnlyItsPeople(t *testing.T) {
 		if works(carol) || !works(bob) {
 			t.Errorf("after IdP 2 ended the app's access: Carol's token works %v, Bob's %v; want false, true", works(carol), works(bob))
 		}
-		// IdP 1 ends Bob's: his token ends.
+		// IdP 1 ends Bob's: his tokens end, at the API and at the MCP
+		// server alike (a bearer token there was not checked before).
+		bobAtMCP, _, err := accesstoken.Issue(f.keys, accesstoken.Claims{Issuer: f.as.URL, Subject: demo.AccountID("bob@tables.fake"),
+			Audience: jwt.Audience{f.app.URL + "/mcp"}, ClientID: "agent-at-todo", Scope: "todos.read", Email: "bob@tables.fake", IdP: idp1.URL},
+			time.Now().Add(-2*time.Second), time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp, body := f.rpc(t, bobAtMCP, toolsList); resp.StatusCode != 200 {
+			t.Fatalf("Bob's MCP token before the event: %d %s", resp.StatusCode, body)
+		}
 		if status, body := push(streams[0].pushAuth, idp1.set(t, idp1.URL, f.app.URL, bobSubject)); status != http.StatusAccepted {
 			t.Fatalf("IdP 1's own event: %d %s", status, body)
 		}
 		if works(bob) {
 			t.Error("IdP 1's event about Bob did not end his token")
+		}
+		if resp, body := f.rpc(t, bobAtMCP, toolsList); resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "revoked") {
+			t.Errorf("Bob's MCP token after the event: %d %s", resp.StatusCode, body)
 		}
 	})
 }

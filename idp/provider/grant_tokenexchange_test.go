@@ -30,7 +30,12 @@ var testTopology = demo.Topology{
 
 func newTestIdP(t *testing.T) *Server {
 	t.Helper()
-	cfg := DefaultConfig(testTopology)
+	return newTestIdPWith(t, DefaultConfig(testTopology))
+}
+
+// newTestIdPWith starts an IdP of cfg on a database of its own.
+func newTestIdPWith(t *testing.T, cfg Config) *Server {
+	t.Helper()
 	cfg.DB = storagetest.SQLite(t)
 	s, err := New(t.Context(), cfg)
 	if err != nil {

@@ -3,18 +3,12 @@ package provider
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
-	"encoding/json"
 	"errors"
-	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"gorm.io/gorm/clause"
 
 	"xaa.example/shared/ssf"
 	"xaa.example/shared/storage"
@@ -37,8 +31,6 @@ import (
 // One event per SET. Deliveries wait in a table and go out through the
 // provisioning worker, retried as pushes are.
 
-const pathSSFStreams = "/ssf/streams"
-
 // SSFReceiver may manage a stream: its name and the bearer token the IdP
 // gave it.
 type SSFReceiver struct {
@@ -51,8 +43,12 @@ type SSFReceiver struct {
 type SSFStream struct {
 	ID       string `gorm:"primaryKey;size:32"`
 	Receiver string `gorm:"uniqueIndex;size:255;not null"`
-	Audience string `gorm:"size:1024;not null"`
-	Endpoint string `gorm:"size:1024;not null"`
+	// Status is enabled, paused (events are held for later) or disabled
+	// (none are sent), as the receiver set it (SSF §8.1.2).
+	Status       string `gorm:"size:16;not null;default:'enabled'"`
+	StatusReason string `gorm:"size:1024"`
+	Audience     string `gorm:"size:1024;not null"`
+	Endpoint     string `gorm:"size:1024;not null"`
 	// Authorization is the header to push with, as the receiver gave it: a
 	// credential, never shown.
 	Authorization string `gorm:"size:1024"`
@@ -74,144 +70,6 @@ type SSFDelivery struct {
 	LastError string    `gorm:"size:1024"`
 	DoneAt    *time.Time
 	CreatedAt time.Time
-}
-
-// ssfEvents are the events this transmitter sends.
-var ssfEvents = []string{ssf.EventAccountDisabled, ssf.EventSessionRevoked, ssf.EventTokenClaimsChange}
-
-// serveSSFConfiguration is the transmitter's metadata (SSF §7.1).
-func (s *Server) serveSSFConfiguration(c *gin.Context) {
-	c.Header("Cache-Control", "public, max-age=300")
-	c.JSON(http.StatusOK, gin.H{
-		"spec_version":               "1_0",
-		"issuer":                     s.cfg.Issuer,
-		"jwks_uri":                   s.cfg.Issuer + pathKeys,
-		"delivery_methods_supported": []string{ssf.DeliveryPush},
-		"configuration_endpoint":     s.cfg.Issuer + pathSSFStreams,
-		"authorization_schemes":      []gin.H{{"spec_urn": "urn:ietf:rfc:6750"}},
-		"default_subjects":           "ALL",
-	})
-}
-
-// ssfReceiver is the receiver whose token the request bears, or nil (the
-// caller is then answered 401).
-func (s *Server) ssfReceiver(c *gin.Context) *SSFReceiver {
-	token, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	for i := range s.cfg.SSFReceivers {
-		r := &s.cfg.SSFReceivers[i]
-		if ok && token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(r.Token)) == 1 {
-			return r
-		}
-	}
-	c.Header("WWW-Authenticate", `Bearer realm="ssf"`)
-	c.JSON(http.StatusUnauthorized, gin.H{"error": "invalid_token", "error_description": "a bearer token the IdP gave this receiver is required"})
-	return nil
-}
-
-// streamJSON is a stream as the configuration endpoint shows it (SSF §8.1.1),
-// without the push credential.
-func (s *Server) streamJSON(st *SSFStream) gin.H {
-	return gin.H{
-		"stream_id": st.ID, "iss": s.cfg.Issuer, "aud": st.Audience,
-		"delivery":         gin.H{"method": ssf.DeliveryPush, "endpoint_url": st.Endpoint},
-		"events_supported": ssfEvents, "events_requested": strings.Fields(st.Events), "events_delivered": strings.Fields(st.Events),
-		"description": st.Description,
-	}
-}
-
-// serveCreateStream makes (or, called again, replaces) the receiver's
-// stream (SSF §8.1.1.1).
-func (s *Server) serveCreateStream(c *gin.Context) {
-	rcv := s.ssfReceiver(c)
-	if rcv == nil {
-		return
-	}
-	var req struct {
-		Aud      string `json:"aud"`
-		Delivery struct {
-			Method        string `json:"method"`
-			EndpointURL   string `json:"endpoint_url"`
-			Authorization string `json:"authorization_header"`
-		} `json:"delivery"`
-		EventsRequested []string `json:"events_requested"`
-		Description     string   `json:"description"`
-	}
-	bad := func(why string) {
-		c.JSON(http.StatusBadRequest, gin.H{"error": "invalid_request", "error_description": why})
-	}
-	if err := json.NewDecoder(c.Request.Body).Decode(&req); err != nil {
-		bad("the body is not a JSON stream configuration")
-		return
-	}
-	endpoint, err := url.Parse(req.Delivery.EndpointURL)
-	switch {
-	case req.Delivery.Method != ssf.DeliveryPush:
-		bad("delivery.method must be " + ssf.DeliveryPush + " (push); polling is not offered")
-		return
-	case err != nil || (endpoint.Scheme != "https" && endpoint.Scheme != "http") || endpoint.Host == "" || len(req.Delivery.EndpointURL) > 1024:
-		bad("delivery.endpoint_url must be an http(s) URL")
-		return
-	case req.Aud == "" || len(req.Aud) > 1024 || len(req.Delivery.Authorization) > 1024 || len(req.Description) > 1024:
-		bad("aud is required; aud, authorization_header and description are at most 1,024 characters")
-		return
-	}
-	var events []string
-	for _, e := range req.EventsRequested {
-		if slices.Contains(ssfEvents, e) && !slices.Contains(events, e) {
-			events = append(events, e)
-		}
-	}
-	st := SSFStream{ID: strings.ToLower(rand.Text()[:20]), Receiver: rcv.Name, Audience: req.Aud, Endpoint: req.Delivery.EndpointURL,
-		Authorization: req.Delivery.Authorization, Events: strings.Join(events, " "), Description: req.Description}
-	if err := s.store.saveStream(c.Request.Context(), &st); err != nil {
-		s.cfg.Log.Error("save SSF stream", "err", err)
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
-		return
-	}
-	s.cfg.Log.Info("Shared Signals stream configured", "receiver", rcv.Name, "stream", st.ID, "events", len(events))
-	c.JSON(http.StatusCreated, s.streamJSON(&st))
-}
-
-func (s *Server) serveGetStream(c *gin.Context) {
-	rcv := s.ssfReceiver(c)
-	if rcv == nil {
-		return
-	}
-	st, err := s.store.streamOf(c.Request.Context(), rcv.Name)
-	if err != nil {
-		c.JSON(http.StatusNotFound, gin.H{"error": "not_found", "error_description": "this receiver has no stream"})
-		return
-	}
-	c.JSON(http.StatusOK, s.streamJSON(st))
-}
-
-func (s *Server) serveDeleteStream(c *gin.Context) {
-	rcv := s.ssfReceiver(c)
-	if rcv == nil {
-		return
-	}
-	if err := s.store.deleteStream(c.Request.Context(), rcv.Name); err != nil {
-		c.JSON(http.StatusInternalServerError, gin.H{"error": "server_error"})
-		return
-	}
-	c.Status(http.StatusNoContent)
-}
-
-func (s *store) saveStream(ctx context.Context, st *SSFStream) error {
-	// One stream per receiver: a second registration replaces the first.
-	return s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "receiver"}},
-		DoUpdates: clause.AssignmentColumns([]string{"audience", "endpoint", "authorization", "events", "description", "updated_at"}),
-	}).Create(st).Error
-}
-
-func (s *store) streamOf(ctx context.Context, receiver string) (*SSFStream, error) {
-	var st SSFStream
-	return &st, s.db.WithContext(ctx).Take(&st, "receiver = ?", receiver).Error
-}
-
-func (s *store) deleteStream(ctx context.Context, receiver string) error {
-	return s.db.WithContext(ctx).Where("receiver = ?", receiver).Delete(&SSFStream{}).Error
 }
 
 func (s *store) streams(ctx context.Context) ([]SSFStream, error) {
@@ -260,6 +118,9 @@ func (s *Server) emitSignals(ctx context.Context, signals ...signal) {
 	now := s.cfg.Now()
 	var deliveries []SSFDelivery
 	for _, st := range streams {
+		if st.Status == streamDisabled {
+			continue // the receiver asked for nothing (SSF §8.1.2)
+		}
 		for _, sig := range signals {
 			if !slices.Contains(strings.Fields(st.Events), sig.Type) {
 				continue
@@ -356,8 +217,19 @@ func (p *provisioner) deliver(ctx context.Context, d *SSFDelivery) {
 	if err != nil {
 		return // tried again on the worker's next round
 	}
-	err = ssf.Push(ctx, p.http, st.Endpoint, st.Authorization, d.SET)
 	now := s.cfg.Now()
+	switch st.Status {
+	case streamPaused:
+		// Held until the receiver enables its stream again (SSF §8.1.2).
+		d.NextAt = now.Add(time.Minute)
+		record()
+		return
+	case streamDisabled:
+		d.DoneAt, d.LastError = &now, "the stream is disabled"
+		record()
+		return
+	}
+	err = ssf.Push(ctx, p.http, st.Endpoint, st.Authorization, d.SET)
 	d.Attempts++
 	row := AuditEvent{Time: now.UTC(), Event: EventSignalPush, Target: st.Receiver, UserEmail: truncate(d.Subject, 255), After: d.Event}
 	if err != nil {

@@ -29,6 +29,9 @@ const (
 	// EventTokenClaimsChange: a claim of the subject's tokens changed
 	// (CAEP); here the scope an app's connection allows was narrowed.
 	EventTokenClaimsChange = "https://schemas.openid.net/secevent/caep/event-type/token-claims-change"
+	// EventVerification: a stream's verification event, carrying the state
+	// its receiver asked with (SSF §8.1.4.1); it ends nothing.
+	EventVerification = "https://schemas.openid.net/secevent/ssf/event-type/verification"
 
 	// MediaType is a SET's (RFC 8417 §2.3), its JWS typ "secevent+jwt".
 	MediaType = "application/secevent+jwt"
@@ -55,6 +58,8 @@ type Event struct {
 	ReasonAdmin map[string]any `json:"reason_admin,omitempty"`
 	// Claims are the changed claims of a token-claims-change.
 	Claims map[string]any `json:"claims,omitempty"`
+	// State is a verification event's, as the receiver gave it.
+	State string `json:"state,omitempty"`
 }
 
 // SET is a Security Event Token's claims (RFC 8417 §2.2; SSF §4: the
@@ -69,13 +74,19 @@ type SET struct {
 	TxnID    string           `json:"txn,omitempty"`
 }
 
-// Signer signs claims with a JWS typ header (keys.Set).
+// Signer signs claims with an algorithm and a JWS typ header (keys.Set).
 type Signer interface {
-	Sign(typ string, claims any) (string, error)
+	SignWith(alg jose.SignatureAlgorithm, typ string, claims any) (string, error)
 }
 
-// Sign makes the SET's compact JWS.
-func Sign(s Signer, set SET) (string, error) { return s.Sign(typ, set) }
+// Algorithm is what SETs are signed with: RS256, which the CAEP
+// interoperability profile requires of transmitters (its §2.6), so that
+// any receiver of the profile can verify them; receivers here take ES256
+// too.
+const Algorithm = jose.RS256
+
+// Sign makes the SET's compact JWS, signed with Algorithm.
+func Sign(s Signer, set SET) (string, error) { return s.SignWith(Algorithm, typ, set) }
 
 // KeySource finds a transmitter's verification key by kid (jwks.Remote).
 type KeySource interface {

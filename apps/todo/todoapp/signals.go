@@ -279,8 +279,8 @@ func revocationFor(eventType string, ev ssf.Event, set *ssf.SET) (Revocation, bo
 
 // RegisterStream asks each IdP (transmitter) for a stream to this app:
 // push delivery to /ssf/events with this app's Authorization header for
-// that IdP, for the events it acts on. An IdP keeps one stream per
-// receiver, so calling it again (at each start) replaces it.
+// that IdP, for the events it acts on. Called again (at each start), it
+// replaces the stream it made before.
 func (a *App) RegisterStream(ctx context.Context) error {
 	rc := a.receiver
 	if rc == nil {
@@ -300,21 +300,35 @@ func (a *App) registerStream(ctx context.Context, st *stream) error {
 		Issuer                string `json:"issuer"`
 		ConfigurationEndpoint string `json:"configuration_endpoint"`
 	}
-	if err := rc.getJSON(ctx, strings.TrimSuffix(st.Issuer, "/")+"/.well-known/ssf-configuration", &meta); err != nil {
+	if err := rc.getJSON(ctx, strings.TrimSuffix(st.Issuer, "/")+"/.well-known/ssf-configuration", &meta, ""); err != nil {
 		return err
 	}
 	if meta.Issuer != st.Issuer || meta.ConfigurationEndpoint == "" {
 		return fmt.Errorf("the SSF configuration of %s names issuer %q and no configuration endpoint", st.Issuer, meta.Issuer)
 	}
-	body, _ := json.Marshal(map[string]any{
+	// The transmitter keeps one stream per receiver (SSF §8.1.1): the
+	// stream this app made at an earlier start is replaced (PUT), so that
+	// it names this start's endpoint and credential; else one is made.
+	var existing []struct {
+		ID string `json:"stream_id"`
+	}
+	if err := rc.getJSON(ctx, meta.ConfigurationEndpoint, &existing, st.StreamToken); err != nil {
+		return err
+	}
+	config := map[string]any{
 		"aud": rc.audience,
 		"delivery": map[string]any{
 			"method": ssf.DeliveryPush, "endpoint_url": a.cfg.BaseURL + "/ssf/events", "authorization_header": st.pushAuth,
 		},
 		"events_requested": []string{ssf.EventAccountDisabled, ssf.EventSessionRevoked, ssf.EventTokenClaimsChange},
 		"description":      "Todo app: ends access tokens when the IdP says access ended",
-	})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, meta.ConfigurationEndpoint, bytes.NewReader(body))
+	}
+	method := http.MethodPost
+	if len(existing) > 0 {
+		method, config["stream_id"] = http.MethodPut, existing[0].ID
+	}
+	body, _ := json.Marshal(config)
+	req, err := http.NewRequestWithContext(ctx, method, meta.ConfigurationEndpoint, bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -329,14 +343,17 @@ func (a *App) registerStream(ctx context.Context, st *stream) error {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 		return fmt.Errorf("the IdP %s refused the stream: %d %s", st.Issuer, resp.StatusCode, bytes.TrimSpace(b))
 	}
-	a.cfg.Log.Info("Shared Signals stream registered at the IdP", "transmitter", st.Issuer)
+	a.cfg.Log.Info("Shared Signals stream registered at the IdP", "transmitter", st.Issuer, "how", method)
 	return nil
 }
 
-func (rc *receiver) getJSON(ctx context.Context, url string, out any) error {
+func (rc *receiver) getJSON(ctx context.Context, url string, out any, bearer string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
+	}
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	resp, err := rc.http.Do(req)
 	if err != nil {

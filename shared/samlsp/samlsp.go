@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"github.com/beevik/etree"
 	"github.com/crewjam/saml"
 	crewjamsp "github.com/crewjam/saml/samlsp"
+	"github.com/crewjam/saml/xmlenc"
 
 	"xaa.example/shared/samlxml"
 )
@@ -93,9 +95,16 @@ func (i *IdP) AuthnRequest(relayState, loginHint string) (to *url.URL, requestID
 }
 
 // Metadata is the service provider's metadata, for the IdP's
-// administrator.
+// administrator: its signing and encryption key, and the one assertion
+// consumer service it has, HTTP-POST (crewjam/saml also lists an
+// HTTP-Artifact one, which nothing here answers).
 func (i *IdP) Metadata() []byte {
-	b, _ := xml.MarshalIndent(i.sp.Metadata(), "", "  ")
+	md := i.sp.Metadata()
+	for j := range md.SPSSODescriptors {
+		d := &md.SPSSODescriptors[j]
+		d.AssertionConsumerServices = slices.DeleteFunc(d.AssertionConsumerServices, func(e saml.IndexedEndpoint) bool { return e.Binding != saml.HTTPPostBinding })
+	}
+	b, _ := xml.MarshalIndent(md, "", "  ")
 	return b
 }
 
@@ -169,7 +178,7 @@ func (i *IdP) ReadResponse(r *http.Request, requestID string) (*Identity, error)
 	if assertion.Conditions != nil {
 		id.NotOnOrAfter = assertion.Conditions.NotOnOrAfter
 	}
-	id.Assertion, _ = signedAssertion(r.PostForm.Get("SAMLResponse"))
+	id.Assertion, _ = i.signedAssertion(r.PostForm.Get("SAMLResponse"))
 	return id, nil
 }
 
@@ -190,7 +199,10 @@ func attribute(a *saml.Assertion, names ...string) string {
 
 // signedAssertion cuts the Assertion element out of a SAML response, as
 // the IdP signed it, with the namespaces it uses declared on it, base64url.
-func signedAssertion(samlResponse string) (string, error) {
+// An EncryptedAssertion (to this service provider's key, which its
+// metadata offers) is decrypted first: the assertion inside is the one the
+// IdP signed.
+func (i *IdP) signedAssertion(samlResponse string) (string, error) {
 	raw, err := base64.StdEncoding.DecodeString(samlResponse)
 	if err != nil {
 		return "", err
@@ -201,15 +213,22 @@ func signedAssertion(samlResponse string) (string, error) {
 	}
 	var found *etree.Element
 	for _, el := range doc.Root().ChildElements() {
-		if el.Tag == "Assertion" {
-			found = el
+		switch el.Tag {
+		case "Assertion":
+			found = el.Copy()
+		case "EncryptedAssertion":
+			if found, err = decryptAssertion(i.sp.Key, el); err != nil {
+				return "", err
+			}
+		}
+		if found != nil {
 			break
 		}
 	}
 	if found == nil {
 		return "", errors.New("the SAML response has no Assertion")
 	}
-	a := found.Copy()
+	a := found
 	for _, attr := range doc.Root().Attr {
 		if (attr.Space == "xmlns" || (attr.Space == "" && attr.Key == "xmlns")) && a.SelectAttr(attr.FullKey()) == nil {
 			a.CreateAttr(attr.FullKey(), attr.Value)
@@ -222,6 +241,34 @@ func signedAssertion(samlResponse string) (string, error) {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// decryptAssertion is the Assertion in an EncryptedAssertion (XML
+// Encryption: its EncryptedData, whose key is wrapped to key in an
+// EncryptedKey inside the data's KeyInfo or beside it).
+func decryptAssertion(key any, encrypted *etree.Element) (*etree.Element, error) {
+	data := encrypted.FindElement("./EncryptedData")
+	if data == nil {
+		return nil, errors.New("the EncryptedAssertion has no EncryptedData")
+	}
+	var plain []byte
+	var err error
+	if wrapped := encrypted.FindElement("./EncryptedKey"); wrapped != nil {
+		var cek []byte
+		if cek, err = xmlenc.Decrypt(key, wrapped); err == nil {
+			plain, err = xmlenc.Decrypt(cek, data)
+		}
+	} else {
+		plain, err = xmlenc.Decrypt(key, data)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("the EncryptedAssertion could not be decrypted: %w", err)
+	}
+	doc := etree.NewDocument()
+	if err := doc.ReadFromBytes(plain); err != nil || doc.Root() == nil || doc.Root().Tag != "Assertion" {
+		return nil, errors.New("the EncryptedAssertion holds no Assertion")
+	}
+	return doc.Root(), nil
 }
 
 // publicReason says which check failed in words a person may read,

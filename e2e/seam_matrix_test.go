@@ -125,6 +125,8 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 		// SAML IdP; idp2.test with IdP 2.
 		foreign = startForeignSAMLIdP(t, samlifyDir, topo.WikiAS+"/saml/metadata")
 		c.wikiAS.Tenants[1].IdP.Issuer = foreign.Metadata()
+		// The organisation's own IdP is no OAuth server: no token issuer.
+		c.wikiAS.Tenants[1].IdP.TokenIssuer = ""
 		c.wikiAS.Tenants = append(c.wikiAS.Tenants, authserver.Tenant{Domains: []string{idp2Domain},
 			IdP: authserver.Upstream{Issuer: idp2Server.URL, ClientID: demo.WikiASClientAtIdP, ClientSecret: demo.WikiASSecretAtIdP}})
 

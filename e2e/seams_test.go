@@ -21,6 +21,8 @@ func TestForeignSAMLIdPReachesOnlyItsOrganisation(t *testing.T) {
 	s := startStack(t, sqliteDB, func(c *configs) {
 		foreign = startForeignSAMLIdP(t, dir, c.wikiAS.Issuer+"/saml/metadata")
 		c.wikiAS.Tenants[1].IdP.Issuer = foreign.Metadata()
+		// The organisation's own IdP is no OAuth server: no token issuer.
+		c.wikiAS.Tenants[1].IdP.TokenIssuer = ""
 	})
 	bob := newBrowser(t)
 	if home := bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password); signedInAs(home.Body) != "Bobby Tables" {
@@ -43,6 +45,11 @@ func TestForeignSAMLIdPReachesOnlyItsOrganisation(t *testing.T) {
 	}
 	if who := signedInAs(landed.Body); who != "Foo of Tables3" {
 		t.Errorf("signed in as %q, want its own person: %d\n%.1500s", who, landed.Status, landed.Body)
+	}
+	// Its people get no ID-JAGs (their IdP issues none), and the wiki
+	// says so, not "sign in again".
+	if todos := b.get(s.topology.Wiki + "/todos"); !strings.Contains(todos.Body, "Your identity provider cannot vouch for you here") {
+		t.Errorf("My todos for a person of the organisation's own SAML IdP: %d\n%.1500s", todos.Status, todos.Body)
 	}
 	// Bob's link stands as it was; the one new link is under the IdP's
 	// entity ID, to another account.

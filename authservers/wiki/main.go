@@ -36,8 +36,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	samlTenant.IdP.Issuer = env.URL("SAML_IDP_METADATA_URL", samlTenant.IdP.Issuer)
 	samlTenant.IdP.TokenIssuer = topology.IdP
 	// Which of the two SAML paths the exchange takes: refresh (the ID-JAG
-	// draft's, the default) or assertion (the Node sample's).
-	samlTenant.SAMLDirect = env.OneOf("SAML_EXCHANGE", "refresh", "refresh", "assertion") == "assertion"
+	// draft's, the default) or assertion (the Node sample's); none for an
+	// organisation's own SAML IdP, which issues no ID-JAGs.
+	switch env.OneOf("SAML_EXCHANGE", "refresh", "refresh", "assertion", "none") {
+	case "assertion":
+		samlTenant.SAMLDirect = true
+	case "none":
+		samlTenant.IdP.TokenIssuer = ""
+	}
 	samlTenant.IdP.ClientID, samlTenant.IdP.ClientSecret = idp.IdP.ClientID, idp.IdP.ClientSecret
 	if env.Set("ORG_DOMAINS") && !env.Set("SAML_DOMAINS") {
 		cfg.Tenants = cfg.Tenants[:1]

@@ -82,7 +82,9 @@ type Tenant struct {
 type Upstream struct {
 	Issuer string
 	// TokenIssuer is a SAML tenant's IdP as an OAuth server (Issuer is then
-	// its SAML metadata URL): where the assertion is exchanged.
+	// its SAML metadata URL): where the assertion is exchanged. Empty for
+	// an organisation's own SAML IdP, which is no OAuth server: its people
+	// sign in, and no ID-JAG is asked for them.
 	TokenIssuer  string
 	ClientID     string
 	ClientSecret string
@@ -116,7 +118,7 @@ func (c *Config) Validate() error {
 		if err := checkURL(t.IdP.Issuer); err != nil {
 			add("IdP issuer: %v", err)
 		}
-		if t.SAML {
+		if t.SAML && t.IdP.TokenIssuer != "" {
 			if err := checkURL(t.IdP.TokenIssuer); err != nil {
 				add("SAML tenant's token issuer: %v", err)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -209,11 +210,33 @@ const pathSCIM = "/scim/v2"
 // step 2, checks W1 to W3). A SAML person's assertion is exchanged at the
 // sign-in for the IdP refresh token that asks for ID-JAGs later (§4.5),
 // unless their tenant sends the assertion itself.
+//
+// A SAML tenant's IdP must be its token issuer's (its metadata published
+// by the same origin): an IdP exchanges only its own assertions, so with
+// another one the people it signs in here could never get an ID-JAG, and
+// the server refuses to start. A tenant with no
+// token issuer is an organisation's own SAML IdP: its people sign in, and
+// the exchange says that it cannot speak for them.
 func WithTokenExchangeRelay() Option {
 	return func(s *Server) error {
+		for _, t := range s.tenants {
+			if t.SAML && t.IdP.TokenIssuer != "" && !sameOrigin(t.IdP.TokenIssuer, t.IdP.Issuer) {
+				return fmt.Errorf("the SAML IdP's metadata %s is not published by the IdP at %s (IDP_ISSUER), which can exchange only its own assertions for ID-JAGs: "+
+					"people signing in with SAML would never reach another app; set SAML_IDP_METADATA_URL to the metadata of a SAML app at %s "+
+					"(or SAML_EXCHANGE=none for an organisation's own SAML IdP, whose people then get no ID-JAGs)", t.IdP.Issuer, t.IdP.TokenIssuer, t.IdP.TokenIssuer)
+			}
+		}
 		g := &relayGrant{s}
 		s.op.Token.Grants[oauth.GrantTokenExchange] = g
 		s.afterSAMLSignIn = append(s.afterSAMLSignIn, g.exchangeAssertion)
 		return nil
 	}
+}
+
+// sameOrigin reports whether a and b are URLs of one origin (scheme, host
+// and port; RFC 6454), which one server answers for.
+func sameOrigin(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	return errA == nil && errB == nil && ua.Host != "" && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
 }

@@ -109,6 +109,10 @@ func (g *relayGrant) currentIdPToken(ctx context.Context, userID string) (string
 	if t == nil {
 		return "", "", nil, oauth.InvalidGrant("the user's IdP is no longer configured here; sign in again").WithReason(oauth.ReasonSignInAgain)
 	}
+	if t.SAML && t.IdP.TokenIssuer == "" {
+		return "", "", nil, oauth.InvalidGrant("the user's organisation signs in with its own SAML IdP (%s), which is not an OAuth server and issues no ID-JAGs; this server cannot ask for one on their behalf", t.IdP.Issuer).
+			WithReason(oauth.ReasonNoIDJAGIssuer)
+	}
 	if t.SAML && t.SAMLDirect {
 		if us.SAMLAssertion == "" {
 			return "", "", nil, oauth.InvalidGrant("there is no SAML assertion from the sign-in; sign in again").WithReason(oauth.ReasonSignInAgain)
@@ -194,7 +198,7 @@ func demoParams(req *oauth.TokenRequest) url.Values {
 // the assertion itself has expired. A tenant that sends the assertion
 // itself (SAMLDirect) has no use for one.
 func (g *relayGrant) exchangeAssertion(ctx context.Context, t *tenant, assertion string, us *UpstreamSession) error {
-	if t.SAMLDirect || assertion == "" {
+	if t.SAMLDirect || assertion == "" || t.IdP.TokenIssuer == "" {
 		return nil
 	}
 	ctx = trace.WithStep(ctx, "Exchange the SAML assertion for a refresh token",

@@ -1,6 +1,14 @@
 package authserver
 
-import "testing"
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"xaa.example/shared/oauth"
+	"xaa.example/shared/storage/storagetest"
+	"xaa.example/shared/trace"
+)
 
 // TestSAMLAuthority: whose people a SAML IdP's NameIDs are (issue 31). The
 // OAuth issuer's, only when the issuer's own URL publishes the IdP's
@@ -51,5 +59,45 @@ func TestSAMLEntityOfAnotherAuthority(t *testing.T) {
 				t.Errorf("checkSAMLEntity(%q) = %v, want ok %v", tt.entityID, err, tt.ok)
 			}
 		})
+	}
+}
+
+// TestRelayRefusesAnotherIdPsSAML: a server that asks for ID-JAGs for its
+// SAML people (the wiki AS) exchanges their assertions at the tenant's
+// token issuer, which takes only its own. SAML metadata the issuer does
+// not publish is refused at start, in one sentence that names both;
+// before, sign-in worked and "My todos" asked to sign in again for ever.
+// An organisation's own SAML IdP, with no token issuer, starts.
+func TestRelayRefusesAnotherIdPsSAML(t *testing.T) {
+	start := func(t *testing.T, metadata, tokenIssuer string) error {
+		cfg := Config{
+			Issuer: "https://wiki-as.test", CookieName: "test_session", DB: storagetest.SQLite(t),
+			Log: slog.New(slog.DiscardHandler), Trace: trace.NewStore("wiki-as"),
+			Tenants: []Tenant{
+				{Domains: []string{"tables.fake"}, IdP: Upstream{Issuer: "https://idp.test", ClientID: "as", ClientSecret: "s"}},
+				{Domains: []string{"tables.fake3"}, SAML: true, IdP: Upstream{Issuer: metadata, TokenIssuer: tokenIssuer, ClientID: "as", ClientSecret: "s"}},
+			},
+			Clients: []oauth.Client{{ID: "wiki", Secret: "wiki-secret", RedirectURIs: []string{"https://wiki.test/callback"},
+				GrantTypes: []string{oauth.GrantAuthorizationCode, oauth.GrantTokenExchange}}},
+		}
+		s, err := New(t.Context(), cfg, WithTokenExchangeRelay())
+		if err == nil {
+			s.Close()
+		}
+		return err
+	}
+	if err := start(t, "https://idp.test/saml/metadata", "https://idp.test"); err != nil {
+		t.Errorf("the issuer's own SAML metadata: %v", err)
+	}
+	if err := start(t, "https://idp.test/app/exk1/sso/saml/metadata", "https://idp.test/oauth2/default"); err != nil {
+		t.Errorf("the org's SAML app, the org's custom authorization server: %v", err)
+	}
+	if err := start(t, "https://sso.customer.test/metadata", ""); err != nil {
+		t.Errorf("an organisation's own SAML IdP, no token issuer: %v", err)
+	}
+	err := start(t, "https://other-org.okta.test/app/exk1/sso/saml/metadata", "https://idp.test")
+	if err == nil || !strings.Contains(err.Error(), "can exchange only its own assertions") ||
+		!strings.Contains(err.Error(), "other-org.okta.test") || !strings.Contains(err.Error(), "SAML_IDP_METADATA_URL") {
+		t.Errorf("another IdP's SAML metadata: %v", err)
 	}
 }

@@ -66,6 +66,10 @@ const (
 	// ReasonTokenRevoked: the access token is valid but was revoked (a
 	// Shared Signals event ended the person's or the app's access).
 	ReasonTokenRevoked Reason = "token_revoked"
+	// ReasonNoIDJAGIssuer: the person's organisation signs in with an IdP
+	// that issues no ID-JAGs (its own SAML IdP), so no app can be reached
+	// on their behalf. Signing in again does not help.
+	ReasonNoIDJAGIssuer Reason = "no_id_jag_issuer"
 )
 
 // WithCause returns a copy of e that carries an internal cause for the log.

@@ -351,6 +351,10 @@ func explain(err error, step string) *chainProblem {
 			return &chainProblem{Title: "Access to the todo app is not allowed", Detail: err.Error(),
 				Message: "Your company's identity provider refused to vouch for you to the todo app: an administrator has not enabled the connection from the wiki to the todo app."}
 		case "invalid_grant":
+			if errors.Is(er, oauth.ReasonNoIDJAGIssuer) {
+				return &chainProblem{Title: "Your identity provider cannot vouch for you here", Detail: err.Error(),
+					Message: "Your organisation signs you in with its own SAML identity provider, which issues no ID-JAGs, so the wiki cannot ask the todo app for your todos on your behalf. Signing in again will not help: your administrator would have to federate that identity provider with the enterprise IdP."}
+			}
 			if errors.Is(er, oauth.ReasonAccountDisabled) {
 				return &chainProblem{Title: "Your account is disabled", Detail: err.Error(),
 					Message: "Your company's administrator has disabled your account at the identity provider, so it no longer vouches for you to the todo app. Signing in again will not help: ask your administrator."}

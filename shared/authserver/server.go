@@ -162,7 +162,7 @@ func (s *Server) routes() (http.Handler, error) {
 			own = append(own, m.path)
 		}
 	}
-	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)), own...), nil
+	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)), web.OwnBodies(own...)), nil
 }
 
 // deactivatedPage tells a person whose account here the IdP's provisioning

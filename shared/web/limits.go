@@ -8,11 +8,13 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 )
 
 // Request body limits: a form or an API call is small, and nothing in
-// these services takes an upload, so nobody may make a service hold more.
+// these services takes a large upload, so nobody may make a service hold
+// more.
 const (
 	// FormBytes bounds the body of every form and API request.
 	FormBytes = 64 << 10
@@ -21,19 +23,38 @@ const (
 	PageBytes = 2 << 20
 )
 
+// A BodyRule changes what LimitBodies does on some paths.
+type BodyRule func(*bodyRules)
+
+type bodyRules struct{ own, uploads []string }
+
+// OwnBodies passes paths under the prefixes on as they came: what is
+// served there bounds its own bodies and answers in its own protocol's
+// format (SCIM's errors under /scim/v2).
+func OwnBodies(prefixes ...string) BodyRule {
+	return func(r *bodyRules) { r.own = append(r.own, prefixes...) }
+}
+
+// Uploads lets the paths (exactly) take a multipart form, a file in it,
+// within the same bound (the IdP's console takes a SAML app's metadata as
+// a file).
+func Uploads(paths ...string) BodyRule {
+	return func(r *bodyRules) { r.uploads = append(r.uploads, paths...) }
+}
+
 // LimitBodies refuses, before any handler reads it, a body larger than max
-// (413) and a multipart body, which no route here takes (415); then it
-// caps what a handler can read at max, and reads a form right away so that
-// one sent in chunks past max is refused (413) instead of being seen as an
+// (413) and a multipart body where no route takes one (415); then it caps
+// what a handler can read at max, and reads a form right away so that one
+// sent in chunks past max is refused (413) instead of being seen as an
 // empty form. Browsers are answered with a page, others with an OAuth-style
 // JSON error (RFC 6749 §5.2).
-//
-// Paths under one of own are passed on as they came: what is served there
-// bounds its own bodies and answers in its own protocol's format (SCIM's
-// errors under /scim/v2).
-func LimitBodies(max int64, meta Meta, next http.Handler, own ...string) http.Handler {
+func LimitBodies(max int64, meta Meta, next http.Handler, rules ...BodyRule) http.Handler {
+	var rs bodyRules
+	for _, rule := range rules {
+		rule(&rs)
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		for _, prefix := range own {
+		for _, prefix := range rs.own {
 			if r.URL.Path == prefix || strings.HasPrefix(r.URL.Path, prefix+"/") {
 				next.ServeHTTP(w, r)
 				return
@@ -44,7 +65,8 @@ func LimitBodies(max int64, meta Meta, next http.Handler, own ...string) http.Ha
 			return
 		}
 		media, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if strings.HasPrefix(media, "multipart/") {
+		upload := media == "multipart/form-data" && slices.Contains(rs.uploads, r.URL.Path)
+		if strings.HasPrefix(media, "multipart/") && !upload {
 			refuseBody(w, r, meta, http.StatusUnsupportedMediaType, "Upload refused",
 				"This address takes no uploads: send a form (application/x-www-form-urlencoded) or JSON.")
 			return
@@ -55,7 +77,7 @@ func LimitBodies(max int64, meta Meta, next http.Handler, own ...string) http.Ha
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
-		if media == "application/x-www-form-urlencoded" {
+		if media == "application/x-www-form-urlencoded" || upload {
 			// Read whole (it is at most max), and handed on as read, for
 			// the handler and the debug console's recorder alike.
 			body, err := io.ReadAll(r.Body)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -107,5 +108,48 @@ func TestLimitBodies(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(string(page), "takes no uploads") {
 		t.Errorf("browser: %d %s", resp.StatusCode, page)
+	}
+}
+
+// TestUploads: a path that takes a file takes a multipart form within the
+// same bound; every other path still refuses one.
+func TestUploads(t *testing.T) {
+	srv := httptest.NewServer(LimitBodies(FormBytes, Meta{Service: "test"}, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseMultipartForm(FormBytes); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		defer f.Close()
+		_, _ = io.Copy(w, f)
+	}), Uploads("/upload")))
+	defer srv.Close()
+	post := func(path string, size int64) (int, string) {
+		t.Helper()
+		var body strings.Builder
+		form := multipart.NewWriter(&body)
+		file, _ := form.CreateFormFile("file", "metadata.xml")
+		_, _ = io.WriteString(file, "<EntityDescriptor/>"+strings.Repeat(" ", int(size)))
+		_ = form.Close()
+		resp, err := http.Post(srv.URL+path, form.FormDataContentType(), strings.NewReader(body.String()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if status, body := post("/upload", 0); status != http.StatusOK || !strings.HasPrefix(body, "<EntityDescriptor/>") {
+		t.Errorf("a small file where uploads are taken: %d %s", status, body)
+	}
+	if status, _ := post("/upload", FormBytes); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("a file past the bound: %d", status)
+	}
+	if status, _ := post("/login", 0); status != http.StatusUnsupportedMediaType {
+		t.Errorf("a file elsewhere: %d", status)
 	}
 }

@@ -703,7 +703,7 @@ func TestAdminChoosesSignInProtocol(t *testing.T) {
 	t.Run("the app sends SAML, the admin chose OpenID Connect", func(t *testing.T) {
 		s := startStack(t, sqliteDB)
 		admin, csrf := adminBrowser(t, s)
-		if apps := admin.get(s.topology.IdP + "/admin/apps"); !strings.Contains(apps.Body, "Sign-in protocol") || !strings.Contains(apps.Body, "Use OpenID Connect") {
+		if apps := admin.get(s.topology.IdP + "/admin/apps"); !strings.Contains(apps.Body, "SAML apps") || !strings.Contains(apps.Body, "Use OpenID Connect") {
 			t.Fatalf("the Apps tab offers no choice:\n%.2000s", apps.Body)
 		}
 		choose(t, s, admin, csrf, s.topology.WikiAS+"/saml/metadata", "oidc")

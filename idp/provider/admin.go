@@ -46,6 +46,8 @@ func (s *Server) adminRoutes(r *gin.Engine) {
 	admin.POST("/provisioning/:id", s.adminUpdateProvisioning)
 	admin.GET("/apps", s.adminApps)
 	admin.POST("/apps/sign-in-protocol", s.adminSignInProtocol)
+	admin.POST(strings.TrimPrefix(pathAdminSAMLApps, "/admin"), s.adminAddSAMLApp)
+	admin.POST("/apps/saml/remove", s.adminRemoveSAMLApp)
 	admin.GET("/audit", s.adminAudit)
 	admin.GET("/audit/:id", s.adminAuditEntry)
 	admin.POST("/keys/rotate", s.adminRotateKeys)
@@ -473,7 +475,13 @@ func (s *Server) adminSignInProtocol(c *gin.Context) {
 		web.RenderError(c, http.StatusBadRequest, "Unknown protocol", "Choose SAML 2.0 or OpenID Connect.")
 		return
 	}
-	before := protocolName(app.SignsInBySAML(org.ID))
+	name := protocolName
+	if app.ClientID == "" {
+		// No OpenID Connect client speaks for the app: an organisation is
+		// assigned to it (SAML) or not.
+		name = assignedName
+	}
+	before := name(app.SignsInBySAML(org.ID))
 	ids := slices.DeleteFunc(strings.Fields(app.OrgIDs), func(id string) bool { return id == org.ID })
 	if protocol == "saml" {
 		ids = append(ids, org.ID)
@@ -484,10 +492,20 @@ func (s *Server) adminSignInProtocol(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The app could not be updated.")
 		return
 	}
-	after := protocolName(protocol == "saml")
-	s.auditAdmin(ctx, adminOf(c), EventSignInProtocolChanged, app.ClientID+" for "+org.Domain, before, after)
-	flash := org.Name + " now signs in to " + app.ClientID + " with " + after + ", from the next sign-in. The app's own settings must agree (SAML_DOMAINS)."
+	after := name(protocol == "saml")
+	s.auditAdmin(ctx, adminOf(c), EventSignInProtocolChanged, app.Title()+" for "+org.Domain, before, after)
+	flash := org.Name + " now signs in to " + app.Title() + " with " + after + ", from the next sign-in. The app's own settings must agree (SAML_DOMAINS)."
+	if app.ClientID == "" {
+		flash = org.Name + " is now " + strings.ToLower(after) + " " + app.Title() + ", from the next sign-in."
+	}
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(flash))
+}
+
+func assignedName(saml bool) string {
+	if saml {
+		return "Assigned to"
+	}
+	return "Not assigned to"
 }
 
 func protocolName(saml bool) string {

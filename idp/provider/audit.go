@@ -90,9 +90,13 @@ const (
 	// EventSignInProtocolChanged: an organisation's people now sign in to
 	// an app with SAML 2.0, or with OpenID Connect.
 	EventSignInProtocolChanged = "application.lifecycle.update"
-	EventUserCreated           = "user.lifecycle.create"
-	EventUserDeleted           = "user.lifecycle.delete"
-	EventProvisioningChanged   = "application.provision.update"
+	// EventSAMLAppAdded, EventSAMLAppRemoved: an administrator added or
+	// removed a SAML app (Apps, "Add a SAML app").
+	EventSAMLAppAdded        = "application.lifecycle.create"
+	EventSAMLAppRemoved      = "application.lifecycle.delete"
+	EventUserCreated         = "user.lifecycle.create"
+	EventUserDeleted         = "user.lifecycle.delete"
+	EventProvisioningChanged = "application.provision.update"
 	// EventProvisionPush: a person's account pushed to an app (SCIM),
 	// outcome pushed or failed.
 	EventProvisionPush = "application.provision.user.push"

@@ -37,7 +37,7 @@ const samlSkew = time.Minute
 // clientID: this IdP's signature over it (the element the signature covers
 // is the one read, so a wrapped second assertion counts for nothing), its
 // Issuer, an Audience whose service provider clientID speaks for, its time
-// conditions and a persistent NameID of an active person here. Exchanged
+// conditions and a NameID of an active person here. Exchanged
 // for a refresh token (once), it is spent; as the subject of an ID-JAG
 // request it may be presented again while it is valid, as a bearer
 // assertion is (RFC 7522 §3).
@@ -117,7 +117,13 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 	if a.Subject == nil || a.Subject.NameID == nil || a.Subject.NameID.Value == "" {
 		return refuse("no NameID")
 	}
-	u, err := s.store.user(ctx, a.Subject.NameID.Value)
+	// The NameID is the person's id here (persistent), or their email when
+	// the service provider asked for that format (see GetSession).
+	lookup := s.store.user
+	if a.Subject.NameID.Format == string(saml.EmailAddressNameIDFormat) {
+		lookup = s.store.userByEmail
+	}
+	u, err := lookup(ctx, a.Subject.NameID.Value)
 	if err != nil {
 		return refuse("its NameID is no one here")
 	}

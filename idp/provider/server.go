@@ -102,7 +102,7 @@ func (s *Server) routes() http.Handler {
 	r.GET(pathActivate, s.serveActivate)
 	r.POST(pathActivate, s.serveActivateDecision)
 	r.GET(pathUserinfo, gin.WrapH(http.HandlerFunc(s.serveUserinfo)))
-	r.GET(pathSAMLMetadata, gin.WrapF(s.saml.ServeMetadata))
+	r.GET(pathSAMLMetadata, gin.WrapF(s.serveSAMLMetadata))
 	r.GET(pathSAMLSSO, gin.WrapF(s.serveSAMLSSO))
 	r.GET("/.well-known/ssf-configuration", s.serveSSFConfiguration)
 	r.POST(pathSSFStreams, s.serveCreateStream)
@@ -115,7 +115,8 @@ func (s *Server) routes() http.Handler {
 	r.POST(pathSSFVerify, s.serveVerify)
 	r.GET("/", s.serveIndex)
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "The identity provider")
-	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)))
+	// The console takes a SAML app's metadata as a file, too.
+	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)), web.Uploads(pathAdminSAMLApps))
 }
 
 // serveDiscovery: OpenID Connect discovery and RFC 8414 metadata, written

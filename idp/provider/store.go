@@ -75,11 +75,40 @@ func (c Connection) Allows(scope string) bool { return oauth.ParseScopes(c.Allow
 // get SAML responses for it and no OpenID Connect sign-in for its client;
 // everyone else signs in to it with OpenID Connect. (In Okta, a SAML and an
 // OIDC integration of one app, each assigned to its people.)
+//
+// An app is registered by the IdP's configuration (the wiki AS and the todo
+// AS, each with the OAuth client that speaks for it) or by an administrator
+// in the console (any SAML 2.0 service provider, with no client: its people
+// sign in to it with SAML, and nothing exchanges its assertions).
 type SAMLApp struct {
-	EntityID  string `gorm:"primaryKey;size:255"`
-	ClientID  string `gorm:"index;size:255;not null"`
-	OrgIDs    string `gorm:"size:1024"` // space-separated
-	UpdatedAt time.Time
+	EntityID string `gorm:"primaryKey;size:255"`
+	// Name is what the console calls the app.
+	Name string `gorm:"size:255"`
+	// ClientID is the OAuth client that speaks for the app at the token
+	// endpoint; "" for an app an administrator added.
+	ClientID string `gorm:"index;size:255;not null"`
+	// ACSURL is where responses are posted (HTTP-POST binding).
+	ACSURL string `gorm:"size:2048"`
+	// Metadata is the service provider's metadata as the administrator
+	// gave it, "" when they gave the fields alone: its signing keys verify
+	// its AuthnRequests (see GetServiceProvider).
+	Metadata string `gorm:"type:text"`
+	// Configured apps come from the IdP's configuration, which the console
+	// does not remove.
+	Configured bool
+	OrgIDs     string `gorm:"size:1024"` // space-separated
+	UpdatedAt  time.Time
+}
+
+// Title is the app's name for people.
+func (a SAMLApp) Title() string {
+	switch {
+	case a.Name != "":
+		return a.Name
+	case a.ClientID != "":
+		return a.ClientID
+	}
+	return a.EntityID
 }
 
 // SignsInBySAML reports whether orgID's people sign in to the app by SAML.
@@ -183,11 +212,15 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 			return err
 		}
 		for _, sp := range cfg.SAMLServiceProviders {
-			var n int64
-			if err := tx.Model(&SAMLApp{}).Where("entity_id = ?", sp.EntityID).Count(&n).Error; err != nil {
-				return err
+			// The configuration says where a configured app's responses go
+			// and which client speaks for it, at every start; the admin's
+			// choice of organisations is kept.
+			res := tx.Model(&SAMLApp{}).Where("entity_id = ?", sp.EntityID).
+				Updates(map[string]any{"acs_url": sp.ACSURL, "client_id": sp.ClientID, "configured": true})
+			if res.Error != nil {
+				return res.Error
 			}
-			if n > 0 {
+			if res.RowsAffected > 0 {
 				continue
 			}
 			var ids []string
@@ -198,7 +231,8 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 				}
 				ids = append(ids, id)
 			}
-			if err := tx.Create(&SAMLApp{EntityID: sp.EntityID, ClientID: sp.ClientID, OrgIDs: strings.Join(ids, " ")}).Error; err != nil {
+			app := SAMLApp{EntityID: sp.EntityID, Name: sp.ClientID, ClientID: sp.ClientID, ACSURL: sp.ACSURL, Configured: true, OrgIDs: strings.Join(ids, " ")}
+			if err := tx.Create(&app).Error; err != nil {
 				return err
 			}
 		}
@@ -394,6 +428,21 @@ func (s *store) samlOnly(ctx context.Context, clientID, orgID string) (*SAMLApp,
 
 func (s *store) saveSAMLApp(ctx context.Context, a *SAMLApp) error {
 	return s.db.WithContext(ctx).Save(a).Error
+}
+
+// addSAMLApp registers a new app; storage.ErrAlreadyExists if its entity ID
+// is registered already.
+func (s *store) addSAMLApp(ctx context.Context, a *SAMLApp) error {
+	return storage.Translate(s.db.WithContext(ctx).Create(a).Error)
+}
+
+// removeSAMLApp removes an app an administrator added.
+func (s *store) removeSAMLApp(ctx context.Context, entityID string) error {
+	res := s.db.WithContext(ctx).Where("entity_id = ? AND NOT configured", entityID).Delete(&SAMLApp{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return storage.ErrNotFound
+	}
+	return res.Error
 }
 
 func (s *store) org(ctx context.Context, id string) (*Org, error) {

@@ -115,7 +115,7 @@ func TestProvisioningFromTheIdP(t *testing.T) {
 	}
 	pending := func() int64 {
 		var n int64
-		idp.Table("provisioning_jobs").Where("done_at IS NULL").Count(&n)
+		idp.Table("outbox").Where("kind = 'scim-push' AND done_at IS NULL").Count(&n)
 		return n
 	}
 	provisioned := func(email string) (active, ok bool) {
@@ -166,7 +166,7 @@ func TestProvisioningFromTheIdP(t *testing.T) {
 	admin.post(s.topology.IdP+"/admin/users", map[string]string{"csrf": csrf, "name": "Yan Tables", "email": "yan@tables.fake", "password": demo.Password})
 	eventually("a failed push", func() bool {
 		var n int64
-		idp.Table("provisioning_jobs").Where("done_at IS NULL AND attempts > 0").Count(&n)
+		idp.Table("outbox").Where("kind = 'scim-push' AND done_at IS NULL AND attempts > 0").Count(&n)
 		return n > 0
 	})
 	page := admin.get(s.topology.IdP + "/admin/provisioning").Body

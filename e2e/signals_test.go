@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -82,10 +83,15 @@ func TestSETReceiverHostile(t *testing.T) {
 	s := startStack(t, sqliteDB)
 	admin, csrf := adminBrowser(t, s)
 	admin.post(s.topology.IdP+"/admin/connections/1", map[string]string{"csrf": csrf, "action": "disable"})
-	var delivered, auth string
-	if err := s.dbs["idp"].Table("ssf_deliveries").Select("set_token").Where("done_at IS NOT NULL").Row().Scan(&delivered); err != nil {
+	var payload, auth string
+	if err := s.dbs["idp"].Table("outbox").Select("payload").Where("kind = 'ssf-set' AND done_at IS NOT NULL").Row().Scan(&payload); err != nil {
 		t.Fatalf("no SET was delivered: %v", err)
 	}
+	var delivery struct{ SET string }
+	if err := json.Unmarshal([]byte(payload), &delivery); err != nil {
+		t.Fatal(err)
+	}
+	delivered := delivery.SET
 	if err := s.dbs["idp"].Table("ssf_streams").Select("authorization").Row().Scan(&auth); err != nil {
 		t.Fatal(err)
 	}

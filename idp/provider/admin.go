@@ -298,7 +298,7 @@ func (s *Server) renderProvisioning(c *gin.Context, status int, flash, problem s
 		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The apps could not be loaded.")
 		return
 	}
-	jobs, err := s.store.recentJobs(ctx, 50)
+	jobs, err := s.recentPushes(ctx, 50)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The pushes could not be loaded.")
 		return
@@ -354,10 +354,9 @@ func (s *Server) adminUpdateProvisioning(c *gin.Context) {
 		return
 	}
 	if c.PostForm("action") == "enable" {
-		if err := s.store.queuePushAll(ctx, s.cfg.Now(), t.ID); err != nil {
+		if err := s.queueEveryone(ctx, t.ID); err != nil {
 			s.cfg.Log.Error("provisioning: queue everyone", "err", err)
 		}
-		s.provisioner.poke()
 	}
 	s.auditAdmin(ctx, adminOf(c), EventProvisioningChanged, t.Name, before, describeProvisioning(t))
 	c.Redirect(http.StatusSeeOther, "/admin/provisioning?done="+url.QueryEscape(flash))

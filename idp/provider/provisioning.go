@@ -9,29 +9,31 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"xaa.example/idp/outbox"
 )
 
 // Provisioning: the IdP tells an app who exists, by SCIM 2.0 (RFC 7644),
 // before anyone signs in there. Per app, off until the admin switches it on
 // with the app's SCIM URL and the token the app gave. Creating a person,
 // disabling or enabling them, or switching provisioning on (which assigns
-// every person to the app) queues a push; a worker sends it: the account
-// found by externalId (the IdP user id, which is the ID-JAGs' sub), else by
-// userName, is replaced; otherwise it is created. A failed push is retried
-// with a doubling wait (1 s up to 15 min) and shown in the admin console
-// and the audit log.
+// every person to the app) queues a push in the outbox (package outbox,
+// kind kindPush); its handler sends it: the account found by externalId
+// (the IdP user id, which is the ID-JAGs' sub), else by userName, is
+// replaced; otherwise it is created. A failed push is retried by the
+// outbox and shown in the admin console and the audit log.
 
-const (
-	provisioningFirstRetry = time.Second
-	provisioningMaxRetry   = 15 * time.Minute
-	provisioningTimeout    = 5 * time.Second
-)
+// kindPush is the outbox's kind for provisioning pushes.
+const kindPush = "scim-push"
+
+// deliveryTimeout bounds one push to an app (SCIM) or a receiver (SSF).
+const deliveryTimeout = 5 * time.Second
 
 // ProvisioningConfig is an app the IdP may provision, as first seeded: off.
 type ProvisioningConfig struct {
@@ -52,24 +54,39 @@ type ProvisioningTarget struct {
 	UpdatedAt time.Time
 }
 
-// ProvisioningJob is one push of a person's state to an app.
+// ProvisioningJob is one push of a person's state to an app: the payload
+// of an outbox message, and, read back for the console, how it went.
 type ProvisioningJob struct {
-	ID       uint   `gorm:"primaryKey"`
-	TargetID uint   `gorm:"index;not null"`
-	UserID   string `gorm:"size:32;not null"`
-	Email    string `gorm:"size:255"`         // for the console, once the person may be gone
-	Why      string `gorm:"size:64;not null"` // what queued it: "created", "disabled", ...
+	TargetID uint   `json:"target_id"`
+	UserID   string `json:"user_id"`
+	Email    string `json:"email"` // for the console, once the person may be gone
+	Why      string `json:"why"`   // what queued it: "created", "disabled", ...
 	// Delete removes the account at the app (the person was deleted here).
-	Delete    bool
-	Attempts  int       `gorm:"not null"`
-	NextAt    time.Time `gorm:"index;not null"`
-	LastError string    `gorm:"size:1024"`
-	DoneAt    *time.Time
-	CreatedAt time.Time
+	Delete bool `json:"delete,omitempty"`
+
+	// How it went, from the outbox.
+	Attempts  int        `json:"-"`
+	NextAt    time.Time  `json:"-"`
+	LastError string     `json:"-"`
+	DoneAt    *time.Time `json:"-"`
+	CreatedAt time.Time  `json:"-"`
 }
 
 // Done reports whether the push reached the app.
 func (j ProvisioningJob) Done() bool { return j.DoneAt != nil }
+
+// message is the job as an outbox message.
+func (j ProvisioningJob) message() (outbox.Message, error) {
+	return outbox.New(kindPush, strconv.FormatUint(uint64(j.TargetID), 10), j.Email, j)
+}
+
+// jobOf reads a push back from its outbox message.
+func jobOf(m outbox.Message) ProvisioningJob {
+	var j ProvisioningJob
+	_ = m.Decode(&j)
+	j.Attempts, j.NextAt, j.LastError, j.DoneAt, j.CreatedAt = m.Attempts, m.NextAt, m.LastError, m.DoneAt, m.CreatedAt
+	return j
+}
 
 // ProvisionedAccount remembers a person's id at an app.
 type ProvisionedAccount struct {
@@ -103,61 +120,16 @@ func (s *store) saveProvisioningTarget(ctx context.Context, t *ProvisioningTarge
 	return s.db.WithContext(ctx).Save(t).Error
 }
 
-// queuePush queues a push of the person to every enabled app: their
-// state, or their account's deletion.
-func (s *store) queuePush(ctx context.Context, now time.Time, why string, del bool, u *User) (int, error) {
+// enabledTargets are the apps provisioning is switched on for.
+func (s *store) enabledTargets(ctx context.Context) ([]ProvisioningTarget, error) {
 	var targets []ProvisioningTarget
-	if err := s.db.WithContext(ctx).Where("enabled = ?", true).Find(&targets).Error; err != nil {
-		return 0, err
-	}
-	var jobs []ProvisioningJob
-	for _, t := range targets {
-		jobs = append(jobs, ProvisioningJob{TargetID: t.ID, UserID: u.ID, Email: u.Email, Why: why, Delete: del, NextAt: now})
-	}
-	if len(jobs) == 0 {
-		return 0, nil
-	}
-	return len(jobs), s.db.WithContext(ctx).CreateInBatches(jobs, 200).Error
+	return targets, s.db.WithContext(ctx).Where("enabled = ?", true).Find(&targets).Error
 }
 
-// queuePushAll queues a push of every person to one app (assigning them
-// all when provisioning is switched on).
-func (s *store) queuePushAll(ctx context.Context, now time.Time, targetID uint) error {
+// everyone is every person's id and email, for a push to each.
+func (s *store) everyone(ctx context.Context) ([]User, error) {
 	var users []User
-	if err := s.db.WithContext(ctx).Select("id", "email").Order("id").Find(&users).Error; err != nil {
-		return err
-	}
-	jobs := make([]ProvisioningJob, 0, len(users))
-	for _, u := range users {
-		jobs = append(jobs, ProvisioningJob{TargetID: targetID, UserID: u.ID, Email: u.Email, Why: "assigned", NextAt: now})
-	}
-	if len(jobs) == 0 {
-		return nil
-	}
-	return s.db.WithContext(ctx).CreateInBatches(jobs, 200).Error
-}
-
-func (s *store) dueJobs(ctx context.Context, now time.Time, limit int) ([]ProvisioningJob, error) {
-	var jobs []ProvisioningJob
-	err := s.db.WithContext(ctx).Where("done_at IS NULL AND next_at <= ?", now).Order("id").Limit(limit).Find(&jobs).Error
-	return jobs, err
-}
-
-func (s *store) recentJobs(ctx context.Context, limit int) ([]ProvisioningJob, error) {
-	var jobs []ProvisioningJob
-	return jobs, s.db.WithContext(ctx).Order("id DESC").Limit(limit).Find(&jobs).Error
-}
-
-func (s *store) finishJob(ctx context.Context, j *ProvisioningJob, now time.Time) error {
-	j.DoneAt, j.Attempts, j.LastError = &now, j.Attempts+1, ""
-	return s.db.WithContext(ctx).Model(j).Select("done_at", "attempts", "last_error").Updates(j).Error
-}
-
-func (s *store) retryJob(ctx context.Context, j *ProvisioningJob, now time.Time, failure string) error {
-	j.Attempts++
-	wait := provisioningFirstRetry << min(j.Attempts-1, 20)
-	j.NextAt, j.LastError = now.Add(min(wait, provisioningMaxRetry)), truncate(failure, 1024)
-	return s.db.WithContext(ctx).Model(j).Select("attempts", "next_at", "last_error").Updates(j).Error
+	return users, s.db.WithContext(ctx).Select("id", "email").Order("id").Find(&users).Error
 }
 
 func (s *store) remoteID(ctx context.Context, targetID uint, userID string) (string, error) {
@@ -178,80 +150,44 @@ func (s *store) setRemoteID(ctx context.Context, targetID uint, userID, remoteID
 		Create(&ProvisionedAccount{TargetID: targetID, UserID: userID, RemoteID: remoteID}).Error
 }
 
-// provisioner runs the pushes (provisioning, and Shared Signals'
-// deliveries): woken when one is queued, and every second for retries that
-// have come due.
-type provisioner struct {
-	s      *Server
-	http   *http.Client
-	wake   chan struct{}
-	cancel context.CancelFunc
-	done   sync.WaitGroup
+// pusher sends provisioning pushes and Shared Signals deliveries for the
+// outbox.
+type pusher struct {
+	s    *Server
+	http *http.Client
 }
 
-func (s *Server) startProvisioner() {
-	ctx, cancel := context.WithCancel(context.Background())
-	p := &provisioner{s: s, http: &http.Client{Timeout: provisioningTimeout}, wake: make(chan struct{}, 1), cancel: cancel}
-	s.provisioner = p
-	p.done.Add(1)
-	go func() {
-		defer p.done.Done()
-		tick := time.NewTicker(time.Second)
-		defer tick.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-p.wake:
-			case <-tick.C:
-			}
-			p.runDue(ctx)
-			p.runDueDeliveries(ctx)
+// queuePushes queues a push of each job and wakes the outbox.
+func (s *Server) queuePushes(ctx context.Context, jobs []ProvisioningJob) error {
+	msgs := make([]outbox.Message, 0, len(jobs))
+	for _, j := range jobs {
+		m, err := j.message()
+		if err != nil {
+			return err
 		}
-	}()
-}
-
-// poke wakes the worker after pushes were queued.
-func (p *provisioner) poke() {
-	select {
-	case p.wake <- struct{}{}:
-	default:
+		msgs = append(msgs, m)
 	}
+	return s.outbox.Enqueue(ctx, msgs...)
 }
 
-func (p *provisioner) stop() {
-	p.cancel()
-	p.done.Wait()
-}
-
-func (p *provisioner) runDue(ctx context.Context) {
+// push is the outbox's handler of provisioning pushes: it sends one and
+// audits the attempt (first: whoever sees the push's new state, the admin
+// console or a test waiting on it, finds the attempt in the audit log).
+func (p *pusher) push(ctx context.Context, m *outbox.Message) outbox.Outcome {
 	s := p.s
-	jobs, err := s.store.dueJobs(ctx, s.cfg.Now(), 50)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.cfg.Log.Error("provisioning: read the queue", "err", err)
-		}
-		return
+	var j ProvisioningJob
+	if err := m.Decode(&j); err != nil {
+		return outbox.Dropped("not a provisioning push")
 	}
-	for i := range jobs {
-		if ctx.Err() != nil {
-			return
-		}
-		p.run(ctx, &jobs[i])
-	}
-}
-
-// run pushes one job and records the outcome, in the queue and the audit
-// log.
-func (p *provisioner) run(ctx context.Context, j *ProvisioningJob) {
-	s := p.s
 	t, err := s.store.provisioningTarget(ctx, j.TargetID)
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return outbox.Dropped("the app is no longer one the IdP provisions")
+	}
 	if err != nil {
-		return
+		return outbox.Failed(err)
 	}
 	if !t.Enabled {
-		_ = s.store.retryJob(ctx, j, s.cfg.Now(), "provisioning to "+t.Name+" is switched off")
-		return
+		return outbox.Failed(errors.New("provisioning to " + t.Name + " is switched off"))
 	}
 	var remote, state string
 	if j.Delete {
@@ -259,35 +195,26 @@ func (p *provisioner) run(ctx context.Context, j *ProvisioningJob) {
 	} else {
 		u, uerr := s.store.user(ctx, j.UserID)
 		if uerr != nil {
-			_ = s.store.finishJob(ctx, j, s.cfg.Now()) // deleted since: its own job follows
-			return
+			return outbox.Dropped("the person was deleted since: their deletion is pushed on its own")
 		}
 		state = pushedState(u)
-		remote, err = p.push(ctx, t, u)
+		remote, err = p.send(ctx, t, u)
 	}
-	now := s.cfg.Now()
-	row := AuditEvent{Time: now.UTC(), Event: EventProvisionPush, UserID: j.UserID, UserEmail: j.Email, Target: t.Name, After: state}
+	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: EventProvisionPush, UserID: j.UserID, UserEmail: j.Email, Target: t.Name, After: state}
 	row.Outcome = "pushed"
 	if err != nil {
 		row.Outcome, row.Reason = "failed", truncate(err.Error(), 1024)
 	}
-	// The audit record first: whoever sees the job's new state (the admin
-	// console, a test waiting on it) finds the attempt in the audit log.
 	s.storeAudit(ctx, &row)
 	if err != nil {
-		if err := s.store.retryJob(ctx, j, now, err.Error()); err != nil {
-			s.cfg.Log.Error("provisioning: record a failure", "err", err)
-		}
-		s.cfg.Log.Warn("provisioning: push failed", "app", t.Name, "user", j.UserID, "attempt", j.Attempts, "retry_at", j.NextAt, "err", err)
-		return
+		s.cfg.Log.Warn("provisioning: push failed", "app", t.Name, "user", j.UserID, "attempt", m.Attempts+1, "err", err)
+		return outbox.Failed(err)
 	}
 	if err := s.store.setRemoteID(ctx, t.ID, j.UserID, remote); err != nil {
 		s.cfg.Log.Error("provisioning: remember the app's id", "err", err)
 	}
-	if err := s.store.finishJob(ctx, j, now); err != nil {
-		s.cfg.Log.Error("provisioning: record a push", "err", err)
-	}
 	s.cfg.Log.Info("provisioning: pushed", "app", t.Name, "user", j.UserID, "state", state)
+	return outbox.Delivered()
 }
 
 func pushedState(u *User) string {
@@ -297,10 +224,10 @@ func pushedState(u *User) string {
 	return "active at the app"
 }
 
-// push makes the app's account match the person: found by the id the app
+// send makes the app's account match the person: found by the id the app
 // gave before, else by externalId, else by userName (an account the app
 // already had), and replaced; or created. It returns the app's id.
-func (p *provisioner) push(ctx context.Context, t *ProvisioningTarget, u *User) (string, error) {
+func (p *pusher) send(ctx context.Context, t *ProvisioningTarget, u *User) (string, error) {
 	id, err := p.s.store.remoteID(ctx, t.ID, u.ID)
 	if err != nil {
 		return "", err
@@ -336,7 +263,7 @@ func (p *provisioner) push(ctx context.Context, t *ProvisioningTarget, u *User) 
 
 // remove deletes the person's account at the app (RFC 7644 §3.6); one the
 // app no longer has is gone already.
-func (p *provisioner) remove(ctx context.Context, t *ProvisioningTarget, userID string) error {
+func (p *pusher) remove(ctx context.Context, t *ProvisioningTarget, userID string) error {
 	id, err := p.s.store.remoteID(ctx, t.ID, userID)
 	if err != nil {
 		return err
@@ -353,7 +280,7 @@ func (p *provisioner) remove(ctx context.Context, t *ProvisioningTarget, userID 
 	return err
 }
 
-func (p *provisioner) find(ctx context.Context, t *ProvisioningTarget, filter string) (string, error) {
+func (p *pusher) find(ctx context.Context, t *ProvisioningTarget, filter string) (string, error) {
 	var list struct {
 		Resources []struct{ ID string }
 	}
@@ -384,7 +311,7 @@ func scimUserBody(u *User) map[string]any {
 // call sends one SCIM request with the app's token and decodes a 2xx
 // answer into out; any other answer is an error that says what the app
 // said (SCIM's detail, RFC 7644 §3.12).
-func (p *provisioner) call(ctx context.Context, t *ProvisioningTarget, method, path string, body, out any) (int, error) {
+func (p *pusher) call(ctx context.Context, t *ProvisioningTarget, method, path string, body, out any) (int, error) {
 	var reader io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -428,15 +355,42 @@ func (p *provisioner) call(ctx context.Context, t *ProvisioningTarget, method, p
 	return resp.StatusCode, nil
 }
 
-// queueProvisioning queues pushes of people to every enabled app and wakes
-// the worker; a failure to queue is logged (the admin's change stands).
+// queueProvisioning queues pushes of a person to every enabled app; a
+// failure to queue is logged (the admin's change stands).
 func (s *Server) queueProvisioning(ctx context.Context, why string, u *User) {
-	n, err := s.store.queuePush(ctx, s.cfg.Now(), why, why == "deleted", u)
+	targets, err := s.store.enabledTargets(ctx)
+	if err == nil {
+		jobs := make([]ProvisioningJob, 0, len(targets))
+		for _, t := range targets {
+			jobs = append(jobs, ProvisioningJob{TargetID: t.ID, UserID: u.ID, Email: u.Email, Why: why, Delete: why == "deleted"})
+		}
+		err = s.queuePushes(ctx, jobs)
+	}
 	if err != nil {
 		s.cfg.Log.Error("provisioning: queue", "err", err)
-		return
 	}
-	if n > 0 {
-		s.provisioner.poke()
+}
+
+// queueEveryone queues a push of every person to one app (assigning them
+// all when provisioning is switched on).
+func (s *Server) queueEveryone(ctx context.Context, targetID uint) error {
+	users, err := s.store.everyone(ctx)
+	if err != nil {
+		return err
 	}
+	jobs := make([]ProvisioningJob, 0, len(users))
+	for _, u := range users {
+		jobs = append(jobs, ProvisioningJob{TargetID: targetID, UserID: u.ID, Email: u.Email, Why: "assigned"})
+	}
+	return s.queuePushes(ctx, jobs)
+}
+
+// recentPushes are the latest provisioning pushes, newest first.
+func (s *Server) recentPushes(ctx context.Context, limit int) ([]ProvisioningJob, error) {
+	msgs, err := s.outbox.Recent(ctx, kindPush, limit)
+	jobs := make([]ProvisioningJob, 0, len(msgs))
+	for _, m := range msgs {
+		jobs = append(jobs, jobOf(m))
+	}
+	return jobs, err
 }

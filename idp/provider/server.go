@@ -8,6 +8,7 @@ import (
 	"github.com/crewjam/saml"
 	"github.com/gin-gonic/gin"
 
+	"xaa.example/idp/outbox"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/op"
 	"xaa.example/shared/web"
@@ -31,8 +32,9 @@ type Server struct {
 	saml    *saml.IdentityProvider
 	clients *oauth.StaticClients
 	handler http.Handler
-	// provisioner pushes people to the apps (SCIM); Close stops it.
-	provisioner *provisioner
+	// outbox delivers what must arrive (provisioning pushes, SETs); Close
+	// stops its worker.
+	outbox *outbox.Outbox
 }
 
 // New validates cfg, migrates and seeds the database, loads (or creates
@@ -65,16 +67,22 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if s.saml, err = s.newSAMLIdP(ctx); err != nil {
 		return nil, err
 	}
+	if s.outbox, err = outbox.Open(cfg.DB, cfg.Now, cfg.Log); err != nil {
+		s.op.Close()
+		return nil, err
+	}
+	p := &pusher{s: s, http: &http.Client{Timeout: deliveryTimeout}}
+	s.outbox.Handle(kindPush, p.push)
+	s.outbox.Handle(kindSET, p.deliver)
 	s.handler = s.routes()
-	s.startProvisioner()
+	s.outbox.Start()
 	return s, nil
 }
 
 // Close stops the goroutines New started (the signing-key watcher, the
-// provisioning worker); the
-// main defers it, tests clean up with it.
+// outbox's worker); the main defers it, tests clean up with it.
 func (s *Server) Close() {
-	s.provisioner.stop()
+	s.outbox.Stop()
 	s.op.Close()
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"xaa.example/idp/outbox"
 	"xaa.example/shared/ssf"
 	"xaa.example/shared/storage"
 )
@@ -28,8 +29,12 @@ import (
 //   - a connection's scopes narrowed: CAEP token-claims-change for the app
 //     with the scope now allowed: its tokens carry more than that.
 //
-// One event per SET. Deliveries wait in a table and go out through the
-// provisioning worker, retried as pushes are.
+// One event per SET. Each is delivered through the outbox (kind kindSET):
+// at once, before the admin's page returns, and retried as provisioning
+// pushes are when that fails.
+
+// kindSET is the outbox's kind for Security Event Token deliveries.
+const kindSET = "ssf-set"
 
 // SSFReceiver may manage a stream: its name and the bearer token the IdP
 // gave it.
@@ -58,18 +63,18 @@ type SSFStream struct {
 	UpdatedAt     time.Time
 }
 
-// SSFDelivery is one SET waiting for, or past, its push.
-type SSFDelivery struct {
-	ID        uint      `gorm:"primaryKey"`
-	StreamID  string    `gorm:"index;size:32;not null"`
-	Event     string    `gorm:"size:255;not null"`
-	Subject   string    `gorm:"size:1024;not null"` // for the admin console
-	SET       string    `gorm:"column:set_token;type:text;not null"`
-	Attempts  int       `gorm:"not null"`
-	NextAt    time.Time `gorm:"index;not null"`
-	LastError string    `gorm:"size:1024"`
-	DoneAt    *time.Time
-	CreatedAt time.Time
+// setDelivery is one SET to push to a stream: the payload of an outbox
+// message (its target the stream).
+type setDelivery struct {
+	StreamID string `json:"stream_id"`
+	Event    string `json:"event"`
+	SET      string `json:"set"`
+}
+
+// message is the delivery as an outbox message; about names its subject
+// for people.
+func (d setDelivery) message(about string) (outbox.Message, error) {
+	return outbox.New(kindSET, d.StreamID, about, d)
 }
 
 func (s *store) streams(ctx context.Context) ([]SSFStream, error) {
@@ -81,20 +86,6 @@ func (s *store) stream(ctx context.Context, id string) (*SSFStream, error) {
 	var st SSFStream
 	err := s.db.WithContext(ctx).Take(&st, "id = ?", id).Error
 	return &st, storage.Translate(err)
-}
-
-func (s *store) queueDeliveries(ctx context.Context, d []SSFDelivery) error {
-	return s.db.WithContext(ctx).Create(&d).Error
-}
-
-func (s *store) dueDeliveries(ctx context.Context, now time.Time, limit int) ([]SSFDelivery, error) {
-	var due []SSFDelivery
-	return due, s.db.WithContext(ctx).Where("done_at IS NULL AND next_at <= ?", now).Order("id").Limit(limit).Find(&due).Error
-}
-
-// recordDelivery writes a delivery's attempts and outcome.
-func (s *store) recordDelivery(ctx context.Context, d *SSFDelivery) error {
-	return s.db.WithContext(ctx).Model(d).Select("attempts", "next_at", "done_at", "last_error").Updates(d).Error
 }
 
 // signal is an event to send: its type, payload, subject, and how the
@@ -116,7 +107,7 @@ func (s *Server) emitSignals(ctx context.Context, signals ...signal) {
 		return
 	}
 	now := s.cfg.Now()
-	var deliveries []SSFDelivery
+	var msgs []outbox.Message
 	for _, st := range streams {
 		if st.Status == streamDisabled {
 			continue // the receiver asked for nothing (SSF §8.1.2)
@@ -133,29 +124,30 @@ func (s *Server) emitSignals(ctx context.Context, signals ...signal) {
 				s.cfg.Log.Error("Shared Signals: sign", "err", err)
 				continue
 			}
-			// Kept for the worker only should the push below fail.
-			deliveries = append(deliveries, SSFDelivery{StreamID: st.ID, Event: sig.Type, Subject: truncate(sig.About, 1024), SET: set, NextAt: now.Add(inlineDeliveryGrace)})
+			m, err := setDelivery{StreamID: st.ID, Event: sig.Type, SET: set}.message(sig.About)
+			if err != nil {
+				s.cfg.Log.Error("Shared Signals: queue", "err", err)
+				continue
+			}
+			msgs = append(msgs, m)
 		}
 	}
-	if len(deliveries) == 0 {
-		return
-	}
-	if err := s.store.queueDeliveries(ctx, deliveries); err != nil {
-		s.cfg.Log.Error("Shared Signals: queue", "err", err)
-		return
-	}
-	// Pushed now, before the admin's page returns, so that the very next
-	// call with a revoked token fails; what fails here is retried.
-	push, cancel := context.WithTimeout(context.WithoutCancel(ctx), provisioningTimeout)
-	defer cancel()
-	for i := range deliveries {
-		s.provisioner.deliver(push, &deliveries[i])
-	}
+	s.deliverNow(ctx, msgs...)
 }
 
-// inlineDeliveryGrace keeps a delivery being pushed inline from the
-// worker's hands meanwhile.
-const inlineDeliveryGrace = 30 * time.Second
+// deliverNow delivers SETs before the admin's page (or the receiver's
+// verification request) returns, so that the very next call with a revoked
+// token fails; what fails is retried by the outbox.
+func (s *Server) deliverNow(ctx context.Context, msgs ...outbox.Message) {
+	if len(msgs) == 0 {
+		return
+	}
+	push, cancel := context.WithTimeout(context.WithoutCancel(ctx), deliveryTimeout)
+	defer cancel()
+	if err := s.outbox.DeliverNow(push, msgs...); err != nil {
+		s.cfg.Log.Error("Shared Signals: queue", "err", err)
+	}
+}
 
 // personRevoked: a person's access ends (disabled by the admin).
 func personRevoked(email, why string, at time.Time) []signal {
@@ -179,70 +171,38 @@ func appScopeNarrowed(clientID, scope string, at time.Time) signal {
 		Subject: ssf.Subject{Format: "complex", Application: &ssf.Subject{Format: "opaque", ID: clientID}}, About: "app " + clientID + " now " + scope}
 }
 
-// runDueDeliveries pushes the SETs that are due, and records each outcome
-// (retried as provisioning pushes are).
-func (p *provisioner) runDueDeliveries(ctx context.Context) {
+// deliver is the outbox's handler of SET deliveries: it pushes one to its
+// stream and audits the attempt (first, as for provisioning).
+func (p *pusher) deliver(ctx context.Context, m *outbox.Message) outbox.Outcome {
 	s := p.s
-	due, err := s.store.dueDeliveries(ctx, s.cfg.Now(), 50)
-	if err != nil {
-		if ctx.Err() == nil {
-			s.cfg.Log.Error("Shared Signals: read the queue", "err", err)
-		}
-		return
-	}
-	for i := range due {
-		if ctx.Err() != nil {
-			return
-		}
-		p.deliver(ctx, &due[i])
-	}
-}
-
-// deliver pushes one SET to its stream and records the outcome, in the
-// queue (retried as provisioning pushes are) and the audit log.
-func (p *provisioner) deliver(ctx context.Context, d *SSFDelivery) {
-	s := p.s
-	record := func() {
-		if err := s.store.recordDelivery(ctx, d); err != nil {
-			s.cfg.Log.Error("Shared Signals: record a delivery", "err", err, "delivery", d.ID)
-		}
+	var d setDelivery
+	if err := m.Decode(&d); err != nil {
+		return outbox.Dropped("not a SET delivery")
 	}
 	st, err := s.store.stream(ctx, d.StreamID)
 	if errors.Is(err, storage.ErrNotFound) {
-		now := s.cfg.Now()
-		d.DoneAt, d.LastError = &now, "the stream was deleted"
-		record()
-		return
+		return outbox.Dropped("the stream was deleted")
 	}
 	if err != nil {
-		return // tried again on the worker's next round
+		return outbox.Failed(err)
 	}
-	now := s.cfg.Now()
 	switch st.Status {
 	case streamPaused:
 		// Held until the receiver enables its stream again (SSF §8.1.2).
-		d.NextAt = now.Add(time.Minute)
-		record()
-		return
+		return outbox.Held(s.cfg.Now().Add(time.Minute), "the stream is paused")
 	case streamDisabled:
-		d.DoneAt, d.LastError = &now, "the stream is disabled"
-		record()
-		return
+		return outbox.Dropped("the stream is disabled")
 	}
 	err = ssf.Push(ctx, p.http, st.Endpoint, st.Authorization, d.SET)
-	d.Attempts++
-	row := AuditEvent{Time: now.UTC(), Event: EventSignalPush, Target: st.Receiver, UserEmail: truncate(d.Subject, 255), After: d.Event}
+	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: EventSignalPush, Target: st.Receiver, UserEmail: truncate(m.About, 255), After: d.Event, Outcome: "pushed"}
 	if err != nil {
-		d.NextAt, d.LastError = now.Add(min(provisioningFirstRetry<<min(d.Attempts-1, 20), provisioningMaxRetry)), truncate(err.Error(), 1024)
-		row.Outcome, row.Reason = "failed", d.LastError
-		s.cfg.Log.Warn("Shared Signals: push failed", "receiver", st.Receiver, "attempt", d.Attempts, "err", err)
-	} else {
-		d.DoneAt, d.LastError = &now, ""
-		row.Outcome = "pushed"
-		s.cfg.Log.Info("Shared Signals: SET delivered", "receiver", st.Receiver, "event", d.Event)
+		row.Outcome, row.Reason = "failed", truncate(err.Error(), 1024)
 	}
-	// The audit record first, as for provisioning: whoever sees the
-	// delivery's new state finds the attempt audited.
 	s.storeAudit(ctx, &row)
-	record()
+	if err != nil {
+		s.cfg.Log.Warn("Shared Signals: push failed", "receiver", st.Receiver, "attempt", m.Attempts+1, "err", err)
+		return outbox.Failed(err)
+	}
+	s.cfg.Log.Info("Shared Signals: SET delivered", "receiver", st.Receiver, "event", d.Event)
+	return outbox.Delivered()
 }

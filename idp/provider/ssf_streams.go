@@ -13,7 +13,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/go-jose/go-jose/v4/jwt"
-	"gorm.io/gorm"
 
 	"xaa.example/shared/ssf"
 	"xaa.example/shared/storage"
@@ -280,6 +279,9 @@ func (s *Server) serveDeleteStream(c *gin.Context) {
 		ssfRefuse(c, http.StatusInternalServerError, "server_error", "the stream could not be deleted")
 		return
 	}
+	if err := s.outbox.Discard(c.Request.Context(), kindSET, st.ID); err != nil {
+		s.cfg.Log.Error("Shared Signals: drop a deleted stream's SETs", "err", err)
+	}
 	c.Status(http.StatusNoContent)
 }
 
@@ -357,14 +359,12 @@ func (s *Server) serveVerify(c *gin.Context) {
 		ssfRefuse(c, http.StatusInternalServerError, "server_error", "the verification event could not be made")
 		return
 	}
-	d := []SSFDelivery{{StreamID: st.ID, Event: ssf.EventVerification, Subject: "stream " + st.ID, SET: set, NextAt: now.Add(inlineDeliveryGrace)}}
-	if err := s.store.queueDeliveries(c.Request.Context(), d); err != nil {
+	m, err := setDelivery{StreamID: st.ID, Event: ssf.EventVerification, SET: set}.message("stream " + st.ID)
+	if err != nil {
 		ssfRefuse(c, http.StatusInternalServerError, "server_error", "the verification event could not be queued")
 		return
 	}
-	push, cancel := context.WithTimeout(context.WithoutCancel(c.Request.Context()), provisioningTimeout)
-	defer cancel()
-	s.provisioner.deliver(push, &d[0])
+	s.deliverNow(c.Request.Context(), m)
 	c.Status(http.StatusNoContent)
 }
 
@@ -384,11 +384,8 @@ func (s *store) streamOf(ctx context.Context, receiver string) (*SSFStream, erro
 	return &st, storage.Translate(err)
 }
 
+// deleteStream deletes a stream; its SETs not delivered yet are dropped
+// by the outbox's handler, which no longer finds it.
 func (s *store) deleteStream(ctx context.Context, id string) error {
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("stream_id = ? AND done_at IS NULL", id).Delete(&SSFDelivery{}).Error; err != nil {
-			return err
-		}
-		return tx.Where("id = ?", id).Delete(&SSFStream{}).Error
-	})
+	return s.db.WithContext(ctx).Where("id = ?", id).Delete(&SSFStream{}).Error
 }

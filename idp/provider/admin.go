@@ -167,14 +167,8 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 		s.renderConnections(c, http.StatusInternalServerError, "", "The connection could not be saved.")
 		return
 	}
-	s.auditAdmin(ctx, admin.(*User), EventConnectionUpdated, conn.Name(), before, describeConnection(conn))
-	// Access already given ends at once at the resource (Shared Signals).
-	switch {
-	case wasEnabled && !conn.Enabled:
-		s.emitSignals(ctx, appRevoked(conn.ClientIDAtResource, "The administrator disabled the connection "+conn.Name()+".", s.cfg.Now()))
-	case conn.Enabled && narrowed(wasAllowed, conn.AllowedScopes):
-		s.emitSignals(ctx, appScopeNarrowed(conn.ClientIDAtResource, conn.AllowedScopes, s.cfg.Now()))
-	}
+	s.changed(ctx, adminChange{Admin: admin.(*User), Event: EventConnectionUpdated, Target: conn.Name(), Before: before, After: describeConnection(conn),
+		Connection: &connectionChange{Conn: conn, Disabled: wasEnabled && !conn.Enabled, Narrowed: conn.Enabled && narrowed(wasAllowed, conn.AllowedScopes)}})
 	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+url.QueryEscape(flash))
 }
 
@@ -251,8 +245,8 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The person could not be added.")
 		return
 	}
-	s.auditAdmin(ctx, adminOf(c), EventUserCreated, email, "", "active in "+org.Name)
-	s.queueProvisioning(ctx, "created", u)
+	s.changed(ctx, adminChange{Admin: adminOf(c), Event: EventUserCreated, Target: email, After: "active in " + org.Name,
+		Person: &personChange{User: u, State: "created"}})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(name+" ("+email+") is added to "+org.Name+"."))
 }
 
@@ -274,9 +268,8 @@ func (s *Server) adminDeleteUser(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not deleted", "The person could not be deleted.")
 		return
 	}
-	s.auditAdmin(ctx, admin, EventUserDeleted, u.Email, "exists", "deleted")
-	s.queueProvisioning(ctx, "deleted", u)
-	s.emitSignals(ctx, personRevoked(u.Email, "The administrator deleted the account.", s.cfg.Now())...)
+	s.changed(ctx, adminChange{Admin: admin, Event: EventUserDeleted, Target: u.Email, Before: "exists", After: "deleted",
+		Person: &personChange{User: u, State: "deleted"}})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is deleted."))
 }
 
@@ -353,12 +346,11 @@ func (s *Server) adminUpdateProvisioning(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The app could not be updated.")
 		return
 	}
+	ch := adminChange{Admin: adminOf(c), Event: EventProvisioningChanged, Target: t.Name, Before: before, After: describeProvisioning(t)}
 	if c.PostForm("action") == "enable" {
-		if err := s.queueEveryone(ctx, t.ID); err != nil {
-			s.cfg.Log.Error("provisioning: queue everyone", "err", err)
-		}
+		ch.Provisioning = t
 	}
-	s.auditAdmin(ctx, adminOf(c), EventProvisioningChanged, t.Name, before, describeProvisioning(t))
+	s.changed(ctx, ch)
 	c.Redirect(http.StatusSeeOther, "/admin/provisioning?done="+url.QueryEscape(flash))
 }
 
@@ -384,7 +376,7 @@ func (s *Server) adminUnlockUser(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The account could not be unlocked.")
 		return
 	}
-	s.auditAdmin(ctx, admin, EventSignInUnlocked, u.Email, "locked after failed sign-ins", "unlocked")
+	s.changed(ctx, adminChange{Admin: admin, Event: EventSignInUnlocked, Target: u.Email, Before: "locked after failed sign-ins", After: "unlocked"})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is unlocked: they may sign in again now."))
 }
 
@@ -429,11 +421,8 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 	if !u.Disabled {
 		event, before = EventUserActivated, "disabled"
 	}
-	s.auditAdmin(ctx, admin, event, u.Email, before, state)
-	s.queueProvisioning(ctx, state, u)
-	if u.Disabled {
-		s.emitSignals(ctx, personRevoked(u.Email, "The administrator disabled the account.", s.cfg.Now())...)
-	}
+	s.changed(ctx, adminChange{Admin: admin, Event: event, Target: u.Email, Before: before, After: state,
+		Person: &personChange{User: u, State: state}})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is "+state+"."))
 }
 
@@ -492,7 +481,7 @@ func (s *Server) adminSignInProtocol(c *gin.Context) {
 		return
 	}
 	after := name(protocol == "saml")
-	s.auditAdmin(ctx, adminOf(c), EventSignInProtocolChanged, app.Title()+" for "+org.Domain, before, after)
+	s.changed(ctx, adminChange{Admin: adminOf(c), Event: EventSignInProtocolChanged, Target: app.Title() + " for " + org.Domain, Before: before, After: after})
 	flash := org.Name + " now signs in to " + app.Title() + " with " + after + ", from the next sign-in. The app's own settings must agree (SAML_DOMAINS)."
 	if app.ClientID == "" {
 		flash = org.Name + " is now " + strings.ToLower(after) + " " + app.Title() + ", from the next sign-in."
@@ -573,7 +562,7 @@ func (s *Server) adminRotateKeys(c *gin.Context) {
 		return
 	}
 	admin, _ := c.Get(adminKey)
-	s.auditAdmin(c.Request.Context(), admin.(*User), EventKeyRotated, "the IdP's signing keys", "", "new key "+kid+" published")
+	s.changed(c.Request.Context(), adminChange{Admin: admin.(*User), Event: EventKeyRotated, Target: "the IdP's signing keys", After: "new key " + kid + " published"})
 	flash := "New signing key " + kid + " is published; it signs from " + s.cfg.Now().Add(s.op.Keys.PrePublish).UTC().Format("15:04:05") + " UTC."
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(flash))
 }

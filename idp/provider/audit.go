@@ -105,13 +105,13 @@ const (
 	EventSignalPush = "security.events.provider.push"
 )
 
-// auditAdmin records an administrator's change, with what it was before
+// auditChange records an administrator's change, with what it was before
 // and what it is after.
-func (s *Server) auditAdmin(ctx context.Context, admin *User, event, target, before, after string) {
-	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: event, Outcome: "changed", Actor: admin.Email, Target: truncate(target, 255),
-		Before: truncate(before, 1024), After: truncate(after, 1024)}
+func (s *Server) auditChange(ctx context.Context, ch adminChange) {
+	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: ch.Event, Outcome: "changed", Actor: ch.Admin.Email, Target: truncate(ch.Target, 255),
+		Before: truncate(ch.Before, 1024), After: truncate(ch.After, 1024)}
 	s.storeAudit(ctx, &row)
-	s.cfg.Log.Info("admin change", "event", event, "admin", admin.ID, "target", target, "before", before, "after", after)
+	s.cfg.Log.Info("admin change", "event", ch.Event, "admin", ch.Admin.ID, "target", ch.Target, "before", ch.Before, "after", ch.After)
 }
 
 // AuditQuery filters the audit log.

@@ -355,8 +355,21 @@ func (p *pusher) call(ctx context.Context, t *ProvisioningTarget, method, path s
 	return resp.StatusCode, nil
 }
 
-// queueProvisioning queues pushes of a person to every enabled app; a
-// failure to queue is logged (the admin's change stands).
+// provisionChange pushes a person's new state to every app provisioning
+// is on for, or everyone to an app it was switched on for. A failure to
+// queue is logged: the admin's change stands.
+func (s *Server) provisionChange(ctx context.Context, ch adminChange) {
+	if p := ch.Person; p != nil {
+		s.queueProvisioning(ctx, p.State, p.User)
+	}
+	if t := ch.Provisioning; t != nil {
+		if err := s.queueEveryone(ctx, t.ID); err != nil {
+			s.cfg.Log.Error("provisioning: queue everyone", "err", err)
+		}
+	}
+}
+
+// queueProvisioning queues pushes of a person to every enabled app.
 func (s *Server) queueProvisioning(ctx context.Context, why string, u *User) {
 	targets, err := s.store.enabledTargets(ctx)
 	if err == nil {

@@ -182,7 +182,7 @@ func (s *Server) adminAddSAMLApp(c *gin.Context) {
 	if len(assigned) > 0 {
 		after += ", assigned to " + strings.Join(assigned, " ")
 	}
-	s.auditAdmin(ctx, adminOf(c), EventSAMLAppAdded, app.Name, "", after)
+	s.changed(ctx, adminChange{Admin: adminOf(c), Event: EventSAMLAppAdded, Target: app.Name, After: after})
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(app.Name+" is added as a SAML app."))
 }
 
@@ -216,6 +216,6 @@ func (s *Server) adminRemoveSAMLApp(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "App not removed", "The app could not be removed.")
 		return
 	}
-	s.auditAdmin(ctx, adminOf(c), EventSAMLAppRemoved, app.Title(), "SAML app "+app.EntityID, "removed")
+	s.changed(ctx, adminChange{Admin: adminOf(c), Event: EventSAMLAppRemoved, Target: app.Title(), Before: "SAML app " + app.EntityID, After: "removed"})
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(app.Title()+" is removed: the IdP no longer answers its SAML requests."))
 }

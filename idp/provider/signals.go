@@ -97,6 +97,24 @@ type signal struct {
 	About   string
 }
 
+// signalChange ends at once the access already given (access tokens the
+// resources hold) when an administrator disables or deletes a person,
+// disables a connection or narrows its scopes.
+func (s *Server) signalChange(ctx context.Context, ch adminChange) {
+	now := s.cfg.Now()
+	if p := ch.Person; p != nil && (p.State == "disabled" || p.State == "deleted") {
+		s.emitSignals(ctx, personRevoked(p.User.Email, "The administrator "+p.State+" the account.", now)...)
+	}
+	if c := ch.Connection; c != nil {
+		switch {
+		case c.Disabled:
+			s.emitSignals(ctx, appRevoked(c.Conn.ClientIDAtResource, "The administrator disabled the connection "+c.Conn.Name()+".", now))
+		case c.Narrowed:
+			s.emitSignals(ctx, appScopeNarrowed(c.Conn.ClientIDAtResource, c.Conn.AllowedScopes, now))
+		}
+	}
+}
+
 // emitSignals signs a SET per event for every stream that asked for it,
 // queues the pushes and wakes the worker. A failure is logged: the admin's
 // change stands, and the access tokens still expire on their own.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
-	"xaa.example/idp/provider"
+	"xaa.example/idp/audit"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/trace"
@@ -154,7 +154,7 @@ func TestTargetDiscoveredBeforeExchange(t *testing.T) {
 		t.Errorf("My todos does not say the todo AS has no metadata:\n%.3000s", p.Body)
 	}
 	var events int64
-	s.dbs["idp"].Model(&provider.AuditEvent{}).Count(&events)
+	s.dbs["idp"].Model(&audit.Event{}).Count(&events)
 	if events != 0 {
 		t.Errorf("the IdP audited %d token exchanges for a target that is not there, want none", events)
 	}
@@ -314,7 +314,7 @@ func TestPasswordGuessingIsThrottled(t *testing.T) {
 
 	// Failures are audited and logged, the password never.
 	var failures int64
-	s.dbs["idp"].Model(&provider.AuditEvent{}).Where("event = ?", provider.EventSignInFailed).Count(&failures)
+	s.dbs["idp"].Model(&audit.Event{}).Where("event = ?", audit.SignInFailed).Count(&failures)
 	if failures < 6 {
 		t.Errorf("%d failed sign-ins audited, want at least 6", failures)
 	}

@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"xaa.example/idp/audit"
 	"xaa.example/shared/op"
 
 	"github.com/gin-gonic/gin"
@@ -167,7 +169,7 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 		s.renderConnections(c, http.StatusInternalServerError, "", "The connection could not be saved.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: admin.(*User), Event: EventConnectionUpdated, Target: conn.Name(), Before: before, After: describeConnection(conn),
+	s.changed(ctx, adminChange{Admin: admin.(*User), Event: audit.ConnectionUpdated, Target: conn.Name(), Before: before, After: describeConnection(conn),
 		Connection: &connectionChange{Conn: conn, Disabled: wasEnabled && !conn.Enabled, Narrowed: conn.Enabled && narrowed(wasAllowed, conn.AllowedScopes)}})
 	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+url.QueryEscape(flash))
 }
@@ -245,7 +247,7 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The person could not be added.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: adminOf(c), Event: EventUserCreated, Target: email, After: "active in " + org.Name,
+	s.changed(ctx, adminChange{Admin: adminOf(c), Event: audit.UserCreated, Target: email, After: "active in " + org.Name,
 		Person: &personChange{User: u, State: "created"}})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(name+" ("+email+") is added to "+org.Name+"."))
 }
@@ -268,7 +270,7 @@ func (s *Server) adminDeleteUser(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not deleted", "The person could not be deleted.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: admin, Event: EventUserDeleted, Target: u.Email, Before: "exists", After: "deleted",
+	s.changed(ctx, adminChange{Admin: admin, Event: audit.UserDeleted, Target: u.Email, Before: "exists", After: "deleted",
 		Person: &personChange{User: u, State: "deleted"}})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is deleted."))
 }
@@ -346,7 +348,7 @@ func (s *Server) adminUpdateProvisioning(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The app could not be updated.")
 		return
 	}
-	ch := adminChange{Admin: adminOf(c), Event: EventProvisioningChanged, Target: t.Name, Before: before, After: describeProvisioning(t)}
+	ch := adminChange{Admin: adminOf(c), Event: audit.ProvisioningChanged, Target: t.Name, Before: before, After: describeProvisioning(t)}
 	if c.PostForm("action") == "enable" {
 		ch.Provisioning = t
 	}
@@ -376,7 +378,7 @@ func (s *Server) adminUnlockUser(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The account could not be unlocked.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: admin, Event: EventSignInUnlocked, Target: u.Email, Before: "locked after failed sign-ins", After: "unlocked"})
+	s.changed(ctx, adminChange{Admin: admin, Event: audit.SignInUnlocked, Target: u.Email, Before: "locked after failed sign-ins", After: "unlocked"})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is unlocked: they may sign in again now."))
 }
 
@@ -417,9 +419,9 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 	if u.Disabled {
 		state = "disabled"
 	}
-	event, before := EventUserDeactivated, "active"
+	event, before := audit.UserDeactivated, "active"
 	if !u.Disabled {
-		event, before = EventUserActivated, "disabled"
+		event, before = audit.UserActivated, "disabled"
 	}
 	s.changed(ctx, adminChange{Admin: admin, Event: event, Target: u.Email, Before: before, After: state,
 		Person: &personChange{User: u, State: state}})
@@ -481,7 +483,7 @@ func (s *Server) adminSignInProtocol(c *gin.Context) {
 		return
 	}
 	after := name(protocol == "saml")
-	s.changed(ctx, adminChange{Admin: adminOf(c), Event: EventSignInProtocolChanged, Target: app.Title() + " for " + org.Domain, Before: before, After: after})
+	s.changed(ctx, adminChange{Admin: adminOf(c), Event: audit.SignInProtocolChanged, Target: app.Title() + " for " + org.Domain, Before: before, After: after})
 	flash := org.Name + " now signs in to " + app.Title() + " with " + after + ", from the next sign-in. The app's own settings must agree (SAML_DOMAINS)."
 	if app.ClientID == "" {
 		flash = org.Name + " is now " + strings.ToLower(after) + " " + app.Title() + ", from the next sign-in."
@@ -507,7 +509,7 @@ func protocolName(saml bool) string {
 // the debug console when it was part of one.
 func (s *Server) adminAuditEntry(c *gin.Context) {
 	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
-	e, err := s.store.auditEvent(c.Request.Context(), uint(id))
+	e, err := s.auditLog.Get(c.Request.Context(), uint(id))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such event", "The audit log has no such entry.")
 		return
@@ -520,7 +522,7 @@ func (s *Server) adminAuditEntry(c *gin.Context) {
 }
 
 // auditRows are an event's fields, named for people.
-func auditRows(e AuditEvent) [][2]string {
+func auditRows(e audit.Event) [][2]string {
 	return [][2]string{
 		{"administrator", e.Actor}, {"changed", e.Target}, {"before", e.Before}, {"after", e.After},
 		{"user", strings.TrimSpace(e.UserEmail + " " + e.UserID)}, {"requesting app", e.ClientID}, {"audience", e.Audience},
@@ -530,8 +532,8 @@ func auditRows(e AuditEvent) [][2]string {
 }
 
 func (s *Server) adminAudit(c *gin.Context) {
-	q := AuditQuery{Text: c.Query("q"), Outcome: c.Query("outcome")}
-	events, err := s.store.auditEvents(c.Request.Context(), q)
+	q := audit.Query{Text: c.Query("q"), Outcome: c.Query("outcome")}
+	events, err := s.auditLog.Search(c.Request.Context(), q)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Audit log unavailable", "The audit log could not be searched.")
 		return
@@ -562,7 +564,7 @@ func (s *Server) adminRotateKeys(c *gin.Context) {
 		return
 	}
 	admin, _ := c.Get(adminKey)
-	s.changed(c.Request.Context(), adminChange{Admin: admin.(*User), Event: EventKeyRotated, Target: "the IdP's signing keys", After: "new key " + kid + " published"})
+	s.changed(c.Request.Context(), adminChange{Admin: admin.(*User), Event: audit.KeyRotated, Target: "the IdP's signing keys", After: "new key " + kid + " published"})
 	flash := "New signing key " + kid + " is published; it signs from " + s.cfg.Now().Add(s.op.Keys.PrePublish).UTC().Format("15:04:05") + " UTC."
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(flash))
 }

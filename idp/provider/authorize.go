@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"xaa.example/idp/audit"
 	"xaa.example/shared/op"
 
 	"github.com/gin-gonic/gin"
@@ -159,7 +161,7 @@ func (s *Server) signInFailed(ctx context.Context, now time.Time, email, addr st
 func (s *Server) tooManyAttempts(c *gin.Context, ar authRequest, next, email, addr string, wait time.Duration) {
 	secs := int(math.Ceil(wait.Seconds()))
 	c.Header("Retry-After", strconv.Itoa(secs))
-	s.cfg.Log.Warn("sign-in locked", "event", EventSignInLocked, "email", email, "addr", addr, "retry_after_s", secs)
+	s.cfg.Log.Warn("sign-in locked", "event", audit.SignInLocked, "email", email, "addr", addr, "retry_after_s", secs)
 	s.renderLogin(c, ar, http.StatusTooManyRequests,
 		fmt.Sprintf("Too many failed sign-ins for this account or from this address. Wait %s, then try again; an administrator can unlock the account sooner.", waitWords(secs)), next)
 }

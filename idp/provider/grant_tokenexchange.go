@@ -19,7 +19,7 @@ func (s *Server) exchangeGrant() *exchange.Grant {
 		Connections:  s.store,
 		Lifetime:     s.cfg.IDJAGLifetime,
 		Now:          s.cfg.Now,
-		Audit:        s.audit,
+		Audit:        s.auditExchange,
 		IssuedAt:     s.demoIssuedAt,
 		WithoutEmail: !s.cfg.IDJAGEmail,
 		// ID tokens; the SAML path's refresh tokens and assertions.

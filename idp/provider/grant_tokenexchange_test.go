@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+
 	"xaa.example/shared/op"
 
 	"github.com/go-jose/go-jose/v4"

@@ -80,7 +80,7 @@ func TestConsoleHandlersSayWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reactions := map[string]bool{"storeAudit": true, "auditChange": true, "queueProvisioning": true, "queueEveryone": true,
+	reactions := map[string]bool{"Record": true, "auditChange": true, "queueProvisioning": true, "queueEveryone": true,
 		"queuePushes": true, "provisionChange": true, "emitSignals": true, "signalChange": true}
 	for _, f := range files {
 		name := f.Name()

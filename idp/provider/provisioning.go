@@ -16,6 +16,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
+	"xaa.example/idp/audit"
 	"xaa.example/idp/outbox"
 )
 
@@ -200,12 +201,12 @@ func (p *pusher) push(ctx context.Context, m *outbox.Message) outbox.Outcome {
 		state = pushedState(u)
 		remote, err = p.send(ctx, t, u)
 	}
-	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: EventProvisionPush, UserID: j.UserID, UserEmail: j.Email, Target: t.Name, After: state}
+	row := audit.Event{Time: s.cfg.Now().UTC(), Event: audit.ProvisionPush, UserID: j.UserID, UserEmail: j.Email, Target: t.Name, After: state}
 	row.Outcome = "pushed"
 	if err != nil {
-		row.Outcome, row.Reason = "failed", truncate(err.Error(), 1024)
+		row.Outcome, row.Reason = "failed", err.Error()
 	}
-	s.storeAudit(ctx, &row)
+	s.auditLog.Record(ctx, &row)
 	if err != nil {
 		s.cfg.Log.Warn("provisioning: push failed", "app", t.Name, "user", j.UserID, "attempt", m.Attempts+1, "err", err)
 		return outbox.Failed(err)

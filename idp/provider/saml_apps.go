@@ -13,6 +13,7 @@ import (
 	crewjamsp "github.com/crewjam/saml/samlsp"
 	"github.com/gin-gonic/gin"
 
+	"xaa.example/idp/audit"
 	"xaa.example/shared/samlxml"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/web"
@@ -182,7 +183,7 @@ func (s *Server) adminAddSAMLApp(c *gin.Context) {
 	if len(assigned) > 0 {
 		after += ", assigned to " + strings.Join(assigned, " ")
 	}
-	s.changed(ctx, adminChange{Admin: adminOf(c), Event: EventSAMLAppAdded, Target: app.Name, After: after})
+	s.changed(ctx, adminChange{Admin: adminOf(c), Event: audit.SAMLAppAdded, Target: app.Name, After: after})
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(app.Name+" is added as a SAML app."))
 }
 
@@ -216,6 +217,6 @@ func (s *Server) adminRemoveSAMLApp(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "App not removed", "The app could not be removed.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: adminOf(c), Event: EventSAMLAppRemoved, Target: app.Title(), Before: "SAML app " + app.EntityID, After: "removed"})
+	s.changed(ctx, adminChange{Admin: adminOf(c), Event: audit.SAMLAppRemoved, Target: app.Title(), Before: "SAML app " + app.EntityID, After: "removed"})
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(app.Title()+" is removed: the IdP no longer answers its SAML requests."))
 }

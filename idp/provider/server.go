@@ -8,6 +8,7 @@ import (
 	"github.com/crewjam/saml"
 	"github.com/gin-gonic/gin"
 
+	"xaa.example/idp/audit"
 	"xaa.example/idp/outbox"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/op"
@@ -32,6 +33,8 @@ type Server struct {
 	saml    *saml.IdentityProvider
 	clients *oauth.StaticClients
 	handler http.Handler
+	// auditLog records decisions and changes (package audit).
+	auditLog *audit.Log
 	// outbox delivers what must arrive (provisioning pushes, SETs); Close
 	// stops its worker.
 	outbox *outbox.Outbox
@@ -49,6 +52,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{cfg: cfg, store: st, clients: oauth.NewStaticClients(cfg.Clients...)}
+	if s.auditLog, err = audit.Open(cfg.DB, cfg.Log); err != nil {
+		return nil, err
+	}
 	s.op, err = op.New(ctx, op.Config{
 		Issuer: cfg.Issuer, DB: cfg.DB, Clients: s.clients, Accounts: st, TokenPath: pathToken, Log: cfg.Log, Now: cfg.Now,
 		CookieName: cfg.CookieName, SecureCookies: cfg.SecureCookies,

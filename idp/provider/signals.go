@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"xaa.example/idp/audit"
 	"xaa.example/idp/outbox"
 	"xaa.example/shared/ssf"
 	"xaa.example/shared/storage"
@@ -212,11 +213,11 @@ func (p *pusher) deliver(ctx context.Context, m *outbox.Message) outbox.Outcome 
 		return outbox.Dropped("the stream is disabled")
 	}
 	err = ssf.Push(ctx, p.http, st.Endpoint, st.Authorization, d.SET)
-	row := AuditEvent{Time: s.cfg.Now().UTC(), Event: EventSignalPush, Target: st.Receiver, UserEmail: truncate(m.About, 255), After: d.Event, Outcome: "pushed"}
+	row := audit.Event{Time: s.cfg.Now().UTC(), Event: audit.SignalPush, Target: st.Receiver, UserEmail: m.About, After: d.Event, Outcome: "pushed"}
 	if err != nil {
-		row.Outcome, row.Reason = "failed", truncate(err.Error(), 1024)
+		row.Outcome, row.Reason = "failed", err.Error()
 	}
-	s.storeAudit(ctx, &row)
+	s.auditLog.Record(ctx, &row)
 	if err != nil {
 		s.cfg.Log.Warn("Shared Signals: push failed", "receiver", st.Receiver, "attempt", m.Attempts+1, "err", err)
 		return outbox.Failed(err)

@@ -119,7 +119,7 @@ func (a SAMLApp) SignsInBySAML(orgID string) bool {
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &AuditEvent{}, &SignInThrottle{}, &DeviceCode{}, &SAMLApp{},
+	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &SignInThrottle{}, &DeviceCode{}, &SAMLApp{},
 		&ProvisioningTarget{}, &ProvisionedAccount{}, &SSFStream{})
 }
 
@@ -335,16 +335,6 @@ func (s *store) usersAndOrgs(ctx context.Context) ([]User, []Org, error) {
 // setDisabled saves u's Disabled as it is.
 func (s *store) setDisabled(ctx context.Context, u *User) error {
 	return s.db.WithContext(ctx).Model(u).Update("disabled", u.Disabled).Error
-}
-
-func (s *store) addAuditEvent(ctx context.Context, e *AuditEvent) error {
-	return s.db.WithContext(ctx).Create(e).Error
-}
-
-func (s *store) auditEvent(ctx context.Context, id uint) (*AuditEvent, error) {
-	var e AuditEvent
-	err := s.db.WithContext(ctx).Take(&e, id).Error
-	return &e, storage.Translate(err)
 }
 
 // The device codes' reads and writes.

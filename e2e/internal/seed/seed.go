@@ -48,7 +48,7 @@ func ReplayRecords(db *gorm.DB, rows int) error {
 }
 
 // AuditEvents adds rows records of issued ID-JAGs to the IdP's audit log
-// (idp/provider's audit_events), one a second going back from now, about
+// (idp/audit's audit_events), one a second going back from now, about
 // a thousand people. The table must exist: the IdP makes it when it starts.
 func AuditEvents(db *gorm.DB, rows int) error {
 	if rows <= 0 {

@@ -8,7 +8,7 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"xaa.example/idp/provider"
+	"xaa.example/idp/audit"
 	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/storage/storagetest"
 )
@@ -17,7 +17,7 @@ import (
 // the replay records are unexpired, the audit events go back from now.
 func TestSeededRowsReadBack(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
-		if err := db.AutoMigrate(&replaydb.SpentJTI{}, &provider.AuditEvent{}); err != nil {
+		if err := db.AutoMigrate(&replaydb.SpentJTI{}, &audit.Event{}); err != nil {
 			t.Fatal(err)
 		}
 		const rows = 1500
@@ -59,7 +59,7 @@ func TestSeededRowsReadBack(t *testing.T) {
 		if expired != 0 || same != 1 {
 			t.Errorf("%d seeded keys sort before now's (want 0); a seeded key looked up by its value: %d rows (want 1)", expired, same)
 		}
-		var events []provider.AuditEvent
+		var events []audit.Event
 		if err := db.Order("time DESC").Find(&events).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestSeededRowsReadBack(t *testing.T) {
 		if newest.After(now) || now.Sub(newest) > time.Minute || newest.Sub(oldest) < (rows-2)*time.Second {
 			t.Errorf("audit events from %v to %v, want one a second back from now", oldest, newest)
 		}
-		if e := events[0]; e.Event != provider.EventIDJAGIssued || e.Outcome != "issued" || e.UserEmail == "" || e.JTI == "" {
+		if e := events[0]; e.Event != audit.IDJAGIssued || e.Outcome != "issued" || e.UserEmail == "" || e.JTI == "" {
 			t.Errorf("audit event %+v", e)
 		}
 	})

@@ -25,6 +25,7 @@ import (
 
 	"xaa.example/apps/todo/todoapp"
 	"xaa.example/idp/provider"
+	"xaa.example/idp/transmitter"
 	"xaa.example/shared/authserver"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/idjag"
@@ -112,7 +113,7 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 		cfg2.Orgs = []demo.Org{{Domain: idp2Domain, Name: "Second Corp"}, {Domain: "tables.fake", Name: "Tables, as IdP 2 claims it"}}
 		cfg2.Users = []demo.User{{Email: "carol@" + idp2Domain, Name: "Carol Second"}, {Email: "bob@tables.fake", Name: "Not Bob"}}
 		cfg2.SAMLServiceProviders, cfg2.Provisioning, cfg2.Trace = nil, nil, nil
-		cfg2.SSFReceivers = []provider.SSFReceiver{{Name: "Todo app", Token: idp2StreamToken}}
+		cfg2.SSFReceivers = []transmitter.Receiver{{Name: "Todo app", Token: idp2StreamToken}}
 		cfg2.DB, cfg2.Log = idp2DB, slog.New(slog.DiscardHandler)
 		p2, err := provider.New(ctx, cfg2)
 		if err != nil {
@@ -142,7 +143,7 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 		// The todo app: IdP 2's Shared Signals, about idp2.test.
 		c.todo.Signals.Transmitters = append(c.todo.Signals.Transmitters, todoapp.Transmitter{Issuer: idp2Server.URL, StreamToken: idp2StreamToken, Domains: []string{idp2Domain}})
 		// The local IdP: a second stream receiver.
-		c.idp.SSFReceivers = append(c.idp.SSFReceivers, provider.SSFReceiver{Name: otherReceiverName, Token: otherStreamToken})
+		c.idp.SSFReceivers = append(c.idp.SSFReceivers, transmitter.Receiver{Name: otherReceiverName, Token: otherStreamToken})
 	})
 	idp1Keys, err := keys.LoadOrCreate(ctx, s.dbs["idp"])
 	if err != nil {

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"xaa.example/idp/transmitter"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/envconfig"
 	"xaa.example/shared/oauth"
@@ -64,7 +65,7 @@ type Config struct {
 	Provisioning []ProvisioningConfig
 	// SSFReceivers may register a Shared Signals stream here, each with
 	// the bearer token the IdP gave it.
-	SSFReceivers []SSFReceiver
+	SSFReceivers []transmitter.Receiver
 }
 
 // ConnectionConfig is a directional connection from a requesting app to a
@@ -174,7 +175,7 @@ func DefaultConfig(t demo.Topology) Config {
 		// The todo AS takes provisioning (SCIM) with its demo token.
 		Provisioning: []ProvisioningConfig{{Name: "Todo AS", BaseURL: t.TodoAS + "/scim/v2", Token: demo.TodoSCIMToken}},
 		// The todo app receives Shared Signals (SETs) from the IdP.
-		SSFReceivers: []SSFReceiver{{Name: "Todo app", Token: demo.TodoSSFStreamToken}},
+		SSFReceivers: []transmitter.Receiver{{Name: "Todo app", Token: demo.TodoSSFStreamToken}},
 		Password:     demo.Password,
 		Trace:        trace.NewStore("idp"),
 		// Demo scenarios of the debug console: see exchangeGrant.

@@ -33,7 +33,7 @@ import (
 // kindPush is the outbox's kind for provisioning pushes.
 const kindPush = "scim-push"
 
-// deliveryTimeout bounds one push to an app (SCIM) or a receiver (SSF).
+// deliveryTimeout bounds one push to an app.
 const deliveryTimeout = 5 * time.Second
 
 // ProvisioningConfig is an app the IdP may provision, as first seeded: off.
@@ -151,8 +151,7 @@ func (s *store) setRemoteID(ctx context.Context, targetID uint, userID, remoteID
 		Create(&ProvisionedAccount{TargetID: targetID, UserID: userID, RemoteID: remoteID}).Error
 }
 
-// pusher sends provisioning pushes and Shared Signals deliveries for the
-// outbox.
+// pusher sends provisioning pushes for the outbox.
 type pusher struct {
 	s    *Server
 	http *http.Client

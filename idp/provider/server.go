@@ -10,6 +10,7 @@ import (
 
 	"xaa.example/idp/audit"
 	"xaa.example/idp/outbox"
+	"xaa.example/idp/transmitter"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/op"
 	"xaa.example/shared/web"
@@ -35,6 +36,8 @@ type Server struct {
 	handler http.Handler
 	// auditLog records decisions and changes (package audit).
 	auditLog *audit.Log
+	// signals is the Shared Signals transmitter (package transmitter).
+	signals *transmitter.Transmitter
 	// outbox delivers what must arrive (provisioning pushes, SETs); Close
 	// stops its worker.
 	outbox *outbox.Outbox
@@ -79,7 +82,14 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	p := &pusher{s: s, http: &http.Client{Timeout: deliveryTimeout}}
 	s.outbox.Handle(kindPush, p.push)
-	s.outbox.Handle(kindSET, p.deliver)
+	s.signals, err = transmitter.New(transmitter.Config{
+		Issuer: cfg.Issuer, JWKSURI: cfg.Issuer + pathKeys, Keys: s.op.Keys, Receivers: cfg.SSFReceivers,
+		DB: cfg.DB, Outbox: s.outbox, Audit: s.auditLog, Now: cfg.Now, Log: cfg.Log,
+	})
+	if err != nil {
+		s.op.Close()
+		return nil, err
+	}
 	s.handler = s.routes()
 	s.outbox.Start()
 	return s, nil
@@ -102,7 +112,7 @@ func (s *Server) meta() web.Meta {
 func (s *Server) routes() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(s.cfg.Issuer, pathToken, pathDeviceAuthorize, pathSSFStreams, pathSSFStatus, pathSSFVerify))
+	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(s.cfg.Issuer, pathToken, pathDeviceAuthorize, transmitter.PathStreams, transmitter.PathStatus, transmitter.PathVerify))
 	r.GET("/.well-known/openid-configuration", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET("/.well-known/oauth-authorization-server", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET(pathKeys, gin.WrapH(s.op.Keys))
@@ -118,15 +128,7 @@ func (s *Server) routes() http.Handler {
 	r.GET(pathUserinfo, gin.WrapH(http.HandlerFunc(s.serveUserinfo)))
 	r.GET(pathSAMLMetadata, gin.WrapF(s.serveSAMLMetadata))
 	r.GET(pathSAMLSSO, gin.WrapF(s.serveSAMLSSO))
-	r.GET("/.well-known/ssf-configuration", s.serveSSFConfiguration)
-	r.POST(pathSSFStreams, s.serveCreateStream)
-	r.GET(pathSSFStreams, s.serveGetStream)
-	r.PATCH(pathSSFStreams, s.serveUpdateStream)
-	r.PUT(pathSSFStreams, s.serveUpdateStream)
-	r.DELETE(pathSSFStreams, s.serveDeleteStream)
-	r.GET(pathSSFStatus, s.serveStreamStatus)
-	r.POST(pathSSFStatus, s.serveStreamStatus)
-	r.POST(pathSSFVerify, s.serveVerify)
+	s.signals.Routes(r)
 	r.GET("/", s.serveIndex)
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "The identity provider")
 	// The console takes a SAML app's metadata as a file, too.

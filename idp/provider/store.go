@@ -120,7 +120,7 @@ type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
 	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &SignInThrottle{}, &DeviceCode{}, &SAMLApp{},
-		&ProvisioningTarget{}, &ProvisionedAccount{}, &SSFStream{})
+		&ProvisioningTarget{}, &ProvisionedAccount{})
 }
 
 // openStore migrates the IdP's tables and seeds the organisations, people

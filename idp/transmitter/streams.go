@@ -1,4 +1,4 @@
-package provider
+package transmitter
 
 import (
 	"context"
@@ -25,10 +25,12 @@ import (
 // verification event. A receiver reaches only its own stream: another's
 // stream_id is not found.
 
+// The stream management endpoints, which receivers call from their
+// servers (no browser's origin).
 const (
-	pathSSFStreams = "/ssf/streams"
-	pathSSFStatus  = "/ssf/status"
-	pathSSFVerify  = "/ssf/verify"
+	PathStreams = "/ssf/streams"
+	PathStatus  = "/ssf/status"
+	PathVerify  = "/ssf/verify"
 )
 
 // Stream statuses (SSF §8.1.2).
@@ -42,17 +44,30 @@ const (
 // verification event goes to every stream that asks for one.
 var ssfEvents = []string{ssf.EventAccountDisabled, ssf.EventSessionRevoked, ssf.EventTokenClaimsChange}
 
+// Routes serves the transmitter's metadata and its stream management.
+func (t *Transmitter) Routes(r gin.IRoutes) {
+	r.GET("/.well-known/ssf-configuration", t.serveSSFConfiguration)
+	r.POST(PathStreams, t.serveCreateStream)
+	r.GET(PathStreams, t.serveGetStream)
+	r.PATCH(PathStreams, t.serveUpdateStream)
+	r.PUT(PathStreams, t.serveUpdateStream)
+	r.DELETE(PathStreams, t.serveDeleteStream)
+	r.GET(PathStatus, t.serveStreamStatus)
+	r.POST(PathStatus, t.serveStreamStatus)
+	r.POST(PathVerify, t.serveVerify)
+}
+
 // serveSSFConfiguration is the transmitter's metadata (SSF §7.1).
-func (s *Server) serveSSFConfiguration(c *gin.Context) {
+func (t *Transmitter) serveSSFConfiguration(c *gin.Context) {
 	c.Header("Cache-Control", "public, max-age=300")
 	c.JSON(http.StatusOK, gin.H{
 		"spec_version":               "1_0",
-		"issuer":                     s.cfg.Issuer,
-		"jwks_uri":                   s.cfg.Issuer + pathKeys,
+		"issuer":                     t.cfg.Issuer,
+		"jwks_uri":                   t.cfg.JWKSURI,
 		"delivery_methods_supported": []string{ssf.DeliveryPush},
-		"configuration_endpoint":     s.cfg.Issuer + pathSSFStreams,
-		"status_endpoint":            s.cfg.Issuer + pathSSFStatus,
-		"verification_endpoint":      s.cfg.Issuer + pathSSFVerify,
+		"configuration_endpoint":     t.cfg.Issuer + PathStreams,
+		"status_endpoint":            t.cfg.Issuer + PathStatus,
+		"verification_endpoint":      t.cfg.Issuer + PathVerify,
 		"authorization_schemes":      []gin.H{{"spec_urn": "urn:ietf:rfc:6750"}},
 		"default_subjects":           "ALL",
 	})
@@ -60,11 +75,11 @@ func (s *Server) serveSSFConfiguration(c *gin.Context) {
 
 // ssfReceiver is the receiver whose token the request bears, or nil (the
 // caller is then answered 401). The scheme is case-insensitive.
-func (s *Server) ssfReceiver(c *gin.Context) *SSFReceiver {
+func (t *Transmitter) ssfReceiver(c *gin.Context) *Receiver {
 	scheme, token, _ := strings.Cut(c.GetHeader("Authorization"), " ")
 	ok := strings.EqualFold(scheme, "Bearer")
-	for i := range s.cfg.SSFReceivers {
-		r := &s.cfg.SSFReceivers[i]
+	for i := range t.cfg.Receivers {
+		r := &t.cfg.Receivers[i]
 		if ok && token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(r.Token)) == 1 {
 			return r
 		}
@@ -80,9 +95,9 @@ func ssfRefuse(c *gin.Context, status int, code, why string) {
 
 // streamJSON is a stream as the configuration endpoint shows it (SSF
 // §8.1.1), without the push credential.
-func (s *Server) streamJSON(st *SSFStream) gin.H {
+func (t *Transmitter) streamJSON(st *Stream) gin.H {
 	return gin.H{
-		"stream_id": st.ID, "iss": s.cfg.Issuer, "aud": st.Audience,
+		"stream_id": st.ID, "iss": t.cfg.Issuer, "aud": st.Audience,
 		"delivery":         gin.H{"method": ssf.DeliveryPush, "endpoint_url": st.Endpoint},
 		"events_supported": ssfEvents, "events_requested": strings.Fields(st.Events), "events_delivered": strings.Fields(st.Events),
 		"description": st.Description,
@@ -104,7 +119,7 @@ type streamRequest struct {
 
 // apply writes what the request sets onto st, checked; whole says every
 // receiver-supplied property must be there (create, replace).
-func (req *streamRequest) apply(st *SSFStream, whole bool) string {
+func (req *streamRequest) apply(st *Stream, whole bool) string {
 	if whole && (req.Aud == nil || req.Delivery == nil) {
 		return "aud and delivery are required"
 	}
@@ -161,18 +176,18 @@ func readStreamRequest(c *gin.Context) (*streamRequest, bool) {
 
 // ownStream is the receiver's stream named by id; false when the answer
 // (400 without an id, 404 for another's or none) is given.
-func (s *Server) ownStream(c *gin.Context, rcv *SSFReceiver, id string) (*SSFStream, bool) {
+func (t *Transmitter) ownStream(c *gin.Context, rcv *Receiver, id string) (*Stream, bool) {
 	if id == "" {
 		ssfRefuse(c, http.StatusBadRequest, "invalid_request", "stream_id is required")
 		return nil, false
 	}
-	st, err := s.store.streamOf(c.Request.Context(), rcv.Name)
+	st, err := t.streamOf(c.Request.Context(), rcv.Name)
 	switch {
 	case errors.Is(err, storage.ErrNotFound) || err == nil && st.ID != id:
 		ssfRefuse(c, http.StatusNotFound, "not_found", "this receiver has no stream "+id)
 		return nil, false
 	case err != nil:
-		s.cfg.Log.Error("read SSF stream", "err", err)
+		t.cfg.Log.Error("read SSF stream", "err", err)
 		ssfRefuse(c, http.StatusInternalServerError, "server_error", "the stream could not be read")
 		return nil, false
 	}
@@ -182,8 +197,8 @@ func (s *Server) ownStream(c *gin.Context, rcv *SSFReceiver, id string) (*SSFStr
 // serveCreateStream makes the receiver's stream (SSF §8.1.1.1); it has one
 // at most, so a second is a conflict (409), which an update or a replace
 // of the first answers.
-func (s *Server) serveCreateStream(c *gin.Context) {
-	rcv := s.ssfReceiver(c)
+func (t *Transmitter) serveCreateStream(c *gin.Context) {
+	rcv := t.ssfReceiver(c)
 	if rcv == nil {
 		return
 	}
@@ -191,45 +206,45 @@ func (s *Server) serveCreateStream(c *gin.Context) {
 	if !ok {
 		return
 	}
-	st := SSFStream{ID: strings.ToLower(rand.Text()[:20]), Receiver: rcv.Name, Status: streamEnabled}
+	st := Stream{ID: strings.ToLower(rand.Text()[:20]), Receiver: rcv.Name, Status: streamEnabled}
 	if why := req.apply(&st, true); why != "" {
 		ssfRefuse(c, http.StatusBadRequest, "invalid_request", why)
 		return
 	}
-	err := s.store.createStream(c.Request.Context(), &st)
+	err := t.createStream(c.Request.Context(), &st)
 	switch {
 	case errors.Is(err, storage.ErrAlreadyExists):
 		ssfRefuse(c, http.StatusConflict, "conflict", "this receiver has a stream already: update it (PATCH) or replace it (PUT)")
 		return
 	case err != nil:
-		s.cfg.Log.Error("save SSF stream", "err", err)
+		t.cfg.Log.Error("save SSF stream", "err", err)
 		ssfRefuse(c, http.StatusInternalServerError, "server_error", "the stream could not be saved")
 		return
 	}
-	s.cfg.Log.Info("Shared Signals stream configured", "receiver", rcv.Name, "stream", st.ID, "events", st.Events)
-	c.JSON(http.StatusCreated, s.streamJSON(&st))
+	t.cfg.Log.Info("Shared Signals stream configured", "receiver", rcv.Name, "stream", st.ID, "events", st.Events)
+	c.JSON(http.StatusCreated, t.streamJSON(&st))
 }
 
 // serveGetStream reads the receiver's stream by stream_id, or, without
 // one, lists the receiver's streams (SSF §8.1.1.2).
-func (s *Server) serveGetStream(c *gin.Context) {
-	rcv := s.ssfReceiver(c)
+func (t *Transmitter) serveGetStream(c *gin.Context) {
+	rcv := t.ssfReceiver(c)
 	if rcv == nil {
 		return
 	}
 	if id := c.Query("stream_id"); id != "" {
-		if st, ok := s.ownStream(c, rcv, id); ok {
-			c.JSON(http.StatusOK, s.streamJSON(st))
+		if st, ok := t.ownStream(c, rcv, id); ok {
+			c.JSON(http.StatusOK, t.streamJSON(st))
 		}
 		return
 	}
 	list := []gin.H{}
-	st, err := s.store.streamOf(c.Request.Context(), rcv.Name)
+	st, err := t.streamOf(c.Request.Context(), rcv.Name)
 	switch {
 	case err == nil:
-		list = append(list, s.streamJSON(st))
+		list = append(list, t.streamJSON(st))
 	case !errors.Is(err, storage.ErrNotFound):
-		s.cfg.Log.Error("read SSF stream", "err", err)
+		t.cfg.Log.Error("read SSF stream", "err", err)
 		ssfRefuse(c, http.StatusInternalServerError, "server_error", "the streams could not be read")
 		return
 	}
@@ -238,8 +253,8 @@ func (s *Server) serveGetStream(c *gin.Context) {
 
 // serveUpdateStream changes the properties the request names (PATCH, SSF
 // §8.1.1.3) or replaces them all (PUT, §8.1.1.4).
-func (s *Server) serveUpdateStream(c *gin.Context) {
-	rcv := s.ssfReceiver(c)
+func (t *Transmitter) serveUpdateStream(c *gin.Context) {
+	rcv := t.ssfReceiver(c)
 	if rcv == nil {
 		return
 	}
@@ -247,7 +262,7 @@ func (s *Server) serveUpdateStream(c *gin.Context) {
 	if !ok {
 		return
 	}
-	st, ok := s.ownStream(c, rcv, req.StreamID)
+	st, ok := t.ownStream(c, rcv, req.StreamID)
 	if !ok {
 		return
 	}
@@ -255,32 +270,32 @@ func (s *Server) serveUpdateStream(c *gin.Context) {
 		ssfRefuse(c, http.StatusBadRequest, "invalid_request", why)
 		return
 	}
-	if err := s.store.updateStream(c.Request.Context(), st); err != nil {
-		s.cfg.Log.Error("save SSF stream", "err", err)
+	if err := t.updateStream(c.Request.Context(), st); err != nil {
+		t.cfg.Log.Error("save SSF stream", "err", err)
 		ssfRefuse(c, http.StatusInternalServerError, "server_error", "the stream could not be saved")
 		return
 	}
-	s.cfg.Log.Info("Shared Signals stream changed", "receiver", rcv.Name, "stream", st.ID, "events", st.Events)
-	c.JSON(http.StatusOK, s.streamJSON(st))
+	t.cfg.Log.Info("Shared Signals stream changed", "receiver", rcv.Name, "stream", st.ID, "events", st.Events)
+	c.JSON(http.StatusOK, t.streamJSON(st))
 }
 
 // serveDeleteStream deletes the receiver's stream named by stream_id (SSF
 // §8.1.1.5).
-func (s *Server) serveDeleteStream(c *gin.Context) {
-	rcv := s.ssfReceiver(c)
+func (t *Transmitter) serveDeleteStream(c *gin.Context) {
+	rcv := t.ssfReceiver(c)
 	if rcv == nil {
 		return
 	}
-	st, ok := s.ownStream(c, rcv, c.Query("stream_id"))
+	st, ok := t.ownStream(c, rcv, c.Query("stream_id"))
 	if !ok {
 		return
 	}
-	if err := s.store.deleteStream(c.Request.Context(), st.ID); err != nil {
+	if err := t.deleteStream(c.Request.Context(), st.ID); err != nil {
 		ssfRefuse(c, http.StatusInternalServerError, "server_error", "the stream could not be deleted")
 		return
 	}
-	if err := s.outbox.Discard(c.Request.Context(), kindSET, st.ID); err != nil {
-		s.cfg.Log.Error("Shared Signals: drop a deleted stream's SETs", "err", err)
+	if err := t.cfg.Outbox.Discard(c.Request.Context(), Kind, st.ID); err != nil {
+		t.cfg.Log.Error("Shared Signals: drop a deleted stream's SETs", "err", err)
 	}
 	c.Status(http.StatusNoContent)
 }
@@ -288,8 +303,8 @@ func (s *Server) serveDeleteStream(c *gin.Context) {
 // serveStreamStatus reads (GET) or sets (POST) a stream's status (SSF
 // §8.1.2): enabled, paused (events held, sent once enabled again) or
 // disabled (none sent).
-func (s *Server) serveStreamStatus(c *gin.Context) {
-	rcv := s.ssfReceiver(c)
+func (t *Transmitter) serveStreamStatus(c *gin.Context) {
+	rcv := t.ssfReceiver(c)
 	if rcv == nil {
 		return
 	}
@@ -306,7 +321,7 @@ func (s *Server) serveStreamStatus(c *gin.Context) {
 		}
 		id = req.StreamID
 	}
-	st, ok := s.ownStream(c, rcv, id)
+	st, ok := t.ownStream(c, rcv, id)
 	if !ok {
 		return
 	}
@@ -316,11 +331,11 @@ func (s *Server) serveStreamStatus(c *gin.Context) {
 			return
 		}
 		st.Status, st.StatusReason = req.Status, req.Reason
-		if err := s.store.updateStream(c.Request.Context(), st); err != nil {
+		if err := t.updateStream(c.Request.Context(), st); err != nil {
 			ssfRefuse(c, http.StatusInternalServerError, "server_error", "the status could not be saved")
 			return
 		}
-		s.cfg.Log.Info("Shared Signals stream status", "receiver", rcv.Name, "stream", st.ID, "status", st.Status)
+		t.cfg.Log.Info("Shared Signals stream status", "receiver", rcv.Name, "stream", st.ID, "status", st.Status)
 	}
 	out := gin.H{"stream_id": st.ID, "status": st.Status}
 	if st.StatusReason != "" {
@@ -331,8 +346,8 @@ func (s *Server) serveStreamStatus(c *gin.Context) {
 
 // serveVerify sends the stream a verification event carrying the state the
 // receiver gave (SSF §8.1.4), so that it can check deliveries arrive.
-func (s *Server) serveVerify(c *gin.Context) {
-	rcv := s.ssfReceiver(c)
+func (t *Transmitter) serveVerify(c *gin.Context) {
+	rcv := t.ssfReceiver(c)
 	if rcv == nil {
 		return
 	}
@@ -344,18 +359,18 @@ func (s *Server) serveVerify(c *gin.Context) {
 		ssfRefuse(c, http.StatusBadRequest, "invalid_request", "the body is not a JSON verification request (stream_id, state of at most 1,024 characters)")
 		return
 	}
-	st, ok := s.ownStream(c, rcv, req.StreamID)
+	st, ok := t.ownStream(c, rcv, req.StreamID)
 	if !ok {
 		return
 	}
-	now := s.cfg.Now()
-	set, err := ssf.Sign(s.op.Keys, ssf.SET{
-		Issuer: s.cfg.Issuer, Audience: jwt.Audience{st.Audience}, IssuedAt: jwt.NewNumericDate(now), ID: rand.Text(),
+	now := t.cfg.Now()
+	set, err := ssf.Sign(t.cfg.Keys, ssf.SET{
+		Issuer: t.cfg.Issuer, Audience: jwt.Audience{st.Audience}, IssuedAt: jwt.NewNumericDate(now), ID: rand.Text(),
 		Subject: ssf.Subject{Format: "opaque", ID: st.ID},
 		Events:  map[string]ssf.Event{ssf.EventVerification: {State: req.State}},
 	})
 	if err != nil {
-		s.cfg.Log.Error("Shared Signals: sign", "err", err)
+		t.cfg.Log.Error("Shared Signals: sign", "err", err)
 		ssfRefuse(c, http.StatusInternalServerError, "server_error", "the verification event could not be made")
 		return
 	}
@@ -364,28 +379,28 @@ func (s *Server) serveVerify(c *gin.Context) {
 		ssfRefuse(c, http.StatusInternalServerError, "server_error", "the verification event could not be queued")
 		return
 	}
-	s.deliverNow(c.Request.Context(), m)
+	t.deliverNow(c.Request.Context(), m)
 	c.Status(http.StatusNoContent)
 }
 
-func (s *store) createStream(ctx context.Context, st *SSFStream) error {
-	return storage.Translate(s.db.WithContext(ctx).Create(st).Error)
+func (t *Transmitter) createStream(ctx context.Context, st *Stream) error {
+	return storage.Translate(t.cfg.DB.WithContext(ctx).Create(st).Error)
 }
 
-func (s *store) updateStream(ctx context.Context, st *SSFStream) error {
-	return s.db.WithContext(ctx).Model(st).
+func (t *Transmitter) updateStream(ctx context.Context, st *Stream) error {
+	return t.cfg.DB.WithContext(ctx).Model(st).
 		Select("audience", "endpoint", "authorization", "events", "description", "status", "status_reason", "updated_at").
 		Updates(st).Error
 }
 
-func (s *store) streamOf(ctx context.Context, receiver string) (*SSFStream, error) {
-	var st SSFStream
-	err := s.db.WithContext(ctx).Take(&st, "receiver = ?", receiver).Error
+func (t *Transmitter) streamOf(ctx context.Context, receiver string) (*Stream, error) {
+	var st Stream
+	err := t.cfg.DB.WithContext(ctx).Take(&st, "receiver = ?", receiver).Error
 	return &st, storage.Translate(err)
 }
 
 // deleteStream deletes a stream; its SETs not delivered yet are dropped
 // by the outbox's handler, which no longer finds it.
-func (s *store) deleteStream(ctx context.Context, id string) error {
-	return s.db.WithContext(ctx).Where("id = ?", id).Delete(&SSFStream{}).Error
+func (t *Transmitter) deleteStream(ctx context.Context, id string) error {
+	return t.cfg.DB.WithContext(ctx).Where("id = ?", id).Delete(&Stream{}).Error
 }

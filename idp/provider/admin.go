@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"xaa.example/idp/audit"
+	"xaa.example/idp/provisioning"
 	"xaa.example/shared/op"
 
 	"github.com/gin-gonic/gin"
@@ -277,8 +278,8 @@ func (s *Server) adminDeleteUser(c *gin.Context) {
 
 // provisioningView is the Provisioning tab: the apps and the latest pushes.
 type provisioningView struct {
-	Targets []ProvisioningTarget
-	Jobs    []ProvisioningJob
+	Targets []provisioning.Target
+	Jobs    []provisioning.Push
 	Names   map[uint]string // target names by id
 }
 
@@ -288,12 +289,12 @@ func (s *Server) adminProvisioning(c *gin.Context) {
 
 func (s *Server) renderProvisioning(c *gin.Context, status int, flash, problem string) {
 	ctx := c.Request.Context()
-	targets, err := s.store.provisioningTargets(ctx)
+	targets, err := s.provisioning.Targets(ctx)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The apps could not be loaded.")
 		return
 	}
-	jobs, err := s.recentPushes(ctx, 50)
+	jobs, err := s.provisioning.Recent(ctx, 50)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The pushes could not be loaded.")
 		return
@@ -310,12 +311,12 @@ func (s *Server) renderProvisioning(c *gin.Context, status int, flash, problem s
 func (s *Server) adminUpdateProvisioning(c *gin.Context) {
 	ctx := c.Request.Context()
 	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
-	t, err := s.store.provisioningTarget(ctx, uint(id))
+	t, err := s.provisioning.Target(ctx, uint(id))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such app", "That app is not one the IdP can provision.")
 		return
 	}
-	before := describeProvisioning(t)
+	before := t.Describe()
 	if base := strings.TrimSpace(c.PostForm("base_url")); base != "" {
 		if u, err := url.Parse(base); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || len(base) > 1024 {
 			s.renderProvisioning(c, http.StatusBadRequest, "", fmt.Sprintf("%q is not an http(s) URL. Nothing was saved.", base))
@@ -343,27 +344,17 @@ func (s *Server) adminUpdateProvisioning(c *gin.Context) {
 		s.renderProvisioning(c, http.StatusBadRequest, "", "Unknown action.")
 		return
 	}
-	if err := s.store.saveProvisioningTarget(ctx, t); err != nil {
+	if err := s.provisioning.SaveTarget(ctx, t); err != nil {
 		s.cfg.Log.Error("save provisioning", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The app could not be updated.")
 		return
 	}
-	ch := adminChange{Admin: adminOf(c), Event: audit.ProvisioningChanged, Target: t.Name, Before: before, After: describeProvisioning(t)}
+	ch := adminChange{Admin: adminOf(c), Event: audit.ProvisioningChanged, Target: t.Name, Before: before, After: t.Describe()}
 	if c.PostForm("action") == "enable" {
 		ch.Provisioning = t
 	}
 	s.changed(ctx, ch)
 	c.Redirect(http.StatusSeeOther, "/admin/provisioning?done="+url.QueryEscape(flash))
-}
-
-// describeProvisioning is an app's provisioning settings, for the audit
-// log (never the token).
-func describeProvisioning(t *ProvisioningTarget) string {
-	state := "off"
-	if t.Enabled {
-		state = "on"
-	}
-	return state + "; " + t.BaseURL
 }
 
 // adminUnlockUser forgets an account's failed sign-ins, so its owner may

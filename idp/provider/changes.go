@@ -1,6 +1,10 @@
 package provider
 
-import "context"
+import (
+	"context"
+
+	"xaa.example/idp/provisioning"
+)
 
 // An administrator's change is told to every part of the IdP that acts on
 // it, so that a console handler checks and saves, then says what changed,
@@ -17,7 +21,7 @@ type adminChange struct {
 
 	Person       *personChange
 	Connection   *connectionChange
-	Provisioning *ProvisioningTarget // switched on: everyone is pushed to it
+	Provisioning *provisioning.Target // switched on: everyone is pushed to it
 }
 
 // personChange is a person created, enabled, disabled or deleted.

@@ -9,6 +9,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"xaa.example/idp/provisioning"
 	"xaa.example/idp/transmitter"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/envconfig"
@@ -62,7 +63,7 @@ type Config struct {
 	SAMLServiceProviders []SAMLServiceProvider
 	// Provisioning are the apps the IdP may provision by SCIM, seeded
 	// switched off; the admin console switches them on.
-	Provisioning []ProvisioningConfig
+	Provisioning []provisioning.App
 	// SSFReceivers may register a Shared Signals stream here, each with
 	// the bearer token the IdP gave it.
 	SSFReceivers []transmitter.Receiver
@@ -173,7 +174,7 @@ func DefaultConfig(t demo.Topology) Config {
 			{EntityID: t.TodoAS + "/saml/metadata", ACSURL: t.TodoAS + "/saml/acs", ClientID: demo.TodoASClientAtIdP, Orgs: demo.OrgDomains()[2:]},
 		},
 		// The todo AS takes provisioning (SCIM) with its demo token.
-		Provisioning: []ProvisioningConfig{{Name: "Todo AS", BaseURL: t.TodoAS + "/scim/v2", Token: demo.TodoSCIMToken}},
+		Provisioning: []provisioning.App{{Name: "Todo AS", BaseURL: t.TodoAS + "/scim/v2", Token: demo.TodoSCIMToken}},
 		// The todo app receives Shared Signals (SETs) from the IdP.
 		SSFReceivers: []transmitter.Receiver{{Name: "Todo app", Token: demo.TodoSSFStreamToken}},
 		Password:     demo.Password,

@@ -80,8 +80,8 @@ func TestConsoleHandlersSayWhatChanged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	reactions := map[string]bool{"Record": true, "auditChange": true, "queueProvisioning": true, "queueEveryone": true,
-		"queuePushes": true, "provisionChange": true, "emitSignals": true, "signalChange": true}
+	reactions := map[string]bool{"Record": true, "auditChange": true, "Changed": true, "AssignEveryone": true,
+		"provisionChange": true, "PersonRevoked": true, "AppRevoked": true, "ScopeNarrowed": true, "signalChange": true}
 	for _, f := range files {
 		name := f.Name()
 		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") || strings.HasSuffix(name, "_templ.go") {

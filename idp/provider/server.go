@@ -10,6 +10,7 @@ import (
 
 	"xaa.example/idp/audit"
 	"xaa.example/idp/outbox"
+	"xaa.example/idp/provisioning"
 	"xaa.example/idp/transmitter"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/op"
@@ -38,6 +39,8 @@ type Server struct {
 	auditLog *audit.Log
 	// signals is the Shared Signals transmitter (package transmitter).
 	signals *transmitter.Transmitter
+	// provisioning pushes people to the apps (package provisioning).
+	provisioning *provisioning.Provisioner
 	// outbox delivers what must arrive (provisioning pushes, SETs); Close
 	// stops its worker.
 	outbox *outbox.Outbox
@@ -80,8 +83,12 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.op.Close()
 		return nil, err
 	}
-	p := &pusher{s: s, http: &http.Client{Timeout: deliveryTimeout}}
-	s.outbox.Handle(kindPush, p.push)
+	s.provisioning, err = provisioning.New(ctx, provisioning.Config{Apps: cfg.Provisioning, People: people{st},
+		DB: cfg.DB, Outbox: s.outbox, Audit: s.auditLog, Now: cfg.Now, Log: cfg.Log})
+	if err != nil {
+		s.op.Close()
+		return nil, err
+	}
 	s.signals, err = transmitter.New(transmitter.Config{
 		Issuer: cfg.Issuer, JWKSURI: cfg.Issuer + pathKeys, Keys: s.op.Keys, Receivers: cfg.SSFReceivers,
 		DB: cfg.DB, Outbox: s.outbox, Audit: s.auditLog, Now: cfg.Now, Log: cfg.Log,

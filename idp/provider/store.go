@@ -119,8 +119,7 @@ func (a SAMLApp) SignsInBySAML(orgID string) bool {
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &SignInThrottle{}, &DeviceCode{}, &SAMLApp{},
-		&ProvisioningTarget{}, &ProvisionedAccount{})
+	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &SignInThrottle{}, &DeviceCode{}, &SAMLApp{})
 }
 
 // openStore migrates the IdP's tables and seeds the organisations, people
@@ -208,9 +207,6 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 				return err
 			}
 		}
-		if err := s.seedProvisioning(tx, cfg.Provisioning); err != nil {
-			return err
-		}
 		for _, sp := range cfg.SAMLServiceProviders {
 			// The configuration says where a configured app's responses go
 			// and which client speaks for it, at every start; the admin's
@@ -238,6 +234,12 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 		}
 		return nil
 	})
+}
+
+// everyone is every person, by id.
+func (s *store) everyone(ctx context.Context) ([]User, error) {
+	var users []User
+	return users, s.db.WithContext(ctx).Select("id", "email", "name", "disabled").Order("id").Find(&users).Error
 }
 
 func (s *store) user(ctx context.Context, id string) (*User, error) {

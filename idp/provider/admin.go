@@ -205,7 +205,7 @@ func (s *Server) renderUsers(c *gin.Context, status int, flash, problem string) 
 	for _, o := range orgs {
 		names[o.ID] = o.Name + " (" + o.Domain + ")"
 	}
-	locked, err := s.store.lockedAccounts(c.Request.Context(), s.cfg.Now())
+	locked, err := s.throttle.LockedAccounts(c.Request.Context(), s.cfg.Now())
 	if err != nil {
 		s.cfg.Log.Error("locked accounts", "err", err)
 	}
@@ -365,7 +365,7 @@ func (s *Server) adminUnlockUser(c *gin.Context) {
 	if !ok {
 		return
 	}
-	if err := s.store.forget(ctx, accountKey(u.Email)); err != nil {
+	if err := s.throttle.Forget(ctx, u.Email); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The account could not be unlocked.")
 		return
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"xaa.example/idp/audit"
+	"xaa.example/idp/throttle"
 	"xaa.example/shared/op"
 
 	"github.com/gin-gonic/gin"
@@ -84,9 +85,9 @@ func (s *Server) serveLogin(c *gin.Context) {
 	if !direct && !s.check(c, ar) {
 		return
 	}
-	email, addr, now := c.PostForm("email"), clientAddress(c.Request), s.cfg.Now()
+	email, addr, now := c.PostForm("email"), throttle.ClientAddress(c.Request), s.cfg.Now()
 	ar.Email = email
-	if wait, err := s.store.lockedFor(ctx, now, accountKey(email), addressKey(addr)); err != nil {
+	if wait, err := s.throttle.LockedFor(ctx, now, email, addr); err != nil {
 		s.cfg.Log.Error("sign-in throttle", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Sign-in failed", "The identity provider could not check your password. Try again in a moment.")
 		return
@@ -118,7 +119,7 @@ func (s *Server) serveLogin(c *gin.Context) {
 		s.renderLogin(c, ar, http.StatusForbidden, "This account does not belong to "+org.Name+". Sign in with your "+org.Name+" account.", next)
 		return
 	}
-	if err := s.store.forget(ctx, accountKey(email)); err != nil {
+	if err := s.throttle.Forget(ctx, email); err != nil {
 		s.cfg.Log.Error("sign-in throttle", "err", err)
 	}
 	if err := s.op.SignIn(ctx, u.ID, now); err != nil {
@@ -137,16 +138,9 @@ func (s *Server) serveLogin(c *gin.Context) {
 // address, logs and audits it (never the password), and returns how long
 // the sign-in is now locked, if it is.
 func (s *Server) signInFailed(ctx context.Context, now time.Time, email, addr string) time.Duration {
-	var wait time.Duration
-	for _, k := range []struct {
-		key  string
-		free int
-	}{{accountKey(email), freeAccountFailures}, {addressKey(addr), freeAddressFailures}} {
-		lock, err := s.store.failed(ctx, now, k.key, k.free)
-		if err != nil {
-			s.cfg.Log.Error("sign-in throttle", "err", err)
-		}
-		wait = max(wait, lock)
+	wait, err := s.throttle.Failed(ctx, now, email, addr)
+	if err != nil {
+		s.cfg.Log.Error("sign-in throttle", "err", err)
 	}
 	reason := "wrong email or password"
 	if wait > 0 {

@@ -11,6 +11,7 @@ import (
 	"xaa.example/idp/audit"
 	"xaa.example/idp/outbox"
 	"xaa.example/idp/provisioning"
+	"xaa.example/idp/throttle"
 	"xaa.example/idp/transmitter"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/op"
@@ -35,6 +36,8 @@ type Server struct {
 	saml    *saml.IdentityProvider
 	clients *oauth.StaticClients
 	handler http.Handler
+	// throttle slows password guessing (package throttle).
+	throttle *throttle.Throttle
 	// auditLog records decisions and changes (package audit).
 	auditLog *audit.Log
 	// signals is the Shared Signals transmitter (package transmitter).
@@ -59,6 +62,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, store: st, clients: oauth.NewStaticClients(cfg.Clients...)}
 	if s.auditLog, err = audit.Open(cfg.DB, cfg.Log); err != nil {
+		return nil, err
+	}
+	if s.throttle, err = throttle.Open(cfg.DB); err != nil {
 		return nil, err
 	}
 	s.op, err = op.New(ctx, op.Config{

@@ -119,7 +119,7 @@ func (a SAMLApp) SignsInBySAML(orgID string) bool {
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &SignInThrottle{}, &DeviceCode{}, &SAMLApp{})
+	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &DeviceCode{}, &SAMLApp{})
 }
 
 // openStore migrates the IdP's tables and seeds the organisations, people

@@ -1,4 +1,4 @@
-package provider
+package throttle
 
 import (
 	"context"
@@ -15,13 +15,14 @@ import (
 // (one UPDATE raises the count), on SQLite and MariaDB, and the lock grows.
 func TestThrottleCountsParallelGuesses(t *testing.T) {
 	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
-		if err := migrate(db); err != nil {
+		st, err := Open(db)
+		if err != nil {
 			t.Fatal(err)
 		}
-		st := &store{db: db}
 		ctx := context.Background()
 		now := time.Now()
-		key := accountKey("Parallel-" + storagetest.ID() + "@tables.fake")
+		email := "Parallel-" + storagetest.ID() + "@tables.fake"
+		key := accountKey(email)
 		var wg sync.WaitGroup
 		for range 12 {
 			wg.Go(func() {
@@ -31,7 +32,7 @@ func TestThrottleCountsParallelGuesses(t *testing.T) {
 			})
 		}
 		wg.Wait()
-		var row SignInThrottle
+		var row Row
 		if err := db.Take(&row, "who = ?", key).Error; err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +40,7 @@ func TestThrottleCountsParallelGuesses(t *testing.T) {
 			t.Errorf("12 parallel failures counted as %d", row.Failures)
 		}
 		// 12 failures, 5 free: the seventh over locks for 2^6 s.
-		if wait, _ := st.lockedFor(ctx, now, key); wait < 63*time.Second || wait > 64*time.Second { // MariaDB keeps whole seconds
+		if wait, _ := st.LockedFor(ctx, now, email, "192.0.2.1"); wait < 63*time.Second || wait > 64*time.Second { // MariaDB keeps whole seconds
 			t.Errorf("locked for %v, want 64s", wait)
 		}
 		// A quiet spell forgets.

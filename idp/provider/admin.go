@@ -421,7 +421,7 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 
 func (s *Server) adminApps(c *gin.Context) {
 	ctx := c.Request.Context()
-	apps, err := s.store.samlApps(ctx)
+	apps, err := s.saml.Apps(ctx)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Apps unavailable", "The SAML apps could not be loaded.")
 		return
@@ -441,7 +441,7 @@ func (s *Server) adminApps(c *gin.Context) {
 // a session at the app already started is left alone.
 func (s *Server) adminSignInProtocol(c *gin.Context) {
 	ctx := c.Request.Context()
-	app, err := s.store.samlApp(ctx, c.PostForm("entity_id"))
+	app, err := s.saml.App(ctx, c.PostForm("entity_id"))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such app", "That SAML app is not registered here.")
 		return
@@ -468,7 +468,7 @@ func (s *Server) adminSignInProtocol(c *gin.Context) {
 		ids = append(ids, org.ID)
 	}
 	app.OrgIDs = strings.Join(ids, " ")
-	if err := s.store.saveSAMLApp(ctx, app); err != nil {
+	if err := s.saml.SaveApp(ctx, app); err != nil {
 		s.cfg.Log.Error("save SAML app", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The app could not be updated.")
 		return

@@ -237,7 +237,7 @@ func (s *Server) samlOnlyRefusal(ctx context.Context, clientID, userID string) *
 	if err != nil {
 		return oauth.ServerError(err)
 	}
-	app, err := s.store.samlOnly(ctx, clientID, u.OrgID)
+	app, err := s.saml.SAMLOnly(ctx, clientID, u.OrgID)
 	if err != nil {
 		return oauth.ServerError(err)
 	}

@@ -90,7 +90,7 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 	trace.Pass(ctx, check)
 
 	check = samlcred.CheckIssuer
-	if a.Issuer.Value != s.saml.MetadataURL.String() {
+	if a.Issuer.Value != s.saml.EntityID() {
 		return refuse("issued by %q, not this IdP", a.Issuer.Value)
 	}
 	trace.PassDetail(ctx, check, a.Issuer.Value)
@@ -144,7 +144,7 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 
 // samlValidator checks signatures by this IdP's SAML certificate alone.
 func (s *Server) samlValidator() *dsig.ValidationContext {
-	return dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{s.saml.Certificate}})
+	return dsig.NewDefaultValidationContext(&dsig.MemoryX509CertificateStore{Roots: []*x509.Certificate{s.saml.Certificate()}})
 }
 
 // audienceSpokenFor reports whether one of the assertion's audiences is a

@@ -5,12 +5,12 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/crewjam/saml"
 	"github.com/gin-gonic/gin"
 
 	"xaa.example/idp/audit"
 	"xaa.example/idp/outbox"
 	"xaa.example/idp/provisioning"
+	"xaa.example/idp/samlidp"
 	"xaa.example/idp/throttle"
 	"xaa.example/idp/transmitter"
 	"xaa.example/shared/oauth"
@@ -33,7 +33,7 @@ type Server struct {
 	cfg     Config
 	store   *store
 	op      *op.Provider
-	saml    *saml.IdentityProvider
+	saml    *samlidp.IdP
 	clients *oauth.StaticClients
 	handler http.Handler
 	// throttle slows password guessing (package throttle).
@@ -139,8 +139,7 @@ func (s *Server) routes() http.Handler {
 	r.GET(pathActivate, s.serveActivate)
 	r.POST(pathActivate, s.serveActivateDecision)
 	r.GET(pathUserinfo, gin.WrapH(http.HandlerFunc(s.serveUserinfo)))
-	r.GET(pathSAMLMetadata, gin.WrapF(s.serveSAMLMetadata))
-	r.GET(pathSAMLSSO, gin.WrapF(s.serveSAMLSSO))
+	s.saml.Routes(r)
 	s.signals.Routes(r)
 	r.GET("/", s.serveIndex)
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "The identity provider")

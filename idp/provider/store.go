@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -70,56 +69,10 @@ func (c Connection) Offered() []string { return strings.Fields(c.OfferedScopes) 
 // Allows reports whether the connection allows scope.
 func (c Connection) Allows(scope string) bool { return oauth.ParseScopes(c.AllowedScopes).Has(scope) }
 
-// SAMLApp is the admin's choice, for a registered SAML service provider,
-// of which organisations sign in to that app with SAML 2.0: their people
-// get SAML responses for it and no OpenID Connect sign-in for its client;
-// everyone else signs in to it with OpenID Connect. (In Okta, a SAML and an
-// OIDC integration of one app, each assigned to its people.)
-//
-// An app is registered by the IdP's configuration (the wiki AS and the todo
-// AS, each with the OAuth client that speaks for it) or by an administrator
-// in the console (any SAML 2.0 service provider, with no client: its people
-// sign in to it with SAML, and nothing exchanges its assertions).
-type SAMLApp struct {
-	EntityID string `gorm:"primaryKey;size:255"`
-	// Name is what the console calls the app.
-	Name string `gorm:"size:255"`
-	// ClientID is the OAuth client that speaks for the app at the token
-	// endpoint; "" for an app an administrator added.
-	ClientID string `gorm:"index;size:255;not null"`
-	// ACSURL is where responses are posted (HTTP-POST binding).
-	ACSURL string `gorm:"size:2048"`
-	// Metadata is the service provider's metadata as the administrator
-	// gave it, "" when they gave the fields alone: its signing keys verify
-	// its AuthnRequests (see GetServiceProvider).
-	Metadata string `gorm:"type:text"`
-	// Configured apps come from the IdP's configuration, which the console
-	// does not remove.
-	Configured bool
-	OrgIDs     string `gorm:"size:1024"` // space-separated
-	UpdatedAt  time.Time
-}
-
-// Title is the app's name for people.
-func (a SAMLApp) Title() string {
-	switch {
-	case a.Name != "":
-		return a.Name
-	case a.ClientID != "":
-		return a.ClientID
-	}
-	return a.EntityID
-}
-
-// SignsInBySAML reports whether orgID's people sign in to the app by SAML.
-func (a SAMLApp) SignsInBySAML(orgID string) bool {
-	return slices.Contains(strings.Fields(a.OrgIDs), orgID)
-}
-
 type store struct{ db *gorm.DB }
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &DeviceCode{}, &SAMLApp{})
+	return db.AutoMigrate(&Org{}, &User{}, &Connection{}, &DeviceCode{})
 }
 
 // openStore migrates the IdP's tables and seeds the organisations, people
@@ -204,31 +157,6 @@ func (s *store) seed(ctx context.Context, cfg *Config) error {
 				Enabled:            !c.Disabled,
 			}).Error
 			if err != nil {
-				return err
-			}
-		}
-		for _, sp := range cfg.SAMLServiceProviders {
-			// The configuration says where a configured app's responses go
-			// and which client speaks for it, at every start; the admin's
-			// choice of organisations is kept.
-			res := tx.Model(&SAMLApp{}).Where("entity_id = ?", sp.EntityID).
-				Updates(map[string]any{"acs_url": sp.ACSURL, "client_id": sp.ClientID, "configured": true})
-			if res.Error != nil {
-				return res.Error
-			}
-			if res.RowsAffected > 0 {
-				continue
-			}
-			var ids []string
-			for _, domain := range sp.Orgs {
-				id, ok := orgIDs[domain]
-				if !ok {
-					return errors.New("SAML app " + sp.EntityID + " names " + domain + ", which is no organisation here")
-				}
-				ids = append(ids, id)
-			}
-			app := SAMLApp{EntityID: sp.EntityID, Name: sp.ClientID, ClientID: sp.ClientID, ACSURL: sp.ACSURL, Configured: true, OrgIDs: strings.Join(ids, " ")}
-			if err := tx.Create(&app).Error; err != nil {
 				return err
 			}
 		}
@@ -388,53 +316,14 @@ func (s *store) orgs(ctx context.Context) ([]Org, error) {
 	return orgs, s.db.WithContext(ctx).Order("domain").Find(&orgs).Error
 }
 
-func (s *store) samlApps(ctx context.Context) ([]SAMLApp, error) {
-	var apps []SAMLApp
-	return apps, s.db.WithContext(ctx).Order("entity_id").Find(&apps).Error
-}
-
-func (s *store) samlApp(ctx context.Context, entityID string) (*SAMLApp, error) {
-	var a SAMLApp
-	err := s.db.WithContext(ctx).Take(&a, "entity_id = ?", entityID).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, storage.ErrNotFound
+// orgIDsByDomain is every organisation's id by its email domain.
+func (s *store) orgIDsByDomain(ctx context.Context) (map[string]string, error) {
+	orgs, err := s.orgs(ctx)
+	ids := map[string]string{}
+	for _, o := range orgs {
+		ids[o.Domain] = o.ID
 	}
-	return &a, err
-}
-
-// samlOnly is the SAML app of clientID whose organisations include orgID,
-// if there is one: that organisation's people sign in to the app by SAML,
-// not by OpenID Connect.
-func (s *store) samlOnly(ctx context.Context, clientID, orgID string) (*SAMLApp, error) {
-	var apps []SAMLApp
-	if err := s.db.WithContext(ctx).Where("client_id = ?", clientID).Find(&apps).Error; err != nil {
-		return nil, err
-	}
-	for _, a := range apps {
-		if a.SignsInBySAML(orgID) {
-			return &a, nil
-		}
-	}
-	return nil, nil
-}
-
-func (s *store) saveSAMLApp(ctx context.Context, a *SAMLApp) error {
-	return s.db.WithContext(ctx).Save(a).Error
-}
-
-// addSAMLApp registers a new app; storage.ErrAlreadyExists if its entity ID
-// is registered already.
-func (s *store) addSAMLApp(ctx context.Context, a *SAMLApp) error {
-	return storage.Translate(s.db.WithContext(ctx).Create(a).Error)
-}
-
-// removeSAMLApp removes an app an administrator added.
-func (s *store) removeSAMLApp(ctx context.Context, entityID string) error {
-	res := s.db.WithContext(ctx).Where("entity_id = ? AND NOT configured", entityID).Delete(&SAMLApp{})
-	if res.Error == nil && res.RowsAffected == 0 {
-		return storage.ErrNotFound
-	}
-	return res.Error
+	return ids, err
 }
 
 func (s *store) org(ctx context.Context, id string) (*Org, error) {

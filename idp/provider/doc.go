@@ -1,10 +1,26 @@
 // Package provider is the local enterprise identity provider: what Okta is
 // in the real deployment, small enough to read in one sitting. It signs
-// users in (OIDC authorization code with PKCE S256, refresh tokens), and
-// issues ID-JAGs through the token exchange grant for the managed
-// connections an admin has enabled (docs/PROTOCOL.md, checks E1 to E7).
+// users in (OIDC authorization code with PKCE S256, refresh tokens, the
+// device grant for agents), and issues ID-JAGs through the token exchange
+// grant for the managed connections an admin has enabled
+// (docs/PROTOCOL.md, checks E1 to E7).
 //
 // It serves Okta's org authorization server paths (/oauth2/v1/...) behind
 // standard discovery, so relying parties cannot tell the two apart.
 // It must not depend on the apps or their authorization servers.
+//
+// The provider wires the IdP's parts, each a package of its own:
+//
+//	idp/audit         the audit log (audit_events): every decision and change
+//	idp/outbox        deliveries that retry (provisioning pushes, SETs)
+//	idp/provisioning  SCIM pushes to the apps
+//	idp/samlidp       the SAML 2.0 IdP and the SAML apps it answers
+//	idp/throttle      password guessing slowed per account and address
+//	idp/transmitter   the Shared Signals transmitter (streams, SETs)
+//
+// and keeps what is the IdP's own: its people, organisations and
+// connections (store.go), sign-in (authorize.go), the token exchange and
+// its SAML path (grant_tokenexchange.go, saml_exchange.go), the device
+// grant (device.go), and the admin console (admin.go), whose handlers save
+// a change and tell the parts that act on it (changes.go).
 package provider

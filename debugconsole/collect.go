@@ -35,6 +35,9 @@ type Step struct {
 	// side that did (an Okta org records nothing for us: its steps are seen
 	// from the caller's side).
 	Seen string
+	// Explain says what the step is for, when its sender named it
+	// (stepTexts).
+	Explain string
 	// Depth is how many steps this one is made within: the todo AS's key
 	// fetch during a redeem is at depth 1.
 	Depth int
@@ -99,6 +102,9 @@ func pair(all []trace.Step) []Step {
 	var out []Step
 	for _, c := range clients {
 		step := Step{From: c.From, To: c.To, Step: c, Seen: "sender"}
+		if label, explain := stepWords(c); label != "" {
+			step.Label, step.Explain = label, explain
+		}
 		for i, s := range servers {
 			if used[i] || s.From != c.Service || s.Method != c.Method || !strings.HasSuffix(pathOf(c.URL), s.URL) {
 				continue
@@ -107,9 +113,10 @@ func pair(all []trace.Step) []Step {
 				continue
 			}
 			used[i] = true
-			label, explain, url := c.Label, c.Explain, c.URL
+			label, id, vars, url := step.Label, c.StepID, c.Vars, c.URL
 			step.Step = s
-			step.Label, step.Explain, step.URL = firstOf(label, s.Label), explain, url
+			step.StepID, step.Vars = id, vars
+			step.Label, step.URL = firstOf(label, s.Label), url
 			step.To, step.Seen = s.To, "both"
 			break
 		}

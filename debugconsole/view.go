@@ -403,7 +403,7 @@ resp, err := xaaclient.Redeem(ctx, http.DefaultClient, %q,
 	idJAG, oauth.ParseScopes(%q))
 // resp.AccessToken is a Bearer token for the resource.`, s.URL, param(s, "scope"))
 	}
-	if strings.Contains(s.Label, "API") || strings.Contains(s.URL, "/api/") {
+	if s.StepID == trace.StepAPIBearer || s.StepID == trace.StepAPIDPoP || strings.Contains(s.URL, "/api/") {
 		return fmt.Sprintf(`// Call the resource with the access token (RFC 6750).
 resp, err := xaaclient.Call(ctx, http.DefaultClient, %q, %q, accessToken, nil, nil)
 defer resp.Body.Close()`, s.Method, s.URL)

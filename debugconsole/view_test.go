@@ -60,9 +60,9 @@ func TestDiagramNestsAndAnswers(t *testing.T) {
 	t0 := time.Now()
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
 	all := []trace.Step{
-		{Service: "wiki", Side: "client", From: "wiki", To: "todo-as", Method: "POST", URL: "http://as/token", Label: "Redeem the ID-JAG for an access token at the todo authorization server", Start: at(0), Duration: 10 * time.Millisecond, Status: 200},
+		{Service: "wiki", Side: "client", From: "wiki", To: "todo-as", Method: "POST", URL: "http://as/token", StepID: trace.StepRedeem, Start: at(0), Duration: 10 * time.Millisecond, Status: 200},
 		{Service: "todo-as", Side: "client", From: "todo-as", To: "idp", Method: "GET", URL: "http://idp/keys", Label: "GET /keys", Start: at(2), Duration: 3 * time.Millisecond, Status: 200},
-		{Service: "wiki", Side: "client", From: "wiki", To: "todo", Method: "GET", URL: "http://todo/api/todos", Label: "Call the todo API", Start: at(20), Duration: 2 * time.Millisecond, Status: 403, Response: trace.Message{Body: `{"error":"insufficient_scope"}`}},
+		{Service: "wiki", Side: "client", From: "wiki", To: "todo", Method: "GET", URL: "http://todo/api/todos", StepID: trace.StepAPIBearer, Start: at(20), Duration: 2 * time.Millisecond, Status: 403, Response: trace.Message{Body: `{"error":"insufficient_scope"}`}},
 	}
 	steps := pair(all)
 	if steps[1].Depth != 1 || steps[0].Depth != 0 || steps[2].Depth != 0 {

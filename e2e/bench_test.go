@@ -25,6 +25,7 @@ import (
 	"xaa.example/shared/demo"
 	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/storage/storagetest"
+	"xaa.example/shared/trace"
 )
 
 // BenchmarkFullChain is one My todos with no access token held: the token
@@ -316,9 +317,9 @@ func addHops(hops map[string]time.Duration, s *stack) {
 	}
 	for _, step := range s.traces["wiki"].Steps(runs[0].ID) {
 		switch {
-		case strings.HasPrefix(step.Label, "Exchange"):
+		case step.StepID == trace.StepExchange:
 			hops["exchange"] += step.Duration
-		case strings.HasPrefix(step.Label, "Redeem"):
+		case step.StepID == trace.StepRedeem:
 			hops["redeem"] += step.Duration
 		case strings.Contains(step.URL, "/api/"):
 			hops["api"] += step.Duration

@@ -46,8 +46,7 @@ func (g *relayGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oaut
 		return nil, err
 	}
 	trace.PassDetail(ctx, xaaclient.CheckIdPToken, subjectWords(idpTokenType)+" from "+t.IdP.Issuer)
-	ctx = trace.WithStep(ctx, "Ask the IdP for an ID-JAG",
-		"The wiki's authorization server sends the same token exchange to the enterprise IdP, with the user's IdP ID token as subject token and its own client credentials there.")
+	ctx = trace.WithStep(ctx, trace.StepRelay, idpTokenType)
 	md, err := t.rp.Upstream.Metadata(ctx)
 	if err != nil {
 		return nil, oauth.TemporarilyUnavailable("the enterprise IdP could not be reached").WithCause(err)
@@ -201,8 +200,7 @@ func (g *relayGrant) exchangeAssertion(ctx context.Context, t *tenant, assertion
 	if t.SAMLDirect || assertion == "" || t.IdP.TokenIssuer == "" {
 		return nil
 	}
-	ctx = trace.WithStep(ctx, "Exchange the SAML assertion for a refresh token",
-		"The ID-JAG draft's SAML path: the wiki AS presents the signed assertion to the IdP (token exchange, subject_token_type saml2) and gets a refresh token, which it uses later as the subject token of its ID-JAG requests.")
+	ctx = trace.WithStep(ctx, trace.StepSAMLExchange)
 	md, err := t.rp.Upstream.Metadata(ctx)
 	if err != nil {
 		return err

@@ -110,7 +110,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	info, _ := req.Context().Value(stepKey).(stepInfo)
 	step := Step{
 		Trace: id, Service: t.store.Service, Side: "client", From: t.store.Service, To: req.URL.Host,
-		Label: info.label, Explain: info.explain, Method: req.Method, URL: req.URL.String(), Start: t.store.Now(),
+		StepID: info.id, Vars: info.vars, Method: req.Method, URL: req.URL.String(), Start: t.store.Now(),
 	}
 	var body []byte
 	if req.Body != nil && req.GetBody != nil {

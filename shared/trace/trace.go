@@ -44,13 +44,18 @@ type Check struct {
 // Step is one HTTP exchange, as its sender (client side) or its receiver
 // (server side) saw it.
 type Step struct {
-	Trace    string        `json:"trace"`
-	Service  string        `json:"service"` // who recorded it
-	Side     string        `json:"side"`    // "server" or "client"
-	From     string        `json:"from"`
-	To       string        `json:"to"`
+	Trace   string `json:"trace"`
+	Service string `json:"service"` // who recorded it
+	Side    string `json:"side"`    // "server" or "client"
+	From    string `json:"from"`
+	To      string `json:"to"`
+	// StepID is what the sender made the request for, and Vars the values
+	// its words need (WithStep); the console says it in words.
+	StepID StepID   `json:"step,omitempty"`
+	Vars   []string `json:"vars,omitempty"`
+	// Label names a received request by what it asks for (Label), when no
+	// sender named it.
 	Label    string        `json:"label,omitempty"`
-	Explain  string        `json:"explain,omitempty"`
 	Method   string        `json:"method"`
 	URL      string        `json:"url"`
 	Status   int           `json:"status"`
@@ -84,12 +89,15 @@ func ID(ctx context.Context) string {
 	return id
 }
 
-type stepInfo struct{ label, explain string }
+type stepInfo struct {
+	id   StepID
+	vars []string
+}
 
-// WithStep names the requests made with ctx and says in a sentence what
-// they are for.
-func WithStep(ctx context.Context, label, explain string) context.Context {
-	return context.WithValue(ctx, stepKey, stepInfo{label, explain})
+// WithStep says what the requests made with ctx are for: a step of the
+// chain, and the values its words need.
+func WithStep(ctx context.Context, id StepID, vars ...string) context.Context {
+	return context.WithValue(ctx, stepKey, stepInfo{id, vars})
 }
 
 type checkList struct {
@@ -266,11 +274,11 @@ func Label(r *http.Request, body []byte) string {
 	return r.Method + " " + r.URL.Path
 }
 
-// WithStepDefault names the requests made with ctx unless a caller has
-// named them already.
-func WithStepDefault(ctx context.Context, label, explain string) context.Context {
+// WithStepDefault says what the requests made with ctx are for, unless a
+// caller has said it already.
+func WithStepDefault(ctx context.Context, id StepID, vars ...string) context.Context {
 	if _, ok := ctx.Value(stepKey).(stepInfo); ok {
 		return ctx
 	}
-	return WithStep(ctx, label, explain)
+	return WithStep(ctx, id, vars...)
 }

@@ -153,7 +153,7 @@ var scenarios = []scenario{
 			if _, p := a.redeemStep(ctx, idjag, readScope); p != nil {
 				return p
 			}
-			_, p = a.redeemStep(trace.WithStep(ctx, "Redeem the same ID-JAG again", "An attacker who copied the ID-JAG tries it a second time."), idjag, readScope)
+			_, p = a.redeemStep(trace.WithStep(ctx, trace.StepReplayIDJAG), idjag, readScope)
 			return p
 		}},
 	{Key: "expired", Title: "An expired ID-JAG", Explain: "The local IdP signs an ID-JAG that expired five minutes ago (a demo-only request); the todo AS refuses it (check 7).",
@@ -198,7 +198,7 @@ var scenarios = []scenario{
 				Todos []todoItem `json:"todos"`
 			}
 			stolen := &AccessToken{Token: redeemed.AccessToken, TokenType: "Bearer"}
-			_, p = a.doAPI(trace.WithStep(ctx, "Use the token as a Bearer token", "An attacker who copied the access token, but not the wiki's key, sends it as a bearer token."), stolen, http.MethodGet, "/todos", nil, &out)
+			_, p = a.doAPI(trace.WithStep(ctx, trace.StepStolenBearer), stolen, http.MethodGet, "/todos", nil, &out)
 			if p == nil {
 				return nil
 			}
@@ -207,7 +207,7 @@ var scenarios = []scenario{
 				return &chainProblem{Title: "No key", Message: err.Error()}
 			}
 			signer, _ := dpop.NewSigner(thief)
-			resp, err := xaaclient.Call(trace.WithStep(ctx, "Use the token with the attacker's own key", "The attacker signs a DPoP proof with a key of their own: its thumbprint is not the token's cnf.jkt."),
+			resp, err := xaaclient.Call(trace.WithStep(ctx, trace.StepStolenOwnKey),
 				a.http, http.MethodGet, a.cfg.TodoAPIURL+"/todos", redeemed.AccessToken, signer, nil)
 			if err != nil {
 				return &chainProblem{Title: "The todo app is not answering", Message: err.Error()}

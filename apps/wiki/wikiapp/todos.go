@@ -241,9 +241,7 @@ func (a *App) exchangeStep(ctx context.Context, target xaaclient.IDJAGRequest) (
 	// The wiki proves its key to its AS, which asks the IdP for an ID-JAG
 	// bound to it; RequestIDJAG checks the ID-JAG came back bound.
 	creds.DPoP = a.dpop
-	ctx = trace.WithStep(ctx, "Exchange the ID token for an ID-JAG",
-		"Token exchange (RFC 8693) at the wiki's authorization server, which forwards it to the IdP. The IdP checks whether an administrator connected the wiki to "+
-			a.targetName(target.Audience)+" and, only if so, signs an ID-JAG for it, with at most the scopes the connection allows (asked for: "+target.Scope.String()+").")
+	ctx = trace.WithStep(ctx, trace.StepExchange, a.targetName(target.Audience), target.Scope.String())
 	target.SubjectToken = idToken
 	idjag, err := xaaclient.RequestIDJAG(ctx, a.http, wikiAS.TokenEndpoint, creds, target)
 	if err != nil {
@@ -271,8 +269,7 @@ func (a *App) redeemStep(ctx context.Context, idjag string, scope oauth.Scopes) 
 		return nil, err
 	}
 	creds.DPoP = a.dpop
-	ctx = trace.WithStepDefault(ctx, "Redeem the ID-JAG for an access token",
-		"JWT bearer grant (RFC 7523) at the todo authorization server. It verifies the ID-JAG's signature with the IdP's keys, its audience, lifetime, client and single use, maps the user, and issues an access token for the todo API.")
+	ctx = trace.WithStepDefault(ctx, trace.StepRedeem)
 	redeemed, err := xaaclient.Redeem(ctx, a.http, todoAS.TokenEndpoint, creds, idjag, scope)
 	if err != nil {
 		return nil, explain(err, "redeem")
@@ -283,7 +280,7 @@ func (a *App) redeemStep(ctx context.Context, idjag string, scope oauth.Scopes) 
 // discover reads an authorization server's metadata (RFC 8414, else OpenID
 // Connect discovery): its token endpoint and how clients authenticate there.
 func (a *App) discover(ctx context.Context, up *signin.Upstream, name string) (*signin.Metadata, error) {
-	ctx = trace.WithStep(ctx, "Discover "+name, "Authorization server metadata (RFC 8414, else OpenID Connect discovery): where the server's token endpoint and keys are, and how clients authenticate there. Fetched once, then kept.")
+	ctx = trace.WithStep(ctx, trace.StepDiscover, name)
 	md, err := up.Metadata(ctx)
 	if err != nil {
 		return nil, &chainProblem{Title: "A server is not answering", Message: "The wiki could not reach " + name + " at " + up.Issuer + ", or found no authorization server metadata there. Is it running?", Detail: err.Error()}
@@ -305,12 +302,11 @@ func (a *App) credentials(md *signin.Metadata, id, secret, method string) (xaacl
 // answer into out.
 func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string, body []byte, out any) (int, error) {
 	var signer *dpop.Signer
-	explain := "An ordinary API call with the access token as a Bearer token. The todo API checks the token's signature, issuer, audience, expiry and scope."
+	step := trace.StepAPIBearer
 	if strings.EqualFold(token.TokenType, dpop.TokenType) {
-		signer = a.dpop
-		explain = "The access token is bound to the wiki's key: it goes as Authorization: DPoP with a fresh proof for this request (RFC 9449). The todo API checks the token, then the proof: its key is the token's cnf.jkt, its htm and htu this request, its ath this token."
+		signer, step = a.dpop, trace.StepAPIDPoP
 	}
-	ctx = trace.WithStep(ctx, "Call the todo API with the access token", explain)
+	ctx = trace.WithStepDefault(ctx, step)
 	var reader io.Reader
 	if body != nil {
 		reader = bytes.NewReader(body)

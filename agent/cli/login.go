@@ -30,7 +30,6 @@ func (a *Agent) login(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("no local port to receive the sign-in on: %w", err)
 	}
-	defer ln.Close()
 	oc := &oauth2.Config{
 		ClientID: a.cfg.ClientID, ClientSecret: a.cfg.ClientSecret, Endpoint: provider.Endpoint(),
 		RedirectURL: fmt.Sprintf("http://127.0.0.1:%d/callback", ln.Addr().(*net.TCPAddr).Port),
@@ -40,52 +39,11 @@ func (a *Agent) login(ctx context.Context) error {
 	fmt.Fprintf(a.out, "Open this address in your browser to sign in:\n\n  %s\n\nWaiting for the sign-in…\n",
 		oc.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)))
 
-	type result struct {
-		code string
-		err  error
+	code, err := awaitCode(ctx, ln, state, 10*time.Minute)
+	if err != nil {
+		return err
 	}
-	results := make(chan result, 1)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/callback" {
-			http.NotFound(w, r)
-			return
-		}
-		q := r.URL.Query()
-		var res result
-		switch {
-		case q.Get("state") != state:
-			res.err = errors.New("the sign-in answered another request (state mismatch); run agent login again")
-		case q.Get("error") != "":
-			res.err = fmt.Errorf("the identity provider refused the sign-in: %s %s", q.Get("error"), q.Get("error_description"))
-		default:
-			res.code = q.Get("code")
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		if res.err != nil {
-			fmt.Fprintf(w, "<!doctype html><title>Agent</title><p>%s</p>", html.EscapeString(res.err.Error()))
-		} else {
-			fmt.Fprint(w, "<!doctype html><title>Agent</title><p>Signed in. You can close this tab and go back to the terminal.</p>")
-		}
-		select {
-		case results <- res:
-		default:
-		}
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	defer srv.Close()
-
-	var res result
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-time.After(10 * time.Minute):
-		return errors.New("no sign-in within ten minutes; run agent login again")
-	case res = <-results:
-	}
-	if res.err != nil {
-		return res.err
-	}
-	tok, err := oc.Exchange(up.Context(ctx), res.code, oauth2.VerifierOption(verifier))
+	tok, err := oc.Exchange(up.Context(ctx), code, oauth2.VerifierOption(verifier))
 	if err != nil {
 		return fmt.Errorf("the identity provider did not accept the sign-in's code: %w", err)
 	}
@@ -157,4 +115,57 @@ func (a *Agent) idToken(ctx context.Context, s *state) (string, error) {
 		s.RefreshToken = v.RefreshToken
 	}
 	return s.IDToken, a.save(s)
+}
+
+// awaitCode serves the loopback redirect (RFC 8252 §7.3) on ln until the
+// authorization response for state arrives, and returns its code. The
+// browser gets its whole page before the server stops: Shutdown waits for
+// the answer in flight, where Close would cut it off.
+func awaitCode(ctx context.Context, ln net.Listener, state string, wait time.Duration) (string, error) {
+	type result struct {
+		code string
+		err  error
+	}
+	results := make(chan result, 1)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/callback" {
+			http.NotFound(w, r)
+			return
+		}
+		q := r.URL.Query()
+		var res result
+		switch {
+		case q.Get("state") != state:
+			res.err = errors.New("the sign-in answered another request (state mismatch); run agent login again")
+		case q.Get("error") != "":
+			res.err = fmt.Errorf("the identity provider refused the sign-in: %s %s", q.Get("error"), q.Get("error_description"))
+		default:
+			res.code = q.Get("code")
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if res.err != nil {
+			fmt.Fprintf(w, "<!doctype html><title>Agent</title><p>%s</p>", html.EscapeString(res.err.Error()))
+		} else {
+			fmt.Fprint(w, "<!doctype html><title>Agent</title><p>Signed in. You can close this tab and go back to the terminal.</p>")
+		}
+		select {
+		case results <- res:
+		default:
+		}
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer func() {
+		stop, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(stop)
+	}()
+
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-time.After(wait):
+		return "", fmt.Errorf("no sign-in within %d minutes; run agent login again", int(wait.Minutes()))
+	case res := <-results:
+		return res.code, res.err
+	}
 }

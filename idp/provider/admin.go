@@ -14,6 +14,7 @@ import (
 
 	"xaa.example/idp/audit"
 	"xaa.example/idp/provisioning"
+	"xaa.example/idp/store"
 	"xaa.example/shared/op"
 
 	"github.com/gin-gonic/gin"
@@ -67,7 +68,7 @@ func (s *Server) requireAdmin(c *gin.Context) {
 		c.Abort()
 		return
 	}
-	u, err := s.store.user(ctx, uid)
+	u, err := s.store.User(ctx, uid)
 	if err != nil || u.Disabled || !u.Admin {
 		c.Abort()
 		m := s.meta()
@@ -101,7 +102,7 @@ func (s *Server) renderAdmin(c *gin.Context, status int, tab string, body func(a
 	u, _ := c.Get(adminKey)
 	m := s.meta()
 	m.Title = "Admin · " + tab
-	m.User = u.(*User).Name
+	m.User = u.(*store.User).Name
 	m.SignOut = "/logout"
 	v := adminView{Tab: tab, CSRF: s.adminCSRF(c), Flash: flash, Problem: problem}
 	web.Render(c, status, web.Layout(m, adminPage(v, body(v))))
@@ -112,7 +113,7 @@ func (s *Server) adminConnections(c *gin.Context) {
 }
 
 func (s *Server) renderConnections(c *gin.Context, status int, flash, problem string) {
-	conns, err := s.store.connections(c.Request.Context())
+	conns, err := s.store.Connections(c.Request.Context())
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Connections unavailable", "The connections could not be loaded.")
 		return
@@ -126,7 +127,7 @@ var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
 func (s *Server) adminUpdateConnection(c *gin.Context) {
 	ctx := c.Request.Context()
 	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
-	conn, err := s.store.connection(ctx, uint(id))
+	conn, err := s.store.Connection(ctx, uint(id))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such connection", "That connection does not exist.")
 		return
@@ -165,18 +166,18 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 		s.renderConnections(c, http.StatusBadRequest, "", "Unknown action.")
 		return
 	}
-	if err := s.store.saveConnection(ctx, &conn); err != nil {
+	if err := s.store.SaveConnection(ctx, &conn); err != nil {
 		s.cfg.Log.Error("save connection", "err", err)
 		s.renderConnections(c, http.StatusInternalServerError, "", "The connection could not be saved.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: admin.(*User), Event: audit.ConnectionUpdated, Target: conn.Name(), Before: before, After: describeConnection(conn),
+	s.changed(ctx, adminChange{Admin: admin.(*store.User), Event: audit.ConnectionUpdated, Target: conn.Name(), Before: before, After: describeConnection(conn),
 		Connection: &connectionChange{Conn: conn, Disabled: wasEnabled && !conn.Enabled, Narrowed: conn.Enabled && narrowed(wasAllowed, conn.AllowedScopes)}})
 	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+url.QueryEscape(flash))
 }
 
 // describeConnection is a connection's settings, for the audit log.
-func describeConnection(c Connection) string {
+func describeConnection(c store.Connection) string {
 	state := "disabled"
 	if c.Enabled {
 		state = "enabled"
@@ -196,7 +197,7 @@ func (s *Server) adminUsers(c *gin.Context) {
 }
 
 func (s *Server) renderUsers(c *gin.Context, status int, flash, problem string) {
-	users, orgs, err := s.store.usersAndOrgs(c.Request.Context())
+	users, orgs, err := s.store.UsersAndOrgs(c.Request.Context())
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Users unavailable", "The users could not be loaded.")
 		return
@@ -229,7 +230,7 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 		refuse("The first password must be 8 to 72 characters long.")
 		return
 	}
-	org, err := s.store.orgByEmail(ctx, email)
+	org, err := s.store.OrgByEmail(ctx, email)
 	if err != nil {
 		refuse("No organisation here has the domain of " + email + ".")
 		return
@@ -239,8 +240,8 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The person could not be added.")
 		return
 	}
-	u := &User{ID: oktaID("00u"), OrgID: org.ID, Email: email, Name: name, PasswordHash: hash}
-	if err := s.store.createUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
+	u := &store.User{OrgID: org.ID, Email: email, Name: name, PasswordHash: hash}
+	if err := s.store.CreateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
 		refuse("Someone with the email " + email + " exists already.")
 		return
 	} else if err != nil {
@@ -266,7 +267,7 @@ func (s *Server) adminDeleteUser(c *gin.Context) {
 		web.RenderError(c, http.StatusBadRequest, "Not allowed", "You cannot delete your own account.")
 		return
 	}
-	if err := s.store.deleteUser(ctx, u.ID); err != nil {
+	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
 		s.cfg.Log.Error("delete user", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Not deleted", "The person could not be deleted.")
 		return
@@ -374,21 +375,21 @@ func (s *Server) adminUnlockUser(c *gin.Context) {
 }
 
 // adminOf is the signed-in admin requireAdmin let through.
-func adminOf(c *gin.Context) *User {
+func adminOf(c *gin.Context) *store.User {
 	a, _ := c.Get(adminKey)
-	return a.(*User)
+	return a.(*store.User)
 }
 
 // adminAndUser returns the signed-in admin and the user the request names,
 // or shows that there is no such user.
-func (s *Server) adminAndUser(c *gin.Context) (admin, u *User, ok bool) {
+func (s *Server) adminAndUser(c *gin.Context) (admin, u *store.User, ok bool) {
 	a, _ := c.Get(adminKey)
-	u, err := s.store.user(c.Request.Context(), c.Param("id"))
+	u, err := s.store.User(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such user", "That user does not exist.")
 		return nil, nil, false
 	}
-	return a.(*User), u, true
+	return a.(*store.User), u, true
 }
 
 func (s *Server) adminToggleUser(c *gin.Context) {
@@ -402,7 +403,7 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 		return
 	}
 	u.Disabled = !u.Disabled
-	if err := s.store.setDisabled(ctx, u); err != nil {
+	if err := s.store.SetDisabled(ctx, u); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The user could not be updated.")
 		return
 	}
@@ -426,7 +427,7 @@ func (s *Server) adminApps(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Apps unavailable", "The SAML apps could not be loaded.")
 		return
 	}
-	orgs, err := s.store.orgs(ctx)
+	orgs, err := s.store.Orgs(ctx)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Apps unavailable", "The organisations could not be loaded.")
 		return
@@ -446,7 +447,7 @@ func (s *Server) adminSignInProtocol(c *gin.Context) {
 		web.RenderError(c, http.StatusNotFound, "No such app", "That SAML app is not registered here.")
 		return
 	}
-	org, err := s.store.org(ctx, c.PostForm("org_id"))
+	org, err := s.store.Org(ctx, c.PostForm("org_id"))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such organisation", "That organisation does not exist.")
 		return
@@ -555,7 +556,7 @@ func (s *Server) adminRotateKeys(c *gin.Context) {
 		return
 	}
 	admin, _ := c.Get(adminKey)
-	s.changed(c.Request.Context(), adminChange{Admin: admin.(*User), Event: audit.KeyRotated, Target: "the IdP's signing keys", After: "new key " + kid + " published"})
+	s.changed(c.Request.Context(), adminChange{Admin: admin.(*store.User), Event: audit.KeyRotated, Target: "the IdP's signing keys", After: "new key " + kid + " published"})
 	flash := "New signing key " + kid + " is published; it signs from " + s.cfg.Now().Add(s.op.Keys.PrePublish).UTC().Format("15:04:05") + " UTC."
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(flash))
 }

@@ -10,7 +10,7 @@ import (
 // auditSignIn records a failed sign-in: who was tried, from where, why.
 func (s *Server) auditSignIn(ctx context.Context, email, addr, reason string) {
 	row := audit.Event{Time: s.cfg.Now().UTC(), Event: audit.SignInFailed, Outcome: "refused", UserEmail: email, Reason: reason + " (from " + addr + ")"}
-	if u, err := s.store.userByEmail(ctx, email); err == nil {
+	if u, err := s.store.UserByEmail(ctx, email); err == nil {
 		row.UserID = u.ID
 	}
 	s.auditLog.Record(ctx, &row)
@@ -30,7 +30,7 @@ func (s *Server) auditExchange(ctx context.Context, e exchange.Event) {
 		row.Event, row.Outcome = audit.IDJAGRefused, "refused"
 	}
 	if e.Subject != "" && row.UserEmail == "" {
-		if u, err := s.store.user(ctx, e.Subject); err == nil {
+		if u, err := s.store.User(ctx, e.Subject); err == nil {
 			row.UserEmail = u.Email
 		}
 	}

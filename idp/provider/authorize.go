@@ -58,7 +58,7 @@ func (s *Server) serveAuthorize(c *gin.Context) {
 	}
 	ctx := c.Request.Context()
 	if uid, authTime := s.op.SignedIn(ctx); uid != "" {
-		if u, err := s.store.user(ctx, uid); err == nil && !u.Disabled {
+		if u, err := s.store.User(ctx, uid); err == nil && !u.Disabled {
 			// Single sign-on: an IdP session answers at once.
 			s.issueCode(c, ar, u.ID, authTime)
 			return
@@ -95,7 +95,7 @@ func (s *Server) serveLogin(c *gin.Context) {
 		s.tooManyAttempts(c, ar, next, email, addr, wait)
 		return
 	}
-	u, err := s.store.checkPassword(ctx, email, c.PostForm("password"))
+	u, err := s.store.CheckPassword(ctx, email, c.PostForm("password"))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		wait := s.signInFailed(ctx, now, email, addr)
@@ -115,7 +115,7 @@ func (s *Server) serveLogin(c *gin.Context) {
 	}
 	// The app asked for a person of one organisation (login_hint): an
 	// account of another one does not answer that request.
-	if org, err := s.store.orgByEmail(ctx, c.PostForm("login_hint")); err == nil && org.ID != u.OrgID {
+	if org, err := s.store.OrgByEmail(ctx, c.PostForm("login_hint")); err == nil && org.ID != u.OrgID {
 		s.renderLogin(c, ar, http.StatusForbidden, "This account does not belong to "+org.Name+". Sign in with your "+org.Name+" account.", next)
 		return
 	}
@@ -176,7 +176,7 @@ func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem
 	m := s.meta()
 	m.Title = "Sign in"
 	orgName := ""
-	if org, err := s.store.orgByEmail(ctx, ar.LoginHint); err == nil {
+	if org, err := s.store.OrgByEmail(ctx, ar.LoginHint); err == nil {
 		orgName = org.Name
 	}
 	web.Render(c, status, web.Layout(m, loginPage(loginView{
@@ -208,6 +208,12 @@ func (s *Server) formCSRF(c *gin.Context) string {
 	return csrf
 }
 
+// forms are the IdP's CSRF-guarded forms, for the parts that show one.
+type forms struct{ s *Server }
+
+func (f forms) Token(c *gin.Context) string { return f.s.formCSRF(c) }
+func (f forms) Valid(c *gin.Context) bool   { return f.s.formCSRFValid(c) }
+
 // formCSRFValid reports whether a posted form carries the cookie's token.
 func (s *Server) formCSRFValid(c *gin.Context) bool {
 	want, _ := c.Cookie(s.csrfCookie())
@@ -233,7 +239,7 @@ func (s *Server) issueCode(c *gin.Context, ar authRequest, userID string, authTi
 // samlOnlyRefusal is access_denied when userID's organisation signs in to
 // clientID's app with SAML, else nil.
 func (s *Server) samlOnlyRefusal(ctx context.Context, clientID, userID string) *oauth.Error {
-	u, err := s.store.user(ctx, userID)
+	u, err := s.store.User(ctx, userID)
 	if err != nil {
 		return oauth.ServerError(err)
 	}
@@ -245,7 +251,7 @@ func (s *Server) samlOnlyRefusal(ctx context.Context, clientID, userID string) *
 		return nil
 	}
 	org := "your organisation"
-	if o, err := s.store.org(ctx, u.OrgID); err == nil {
+	if o, err := s.store.Org(ctx, u.OrgID); err == nil {
 		org = o.Name
 	}
 	return oauth.AccessDenied("The IdP's administrator set SAML 2.0 as the way %s signs in to this app, so the IdP gives no OpenID Connect sign-in for it: the app must send %s people to the IdP's SAML sign-in.", org, org)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"xaa.example/idp/provisioning"
+	"xaa.example/idp/store"
 )
 
 // An administrator's change is told to every part of the IdP that acts on
@@ -15,7 +16,7 @@ import (
 // adminChange is one change an administrator made: its audit record, and
 // what it changed for the parts that act on it (nil for none).
 type adminChange struct {
-	Admin                 *User
+	Admin                 *store.User
 	Event                 string // the audit event type
 	Target, Before, After string
 
@@ -26,13 +27,13 @@ type adminChange struct {
 
 // personChange is a person created, enabled, disabled or deleted.
 type personChange struct {
-	User  *User
+	User  *store.User
 	State string // created, enabled, disabled, deleted
 }
 
 // connectionChange is a connection whose access narrowed.
 type connectionChange struct {
-	Conn     Connection
+	Conn     store.Connection
 	Disabled bool // it was enabled, and is not
 	Narrowed bool // it stays enabled, and allows less
 }

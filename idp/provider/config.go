@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"xaa.example/idp/provisioning"
+	"xaa.example/idp/store"
 	"xaa.example/idp/transmitter"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/envconfig"
@@ -232,4 +233,23 @@ func (c *Config) setDefaults() {
 	if c.DeviceInterval == 0 {
 		c.DeviceInterval = 5 * time.Second
 	}
+}
+
+// seed is what the IdP's first start creates: the organisations, people
+// and connections cfg names.
+func (c *Config) seed() store.Seed {
+	seed := store.Seed{Orgs: c.Orgs, Users: c.Users, Password: c.Password}
+	for _, cn := range c.Connections {
+		seed.Connections = append(seed.Connections, store.Connection{
+			Title:              cn.Title,
+			OfferedScopes:      strings.Join(cn.OfferedScopes, " "),
+			RequestingClientID: cn.RequestingClientID,
+			Audience:           cn.Audience,
+			Resource:           cn.Resource,
+			AllowedScopes:      oauth.Scopes(cn.AllowedScopes).String(),
+			ClientIDAtResource: cn.ClientIDAtResource,
+			Enabled:            !cn.Disabled,
+		})
+	}
+	return seed
 }

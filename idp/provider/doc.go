@@ -12,15 +12,16 @@
 // The provider wires the IdP's parts, each a package of its own:
 //
 //	idp/audit         the audit log (audit_events): every decision and change
+//	idp/device        the device authorization grant (RFC 8628) for agents
 //	idp/outbox        deliveries that retry (provisioning pushes, SETs)
 //	idp/provisioning  SCIM pushes to the apps
 //	idp/samlidp       the SAML 2.0 IdP and the SAML apps it answers
+//	idp/store         its people, organisations and managed connections
 //	idp/throttle      password guessing slowed per account and address
 //	idp/transmitter   the Shared Signals transmitter (streams, SETs)
 //
-// and keeps what is the IdP's own: its people, organisations and
-// connections (store.go), sign-in (authorize.go), the token exchange and
-// its SAML path (grant_tokenexchange.go, saml_exchange.go), the device
-// grant (device.go), and the admin console (admin.go), whose handlers save
-// a change and tell the parts that act on it (changes.go).
+// and keeps what is the IdP's own: sign-in (authorize.go), the token
+// exchange and its SAML path (grant_tokenexchange.go, saml_exchange.go),
+// and the admin console (admin.go), whose handlers save a change and tell
+// the parts that act on it (changes.go).
 package provider

@@ -61,7 +61,7 @@ func (s *Server) VerifySubject(ctx context.Context, token, tokenType string, cli
 	if e != nil {
 		return nil, e
 	}
-	u, err := s.store.user(ctx, c.Subject)
+	u, err := s.store.User(ctx, c.Subject)
 	if err != nil {
 		return nil, oauth.InvalidGrant("the subject's account no longer exists")
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"xaa.example/idp/store"
 	"xaa.example/shared/op"
 
 	"github.com/go-jose/go-jose/v4"
@@ -46,9 +47,9 @@ func newTestIdPWith(t *testing.T, cfg Config) *Server {
 	return s
 }
 
-func (s *Server) bob(t *testing.T) *User {
+func (s *Server) bob(t *testing.T) *store.User {
 	t.Helper()
-	var u User
+	var u store.User
 	if err := s.cfg.DB.Take(&u, "email = ?", "bob@tables.fake").Error; err != nil {
 		t.Fatal(err)
 	}
@@ -251,15 +252,15 @@ func TestTokenExchangeFollowsAdminChanges(t *testing.T) {
 	if status, b := call(); status != 200 {
 		t.Fatalf("before: %d %v", status, b)
 	}
-	s.cfg.DB.Model(&Connection{}).Where("1 = 1").Update("enabled", false)
+	s.cfg.DB.Model(&store.Connection{}).Where("1 = 1").Update("enabled", false)
 	if status, b := call(); status != 400 || b["error"] != "access_denied" {
 		t.Fatalf("connection disabled: %d %v, want access_denied", status, b)
 	}
-	s.cfg.DB.Model(&Connection{}).Where("1 = 1").Update("enabled", true)
+	s.cfg.DB.Model(&store.Connection{}).Where("1 = 1").Update("enabled", true)
 	if status, b := call(); status != 200 {
 		t.Fatalf("connection re-enabled: %d %v", status, b)
 	}
-	s.cfg.DB.Model(&User{}).Where("email = ?", "bob@tables.fake").Update("disabled", true)
+	s.cfg.DB.Model(&store.User{}).Where("email = ?", "bob@tables.fake").Update("disabled", true)
 	if status, b := call(); status != 400 || b["error"] != "invalid_grant" {
 		t.Fatalf("user disabled: %d %v, want invalid_grant", status, b)
 	}

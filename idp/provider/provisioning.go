@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"xaa.example/idp/provisioning"
+	"xaa.example/idp/store"
 )
 
 // Provisioning (package provisioning) pushes people to the apps over SCIM.
@@ -28,10 +29,10 @@ func (s *Server) provisionChange(ctx context.Context, ch adminChange) {
 }
 
 // people is the IdP's directory as provisioning reads it.
-type people struct{ store *store }
+type people struct{ store *store.Store }
 
 func (p people) Person(ctx context.Context, id string) (*provisioning.Person, error) {
-	u, err := p.store.user(ctx, id)
+	u, err := p.store.User(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -39,7 +40,7 @@ func (p people) Person(ctx context.Context, id string) (*provisioning.Person, er
 }
 
 func (p people) Everyone(ctx context.Context) ([]provisioning.Person, error) {
-	users, err := p.store.everyone(ctx)
+	users, err := p.store.Everyone(ctx)
 	out := make([]provisioning.Person, 0, len(users))
 	for _, u := range users {
 		out = append(out, provisioning.Person{ID: u.ID, Email: u.Email, Name: u.Name, Disabled: u.Disabled})

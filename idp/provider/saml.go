@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"xaa.example/idp/samlidp"
+	"xaa.example/idp/store"
 	"xaa.example/shared/samlcred"
 	"xaa.example/shared/web"
 )
@@ -29,7 +30,7 @@ func (s *Server) newSAMLIdP(ctx context.Context) (*samlidp.IdP, error) {
 	if err != nil {
 		return nil, err
 	}
-	orgIDs, err := s.store.orgIDsByDomain(ctx)
+	orgIDs, err := s.store.OrgIDsByDomain(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -57,10 +58,10 @@ func joinFields(list, field string) string {
 
 // samlDirectory is the IdP's people and organisations as the SAML IdP
 // reads them.
-type samlDirectory struct{ store *store }
+type samlDirectory struct{ store *store.Store }
 
 func (d samlDirectory) Person(ctx context.Context, id string) (*samlidp.Person, error) {
-	u, err := d.store.user(ctx, id)
+	u, err := d.store.User(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -68,7 +69,7 @@ func (d samlDirectory) Person(ctx context.Context, id string) (*samlidp.Person, 
 }
 
 func (d samlDirectory) OrgName(ctx context.Context, orgID string) (string, error) {
-	o, err := d.store.org(ctx, orgID)
+	o, err := d.store.Org(ctx, orgID)
 	if err != nil {
 		return "", err
 	}

@@ -72,7 +72,7 @@ func (s *Server) adminAddSAMLApp(c *gin.Context) {
 	if app.Name == "" {
 		app.Name = app.EntityID
 	}
-	orgs, err := s.store.orgs(ctx)
+	orgs, err := s.store.Orgs(ctx)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "App not added", "The organisations could not be loaded.")
 		return

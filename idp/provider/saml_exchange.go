@@ -13,6 +13,7 @@ import (
 	"github.com/crewjam/saml"
 	dsig "github.com/russellhaering/goxmldsig"
 
+	"xaa.example/idp/store"
 	"xaa.example/shared/codeflow"
 	"xaa.example/shared/exchange"
 	"xaa.example/shared/oauth"
@@ -41,9 +42,9 @@ const samlSkew = time.Minute
 // for a refresh token (once), it is spent; as the subject of an ID-JAG
 // request it may be presented again while it is valid, as a bearer
 // assertion is (RFC 7522 §3).
-func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string, once bool) (*User, *saml.Assertion, error) {
+func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string, once bool) (*store.User, *saml.Assertion, error) {
 	var check trace.CheckID // the check running, named in the trace when it refuses
-	refuse := func(format string, args ...any) (*User, *saml.Assertion, error) {
+	refuse := func(format string, args ...any) (*store.User, *saml.Assertion, error) {
 		e := oauth.InvalidGrant("subject_token (SAML assertion): "+format, args...).WithReason(oauth.ReasonSignInAgain)
 		trace.Fail(ctx, check, e.Description)
 		return nil, nil, e
@@ -119,9 +120,9 @@ func (s *Server) verifySAMLAssertion(ctx context.Context, token, clientID string
 	}
 	// The NameID is the person's id here (persistent), or their email when
 	// the service provider asked for that format (see GetSession).
-	lookup := s.store.user
+	lookup := s.store.User
 	if a.Subject.NameID.Format == string(saml.EmailAddressNameIDFormat) {
-		lookup = s.store.userByEmail
+		lookup = s.store.UserByEmail
 	}
 	u, err := lookup(ctx, a.Subject.NameID.Value)
 	if err != nil {
@@ -211,7 +212,7 @@ func (s *Server) verifyRefreshSubject(ctx context.Context, token, clientID strin
 	if sess.ClientID != clientID {
 		return nil, oauth.InvalidGrant("subject_token was issued to another client").WithReason(oauth.ReasonSignInAgain)
 	}
-	u, err := s.store.user(ctx, sess.UserID)
+	u, err := s.store.User(ctx, sess.UserID)
 	if err != nil {
 		return nil, oauth.InvalidGrant("the subject's account no longer exists")
 	}

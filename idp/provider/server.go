@@ -8,9 +8,11 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"xaa.example/idp/audit"
+	"xaa.example/idp/device"
 	"xaa.example/idp/outbox"
 	"xaa.example/idp/provisioning"
 	"xaa.example/idp/samlidp"
+	"xaa.example/idp/store"
 	"xaa.example/idp/throttle"
 	"xaa.example/idp/transmitter"
 	"xaa.example/shared/oauth"
@@ -31,11 +33,13 @@ const (
 // Server is the running IdP.
 type Server struct {
 	cfg     Config
-	store   *store
+	store   *store.Store
 	op      *op.Provider
 	saml    *samlidp.IdP
 	clients *oauth.StaticClients
 	handler http.Handler
+	// device is the device authorization grant (package device).
+	device *device.Device
 	// throttle slows password guessing (package throttle).
 	throttle *throttle.Throttle
 	// auditLog records decisions and changes (package audit).
@@ -56,7 +60,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("IdP config: %w", err)
 	}
 	cfg.setDefaults()
-	st, err := openStore(ctx, &cfg)
+	st, err := store.Open(ctx, cfg.DB, cfg.seed())
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +85,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.op.Token.Grants[oauth.GrantTokenExchange] = exchangeDispatch{s: s, idjags: s.exchangeGrant()}
-	s.op.Token.Grants[oauth.GrantDeviceCode] = &deviceGrant{s}
+	if s.device, err = device.New(device.Config{
+		Issuer: cfg.Issuer, LoginPath: pathLogin, Interval: cfg.DeviceInterval, DB: cfg.DB,
+		Clients: s.op.Token.Auth, Issue: s.op.IssueSession, Sessions: s.op, Forms: forms{s}, Meta: s.meta,
+		Now: cfg.Now, Log: cfg.Log,
+	}); err != nil {
+		s.op.Close()
+		return nil, err
+	}
+	s.op.Token.Grants[oauth.GrantDeviceCode] = s.device
 	if s.saml, err = s.newSAMLIdP(ctx); err != nil {
 		return nil, err
 	}
@@ -125,7 +137,7 @@ func (s *Server) meta() web.Meta {
 func (s *Server) routes() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(s.cfg.Issuer, pathToken, pathDeviceAuthorize, transmitter.PathStreams, transmitter.PathStatus, transmitter.PathVerify))
+	r.Use(web.Recover(s.cfg.Log), web.RequestLog(s.cfg.Log), web.SecurityHeaders(), web.WithMeta(s.meta()), web.SameOrigin(s.cfg.Issuer, pathToken, device.PathAuthorize, transmitter.PathStreams, transmitter.PathStatus, transmitter.PathVerify))
 	r.GET("/.well-known/openid-configuration", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET("/.well-known/oauth-authorization-server", gin.WrapH(http.HandlerFunc(s.serveDiscovery)))
 	r.GET(pathKeys, gin.WrapH(s.op.Keys))
@@ -135,9 +147,7 @@ func (s *Server) routes() http.Handler {
 	r.POST("/logout", s.serveLogout)
 	s.adminRoutes(r)
 	r.POST(pathToken, gin.WrapH(s.op.Token))
-	r.POST(pathDeviceAuthorize, gin.WrapH(http.HandlerFunc(s.serveDeviceAuthorize)))
-	r.GET(pathActivate, s.serveActivate)
-	r.POST(pathActivate, s.serveActivateDecision)
+	s.device.Routes(r)
 	r.GET(pathUserinfo, gin.WrapH(http.HandlerFunc(s.serveUserinfo)))
 	s.saml.Routes(r)
 	s.signals.Routes(r)
@@ -154,7 +164,7 @@ func (s *Server) routes() http.Handler {
 func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 	md := s.op.Metadata(op.Paths{Authorize: pathAuthorize, Token: pathToken, Keys: pathKeys})
 	md.UserinfoEndpoint = s.cfg.Issuer + pathUserinfo
-	md.DeviceAuthorizationEndpoint = s.cfg.Issuer + pathDeviceAuthorize
+	md.DeviceAuthorizationEndpoint = s.cfg.Issuer + device.PathAuthorize
 	md.Claims = append(md.Claims, "amr")
 	op.ServeMetadata(w, md)
 }
@@ -162,14 +172,14 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) serveIndex(c *gin.Context) {
 	m := s.meta()
 	m.Title = "Overview"
-	var user *User
+	var user *store.User
 	if uid, _ := s.op.SignedIn(c.Request.Context()); uid != "" {
-		user, _ = s.store.user(c.Request.Context(), uid)
+		user, _ = s.store.User(c.Request.Context(), uid)
 	}
 	if user != nil {
 		m.User, m.SignOut = user.Name, "/logout"
 	}
-	conns, err := s.store.connections(c.Request.Context())
+	conns, err := s.store.Connections(c.Request.Context())
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Overview unavailable", "The connections could not be loaded.")
 		return

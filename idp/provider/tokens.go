@@ -1,20 +1,12 @@
 package provider
 
 import (
-	"context"
 	"net/http"
 	"strings"
 
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/oauth"
-	"xaa.example/shared/op"
 )
-
-// Account implements op.Accounts: the IdP's ID tokens name its user.
-func (s *store) Account(ctx context.Context, id string) (op.Account, error) {
-	u, err := s.user(ctx, id) // never nil, empty when err
-	return op.Account{ID: u.ID, Email: u.Email, Name: u.Name, Disabled: u.Disabled}, err
-}
 
 // serveUserinfo (OIDC Core §5.3) answers for the IdP's own access tokens.
 func (s *Server) serveUserinfo(w http.ResponseWriter, r *http.Request) {
@@ -26,7 +18,7 @@ func (s *Server) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid token", http.StatusUnauthorized)
 		return
 	}
-	u, err := s.store.user(r.Context(), c.Subject)
+	u, err := s.store.User(r.Context(), c.Subject)
 	if err != nil || u.Disabled {
 		http.Error(w, "invalid token", http.StatusUnauthorized)
 		return

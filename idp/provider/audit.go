@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"xaa.example/idp/audit"
+	"xaa.example/idp/console"
 	"xaa.example/shared/exchange"
 )
 
@@ -41,7 +42,7 @@ func (s *Server) auditExchange(ctx context.Context, e exchange.Event) {
 
 // auditChange records an administrator's change, with what it was before
 // and what it is after.
-func (s *Server) auditChange(ctx context.Context, ch adminChange) {
+func (s *Server) auditChange(ctx context.Context, ch console.Change) {
 	row := audit.Event{Time: s.cfg.Now().UTC(), Event: ch.Event, Outcome: "changed", Actor: ch.Admin.Email, Target: ch.Target,
 		Before: ch.Before, After: ch.After}
 	s.auditLog.Record(ctx, &row)

@@ -256,3 +256,16 @@ func (s *Server) samlOnlyRefusal(ctx context.Context, clientID, userID string) *
 	}
 	return oauth.AccessDenied("The IdP's administrator set SAML 2.0 as the way %s signs in to this app, so the IdP gives no OpenID Connect sign-in for it: the app must send %s people to the IdP's SAML sign-in.", org, org)
 }
+
+// serveSignIn shows the sign-in form outside an authorization request, for
+// the admin console and for signing in at the IdP itself.
+func (s *Server) serveSignIn(c *gin.Context) {
+	s.renderLogin(c, authRequest{AuthRequest: op.AuthRequest{LoginHint: c.Query("login_hint")}}, http.StatusOK, "", signin.SafeReturn(c.Query("next")))
+}
+
+// serveLogout ends the IdP session (every app's next sign-in asks again)
+// and goes to next, a local path, or the start page.
+func (s *Server) serveLogout(c *gin.Context) {
+	_ = s.op.Sessions.Destroy(c.Request.Context())
+	c.Redirect(http.StatusSeeOther, signin.SafeReturn(c.PostForm("next")))
+}

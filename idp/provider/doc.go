@@ -12,6 +12,7 @@
 // The provider wires the IdP's parts, each a package of its own:
 //
 //	idp/audit         the audit log (audit_events): every decision and change
+//	idp/console       the admin console, whose changes the parts act on
 //	idp/device        the device authorization grant (RFC 8628) for agents
 //	idp/outbox        deliveries that retry (provisioning pushes, SETs)
 //	idp/provisioning  SCIM pushes to the apps
@@ -22,6 +23,6 @@
 //
 // and keeps what is the IdP's own: sign-in (authorize.go), the token
 // exchange and its SAML path (grant_tokenexchange.go, saml_exchange.go),
-// and the admin console (admin.go), whose handlers save a change and tell
-// the parts that act on it (changes.go).
+// and the reactions to an administrator's change (audit.go,
+// provisioning.go, signals.go), which New gives the console in order.
 package provider

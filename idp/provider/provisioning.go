@@ -3,6 +3,7 @@ package provider
 import (
 	"context"
 
+	"xaa.example/idp/console"
 	"xaa.example/idp/provisioning"
 	"xaa.example/idp/store"
 )
@@ -14,7 +15,7 @@ import (
 // provisionChange pushes a person's new state to every app provisioning
 // is on for, or everyone to an app it was switched on for. A failure to
 // queue is logged: the admin's change stands.
-func (s *Server) provisionChange(ctx context.Context, ch adminChange) {
+func (s *Server) provisionChange(ctx context.Context, ch console.Change) {
 	var err error
 	switch {
 	case ch.Person != nil:

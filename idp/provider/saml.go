@@ -14,8 +14,8 @@ import (
 // The IdP is also a SAML 2.0 identity provider (package samlidp). The
 // provider gives it the directory and the sign-in session, registers the
 // configured apps (the wiki AS and the todo AS) at every start, and keeps
-// the parts that are the IdP's own: the console's SAML apps (saml_apps.go)
-// and the exchange of its assertions (saml_exchange.go).
+// the exchange of its assertions (saml_exchange.go); the console adds and
+// removes SAML apps (package console).
 
 func (s *Server) newSAMLIdP(ctx context.Context) (*samlidp.IdP, error) {
 	i, err := samlidp.New(ctx, samlidp.Config{

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"xaa.example/idp/audit"
+	"xaa.example/idp/console"
 	"xaa.example/idp/device"
 	"xaa.example/idp/outbox"
 	"xaa.example/idp/provisioning"
@@ -48,6 +49,8 @@ type Server struct {
 	signals *transmitter.Transmitter
 	// provisioning pushes people to the apps (package provisioning).
 	provisioning *provisioning.Provisioner
+	// console is the admin console (package console).
+	console *console.Console
 	// outbox delivers what must arrive (provisioning pushes, SETs); Close
 	// stops its worker.
 	outbox *outbox.Outbox
@@ -115,6 +118,13 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		s.op.Close()
 		return nil, err
 	}
+	s.console = console.New(console.Config{
+		Store: st, Audit: s.auditLog, Provisioning: s.provisioning, SAML: s.saml, Throttle: s.throttle, Keys: s.op.Keys,
+		Clients: cfg.Clients, Sessions: s.op, Session: s.op.Sessions, LoginPath: pathLogin, ConsoleURL: cfg.ConsoleURL,
+		// The audit log first: a change is recorded before anything acts on it.
+		Reactions: []console.Reaction{s.auditChange, s.provisionChange, s.signalChange},
+		Meta:      s.meta, Now: cfg.Now, Log: cfg.Log,
+	})
 	s.handler = s.routes()
 	s.outbox.Start()
 	return s, nil
@@ -145,7 +155,7 @@ func (s *Server) routes() http.Handler {
 	r.GET(pathLogin, s.serveSignIn)
 	r.POST(pathLogin, s.serveLogin)
 	r.POST("/logout", s.serveLogout)
-	s.adminRoutes(r)
+	s.console.Routes(r)
 	r.POST(pathToken, gin.WrapH(s.op.Token))
 	s.device.Routes(r)
 	r.GET(pathUserinfo, gin.WrapH(http.HandlerFunc(s.serveUserinfo)))
@@ -154,7 +164,7 @@ func (s *Server) routes() http.Handler {
 	r.GET("/", s.serveIndex)
 	web.ServeCommon(r, s.cfg.DB, s.cfg.Trace, "The identity provider")
 	// The console takes a SAML app's metadata as a file, too.
-	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)), web.Uploads(pathAdminSAMLApps))
+	return web.LimitBodies(web.FormBytes, s.meta(), s.op.Sessions.LoadAndSave(s.cfg.Trace.Wrap(r)), web.Uploads(console.PathSAMLApps))
 }
 
 // serveDiscovery: OpenID Connect discovery and RFC 8414 metadata, written

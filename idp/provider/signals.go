@@ -1,12 +1,16 @@
 package provider
 
-import "context"
+import (
+	"context"
+
+	"xaa.example/idp/console"
+)
 
 // signalChange ends at once the access already given (access tokens the
 // resources hold) when an administrator disables or deletes a person,
 // disables a connection or narrows its scopes: the Shared Signals
 // transmitter (package transmitter) tells the resources.
-func (s *Server) signalChange(ctx context.Context, ch adminChange) {
+func (s *Server) signalChange(ctx context.Context, ch console.Change) {
 	if p := ch.Person; p != nil && (p.State == "disabled" || p.State == "deleted") {
 		s.signals.PersonRevoked(ctx, p.User.Email, "The administrator "+p.State+" the account.")
 	}

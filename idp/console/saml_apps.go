@@ -1,4 +1,4 @@
-package provider
+package console
 
 import (
 	"errors"
@@ -23,11 +23,11 @@ import (
 // to it with SAML; no OAuth client speaks for it, so nothing exchanges the
 // assertions it gets. Adding and removing one are audited.
 
-// pathAdminSAMLApps is where the console's form adds one.
-const pathAdminSAMLApps = "/admin/apps/saml"
+// PathSAMLApps is where the console's form adds one; it takes a file.
+const PathSAMLApps = "/admin/apps/saml"
 
 // adminAddSAMLApp registers a SAML app from the console's form.
-func (s *Server) adminAddSAMLApp(c *gin.Context) {
+func (s *Console) adminAddSAMLApp(c *gin.Context) {
 	ctx := c.Request.Context()
 	refuse := func(msg string) {
 		web.RenderError(c, http.StatusBadRequest, "App not added", msg+" Go back to Apps and correct it.")
@@ -72,7 +72,7 @@ func (s *Server) adminAddSAMLApp(c *gin.Context) {
 	if app.Name == "" {
 		app.Name = app.EntityID
 	}
-	orgs, err := s.store.Orgs(ctx)
+	orgs, err := s.cfg.Store.Orgs(ctx)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "App not added", "The organisations could not be loaded.")
 		return
@@ -84,7 +84,7 @@ func (s *Server) adminAddSAMLApp(c *gin.Context) {
 			assigned = append(assigned, o.Domain)
 		}
 	}
-	err = s.saml.AddApp(ctx, &app)
+	err = s.cfg.SAML.AddApp(ctx, &app)
 	if errors.Is(err, storage.ErrAlreadyExists) {
 		refuse("An app with the entity ID " + app.EntityID + " is registered already.")
 		return
@@ -101,21 +101,21 @@ func (s *Server) adminAddSAMLApp(c *gin.Context) {
 	if len(assigned) > 0 {
 		after += ", assigned to " + strings.Join(assigned, " ")
 	}
-	s.changed(ctx, adminChange{Admin: adminOf(c), Event: audit.SAMLAppAdded, Target: app.Name, After: after})
+	s.changed(ctx, Change{Admin: adminOf(c), Event: audit.SAMLAppAdded, Target: app.Name, After: after})
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(app.Name+" is added as a SAML app."))
 }
 
 // adminRemoveSAMLApp removes an app an administrator added; the IdP's
 // configured apps stay.
-func (s *Server) adminRemoveSAMLApp(c *gin.Context) {
+func (s *Console) adminRemoveSAMLApp(c *gin.Context) {
 	ctx := c.Request.Context()
-	app, err := s.saml.App(ctx, c.PostForm("entity_id"))
+	app, err := s.cfg.SAML.App(ctx, c.PostForm("entity_id"))
 	if err == nil && app.Configured {
 		web.RenderError(c, http.StatusBadRequest, "App not removed", app.Title()+" comes from the identity provider's configuration; change that to remove it.")
 		return
 	}
 	if err == nil {
-		err = s.saml.RemoveApp(ctx, app.EntityID)
+		err = s.cfg.SAML.RemoveApp(ctx, app.EntityID)
 	}
 	if errors.Is(err, storage.ErrNotFound) {
 		web.RenderError(c, http.StatusNotFound, "No such app", "That SAML app is not registered here.")
@@ -126,6 +126,6 @@ func (s *Server) adminRemoveSAMLApp(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "App not removed", "The app could not be removed.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: adminOf(c), Event: audit.SAMLAppRemoved, Target: app.Title(), Before: "SAML app " + app.EntityID, After: "removed"})
+	s.changed(ctx, Change{Admin: adminOf(c), Event: audit.SAMLAppRemoved, Target: app.Title(), Before: "SAML app " + app.EntityID, After: "removed"})
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(app.Title()+" is removed: the IdP no longer answers its SAML requests."))
 }

@@ -1,42 +1,88 @@
-package provider
+// Package console is the IdP's admin console: the managed connections,
+// people, provisioning, SAML apps, audit log and signing keys, for
+// signed-in administrators only. Every change is a POST carrying the
+// session's CSRF token, is read by the next token exchange (nothing is
+// cached), and is told to the parts that act on it as a Change.
+package console
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-
-	"xaa.example/idp/audit"
-	"xaa.example/idp/provisioning"
-	"xaa.example/idp/store"
-	"xaa.example/shared/op"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"golang.org/x/crypto/bcrypt"
 
+	"xaa.example/idp/audit"
+	"xaa.example/idp/provisioning"
+	"xaa.example/idp/samlidp"
+	"xaa.example/idp/store"
+	"xaa.example/idp/throttle"
+	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
-	"xaa.example/shared/signin"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/web"
 )
-
-// The admin console: managed connections, users, registered apps, the
-// audit log and signing keys, for signed-in admins only. Every change is a
-// POST carrying the session's CSRF token, and is read by the next token
-// exchange: nothing is cached.
 
 const (
 	sessionAdminCSRF = "admin_csrf"
 	adminKey         = "idp.admin"
 )
 
-func (s *Server) adminRoutes(r *gin.Engine) {
+// Sessions is the IdP's sign-in: who is signed in.
+type Sessions interface {
+	SignedIn(ctx context.Context) (userID string, authTime time.Time)
+}
+
+// Session holds values of the signed-in browser's session (the console's
+// CSRF token).
+type Session interface {
+	GetString(ctx context.Context, key string) string
+	Put(ctx context.Context, key string, value any)
+}
+
+// Config is what the console works on.
+type Config struct {
+	Store        *store.Store
+	Audit        *audit.Log
+	Provisioning *provisioning.Provisioner
+	SAML         *samlidp.IdP
+	Throttle     *throttle.Throttle
+	Keys         *keys.Set
+	// Clients are the IdP's registered OAuth clients, shown under Apps.
+	Clients  []oauth.Client
+	Sessions Sessions
+	Session  Session
+	// LoginPath is the IdP's sign-in page, which takes next.
+	LoginPath string
+	// ConsoleURL is the debug console an audit entry links to; empty
+	// hides the link.
+	ConsoleURL string
+	// Reactions act on every change, in order.
+	Reactions []Reaction
+	Meta      func() web.Meta
+	Now       func() time.Time
+	Log       *slog.Logger
+}
+
+// Console is the admin console.
+type Console struct{ cfg Config }
+
+// New returns the console cfg describes.
+func New(cfg Config) *Console { return &Console{cfg: cfg} }
+
+// Routes mounts the console at /admin.
+func (s *Console) Routes(r *gin.Engine) {
 	admin := r.Group("/admin", s.requireAdmin)
 	admin.GET("", func(c *gin.Context) { c.Redirect(http.StatusFound, "/admin/connections") })
 	admin.GET("/connections", s.adminConnections)
@@ -50,7 +96,7 @@ func (s *Server) adminRoutes(r *gin.Engine) {
 	admin.POST("/provisioning/:id", s.adminUpdateProvisioning)
 	admin.GET("/apps", s.adminApps)
 	admin.POST("/apps/sign-in-protocol", s.adminSignInProtocol)
-	admin.POST(strings.TrimPrefix(pathAdminSAMLApps, "/admin"), s.adminAddSAMLApp)
+	admin.POST(strings.TrimPrefix(PathSAMLApps, "/admin"), s.adminAddSAMLApp)
 	admin.POST("/apps/saml/remove", s.adminRemoveSAMLApp)
 	admin.GET("/audit", s.adminAudit)
 	admin.GET("/audit/:id", s.adminAuditEntry)
@@ -60,24 +106,24 @@ func (s *Server) adminRoutes(r *gin.Engine) {
 // requireAdmin lets signed-in admins through, sends others to sign in, and
 // refuses signed-in people who are not admins. A POST must carry the CSRF
 // token of the session.
-func (s *Server) requireAdmin(c *gin.Context) {
+func (s *Console) requireAdmin(c *gin.Context) {
 	ctx := c.Request.Context()
-	uid, _ := s.op.SignedIn(ctx)
+	uid, _ := s.cfg.Sessions.SignedIn(ctx)
 	if uid == "" {
-		c.Redirect(http.StatusFound, "/login?next="+c.Request.URL.Path)
+		c.Redirect(http.StatusFound, s.cfg.LoginPath+"?next="+c.Request.URL.Path)
 		c.Abort()
 		return
 	}
-	u, err := s.store.User(ctx, uid)
+	u, err := s.cfg.Store.User(ctx, uid)
 	if err != nil || u.Disabled || !u.Admin {
 		c.Abort()
-		m := s.meta()
+		m := s.cfg.Meta()
 		m.Title = "Administrators only"
-		web.Render(c, http.StatusForbidden, web.Layout(m, notAdminPage(u.Email, c.Request.URL.Path)))
+		web.Render(c, http.StatusForbidden, web.Layout(m, notAdminPage(u.Email, s.cfg.LoginPath+"?next="+c.Request.URL.Path)))
 		return
 	}
 	if c.Request.Method == http.MethodPost {
-		want := s.op.Sessions.GetString(ctx, sessionAdminCSRF)
+		want := s.cfg.Session.GetString(ctx, sessionAdminCSRF)
 		if want == "" || subtle.ConstantTimeCompare([]byte(want), []byte(c.PostForm("csrf"))) != 1 {
 			c.Abort()
 			web.RenderError(c, http.StatusForbidden, "Change refused", "This form was not sent from the admin console (its security token is missing or stale), so nothing was changed. Reload the page and try again.")
@@ -88,19 +134,19 @@ func (s *Server) requireAdmin(c *gin.Context) {
 	c.Next()
 }
 
-func (s *Server) adminCSRF(c *gin.Context) string {
+func (s *Console) adminCSRF(c *gin.Context) string {
 	ctx := c.Request.Context()
-	token := s.op.Sessions.GetString(ctx, sessionAdminCSRF)
+	token := s.cfg.Session.GetString(ctx, sessionAdminCSRF)
 	if token == "" {
 		token = rand.Text()
-		s.op.Sessions.Put(ctx, sessionAdminCSRF, token)
+		s.cfg.Session.Put(ctx, sessionAdminCSRF, token)
 	}
 	return token
 }
 
-func (s *Server) renderAdmin(c *gin.Context, status int, tab string, body func(adminView) templComponent, flash, problem string) {
+func (s *Console) renderAdmin(c *gin.Context, status int, tab string, body func(adminView) templComponent, flash, problem string) {
 	u, _ := c.Get(adminKey)
-	m := s.meta()
+	m := s.cfg.Meta()
 	m.Title = "Admin · " + tab
 	m.User = u.(*store.User).Name
 	m.SignOut = "/logout"
@@ -108,12 +154,12 @@ func (s *Server) renderAdmin(c *gin.Context, status int, tab string, body func(a
 	web.Render(c, status, web.Layout(m, adminPage(v, body(v))))
 }
 
-func (s *Server) adminConnections(c *gin.Context) {
+func (s *Console) adminConnections(c *gin.Context) {
 	s.renderConnections(c, http.StatusOK, c.Query("done"), "")
 }
 
-func (s *Server) renderConnections(c *gin.Context, status int, flash, problem string) {
-	conns, err := s.store.Connections(c.Request.Context())
+func (s *Console) renderConnections(c *gin.Context, status int, flash, problem string) {
+	conns, err := s.cfg.Store.Connections(c.Request.Context())
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Connections unavailable", "The connections could not be loaded.")
 		return
@@ -124,10 +170,10 @@ func (s *Server) renderConnections(c *gin.Context, status int, flash, problem st
 // scopeToken is RFC 6749 §3.3's scope-token.
 var scopeToken = regexp.MustCompile(`^[\x21\x23-\x5B\x5D-\x7E]+$`)
 
-func (s *Server) adminUpdateConnection(c *gin.Context) {
+func (s *Console) adminUpdateConnection(c *gin.Context) {
 	ctx := c.Request.Context()
 	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
-	conn, err := s.store.Connection(ctx, uint(id))
+	conn, err := s.cfg.Store.Connection(ctx, uint(id))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such connection", "That connection does not exist.")
 		return
@@ -166,13 +212,13 @@ func (s *Server) adminUpdateConnection(c *gin.Context) {
 		s.renderConnections(c, http.StatusBadRequest, "", "Unknown action.")
 		return
 	}
-	if err := s.store.SaveConnection(ctx, &conn); err != nil {
+	if err := s.cfg.Store.SaveConnection(ctx, &conn); err != nil {
 		s.cfg.Log.Error("save connection", "err", err)
 		s.renderConnections(c, http.StatusInternalServerError, "", "The connection could not be saved.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: admin.(*store.User), Event: audit.ConnectionUpdated, Target: conn.Name(), Before: before, After: describeConnection(conn),
-		Connection: &connectionChange{Conn: conn, Disabled: wasEnabled && !conn.Enabled, Narrowed: conn.Enabled && narrowed(wasAllowed, conn.AllowedScopes)}})
+	s.changed(ctx, Change{Admin: admin.(*store.User), Event: audit.ConnectionUpdated, Target: conn.Name(), Before: before, After: describeConnection(conn),
+		Connection: &ConnectionChange{Conn: conn, Disabled: wasEnabled && !conn.Enabled, Narrowed: conn.Enabled && narrowed(wasAllowed, conn.AllowedScopes)}})
 	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+url.QueryEscape(flash))
 }
 
@@ -192,12 +238,12 @@ func orNone(scopes string) string {
 	return scopes
 }
 
-func (s *Server) adminUsers(c *gin.Context) {
+func (s *Console) adminUsers(c *gin.Context) {
 	s.renderUsers(c, http.StatusOK, c.Query("done"), "")
 }
 
-func (s *Server) renderUsers(c *gin.Context, status int, flash, problem string) {
-	users, orgs, err := s.store.UsersAndOrgs(c.Request.Context())
+func (s *Console) renderUsers(c *gin.Context, status int, flash, problem string) {
+	users, orgs, err := s.cfg.Store.UsersAndOrgs(c.Request.Context())
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Users unavailable", "The users could not be loaded.")
 		return
@@ -206,7 +252,7 @@ func (s *Server) renderUsers(c *gin.Context, status int, flash, problem string) 
 	for _, o := range orgs {
 		names[o.ID] = o.Name + " (" + o.Domain + ")"
 	}
-	locked, err := s.throttle.LockedAccounts(c.Request.Context(), s.cfg.Now())
+	locked, err := s.cfg.Throttle.LockedAccounts(c.Request.Context(), s.cfg.Now())
 	if err != nil {
 		s.cfg.Log.Error("locked accounts", "err", err)
 	}
@@ -215,7 +261,7 @@ func (s *Server) renderUsers(c *gin.Context, status int, flash, problem string) 
 
 // adminCreateUser adds a person, in the organisation of their email's
 // domain, and provisions them to the apps provisioning is on for.
-func (s *Server) adminCreateUser(c *gin.Context) {
+func (s *Console) adminCreateUser(c *gin.Context) {
 	ctx := c.Request.Context()
 	name, email, password := strings.TrimSpace(c.PostForm("name")), strings.ToLower(strings.TrimSpace(c.PostForm("email"))), c.PostForm("password")
 	refuse := func(problem string) { s.renderUsers(c, http.StatusBadRequest, "", problem+" Nobody was added.") }
@@ -230,7 +276,7 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 		refuse("The first password must be 8 to 72 characters long.")
 		return
 	}
-	org, err := s.store.OrgByEmail(ctx, email)
+	org, err := s.cfg.Store.OrgByEmail(ctx, email)
 	if err != nil {
 		refuse("No organisation here has the domain of " + email + ".")
 		return
@@ -241,7 +287,7 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 		return
 	}
 	u := &store.User{OrgID: org.ID, Email: email, Name: name, PasswordHash: hash}
-	if err := s.store.CreateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
+	if err := s.cfg.Store.CreateUser(ctx, u); errors.Is(err, storage.ErrAlreadyExists) {
 		refuse("Someone with the email " + email + " exists already.")
 		return
 	} else if err != nil {
@@ -249,15 +295,15 @@ func (s *Server) adminCreateUser(c *gin.Context) {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The person could not be added.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: adminOf(c), Event: audit.UserCreated, Target: email, After: "active in " + org.Name,
-		Person: &personChange{User: u, State: "created"}})
+	s.changed(ctx, Change{Admin: adminOf(c), Event: audit.UserCreated, Target: email, After: "active in " + org.Name,
+		Person: &PersonChange{User: u, State: "created"}})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(name+" ("+email+") is added to "+org.Name+"."))
 }
 
 // adminDeleteUser deletes a person: they can no longer sign in or be
 // vouched for, their accounts at the apps provisioning is on for are
 // deleted, and the apps' access tokens for them end (Shared Signals).
-func (s *Server) adminDeleteUser(c *gin.Context) {
+func (s *Console) adminDeleteUser(c *gin.Context) {
 	ctx := c.Request.Context()
 	admin, u, ok := s.adminAndUser(c)
 	if !ok {
@@ -267,13 +313,13 @@ func (s *Server) adminDeleteUser(c *gin.Context) {
 		web.RenderError(c, http.StatusBadRequest, "Not allowed", "You cannot delete your own account.")
 		return
 	}
-	if err := s.store.DeleteUser(ctx, u.ID); err != nil {
+	if err := s.cfg.Store.DeleteUser(ctx, u.ID); err != nil {
 		s.cfg.Log.Error("delete user", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Not deleted", "The person could not be deleted.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: admin, Event: audit.UserDeleted, Target: u.Email, Before: "exists", After: "deleted",
-		Person: &personChange{User: u, State: "deleted"}})
+	s.changed(ctx, Change{Admin: admin, Event: audit.UserDeleted, Target: u.Email, Before: "exists", After: "deleted",
+		Person: &PersonChange{User: u, State: "deleted"}})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is deleted."))
 }
 
@@ -284,18 +330,18 @@ type provisioningView struct {
 	Names   map[uint]string // target names by id
 }
 
-func (s *Server) adminProvisioning(c *gin.Context) {
+func (s *Console) adminProvisioning(c *gin.Context) {
 	s.renderProvisioning(c, http.StatusOK, c.Query("done"), "")
 }
 
-func (s *Server) renderProvisioning(c *gin.Context, status int, flash, problem string) {
+func (s *Console) renderProvisioning(c *gin.Context, status int, flash, problem string) {
 	ctx := c.Request.Context()
-	targets, err := s.provisioning.Targets(ctx)
+	targets, err := s.cfg.Provisioning.Targets(ctx)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The apps could not be loaded.")
 		return
 	}
-	jobs, err := s.provisioning.Recent(ctx, 50)
+	jobs, err := s.cfg.Provisioning.Recent(ctx, 50)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Provisioning unavailable", "The pushes could not be loaded.")
 		return
@@ -309,10 +355,10 @@ func (s *Server) renderProvisioning(c *gin.Context, status int, flash, problem s
 
 // adminUpdateProvisioning saves an app's SCIM URL and token, and switches
 // its provisioning on (every person is pushed) or off.
-func (s *Server) adminUpdateProvisioning(c *gin.Context) {
+func (s *Console) adminUpdateProvisioning(c *gin.Context) {
 	ctx := c.Request.Context()
 	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
-	t, err := s.provisioning.Target(ctx, uint(id))
+	t, err := s.cfg.Provisioning.Target(ctx, uint(id))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such app", "That app is not one the IdP can provision.")
 		return
@@ -345,12 +391,12 @@ func (s *Server) adminUpdateProvisioning(c *gin.Context) {
 		s.renderProvisioning(c, http.StatusBadRequest, "", "Unknown action.")
 		return
 	}
-	if err := s.provisioning.SaveTarget(ctx, t); err != nil {
+	if err := s.cfg.Provisioning.SaveTarget(ctx, t); err != nil {
 		s.cfg.Log.Error("save provisioning", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The app could not be updated.")
 		return
 	}
-	ch := adminChange{Admin: adminOf(c), Event: audit.ProvisioningChanged, Target: t.Name, Before: before, After: t.Describe()}
+	ch := Change{Admin: adminOf(c), Event: audit.ProvisioningChanged, Target: t.Name, Before: before, After: t.Describe()}
 	if c.PostForm("action") == "enable" {
 		ch.Provisioning = t
 	}
@@ -360,17 +406,17 @@ func (s *Server) adminUpdateProvisioning(c *gin.Context) {
 
 // adminUnlockUser forgets an account's failed sign-ins, so its owner may
 // try again at once.
-func (s *Server) adminUnlockUser(c *gin.Context) {
+func (s *Console) adminUnlockUser(c *gin.Context) {
 	ctx := c.Request.Context()
 	admin, u, ok := s.adminAndUser(c)
 	if !ok {
 		return
 	}
-	if err := s.throttle.Forget(ctx, u.Email); err != nil {
+	if err := s.cfg.Throttle.Forget(ctx, u.Email); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The account could not be unlocked.")
 		return
 	}
-	s.changed(ctx, adminChange{Admin: admin, Event: audit.SignInUnlocked, Target: u.Email, Before: "locked after failed sign-ins", After: "unlocked"})
+	s.changed(ctx, Change{Admin: admin, Event: audit.SignInUnlocked, Target: u.Email, Before: "locked after failed sign-ins", After: "unlocked"})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is unlocked: they may sign in again now."))
 }
 
@@ -382,9 +428,9 @@ func adminOf(c *gin.Context) *store.User {
 
 // adminAndUser returns the signed-in admin and the user the request names,
 // or shows that there is no such user.
-func (s *Server) adminAndUser(c *gin.Context) (admin, u *store.User, ok bool) {
+func (s *Console) adminAndUser(c *gin.Context) (admin, u *store.User, ok bool) {
 	a, _ := c.Get(adminKey)
-	u, err := s.store.User(c.Request.Context(), c.Param("id"))
+	u, err := s.cfg.Store.User(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such user", "That user does not exist.")
 		return nil, nil, false
@@ -392,7 +438,7 @@ func (s *Server) adminAndUser(c *gin.Context) (admin, u *store.User, ok bool) {
 	return a.(*store.User), u, true
 }
 
-func (s *Server) adminToggleUser(c *gin.Context) {
+func (s *Console) adminToggleUser(c *gin.Context) {
 	ctx := c.Request.Context()
 	admin, u, ok := s.adminAndUser(c)
 	if !ok {
@@ -403,7 +449,7 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 		return
 	}
 	u.Disabled = !u.Disabled
-	if err := s.store.SetDisabled(ctx, u); err != nil {
+	if err := s.cfg.Store.SetDisabled(ctx, u); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The user could not be updated.")
 		return
 	}
@@ -415,39 +461,39 @@ func (s *Server) adminToggleUser(c *gin.Context) {
 	if !u.Disabled {
 		event, before = audit.UserActivated, "disabled"
 	}
-	s.changed(ctx, adminChange{Admin: admin, Event: event, Target: u.Email, Before: before, After: state,
-		Person: &personChange{User: u, State: state}})
+	s.changed(ctx, Change{Admin: admin, Event: event, Target: u.Email, Before: before, After: state,
+		Person: &PersonChange{User: u, State: state}})
 	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(u.Email+" is "+state+"."))
 }
 
-func (s *Server) adminApps(c *gin.Context) {
+func (s *Console) adminApps(c *gin.Context) {
 	ctx := c.Request.Context()
-	apps, err := s.saml.Apps(ctx)
+	apps, err := s.cfg.SAML.Apps(ctx)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Apps unavailable", "The SAML apps could not be loaded.")
 		return
 	}
-	orgs, err := s.store.Orgs(ctx)
+	orgs, err := s.cfg.Store.Orgs(ctx)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Apps unavailable", "The organisations could not be loaded.")
 		return
 	}
 	s.renderAdmin(c, http.StatusOK, "Apps", func(v adminView) templComponent {
-		return appsTab(v, s.cfg.Clients, apps, orgs, s.op.Keys.Keys())
+		return appsTab(v, s.cfg.Clients, apps, orgs, s.cfg.Keys.Keys())
 	}, c.Query("done"), "")
 }
 
 // adminSignInProtocol sets how one organisation's people sign in to a SAML
 // app: with SAML 2.0, or with OpenID Connect. The next sign-in follows it;
 // a session at the app already started is left alone.
-func (s *Server) adminSignInProtocol(c *gin.Context) {
+func (s *Console) adminSignInProtocol(c *gin.Context) {
 	ctx := c.Request.Context()
-	app, err := s.saml.App(ctx, c.PostForm("entity_id"))
+	app, err := s.cfg.SAML.App(ctx, c.PostForm("entity_id"))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such app", "That SAML app is not registered here.")
 		return
 	}
-	org, err := s.store.Org(ctx, c.PostForm("org_id"))
+	org, err := s.cfg.Store.Org(ctx, c.PostForm("org_id"))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such organisation", "That organisation does not exist.")
 		return
@@ -469,13 +515,13 @@ func (s *Server) adminSignInProtocol(c *gin.Context) {
 		ids = append(ids, org.ID)
 	}
 	app.OrgIDs = strings.Join(ids, " ")
-	if err := s.saml.SaveApp(ctx, app); err != nil {
+	if err := s.cfg.SAML.SaveApp(ctx, app); err != nil {
 		s.cfg.Log.Error("save SAML app", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The app could not be updated.")
 		return
 	}
 	after := name(protocol == "saml")
-	s.changed(ctx, adminChange{Admin: adminOf(c), Event: audit.SignInProtocolChanged, Target: app.Title() + " for " + org.Domain, Before: before, After: after})
+	s.changed(ctx, Change{Admin: adminOf(c), Event: audit.SignInProtocolChanged, Target: app.Title() + " for " + org.Domain, Before: before, After: after})
 	flash := org.Name + " now signs in to " + app.Title() + " with " + after + ", from the next sign-in. The app's own settings must agree (SAML_DOMAINS)."
 	if app.ClientID == "" {
 		flash = org.Name + " is now " + strings.ToLower(after) + " " + app.Title() + ", from the next sign-in."
@@ -499,9 +545,9 @@ func protocolName(saml bool) string {
 
 // adminAuditEntry shows one audit event whole, and links it to its run in
 // the debug console when it was part of one.
-func (s *Server) adminAuditEntry(c *gin.Context) {
+func (s *Console) adminAuditEntry(c *gin.Context) {
 	id, _ := strconv.ParseUint(c.Param("id"), 10, 32)
-	e, err := s.auditLog.Get(c.Request.Context(), uint(id))
+	e, err := s.cfg.Audit.Get(c.Request.Context(), uint(id))
 	if err != nil {
 		web.RenderError(c, http.StatusNotFound, "No such event", "The audit log has no such entry.")
 		return
@@ -523,9 +569,9 @@ func auditRows(e audit.Event) [][2]string {
 	}
 }
 
-func (s *Server) adminAudit(c *gin.Context) {
+func (s *Console) adminAudit(c *gin.Context) {
 	q := audit.Query{Text: c.Query("q"), Outcome: c.Query("outcome")}
-	events, err := s.auditLog.Search(c.Request.Context(), q)
+	events, err := s.cfg.Audit.Search(c.Request.Context(), q)
 	if err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Audit log unavailable", "The audit log could not be searched.")
 		return
@@ -533,31 +579,18 @@ func (s *Server) adminAudit(c *gin.Context) {
 	s.renderAdmin(c, http.StatusOK, "Audit log", func(v adminView) templComponent { return auditTab(v, q, events) }, "", "")
 }
 
-// serveSignIn shows the sign-in form outside an authorization request, for
-// the admin console and for signing in at the IdP itself.
-func (s *Server) serveSignIn(c *gin.Context) {
-	s.renderLogin(c, authRequest{AuthRequest: op.AuthRequest{LoginHint: c.Query("login_hint")}}, http.StatusOK, "", signin.SafeReturn(c.Query("next")))
-}
-
-// serveLogout ends the IdP session (every app's next sign-in asks again)
-// and goes to next, a local path, or the start page.
-func (s *Server) serveLogout(c *gin.Context) {
-	_ = s.op.Sessions.Destroy(c.Request.Context())
-	c.Redirect(http.StatusSeeOther, signin.SafeReturn(c.PostForm("next")))
-}
-
 // adminRotateKeys publishes a new signing key; it signs once relying
 // parties have had time to see it (keys.DefaultPrePublish).
-func (s *Server) adminRotateKeys(c *gin.Context) {
-	kid, err := s.op.Keys.Rotate(c.Request.Context())
+func (s *Console) adminRotateKeys(c *gin.Context) {
+	kid, err := s.cfg.Keys.Rotate(c.Request.Context())
 	if err != nil {
 		s.cfg.Log.Error("rotate keys", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Key not rotated", "A new signing key could not be created.")
 		return
 	}
 	admin, _ := c.Get(adminKey)
-	s.changed(c.Request.Context(), adminChange{Admin: admin.(*store.User), Event: audit.KeyRotated, Target: "the IdP's signing keys", After: "new key " + kid + " published"})
-	flash := "New signing key " + kid + " is published; it signs from " + s.cfg.Now().Add(s.op.Keys.PrePublish).UTC().Format("15:04:05") + " UTC."
+	s.changed(c.Request.Context(), Change{Admin: admin.(*store.User), Event: audit.KeyRotated, Target: "the IdP's signing keys", After: "new key " + kid + " published"})
+	flash := "New signing key " + kid + " is published; it signs from " + s.cfg.Now().Add(s.cfg.Keys.PrePublish).UTC().Format("15:04:05") + " UTC."
 	c.Redirect(http.StatusSeeOther, "/admin/apps?done="+url.QueryEscape(flash))
 }
 

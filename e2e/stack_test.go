@@ -115,7 +115,6 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 		handlers[n] = &swappable{}
 		s.servers[n] = httptest.NewServer(handlers[n])
 		t.Cleanup(s.servers[n].Close)
-		s.dbs[n] = open(t, n)
 	}
 	s.topology = demo.Topology{
 		IdP: s.servers["idp"].URL, WikiAS: s.servers["wiki-as"].URL, TodoAS: s.servers["todo-as"].URL,
@@ -133,6 +132,11 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	}
 	for name, w := range cfg.wrap {
 		handlers[name].wrap = w
+	}
+	// The databases open once every address is known and the changes
+	// made: an opener may write the topology into what it loads.
+	for _, n := range names {
+		s.dbs[n] = open(t, n)
 	}
 
 	s.traces = map[string]*trace.Store{"idp": idpCfg.Trace, "wiki-as": wikiASCfg.Trace, "todo-as": todoASCfg.Server.Trace, "todo": todoCfg.Trace, "wiki": wikiCfg.Trace}

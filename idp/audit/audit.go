@@ -87,7 +87,7 @@ type Log struct {
 
 // Open migrates the log's table.
 func Open(db *gorm.DB, log *slog.Logger) (*Log, error) {
-	if err := db.AutoMigrate(&Event{}); err != nil {
+	if err := storage.Migrate(db, "idp/audit", schema...); err != nil {
 		return nil, err
 	}
 	return &Log{db: db, log: log}, nil
@@ -157,4 +157,10 @@ func Truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Event{}) }},
 }

@@ -76,7 +76,7 @@ type Device struct{ cfg Config }
 
 // New migrates the device codes' table.
 func New(cfg Config) (*Device, error) {
-	if err := cfg.DB.AutoMigrate(&Code{}); err != nil {
+	if err := storage.Migrate(cfg.DB, "idp/device", schema...); err != nil {
 		return nil, err
 	}
 	return &Device{cfg: cfg}, nil
@@ -298,4 +298,10 @@ func (d *Device) decideDeviceCode(ctx context.Context, row *Code, approve bool, 
 		update["user_id"], update["auth_time"] = userID, authTime.UTC()
 	}
 	return d.cfg.DB.WithContext(ctx).Model(row).Updates(update).Error
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Code{}) }},
 }

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"xaa.example/shared/storage"
 )
 
 // Retry waits: the first retry after FirstRetry, each next one twice as
@@ -104,7 +106,7 @@ type Outbox struct {
 
 // Open migrates the outbox's table.
 func Open(db *gorm.DB, now func() time.Time, log *slog.Logger) (*Outbox, error) {
-	if err := db.AutoMigrate(&Message{}); err != nil {
+	if err := storage.Migrate(db, "idp/outbox", schema...); err != nil {
 		return nil, err
 	}
 	return &Outbox{db: db, now: now, log: log, handlers: map[string]Handler{}, wake: make(chan struct{}, 1)}, nil
@@ -261,4 +263,10 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Message{}) }},
 }

@@ -139,7 +139,7 @@ type Provisioner struct {
 // hands the outbox its pushes.
 func New(ctx context.Context, cfg Config) (*Provisioner, error) {
 	db := cfg.DB.WithContext(ctx)
-	if err := db.AutoMigrate(&Target{}, &Account{}); err != nil {
+	if err := storage.Migrate(db, "idp/provisioning", schema...); err != nil {
 		return nil, err
 	}
 	for _, a := range cfg.Apps {
@@ -427,4 +427,10 @@ func (p *Provisioner) call(ctx context.Context, t *Target, method, path string, 
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Target{}, &Account{}) }},
 }

@@ -94,7 +94,7 @@ type IdP struct {
 // New migrates the apps' table, loads (or makes once) the signing key and
 // certificate, and builds the IdP.
 func New(ctx context.Context, cfg Config) (*IdP, error) {
-	if err := cfg.DB.WithContext(ctx).AutoMigrate(&App{}); err != nil {
+	if err := storage.Migrate(cfg.DB.WithContext(ctx), "idp/samlidp", schema...); err != nil {
 		return nil, err
 	}
 	i := &IdP{cfg: cfg}
@@ -352,4 +352,10 @@ func (i *IdP) signsInBySAML(w http.ResponseWriter, r *http.Request, req *saml.Id
 		org+" signs in to this app with OpenID Connect, not SAML: that is the administrator's choice at this identity provider (Admin console, Apps). "+
 			"The app sent a SAML request; its own settings must agree (SAML_DOMAINS), or the administrator can choose SAML for "+org+".")
 	return false
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&App{}) }},
 }

@@ -92,7 +92,7 @@ type Seed struct {
 // Open migrates the IdP's tables and creates what seed names that is not
 // there yet.
 func Open(ctx context.Context, db *gorm.DB, seed Seed) (*Store, error) {
-	if err := db.AutoMigrate(&Org{}, &User{}, &Connection{}); err != nil {
+	if err := storage.Migrate(db, "idp/store", schema...); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	st := &Store{db: db}
@@ -320,4 +320,10 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 // DeleteUser removes a person.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	return s.db.WithContext(ctx).Delete(&User{}, "id = ?", id).Error
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Org{}, &User{}, &Connection{}) }},
 }

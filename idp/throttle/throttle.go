@@ -16,6 +16,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"xaa.example/shared/storage"
 )
 
 const (
@@ -42,7 +44,7 @@ type Throttle struct{ db *gorm.DB }
 
 // Open migrates the table.
 func Open(db *gorm.DB) (*Throttle, error) {
-	if err := db.AutoMigrate(&Row{}); err != nil {
+	if err := storage.Migrate(db, "idp/throttle", schema...); err != nil {
 		return nil, err
 	}
 	return &Throttle{db: db}, nil
@@ -142,4 +144,10 @@ func (t *Throttle) LockedAccounts(ctx context.Context, now time.Time) (map[strin
 		out[strings.TrimPrefix(r.Who, "account:")] = r.LockedUntil
 	}
 	return out, nil
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Row{}) }},
 }

@@ -67,7 +67,7 @@ type Transmitter struct {
 
 // New migrates the streams' table and hands the outbox its deliveries.
 func New(cfg Config) (*Transmitter, error) {
-	if err := cfg.DB.AutoMigrate(&Stream{}); err != nil {
+	if err := storage.Migrate(cfg.DB, "idp/transmitter", schema...); err != nil {
 		return nil, err
 	}
 	t := &Transmitter{cfg: cfg, http: &http.Client{Timeout: deliveryTimeout}}
@@ -265,4 +265,10 @@ func (t *Transmitter) deliver(ctx context.Context, m *outbox.Message) outbox.Out
 	}
 	t.cfg.Log.Info("Shared Signals: SET delivered", "receiver", st.Receiver, "event", d.Event)
 	return outbox.Delivered()
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Stream{}) }},
 }

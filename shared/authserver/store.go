@@ -98,7 +98,7 @@ const unchangedQuery = `SELECT 1 FROM links JOIN users ON users.id = links.user_
 	AND users.id = ? AND users.email = ? AND users.deactivated = ? AND (scim_users.user_id IS NOT NULL) = ?`
 
 func migrate(db *gorm.DB) error {
-	return db.AutoMigrate(&User{}, &Link{}, &UpstreamSession{}, &SAMLRequest{}, &SCIMUser{})
+	return storage.Migrate(db, "shared/authserver", schema...)
 }
 
 func newID() string { return strings.ToLower(rand.Text()[:20]) }
@@ -295,4 +295,12 @@ func (s *store) seedUsers(ctx context.Context, users []demo.User) error {
 		}
 	}
 	return nil
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error {
+		return tx.AutoMigrate(&User{}, &Link{}, &UpstreamSession{}, &SAMLRequest{}, &SCIMUser{})
+	}},
 }

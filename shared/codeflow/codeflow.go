@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/storage"
 )
 
 // Lifetimes.
@@ -68,7 +69,7 @@ type Store struct {
 
 // NewStore migrates the tables.
 func NewStore(db *gorm.DB, now func() time.Time) (*Store, error) {
-	if err := db.AutoMigrate(&AuthCode{}, &RefreshToken{}); err != nil {
+	if err := storage.Migrate(db, "shared/codeflow", schema...); err != nil {
 		return nil, err
 	}
 	return &Store{DB: db, Now: now}, nil
@@ -229,4 +230,10 @@ func (st *Store) use(ctx context.Context, hash string) (*RefreshToken, error) {
 		return nil, err
 	}
 	return &rt, nil
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&AuthCode{}, &RefreshToken{}) }},
 }

@@ -22,6 +22,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 	"gorm.io/gorm"
+
+	"xaa.example/shared/storage"
 )
 
 // Algorithm is what a service signs with unless told otherwise: ES256 keys
@@ -96,7 +98,7 @@ type loadedKey struct {
 // LoadOrCreate loads the keys stored in db, creating the first one when there
 // is none. It migrates its own table.
 func LoadOrCreate(ctx context.Context, db *gorm.DB) (*Set, error) {
-	if err := db.WithContext(ctx).AutoMigrate(&SigningKey{}); err != nil {
+	if err := storage.Migrate(db.WithContext(ctx), "shared/keys", schema...); err != nil {
 		return nil, fmt.Errorf("migrate signing keys: %w", err)
 	}
 	s := &Set{db: db, Now: time.Now, PrePublish: DefaultPrePublish, RetireAfter: DefaultRetireAfter}
@@ -407,4 +409,10 @@ func RotateCommand(ctx context.Context, db *gorm.DB, out io.Writer) error {
 	fmt.Fprintf(out, "new signing key %s published; it signs from %s (running servers reload their keys every %s)\n",
 		kid, s.Now().Add(s.PrePublish).UTC().Format(time.RFC3339), WatchInterval)
 	return nil
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&SigningKey{}) }},
 }

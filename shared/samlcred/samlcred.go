@@ -14,6 +14,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"xaa.example/shared/storage"
 )
 
 // Credential is one stored key and certificate, by name.
@@ -30,7 +32,7 @@ func (Credential) TableName() string { return "saml_credentials" }
 // first use for subject (the service's entity ID); replicas starting
 // together keep whichever was stored first.
 func LoadOrCreate(ctx context.Context, db *gorm.DB, name, subject string) (*rsa.PrivateKey, *x509.Certificate, error) {
-	if err := db.AutoMigrate(&Credential{}); err != nil {
+	if err := storage.Migrate(db, "shared/samlcred", schema...); err != nil {
 		return nil, nil, err
 	}
 	var c Credential
@@ -105,4 +107,10 @@ func parse(c *Credential) (*rsa.PrivateKey, *x509.Certificate, error) {
 		return nil, nil, err
 	}
 	return key, cert, nil
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Credential{}) }},
 }

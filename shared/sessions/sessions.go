@@ -220,7 +220,7 @@ func collect[T any](into map[string]any, m map[string]T) {
 // every service on localhost needs its own name, because browsers share
 // cookies across ports. secure is false only for plain-http local runs.
 func New(db *gorm.DB, cookieName string, secure bool) (*scs.SessionManager, error) {
-	if err := db.AutoMigrate(&SessionRow{}); err != nil {
+	if err := storage.Migrate(db, "shared/sessions", schema...); err != nil {
 		return nil, err
 	}
 	store := NewGormStore(db)
@@ -238,4 +238,10 @@ func New(db *gorm.DB, cookieName string, secure bool) (*scs.SessionManager, erro
 	sm.Cookie.Secure = secure
 	sm.Cookie.Path = "/"
 	return sm, nil
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&SessionRow{}) }},
 }

@@ -8,6 +8,8 @@ import (
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
+
+	"xaa.example/shared/storage"
 )
 
 // Secret is a service's random key for one purpose, kept in its database so
@@ -23,7 +25,7 @@ func (Secret) TableName() string { return "web_secrets" }
 // SecretKey returns the key named name, made on first use. Of two
 // processes making it at once, the first insert wins and both read it.
 func SecretKey(ctx context.Context, db *gorm.DB, name string) ([]byte, error) {
-	if err := db.AutoMigrate(&Secret{}); err != nil {
+	if err := storage.Migrate(db, "shared/web", schema...); err != nil {
 		return nil, err
 	}
 	b := make([]byte, 32)
@@ -36,4 +38,10 @@ func SecretKey(ctx context.Context, db *gorm.DB, name string) ([]byte, error) {
 		return nil, fmt.Errorf("secret %s: %w", name, err)
 	}
 	return hex.DecodeString(s.Value)
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Secret{}) }},
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/alexedwards/scs/v2"
 	"github.com/gin-gonic/gin"
+	"gorm.io/gorm"
 
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/dpop"
@@ -14,6 +15,7 @@ import (
 	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/sessions"
 	"xaa.example/shared/signin"
+	"xaa.example/shared/storage"
 	"xaa.example/shared/web"
 )
 
@@ -41,7 +43,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		return nil, fmt.Errorf("todo app config: %w", err)
 	}
 	cfg.setDefaults()
-	if err := cfg.DB.AutoMigrate(&Todo{}, &Revocation{}); err != nil {
+	if err := storage.Migrate(cfg.DB, "apps/todo", schema...); err != nil {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	st := &store{db: cfg.DB}
@@ -151,4 +153,10 @@ func (a *App) routes() http.Handler {
 
 func (a *App) errorPage(w http.ResponseWriter, r *http.Request, status int, title, message string) {
 	web.WriteErrorPage(w, r, a.meta(nil), status, title, message)
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Todo{}, &Revocation{}) }},
 }

@@ -47,7 +47,7 @@ type store struct {
 	now func() time.Time
 }
 
-func migrate(db *gorm.DB) error { return db.AutoMigrate(&Page{}, &AccessToken{}) }
+func migrate(db *gorm.DB) error { return storage.Migrate(db, "apps/wiki", schema...) }
 
 func (s *store) seed(ctx context.Context) error {
 	p := Page{Slug: "welcome", Title: "Welcome to the wiki", Author: "Bobby Tables", Body: welcomeBody}
@@ -106,4 +106,10 @@ The **Debug console** shows each of these requests and responses, with every tok
 
 func (s *store) forgetAccessTokens(ctx context.Context, userID string) error {
 	return s.db.WithContext(ctx).Delete(&AccessToken{}, "user_id = ?", userID).Error
+}
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Page{}, &AccessToken{}) }},
 }

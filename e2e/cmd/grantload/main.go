@@ -141,7 +141,7 @@ func seedRows(args []string) error {
 	start := time.Now()
 	switch *table {
 	case "replay":
-		if err := db.AutoMigrate(&replaydb.SpentJTI{}); err != nil {
+		if err := replaydb.Migrate(db); err != nil {
 			return err
 		}
 		err = seed.ReplayRecords(db, *rows)

@@ -138,7 +138,7 @@ const DefaultPurgeBatch = 500
 // New migrates the table, retires the first layout's (retire), and returns
 // the store.
 func New(db *gorm.DB) (*DB, error) {
-	if err := db.AutoMigrate(&SpentJTI{}); err != nil {
+	if err := Migrate(db); err != nil {
 		return nil, err
 	}
 	s := &DB{DB: db, Now: time.Now, Purge: storage.Purge{Every: time.Minute, Batch: DefaultPurgeBatch}}
@@ -661,3 +661,13 @@ func (s *DB) quotedKey() string {
 	s.DB.Dialector.QuoteTo(&b, "key")
 	return b.String()
 }
+
+// schema is this package's tables, step by step (storage.Migrate); step 1
+// is their shape when versioning began.
+var schema = []storage.Migration{
+	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&SpentJTI{}) }},
+}
+
+// Migrate brings the replay table to this version (every service that
+// keeps single-use ids runs it, and so does grantload's seed).
+func Migrate(db *gorm.DB) error { return storage.Migrate(db, "shared/replay/replaydb", schema...) }

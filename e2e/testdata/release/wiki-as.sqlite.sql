@@ -1,0 +1,23 @@
+-- The last release's wiki-as database on SQLite: its tables, and the rows of those that hold no key, secret, session or token.
+CREATE TABLE `auth_codes` (`code_hash` text,`client_id` text NOT NULL,`user_id` text NOT NULL,`redirect_uri` text NOT NULL,`challenge` text NOT NULL,`nonce` text,`scope` text,`auth_time` datetime,`expires_at` datetime,PRIMARY KEY (`code_hash`));
+CREATE TABLE `links` (`issuer` text,`tenant` text,`subject` text,`user_id` text NOT NULL,`created_at` datetime,PRIMARY KEY (`issuer`,`tenant`,`subject`));
+INSERT INTO "links" VALUES('{{idp}}','','00um3dajdyfh445a44g2','pq2kjwcpd54p4ihlzksl','2026-12-07 20:56:59.797189655+00:00');
+CREATE TABLE `refresh_tokens` (`token_hash` text,`client_id` text NOT NULL,`user_id` text NOT NULL,`scope` text,`auth_time` datetime,`expires_at` datetime,`used_at` datetime,PRIMARY KEY (`token_hash`));
+CREATE TABLE `saml_requests` (`relay_state` text,`request_id` text NOT NULL,`id_p` text NOT NULL,`return_to` text,`browser` text,`expires_at` datetime,PRIMARY KEY (`relay_state`));
+CREATE TABLE `scim_users` (`user_id` text,`issuer` text NOT NULL,`tenant` text NOT NULL,`external_id` text,`attributes` text NOT NULL,`version` integer,`created_at` datetime,`updated_at` datetime,PRIMARY KEY (`user_id`));
+CREATE TABLE `signing_keys` (`k_id` text,`algorithm` text NOT NULL,`private_der` blob NOT NULL,`activate_at` datetime,`created_at` datetime,PRIMARY KEY (`k_id`));
+CREATE TABLE `spent_jtis` (`key` blob,`issuer` text NOT NULL,`expires_at` datetime NOT NULL,PRIMARY KEY (`key`));
+CREATE TABLE `upstream_sessions` (`user_id` text,`id_p_issuer` text,`id_token` text NOT NULL,`refresh_token` text,`saml_assertion` text,`expiry` datetime,`updated_at` datetime,PRIMARY KEY (`user_id`));
+CREATE TABLE `users` (`id` text,`email` text NOT NULL,`name` text,`deactivated` numeric,`created_at` datetime,PRIMARY KEY (`id`));
+INSERT INTO "users" VALUES('pq2kjwcpd54p4ihlzksl','bob@tables.fake','Bobby Tables',0,'2026-12-07 20:56:59.797109853+00:00');
+CREATE TABLE `web_secrets` (`name` text,`value` text NOT NULL,PRIMARY KEY (`name`));
+CREATE TABLE `web_sessions` (`token` text,`data` blob NOT NULL,`expiry` datetime NOT NULL,PRIMARY KEY (`token`));
+CREATE UNIQUE INDEX `idx_users_email` ON `users`(`email`);
+CREATE INDEX `idx_links_user_id` ON `links`(`user_id`);
+CREATE INDEX `idx_scim_client` ON `scim_users`(`issuer`,`tenant`);
+CREATE INDEX `idx_signing_keys_activate_at` ON `signing_keys`(`activate_at`);
+CREATE INDEX `idx_auth_codes_expires_at` ON `auth_codes`(`expires_at`);
+CREATE INDEX `idx_refresh_tokens_used_at` ON `refresh_tokens`(`used_at`);
+CREATE INDEX `idx_refresh_tokens_expires_at` ON `refresh_tokens`(`expires_at`);
+CREATE INDEX `idx_refresh_tokens_user_id` ON `refresh_tokens`(`user_id`);
+CREATE INDEX `idx_web_sessions_expiry` ON `web_sessions`(`expiry`);

@@ -71,16 +71,10 @@ type Verifier struct {
 	Now      func() time.Time
 }
 
-// Verified is an ID-JAG that passed every check, with the issuer's policy.
+// Verified is an ID-JAG that passed checks 1 to 8, with its issuer.
 type Verified struct {
 	Claims *Claims
 	Issuer *TrustedIssuer
-	// Replay, when the policy sets it, records the jti (check 9) in place
-	// of the Verifier's store: a policy that decided on something it read
-	// earlier can have the jti recorded by the statement that checks it
-	// still holds. An *oauth.Error it returns is the policy's refusal,
-	// reported as it is.
-	Replay replay.Store
 }
 
 // Policy is the redeeming server's own decision on a verified assertion
@@ -144,13 +138,35 @@ var verifySteps = []verifyStep{
 	{id: CheckClient, run: (*Verifier).client},
 }
 
-// Verify runs checks R1 to R8 of docs/PROTOCOL.md on assertion, presented by the
-// authenticated client clientID, then policy (if any), then check 9: the jti
-// is recorded as used. Every failure is an invalid_grant error (RFC 7521
-// §4.1.1) whose description says which check failed, unless policy says
-// otherwise; a failing replay store is a server_error (fail closed). Each
-// check is reported to the debug console's trace, if any, as it runs.
+// Verify runs Check, then policy (if any), then check 9 with the
+// verifier's replay store: the jti is recorded as used. A redeeming server
+// that records the jti its own way calls Check and Spent itself (package
+// jwtbearer).
 func (v *Verifier) Verify(ctx context.Context, assertion, clientID string, policy Policy) (*Verified, error) {
+	verified, err := v.Check(ctx, assertion, clientID)
+	if err != nil {
+		return nil, err
+	}
+	if policy != nil {
+		if err := policy(verified); err != nil {
+			return nil, err
+		}
+	}
+	c := verified.Claims
+	if err := Spent(ctx, verified, v.Replay.Remember(ctx, c.Issuer, c.ID, v.Until(verified))); err != nil {
+		return nil, err
+	}
+	return verified, nil
+}
+
+// Check runs checks R1 to R8 of docs/PROTOCOL.md on assertion, presented
+// by the authenticated client clientID. Every failure is an invalid_grant
+// error (RFC 7521 §4.1.1) whose description says which check failed. Each
+// check is reported to the debug console's trace, if any, as it runs.
+// Check 9 is the caller's, once its own policy has allowed the grant, so
+// that a refused assertion spends no jti: Until says how long to remember
+// the jti, Spent reports the outcome.
+func (v *Verifier) Check(ctx context.Context, assertion, clientID string) (*Verified, error) {
 	s := &verification{assertion: assertion, clientID: clientID}
 	for _, step := range verifySteps {
 		detail, err := step.run(v, ctx, s)
@@ -162,35 +178,30 @@ func (v *Verifier) Verify(ctx context.Context, assertion, clientID string, polic
 			trace.PassDetail(ctx, step.id, detail)
 		}
 	}
-	verified := &Verified{Claims: &s.claims, Issuer: s.ti}
-	if policy != nil {
-		if err := policy(verified); err != nil {
-			return nil, err
-		}
-	}
-	// 9. Single use, remembered until the assertion could no longer pass
-	// check 7.
-	c := &s.claims
-	until := c.Expiry.Time().Add(skew(s.ti))
-	store := v.Replay
-	if verified.Replay != nil {
-		store = verified.Replay
-	}
-	if err := store.Remember(ctx, c.Issuer, c.ID, until); err != nil {
-		var refused *oauth.Error
-		if errors.As(err, &refused) {
-			// The policy's, traced as its check.
-			return nil, refused
-		}
+	return &Verified{Claims: &s.claims, Issuer: s.ti}, nil
+}
+
+// Until is how long check 9 remembers verified's jti: until the assertion
+// could no longer pass check 7.
+func (v *Verifier) Until(verified *Verified) time.Time {
+	return verified.Claims.Expiry.Time().Add(skew(verified.Issuer))
+}
+
+// Spent is check 9's outcome, given what recording verified's jti
+// returned (a replay store's Remember): nil when it was recorded;
+// invalid_grant for a jti seen before; any other failure a server_error
+// (fail closed). It is reported to the trace as check 9.
+func Spent(ctx context.Context, verified *Verified, err error) error {
+	if err != nil {
 		e := oauth.ServerError(fmt.Errorf("replay store: %w", err))
 		if errors.Is(err, replay.ErrReplayed) {
 			e = oauth.InvalidGrant("assertion was already used (jti replay)")
 		}
 		trace.Fail(ctx, CheckReplay, e.Description)
-		return nil, e
+		return e
 	}
-	trace.PassDetail(ctx, CheckReplay, "jti "+c.ID+" remembered until it expires")
-	return verified, nil
+	trace.PassDetail(ctx, CheckReplay, "jti "+verified.Claims.ID+" remembered until it expires")
+	return nil
 }
 
 // 1. A compact JWS of sane size: three parts (a JWE has five), whose

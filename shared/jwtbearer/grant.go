@@ -83,20 +83,31 @@ type Grant struct {
 	Now       func() time.Time
 }
 
-// decision is what the policy found; it is used once the jti is spent.
+// decision is what decide found; it is used once the jti is spent.
 type decision struct {
 	resources []string
 	scope     oauth.Scopes
 	account   *Account // nil: link or create just in time
 	bound     string   // the key's thumbprint the token is bound to, or ""
+	// snapshot: check 12 was decided on the account as read at an earlier
+	// grant (AccountSnapshots), which spend confirms.
+	snapshot bool
 }
 
-// Handle verifies the assertion, applies policy, and issues the token.
+// Handle verifies the assertion, applies this server's policy, spends the
+// jti, and issues the token: checks 1 to 8 (package idjag), then 10 to 12
+// and the proof (decide), then 9 (spend), so that a refused grant spends
+// no jti.
 func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.TokenResponse, error) {
-	var d decision
-	policy := func(v *idjag.Verified) error { return g.decide(ctx, req, v, &d) }
-	v, err := g.Verifier.Verify(ctx, req.Assertion, req.Client.ID, policy)
+	v, err := g.Verifier.Check(ctx, req.Assertion, req.Client.ID)
 	if err != nil {
+		return nil, err
+	}
+	var d decision
+	if err := g.decide(ctx, req, v, &d); err != nil {
+		return nil, err
+	}
+	if err := g.spend(ctx, v, &d); err != nil {
 		return nil, err
 	}
 	c := v.Claims
@@ -227,8 +238,8 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 
 // checkSubject is check 12: the subject must be linked at SSO, unless the
 // issuer's policy lets an account be linked or made just in time from the
-// email. With a snapshot kept, it is decided on that, and the jti is then
-// recorded on condition that it still holds (snapshotSpend); reread is the
+// email. With a snapshot kept, it is decided on that (d.snapshot), and
+// spend records the jti on condition that it still holds; reread is the
 // check made again on the database after that condition failed.
 func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision, reread bool) error {
 	c := v.Claims
@@ -268,37 +279,29 @@ func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision
 	default:
 		return fail(oauth.InvalidGrant("the user has no account at this authorization server yet: sign in to the app once, or allow just-in-time accounts for this IdP"))
 	}
-	v.Replay = nil
-	if held {
-		v.Replay = &snapshotSpend{g: g, snaps: snaps, v: v, d: d}
-	}
+	d.snapshot = held
 	return nil
 }
 
-// snapshotSpend is check 9 for a grant whose account came from
-// AccountSnapshots: the jti is recorded only if the account is still as
-// read. If it changed (an administrator, on any replica), check 12 is made
-// again on what the database holds now, and the jti recorded as for any
-// account just read.
-type snapshotSpend struct {
-	g     *Grant
-	snaps AccountSnapshots
-	v     *idjag.Verified
-	d     *decision
-}
-
-func (s *snapshotSpend) Remember(ctx context.Context, issuer, jti string, until time.Time) error {
-	c := s.v.Claims
-	err := s.snaps.RememberIfUnchanged(ctx, c.Issuer, c.Tenant, c.Subject, s.d.account, jti, until)
-	if !errors.Is(err, ErrAccountChanged) {
-		return err
+// spend is check 9: the jti is recorded as used. When check 12 was decided
+// on a snapshot of the account, the jti is recorded by the statement that
+// finds the account still as read; if it changed meanwhile (an
+// administrator, on any replica), check 12 is made again on what the
+// database holds now, and the jti recorded as for any account just read.
+func (g *Grant) spend(ctx context.Context, v *idjag.Verified, d *decision) error {
+	c := v.Claims
+	until := g.Verifier.Until(v)
+	if d.snapshot {
+		snaps := g.Accounts.(AccountSnapshots)
+		err := snaps.RememberIfUnchanged(ctx, c.Issuer, c.Tenant, c.Subject, d.account, c.ID, until)
+		if !errors.Is(err, ErrAccountChanged) {
+			return idjag.Spent(ctx, v, err)
+		}
+		if err := g.checkSubject(ctx, v, d, true); err != nil {
+			return err
+		}
 	}
-	// Read again: the refusal, if it is one, is check 12's, and its error
-	// (an *oauth.Error) is the grant's.
-	if err := s.g.checkSubject(ctx, s.v, s.d, true); err != nil {
-		return err
-	}
-	return s.g.Verifier.Replay.Remember(ctx, issuer, jti, until)
+	return idjag.Spent(ctx, v, g.Verifier.Replay.Remember(ctx, c.Issuer, c.ID, until))
 }
 
 func (g *Grant) resource(uri string) *Resource {

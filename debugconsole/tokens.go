@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"sort"
 	"strings"
@@ -217,6 +218,11 @@ var kindMeanings = map[string]map[string]string{
 
 func claimValue(name string, v any) string {
 	if f, ok := v.(float64); ok && (name == "exp" || name == "iat" || name == "nbf" || name == "auth_time") {
+		if f != math.Trunc(f) {
+			// A time with its milliseconds (an access token's iat).
+			t := time.UnixMilli(int64(math.Round(f * 1000))).UTC()
+			return fmt.Sprintf("%.3f (%s)", f, t.Format("2006-01-02 15:04:05.000 UTC"))
+		}
 		t := time.Unix(int64(f), 0).UTC()
 		return fmt.Sprintf("%d (%s)", int64(f), t.Format("2006-01-02 15:04:05 UTC"))
 	}

@@ -30,6 +30,7 @@ import (
 	"xaa.example/shared/demo"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/keys"
+	"xaa.example/shared/numericdate"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/scim"
 	"xaa.example/shared/ssf"
@@ -280,9 +281,9 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	}
-	// A revocation covers the second of its event: events from here on
-	// come after the tokens above.
-	afterThisSecond()
+	// A revocation covers the tokens issued before its event, to the
+	// millisecond: events from here on come after the tokens above.
+	time.Sleep(2 * time.Millisecond)
 
 	// --- Shared Signals: each IdP's push credential, as it holds it.
 	pushAuth := func(db *gorm.DB) string {
@@ -298,7 +299,7 @@ func runSeamMatrix(t *testing.T, samlifyDir string, open openDB) {
 		t.Helper()
 		now := time.Now()
 		raw, err := ssf.Sign(signer, ssf.SET{Issuer: iss, Audience: jwt.Audience{s.topology.Todo}, IssuedAt: jwt.NewNumericDate(now), ID: rand.Text(),
-			Subject: subject, Events: map[string]ssf.Event{ssf.EventSessionRevoked: {Timestamp: now.Unix()}}})
+			Subject: subject, Events: map[string]ssf.Event{ssf.EventSessionRevoked: {Timestamp: numericdate.New(now)}}})
 		if err != nil {
 			t.Fatal(err)
 		}

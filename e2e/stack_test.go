@@ -278,12 +278,3 @@ func (b *browser) signIn(appURL, email, password string) page {
 	fields["email"], fields["password"] = email, password
 	return b.post(origin(login.URL)+htmlUnescape(m[1]), fields)
 }
-
-// afterThisSecond waits for the next whole second of the clock. A Shared
-// Signals revocation covers the tokens issued up to the second of its
-// event (iat has whole seconds, and a token issued in that second may
-// predate it), so a test that acts again at once waits as a person would.
-func afterThisSecond() {
-	now := time.Now()
-	time.Sleep(now.Truncate(time.Second).Add(time.Second).Sub(now) + 10*time.Millisecond)
-}

@@ -33,6 +33,7 @@ import (
 
 	"xaa.example/idp/audit"
 	"xaa.example/idp/outbox"
+	"xaa.example/shared/numericdate"
 	"xaa.example/shared/ssf"
 	"xaa.example/shared/storage"
 )
@@ -214,20 +215,20 @@ func personRevoked(email, why string, at time.Time) []signal {
 	reason := map[string]any{"en": why}
 	subject := ssf.Subject{Format: "email", Email: email}
 	return []signal{
-		{Type: ssf.EventAccountDisabled, Event: ssf.Event{Timestamp: at.Unix(), ReasonAdmin: reason}, Subject: subject, About: email},
-		{Type: ssf.EventSessionRevoked, Event: ssf.Event{Timestamp: at.Unix(), ReasonAdmin: reason}, Subject: subject, About: email},
+		{Type: ssf.EventAccountDisabled, Event: ssf.Event{Timestamp: numericdate.New(at), ReasonAdmin: reason}, Subject: subject, About: email},
+		{Type: ssf.EventSessionRevoked, Event: ssf.Event{Timestamp: numericdate.New(at), ReasonAdmin: reason}, Subject: subject, About: email},
 	}
 }
 
 // appRevoked: every token of an app (its client id at the resource) ends.
 func appRevoked(clientID, why string, at time.Time) signal {
-	return signal{Type: ssf.EventSessionRevoked, Event: ssf.Event{Timestamp: at.Unix(), ReasonAdmin: map[string]any{"en": why}},
+	return signal{Type: ssf.EventSessionRevoked, Event: ssf.Event{Timestamp: numericdate.New(at), ReasonAdmin: map[string]any{"en": why}},
 		Subject: ssf.Subject{Format: "complex", Application: &ssf.Subject{Format: "opaque", ID: clientID}}, About: "app " + clientID}
 }
 
 // appScopeNarrowed: an app's tokens may carry only scope from now on.
 func appScopeNarrowed(clientID, scope string, at time.Time) signal {
-	return signal{Type: ssf.EventTokenClaimsChange, Event: ssf.Event{Timestamp: at.Unix(), Claims: map[string]any{"scope": scope}},
+	return signal{Type: ssf.EventTokenClaimsChange, Event: ssf.Event{Timestamp: numericdate.New(at), Claims: map[string]any{"scope": scope}},
 		Subject: ssf.Subject{Format: "complex", Application: &ssf.Subject{Format: "opaque", ID: clientID}}, About: "app " + clientID + " now " + scope}
 }
 

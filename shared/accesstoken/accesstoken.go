@@ -11,22 +11,26 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"xaa.example/shared/numericdate"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/recent"
 )
 
 // Claims of an RFC 9068 access token (§2.2).
 type Claims struct {
-	Issuer   string           `json:"iss"`
-	Subject  string           `json:"sub"`
-	Audience jwt.Audience     `json:"aud"`
-	ClientID string           `json:"client_id"`
-	ID       string           `json:"jti"`
-	IssuedAt *jwt.NumericDate `json:"iat"`
-	Expiry   *jwt.NumericDate `json:"exp"`
-	Scope    string           `json:"scope,omitempty"`
-	AuthTime *jwt.NumericDate `json:"auth_time,omitempty"`
-	Email    string           `json:"email,omitempty"`
+	Issuer   string       `json:"iss"`
+	Subject  string       `json:"sub"`
+	Audience jwt.Audience `json:"aud"`
+	ClientID string       `json:"client_id"`
+	ID       string       `json:"jti"`
+	// IssuedAt has its milliseconds (package numericdate), so that a
+	// token issued just after a Shared Signals event is told from one
+	// issued before it in the same second.
+	IssuedAt *numericdate.Date `json:"iat"`
+	Expiry   *jwt.NumericDate  `json:"exp"`
+	Scope    string            `json:"scope,omitempty"`
+	AuthTime *jwt.NumericDate  `json:"auth_time,omitempty"`
+	Email    string            `json:"email,omitempty"`
 	// IdP is the identity provider that vouched for the person: the issuer
 	// of the ID-JAG the token was granted on (the claim the Microsoft
 	// identity platform names idp for the same purpose). A Shared Signals
@@ -48,7 +52,7 @@ type Signer interface {
 // Issue signs an access token valid for lifetime from now.
 func Issue(s Signer, c Claims, now time.Time, lifetime time.Duration) (string, *Claims, error) {
 	c.ID = rand.Text()
-	c.IssuedAt = jwt.NewNumericDate(now)
+	c.IssuedAt = numericdate.New(now)
 	c.Expiry = jwt.NewNumericDate(now.Add(lifetime))
 	tok, err := s.Sign(oauth.TypAccessToken, c)
 	if err != nil {

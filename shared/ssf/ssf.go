@@ -14,6 +14,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"xaa.example/shared/numericdate"
 	"xaa.example/shared/replay"
 )
 
@@ -54,8 +55,10 @@ type Subject struct {
 
 // Event is an event's payload: when it happened and, for people, why.
 type Event struct {
-	Timestamp   int64          `json:"event_timestamp"`
-	ReasonAdmin map[string]any `json:"reason_admin,omitempty"`
+	// Timestamp is when the event happened; this project's transmitter
+	// gives its milliseconds (package numericdate).
+	Timestamp   *numericdate.Date `json:"event_timestamp,omitempty"`
+	ReasonAdmin map[string]any    `json:"reason_admin,omitempty"`
 	// Claims are the changed claims of a token-claims-change.
 	Claims map[string]any `json:"claims,omitempty"`
 	// State is a verification event's, as the receiver gave it.

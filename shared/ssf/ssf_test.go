@@ -15,6 +15,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
+	"xaa.example/shared/numericdate"
 	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/storage/storagetest"
 )
@@ -69,7 +70,7 @@ func TestVerifyHostile(t *testing.T) {
 	set := func(edit func(*SET)) SET {
 		s := SET{Issuer: transmitter, Audience: jwt.Audience{receiver}, IssuedAt: jwt.NewNumericDate(now), ID: "set-" + storagetest.ID(),
 			Subject: Subject{Format: "email", Email: "bob@tables.fake"},
-			Events:  map[string]Event{EventAccountDisabled: {Timestamp: now.Unix()}}}
+			Events:  map[string]Event{EventAccountDisabled: {Timestamp: numericdate.New(now)}}}
 		if edit != nil {
 			edit(&s)
 		}

@@ -256,14 +256,21 @@ func revocationFor(eventType string, ev ssf.Event, set *ssf.SET) (Revocation, bo
 	if !known {
 		return Revocation{}, false
 	}
-	at := time.Unix(ev.Timestamp, 0)
-	if ev.Timestamp == 0 {
-		at = set.IssuedAt.Time()
+	// The tokens issued before the event are revoked; one issued after it
+	// works, even in the same second: its iat and the event's
+	// time have their milliseconds. An event known to the second only
+	// (another transmitter's, or a SET without event_timestamp) may have
+	// happened at any instant of that second: the tokens issued up to its
+	// end are revoked, as any of them may predate it. Both times are read
+	// off clocks kept in step (the IdP's and the todo AS's).
+	at, precise := set.IssuedAt.Time(), false
+	if ev.Timestamp != nil {
+		at, precise = ev.Timestamp.Time(), ev.Timestamp.Precise()
 	}
-	// Tokens issued up to the second of the event are revoked (iat has
-	// whole seconds): a token issued in that same second was issued
-	// before the change could be seen.
 	before := at.Add(time.Second).UTC()
+	if precise {
+		before = at.UTC()
+	}
 	why := fmt.Sprintf("the access token was revoked by a Shared Signals event from the IdP %s (%s, SET %s, %s)", set.Issuer, name, set.ID, at.UTC().Format("15:04:05 UTC"))
 	subject := set.Subject
 	switch {

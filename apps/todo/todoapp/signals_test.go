@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/keys"
+	"xaa.example/shared/numericdate"
 	"xaa.example/shared/ssf"
 	"xaa.example/shared/storage/storagetest"
 )
@@ -48,14 +50,14 @@ func TestRevocationFor(t *testing.T) {
 	}
 	for _, row := range rows {
 		t.Run(row.name, func(t *testing.T) {
-			got, ok := revocationFor(row.eventType, ssf.Event{Timestamp: at.Unix()}, set(row.subject))
+			got, ok := revocationFor(row.eventType, ssf.Event{Timestamp: numericdate.New(at)}, set(row.subject))
 			if row.kind == "" {
 				if ok {
 					t.Fatalf("revoked %+v", got)
 				}
 				return
 			}
-			if !ok || got.Kind != row.kind || got.Value != row.value || !got.Before.Equal(at.Add(time.Second)) {
+			if !ok || got.Kind != row.kind || got.Value != row.value || !got.Before.Equal(at) {
 				t.Fatalf("got %+v %v", got, ok)
 			}
 		})
@@ -86,16 +88,108 @@ func newFakeTransmitter(t *testing.T) *fakeTransmitter {
 	return f
 }
 
-// set signs a SET of this transmitter (or claiming iss) about subject.
+// set signs a SET of this transmitter (or claiming iss) about subject,
+// whose event is now.
 func (f *fakeTransmitter) set(t *testing.T, iss, audience string, subject ssf.Subject) string {
+	return f.setAt(t, iss, audience, subject, numericdate.New(time.Now()))
+}
+
+// setAt signs a SET whose event happened at event.
+func (f *fakeTransmitter) setAt(t *testing.T, iss, audience string, subject ssf.Subject, event *numericdate.Date) string {
 	t.Helper()
-	now := time.Now()
-	raw, err := ssf.Sign(f.keys, ssf.SET{Issuer: iss, Audience: jwt.Audience{audience}, IssuedAt: jwt.NewNumericDate(now), ID: rand.Text(),
-		Subject: subject, Events: map[string]ssf.Event{ssf.EventSessionRevoked: {Timestamp: now.Unix()}}})
+	raw, err := ssf.Sign(f.keys, ssf.SET{Issuer: iss, Audience: jwt.Audience{audience}, IssuedAt: jwt.NewNumericDate(time.Now()), ID: rand.Text(),
+		Subject: subject, Events: map[string]ssf.Event{ssf.EventSessionRevoked: {Timestamp: event}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return raw
+}
+
+// push delivers a SET to the app's receiver as a transmitter does.
+func (f *mcpFixture) push(t *testing.T, auth, set string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/ssf/events", strings.NewReader(set))
+	req.Header.Set("Content-Type", ssf.MediaType)
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// works reports whether the todo API takes token.
+func (f *mcpFixture) works(t *testing.T, token string) bool {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, f.app.URL+"/api/todos", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// TestATokenIssuedAfterTheEventWorks: an event ends the tokens issued
+// before it and no other. A token issued after it in the same second
+// works: the presenter's "Save, then My todos at once" got the new token
+// revoked with the old ones (iat and event_timestamp had whole seconds).
+// An event known to the second only (another transmitter's) ends every
+// token of its second, as any may predate it.
+func TestATokenIssuedAfterTheEventWorks(t *testing.T) {
+	storagetest.Each(t, func(t *testing.T, db *gorm.DB) {
+		idp := newFakeTransmitter(t)
+		f := newMCPFixtureEdited(t, db, func(c *Config) {
+			c.Signals = &SignalsConfig{Transmitters: []Transmitter{{Issuer: idp.URL, Domains: []string{"tables.fake"}}}}
+		})
+		stream := f.appState.receiver.streams[0]
+		tokenAt := func(email string, issued time.Time) string {
+			t.Helper()
+			tok, _, err := accesstoken.Issue(f.keys, accesstoken.Claims{
+				Issuer: f.as.URL, Subject: demo.AccountID(email), Audience: jwt.Audience{f.app.URL + "/api"}, ClientID: "agent-at-todo",
+				Scope: "todos.read", Email: email, IdP: idp.URL,
+			}, issued, time.Minute)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok
+		}
+		second := time.Now().Add(-10 * time.Second).Truncate(time.Second)
+		event := second.Add(500 * time.Millisecond)
+
+		// Bob: an event to the millisecond.
+		before, after := tokenAt("bob@tables.fake", event.Add(-200*time.Millisecond)), tokenAt("bob@tables.fake", event.Add(200*time.Millisecond))
+		bob := ssf.Subject{Format: "email", Email: "bob@tables.fake"}
+		if status, body := f.push(t, stream.pushAuth, idp.setAt(t, idp.URL, f.app.URL, bob, numericdate.New(event))); status != http.StatusAccepted {
+			t.Fatalf("push: %d %s", status, body)
+		}
+		if f.works(t, before) {
+			t.Error("a token issued 200 ms before the event still works")
+		}
+		if !f.works(t, after) {
+			t.Error("a token issued 200 ms after the event, in its second, was revoked")
+		}
+
+		// Admin: an event known to the second only.
+		var whole numericdate.Date
+		if err := json.Unmarshal([]byte(strconv.FormatInt(second.Unix(), 10)), &whole); err != nil {
+			t.Fatal(err)
+		}
+		inSecond, nextSecond := tokenAt("admin@tables.fake", event.Add(200*time.Millisecond)), tokenAt("admin@tables.fake", second.Add(time.Second))
+		admin := ssf.Subject{Format: "email", Email: "admin@tables.fake"}
+		if status, body := f.push(t, stream.pushAuth, idp.setAt(t, idp.URL, f.app.URL, admin, &whole)); status != http.StatusAccepted {
+			t.Fatalf("push: %d %s", status, body)
+		}
+		if f.works(t, inSecond) {
+			t.Error("an event known to the second left a token of that second working")
+		}
+		if !f.works(t, nextSecond) {
+			t.Error("an event known to the second revoked a token of the next second")
+		}
+	})
 }
 
 // TestEachTransmitterReachesOnlyItsPeople (issue 31): the app takes Shared
@@ -114,19 +208,7 @@ func TestEachTransmitterReachesOnlyItsPeople(t *testing.T) {
 			}}
 		})
 		streams := f.appState.receiver.streams
-		push := func(auth, set string) (int, string) {
-			t.Helper()
-			req, _ := http.NewRequest(http.MethodPost, f.app.URL+"/ssf/events", strings.NewReader(set))
-			req.Header.Set("Content-Type", ssf.MediaType)
-			req.Header.Set("Authorization", auth)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, string(b)
-		}
+		push := func(auth, set string) (int, string) { return f.push(t, auth, set) }
 		revocations := func() string {
 			var rows []Revocation
 			db.Order("id").Find(&rows)
@@ -136,17 +218,7 @@ func TestEachTransmitterReachesOnlyItsPeople(t *testing.T) {
 		// both by the same app.
 		bob := f.tokenFrom(t, idp1.URL, "bob@tables.fake")
 		carol := f.tokenFrom(t, idp2.URL, "carol@idp2.test")
-		works := func(token string) bool {
-			t.Helper()
-			req, _ := http.NewRequest(http.MethodGet, f.app.URL+"/api/todos", nil)
-			req.Header.Set("Authorization", "Bearer "+token)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp.Body.Close()
-			return resp.StatusCode == 200
-		}
+		works := func(token string) bool { return f.works(t, token) }
 		bobSubject := ssf.Subject{Format: "email", Email: "bob@tables.fake"}
 		theApp := ssf.Subject{Format: "complex", Application: &ssf.Subject{Format: "opaque", ID: "agent-at-todo"}}
 		for _, row := range []struct {

@@ -188,3 +188,49 @@ func TestAdminRotatesKey(t *testing.T) {
 		t.Fatalf("the chain after a rotation: %d:\n%s", p.Status, p.Body)
 	}
 }
+
+// TestHeldTokenWordsMatchSignals (issue 34, item 1): with Shared Signals
+// on, as in the demo, disabling a connection ends the tokens already
+// issued within a second, and every page that speaks of them says so: the
+// console's Connections intro and its answer to Disable, and the wiki's
+// note on the token it holds. None says they work until they expire.
+func TestHeldTokenWordsMatchSignals(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	admin, csrf := adminBrowser(t, s)
+	bob := newBrowser(t)
+	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	todos := bob.get(s.topology.Wiki + "/todos")
+	pages := map[string]string{"the wiki's note on the held token": todos.Body}
+	if !strings.Contains(htmlUnescape(todos.Body), demo.HeldTokenNote) {
+		t.Errorf("My todos does not say what an administrator's change does to the held token")
+	}
+	// A second visit uses the held token; the debug console explains it.
+	bob.get(s.topology.Wiki + "/todos")
+	console := bob.get(s.topology.Wiki + "/debug")
+	pages["the debug console"] = console.Body
+	if !strings.Contains(htmlUnescape(console.Body), demo.HeldTokenNote) {
+		t.Errorf("the debug console does not say what an administrator's change does to the held token")
+	}
+	intro := admin.get(s.topology.IdP + "/admin/connections")
+	pages["the console's Connections tab"] = intro.Body
+	disabled := admin.post(s.topology.IdP+"/admin/connections/1", map[string]string{"csrf": csrf, "action": "disable"})
+	pages["the console's answer to Disable"] = disabled.Body
+	for name, body := range map[string]string{"the console's Connections tab": intro.Body, "the console's answer to Disable": disabled.Body} {
+		if !strings.Contains(htmlUnescape(body), demo.HeldTokensEnd) {
+			t.Errorf("%s does not say that held tokens end", name)
+		}
+	}
+	for name, body := range pages {
+		for _, untrue := range []string{"work until they expire", "works until it expires", "keeps working until it expires", "once the token expires:", "how OAuth access tokens work"} {
+			if strings.Contains(body, untrue) {
+				t.Errorf("%s says %q, which is not what happens with Shared Signals on", name, untrue)
+			}
+		}
+	}
+	// And it is what happens: the held token is refused, and the wiki,
+	// asking again, is told the connection is disabled.
+	refused := bob.get(s.topology.Wiki + "/todos")
+	if !strings.Contains(refused.Body, "an administrator has not enabled the connection from the wiki to the todo app") {
+		t.Errorf("after Disable, My todos: %d\n%.1500s", refused.Status, refused.Body)
+	}
+}

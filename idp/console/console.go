@@ -28,6 +28,7 @@ import (
 	"xaa.example/idp/samlidp"
 	"xaa.example/idp/store"
 	"xaa.example/idp/throttle"
+	"xaa.example/shared/demo"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/storage"
@@ -68,6 +69,9 @@ type Config struct {
 	// ConsoleURL is the debug console an audit entry links to; empty
 	// hides the link.
 	ConsoleURL string
+	// Signals: an app takes the IdP's Shared Signals, so that a change
+	// ends the access tokens issued before it.
+	Signals bool
 	// Reactions act on every change, in order.
 	Reactions []Reaction
 	Meta      func() web.Meta
@@ -150,7 +154,7 @@ func (s *Console) renderAdmin(c *gin.Context, status int, tab string, body func(
 	m.Title = "Admin · " + tab
 	m.User = u.(*store.User).Name
 	m.SignOut = "/logout"
-	v := adminView{Tab: tab, CSRF: s.adminCSRF(c), Flash: flash, Problem: problem}
+	v := adminView{Signals: s.cfg.Signals, Tab: tab, CSRF: s.adminCSRF(c), Flash: flash, Problem: problem}
 	web.Render(c, status, web.Layout(m, adminPage(v, body(v))))
 }
 
@@ -187,7 +191,7 @@ func (s *Console) adminUpdateConnection(c *gin.Context) {
 		conn.Enabled = c.PostForm("action") == "enable"
 		flash = conn.Name() + " is enabled: the next token exchange for it may get an ID-JAG."
 		if !conn.Enabled {
-			flash = conn.Name() + " is disabled: the next token exchange for it is refused (access_denied). Access tokens issued before work until they expire."
+			flash = conn.Name() + " is disabled: the next token exchange for it is refused (access_denied). " + demo.AfterAdminChange(s.cfg.Signals)
 		}
 	case "save":
 		scopes := append(c.PostFormArray("scope"), strings.Fields(c.PostForm("scopes"))...)
@@ -208,6 +212,9 @@ func (s *Console) adminUpdateConnection(c *gin.Context) {
 		}
 		conn.AllowedScopes, conn.ClientIDAtResource = oauth.ParseScopes(strings.Join(scopes, " ")).String(), clientID
 		flash = conn.Name() + " now allows " + orNone(conn.AllowedScopes) + ", with client id " + clientID + " at the resource."
+		if conn.Enabled && narrowed(wasAllowed, conn.AllowedScopes) {
+			flash += " " + demo.AfterAdminChange(s.cfg.Signals)
+		}
 	default:
 		s.renderConnections(c, http.StatusBadRequest, "", "Unknown action.")
 		return

@@ -120,7 +120,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.console = console.New(console.Config{
 		Store: st, Audit: s.auditLog, Provisioning: s.provisioning, SAML: s.saml, Throttle: s.throttle, Keys: s.op.Keys,
-		Clients: cfg.Clients, Sessions: s.op, Session: s.op.Sessions, LoginPath: pathLogin, ConsoleURL: cfg.ConsoleURL,
+		Clients: cfg.Clients, Signals: len(cfg.SSFReceivers) > 0, Sessions: s.op, Session: s.op.Sessions, LoginPath: pathLogin, ConsoleURL: cfg.ConsoleURL,
 		// The audit log first: a change is recorded before anything acts on it.
 		Reactions: []console.Reaction{s.auditChange, s.provisionChange, s.signalChange},
 		Meta:      s.meta, Now: cfg.Now, Log: cfg.Log,

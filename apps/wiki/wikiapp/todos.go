@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"xaa.example/debugconsole"
+	"xaa.example/shared/demo"
 	"xaa.example/shared/dpop"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
@@ -110,7 +111,7 @@ func (u *tokenUse) explain() string {
 		return ""
 	}
 	return " The wiki used the access token it already held (scope " + u.Scope + ", valid until " + u.ExpiresAt.UTC().Format("15:04:05") +
-		" UTC), so no token exchange ran this time: an access token issued before an administrator's change keeps working until it expires, and the next exchange follows the change."
+		" UTC), so no token exchange ran this time. " + demo.HeldTokenNote
 }
 
 // addTodo creates a todo in the user's list, which needs todos.write.

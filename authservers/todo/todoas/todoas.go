@@ -52,9 +52,10 @@ func DefaultConfig(t demo.Topology) Config {
 		Mark:       "TA",
 		Icon:       "todo-as",
 		CookieName: "xaa_todoas_session",
-		// Short, so that a presenter's change at the IdP shows within a
-		// couple of minutes: an access token issued before it keeps
-		// working until it expires (ACCESS_TOKEN_LIFETIME).
+		// Short, so that without Shared Signals (SIGNALS=false, or an IdP
+		// that sends none) a presenter's change at the IdP shows within a
+		// couple of minutes: an access token issued before it then works
+		// until it expires (ACCESS_TOKEN_LIFETIME).
 		AccessTokenLifetime: DemoAccessTokenLifetime,
 		// The local IdP hosts the three demo organisations; tables.fake3
 		// signs in with SAML here too (a SAML-based resource app).

@@ -161,6 +161,10 @@ func relayIdPError(err error) error {
 	switch {
 	case errors.As(err, &un):
 		return oauth.TemporarilyUnavailable("the enterprise IdP could not be reached").WithCause(err)
+	case errors.Is(err, oauth.ReasonIDJAGNotBound):
+		// The IdP answered, with an ID-JAG this server will not relay.
+		return &oauth.Error{Code: "server_error", Status: http.StatusBadGateway, Reason: oauth.ReasonIDJAGNotBound,
+			Description: "the enterprise IdP returned an ID-JAG without the key binding (cnf.jkt) the app's DPoP proof asked for; refused as a downgrade"}
 	case errors.As(err, &er) && er.Code == "invalid_client":
 		return oauth.ServerError(err)
 	case errors.As(err, &er) && er.Status < 500:

@@ -70,6 +70,12 @@ const (
 	// that issues no ID-JAGs (its own SAML IdP), so no app can be reached
 	// on their behalf. Signing in again does not help.
 	ReasonNoIDJAGIssuer Reason = "no_id_jag_issuer"
+	// ReasonIDJAGNotBound: the IdP returned an ID-JAG without the key
+	// binding (cnf.jkt) the requesting side asked for, which refuses it
+	// as a downgrade: anyone holding an unbound ID-JAG could redeem it.
+	// An IdP that does not take requested_cnf (Okta today) answers so;
+	// Bearer mode works with it.
+	ReasonIDJAGNotBound Reason = "id_jag_not_bound"
 )
 
 // WithCause returns a copy of e that carries an internal cause for the log.

@@ -177,7 +177,7 @@ func RequestIDJAG(ctx context.Context, hc *http.Client, tokenURL string, creds C
 		want = creds.DPoP.Thumbprint
 	}
 	if jkt := boundTo(resp.AccessToken); want != "" && jkt != want {
-		return nil, fmt.Errorf("the IdP did not bind the ID-JAG to the key asked for (cnf.jkt %q, want %q): refused as a downgrade", jkt, want)
+		return nil, fmt.Errorf("the IdP did not bind the ID-JAG to the key asked for (cnf.jkt %q, want %q): refused as a downgrade: %w", jkt, want, oauth.ReasonIDJAGNotBound)
 	}
 	return &IDJAG{Token: resp.AccessToken, ExpiresIn: resp.ExpiresIn, Scope: resp.Scope, IssuedTokenType: resp.IssuedTokenType, TokenType: resp.TokenType}, nil
 }

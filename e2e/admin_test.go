@@ -45,7 +45,7 @@ func TestAdminDisablesConnection(t *testing.T) {
 	}
 	set("disable")
 	refused := bob.get(s.topology.Wiki + "/todos")
-	if refused.Status != http.StatusBadGateway || !strings.Contains(refused.Body, "an administrator has not enabled the connection from the wiki to the todo app") {
+	if refused.Status != http.StatusForbidden || !strings.Contains(refused.Body, "an administrator has not enabled the connection from the wiki to the todo app") {
 		t.Fatalf("with the connection disabled: %d:\n%s", refused.Status, refused.Body)
 	}
 	audit := admin.get(s.topology.IdP + "/admin/audit?outcome=refused&q=bob%40tables.fake")
@@ -80,7 +80,7 @@ func TestAdminNarrowsScopes(t *testing.T) {
 	bob := newBrowser(t)
 	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
 	refused := bob.get(s.topology.Wiki + "/todos")
-	if refused.Status != http.StatusBadGateway || !strings.Contains(refused.Body, "invalid_scope") {
+	if refused.Status != http.StatusForbidden || !strings.Contains(refused.Body, "invalid_scope") {
 		t.Fatalf("with todos.read not allowed: %d:\n%s", refused.Status, refused.Body)
 	}
 	if audit := admin.get(s.topology.IdP + "/admin/audit?q=invalid_scope"); !strings.Contains(audit.Body, "bob@tables.fake") {
@@ -108,7 +108,7 @@ func TestAdminDisablesUser(t *testing.T) {
 	if p := admin.post(s.topology.IdP+"/admin/users/"+id+"/toggle", map[string]string{"csrf": csrf}); !strings.Contains(p.Body, "bob@tables.fake is disabled.") {
 		t.Fatalf("disable: %d:\n%s", p.Status, p.Body)
 	}
-	if p := bob.get(s.topology.Wiki + "/todos"); p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "Your account is disabled") || strings.Contains(p.Body, "Please sign in again") {
+	if p := bob.get(s.topology.Wiki + "/todos"); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "Your account is disabled") || strings.Contains(p.Body, "Please sign in again") {
 		t.Fatalf("exchange for a disabled user: %d:\n%s", p.Status, p.Body)
 	}
 	fresh := newBrowser(t)

@@ -152,7 +152,7 @@ func TestDisabledConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := b.get(s.topology.Wiki + "/todos")
-	if p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "Access to the todo app is not allowed") || !strings.Contains(p.Body, "access_denied") {
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "Access to the todo app is not allowed") || !strings.Contains(p.Body, "access_denied") {
 		t.Fatalf("got %d, want the access_denied explanation:\n%s", p.Status, p.Body)
 	}
 	var held int64
@@ -267,7 +267,7 @@ func TestOktaShapedConfiguration(t *testing.T) {
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
 	before := b.get(s.topology.Wiki + "/todos")
-	if before.Status != http.StatusBadGateway || !strings.Contains(before.Body, "sign in to the app once") {
+	if before.Status != http.StatusForbidden || !strings.Contains(before.Body, "sign in to the app once") {
 		t.Fatalf("before bob used the todo app: %d:\n%s", before.Status, before.Body)
 	}
 	b.get(s.topology.Todo + "/login?login_hint=bob%40tables.fake") // single sign-on links bob's account

@@ -97,14 +97,14 @@ func TestAdminDecisionsShow(t *testing.T) {
 	connection(map[string]string{"action": "disable"})
 	// The IdP's Shared Signals event ended the held token at once: the
 	// wiki's call is refused, it runs the chain again, and the IdP says no.
-	if ended := bob.get(wiki + "/todos"); ended.Status != http.StatusBadGateway || !strings.Contains(ended.Body, "Access to the todo app is not allowed") {
+	if ended := bob.get(wiki + "/todos"); ended.Status != http.StatusForbidden || !strings.Contains(ended.Body, "Access to the todo app is not allowed") {
 		t.Fatalf("with the connection disabled, the held token should end at once: %d:\n%.2000s", ended.Status, ended.Body)
 	}
 	if latest := bob.get(wiki + "/debug/latest").Body; !strings.Contains(latest, "revoked by a Shared Signals event from the IdP") {
 		t.Errorf("the console does not say the token was revoked by the IdP's event:\n%.2000s", latest)
 	}
 	refused := bob.post(wiki+"/todos/forget-token", map[string]string{})
-	if refused.Status != http.StatusBadGateway || !strings.Contains(refused.Body, "Access to the todo app is not allowed") {
+	if refused.Status != http.StatusForbidden || !strings.Contains(refused.Body, "Access to the todo app is not allowed") {
 		t.Fatalf("after forgetting the token, with the connection disabled: %d:\n%.2000s", refused.Status, refused.Body)
 	}
 	for _, stale := range []string{"Fetched from the todo app", `id="add-todo"`, demo.BobTodos[0]} {

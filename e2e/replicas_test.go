@@ -76,7 +76,7 @@ func TestReplicas(t *testing.T) {
 	admin, csrf := adminBrowser(t, s)
 	admin.post(s.topology.IdP+"/admin/connections/1", map[string]string{"csrf": csrf, "action": "disable"})
 	for i := range 2 {
-		if p := bob.get(s.topology.Wiki + "/todos"); p.Status != http.StatusBadGateway || !strings.Contains(p.Body, "Access to the todo app is not allowed") {
+		if p := bob.get(s.topology.Wiki + "/todos"); p.Status != http.StatusForbidden || !strings.Contains(p.Body, "Access to the todo app is not allowed") {
 			t.Fatalf("My todos after the admin disabled the connection, request %d: %d\n%.1500s", i, p.Status, p.Body)
 		}
 	}

@@ -48,3 +48,22 @@ func TestAnIdPThatDoesNotBindTheKey(t *testing.T) {
 		t.Logf("My todos: %d\n%.1500s", p.Status, body[strings.Index(body, "<main>"):])
 	}
 }
+
+// TestRefusalPageIsNoFailedLoad (issue 34, item 12): a refused chain's
+// page answers 403, not 502 (which browsers log as a failed resource),
+// and offers the console as "See where the chain stopped", not "See how
+// this worked".
+func TestRefusalPageIsNoFailedLoad(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	admin, csrf := adminBrowser(t, s)
+	admin.post(s.topology.IdP+"/admin/connections/1", map[string]string{"csrf": csrf, "action": "disable"})
+	bob := newBrowser(t)
+	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	p := bob.get(s.topology.Wiki + "/todos")
+	if p.Status != http.StatusForbidden || !strings.Contains(p.Body, "Access to the todo app is not allowed") {
+		t.Fatalf("the refusal page: %d", p.Status)
+	}
+	if strings.Contains(p.Body, "See how this worked") || !strings.Contains(p.Body, "See where the chain stopped") {
+		t.Error("the refusal page offers the console as if the chain had worked")
+	}
+}

@@ -173,7 +173,7 @@ func (a *App) myTodos(c *gin.Context) {
 	if problem != nil {
 		v.List = nil
 		a.cfg.Log.Warn("todo chain failed", "problem", problem.Title, "detail", problem.Detail)
-		a.render(c, http.StatusBadGateway, "My todos", todosPage(v))
+		a.render(c, problem.status(), "My todos", todosPage(v))
 		return
 	}
 	a.render(c, http.StatusOK, "My todos", todosPage(v))

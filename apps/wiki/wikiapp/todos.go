@@ -41,6 +41,18 @@ type chainProblem struct {
 	ScopeDenied bool
 	// Reason is the refusing server's error_reason, when it gave one.
 	Reason oauth.Reason
+	// Refused: someone decided no (an administrator, the IdP, the todo
+	// app), which the page explains; not a server failing to answer.
+	Refused bool
+}
+
+// status is the HTTP status of the page that explains p: 403 for a
+// refusal, 502 when a server failed to answer as the protocol requires.
+func (p *chainProblem) status() int {
+	if p.Refused {
+		return http.StatusForbidden
+	}
+	return http.StatusBadGateway
 }
 
 func (p *chainProblem) Error() string { return p.Title + ": " + p.Detail }
@@ -85,8 +97,21 @@ func (a *App) fetchTodos(ctx context.Context, user signin.User) (*todoList, *tok
 	ctx, run := a.cfg.Recorder.Start(ctx, "My todos", owner(user))
 	var out todoList
 	used, err := a.callTodoAPI(ctx, user, readScope, http.MethodGet, "/todos?limit="+strconv.Itoa(todosShown), nil, &out)
-	finish(run, err, fmt.Sprintf("The todo API returned %d of %d todos.", len(out.Todos), out.Total)+used.explain())
+	finish(run, err, returned(len(out.Todos), out.Total)+used.explain())
 	return &out, used, err
+}
+
+// returned says, for the console, what the todo API's answer held.
+func returned(shown int, total int64) string {
+	switch {
+	case total == 0:
+		return "The todo API returned no todos: the list is empty."
+	case total == 1:
+		return "The todo API returned the one todo in the list."
+	case int64(shown) == total:
+		return fmt.Sprintf("The todo API returned all %d todos.", total)
+	}
+	return fmt.Sprintf("The todo API returned the first %d of %d todos.", shown, total)
 }
 
 // tokenUse is the access token a call to the todo API went out with.
@@ -228,7 +253,7 @@ func todoTarget(cfg Config, scope oauth.Scopes) xaaclient.IDJAGRequest {
 func (a *App) exchangeStep(ctx context.Context, target xaaclient.IDJAGRequest) (string, error) {
 	idToken, err := a.signin.IDToken(ctx)
 	if err != nil {
-		return "", &chainProblem{Title: "Please sign in again", SignIn: true,
+		return "", &chainProblem{Refused: true, Title: "Please sign in again", SignIn: true,
 			Message: "Your sign-in has expired, so the wiki cannot ask for access to your todos on your behalf.", Detail: err.Error()}
 	}
 	wikiAS, err := a.discover(ctx, a.signin.RP.Upstream, "the wiki's authorization server")
@@ -320,12 +345,12 @@ func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	switch {
 	case resp.StatusCode == http.StatusForbidden && strings.Contains(resp.Header.Get("WWW-Authenticate"), "insufficient_scope"):
-		return resp.StatusCode, &chainProblem{Title: "The administrator allows reading only", ScopeDenied: true, Detail: string(answer),
+		return resp.StatusCode, &chainProblem{Refused: true, Title: "The administrator allows reading only", ScopeDenied: true, Detail: string(answer),
 			Message: "Your company's administrator lets the wiki read your todos but not change them: the connection from the wiki to the todo app does not grant the todos.write scope."}
 	case resp.StatusCode == http.StatusNotFound:
 		return resp.StatusCode, &chainProblem{Title: "Not found", Message: "The todo app has no such todo in your list.", Detail: string(answer), NotFound: true}
 	case resp.StatusCode >= 300:
-		return resp.StatusCode, &chainProblem{Title: "The todo API refused the request",
+		return resp.StatusCode, &chainProblem{Refused: true, Title: "The todo API refused the request",
 			Message: fmt.Sprintf("The todo API answered %s.", resp.Status), Detail: string(answer),
 			Reason: oauth.ReadError(resp.StatusCode, answer, "the todo API").Reason}
 	}
@@ -349,28 +374,28 @@ func explain(err error, step string) *chainProblem {
 	case errors.As(err, &er) && step == "exchange":
 		switch er.Code {
 		case "access_denied":
-			return &chainProblem{Title: "Access to the todo app is not allowed", Detail: err.Error(),
+			return &chainProblem{Refused: true, Title: "Access to the todo app is not allowed", Detail: err.Error(),
 				Message: "Your company's identity provider refused to vouch for you to the todo app: an administrator has not enabled the connection from the wiki to the todo app."}
 		case "invalid_grant":
 			if errors.Is(er, oauth.ReasonNoIDJAGIssuer) {
-				return &chainProblem{Title: "Your identity provider cannot vouch for you here", Detail: err.Error(),
+				return &chainProblem{Refused: true, Title: "Your identity provider cannot vouch for you here", Detail: err.Error(),
 					Message: "Your organisation signs you in with its own SAML identity provider, which issues no ID-JAGs, so the wiki cannot ask the todo app for your todos on your behalf. Signing in again will not help: your administrator would have to federate that identity provider with the enterprise IdP."}
 			}
 			if errors.Is(er, oauth.ReasonAccountDisabled) {
-				return &chainProblem{Title: "Your account is disabled", Detail: err.Error(),
+				return &chainProblem{Refused: true, Title: "Your account is disabled", Detail: err.Error(),
 					Message: "Your company's administrator has disabled your account at the identity provider, so it no longer vouches for you to the todo app. Signing in again will not help: ask your administrator."}
 			}
-			return &chainProblem{Title: "Please sign in again", SignIn: true, Detail: err.Error(),
+			return &chainProblem{Refused: true, Title: "Please sign in again", SignIn: true, Detail: err.Error(),
 				Message: "Your sign-in is no longer accepted for asking access on your behalf."}
 		case "temporarily_unavailable":
 			return &chainProblem{Title: "The identity provider is not answering", Detail: err.Error(),
 				Message: "The wiki's authorization server could not reach your company's identity provider. Try again in a moment."}
 		}
-		return &chainProblem{Title: "The identity provider refused", Detail: err.Error(),
+		return &chainProblem{Refused: true, Title: "The identity provider refused", Detail: err.Error(),
 			Message: "The token exchange for an ID-JAG was refused."}
 	case errors.As(err, &er):
 		// The todo AS's error_description is public text meant for this.
-		return &chainProblem{Title: "The todo app refused the wiki's grant", Detail: err.Error(),
+		return &chainProblem{Refused: true, Title: "The todo app refused the wiki's grant", Detail: err.Error(),
 			Message: "The todo app's authorization server did not accept the ID-JAG from your identity provider: " + er.Description + "."}
 	}
 	return &chainProblem{Title: "Todos unavailable", Message: "An answer in the chain was not what the protocol requires.", Detail: err.Error()}

@@ -74,3 +74,43 @@ func TestProblemOf(t *testing.T) {
 		t.Errorf("another error: %+v", p)
 	}
 }
+
+// TestRefusalIsNoFailure: a page that explains a refusal (an
+// administrator, the IdP or the todo app said no) is a 403, which the
+// browser does not log as a failed load; a server that did not answer is
+// a 502.
+func TestRefusalIsNoFailure(t *testing.T) {
+	for _, tt := range []struct {
+		err    error
+		step   string
+		status int
+	}{
+		{oauth.AccessDenied("no").WithReason(oauth.ReasonConnectionDisabled), "exchange", 403},
+		{oauth.InvalidGrant("suspended").WithReason(oauth.ReasonAccountDisabled), "exchange", 403},
+		{oauth.InvalidGrant("expired").WithReason(oauth.ReasonSignInAgain), "exchange", 403},
+		{oauth.InvalidGrant("no account"), "redeem", 403},
+		{&oauth.Error{Code: "temporarily_unavailable", Status: 503}, "exchange", 502},
+		{&xaaclient.Unreachable{URL: "http://localhost:5001/token", Err: errors.New("refused")}, "redeem", 502},
+	} {
+		if got := explain(tt.err, tt.step).status(); got != tt.status {
+			t.Errorf("%v at %s: status %d, want %d", tt.err, tt.step, got, tt.status)
+		}
+	}
+}
+
+func TestReturnedSaysWhatCame(t *testing.T) {
+	for _, tt := range []struct {
+		shown int
+		total int64
+		want  string
+	}{
+		{0, 0, "The todo API returned no todos: the list is empty."},
+		{1, 1, "The todo API returned the one todo in the list."},
+		{3, 3, "The todo API returned all 3 todos."},
+		{50, 120, "The todo API returned the first 50 of 120 todos."},
+	} {
+		if got := returned(tt.shown, tt.total); got != tt.want {
+			t.Errorf("returned(%d, %d) = %q, want %q", tt.shown, tt.total, got, tt.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -103,6 +104,32 @@ func TestSingleSignOnToTodo(t *testing.T) {
 	}
 	if !strings.HasPrefix(todo.URL, s.topology.Todo) || !strings.Contains(todo.Body, demo.BobTodos[0]) || !strings.Contains(todo.Body, "Bobby Tables") {
 		t.Fatalf("todo app after SSO: %d at %s:\n%s", todo.Status, todo.URL, todo.Body)
+	}
+}
+
+// TestOpenInTodoIsOneClick (issue 34, item 10): the wiki's links into the
+// todo app ("open in Todo", "see them all") carry Bob's email as
+// login_hint, so the todo app's sign-in goes straight to his IdP, where
+// he is signed in: he lands on the todo, asked for nothing.
+func TestOpenInTodoIsOneClick(t *testing.T) {
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	todos := b.get(s.topology.Wiki + "/todos")
+	m := regexp.MustCompile(`<a href="([^"]+)">open in Todo</a>`).FindStringSubmatch(todos.Body)
+	if m == nil {
+		t.Fatalf("My todos has no 'open in Todo' link:\n%.1500s", todos.Body)
+	}
+	link := htmlUnescape(m[1])
+	if !strings.Contains(link, "login_hint=bob%40tables.fake") {
+		t.Errorf("the link %s does not carry Bob's email", link)
+	}
+	todo := b.get(link)
+	if strings.Contains(todo.Body, `name="login_hint"`) || strings.Contains(todo.Body, `name="password"`) {
+		t.Fatalf("opening the todo asked for Bob's email or password again (%s)", todo.URL)
+	}
+	if !strings.HasPrefix(todo.URL, s.topology.Todo+"/todos/") || !strings.Contains(todo.Body, "Bobby Tables") {
+		t.Fatalf("opening the todo: %d at %s", todo.Status, todo.URL)
 	}
 }
 

@@ -17,7 +17,14 @@ func RequireSignIn[U any](user func(context.Context) (U, bool)) gin.HandlerFunc 
 	return func(c *gin.Context) {
 		u, ok := user(c.Request.Context())
 		if !ok {
-			c.Redirect(http.StatusFound, "/login?next="+url.QueryEscape(c.Request.URL.Path))
+			// A link that names the person (login_hint, as the wiki's to
+			// the todo app do) keeps naming them, so that the sign-in goes
+			// straight to their IdP: one click with a session there.
+			to := url.Values{"next": {c.Request.URL.Path}}
+			if hint := c.Query("login_hint"); hint != "" {
+				to.Set("login_hint", hint)
+			}
+			c.Redirect(http.StatusFound, "/login?"+to.Encode())
 			c.Abort()
 			return
 		}

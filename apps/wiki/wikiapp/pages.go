@@ -167,9 +167,10 @@ func slugify(title string) string {
 }
 
 func (a *App) myTodos(c *gin.Context) {
-	list, used, err := a.fetchTodos(c.Request.Context(), web.SignedIn[signin.User](c))
+	user := web.SignedIn[signin.User](c)
+	list, used, err := a.fetchTodos(c.Request.Context(), user)
 	problem := problemOf(err)
-	v := todosView{List: list, Token: used, Problem: problem, TodoURL: a.cfg.TodoAppURL, Added: c.Query("added"), Forgot: c.Query("forgot") != ""}
+	v := todosView{List: list, Token: used, Problem: problem, TodoURL: a.cfg.TodoAppURL, Hint: user.Email, Added: c.Query("added"), Forgot: c.Query("forgot") != ""}
 	if problem != nil {
 		v.List = nil
 		a.cfg.Log.Warn("todo chain failed", "problem", problem.Title, "detail", problem.Detail)
@@ -187,14 +188,14 @@ func (a *App) addTodoFromWiki(c *gin.Context) {
 	title := strings.TrimSpace(c.PostForm("title"))
 	if title == "" || len(title) > 500 {
 		list, used, _ := a.fetchTodos(ctx, user)
-		a.render(c, http.StatusBadRequest, "My todos", todosPage(todosView{List: list, Token: used, TodoURL: a.cfg.TodoAppURL,
+		a.render(c, http.StatusBadRequest, "My todos", todosPage(todosView{List: list, Token: used, TodoURL: a.cfg.TodoAppURL, Hint: user.Email,
 			Problem: &chainProblem{Title: "Not added", Message: "A todo needs a title of 1 to 500 characters."}, Title: title}))
 		return
 	}
 	created, err := a.addTodo(ctx, user, title)
 	if problem := problemOf(err); problem != nil {
 		a.cfg.Log.Warn("add todo failed", "problem", problem.Title, "detail", problem.Detail)
-		v := todosView{Problem: problem, TodoURL: a.cfg.TodoAppURL, Title: title}
+		v := todosView{Problem: problem, TodoURL: a.cfg.TodoAppURL, Hint: user.Email, Title: title}
 		if problem.ScopeDenied {
 			if list, used, err := a.fetchTodos(ctx, user); err == nil {
 				v.List, v.Token = list, used

@@ -1,6 +1,8 @@
 package debugconsole
 
 import (
+	"strconv"
+
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/exchange"
 	"xaa.example/shared/idjag"
@@ -82,4 +84,38 @@ func checkLabel(c trace.Check) string {
 		return t.Number + " · " + t.Title
 	}
 	return t.Title
+}
+
+// runOrderNote explains a list of checks that is not in its numbers'
+// order: the console lists checks as the server ran them, and a reader
+// who sees R1, R4, R3, R5 … R13, R9 would otherwise take it for a
+// mistake. "" when the order is the numbers'.
+func runOrderNote(checks []trace.Check) string {
+	last, prefix := 0, ""
+	inOrder := true
+	for _, c := range checks {
+		t, ok := checkTexts[c.ID]
+		if !ok || len(t.Number) < 2 {
+			continue
+		}
+		n, err := strconv.Atoi(t.Number[1:])
+		if err != nil {
+			continue
+		}
+		if t.Number[:1] == prefix && n < last {
+			inOrder = false
+		}
+		prefix, last = t.Number[:1], n
+	}
+	if inOrder {
+		return ""
+	}
+	note := "Listed in the order the server ran them, which is not their numbers' order: docs/PROTOCOL.md numbers them as the specifications list them."
+	for _, c := range checks {
+		if c.ID == idjag.CheckReplay {
+			note += " The issuer (R4) is found first because its keys decide the algorithm (R3) and the signature (R5); single use (R9) runs last, after this server's own checks, so that a refused grant spends no jti."
+			break
+		}
+	}
+	return note
 }

@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"xaa.example/shared/exchange"
+	"xaa.example/shared/idjag"
+	"xaa.example/shared/jwtbearer"
 	"xaa.example/shared/trace"
 )
 
@@ -85,5 +88,20 @@ func TestCheckNumbersAreTheProtocolPages(t *testing.T) {
 		if !strings.Contains(string(page), "\n| "+text.Number+" | ") {
 			t.Errorf("check %s (%s) has no row in docs/PROTOCOL.md", text.Number, id)
 		}
+	}
+}
+
+// TestRunOrderIsExplained (issue 34, item 7): the redeem step's checks in
+// the order they ran (R1, R4, R3, R5 … R9 last) come with a sentence
+// saying why; checks already in their numbers' order need none.
+func TestRunOrderIsExplained(t *testing.T) {
+	ran := []trace.Check{{ID: idjag.CheckShape}, {ID: idjag.CheckIssuer}, {ID: idjag.CheckAlgorithm}, {ID: idjag.CheckSignature},
+		{ID: jwtbearer.CheckResource}, {ID: jwtbearer.CheckSubject}, {ID: idjag.CheckReplay}}
+	if note := runOrderNote(ran); !strings.Contains(note, "order the server ran them") || !strings.Contains(note, "spends no jti") {
+		t.Errorf("the redeem step's order is not explained: %q", note)
+	}
+	sorted := []trace.Check{{ID: exchange.CheckRequest}, {ID: exchange.CheckSubject}, {ID: exchange.CheckAudience}}
+	if note := runOrderNote(sorted); note != "" {
+		t.Errorf("checks in order got a note: %q", note)
 	}
 }

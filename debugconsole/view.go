@@ -55,6 +55,11 @@ func (c *Console) Views(ctx context.Context, limit int, v Viewer, pinned ...stri
 	return out
 }
 
+// partyNameFits is how many characters of a party's name fit its 120 px
+// box at the usual size; a longer one ("Agent (MCP client)") is set
+// smaller, inside the box.
+const partyNameFits = 14
+
 // partyOrder places the parties left to right as the flow goes.
 var partyOrder = []string{"agent", "browser", "wiki", "wiki-as", "idp", "todo-as", "todo"}
 

@@ -90,3 +90,28 @@ func TestDiagramNestsAndAnswers(t *testing.T) {
 		t.Errorf("the refused call's answer reads %q", last.Lines)
 	}
 }
+
+// TestLongPartyNamesFit (issue 34, item 12): "Agent (MCP client)" spilled
+// out of its 120 px box; a name longer than fits is set smaller, and no
+// name is too long for the smaller size (11 px fits about 18 characters).
+func TestLongPartyNamesFit(t *testing.T) {
+	t0 := time.Now()
+	d := diagram(pair([]trace.Step{
+		{Service: "agent", Side: "client", From: "agent", To: "todo", Method: "POST", URL: "http://todo/mcp", Label: "MCP tools/call", Start: t0, Duration: time.Millisecond, Status: 200},
+	}))
+	var out strings.Builder
+	if err := sequence(d).Render(context.Background(), &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), `class="party-name long">Agent (MCP client)</text>`) {
+		t.Errorf("the agent's name is set at the size that spills:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), `class="party-name">Todo API</text>`) {
+		t.Errorf("a short name is set small too:\n%s", out.String())
+	}
+	for key, name := range partyNames {
+		if len(name) > 18 {
+			t.Errorf("%s's name %q is longer than even the small size fits", key, name)
+		}
+	}
+}

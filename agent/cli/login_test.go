@@ -97,3 +97,18 @@ func TestCallbackRefusals(t *testing.T) {
 		}
 	}
 }
+
+// TestOutcomeIsASentence (issue 34, item 12): the console's alert for a
+// failed agent run began in lower case, as Go's errors do.
+func TestOutcomeIsASentence(t *testing.T) {
+	for in, want := range map[string]string{
+		"the identity provider refused the sign-in: access_denied": "The identity provider refused the sign-in: access_denied.",
+		"run agent login first.":                                   "Run agent login first.",
+		"été":                                                      "Été.",
+		"":                                                         "",
+	} {
+		if got := sentence(in); got != want {
+			t.Errorf("sentence(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

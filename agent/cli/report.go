@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"xaa.example/shared/trace"
 )
@@ -22,7 +25,7 @@ func (a *Agent) run(ctx context.Context, title string, do func(context.Context) 
 	err := do(trace.WithID(ctx, id))
 	outcome := "Done."
 	if err != nil {
-		outcome = err.Error()
+		outcome = sentence(err.Error())
 	}
 	a.report(ctx, id, "Agent: "+title, outcome, err != nil, started)
 	return err
@@ -68,4 +71,18 @@ func (a *Agent) report(ctx context.Context, id, title, outcome string, failed bo
 		return
 	}
 	a.verbose("this run in the debug console: %s", answer.Console)
+}
+
+// sentence is an error's text as the console shows it, a sentence: Go's
+// errors start in lower case and end without a full stop.
+func sentence(s string) string {
+	r, size := utf8.DecodeRuneInString(s)
+	if size == 0 {
+		return s
+	}
+	s = string(unicode.ToUpper(r)) + s[size:]
+	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
+		s += "."
+	}
+	return s
 }

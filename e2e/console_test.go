@@ -177,11 +177,19 @@ func TestStepThrough(t *testing.T) {
 			t.Fatalf("step %s: %d:\n%s", step, page.Status, page.Body)
 		}
 	}
-	for _, want := range []string{"the chain is complete", "Exchange the ID token for an ID-JAG", "Redeem the ID-JAG for an access token", "Call the todo API",
+	for _, want := range []string{"The chain is complete.", "Exchange the ID token for an ID-JAG", "Redeem the ID-JAG for an access token", "Call the todo API",
 		`id="produced"`, "ID-JAG (Identity Assertion JWT Authorization Grant) · in", "Access token (RFC 9068 JWT) · in"} {
 		if !strings.Contains(page.Body, want) {
 			t.Errorf("after three steps the page does not show %q", want)
 		}
+	}
+	// Issue 34, item 8: the call is named as it goes (DPoP, the demo's
+	// default), and its step is marked done like the others.
+	if !strings.Contains(page.Body, "the access token as Authorization: DPoP, with a proof") || strings.Contains(page.Body, "Bearer access token") {
+		t.Error("the step-through page does not say the call goes as DPoP")
+	}
+	if done := strings.Count(page.Body, `<li class="done">`); done != 4 {
+		t.Errorf("%d of the 4 steps are marked done after the call", done)
 	}
 	if regexp.MustCompile(`id="step-\w+"[^>]*>\s*\d\.`).MatchString(page.Body) {
 		t.Error("the step buttons still carry their own numbers beside the list's")

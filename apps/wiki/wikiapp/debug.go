@@ -258,7 +258,9 @@ type stepState struct {
 	token string
 	// tokenType is DPoP when the token is bound to the wiki's key.
 	tokenType string
-	started   time.Time
+	// called: the todo API answered the call; the chain is complete.
+	called  bool
+	started time.Time
 }
 
 func newStepper() *stepper { return &stepper{state: map[string]*stepState{}} }
@@ -293,14 +295,20 @@ func (a *App) debugStepPage(c *gin.Context) {
 
 func (a *App) renderStepPage(c *gin.Context, problem string) {
 	st := a.stepper.get(web.SignedIn[signin.User](c).Subject)
-	v := stepView{Problem: problem}
+	v := stepView{Problem: problem, TokenType: "Bearer"}
+	if a.cfg.DPoP {
+		v.TokenType = dpop.TokenType
+	}
 	if st != nil {
 		v.Stage = 1
 		if st.idjag != "" {
 			v.Stage = 2
 		}
 		if st.token != "" {
-			v.Stage = 3
+			v.Stage, v.TokenType = 3, st.tokenType
+		}
+		if st.called {
+			v.Stage = 4
 		}
 		for _, r := range a.console.Views(c.Request.Context(), runsShown, owner(web.SignedIn[signin.User](c))) {
 			if r.Run.ID == st.run.ID {
@@ -348,7 +356,8 @@ func (a *App) debugStep(c *gin.Context) {
 		}
 		_, err = a.doAPI(trace.WithID(ctx, st.run.ID), &AccessToken{Token: st.token, TokenType: st.tokenType}, http.MethodGet, "/todos", nil, &out)
 		if err == nil {
-			st.run.Finish("The todo API returned "+strconv.Itoa(len(out.Todos))+" todos: the chain is complete.", false)
+			st.called = true
+			st.run.Finish(returned(len(out.Todos), int64(len(out.Todos)))+" The chain is complete.", false)
 		}
 	case "reset":
 		a.stepper.put(user.Subject, nil)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -11,8 +10,6 @@ import (
 	"encoding/pem"
 	"io"
 	"net/http"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -151,40 +148,9 @@ func startForeignSAMLIdP(t testing.TB, dir, spMetadata string) *foreignSAMLIdP {
 	}
 	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
 	certPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw})
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, "node", "idp.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "IDP_KEY="+string(keyPEM), "IDP_CERT="+string(certPEM), "SP_METADATA_URL="+spMetadata)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the samlify IdP: %v", err)
-	}
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	lines := bufio.NewScanner(out)
-	started := make(chan string, 1)
-	go func() {
-		if lines.Scan() {
-			started <- lines.Text()
-		}
-		close(started)
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case line := <-started:
-		base, ok := strings.CutPrefix(line, "listening ")
-		if !ok {
-			t.Fatalf("the samlify IdP printed %q\n%s", line, stderr.String())
-		}
-		return &foreignSAMLIdP{t: t, URL: base}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the samlify IdP did not start\n%s", stderr.String())
-	}
-	return nil
+	base := npmtest.Serve(t, dir, "idp.mjs", "the samlify IdP",
+		"IDP_KEY="+string(keyPEM), "IDP_CERT="+string(certPEM), "SP_METADATA_URL="+spMetadata)
+	return &foreignSAMLIdP{t: t, URL: base}
 }
 
 // assertNext makes the IdP's next response assert this person.

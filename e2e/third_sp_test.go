@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -15,8 +14,6 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"regexp"
 	"strings"
 	"testing"
@@ -161,40 +158,9 @@ func startThirdSP(t *testing.T, idp string) *thirdSP {
 	}
 	idpCert := md.IDPSSODescriptors[0].KeyDescriptors[0].KeyInfo.X509Data.X509Certificates[0].Data
 
-	runCtx, stop := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(runCtx, "node", "sp.mjs")
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "IDP_SSO="+idp+"/saml/sso", "IDP_CERT="+idpCert, "SP_KEY="+spKey, "SP_CERT="+spCert, "OTHER_KEY="+otherKey)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start the node-saml SP: %v", err)
-	}
-	t.Cleanup(func() { stop(); _ = cmd.Wait() })
-	lines := bufio.NewScanner(out)
-	started := make(chan string, 1)
-	go func() {
-		if lines.Scan() {
-			started <- lines.Text()
-		}
-		close(started)
-		_, _ = io.Copy(io.Discard, out)
-	}()
-	select {
-	case line := <-started:
-		base, ok := strings.CutPrefix(line, "listening ")
-		if !ok {
-			t.Fatalf("the node-saml SP printed %q\n%s", line, stderr.String())
-		}
-		return &thirdSP{t: t, URL: base}
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the node-saml SP did not start\n%s", stderr.String())
-	}
-	return nil
+	base := npmtest.Serve(t, dir, "sp.mjs", "the node-saml SP",
+		"IDP_SSO="+idp+"/saml/sso", "IDP_CERT="+idpCert, "SP_KEY="+spKey, "SP_CERT="+spCert, "OTHER_KEY="+otherKey)
+	return &thirdSP{t: t, URL: base}
 }
 
 func (sp *thirdSP) metadata() string {

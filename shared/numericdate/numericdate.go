@@ -38,11 +38,10 @@ func (d *Date) Precise() bool { return d.precise }
 
 // MarshalJSON writes seconds with three decimals.
 func (d Date) MarshalJSON() ([]byte, error) {
-	ms := d.t.UnixMilli()
 	if !d.precise {
 		return strconv.AppendInt(nil, d.t.Unix(), 10), nil
 	}
-	return strconv.AppendFloat(nil, float64(ms)/1000, 'f', 3, 64), nil
+	return strconv.AppendFloat(nil, float64(d.t.UnixMilli())/1000, 'f', 3, 64), nil
 }
 
 // UnmarshalJSON reads a NumericDate, integer or not.

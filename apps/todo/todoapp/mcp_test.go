@@ -76,10 +76,16 @@ func newMCPFixtureEdited(t *testing.T, db *gorm.DB, edit func(*Config)) *mcpFixt
 // second of its event).
 func (f *mcpFixture) tokenFrom(t *testing.T, idp, email string) string {
 	t.Helper()
+	return f.tokenIssuedAt(t, idp, email, time.Now().Add(-2*time.Second))
+}
+
+// tokenIssuedAt is tokenFrom's token, issued at a given time.
+func (f *mcpFixture) tokenIssuedAt(t *testing.T, idp, email string, issued time.Time) string {
+	t.Helper()
 	tok, _, err := accesstoken.Issue(f.keys, accesstoken.Claims{
 		Issuer: f.as.URL, Subject: demo.AccountID(email), Audience: jwt.Audience{f.app.URL + "/api"}, ClientID: "agent-at-todo",
 		Scope: "todos.read", Email: email, IdP: idp,
-	}, time.Now().Add(-2*time.Second), time.Minute)
+	}, issued, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

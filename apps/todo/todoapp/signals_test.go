@@ -146,17 +146,7 @@ func TestATokenIssuedAfterTheEventWorks(t *testing.T) {
 			c.Signals = &SignalsConfig{Transmitters: []Transmitter{{Issuer: idp.URL, Domains: []string{"tables.fake"}}}}
 		})
 		stream := f.appState.receiver.streams[0]
-		tokenAt := func(email string, issued time.Time) string {
-			t.Helper()
-			tok, _, err := accesstoken.Issue(f.keys, accesstoken.Claims{
-				Issuer: f.as.URL, Subject: demo.AccountID(email), Audience: jwt.Audience{f.app.URL + "/api"}, ClientID: "agent-at-todo",
-				Scope: "todos.read", Email: email, IdP: idp.URL,
-			}, issued, time.Minute)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return tok
-		}
+		tokenAt := func(email string, issued time.Time) string { return f.tokenIssuedAt(t, idp.URL, email, issued) }
 		second := time.Now().Add(-10 * time.Second).Truncate(time.Second)
 		event := second.Add(500 * time.Millisecond)
 

@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
 	"encoding/pem"
@@ -13,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"xaa.example/shared/samlsp/samlsptest"
 
 	"xaa.example/shared/npmtest"
 )
@@ -137,11 +137,7 @@ func installForeignSAMLIdP(t testing.TB) string {
 // for the service provider whose metadata is at spMetadata.
 func startForeignSAMLIdP(t testing.TB, dir, spMetadata string) *foreignSAMLIdP {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert := selfSigned(t, key)
+	key, cert := samlsptest.KeyPair(t, "the organisation's own IdP")
 	der, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
 		t.Fatal(err)

@@ -3,8 +3,6 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/rsa"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
@@ -18,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"xaa.example/shared/samlsp/samlsptest"
 
 	"github.com/crewjam/saml"
 
@@ -133,13 +133,10 @@ func startThirdSP(t *testing.T, idp string) *thirdSP {
 		"sp.mjs":       thirdSPScript,
 	})
 	keyPEM := func() (string, string) {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			t.Fatal(err)
-		}
+		key, cert := samlsptest.KeyPair(t, "a third service provider")
 		der, _ := x509.MarshalPKCS8PrivateKey(key)
 		return string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-			string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: selfSigned(t, key).Raw}))
+			string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Raw}))
 	}
 	spKey, spCert := keyPEM()
 	otherKey, _ := keyPEM()
@@ -255,6 +252,7 @@ func signInAtIdP(t *testing.T, b *browser, idp, email string) {
 // administrator copies it, is valid for months (item 13) and names only
 // what the IdP does.
 func TestThirdServiceProvider(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	sp := startThirdSP(t, s.topology.IdP)
 	var fooID, org3 string

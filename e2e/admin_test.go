@@ -31,6 +31,7 @@ func adminBrowser(t *testing.T, s *stack) (*browser, string) {
 // the wiki's next exchange is refused with a plain-language message, the
 // refusal is in the audit log, and re-enabling restores access.
 func TestAdminDisablesConnection(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	admin, csrf := adminBrowser(t, s)
 	bob := newBrowser(t)
@@ -69,6 +70,7 @@ func TestAdminDisablesConnection(t *testing.T) {
 // TestAdminNarrowsScopes: a scope the connection no longer allows is
 // refused (invalid_scope) and recorded.
 func TestAdminNarrowsScopes(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	admin, csrf := adminBrowser(t, s)
 	p := admin.post(s.topology.IdP+"/admin/connections/1", map[string]string{
@@ -97,6 +99,7 @@ func TestAdminNarrowsScopes(t *testing.T) {
 // TestAdminDisablesUser: a disabled user cannot sign in, and the wiki's
 // exchange for them is refused.
 func TestAdminDisablesUser(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	bob := newBrowser(t)
 	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
@@ -120,6 +123,7 @@ func TestAdminDisablesUser(t *testing.T) {
 // TestAdminConsoleRefusesOthers: no admin rights, no session, no CSRF
 // token, or another site's form: refused, and nothing changes.
 func TestAdminConsoleRefusesOthers(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	enabled := func() bool {
 		var on bool
@@ -171,6 +175,7 @@ func TestAdminConsoleRefusesOthers(t *testing.T) {
 // once next to the old one, which keeps signing until the new one's
 // pre-publication is over, so the chain keeps working throughout.
 func TestAdminRotatesKey(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	admin, csrf := adminBrowser(t, s)
 	p := admin.post(s.topology.IdP+"/admin/keys/rotate", map[string]string{"csrf": csrf})
@@ -195,6 +200,7 @@ func TestAdminRotatesKey(t *testing.T) {
 // console's Connections intro and its answer to Disable, and the wiki's
 // note on the token it holds. None says they work until they expire.
 func TestHeldTokenWordsMatchSignals(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	admin, csrf := adminBrowser(t, s)
 	bob := newBrowser(t)

@@ -29,6 +29,7 @@ import (
 // works. A new key the document does not list is refused, and so is a
 // document that moved behind a redirect.
 func TestAgentWithClientMetadataDocument(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	pages := map[string]string{}
 	vendor := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -164,6 +165,7 @@ func forgetAccessToken(t *testing.T, home string) {
 // todo app recorded; to the person who ran them alone. A report is taken
 // only with the ID token the IdP issued to the agent.
 func TestAgentRunsInConsole(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	home := t.TempDir()
 	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": s.topology.Wiki}
@@ -267,6 +269,7 @@ func TestAgentRunsInConsole(t *testing.T) {
 // Bearer and as DPoP with another key's proof. AGENT_DPOP=false gives
 // bearer tokens.
 func TestAgentDPoP(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	home := t.TempDir()
 	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": "off"}

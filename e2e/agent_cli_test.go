@@ -25,6 +25,7 @@ import (
 // admin disables the connection the next exchange is refused; logout
 // forgets everything.
 func TestAgentCLI(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	home := t.TempDir()
 	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": s.topology.Wiki}
@@ -139,6 +140,7 @@ func TestAgentCLI(t *testing.T) {
 // IdP's /activate on another device, the agent's polling gets his tokens,
 // and agent todos works.
 func TestAgentDeviceLogin(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB, func(c *configs) { c.idp.DeviceInterval = time.Second })
 	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": t.TempDir(), "AGENT_CONSOLE_URL": s.topology.Wiki}
 	getenv := func(k string) string { return env[k] }
@@ -188,6 +190,7 @@ func TestAgentDeviceLogin(t *testing.T) {
 // person decides (RFC 8628 §3.5): pending, slow_down, access_denied, one
 // use, another client's code.
 func TestDeviceGrantRefusals(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now()}
 	s := startStack(t, sqliteDB, func(c *configs) { c.idp.Now = clk.Now })
 	post := func(path string, form url.Values) (int, map[string]any) {

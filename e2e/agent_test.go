@@ -122,6 +122,7 @@ func mcpCall(t *testing.T, s *stack, token, tool string, args map[string]any) (*
 // todos.write, which the admin grants; disabling the connection refuses
 // the agent's next exchange.
 func TestAgentChain(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	idToken := agentIDToken(t, s, "bob@tables.fake")
 

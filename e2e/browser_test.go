@@ -170,6 +170,7 @@ func (c *chrome) signIn(appURL, email string) {
 // into a page and see its chip, add a todo from the wiki and find it in the
 // todo app, then sign out.
 func TestBrowserWalk(t *testing.T) {
+	t.Parallel()
 	// The stack first, so that the browser (and its open event stream)
 	// is closed before the servers are.
 	s := startStack(t, sqliteDB)
@@ -260,6 +261,7 @@ func TestBrowserWalk(t *testing.T) {
 
 // TestBrowserPhone: the pages fit a phone's screen.
 func TestBrowserPhone(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	c.run("phone screen", chromedp.EmulateViewport(390, 844))
@@ -285,6 +287,7 @@ func (c *chrome) otherPerson() *chrome {
 // and a return address that Chromium would read as another site's (the
 // tab in "/\t/evil.example") leaves the person on the service itself.
 func TestBrowserPrivacy(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	wiki := s.topology.Wiki
@@ -328,6 +331,7 @@ func TestBrowserPrivacy(t *testing.T) {
 // passwords, the locked account in the admin console with its Unlock, and
 // the authorization server asking before it signs anyone out.
 func TestBrowserLimits(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	rows := make([]todoapp.Todo, 120)
 	for i := range rows {
@@ -423,6 +427,7 @@ func (c *chrome) checkPage(url, name string, width int) {
 // TestBrowserEveryPage: every page of the five services, at 1400px and at a
 // phone's 390px, raises no CSP violation and does not scroll sideways.
 func TestBrowserEveryPage(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	c.watchCSP()
@@ -476,6 +481,7 @@ func TestBrowserEveryPage(t *testing.T) {
 // tab, and pins the run; new runs then arrive live without closing either,
 // and the pinned run stays listed when five newer ones have pushed it off.
 func TestBrowserConsoleLive(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	wiki := s.topology.Wiki
@@ -533,6 +539,7 @@ func TestBrowserConsoleLive(t *testing.T) {
 // Todo; the IdP's Shared Signals event ends Bob's held token at once, and
 // the wiki says in plain words that access is not allowed.
 func TestBrowserPresenterPath(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	wiki, idp := s.topology.Wiki, s.topology.IdP
@@ -564,6 +571,7 @@ func TestBrowserPresenterPath(t *testing.T) {
 // terminal; the run arrives live, open, with the agent as the leftmost
 // party talking to the IdP, the todo AS and the todo app.
 func TestBrowserAgentRun(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	wiki := s.topology.Wiki
@@ -595,6 +603,7 @@ func TestBrowserAgentRun(t *testing.T) {
 // itself (a script from /static: the pages allow no inline script), the
 // wiki AS checks it, and My todos works through the SAML path.
 func TestBrowserSAMLSignIn(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	c.watchCSP()
@@ -619,6 +628,7 @@ func TestBrowserSAMLSignIn(t *testing.T) {
 // provisioning to the todo AS on and adds a person with the form; the
 // Provisioning tab lists the pushes, each pushed.
 func TestBrowserProvisioning(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	idp := s.topology.IdP

@@ -85,6 +85,7 @@ func assertNoSecrets(t *testing.T, where, text string) {
 // TestChainMariaDB is the same walk with every service on its own MariaDB
 // schema.
 func TestChainMariaDB(t *testing.T) {
+	t.Parallel()
 	runChain(t, func(t testing.TB, _ string) *gorm.DB { return storagetest.MariaDB(t) })
 }
 
@@ -92,6 +93,7 @@ func TestChainMariaDB(t *testing.T) {
 // bob in without a password (the IdP session answers), and shows the same
 // todos as the wiki, from the same account.
 func TestSingleSignOnToTodo(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
@@ -112,6 +114,7 @@ func TestSingleSignOnToTodo(t *testing.T) {
 // login_hint, so the todo app's sign-in goes straight to his IdP, where
 // he is signed in: he lands on the todo, asked for nothing.
 func TestOpenInTodoIsOneClick(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
@@ -134,6 +137,7 @@ func TestOpenInTodoIsOneClick(t *testing.T) {
 }
 
 func TestWrongPasswordAndUnknownUser(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	for _, tt := range []struct{ name, email, password string }{
 		{name: "wrong password", email: "bob@tables.fake", password: "not-the-password"},
@@ -159,6 +163,7 @@ func TestWrongPasswordAndUnknownUser(t *testing.T) {
 // TestStoppedTodoAS: a service that does not answer gives a readable page,
 // not a hang or a panic.
 func TestStoppedTodoAS(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
@@ -172,6 +177,7 @@ func TestStoppedTodoAS(t *testing.T) {
 // TestDisabledConnection: with the wiki→todo connection disabled at the
 // IdP, the exchange is refused (access_denied) and the wiki says so.
 func TestDisabledConnection(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
@@ -192,6 +198,7 @@ func TestDisabledConnection(t *testing.T) {
 // TestTodoAPIRefusesBadTokens: only the todo AS's access tokens for the
 // API, unaltered, open it.
 func TestTodoAPIRefusesBadTokens(t *testing.T) {
+	t.Parallel()
 	// The test calls the API with the wiki's held token as a bearer token,
 	// so the wiki runs without DPoP (TestWikiChainWithDPoP covers it).
 	s := startStack(t, sqliteDB, func(c *configs) { c.wiki.DPoP = false })
@@ -241,6 +248,7 @@ func TestTodoAPIRefusesBadTokens(t *testing.T) {
 // TestOrganisationByEmailDomain: the app's authorization server asks for a
 // work email when it has none, and refuses a domain no tenant owns.
 func TestOrganisationByEmailDomain(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	ask := b.get(s.topology.Wiki + "/login")
@@ -264,6 +272,7 @@ func TestOrganisationByEmailDomain(t *testing.T) {
 // TestAccountOfAnotherOrganisation: asked for someone of tables.fake, the
 // IdP does not accept john of tables.fake2.
 func TestAccountOfAnotherOrganisation(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	login := b.get(s.topology.Wiki + "/login?login_hint=bob%40tables.fake")
@@ -283,6 +292,7 @@ func TestAccountOfAnotherOrganisation(t *testing.T) {
 // bob has signed in to the todo app once, the todo AS refuses (docs/PROTOCOL.md
 // check 12) and the wiki says what to do; afterwards the chain works.
 func TestOktaShapedConfiguration(t *testing.T) {
+	t.Parallel()
 	const mapped = "0oa1wikiattodo"
 	s := startStack(t, sqliteDB, func(c *configs) {
 		c.idp.Connections[0].ClientIDAtResource = mapped
@@ -311,6 +321,7 @@ func TestOktaShapedConfiguration(t *testing.T) {
 // and the wiki AS's sessions, and lands on the wiki's start page; the next
 // sign-in goes to the IdP again (whose own session, the company's, stays).
 func TestSignOut(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
@@ -339,6 +350,7 @@ func TestSignOut(t *testing.T) {
 // a write with a read-only token, and never shows one user's todo to
 // another.
 func TestScopesAndOwnership(t *testing.T) {
+	t.Parallel()
 	// The test calls the API with the wiki's held token as a bearer token,
 	// so the wiki runs without DPoP (TestWikiChainWithDPoP covers it).
 	s := startStack(t, sqliteDB, func(c *configs) { c.wiki.DPoP = false })
@@ -396,6 +408,7 @@ func TestScopesAndOwnership(t *testing.T) {
 // is HttpOnly and SameSite=Lax; pages carry a content security policy; and
 // a form posted from another site is refused.
 func TestCookiesAndHeaders(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)

@@ -13,6 +13,7 @@ import (
 // twice and one not Bob's, shows each as a chip after one call to the todo
 // API (it made one call per link, up to 20, one after the other).
 func TestChipsInOneCall(t *testing.T) {
+	t.Parallel()
 	var mu sync.Mutex
 	var apiCalls []string
 	s := startStack(t, sqliteDB, func(c *configs) {

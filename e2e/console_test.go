@@ -27,6 +27,7 @@ func assertNothingUsable(t *testing.T, where, text string) {
 // TestConsoleShowsEveryParty: one My todos run, seen in the console with
 // the part of every service and the checks each made.
 func TestConsoleShowsEveryParty(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
@@ -98,6 +99,7 @@ func TestConsoleShowsEveryParty(t *testing.T) {
 // Bob's runs in the console, its drawer, or its run list; a console admin
 // sees everyone's only when asking for them.
 func TestConsoleShowsOwnRunsOnly(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	bob := newBrowser(t)
 	bob.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
@@ -135,6 +137,7 @@ func TestConsoleShowsOwnRunsOnly(t *testing.T) {
 // TestFailureScenarios: each one-click scenario fails where it should, and
 // the console says where and why.
 func TestFailureScenarios(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
@@ -164,6 +167,7 @@ func TestFailureScenarios(t *testing.T) {
 
 // TestStepThrough: one button per step, each shown in the same run.
 func TestStepThrough(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)

@@ -17,6 +17,7 @@ import (
 // private_key_jwt and did not say so), the grants it answers and no other,
 // the same document at both well-known names.
 func TestDiscoveryFollowsTheServer(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	get := func(u string) map[string]any {
 		t.Helper()

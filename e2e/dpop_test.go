@@ -17,6 +17,7 @@ import (
 // cnf.jkt; the API is called with DPoP and a proof. DPOP=false (Config.DPoP)
 // gives the bearer chain.
 func TestWikiChainWithDPoP(t *testing.T) {
+	t.Parallel()
 	for _, on := range []bool{true, false} {
 		s := startStack(t, sqliteDB, func(c *configs) { c.wiki.DPoP = on })
 		b := newBrowser(t)
@@ -69,6 +70,7 @@ func TestWikiChainWithDPoP(t *testing.T) {
 // proof (RFC 9449 §8), the wiki and the agent learn it from the first
 // refusal (use_dpop_nonce, DPoP-Nonce) and their chains still complete.
 func TestChainsWithDPoPNonces(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB, func(c *configs) { c.todoAS.Server.DPoPNonces = true })
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)

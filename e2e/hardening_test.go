@@ -38,6 +38,7 @@ func (b *browser) signInAt(loginURL, email string) page {
 // as another site's is dropped at the wiki, the todo app and the IdP, and the
 // person lands on the service's own start page.
 func TestNoOpenRedirectAfterSignIn(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	for _, next := range []string{"/\t/evil.example", "/\\evil.example", "//evil.example", "/%2f%2fevil.example", "https://evil.example/"} {
 		for _, svc := range []string{"wiki", "todo", "idp"} {
@@ -57,6 +58,7 @@ func TestNoOpenRedirectAfterSignIn(t *testing.T) {
 // TestBodiesAreBounded: every service refuses an upload (no route takes
 // one) and a body past its limit, before any handler reads it.
 func TestBodiesAreBounded(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	paths := map[string]string{"idp": "/login", "wiki-as": "/token", "todo-as": "/token", "todo": "/todos", "wiki": "/pages"}
 	for name, path := range paths {
@@ -87,6 +89,7 @@ func TestBodiesAreBounded(t *testing.T) {
 // publishes only RFC 8414 metadata, the wiki AS omits scope at the IdP,
 // and the wiki's target resource is configured: the chain still works.
 func TestClientAuthMethodsAndTargets(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB, func(c *configs) {
 		for i := range c.idp.Clients {
 			if c.idp.Clients[i].ID == demo.WikiASClientAtIdP {
@@ -144,6 +147,7 @@ func TestClientAuthMethodsAndTargets(t *testing.T) {
 // TestTargetDiscoveredBeforeExchange: a todo AS that is not there is found
 // out before an ID-JAG is asked for, so none is issued or audited.
 func TestTargetDiscoveredBeforeExchange(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB, func(c *configs) {
 		c.wrap["todo-as"] = func(http.Handler) http.Handler { return http.NotFoundHandler() }
 	})
@@ -163,6 +167,7 @@ func TestTargetDiscoveredBeforeExchange(t *testing.T) {
 // TestTargetResourceConfigured: the resource and audience the wiki asks for
 // are configuration (an Auth0 API's identifier need not be its URL).
 func TestTargetResourceConfigured(t *testing.T) {
+	t.Parallel()
 	const resource = "urn:todo:api"
 	const audience = "urn:todo:as"
 	s := startStack(t, sqliteDB, func(c *configs) {
@@ -195,6 +200,7 @@ func TestTargetResourceConfigured(t *testing.T) {
 // wiki and the todo app; the authorization servers' sign-out, which
 // forgets the IdP tokens kept for a person, is not a cross-site GET.
 func TestCrossSiteRequests(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
@@ -257,6 +263,7 @@ func (c *clock) Add(d time.Duration) {
 // password, and an admin can unlock the account. Many accounts tried from
 // one address lock the address.
 func TestPasswordGuessingIsThrottled(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now()}
 	s := startStack(t, sqliteDB, func(c *configs) { c.idp.Now = clk.Now })
 	idp := s.topology.IdP
@@ -337,6 +344,7 @@ func TestPasswordGuessingIsThrottled(t *testing.T) {
 // of one person at once all refresh with the same refresh tokens (at the
 // wiki AS, and at the IdP behind it); none of them is told to sign in again.
 func TestConcurrentRefresh(t *testing.T) {
+	t.Parallel()
 	clk := &clock{now: time.Now()}
 	s := startStack(t, sqliteDB, func(c *configs) {
 		c.idp.Now, c.wikiAS.Now, c.todoAS.Server.Now, c.todo.Now, c.wiki.Now = clk.Now, clk.Now, clk.Now, clk.Now, clk.Now
@@ -387,6 +395,7 @@ func between(s, start, end string) string {
 // todo app, the authorization servers and the IdP's form) and giving up
 // leaves no session row on any service; finishing it still works.
 func TestAnonymousVisitsWriteNoSession(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	rows := func() (n int64) {
 		for _, db := range s.dbs {
@@ -424,6 +433,7 @@ func TestAnonymousVisitsWriteNoSession(t *testing.T) {
 // Connect Discovery §3) and publishes an RSA key; ID tokens are RS256 unless
 // a client asks for ES256; an RS256-only relying party verifies them.
 func TestRS256RelyingParty(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB, func(c *configs) {
 		for i := range c.wikiAS.Clients {
 			if c.wikiAS.Clients[i].ID == demo.WikiClient {

@@ -18,6 +18,7 @@ var logo = regexp.MustCompile(`<span class="logo" aria-hidden="true">([^<]+)</sp
 // TestTabsTellServicesApart: five tabs side by side show five favicons and
 // five logos (the wiki AS no longer borrows the wiki's).
 func TestTabsTellServicesApart(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	icons, marks := map[string]string{}, map[string]string{}
 	for _, name := range []string{"wiki", "todo", "idp", "wiki-as", "todo-as"} {
@@ -49,6 +50,7 @@ func TestTabsTellServicesApart(t *testing.T) {
 // already filled in, and the email otherwise; the authorization server's
 // page for an unknown domain has a way back to the application.
 func TestSignInFocus(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	hinted := newBrowser(t).get(s.topology.Wiki + "/login?login_hint=" + urlEscape("bob@tables.fake"))
 	if !regexp.MustCompile(`name="password"[^>]*autofocus`).MatchString(hinted.Body) || regexp.MustCompile(`name="email"[^>]*autofocus`).MatchString(hinted.Body) {
@@ -69,6 +71,7 @@ func TestSignInFocus(t *testing.T) {
 // refusal once the token is forgotten, reading allowed but adding not, and
 // a disabled account told as such.
 func TestAdminDecisionsShow(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	admin, csrf := adminBrowser(t, s)
 	bob := newBrowser(t)
@@ -147,6 +150,7 @@ func TestAdminDecisionsShow(t *testing.T) {
 // are listed with their status, and a person who is not an admin is not
 // offered the console and, sent there, is offered a way to switch.
 func TestAdminConsoleExplains(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	admin, csrf := adminBrowser(t, s)
 	idp := s.topology.IdP
@@ -212,6 +216,7 @@ func TestAdminConsoleExplains(t *testing.T) {
 // (the disabled-connection scenario asks for the Chat app, not the todo
 // app), and each token's claims are explained for that kind of token.
 func TestStepsExplainWhatRan(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)

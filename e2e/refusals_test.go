@@ -17,6 +17,7 @@ import (
 // unbound ID-JAG as a downgrade, and the wiki says so, with the way out
 // (Bearer mode), instead of "The identity provider is not answering".
 func TestAnIdPThatDoesNotBindTheKey(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB, func(c *configs) {
 		c.wrap["idp"] = func(h http.Handler) http.Handler {
 			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,6 +55,7 @@ func TestAnIdPThatDoesNotBindTheKey(t *testing.T) {
 // and offers the console as "See where the chain stopped", not "See how
 // this worked".
 func TestRefusalPageIsNoFailedLoad(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	admin, csrf := adminBrowser(t, s)
 	admin.post(s.topology.IdP+"/admin/connections/1", map[string]string{"csrf": csrf, "action": "disable"})

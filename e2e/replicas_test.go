@@ -23,6 +23,7 @@ import (
 // and an admin's change made through one replica hold on the other at
 // once.
 func TestReplicas(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, func(tb testing.TB, _ string) *gorm.DB { return storagetest.MariaDB(tb) },
 		func(c *configs) { c.replicas = 2 })
 	bob := newBrowser(t)

@@ -32,6 +32,7 @@ func scimAs(t testing.TB, s *stack, token, method, path, body string) (int, map[
 // provisioning deactivates them, a new chain is refused, and so is their
 // sign-in at the todo app.
 func TestProvisionedPersonWithoutEmail(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB, func(c *configs) {
 		c.idp.IDJAGEmail = false
 		for i := range c.todoAS.IDJAGs.Trusted {
@@ -94,6 +95,7 @@ func TestProvisionedPersonWithoutEmail(t *testing.T) {
 // the todo AS. A push the app refuses (a wrong token) is retried, shown in
 // the console and the audit log, and goes through once the token is fixed.
 func TestProvisioningFromTheIdP(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB, func(c *configs) {
 		c.idp.IDJAGEmail = false
 		for i := range c.todoAS.IDJAGs.Trusted {

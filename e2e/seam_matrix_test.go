@@ -63,6 +63,7 @@ const (
 // hold them, in every service, are compared before and after). Positive
 // controls follow: each authority still reaches its own people.
 func TestSeamMatrix(t *testing.T) {
+	t.Parallel()
 	dir := installForeignSAMLIdP(t)
 	t.Run("SQLite", func(t *testing.T) { runSeamMatrix(t, dir, sqliteDB) })
 	t.Run("MariaDB", func(t *testing.T) {

@@ -16,6 +16,7 @@ import (
 // browser is not signed in as Bob, and Bob's account and links are as
 // they were. Asserting Bob's address itself is refused outright.
 func TestForeignSAMLIdPReachesOnlyItsOrganisation(t *testing.T) {
+	t.Parallel()
 	dir := installForeignSAMLIdP(t)
 	var foreign *foreignSAMLIdP
 	s := startStack(t, sqliteDB, func(c *configs) {

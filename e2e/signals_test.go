@@ -24,6 +24,7 @@ import (
 // refused too. The console shows the revocation; the IdP's audit log the
 // delivery.
 func TestSharedSignals(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	admin, csrf := adminBrowser(t, s)
 	bob := newBrowser(t)
@@ -80,6 +81,7 @@ func TestSharedSignals(t *testing.T) {
 // 8935 §2.3 answers), and that a refused SET revokes nothing. The valid
 // SET is one the IdP really delivered.
 func TestSETReceiverHostile(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	admin, csrf := adminBrowser(t, s)
 	admin.post(s.topology.IdP+"/admin/connections/1", map[string]string{"csrf": csrf, "action": "disable"})
@@ -143,6 +145,7 @@ func TestSETReceiverHostile(t *testing.T) {
 // refuses receivers it did not give a token to, and streams it cannot
 // serve.
 func TestStreamConfigurationHostile(t *testing.T) {
+	t.Parallel()
 	s := startStack(t, sqliteDB)
 	streams := s.topology.IdP + "/ssf/streams"
 	good := `{"aud":"https://r.test","delivery":{"method":"urn:ietf:rfc:8935","endpoint_url":"https://r.test/events"},"events_requested":["` + ssf.EventSessionRevoked + `"]}`

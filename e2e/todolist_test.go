@@ -17,6 +17,7 @@ import (
 // bad paging input is a clear 400; the wiki shows the first page and the
 // count; the todo app pages its list. Nothing a person can add breaks a page.
 func TestLongTodoList(t *testing.T) {
+	t.Parallel()
 	// The test calls the API with the wiki's held token as a bearer token,
 	// so the wiki runs without DPoP (TestWikiChainWithDPoP covers it).
 	s := startStack(t, sqliteDB, func(c *configs) { c.wiki.DPoP = false })

@@ -22,6 +22,7 @@ import (
 // what it holds, and ends with the schema and the recorded steps of a
 // fresh install.
 func TestUpgradeFromLastRelease(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct {
 		name, dialect string
 		fresh         openDB

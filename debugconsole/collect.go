@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,14 @@ type Step struct {
 	// Depth is how many steps this one is made within: the todo AS's key
 	// fetch during a redeem is at depth 1.
 	Depth int
+	// Number is the request's number on the page and in the diagram: the
+	// step of the chain it is, as the README and step-through mode number
+	// them (2 the exchange, 3 the redeem, 4 the API call), or, for a
+	// request made within one, that step's number and its place there
+	// (3.1, the todo AS's key fetch); "" for a request around them
+	// (discovery before the exchange). A chain step tried again (an
+	// attack scenario's replay) has its number again.
+	Number string
 }
 
 // Steps returns the run's steps in order. A service that does not answer
@@ -128,9 +137,17 @@ func pair(all []trace.Step) []Step {
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Start.Before(out[j].Start) })
+	// An attack scenario's requests leave the wiki's client, but they are
+	// the attacker's: drawn from the attacker, as a presenter tells it.
+	for i := range out {
+		if out[i].StepID.Attack() {
+			out[i].From = partyAttacker
+		}
+	}
 	for i := range out {
 		out[i].Depth = depth(out, i)
 	}
+	number(out)
 	for i := range out {
 		out[i].N = i + 1
 		if out[i].Label == "" {
@@ -163,11 +180,39 @@ func firstOf(a, b string) string {
 
 // depth counts the steps that step i was made within: sent by the party a
 // step was sent to, while that step was waiting for its answer.
+// within reports whether step i is made while step p runs, by the party p
+// was sent to.
+func within(steps []Step, i, p int) bool {
+	s, q := steps[i], steps[p]
+	return p != i && q.To == s.From && !s.Start.Before(q.Start) && !s.Start.Add(s.Duration).After(q.Start.Add(q.Duration))
+}
+
+// number sets each step's Number (see Step), in time order.
+func number(steps []Step) {
+	children := map[int]int{}
+	for i := range steps {
+		if n := chainStep(steps[i]); n > 0 && steps[i].Depth == 0 {
+			steps[i].Number = strconv.Itoa(n)
+			continue
+		}
+		// The innermost step this one is made within, if numbered.
+		parent := -1
+		for p := range steps {
+			if within(steps, i, p) && (parent < 0 || steps[p].Depth > steps[parent].Depth) {
+				parent = p
+			}
+		}
+		if parent >= 0 && steps[parent].Number != "" {
+			children[parent]++
+			steps[i].Number = steps[parent].Number + "." + strconv.Itoa(children[parent])
+		}
+	}
+}
+
 func depth(steps []Step, i int) int {
-	s, n := steps[i], 0
-	end := s.Start.Add(s.Duration)
-	for j, p := range steps {
-		if j != i && p.To == s.From && !s.Start.Before(p.Start) && !end.After(p.Start.Add(p.Duration)) {
+	n := 0
+	for p := range steps {
+		if within(steps, i, p) {
 			n++
 		}
 	}

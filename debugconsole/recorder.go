@@ -44,6 +44,7 @@ type Run struct {
 
 	mu      sync.Mutex
 	outcome string
+	detail  string
 	failed  bool
 	done    bool
 	rec     *Recorder
@@ -87,11 +88,23 @@ func (r *Recorder) Report(id, title string, who Viewer, started time.Time, outco
 }
 
 // Finish records the outcome of the run in plain words.
-func (run *Run) Finish(outcome string, failed bool) {
+func (run *Run) Finish(outcome string, failed bool) { run.FinishDetail(outcome, "", failed) }
+
+// FinishDetail records the outcome in plain words and, one click away on
+// the page, its protocol detail (the error code and description a server
+// answered).
+func (run *Run) FinishDetail(outcome, detail string, failed bool) {
 	run.mu.Lock()
-	run.outcome, run.failed, run.done = outcome, failed, true
+	run.outcome, run.detail, run.failed, run.done = outcome, detail, failed, true
 	run.mu.Unlock()
 	run.rec.publish(run.ID)
+}
+
+// Detail is the outcome's protocol detail, if any.
+func (run *Run) Detail() string {
+	run.mu.Lock()
+	defer run.mu.Unlock()
+	return run.detail
 }
 
 // Outcome returns the run's outcome; done is false while it runs.

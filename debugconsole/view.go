@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"xaa.example/shared/oauth"
+
 	"xaa.example/shared/trace"
 )
 
@@ -25,8 +27,10 @@ type RunView struct {
 	Steps   []Step
 	Diagram Diagram
 	Outcome string
-	Failed  bool
-	Done    bool
+	// Detail is the outcome's protocol detail, shown on a click.
+	Detail string
+	Failed bool
+	Done   bool
 }
 
 // Views prepares the newest limit runs that v may see for rendering,
@@ -47,6 +51,7 @@ func (c *Console) Views(ctx context.Context, limit int, v Viewer, pinned ...stri
 			defer wg.Done()
 			v := RunView{Run: r, Steps: c.Collector.Steps(ctx, r.ID)}
 			v.Outcome, v.Failed, v.Done = r.Outcome()
+			v.Detail = r.Detail()
 			v.Diagram = diagram(v.Steps)
 			out[i] = v
 		}()
@@ -60,11 +65,15 @@ func (c *Console) Views(ctx context.Context, limit int, v Viewer, pinned ...stri
 // smaller, inside the box.
 const partyNameFits = 14
 
+// partyAttacker is the party of an attack scenario's requests: someone
+// who copied a token, with none of the wiki's keys.
+const partyAttacker = "attacker"
+
 // partyOrder places the parties left to right as the flow goes.
-var partyOrder = []string{"agent", "browser", "wiki", "wiki-as", "idp", "todo-as", "todo"}
+var partyOrder = []string{partyAttacker, "agent", "browser", "wiki", "wiki-as", "idp", "todo-as", "todo"}
 
 var partyNames = map[string]string{
-	"agent": "Agent (MCP client)", "browser": "Browser", "wiki": "Wiki", "wiki-as": "Wiki AS", "idp": "IdP", "todo-as": "Todo AS", "todo": "Todo API",
+	partyAttacker: "Attacker", "agent": "Agent (MCP client)", "browser": "Browser", "wiki": "Wiki", "wiki-as": "Wiki AS", "idp": "IdP", "todo-as": "Todo AS", "todo": "Todo API",
 }
 
 // Diagram is a sequence diagram: a lifeline per party, an arrow per
@@ -146,6 +155,9 @@ func diagram(steps []Step) Diagram {
 	if _, ok := x["wiki-as"]; ok {
 		d.SSO, d.SSOX1, d.SSOX2 = true, x["wiki"], x["wiki-as"]
 		d.SSOText = "Before this run: single sign-on through the IdP gave the wiki its ID token"
+		if samlSignIn(steps) {
+			d.SSOText = "Before this run: SAML sign-in at the IdP, then the wiki's ID token"
+		}
 		if ix, ok := x["idp"]; ok {
 			d.SSOX2 = ix
 		}
@@ -176,13 +188,16 @@ func diagram(steps []Step) Diagram {
 	for _, e := range events {
 		s := e.step
 		a := Arrow{N: s.N, X1: x[s.From], X2: x[s.To], Failed: s.Err != "" || s.Status >= 400, Answer: e.answer}
-		label := fmt.Sprintf("%d. %s", s.N, s.Label)
+		label := s.Label
+		if s.Number != "" {
+			label = s.Number + " · " + s.Label
+		}
 		if e.answer {
 			a.X1, a.X2 = a.X2, a.X1
 			label = answerLabel(s)
 		}
 		span := max(abs(a.X2-a.X1), colWidth)
-		a.Lines = wrap(label, span/7, 3)
+		a.Lines = wrap(label, span/7, 4)
 		a.LabelX = (a.X1 + a.X2) / 2
 		for range a.Lines {
 			y += lineHeight
@@ -431,6 +446,38 @@ func Produced(v RunView) []Token {
 	return out
 }
 
+// samlSignIn reports whether the run rests on a SAML sign-in: its relay
+// presents the IdP refresh token given for the assertion, or the assertion.
+func samlSignIn(steps []Step) bool {
+	for _, s := range steps {
+		if t := param(s, "subject_token_type"); t == oauth.TokenTypeRefreshToken || t == oauth.TokenTypeSAML2 {
+			return true
+		}
+	}
+	return false
+}
+
+// numberShown is the step's number as its circle shows it: a dot for a
+// request around the chain's steps.
+func numberShown(s Step) string {
+	if s.Number == "" {
+		return "·"
+	}
+	return s.Number
+}
+
+// numberTitle says what the step's number means, on hover.
+func numberTitle(s Step) string {
+	whole, _, sub := strings.Cut(s.Number, ".")
+	switch {
+	case s.Number == "":
+		return "A request around the steps of the chain (discovery, a key fetch)"
+	case sub:
+		return "A request made within step " + whole + " of the chain"
+	}
+	return "Step " + s.Number + " of the chain, numbered as in the README and in step-through mode"
+}
+
 // chainStep is the step of the chain a request belongs to, numbered as in
 // the README and the step-through page (1 is the sign-in before the run);
 // 0 for requests around them (discovery, key fetches).
@@ -441,7 +488,7 @@ func chainStep(s Step) int {
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
 		return 3
 	}
-	if strings.Contains(pathOf(s.URL), "/api/") {
+	if p := pathOf(s.URL); strings.Contains(p, "/api/") || strings.HasSuffix(p, "/mcp") {
 		return 4
 	}
 	return 0

@@ -115,3 +115,50 @@ func TestLongPartyNamesFit(t *testing.T) {
 		}
 	}
 }
+
+// TestOneNumbering (issue 34, item 8): a request is numbered by the step
+// of the chain it is, as the README and step-through mode number them, or
+// as a request within one; the list and the diagram say the same number.
+// Before, the list and the diagram counted requests (the redeem was 4, its
+// badge "chain step 3").
+func TestOneNumbering(t *testing.T) {
+	t0 := time.Now()
+	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
+	grant := func(g string) trace.Message {
+		return trace.Message{Body: "grant_type=urn:ietf:params:oauth:grant-type:" + g}
+	}
+	ms := func(n int) time.Duration { return time.Duration(n) * time.Millisecond }
+	steps := pair([]trace.Step{
+		{Service: "wiki", Side: "client", From: "wiki", To: "wiki-as", Method: "POST", URL: "http://wiki-as/token", StepID: trace.StepExchange, Request: grant("token-exchange"), Start: at(0), Duration: ms(30), Status: 200},
+		{Service: "wiki-as", Side: "client", From: "wiki-as", To: "idp", Method: "POST", URL: "http://idp/token", StepID: trace.StepRelay, Request: grant("token-exchange"), Start: at(5), Duration: ms(15), Status: 200},
+		{Service: "wiki", Side: "client", From: "wiki", To: "todo-as", Method: "GET", URL: "http://todo-as/.well-known/oauth-authorization-server", Start: at(35), Duration: ms(2), Status: 200},
+		{Service: "wiki", Side: "client", From: "wiki", To: "todo-as", Method: "POST", URL: "http://todo-as/token", StepID: trace.StepRedeem, Request: grant("jwt-bearer"), Start: at(40), Duration: ms(20), Status: 200},
+		{Service: "todo-as", Side: "client", From: "todo-as", To: "idp", Method: "GET", URL: "http://idp/keys", Start: at(42), Duration: ms(3), Status: 200},
+		{Service: "wiki", Side: "client", From: "wiki", To: "todo", Method: "GET", URL: "http://todo/api/todos", StepID: trace.StepAPIDPoP, Start: at(70), Duration: ms(5), Status: 200},
+		{Service: "wiki", Side: "client", From: "wiki", To: "todo-as", Method: "POST", URL: "http://todo-as/token", StepID: trace.StepReplayIDJAG, Request: grant("jwt-bearer"), Start: at(80), Duration: ms(5), Status: 400},
+	})
+	var got []string
+	for _, s := range steps {
+		got = append(got, s.Number)
+	}
+	if want := []string{"2", "2.1", "", "3", "3.1", "4", "3"}; !slices.Equal(got, want) {
+		t.Fatalf("numbers %q, want %q", got, want)
+	}
+	// The diagram's request arrows begin with the same numbers; a request
+	// around the steps has none.
+	var labels []string
+	for _, a := range diagram(steps).Arrows {
+		if !a.Answer {
+			labels = append(labels, strings.Join(a.Lines, " "))
+		}
+	}
+	for i, s := range steps {
+		if s.Number != "" && !strings.HasPrefix(labels[i], s.Number+" · ") || s.Number == "" && strings.Contains(labels[i], " · ") {
+			t.Errorf("the diagram labels %q, the list numbers it %q", labels[i], s.Number)
+		}
+	}
+	// The replay is the attacker's.
+	if steps[6].From != partyAttacker {
+		t.Errorf("the replay is drawn from %q", steps[6].From)
+	}
+}

@@ -191,7 +191,7 @@ func TestAgentRunsInConsole(t *testing.T) {
 		// of the tokens, the receivers' checks.
 		"DPoP proof (RFC 9449)", "jwk thumbprint", "cnf", "DPoP proof (RFC 9449 §4.3)", "key binding",
 	} {
-		if !strings.Contains(page.Body, want) {
+		if !strings.Contains(words(page.Body), want) {
 			t.Errorf("bob's console does not show %q for the agent's run", want)
 		}
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"html"
 	"io"
 	"net/http"
 	"regexp"
@@ -48,7 +49,7 @@ func TestConsoleShowsEveryParty(t *testing.T) {
 		"Request", "Response", "Checks (", "curl -sS -X POST", "xaaclient.RequestIDJAG", "xaaclient.Redeem",
 		"ID-JAG (Identity Assertion JWT Authorization Grant)",
 	} {
-		if !strings.Contains(console.Body, want) {
+		if !strings.Contains(words(console.Body), want) {
 			t.Errorf("the console does not show %q", want)
 		}
 	}
@@ -154,8 +155,33 @@ func TestFailureScenarios(t *testing.T) {
 			if p.Status != http.StatusOK || !strings.Contains(p.URL, "/debug") {
 				t.Fatalf("scenario: %d at %s", p.Status, p.URL)
 			}
+			// Its story is on the page, in words, not in a tooltip.
+			card := regexp.MustCompile(`(?s)<article class="scenario" id="scenario-` + tt.key + `">.*?</article>`).FindString(p.Body)
+			if !strings.Contains(card, "<p>") || !strings.Contains(card, "What stops it:") || strings.Contains(card, "title=") {
+				t.Errorf("the scenario's story is not shown in words:\n%s", card)
+			}
 			latest := b.get(s.topology.Wiki + "/debug/latest").Body
-			for _, want := range []string{"Failure:", "Refused, as it should be.", tt.why, tt.failed, `badge bad">fail`} {
+			// The headline is the scenario's story in words; the protocol's
+			// answer is one click away, below it.
+			m := regexp.MustCompile(`alert bad">(.*?)</p>`).FindStringSubmatch(latest)
+			if m == nil {
+				t.Fatalf("no headline:\n%.2000s", latest)
+			}
+			headline := htmlUnescape(regexp.MustCompile(`<[^>]+>`).ReplaceAllString(m[1], ""))
+			if !strings.HasPrefix(headline, "Refused, as it should be. ") || strings.Contains(headline, "invalid_") ||
+				strings.Contains(headline, "{") || strings.Contains(headline, tt.why) {
+				t.Errorf("the headline is not the story in words: %q", headline)
+			}
+			if !regexp.MustCompile(`(?s)<summary>Protocol detail</summary>\s*<pre class="wrap">[^<]*` + regexp.QuoteMeta(html.EscapeString(tt.why))).MatchString(latest) {
+				t.Errorf("the protocol detail (%q) is not one click away under the headline", tt.why)
+			}
+			if tt.key == "stolen" || tt.key == "replay" {
+				// The attacker's requests are drawn from the attacker.
+				if !strings.Contains(latest, `class="party-name">Attacker</text>`) {
+					t.Errorf("the diagram draws no attacker")
+				}
+			}
+			for _, want := range []string{"Failure:", tt.failed, `badge bad">fail`} {
 				if !strings.Contains(latest, want) {
 					t.Errorf("the console does not show %q:\n%.3000s", want, latest)
 				}
@@ -171,7 +197,7 @@ func TestStepThrough(t *testing.T) {
 	s := startStack(t, sqliteDB)
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
-	if p := b.post(s.topology.Wiki+"/debug/step/redeem", map[string]string{}); !strings.Contains(p.Body, "Exchange the ID token for an ID-JAG first") {
+	if p := b.post(s.topology.Wiki+"/debug/step/redeem", map[string]string{}); !strings.Contains(words(p.Body), "Exchange the ID token for an ID-JAG first") {
 		t.Fatalf("redeem before exchange: %d", p.Status)
 	}
 	var page page
@@ -182,8 +208,11 @@ func TestStepThrough(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"The chain is complete.", "Exchange the ID token for an ID-JAG", "Redeem the ID-JAG for an access token", "Call the todo API",
-		`id="produced"`, "ID-JAG (Identity Assertion JWT Authorization Grant) · in", "Access token (RFC 9068 JWT) · in"} {
-		if !strings.Contains(page.Body, want) {
+		`id="produced"`, "ID-JAG (Identity Assertion JWT Authorization Grant) · in", "Access token (RFC 9068 JWT) · in",
+		// One numbering (item 8): the run below the steps numbers each
+		// request as the steps above do, in its list and its diagram.
+		`data-n="2"`, `data-n="3"`, `data-n="4"`, ">2 · Exchange", ">3 · Redeem", ">4 · Call"} {
+		if !strings.Contains(words(page.Body), want) {
 			t.Errorf("after three steps the page does not show %q", want)
 		}
 	}

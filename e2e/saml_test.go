@@ -77,6 +77,44 @@ func TestSAMLSignIn(t *testing.T) {
 func base64Decode(s string) ([]byte, error) { return stdbase64.StdEncoding.DecodeString(s) }
 func base64Encode(b []byte) string          { return stdbase64.StdEncoding.EncodeToString(b) }
 
+// postSAMLForm posts the SAML response form of the IdP's page login (the
+// HTTP-POST binding), as the page's script would.
+func postSAMLForm(t *testing.T, b *browser, login page) page {
+	t.Helper()
+	m := samlForm.FindStringSubmatch(login.Body)
+	if m == nil {
+		t.Fatalf("no SAML response form at %s:\n%.1500s", login.URL, login.Body)
+	}
+	return b.post(html.UnescapeString(m[1]), map[string]string{"SAMLResponse": html.UnescapeString(m[2]), "RelayState": html.UnescapeString(m[3])})
+}
+
+// TestSAMLPersonSeesTheAssertion (issue 34, item 4): on the default SAML
+// path the wiki AS exchanged the person's assertion for an IdP refresh
+// token at sign-in, and presents that refresh token for ID-JAGs. The
+// console shows the assertion behind it, decoded, beside the refresh token
+// the relay presents, and says the run rests on a SAML sign-in; before, it
+// showed no assertion, and its note said an ID token.
+func TestSAMLPersonSeesTheAssertion(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, sqliteDB)
+	b := newBrowser(t)
+	postSAMLForm(t, b, b.signIn(s.topology.Wiki, "foo@tables.fake3", demo.Password))
+	if todos := b.get(s.topology.Wiki + "/todos"); !strings.Contains(todos.Body, `id="held-token"`) {
+		t.Fatalf("My todos for a SAML person: %d\n%.1500s", todos.Status, todos.Body)
+	}
+	console := b.get(s.topology.Wiki + "/debug").Body
+	for _, want := range []string{
+		"the IdP refresh token given for the SAML sign-in", "subject_token_type=urn:ietf:params:oauth:token-type:refresh_token",
+		"the SAML assertion of the sign-in, which the IdP exchanged for the refresh token presented now",
+		"SAML 2.0 assertion", "NotOnOrAfter", "foo@tables.fake3", "SignatureValue&gt;[signature removed]",
+		"Before this run: SAML sign-in at the IdP"} {
+		if !strings.Contains(words(console), want) {
+			t.Errorf("the console does not show %q", want)
+		}
+	}
+	assertNothingUsable(t, "the console", console)
+}
+
 // TestSAMLDirectPath: with SAML_EXCHANGE=assertion the wiki AS presents
 // the SAML assertion itself as the subject token (the Node sample's path),
 // and the console says which path ran.
@@ -84,12 +122,7 @@ func TestSAMLDirectPath(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, sqliteDB, func(c *configs) { c.wikiAS.Tenants[1].SAMLDirect = true })
 	b := newBrowser(t)
-	login := b.signIn(s.topology.Wiki, "foo@tables.fake3", demo.Password)
-	m := samlForm.FindStringSubmatch(login.Body)
-	if m == nil {
-		t.Fatal("no SAML response form")
-	}
-	b.post(html.UnescapeString(m[1]), map[string]string{"SAMLResponse": html.UnescapeString(m[2]), "RelayState": html.UnescapeString(m[3])})
+	postSAMLForm(t, b, b.signIn(s.topology.Wiki, "foo@tables.fake3", demo.Password))
 	todos := b.get(s.topology.Wiki + "/todos")
 	if !strings.Contains(todos.Body, `id="held-token"`) {
 		t.Fatalf("My todos through the assertion path: %d\n%.1500s", todos.Status, todos.Body)
@@ -125,14 +158,7 @@ func TestSAMLResourceApp(t *testing.T) {
 			c.todoAS.IDJAGs.Trusted[i].JIT.Enabled = false // only the SAML link may find foo
 		}
 	})
-	post := func(b *browser, login page) page {
-		t.Helper()
-		m := samlForm.FindStringSubmatch(login.Body)
-		if m == nil {
-			t.Fatalf("no SAML response form at %s:\n%.1500s", login.URL, login.Body)
-		}
-		return b.post(html.UnescapeString(m[1]), map[string]string{"SAMLResponse": html.UnescapeString(m[2]), "RelayState": html.UnescapeString(m[3])})
-	}
+	post := func(b *browser, login page) page { return postSAMLForm(t, b, login) }
 	// foo opens the todo app: SAML at the todo AS.
 	b := newBrowser(t)
 	todoApp := post(b, b.signIn(s.topology.Todo, "foo@tables.fake3", demo.Password))

@@ -238,7 +238,7 @@ func connectionsTab(v adminView, conns []store.Connection) templ.Component {
 			templ_7745c5c3_Var10 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<p class=\"muted\">A managed connection lets a requesting app reach a resource app on a user's behalf: the IdP issues ID-JAGs only for enabled connections, and only with the scopes allowed here. Changes apply to the very next token exchange. ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 14, "<p class=\"muted\">A managed connection lets a requesting app reach a resource app on a user's behalf: the IdP issues <span class=\"nobr\">ID-JAG</span>s only for enabled connections, and only with the scopes allowed here. Changes apply to the very next token exchange. ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -467,14 +467,14 @@ func connectionsTab(v adminView, conns []store.Connection) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<label>The requesting app's client id at the resource server (the ID-JAG's client_id) <input type=\"text\" name=\"client_id_at_resource\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<label>The requesting app's client id at the resource server (the <span class=\"nobr\">ID-JAG</span>'s client_id) <input type=\"text\" name=\"client_id_at_resource\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var23 string
 			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(c.ClientIDAtResource)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `idp/console/views.templ`, Line: 103, Col: 166}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `idp/console/views.templ`, Line: 103, Col: 192}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 			if templ_7745c5c3_Err != nil {
@@ -747,7 +747,7 @@ func appsTab(v adminView, clients []oauth.Client, samlApps []samlidp.App, orgs [
 			templ_7745c5c3_Var34 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "<p class=\"muted\">Applications registered at this IdP: the apps' authorization servers, which sign people in here and ask for ID-JAGs.</p><table class=\"claims\"><tr><td><strong>client</strong></td><td><strong>grant types</strong></td><td><strong>redirect URIs</strong></td></tr>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 66, "<p class=\"muted\">Applications registered at this IdP: the apps' authorization servers, which sign people in here and ask for <span class=\"nobr\">ID-JAG</span>s.</p><table class=\"claims\"><tr><td><strong>client</strong></td><td><strong>grant types</strong></td><td><strong>redirect URIs</strong></td></tr>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -806,7 +806,7 @@ func appsTab(v adminView, clients []oauth.Client, samlApps []samlidp.App, orgs [
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "</table><h2>SAML apps</h2><p class=\"muted\">Apps registered as SAML 2.0 service providers. For an app with an OpenID Connect client here, choose how each organisation's people sign in to it: with SAML (the IdP answers the app's SAML requests for them and refuses its OpenID Connect ones) or with OpenID Connect (the other way round). The app's own settings must agree: its SAML_DOMAINS lists the organisations it sends to SAML. Either way, the app gets ID-JAGs for them: by the ID-JAG draft's SAML path, or from their ID token. An app added here has no client: the organisations assigned to it sign in to it with SAML, and its assertions are exchanged for nothing.</p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "</table><h2>SAML apps</h2><p class=\"muted\">Apps registered as SAML 2.0 service providers. For an app with an OpenID Connect client here, choose how each organisation's people sign in to it: with SAML (the IdP answers the app's SAML requests for them and refuses its OpenID Connect ones) or with OpenID Connect (the other way round). The app's own settings must agree: its SAML_DOMAINS lists the organisations it sends to SAML. Either way, the app gets <span class=\"nobr\">ID-JAG</span>s for them: by the <span class=\"nobr\">ID-JAG</span> draft's SAML path, or from their ID token. An app added here has no client: the organisations assigned to it sign in to it with SAML, and its assertions are exchanged for nothing.</p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1820,7 +1820,7 @@ func provisioningTab(v adminView, pv provisioningView, now time.Time) templ.Comp
 			templ_7745c5c3_Var79 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 181, "<p class=\"muted\">Provisioning (SCIM 2.0) creates each person's account at an app before they first use it, with the IdP's user id as <code>externalId</code>: the <code>sub</code> of their ID-JAGs, which is all the app needs to know who an ID-JAG is about. Disabling a person deactivates their account there. A push that fails is retried, waiting twice as long each time (1 s up to 15 min).</p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 181, "<p class=\"muted\">Provisioning (SCIM 2.0) creates each person's account at an app before they first use it, with the IdP's user id as <code>externalId</code>: the <code>sub</code> of their <span class=\"nobr\">ID-JAG</span>s, which is all the app needs to know who an <span class=\"nobr\">ID-JAG</span> is about. Disabling a person deactivates their account there. A push that fails is retried, waiting twice as long each time (1 s up to 15 min).</p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -388,7 +388,7 @@ func indexPage(issuer string, user *store.User, conns []store.Connection) templ.
 			templ_7745c5c3_Var19 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<section class=\"card\"><h1>Enterprise identity provider</h1><p class=\"muted\">Stands in for Okta: it signs people in to both apps' authorization servers and, for connections the administrator has enabled, issues Identity Assertion JWT Authorization Grants (ID-JAGs).</p><table class=\"claims\"><tr><td>issuer</td><td><code>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "<section class=\"card\"><h1>Enterprise identity provider</h1><p class=\"muted\">Stands in for Okta: it signs people in to both apps' authorization servers and, for connections the administrator has enabled, issues Identity Assertion JWT Authorization Grants (<span class=\"nobr\">ID-JAG</span>s).</p><table class=\"claims\"><tr><td>issuer</td><td><code>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

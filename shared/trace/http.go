@@ -43,6 +43,7 @@ func (s *Store) middleware(label func(r *http.Request, body []byte) string) func
 			}
 			checks.mu.Lock()
 			step.Checks = append([]Check(nil), checks.items...)
+			step.Request.Tokens = append(step.Request.Tokens, checks.shown...)
 			checks.mu.Unlock()
 			s.add(step)
 		})

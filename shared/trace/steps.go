@@ -33,6 +33,13 @@ const (
 	StepStolenOwnKey StepID = "attack-stolen-own-key"
 )
 
+// Attack reports whether the step is one an attacker makes in the
+// console's scenarios: the console draws it from the attacker, not from
+// the app whose client sent it.
+func (id StepID) Attack() bool {
+	return id == StepReplayIDJAG || id == StepStolenBearer || id == StepStolenOwnKey
+}
+
 // Steps are every step id, for the catalogue's test.
 var Steps = []StepID{StepDiscover, StepExchange, StepRelay, StepSAMLExchange, StepRedeem, StepAPIBearer, StepAPIDPoP,
 	StepReplayIDJAG, StepStolenBearer, StepStolenOwnKey}

@@ -103,6 +103,9 @@ func WithStep(ctx context.Context, id StepID, vars ...string) context.Context {
 type checkList struct {
 	mu    sync.Mutex
 	items []Check
+	// shown are tokens the handler holds that the request did not carry
+	// (Show).
+	shown []Token
 }
 
 func withChecks(ctx context.Context) (context.Context, *checkList) {
@@ -129,6 +132,27 @@ func PassDetail(ctx context.Context, id CheckID, detail string) {
 // Fail records a check that did not hold; detail is public text.
 func Fail(ctx context.Context, id CheckID, detail string) {
 	record(ctx, Check{ID: id, Passed: false, Detail: detail})
+}
+
+// Show records, with the request being served, a token the handler holds
+// and used for it though the request did not carry it: the SAML assertion
+// of a person's sign-in, behind the IdP refresh token a relay presents.
+// The console shows it with the request's tokens, as redacted as they are
+// (a SAML assertion base64url, or a JWT); where says what it is.
+func Show(ctx context.Context, where, token string) {
+	l, ok := ctx.Value(checksKey).(*checkList)
+	if !ok || token == "" {
+		return
+	}
+	var m Message
+	if strings.Count(token, ".") == 2 {
+		m.token(where, token)
+	} else {
+		m.samlAssertion(where, token)
+	}
+	l.mu.Lock()
+	l.shown = append(l.shown, m.Tokens...)
+	l.mu.Unlock()
 }
 
 // Recording returns a context that collects the checks made with it, and

@@ -58,7 +58,10 @@ func (a *App) requireToken(scope string) gin.HandlerFunc {
 		}
 		if !claims.Scopes().Has(scope) {
 			trace.Fail(ctx, accesstoken.CheckScope, "needs "+scope+"; the token has: "+claims.Scope)
-			a.bearerError(c, http.StatusForbidden, "insufficient_scope", "this call needs the "+scope+" scope")
+			// RFC 6750 §3: the challenge names the scope the call needs.
+			c.Header("WWW-Authenticate", fmt.Sprintf(`Bearer realm="todo", error="insufficient_scope", scope=%q, error_description=%q`,
+				scope, "this call needs the "+scope+" scope"))
+			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "insufficient_scope", "error_description": "this call needs the " + scope + " scope"})
 			return
 		}
 		trace.PassDetail(ctx, accesstoken.CheckScope, "needs "+scope+"; the token has: "+claims.Scope)

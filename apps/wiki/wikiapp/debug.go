@@ -137,14 +137,24 @@ func (a *App) debugEvents(c *gin.Context) {
 	a.console.Events(c.Writer, c.Request, v)
 }
 
-// scenario is a failure a presenter can trigger with one click.
+// scenario is a failure a presenter can trigger with one click. The page
+// tells it in plain words (Story: what someone did; Stops: what stopped
+// it, and which check), with the protocol detail (Explain) one click
+// away; a run that was refused for another reason than expect (a part of
+// the refusal's protocol answer) says so instead of telling the story.
 type scenario struct {
-	Key, Title, Explain string
-	run                 func(a *App, ctx context.Context) error
+	Key, Title   string
+	Story, Stops string
+	Explain      string
+	expect       string
+	run          func(a *App, ctx context.Context) error
 }
 
 var scenarios = []scenario{
-	{Key: "replay", Title: "Replay the same ID-JAG", Explain: "Redeem one ID-JAG twice: the todo AS remembers every jti and refuses the second use (check 9).",
+	{Key: "replay", Title: "Replay the same ID-JAG", Story: "An attacker copies an ID-JAG the wiki has just used and presents it to the todo authorization server a second time.",
+		Stops:   "The todo authorization server takes each ID-JAG once and remembers the ones it took: the copy is refused (check R9, single use).",
+		expect:  "assertion was already used",
+		Explain: "Redeem one ID-JAG twice: the todo AS remembers every jti and refuses the second use (check 9).",
 		run: func(a *App, ctx context.Context) error {
 			idjag, p := a.exchangeStep(ctx, todoTarget(a.cfg, readScope))
 			if p != nil {
@@ -156,7 +166,10 @@ var scenarios = []scenario{
 			_, p = a.redeemStep(trace.WithStep(ctx, trace.StepReplayIDJAG), idjag, readScope)
 			return p
 		}},
-	{Key: "expired", Title: "An expired ID-JAG", Explain: "The local IdP signs an ID-JAG that expired five minutes ago (a demo-only request); the todo AS refuses it (check 7).",
+	{Key: "expired", Title: "An expired ID-JAG", Story: "The wiki presents an ID-JAG that expired five minutes ago (the local IdP signs one on a demo-only request).",
+		Stops:   "The todo authorization server refuses an ID-JAG past its expiry: a leaked one is worth minutes at most (check R7, lifetime).",
+		expect:  "assertion has expired",
+		Explain: "The local IdP signs an ID-JAG that expired five minutes ago (a demo-only request); the todo AS refuses it (check 7).",
 		run: func(a *App, ctx context.Context) error {
 			target := todoTarget(a.cfg, readScope)
 			target.Extra = url.Values{"xaa_demo": {"expired"}}
@@ -167,7 +180,10 @@ var scenarios = []scenario{
 			_, p = a.redeemStep(ctx, idjag, readScope)
 			return p
 		}},
-	{Key: "audience", Title: "The wrong audience", Explain: "Ask for an ID-JAG for the Calendar app's authorization server, then present it to the todo AS, which is not its audience (check 6).",
+	{Key: "audience", Title: "The wrong audience", Story: "The wiki gets an ID-JAG meant for the Calendar app and presents it to the todo app's authorization server instead.",
+		Stops:   "An ID-JAG names the one authorization server it is for, and the todo authorization server takes only its own (check R6, audience).",
+		expect:  "aud must be exactly",
+		Explain: "Ask for an ID-JAG for the Calendar app's authorization server, then present it to the todo AS, which is not its audience (check 6).",
 		run: func(a *App, ctx context.Context) error {
 			idjag, p := a.exchangeStep(ctx, xaaclient.IDJAGRequest{Audience: demo.CalendarAS, Resource: demo.CalendarAS + "/api", Scope: oauth.Scopes{"calendar.read"}})
 			if p != nil {
@@ -176,12 +192,18 @@ var scenarios = []scenario{
 			_, p = a.redeemStep(ctx, idjag, readScope)
 			return p
 		}},
-	{Key: "disabled", Title: "A disabled connection", Explain: "Ask for an ID-JAG for the Chat app, whose connection from the wiki the admin has disabled: the IdP refuses (access_denied).",
+	{Key: "disabled", Title: "A disabled connection", Story: "The administrator has disabled the wiki's connection to the Chat app. The wiki asks the IdP for an ID-JAG for Chat anyway.",
+		Stops:   "The IdP signs ID-JAGs only for connections an administrator enabled: it refuses, and no token for Chat exists.",
+		expect:  "access_denied",
+		Explain: "Ask for an ID-JAG for the Chat app, whose connection from the wiki the admin has disabled: the IdP refuses (access_denied).",
 		run: func(a *App, ctx context.Context) error {
 			_, p := a.exchangeStep(ctx, xaaclient.IDJAGRequest{Audience: demo.ChatAS, Resource: demo.ChatAS + "/api", Scope: oauth.Scopes{"chat.read"}})
 			return p
 		}},
-	{Key: "stolen", Title: "A stolen access token, without the key", Explain: "Get a DPoP-bound access token, then call the todo API with it from \"another machine\": as a Bearer token, and with a proof of another key. The API refuses both (RFC 9449 §7): a bound token is worth nothing without its key.",
+	{Key: "stolen", Title: "A stolen access token, without the key", Story: "An attacker copies the wiki's access token, but not the wiki's private key, and calls the todo API with it from another machine: once as a plain Bearer token, once with a proof signed by a key of their own.",
+		Stops:   "The token is bound to the wiki's key (DPoP). The todo API wants a proof signed by that key with every call, and refuses both attempts.",
+		expect:  "bound to a key",
+		Explain: "Get a DPoP-bound access token, then call the todo API with it from \"another machine\": as a Bearer token, and with a proof of another key. The API refuses both (RFC 9449 §7): a bound token is worth nothing without its key.",
 		run: func(a *App, ctx context.Context) error {
 			if a.dpop == nil {
 				return &chainProblem{Title: "DPoP is off", Message: "This wiki runs with DPOP=false: its tokens are bearer tokens, which anyone holding them may use. Turn DPoP on to see this refused."}
@@ -218,7 +240,10 @@ var scenarios = []scenario{
 			}
 			return &chainProblem{Title: "Refused without the key", Message: "The todo API refused the stolen token both ways.", Detail: problemOf(p).Detail}
 		}},
-	{Key: "scope", Title: "A scope the connection does not allow", Explain: "Ask for todos.admin, which the wiki → todo connection does not allow: the IdP refuses (invalid_scope).",
+	{Key: "scope", Title: "A scope the connection does not allow", Story: "The wiki asks the IdP for todos.admin, a scope the administrator did not allow on the wiki's connection to the todo app.",
+		Stops:   "The IdP grants no more than the administrator allowed on the connection: it refuses the request.",
+		expect:  "invalid_scope",
+		Explain: "Ask for todos.admin, which the wiki → todo connection does not allow: the IdP refuses (invalid_scope).",
 		run: func(a *App, ctx context.Context) error {
 			_, p := a.exchangeStep(ctx, todoTarget(a.cfg, oauth.Scopes{"todos.admin"}))
 			return p
@@ -234,10 +259,14 @@ func (a *App) debugScenario(c *gin.Context) {
 			continue
 		}
 		ctx, run := a.cfg.Recorder.Start(c.Request.Context(), "Failure: "+sc.Title, owner(web.SignedIn[signin.User](c)))
-		if err := sc.run(a, ctx); err != nil {
-			run.Finish("Refused, as it should be. "+problemOf(err).Detail, true)
-		} else {
+		err := sc.run(a, ctx)
+		switch p := problemOf(err); {
+		case p == nil:
 			run.Finish("Unexpectedly, nothing was refused.", false)
+		case strings.Contains(p.Detail, sc.expect):
+			run.FinishDetail("Refused, as it should be. "+sc.Stops, p.Detail, true)
+		default:
+			run.FinishDetail("Refused, but not by the check this scenario shows. "+p.Title+": "+p.Message, p.Detail, true)
 		}
 		c.Redirect(http.StatusSeeOther, "/debug#run-"+run.ID)
 		return

@@ -96,9 +96,50 @@ const todosShown = 50
 func (a *App) fetchTodos(ctx context.Context, user signin.User) (*todoList, *tokenUse, error) {
 	ctx, run := a.cfg.Recorder.Start(ctx, "My todos", owner(user))
 	var out todoList
-	used, err := a.callTodoAPI(ctx, user, readScope, http.MethodGet, "/todos?limit="+strconv.Itoa(todosShown), nil, &out)
+	used, err := a.callTodoAPI(ctx, user, pageScope, http.MethodGet, "/todos?limit="+strconv.Itoa(todosShown), nil, &out)
 	finish(run, err, returned(len(out.Todos), out.Total)+used.explain())
 	return &out, used, err
+}
+
+// apiRefusal is the todo API's refusal in words a person reads (issue
+// 34, item 2: "The todo API answered 401 Unauthorized" told no one
+// anything); the API's own answer stays in Detail.
+func apiRefusal(status int, answer []byte) *chainProblem {
+	e := oauth.ReadError(status, answer, "the todo API")
+	p := &chainProblem{Refused: true, Title: "The todo app refused the request", Detail: string(answer), Reason: e.Reason}
+	switch {
+	case status == http.StatusUnauthorized && e.Reason == oauth.ReasonTokenRevoked:
+		p.Title = "Your access to the todo app ended"
+		p.Message = "The identity provider told the todo app that your access ended (a Shared Signals event), and the todo app refused the access token the wiki held."
+	case status == http.StatusUnauthorized:
+		p.Title = "The todo app refused the wiki's access token"
+		p.Message = "The todo app did not accept the access token the wiki presented"
+		if e.Description != "" {
+			p.Message += ": " + e.Description
+		}
+		p.Message += "."
+	case status >= 500:
+		p.Refused = false
+		p.Title = "The todo app failed"
+		p.Message = "The todo app could not handle the request. Try again in a moment."
+	default:
+		p.Message = "The todo app refused the request"
+		if e.Description != "" {
+			p.Message += ": " + e.Description
+		}
+		p.Message += "."
+	}
+	return p
+}
+
+// challengeScope is the scope a WWW-Authenticate challenge names.
+func challengeScope(challenge string) oauth.Scopes {
+	_, rest, ok := strings.Cut(challenge, `scope="`)
+	if !ok {
+		return nil
+	}
+	value, _, _ := strings.Cut(rest, `"`)
+	return oauth.ParseScopes(value)
 }
 
 // returned says, for the console, what the todo API's answer held.
@@ -161,6 +202,11 @@ func finish(run *debugconsole.Run, err error, success string) {
 var (
 	readScope  = oauth.Scopes{"todos.read"}
 	writeScope = oauth.Scopes{"todos.read", "todos.write"}
+	// pageScope is what My todos offers: the list, and the form that adds
+	// to it. The IdP grants at most what the administrator's connection
+	// allows, so the grant says before anyone tries whether adding is
+	// allowed (tokenUse.WriteDenied disables the form).
+	pageScope = writeScope
 )
 
 // callTodoAPI calls the todo API for the user with an access token that
@@ -197,7 +243,12 @@ func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Sco
 // the scope, or gets a new one through the chain (fresh is then true).
 func (a *App) accessToken(ctx context.Context, user signin.User, scope oauth.Scopes) (token *AccessToken, fresh bool, err error) {
 	held, err := a.store.accessToken(ctx, user.Subject, a.cfg.TodoResource)
-	if err == nil && a.cfg.Now().Add(10*time.Second).Before(held.ExpiresAt) && hasAll(oauth.ParseScopes(held.Scope), scope) {
+	// A held token serves a call whose scope it has, or was asked for: a
+	// grant narrowed by the administrator's connection is the IdP's answer
+	// for as long as the token lives (a change ends it by a Shared Signals
+	// event), so it is not asked again on every page.
+	if err == nil && a.cfg.Now().Add(10*time.Second).Before(held.ExpiresAt) &&
+		(hasAll(oauth.ParseScopes(held.Scope), scope) || hasAll(oauth.ParseScopes(held.Requested), scope)) {
 		return held, false, nil
 	}
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -345,14 +396,17 @@ func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	switch {
 	case resp.StatusCode == http.StatusForbidden && strings.Contains(resp.Header.Get("WWW-Authenticate"), "insufficient_scope"):
+		// RFC 6750 §3: the challenge names the scope the call needs.
+		if needs := challengeScope(resp.Header.Get("WWW-Authenticate")); needs.Has("todos.read") {
+			return resp.StatusCode, &chainProblem{Refused: true, Title: "The administrator does not allow reading your todos", ScopeDenied: true, Detail: string(answer),
+				Message: "Your company's administrator has not granted the wiki the todos.read scope on its connection to the todo app, so the wiki cannot show your todos."}
+		}
 		return resp.StatusCode, &chainProblem{Refused: true, Title: "The administrator allows reading only", ScopeDenied: true, Detail: string(answer),
 			Message: "Your company's administrator lets the wiki read your todos but not change them: the connection from the wiki to the todo app does not grant the todos.write scope."}
 	case resp.StatusCode == http.StatusNotFound:
 		return resp.StatusCode, &chainProblem{Title: "Not found", Message: "The todo app has no such todo in your list.", Detail: string(answer), NotFound: true}
 	case resp.StatusCode >= 300:
-		return resp.StatusCode, &chainProblem{Refused: true, Title: "The todo API refused the request",
-			Message: fmt.Sprintf("The todo API answered %s.", resp.Status), Detail: string(answer),
-			Reason: oauth.ReadError(resp.StatusCode, answer, "the todo API").Reason}
+		return resp.StatusCode, apiRefusal(resp.StatusCode, answer)
 	}
 	if err := json.Unmarshal(answer, out); err != nil {
 		return resp.StatusCode, &chainProblem{Title: "Todos unavailable", Message: "The todo API's answer could not be read.", Detail: err.Error()}

@@ -63,11 +63,11 @@ func TestProblemOf(t *testing.T) {
 	if problemOf(nil) != nil {
 		t.Error("no error, yet a problem")
 	}
-	revoked := error(&chainProblem{Title: "The todo API refused the request", Reason: oauth.ReasonTokenRevoked})
+	revoked := error(&chainProblem{Title: "The todo app refused the request", Reason: oauth.ReasonTokenRevoked})
 	if !errors.Is(revoked, oauth.ReasonTokenRevoked) || errors.Is(revoked, oauth.ReasonAccountDisabled) {
 		t.Error("errors.Is does not tell the refusing server's reason")
 	}
-	if p := problemOf(fmt.Errorf("step: %w", revoked)); p == nil || p.Title != "The todo API refused the request" {
+	if p := problemOf(fmt.Errorf("step: %w", revoked)); p == nil || p.Title != "The todo app refused the request" {
 		t.Errorf("a wrapped problem: %+v", p)
 	}
 	if p := problemOf(errors.New("boom")); p == nil || p.Title != "Todos unavailable" || p.Detail != "boom" {
@@ -111,6 +111,29 @@ func TestReturnedSaysWhatCame(t *testing.T) {
 	} {
 		if got := returned(tt.shown, tt.total); got != tt.want {
 			t.Errorf("returned(%d, %d) = %q, want %q", tt.shown, tt.total, got, tt.want)
+		}
+	}
+}
+
+// TestAPIRefusalsInWords (issue 34, item 2): every refusal of the todo API
+// reaches Bob as a sentence, never as a status line.
+func TestAPIRefusalsInWords(t *testing.T) {
+	for _, tt := range []struct {
+		status int
+		answer string
+		want   string
+	}{
+		{401, `{"error":"invalid_token","error_description":"this token was revoked by a Shared Signals event from the IdP","error_reason":"token_revoked"}`, "told the todo app that your access ended"},
+		{401, `{"error":"invalid_token","error_description":"the token has expired"}`, "did not accept the access token the wiki presented: the token has expired."},
+		{400, `{"error":"invalid_request","error_description":"title is too long"}`, "refused the request: title is too long."},
+		{502, `<html>bad gateway</html>`, "could not handle the request"},
+	} {
+		p := apiRefusal(tt.status, []byte(tt.answer))
+		if !strings.Contains(p.Message, tt.want) || strings.Contains(p.Message, fmt.Sprint(tt.status)) || strings.Contains(p.Title, fmt.Sprint(tt.status)) {
+			t.Errorf("%d %s: %q: %q, want words saying %q", tt.status, tt.answer, p.Title, p.Message, tt.want)
+		}
+		if p.Detail != tt.answer {
+			t.Errorf("%d: the API's own answer is not kept as the detail", tt.status)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -57,6 +58,11 @@ type chrome struct {
 	ctx context.Context
 	dir string
 	n   int
+
+	// scriptErrors are the pages' uncaught exceptions and console.error
+	// calls since checkLayout last looked.
+	mu           sync.Mutex
+	scriptErrors []string
 }
 
 func newChrome(t *testing.T) *chrome {
@@ -100,13 +106,38 @@ func newChrome(t *testing.T) *chrome {
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("start Chromium at %s: %v", path, err)
 	}
+	c := &chrome{t: t, ctx: ctx}
+	chromedp.ListenTarget(ctx, func(ev any) {
+		var msg string
+		switch e := ev.(type) {
+		case *runtime.EventExceptionThrown:
+			msg = "uncaught: " + e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+		case *runtime.EventConsoleAPICalled:
+			if e.Type != runtime.APITypeError {
+				return
+			}
+			msg = "console.error:"
+			for _, a := range e.Args {
+				msg += " " + string(a.Value)
+			}
+		default:
+			return
+		}
+		c.mu.Lock()
+		c.scriptErrors = append(c.scriptErrors, msg)
+		c.mu.Unlock()
+	})
 	dir := artifactsDir(t)
 	// Screenshots of an earlier run of this test would mislead.
 	old, _ := filepath.Glob(filepath.Join(dir, strings.TrimPrefix(t.Name(), "Test")+"-*.png"))
 	for _, f := range old {
 		_ = os.Remove(f)
 	}
-	return &chrome{t: t, ctx: ctx, dir: dir}
+	c.dir = dir
+	return c
 }
 
 // stepTimeout bounds one step, so that a page that never shows what a
@@ -435,6 +466,13 @@ func (c *chrome) checkLayout(name string, width int) {
 	for _, p := range problems {
 		c.t.Errorf("%s at %dpx: %s", name, width, p)
 	}
+	c.mu.Lock()
+	errs := c.scriptErrors
+	c.scriptErrors = nil
+	c.mu.Unlock()
+	for _, e := range errs {
+		c.t.Errorf("%s at %dpx: a script error: %s", name, width, e)
+	}
 }
 
 // layoutProblems is what a person sees as broken at this width, which a
@@ -500,6 +538,17 @@ func TestBrowserEveryPage(t *testing.T) {
 	unknown := "" // the authorization server's page for an unknown domain
 	c.run("sign-in with an unknown domain", chromedp.Navigate(wiki+"/login?login_hint=eve%40unknown.example"), chromedp.WaitVisible(`#back-to-app`),
 		chromedp.Location(&unknown))
+	// The watch for script errors sees one made on purpose, so that its
+	// silence on every page below means something.
+	c.run("a script error, on purpose", chromedp.Navigate(wiki+"/"), chromedp.WaitReady(`body`),
+		chromedp.Evaluate(`console.error("probe"); setTimeout(() => { throw new Error("probe thrown") }, 0)`, nil), chromedp.Sleep(200*time.Millisecond))
+	c.mu.Lock()
+	seen := strings.Join(c.scriptErrors, "\n")
+	c.scriptErrors = nil
+	c.mu.Unlock()
+	if !strings.Contains(seen, `console.error: "probe"`) || !strings.Contains(seen, "probe thrown") {
+		t.Fatalf("the watch for script errors saw %q", seen)
+	}
 	c.signIn(wiki, "bob@tables.fake")
 	c.run("a chain run for the console", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#todos`))
 	c.run("sign in to the todo app", chromedp.Navigate(todo+"/login?login_hint=bob%40tables.fake"), chromedp.WaitVisible(`#todos`))

@@ -25,7 +25,9 @@ import (
 // These tests drive headless Chromium (Debian's package) through the demo
 // as a person would, and save a screenshot of every page they look at in
 // artifacts/browser/. Without Chromium they are skipped with a message,
-// except in CI (CI set), where they fail.
+// except in CI (CI set), where they fail. They run one at a time (no
+// t.Parallel): Chromium is heavy, and two at once on a two-core machine
+// beside the parallel flows can miss a step's deadline.
 
 func chromePath() string {
 	if p := os.Getenv("CHROME_PATH"); p != "" {
@@ -201,7 +203,6 @@ func (c *chrome) signIn(appURL, email string) {
 // into a page and see its chip, add a todo from the wiki and find it in the
 // todo app, then sign out.
 func TestBrowserWalk(t *testing.T) {
-	t.Parallel()
 	// The stack first, so that the browser (and its open event stream)
 	// is closed before the servers are.
 	s := startStack(t, sqliteDB)
@@ -259,11 +260,11 @@ func TestBrowserWalk(t *testing.T) {
 	c.run("open the debug console", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.steps`))
 	c.shot("debug-console")
 	// A presenter's failure scenario: replaying an ID-JAG fails at check 9.
-	c.run("replay an ID-JAG", chromedp.Click(`button[data-scenario=replay]`), chromedp.WaitVisible(`.run .alert.bad`))
+	c.run("replay an ID-JAG", chromedp.Click(`button[data-scenario=replay]`), chromedp.WaitVisible(`.run .alert.bad`, chromedp.ByQuery))
 	if outcome := c.text(`.run .alert.bad`); !strings.Contains(outcome, "takes each ID-JAG once") || strings.Contains(outcome, "invalid_grant") {
 		t.Errorf("the replay scenario's outcome is %q, not its story in words", outcome)
 	}
-	c.run("open the failed step's checks", chromedp.Click(`.run details.step[open] .tabset label[for$="-chk"]`), chromedp.WaitVisible(`.run details.step[open] .panel-chk`))
+	c.run("open the failed step's checks", chromedp.Click(`.run details.step[open] .tabset label[for$="-chk"]`), chromedp.WaitVisible(`.run details.step[open] .panel-chk`, chromedp.ByQuery))
 	if checks := c.text(`.run details.step[open] .panel-chk`); !strings.Contains(checks, "R9 · jti not used before") || !strings.Contains(checks, "fail") {
 		t.Errorf("the failed step's checks show %q", checks)
 	}
@@ -292,7 +293,6 @@ func TestBrowserWalk(t *testing.T) {
 
 // TestBrowserPhone: the pages fit a phone's screen.
 func TestBrowserPhone(t *testing.T) {
-	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	c.run("phone screen", chromedp.EmulateViewport(390, 844))
@@ -318,14 +318,13 @@ func (c *chrome) otherPerson() *chrome {
 // and a return address that Chromium would read as another site's (the
 // tab in "/\t/evil.example") leaves the person on the service itself.
 func TestBrowserPrivacy(t *testing.T) {
-	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	wiki := s.topology.Wiki
 
 	c.signIn(wiki, "bob@tables.fake")
 	c.run("open My todos as Bob", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#todos`))
-	c.run("open the console as Bob", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.run`))
+	c.run("open the console as Bob", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.run`, chromedp.ByQuery))
 	c.shot("bob-console")
 	if runs := c.text(`main`); !strings.Contains(runs, "bob@tables.fake") {
 		t.Fatalf("Bob's console does not show his run:\n%s", runs)
@@ -362,7 +361,6 @@ func TestBrowserPrivacy(t *testing.T) {
 // passwords, the locked account in the admin console with its Unlock, and
 // the authorization server asking before it signs anyone out.
 func TestBrowserLimits(t *testing.T) {
-	t.Parallel()
 	s := startStack(t, sqliteDB)
 	rows := make([]todoapp.Todo, 120)
 	for i := range rows {
@@ -529,7 +527,6 @@ const layoutProblems = `(() => {
 // TestBrowserEveryPage: every page of the five services, at 1400px and at a
 // phone's 390px, raises no CSP violation and does not scroll sideways.
 func TestBrowserEveryPage(t *testing.T) {
-	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	c.watchCSP()
@@ -617,7 +614,6 @@ func TestBrowserEveryPage(t *testing.T) {
 // tab, and pins the run; new runs then arrive live without closing either,
 // and the pinned run stays listed when five newer ones have pushed it off.
 func TestBrowserConsoleLive(t *testing.T) {
-	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	wiki := s.topology.Wiki
@@ -675,7 +671,6 @@ func TestBrowserConsoleLive(t *testing.T) {
 // Todo; the IdP's Shared Signals event ends Bob's held token at once, and
 // the wiki says in plain words that access is not allowed.
 func TestBrowserPresenterPath(t *testing.T) {
-	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	wiki, idp := s.topology.Wiki, s.topology.IdP
@@ -707,7 +702,6 @@ func TestBrowserPresenterPath(t *testing.T) {
 // terminal; the run arrives live, open, with the agent as the leftmost
 // party talking to the IdP, the todo AS and the todo app.
 func TestBrowserAgentRun(t *testing.T) {
-	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	wiki := s.topology.Wiki
@@ -739,7 +733,6 @@ func TestBrowserAgentRun(t *testing.T) {
 // itself (a script from /static: the pages allow no inline script), the
 // wiki AS checks it, and My todos works through the SAML path.
 func TestBrowserSAMLSignIn(t *testing.T) {
-	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	c.watchCSP()
@@ -764,7 +757,6 @@ func TestBrowserSAMLSignIn(t *testing.T) {
 // provisioning to the todo AS on and adds a person with the form; the
 // Provisioning tab lists the pushes, each pushed.
 func TestBrowserProvisioning(t *testing.T) {
-	t.Parallel()
 	s := startStack(t, sqliteDB)
 	c := newChrome(t)
 	idp := s.topology.IdP

@@ -2,6 +2,7 @@ package debugconsole
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"xaa.example/shared/trace"
@@ -25,12 +26,16 @@ type request struct {
 	Method, URL string
 	// URLEnv is set when the step has only a path: the base URL is then
 	// read from this variable.
-	URLEnv      string
-	BasicUser   string // client_secret_basic with this client id; the secret from CLIENT_SECRET
-	Bearer      bool   // Authorization: Bearer from ACCESS_TOKEN
-	ContentType string
-	Form        []formParam
-	JSON        string
+	URLEnv    string
+	BasicUser string // client_secret_basic with this client id; the secret from CLIENT_SECRET
+	Bearer    bool   // Authorization: Bearer from ACCESS_TOKEN
+	// DPoP: the request carried a DPoP proof (RFC 9449), which the snippet
+	// makes with the key in the file DPOP_KEY; DPoPToken: the access token
+	// goes as Authorization: DPoP, and the proof hashes it (ath).
+	DPoP, DPoPToken bool
+	ContentType     string
+	Form            []formParam
+	JSON            string
 }
 
 type formParam struct {
@@ -50,8 +55,12 @@ func readRequest(s Step) request {
 			if i := strings.Index(h[1], "client_id "); i >= 0 {
 				r.BasicUser = strings.TrimSuffix(strings.Fields(h[1][i+len("client_id "):])[0], ",")
 			}
+		case h[0] == "Authorization" && strings.HasPrefix(h[1], "DPoP "):
+			r.DPoP, r.DPoPToken = true, true
 		case h[0] == "Authorization":
 			r.Bearer = true
+		case h[0] == "DPoP":
+			r.DPoP = true
 		case h[0] == "Content-Type":
 			r.ContentType = h[1]
 		}
@@ -115,6 +124,15 @@ func str(s string) string {
 	return b.String()
 }
 
+// htuOf is the proof's htu as an expression of a language: the URL
+// without its query, after the base URL's variable (env) when it has one.
+func htuOf(r request, env func(name string) string) string {
+	if r.URLEnv != "" {
+		return env(r.URLEnv) + " + " + str(r.htuPath())
+	}
+	return str(r.htuPath())
+}
+
 // shell quotes s for a POSIX shell, in single quotes.
 func shell(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
@@ -124,12 +142,29 @@ func curlOf(r request) string {
 	if r.URLEnv != "" {
 		u = `"$` + r.URLEnv + `"` + shell(r.URL)
 	}
+	if r.DPoP {
+		htu := shell(r.htuPath())
+		if r.URLEnv != "" {
+			htu = `"$` + r.URLEnv + `"` + htu
+		}
+		fmt.Fprintf(&b, "#!/usr/bin/env bash\nset -euo pipefail\nhtm=%s htu=%s\n", shell(r.Method), htu)
+		if r.DPoPToken {
+			b.WriteString("ath_token=\"$ACCESS_TOKEN\"\n")
+		}
+		b.WriteString(shellDPoP)
+	}
 	fmt.Fprintf(&b, "curl -sS -X %s %s", r.Method, u)
 	if r.BasicUser != "" {
 		fmt.Fprintf(&b, " \\\n  -u %s\"$CLIENT_SECRET\"", shell(r.BasicUser+":"))
 	}
 	if r.Bearer {
 		b.WriteString(" \\\n  -H \"Authorization: Bearer $ACCESS_TOKEN\"")
+	}
+	if r.DPoPToken {
+		b.WriteString(" \\\n  -H \"Authorization: DPoP $ACCESS_TOKEN\"")
+	}
+	if r.DPoP {
+		b.WriteString(" \\\n  -H \"DPoP: $proof\"")
 	}
 	for _, p := range r.Form {
 		if p.Env != "" {
@@ -149,6 +184,9 @@ func curlOf(r request) string {
 func jsOf(r request) string {
 	var b strings.Builder
 	b.WriteString("// Node.js 18 or later, or a browser: node snippet.mjs\n")
+	if r.DPoP {
+		b.WriteString(jsDPoP)
+	}
 	headers := []string{}
 	if r.ContentType != "" {
 		headers = append(headers, `"Content-Type": `+str(r.ContentType))
@@ -158,6 +196,14 @@ func jsOf(r request) string {
 	}
 	if r.Bearer {
 		headers = append(headers, `Authorization: "Bearer " + process.env.ACCESS_TOKEN`)
+	}
+	if r.DPoP {
+		token := "undefined"
+		if r.DPoPToken {
+			headers = append(headers, `Authorization: "DPoP " + process.env.ACCESS_TOKEN`)
+			token = "process.env.ACCESS_TOKEN"
+		}
+		headers = append(headers, fmt.Sprintf("DPoP: dpopProof(%s, %s, %s)", str(r.Method), htuOf(r, func(n string) string { return "process.env." + n }), token))
 	}
 	body := ""
 	if len(r.Form) > 0 {
@@ -185,7 +231,12 @@ func jsOf(r request) string {
 
 func pythonOf(r request) string {
 	var b strings.Builder
-	b.WriteString("# Python 3, standard library only\nimport base64, os, urllib.error, urllib.parse, urllib.request\n\n")
+	if r.DPoP {
+		b.WriteString("# Python 3, standard library and openssl\nimport base64, os, urllib.error, urllib.parse, urllib.request\n")
+		b.WriteString(pythonDPoP)
+	} else {
+		b.WriteString("# Python 3, standard library only\nimport base64, os, urllib.error, urllib.parse, urllib.request\n\n")
+	}
 	data := "None"
 	if len(r.Form) > 0 {
 		b.WriteString("form = [\n")
@@ -211,6 +262,14 @@ func pythonOf(r request) string {
 	if r.Bearer {
 		b.WriteString("headers[\"Authorization\"] = \"Bearer \" + os.environ[\"ACCESS_TOKEN\"]\n")
 	}
+	if r.DPoP {
+		token := "None"
+		if r.DPoPToken {
+			b.WriteString("headers[\"Authorization\"] = \"DPoP \" + os.environ[\"ACCESS_TOKEN\"]\n")
+			token = `os.environ["ACCESS_TOKEN"]`
+		}
+		fmt.Fprintf(&b, "headers[\"DPoP\"] = dpop_proof(%s, %s, %s)\n", str(r.Method), htuOf(r, func(n string) string { return `os.environ["` + n + `"]` }), token)
+	}
 	u := str(r.URL)
 	if r.URLEnv != "" {
 		u = `os.environ["` + r.URLEnv + `"] + ` + u
@@ -222,7 +281,15 @@ func pythonOf(r request) string {
 
 func javaOf(r request) string {
 	var b strings.Builder
-	b.WriteString("// Java 11 or later: java Snippet.java\nimport java.net.URI;\nimport java.net.URLEncoder;\nimport java.net.http.*;\nimport java.nio.charset.StandardCharsets;\nimport java.util.*;\n\npublic class Snippet {\n  public static void main(String[] args) throws Exception {\n")
+	b.WriteString("// Java 11 or later: java Snippet.java\nimport java.net.URI;\nimport java.net.URLEncoder;\nimport java.net.http.*;\nimport java.nio.charset.StandardCharsets;\nimport java.util.*;\n")
+	if r.DPoP {
+		b.WriteString("import java.nio.file.*;\nimport java.security.*;\nimport java.security.spec.PKCS8EncodedKeySpec;\n")
+	}
+	b.WriteString("\npublic class Snippet {\n")
+	if r.DPoP {
+		b.WriteString(javaDPoP)
+	}
+	b.WriteString("  public static void main(String[] args) throws Exception {\n")
 	body := "HttpRequest.BodyPublishers.noBody()"
 	if len(r.Form) > 0 {
 		b.WriteString("    var form = new ArrayList<String[]>();\n")
@@ -252,6 +319,14 @@ func javaOf(r request) string {
 	if r.Bearer {
 		b.WriteString("\n        .header(\"Authorization\", \"Bearer \" + System.getenv(\"ACCESS_TOKEN\"))")
 	}
+	if r.DPoP {
+		token := "null"
+		if r.DPoPToken {
+			b.WriteString("\n        .header(\"Authorization\", \"DPoP \" + System.getenv(\"ACCESS_TOKEN\"))")
+			token = `System.getenv("ACCESS_TOKEN")`
+		}
+		fmt.Fprintf(&b, "\n        .header(\"DPoP\", dpopProof(%s, %s, %s))", str(r.Method), htuOf(r, func(n string) string { return `System.getenv("` + n + `")` }), token)
+	}
 	b.WriteString("\n        .build();\n    var resp = HttpClient.newHttpClient().send(req, HttpResponse.BodyHandlers.ofString());\n    System.out.println(resp.statusCode() + \" \" + resp.body());\n  }\n}")
 	return b.String()
 }
@@ -270,6 +345,14 @@ func csharpOf(r request) string {
 	if r.Bearer {
 		b.WriteString("req.Headers.Authorization = new AuthenticationHeaderValue(\"Bearer\", Environment.GetEnvironmentVariable(\"ACCESS_TOKEN\"));\n")
 	}
+	if r.DPoP {
+		token := "null"
+		if r.DPoPToken {
+			b.WriteString("req.Headers.Authorization = new AuthenticationHeaderValue(\"DPoP\", Environment.GetEnvironmentVariable(\"ACCESS_TOKEN\"));\n")
+			token = `Environment.GetEnvironmentVariable("ACCESS_TOKEN")`
+		}
+		fmt.Fprintf(&b, "req.Headers.Add(\"DPoP\", DpopProof(%s, %s, %s));\n", str(r.Method), htuOf(r, func(n string) string { return `Environment.GetEnvironmentVariable("` + n + `")` }), token)
+	}
 	if len(r.Form) > 0 {
 		b.WriteString("req.Content = new FormUrlEncodedContent(new List<KeyValuePair<string, string>> {\n")
 		for _, p := range r.Form {
@@ -284,6 +367,9 @@ func csharpOf(r request) string {
 		fmt.Fprintf(&b, "req.Content = new StringContent(%s, Encoding.UTF8, \"application/json\");\n", str(r.JSON))
 	}
 	b.WriteString("var resp = await http.SendAsync(req);\nConsole.WriteLine($\"{(int)resp.StatusCode} {await resp.Content.ReadAsStringAsync()}\");")
+	if r.DPoP {
+		b.WriteString("\n" + csharpDPoP)
+	}
 	return b.String()
 }
 
@@ -296,6 +382,10 @@ func goOf(r request) string {
 	imports = append(imports, "os")
 	if len(r.Form) > 0 || r.JSON != "" {
 		imports = append(imports, "strings")
+	}
+	if r.DPoP {
+		imports = append(imports, "crypto/ecdsa", "crypto/rand", "crypto/sha256", "crypto/x509", "encoding/base64", "encoding/json", "encoding/pem", "time")
+		slices.Sort(imports)
 	}
 	b.WriteString("// Go, standard library only: go run snippet.go\npackage main\n\nimport (\n")
 	for _, imp := range imports {
@@ -330,6 +420,18 @@ func goOf(r request) string {
 	if r.Bearer {
 		b.WriteString("\treq.Header.Set(\"Authorization\", \"Bearer \"+os.Getenv(\"ACCESS_TOKEN\"))\n")
 	}
+	if r.DPoP {
+		token := `""`
+		if r.DPoPToken {
+			b.WriteString("\treq.Header.Set(\"Authorization\", \"DPoP \"+os.Getenv(\"ACCESS_TOKEN\"))\n")
+			token = `os.Getenv("ACCESS_TOKEN")`
+		}
+		htu := strings.ReplaceAll(htuOf(r, func(n string) string { return `os.Getenv("` + n + `")` }), " + ", "+")
+		fmt.Fprintf(&b, "\treq.Header.Set(\"DPoP\", dpopProof(%s, %s, %s))\n", str(r.Method), htu, token)
+	}
 	b.WriteString("\tresp, err := http.DefaultClient.Do(req)\n\tif err != nil {\n\t\tpanic(err)\n\t}\n\tdefer resp.Body.Close()\n\tanswer, _ := io.ReadAll(resp.Body)\n\tfmt.Println(resp.StatusCode, string(answer))\n}")
+	if r.DPoP {
+		b.WriteString("\n" + goDPoP)
+	}
 	return b.String()
 }

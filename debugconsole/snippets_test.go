@@ -2,6 +2,11 @@ package debugconsole
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"io"
 	"mime"
 	"net/http"
@@ -16,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"xaa.example/shared/dpop"
+	"xaa.example/shared/replay"
 	"xaa.example/shared/trace"
 )
 
@@ -23,9 +30,29 @@ import (
 type received struct {
 	Method, Path, RawQuery string
 	User, Password, Bearer string
-	ContentType            string
-	Form                   url.Values
-	Body                   string
+	// DPoPToken is the access token sent as Authorization: DPoP; Proof is
+	// "valid" when the DPoP proof passed shared/dpop's checks for this
+	// request (and that token), else why not.
+	DPoPToken, Proof string
+	ContentType      string
+	Form             url.Values
+	Body             string
+}
+
+// usedOnce is a replay store in memory, for the proofs' jtis.
+type usedOnce struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+func (u *usedOnce) Remember(_ context.Context, issuer, jti string, _ time.Time) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.seen[issuer+" "+jti] {
+		return replay.ErrReplayed
+	}
+	u.seen[issuer+" "+jti] = true
+	return nil
 }
 
 // TestSnippetsRun runs every snippet of the Code tab whose toolchain is on
@@ -35,12 +62,23 @@ type received struct {
 func TestSnippetsRun(t *testing.T) {
 	var mu sync.Mutex
 	var got *received
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var srv *httptest.Server
+	proofs := &dpop.Verifier{Replay: &usedOnce{seen: map[string]bool{}}}
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rec := &received{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Body: string(body)}
 		rec.User, rec.Password, _ = r.BasicAuth()
 		if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
 			rec.Bearer = b
+		}
+		if b, ok := strings.CutPrefix(r.Header.Get("Authorization"), "DPoP "); ok {
+			rec.DPoPToken = b
+		}
+		if values := r.Header.Values("DPoP"); len(values) > 0 {
+			rec.Proof = "valid"
+			if _, err := proofs.Verify(r.Context(), dpop.Request{Proofs: values, Method: r.Method, URL: srv.URL + r.URL.Path, AccessToken: rec.DPoPToken}); err != nil {
+				rec.Proof = err.Error()
+			}
 		}
 		rec.ContentType, _, _ = mime.ParseMediaType(r.Header.Get("Content-Type"))
 		if rec.ContentType == "application/x-www-form-urlencoded" {
@@ -53,8 +91,22 @@ func TestSnippetsRun(t *testing.T) {
 	}))
 	defer srv.Close()
 
+	// The snippets' DPoP key, as openssl genpkey writes one (PKCS#8 PEM).
+	dpopKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(dpopKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(t.TempDir(), "dpop.pem")
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	// Values the console hides; awkward characters on purpose.
 	env := map[string]string{
+		"DPOP_KEY":      keyFile,
 		"CLIENT_SECRET": `s3cr:et &+=%"'$x`,
 		"SUBJECT_TOKEN": "eyJhbGciOi.eyJzdWIiOi.c2lnbmF0dXJl",
 		"ASSERTION":     "eyJ0eXAiOi.eyJpc3MiOi.c2ln-_",
@@ -76,6 +128,15 @@ func TestSnippetsRun(t *testing.T) {
 		Headers: [][2]string{{"Authorization", "Bearer eyJraWQiOi.eyJhdWQiOi.[signature removed]"}, {"Content-Type", "application/json"}},
 		Body:    `{"title":"Buy \"milk\" & eggs, 50% off\\n"}`,
 	}}}
+	// The same redeem and call as the wiki makes them with DPoP on: each
+	// snippet makes its own proof.
+	dpopRedeem := Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/token", Request: trace.Message{
+		Headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}, {"DPoP", "eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJodG0iOiJQT1NUIn0.[signature removed]"}},
+		Body:    redeem.Request.Body,
+	}}}
+	dpopList := Step{Step: trace.Step{Method: "GET", URL: srv.URL + "/api/todos?limit=50&cursor=MC4x", Request: trace.Message{
+		Headers: [][2]string{{"Authorization", "DPoP eyJraWQiOi.eyJhdWQiOi.[signature removed]"}, {"DPoP", "eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJodG0iOiJHRVQifQ.[signature removed]"}, {"Accept", "application/json"}},
+	}}}
 	want := map[string]received{
 		"exchange": {Method: "POST", Path: "/oauth2/v1/token", User: "wiki-as", Password: env["CLIENT_SECRET"], ContentType: "application/x-www-form-urlencoded", Form: url.Values{
 			"audience": {"http://localhost:5001"}, "grant_type": {"urn:ietf:params:oauth:grant-type:token-exchange"},
@@ -86,16 +147,21 @@ func TestSnippetsRun(t *testing.T) {
 			"assertion": {env["ASSERTION"]}, "client_id": {"wiki-at-todo"}, "client_secret": {env["CLIENT_SECRET"]},
 			"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "scope": {"todos.read"},
 		}},
-		"list": {Method: "GET", Path: "/api/todos", RawQuery: "limit=50&cursor=MC4x", Bearer: env["ACCESS_TOKEN"]},
-		"add":  {Method: "POST", Path: "/api/todos", Bearer: env["ACCESS_TOKEN"], ContentType: "application/json", Body: `{"title":"Buy \"milk\" & eggs, 50% off\\n"}`},
+		"list":      {Method: "GET", Path: "/api/todos", RawQuery: "limit=50&cursor=MC4x", Bearer: env["ACCESS_TOKEN"]},
+		"dpop-list": {Method: "GET", Path: "/api/todos", RawQuery: "limit=50&cursor=MC4x", DPoPToken: env["ACCESS_TOKEN"], Proof: "valid"},
+		"add":       {Method: "POST", Path: "/api/todos", Bearer: env["ACCESS_TOKEN"], ContentType: "application/json", Body: `{"title":"Buy \"milk\" & eggs, 50% off\\n"}`},
 	}
-	steps := map[string]Step{"exchange": exchange, "redeem": redeem, "list": list, "add": add}
+	want["dpop-redeem"] = want["redeem"]
+	w := want["dpop-redeem"]
+	w.Proof = "valid"
+	want["dpop-redeem"] = w
+	steps := map[string]Step{"exchange": exchange, "redeem": redeem, "list": list, "add": add, "dpop-redeem": dpopRedeem, "dpop-list": dpopList}
 
 	runners := map[string]struct {
 		tool, file string
 		args       func(file string) []string
 	}{
-		"curl":   {tool: "sh", file: "snippet.sh", args: func(f string) []string { return []string{f} }},
+		"curl":   {tool: "bash", file: "snippet.sh", args: func(f string) []string { return []string{f} }},
 		"js":     {tool: "node", file: "snippet.mjs", args: func(f string) []string { return []string{f} }},
 		"python": {tool: "python3", file: "snippet.py", args: func(f string) []string { return []string{f} }},
 		"java":   {tool: "java", file: "Snippet.java", args: func(f string) []string { return []string{f} }},

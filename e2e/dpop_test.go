@@ -35,14 +35,17 @@ func TestWikiChainWithDPoP(t *testing.T) {
 		}
 		console := b.get(s.topology.Wiki + "/debug").Body
 		if !on {
-			if strings.Contains(console, "Authorization: DPoP") {
-				t.Error("bearer mode sent a DPoP token")
+			if strings.Contains(console, "Authorization: DPoP") || strings.Contains(console, "dpopProof(") {
+				t.Error("bearer mode sent a DPoP token, or its snippets make proofs")
 			}
 			continue
 		}
 		jkt := claims[strings.Index(claims, `"jkt":"`)+7:]
 		jkt = jkt[:strings.IndexByte(jkt, '"')]
-		for _, want := range []string{"Authorization: DPoP", "DPoP proof (RFC 9449)", "requested_cnf", "key binding"} {
+		for _, want := range []string{"Authorization: DPoP", "DPoP proof (RFC 9449)", "requested_cnf", "key binding",
+			// Issue 34, item 3: the Code tab's snippets of the DPoP call make
+			// their own proof (TestSnippetsRun runs them), and say so.
+			"Each snippet below makes its own proof", "dpopProof(&#34;GET&#34;", `-H &#34;DPoP: $proof&#34;`} {
 			if !strings.Contains(console, want) {
 				t.Errorf("the console does not show %q", want)
 			}

@@ -59,9 +59,7 @@ func (a *App) requireToken(scope string) gin.HandlerFunc {
 		if !claims.Scopes().Has(scope) {
 			trace.Fail(ctx, accesstoken.CheckScope, "needs "+scope+"; the token has: "+claims.Scope)
 			// RFC 6750 §3: the challenge names the scope the call needs.
-			c.Header("WWW-Authenticate", fmt.Sprintf(`Bearer realm="todo", error="insufficient_scope", scope=%q, error_description=%q`,
-				scope, "this call needs the "+scope+" scope"))
-			c.AbortWithStatusJSON(http.StatusForbidden, gin.H{"error": "insufficient_scope", "error_description": "this call needs the " + scope + " scope"})
+			a.bearerError(c, http.StatusForbidden, "insufficient_scope", "this call needs the "+scope+" scope", fmt.Sprintf("scope=%q", scope))
 			return
 		}
 		trace.PassDetail(ctx, accesstoken.CheckScope, "needs "+scope+"; the token has: "+claims.Scope)
@@ -70,11 +68,16 @@ func (a *App) requireToken(scope string) gin.HandlerFunc {
 	}
 }
 
-// bearerError answers as RFC 6750 §3 says, with a JSON body for humans.
-func (a *App) bearerError(c *gin.Context, status int, code, description string) {
+// bearerError answers as RFC 6750 §3 says, with a JSON body for humans;
+// params are more auth-params for the challenge, written as given
+// (scope="…").
+func (a *App) bearerError(c *gin.Context, status int, code, description string, params ...string) {
 	challenge := `Bearer realm="todo"`
 	if code != "" {
 		challenge += fmt.Sprintf(`, error=%q, error_description=%q`, code, description)
+	}
+	for _, p := range params {
+		challenge += ", " + p
 	}
 	c.Header("WWW-Authenticate", challenge)
 	body := gin.H{"error": "unauthorized", "error_description": "an access token from the todo authorization server is required"}

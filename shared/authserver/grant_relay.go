@@ -46,13 +46,6 @@ func (g *relayGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oaut
 		return nil, err
 	}
 	trace.PassDetail(ctx, xaaclient.CheckIdPToken, subjectWords(idpTokenType)+" from "+t.IdP.Issuer)
-	if idpTokenType == oauth.TokenTypeRefreshToken {
-		// The SAML path: the console shows the person's assertion behind
-		// the refresh token, which the request itself does not carry.
-		if us, err := s.store.upstream(ctx, c.Subject); err == nil {
-			trace.Show(ctx, "the SAML assertion of the sign-in, which the IdP exchanged for the refresh token presented now", us.SAMLAssertion)
-		}
-	}
 	ctx = trace.WithStep(ctx, trace.StepRelay, idpTokenType)
 	md, err := t.rp.Upstream.Metadata(ctx)
 	if err != nil {
@@ -129,6 +122,9 @@ func (g *relayGrant) currentIdPToken(ctx context.Context, userID string) (string
 		if us.RefreshToken == "" {
 			return "", "", nil, oauth.InvalidGrant("the SAML sign-in was not exchanged for an IdP refresh token; sign in again").WithReason(oauth.ReasonSignInAgain)
 		}
+		// The console shows the person's assertion behind the refresh
+		// token, which the relay's request does not carry.
+		trace.Show(ctx, "the SAML assertion of the sign-in, which the IdP exchanged for the refresh token presented now", us.SAMLAssertion)
 		return us.RefreshToken, oauth.TokenTypeRefreshToken, t, nil
 	}
 	if s.cfg.Now().Add(30 * time.Second).Before(us.Expiry) {

@@ -426,7 +426,7 @@ func goOf(r request) string {
 			b.WriteString("\treq.Header.Set(\"Authorization\", \"DPoP \"+os.Getenv(\"ACCESS_TOKEN\"))\n")
 			token = `os.Getenv("ACCESS_TOKEN")`
 		}
-		htu := strings.ReplaceAll(htuOf(r, func(n string) string { return `os.Getenv("` + n + `")` }), " + ", "+")
+		htu := htuOf(r, func(n string) string { return `os.Getenv("` + n + `")` })
 		fmt.Fprintf(&b, "\treq.Header.Set(\"DPoP\", dpopProof(%s, %s, %s))\n", str(r.Method), htu, token)
 	}
 	b.WriteString("\tresp, err := http.DefaultClient.Do(req)\n\tif err != nil {\n\t\tpanic(err)\n\t}\n\tdefer resp.Body.Close()\n\tanswer, _ := io.ReadAll(resp.Body)\n\tfmt.Println(resp.StatusCode, string(answer))\n}")

@@ -101,6 +101,9 @@ func (a *App) fetchTodos(ctx context.Context, user signin.User) (*todoList, *tok
 	return &out, used, err
 }
 
+// accessEnded says a Shared Signals revocation to the person.
+const accessEnded = "The identity provider told the todo app that your access ended (a Shared Signals event), and the todo app refused the access token the wiki held."
+
 // apiRefusal is the todo API's refusal in words a person reads (issue
 // 34, item 2: "The todo API answered 401 Unauthorized" told no one
 // anything); the API's own answer stays in Detail.
@@ -110,7 +113,7 @@ func apiRefusal(status int, answer []byte) *chainProblem {
 	switch {
 	case status == http.StatusUnauthorized && e.Reason == oauth.ReasonTokenRevoked:
 		p.Title = "Your access to the todo app ended"
-		p.Message = "The identity provider told the todo app that your access ended (a Shared Signals event), and the todo app refused the access token the wiki held."
+		p.Message = accessEnded
 	case status == http.StatusUnauthorized:
 		p.Title = "The todo app refused the wiki's access token"
 		p.Message = "The todo app did not accept the access token the wiki presented"
@@ -228,7 +231,7 @@ func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Sco
 		if token, err = a.runChain(ctx, user, scope); err != nil {
 			problem := problemOf(err)
 			if revoked {
-				problem.Message = "The identity provider told the todo app that your access ended, and the todo app refused the access token the wiki held. Asked again, " +
+				problem.Message = accessEnded + " Asked again, " +
 					lowerFirst(problem.Message)
 			}
 			return nil, problem

@@ -22,7 +22,7 @@ import (
 	"time"
 
 	"xaa.example/shared/dpop"
-	"xaa.example/shared/replay"
+	"xaa.example/shared/replay/replaytest"
 	"xaa.example/shared/trace"
 )
 
@@ -39,22 +39,6 @@ type received struct {
 	Body             string
 }
 
-// usedOnce is a replay store in memory, for the proofs' jtis.
-type usedOnce struct {
-	mu   sync.Mutex
-	seen map[string]bool
-}
-
-func (u *usedOnce) Remember(_ context.Context, issuer, jti string, _ time.Time) error {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.seen[issuer+" "+jti] {
-		return replay.ErrReplayed
-	}
-	u.seen[issuer+" "+jti] = true
-	return nil
-}
-
 // TestSnippetsRun runs every snippet of the Code tab whose toolchain is on
 // this machine (curl, Node, Python, Java, Go; C# when dotnet is) against a
 // local server, with the hidden values set in the environment, and checks
@@ -63,7 +47,7 @@ func TestSnippetsRun(t *testing.T) {
 	var mu sync.Mutex
 	var got *received
 	var srv *httptest.Server
-	proofs := &dpop.Verifier{Replay: &usedOnce{seen: map[string]bool{}}}
+	proofs := &dpop.Verifier{Replay: &replaytest.Memory{}}
 	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		rec := &received{Method: r.Method, Path: r.URL.Path, RawQuery: r.URL.RawQuery, Body: string(body)}

@@ -10,40 +10,14 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"xaa.example/shared/replay"
+	"xaa.example/shared/replay/replaytest"
 )
-
-// memoryReplay is a replay.Store in a map, for tests.
-type memoryReplay struct {
-	mu   sync.Mutex
-	seen map[string]bool
-}
-
-func (m *memoryReplay) Remember(_ context.Context, issuer, jti string, _ time.Time) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.seen == nil {
-		m.seen = map[string]bool{}
-	}
-	if m.seen[issuer+"\x00"+jti] {
-		return replay.ErrReplayed
-	}
-	m.seen[issuer+"\x00"+jti] = true
-	return nil
-}
-
-func (m *memoryReplay) count() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.seen)
-}
 
 const (
 	tokenURL    = "https://as.test/token"
@@ -179,7 +153,7 @@ func TestVerify(t *testing.T) {
 		}, nonces: true, want: CodeUseNonce},
 		{name: "the server's nonce", proofs: func() []string { return []string{withClaim("nonce", nonces.Current())} }, nonces: true},
 	}
-	store := &memoryReplay{}
+	store := &replaytest.Memory{}
 	if _, err := (&Verifier{Replay: store, Now: func() time.Time { return now }}).Verify(context.Background(), Request{Proofs: []string{replayed}, Method: "POST", URL: tokenURL}); err != nil {
 		t.Fatalf("setup: %v", err)
 	}
@@ -196,13 +170,13 @@ func TestVerify(t *testing.T) {
 			if u == "" {
 				u = tokenURL
 			}
-			before := store.count()
+			before := store.Len()
 			p, err := v.Verify(context.Background(), Request{Proofs: row.proofs(), Method: method, URL: u, AccessToken: row.token, Bound: row.bound})
 			if row.want == "" {
 				if err != nil || p.Thumbprint == "" {
 					t.Fatalf("refused: %v", err)
 				}
-				if store.count() != before+1 {
+				if store.Len() != before+1 {
 					t.Error("an accepted proof's jti was not remembered")
 				}
 				return
@@ -211,7 +185,7 @@ func TestVerify(t *testing.T) {
 			if !ok || e.Code != row.want || !strings.Contains(e.Description, row.mention) {
 				t.Fatalf("got %v, want %s mentioning %q", err, row.want, row.mention)
 			}
-			if store.count() != before {
+			if store.Len() != before {
 				t.Error("a refused proof's jti was remembered")
 			}
 		})
@@ -230,7 +204,7 @@ func TestSignerProofs(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Now = func() time.Time { return now }
-	v := &Verifier{Replay: &memoryReplay{}, Now: func() time.Time { return now }}
+	v := &Verifier{Replay: &replaytest.Memory{}, Now: func() time.Time { return now }}
 	a, _ := s.Proof("GET", "https://api.test/todos?limit=5", accessToken, "")
 	b, _ := s.Proof("GET", "https://api.test/todos?limit=5", accessToken, "")
 	if a == b {
@@ -264,7 +238,7 @@ func TestEd25519Name(t *testing.T) {
 	okp := jose.JSONWebKey{Key: pub}
 	ec := jose.JSONWebKey{Key: &ecKey.PublicKey}
 	verify := func(proof string) error {
-		_, err := (&Verifier{Replay: &memoryReplay{}, Now: func() time.Time { return now }}).Verify(context.Background(), Request{Proofs: []string{proof}, Method: "POST", URL: tokenURL})
+		_, err := (&Verifier{Replay: &replaytest.Memory{}, Now: func() time.Time { return now }}).Verify(context.Background(), Request{Proofs: []string{proof}, Method: "POST", URL: tokenURL})
 		return err
 	}
 	good := signed(map[string]any{"alg": Ed25519, "typ": Typ, "jwk": okp}, claims())

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"xaa.example/shared/replay/replaytest"
+
 	"xaa.example/shared/npmtest"
 )
 
@@ -44,7 +46,7 @@ func TestProofsOfAnotherLibrary(t *testing.T) {
 				t.Fatalf("node: %v\n%s", err, out)
 			}
 			proof := strings.TrimSpace(string(out))
-			v := &Verifier{Replay: &memoryReplay{}}
+			v := &Verifier{Replay: &replaytest.Memory{}}
 			got, err := v.Verify(ctx, Request{Proofs: []string{proof}, Method: "POST", URL: htu})
 			if err != nil || got.Thumbprint == "" {
 				t.Fatalf("a %s proof of panva's dpop: %v", alg, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/replay/replaytest"
 )
 
 // BenchmarkCryptoFloor is the cryptography alone of one ID-JAG: one ES256
@@ -58,7 +59,7 @@ func BenchmarkVerify(b *testing.B) {
 		Now:      func() time.Time { return now },
 	}
 	for b.Loop() {
-		v.Replay = memoryReplay{}
+		v.Replay = &replaytest.Memory{}
 		if _, err := v.Verify(context.Background(), token, testClient, nil); err != nil {
 			b.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/replay/replaytest"
 )
 
 // FuzzVerify feeds arbitrary assertions to the verifier: it must never
@@ -30,7 +31,7 @@ func FuzzVerify(f *testing.F) {
 		Now:      func() time.Time { return now },
 	}
 	f.Fuzz(func(t *testing.T, assertion string) {
-		v.Replay = memoryReplay{}
+		v.Replay = &replaytest.Memory{}
 		got, err := v.Verify(context.Background(), assertion, testClient, nil)
 		if err == nil {
 			if assertion != valid {

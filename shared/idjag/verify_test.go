@@ -16,7 +16,7 @@ import (
 	"github.com/go-jose/go-jose/v4"
 
 	"xaa.example/shared/oauth"
-	"xaa.example/shared/replay"
+	"xaa.example/shared/replay/replaytest"
 	"xaa.example/shared/trace"
 )
 
@@ -36,17 +36,6 @@ func (s staticKeys) Key(_ context.Context, kid string) (*jose.JSONWebKey, error)
 		}
 	}
 	return nil, errors.New("unknown kid")
-}
-
-// memoryReplay is a ReplayStore in a map.
-type memoryReplay map[string]bool
-
-func (m memoryReplay) Remember(_ context.Context, iss, jti string, _ time.Time) error {
-	if m[iss+" "+jti] {
-		return replay.ErrReplayed
-	}
-	m[iss+" "+jti] = true
-	return nil
 }
 
 type testKey struct {
@@ -158,7 +147,7 @@ func TestVerify(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			replay := memoryReplay{}
+			replay := &replaytest.Memory{}
 			v := &Verifier{
 				Audience: testAudience,
 				Issuers:  []*TrustedIssuer{{Issuer: testIssuer, Keys: jwks}},
@@ -175,8 +164,8 @@ func TestVerify(t *testing.T) {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
-				if got.Claims.Subject != "00u1" || len(replay) != 1 {
-					t.Fatalf("accepted, but claims %+v and %d jti recorded", got.Claims, len(replay))
+				if got.Claims.Subject != "00u1" || replay.Len() != 1 {
+					t.Fatalf("accepted, but claims %+v and %d jti recorded", got.Claims, replay.Len())
 				}
 				// The console shows the checks in the order they ran.
 				var order []trace.CheckID
@@ -197,7 +186,7 @@ func TestVerify(t *testing.T) {
 			if len(made) == 0 || made[len(made)-1].Passed || made[len(made)-1].ID != tt.wantCheck {
 				t.Errorf("checks made %v, want the last to be %s failing", made, tt.wantCheck)
 			}
-			if len(replay) != 0 {
+			if replay.Len() != 0 {
 				t.Errorf("a refused assertion recorded its jti")
 			}
 		})
@@ -207,7 +196,7 @@ func TestVerify(t *testing.T) {
 func TestVerifyReplayAndPolicy(t *testing.T) {
 	now := time.Now()
 	k := newTestKey(t, "k")
-	replay := memoryReplay{}
+	replay := &replaytest.Memory{}
 	v := &Verifier{
 		Audience: testAudience,
 		Issuers:  []*TrustedIssuer{{Issuer: testIssuer, Keys: staticKeys{Keys: []jose.JSONWebKey{{Key: &k.priv.PublicKey, KeyID: "k"}}}}},
@@ -225,7 +214,7 @@ func TestVerifyReplayAndPolicy(t *testing.T) {
 	if _, err := v.Verify(ctx, token, testClient, refuse); oauth.AsError(err).Code != "invalid_scope" {
 		t.Fatalf("policy refusal: got %v", err)
 	}
-	if len(replay) != 0 {
+	if replay.Len() != 0 {
 		t.Fatal("a refused assertion recorded its jti")
 	}
 	if _, err := v.Verify(ctx, token, testClient, nil); err != nil {

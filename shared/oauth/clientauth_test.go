@@ -14,18 +14,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/go-jose/go-jose/v4/jwt"
 
-	"xaa.example/shared/replay"
+	"xaa.example/shared/replay/replaytest"
 )
-
-type memoryJTIs map[string]bool
-
-func (m memoryJTIs) Remember(_ context.Context, iss, jti string, _ time.Time) error {
-	if m[iss+" "+jti] {
-		return replay.ErrReplayed
-	}
-	m[iss+" "+jti] = true
-	return nil
-}
 
 const (
 	testAS       = "https://as.test"
@@ -42,7 +32,7 @@ func TestPrivateKeyJWT(t *testing.T) {
 			Client{ID: "secreted", Secret: "s3cret"},
 		),
 		Audiences:  []string{testAS, testTokenURL},
-		Assertions: memoryJTIs{},
+		Assertions: &replaytest.Memory{},
 		Now:        func() time.Time { return now },
 	}
 	sign := func(k any, kid string, alg jose.SignatureAlgorithm, c jwt.Claims) string {

@@ -50,6 +50,9 @@ type Step struct {
 	// (discovery before the exchange). A chain step tried again (an
 	// attack scenario's replay) has its number again.
 	Number string
+	// Inputs are the variables the step's snippets read, and where to
+	// find each (set by Console.Views).
+	Inputs []Input
 }
 
 // Steps returns the run's steps in order. A service that does not answer

@@ -2,6 +2,7 @@ package debugconsole
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -49,19 +50,22 @@ func readRequest(s Step) request {
 		r.URLEnv, r.URL = "BASE_URL", pathOf(r.URL)
 	}
 	for _, h := range s.Request.Headers {
-		switch {
-		case h[0] == "Authorization" && strings.HasPrefix(h[1], "Basic"):
+		// Recorded header names are as the sender's library wrote them:
+		// Go's http.Header writes DPoP as "Dpop" (RFC 9110 §5.1: names
+		// are case-insensitive).
+		switch name := http.CanonicalHeaderKey(h[0]); {
+		case name == "Authorization" && strings.HasPrefix(h[1], "Basic"):
 			r.BasicUser = "$CLIENT_ID"
 			if i := strings.Index(h[1], "client_id "); i >= 0 {
 				r.BasicUser = strings.TrimSuffix(strings.Fields(h[1][i+len("client_id "):])[0], ",")
 			}
-		case h[0] == "Authorization" && strings.HasPrefix(h[1], "DPoP "):
+		case name == "Authorization" && strings.HasPrefix(h[1], "DPoP "):
 			r.DPoP, r.DPoPToken = true, true
-		case h[0] == "Authorization":
+		case name == "Authorization":
 			r.Bearer = true
-		case h[0] == "DPoP":
+		case name == "Dpop":
 			r.DPoP = true
-		case h[0] == "Content-Type":
+		case name == "Content-Type":
 			r.ContentType = h[1]
 		}
 	}

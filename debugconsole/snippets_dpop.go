@@ -14,10 +14,12 @@ import "strings"
 // as the shell does.
 
 // dpopNote is what the Code tab says above a DPoP step's snippets.
-const dpopNote = "This request carried a DPoP proof (RFC 9449) of the wiki's key, which never leaves the wiki. " +
-	"Each snippet below makes its own proof with the P-256 key in the file DPOP_KEY " +
-	"(openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out dpop.pem); " +
-	"an access token redeemed with that key's proof works with it. Without DPoP (DPOP=false), the same calls go as Bearer."
+func dpopNote(s Step) string {
+	return "This request carried a DPoP proof (RFC 9449) of the " + name(s.From) + "'s key, which never leaves the " + name(s.From) + ". " +
+		"Each snippet below makes its own proof with the P-256 key in the file DPOP_KEY; " +
+		"the ID-JAG and the access token asked for with that key's proofs are bound to it, and work with it. " +
+		"Without DPoP (DPOP=false), the same calls go as Bearer, with no proof."
+}
 
 // usesDPoP reports whether the step's request carried a DPoP proof.
 func usesDPoP(s Step) bool { return readRequest(s).DPoP }

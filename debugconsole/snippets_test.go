@@ -1,7 +1,6 @@
-package debugconsole
+package debugconsole_test
 
 import (
-	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -13,14 +12,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
+	"xaa.example/debugconsole"
+	"xaa.example/debugconsole/snippettest"
 	"xaa.example/shared/dpop"
 	"xaa.example/shared/replay/replaytest"
 	"xaa.example/shared/trace"
@@ -96,29 +95,29 @@ func TestSnippetsRun(t *testing.T) {
 		"ASSERTION":     "eyJ0eXAiOi.eyJpc3MiOi.c2ln-_",
 		"ACCESS_TOKEN":  "eyJraWQiOi.eyJhdWQiOi.c2lnYXQ",
 	}
-	exchange := Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/oauth2/v1/token", Request: trace.Message{
+	exchange := debugconsole.Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/oauth2/v1/token", Request: trace.Message{
 		Headers: [][2]string{{"Authorization", "Basic [redacted] (client_id wiki-as, secret hidden)"}, {"Content-Type", "application/x-www-form-urlencoded"}},
 		Body: "audience=http://localhost:5001\ngrant_type=urn:ietf:params:oauth:grant-type:token-exchange\nrequested_token_type=urn:ietf:params:oauth:token-type:id-jag\n" +
 			"resource=http://localhost:3001/api\nscope=todos.read todos.write\nsubject_token=eyJhbGciOi.eyJzdWIiOi.[signature removed]\nsubject_token_type=urn:ietf:params:oauth:token-type:id_token",
 	}}}
-	redeem := Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/token", Request: trace.Message{
+	redeem := debugconsole.Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/token", Request: trace.Message{
 		Headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}},
 		Body:    "assertion=eyJ0eXAiOi.eyJpc3MiOi.[signature removed]\nclient_id=wiki-at-todo\nclient_secret=[redacted]\ngrant_type=urn:ietf:params:oauth:grant-type:jwt-bearer\nscope=todos.read",
 	}}}
-	list := Step{Step: trace.Step{Method: "GET", URL: srv.URL + "/api/todos?limit=50&cursor=MC4x", Request: trace.Message{
+	list := debugconsole.Step{Step: trace.Step{Method: "GET", URL: srv.URL + "/api/todos?limit=50&cursor=MC4x", Request: trace.Message{
 		Headers: [][2]string{{"Authorization", "Bearer eyJraWQiOi.eyJhdWQiOi.[signature removed]"}, {"Accept", "application/json"}},
 	}}}
-	add := Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/api/todos", Request: trace.Message{
+	add := debugconsole.Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/api/todos", Request: trace.Message{
 		Headers: [][2]string{{"Authorization", "Bearer eyJraWQiOi.eyJhdWQiOi.[signature removed]"}, {"Content-Type", "application/json"}},
 		Body:    `{"title":"Buy \"milk\" & eggs, 50% off\\n"}`,
 	}}}
 	// The same redeem and call as the wiki makes them with DPoP on: each
 	// snippet makes its own proof.
-	dpopRedeem := Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/token", Request: trace.Message{
-		Headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}, {"DPoP", "eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJodG0iOiJQT1NUIn0.[signature removed]"}},
+	dpopRedeem := debugconsole.Step{Step: trace.Step{Method: "POST", URL: srv.URL + "/token", Request: trace.Message{
+		Headers: [][2]string{{"Content-Type", "application/x-www-form-urlencoded"}, {"Dpop", "eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJodG0iOiJQT1NUIn0.[signature removed]"}},
 		Body:    redeem.Request.Body,
 	}}}
-	dpopList := Step{Step: trace.Step{Method: "GET", URL: srv.URL + "/api/todos?limit=50&cursor=MC4x", Request: trace.Message{
+	dpopList := debugconsole.Step{Step: trace.Step{Method: "GET", URL: srv.URL + "/api/todos?limit=50&cursor=MC4x", Request: trace.Message{
 		Headers: [][2]string{{"Authorization", "DPoP eyJraWQiOi.eyJhdWQiOi.[signature removed]"}, {"DPoP", "eyJ0eXAiOiJkcG9wK2p3dCJ9.eyJodG0iOiJHRVQifQ.[signature removed]"}, {"Accept", "application/json"}},
 	}}}
 	want := map[string]received{
@@ -139,50 +138,19 @@ func TestSnippetsRun(t *testing.T) {
 	w := want["dpop-redeem"]
 	w.Proof = "valid"
 	want["dpop-redeem"] = w
-	steps := map[string]Step{"exchange": exchange, "redeem": redeem, "list": list, "add": add, "dpop-redeem": dpopRedeem, "dpop-list": dpopList}
+	steps := map[string]debugconsole.Step{"exchange": exchange, "redeem": redeem, "list": list, "add": add, "dpop-redeem": dpopRedeem, "dpop-list": dpopList}
 
-	runners := map[string]struct {
-		tool, file string
-		args       func(file string) []string
-	}{
-		"curl":   {tool: "bash", file: "snippet.sh", args: func(f string) []string { return []string{f} }},
-		"js":     {tool: "node", file: "snippet.mjs", args: func(f string) []string { return []string{f} }},
-		"python": {tool: "python3", file: "snippet.py", args: func(f string) []string { return []string{f} }},
-		"java":   {tool: "java", file: "Snippet.java", args: func(f string) []string { return []string{f} }},
-		"csharp": {tool: "dotnet", file: "snippet.cs", args: func(f string) []string { return []string{"run", f} }}, // .NET 10 runs a file
-		"go":     {tool: "go", file: "snippet.go", args: func(f string) []string { return []string{"run", f} }},
-	}
 	for name, step := range steps {
-		for _, sn := range Snippets(step) {
-			run, ok := runners[sn.Key]
-			if !ok {
+		for _, sn := range debugconsole.Snippets(step) {
+			if !snippettest.Runnable(sn) {
 				continue // the xaaclient snippet is a fragment to read, not a program
 			}
 			t.Run(name+"/"+sn.Key, func(t *testing.T) {
-				if _, err := exec.LookPath(run.tool); err != nil {
-					t.Skipf("%s is not installed: the %s snippet is not run", run.tool, sn.Label)
-				}
-				dir := t.TempDir()
-				file := filepath.Join(dir, run.file)
-				if err := os.WriteFile(file, []byte(sn.Code), 0o600); err != nil {
-					t.Fatal(err)
-				}
-				ctx, cancel := context.WithTimeout(t.Context(), 90*time.Second)
-				defer cancel()
-				cmd := exec.CommandContext(ctx, run.tool, run.args(file)...)
-				cmd.Dir = dir
-				cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
-				for k, v := range env {
-					cmd.Env = append(cmd.Env, k+"="+v)
-				}
 				mu.Lock()
 				got = nil
 				mu.Unlock()
-				out, err := cmd.CombinedOutput()
-				if err != nil {
-					t.Fatalf("the %s snippet failed: %v\n%s\n--- snippet ---\n%s", sn.Label, err, out, sn.Code)
-				}
-				if sn.Key != "curl" && !strings.HasPrefix(strings.TrimSpace(string(out)), "200") {
+				out := snippettest.Run(t, sn, env)
+				if sn.Key != "curl" && !strings.HasPrefix(strings.TrimSpace(out), "200") {
 					t.Errorf("the %s snippet printed %q, want the status and body", sn.Label, out)
 				}
 				mu.Lock()

@@ -19,6 +19,8 @@ import (
 type Console struct {
 	Recorder  *Recorder
 	Collector *Collector
+	// Help says where the Code tab's hidden values come from.
+	Help InputHelp
 }
 
 // RunView is a run ready to render.
@@ -50,6 +52,9 @@ func (c *Console) Views(ctx context.Context, limit int, v Viewer, pinned ...stri
 		go func() {
 			defer wg.Done()
 			v := RunView{Run: r, Steps: c.Collector.Steps(ctx, r.ID)}
+			for i := range v.Steps {
+				v.Steps[i].Inputs = c.Help.inputs(v.Steps[i])
+			}
 			v.Outcome, v.Failed, v.Done = r.Outcome()
 			v.Detail = r.Detail()
 			v.Diagram = diagram(v.Steps)

@@ -73,6 +73,7 @@ func New(ctx context.Context, cfg Config) (*App, error) {
 		a.console = &debugconsole.Console{
 			Recorder:  cfg.Recorder,
 			Collector: &debugconsole.Collector{Local: cfg.Trace, Remote: cfg.DebugSources, Client: cfg.HTTPClient, Key: cfg.Trace.Key},
+			Help:      snippetHelp(cfg),
 		}
 	}
 	a.signin = &signin.App{

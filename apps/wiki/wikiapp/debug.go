@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/go-jose/go-jose/v4/jwt"
 
 	"xaa.example/debugconsole"
 	"xaa.example/shared/demo"
@@ -39,6 +41,7 @@ func (a *App) debugRoutes(r *gin.Engine, signedIn *gin.RouterGroup) {
 	signedIn.GET("/debug/events", a.debugEvents)
 	signedIn.POST("/debug/scenario/:name", a.debugScenario)
 	signedIn.GET("/debug/step", a.debugStepPage)
+	signedIn.GET("/debug/id-token", a.debugIDToken)
 	signedIn.POST("/debug/step/:action", a.debugStep)
 }
 
@@ -127,6 +130,61 @@ func (a *App) debugLatest(c *gin.Context) {
 	v, _ := a.viewer(c)
 	_, pinned := shownRuns(c)
 	web.Render(c, http.StatusOK, debugconsole.Runs(a.console.Views(c.Request.Context(), drawerRuns, v, pinned...)))
+}
+
+// snippetHelp tells the Code tab where the wiki's hidden values are: the
+// person's ID token on /debug/id-token, and the wiki's secrets by the
+// settings that hold them (never their values, not even the demo's).
+func snippetHelp(cfg Config) debugconsole.InputHelp {
+	where := func(setting string) string {
+		return setting + " in the wiki's settings (on the embedded defaults, the demo's value in shared/demo)."
+	}
+	return debugconsole.InputHelp{
+		Self: "wiki", IDTokenURL: "/debug/id-token",
+		Secrets: map[string]string{
+			cfg.ClientID:       where("CLIENT_SECRET"),
+			cfg.ClientIDAtTodo: where("WIKI_CLIENT_SECRET_AT_TODO"),
+		},
+	}
+}
+
+// debugIDToken shows the signed-in person their own ID token from the wiki
+// AS: the subject token of the token exchange (step 2), which the Code
+// tab's snippets read from SUBJECT_TOKEN. The console shows tokens without
+// their signatures; this page is the one place a whole token is shown, to
+// the person it names, never cached, and only when asked for.
+func (a *App) debugIDToken(c *gin.Context) {
+	if a.consoleOff(c) {
+		return
+	}
+	raw, err := a.signin.IDToken(c.Request.Context())
+	if err != nil {
+		web.RenderError(c, http.StatusUnauthorized, "Please sign in again", "Your sign-in has expired, so the wiki holds no ID token for you. Sign in again, then come back to this page.")
+		return
+	}
+	v := idTokenView{Token: raw}
+	if tok, err := jwt.ParseSigned(raw, []jose.SignatureAlgorithm{jose.RS256, jose.ES256, jose.PS256, jose.EdDSA}); err == nil {
+		var claims jwt.Claims
+		if tok.UnsafeClaimsWithoutVerification(&claims) == nil && claims.Expiry != nil {
+			v.Expires = claims.Expiry.Time().UTC().Format("15:04:05 UTC")
+		}
+	}
+	if i := strings.LastIndexByte(raw, '.'); i > 0 {
+		v.Decoded = debugconsole.DecodeToken(trace.Token{Where: "your session at the wiki", Shown: raw[:i]})
+	}
+	c.Header("Cache-Control", "no-store")
+	m := a.meta(c)
+	m.Title, m.Scripts = "Your ID token", []string{"/debug/console.js"}
+	web.Render(c, http.StatusOK, web.Layout(m, idTokenPage(v)))
+}
+
+// idTokenWarning says what the ID token page's reader must keep in mind.
+func idTokenWarning(expires string) string {
+	until := "until it expires"
+	if expires != "" {
+		until += " at " + expires
+	}
+	return "Whoever holds this token and the wiki's client secret can ask for access to your todos " + until + ". Paste it only into your own terminal."
 }
 
 func (a *App) debugEvents(c *gin.Context) {

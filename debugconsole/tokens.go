@@ -233,7 +233,7 @@ func claimValue(name string, v any) string {
 	return string(b)
 }
 
-var order = []string{"htm", "htu", "ath", "iss", "sub", "aud", "client_id", "scope", "resource", "cnf", "jti", "iat", "nbf", "exp", "auth_time", "email", "name", "nonce", "amr", "tenant"}
+var order = []string{"htm", "htu", "ath", "iss", "sub", "aud", "client_id", "scope", "resource", "cnf", "jti", "iat", "nbf", "exp", "auth_time", "email", "name", "nonce", "amr", "acr", "tenant"}
 
 func claimOrder(name string) int {
 	if i := slices.Index(order, name); i >= 0 {
@@ -258,7 +258,8 @@ var claimMeanings = map[string]string{
 	"email_verified": "whether the IdP verified the email",
 	"name":           "the user's display name",
 	"nonce":          "binds the ID token to the sign-in request that asked for it",
-	"amr":            "how the user authenticated (pwd: password)",
+	"amr":            "how the user authenticated, RFC 8176 (pwd: a password; hwk: a key held in an authenticator, a passkey; user: the person was present; mfa: more than one of these)",
+	"acr":            "how sure the IdP is of who signed in (phr: phishing-resistant, a passkey was used; urn:xaa:acr:pwd: a password alone)",
 	"tenant":         "the IdP tenant (org) the user belongs to",
 	"cnf":            "confirmation: the key this token is bound to (jkt, its thumbprint); it works only with a DPoP proof of that key",
 }

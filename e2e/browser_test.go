@@ -403,9 +403,9 @@ func TestBrowserLimits(t *testing.T) {
 
 	c.run("sign in as the admin", chromedp.Navigate(s.topology.IdP+"/login?next=/admin/users"), chromedp.WaitVisible(`input[name=password]`),
 		chromedp.SetValue(`input[name=email]`, "admin@tables.fake"), chromedp.SetValue(`input[name=password]`, demo.Password),
-		chromedp.Submit(`input[name=password]`), chromedp.WaitVisible(`.list`))
+		chromedp.Submit(`input[name=password]`), chromedp.WaitVisible(`#people`, chromedp.ByQuery))
 	c.shot("admin-locked-account")
-	if users := c.text(`.list`); !strings.Contains(users, "locked until") {
+	if users := c.text(`#people`); !strings.Contains(users, "locked until") {
 		t.Errorf("the admin's user list does not show bob's lock:\n%s", users)
 	}
 

@@ -107,6 +107,15 @@ type configs struct {
 
 func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 	t.Helper()
+	return startStackAt(t, open, "", change...)
+}
+
+// startStackAt is startStack with the IdP at idpHost (on its loopback
+// port) instead of 127.0.0.1: a browser takes passkeys only for a domain
+// name such as localhost, never for an IP address (WebAuthn §5.1.3's
+// relying party id).
+func startStackAt(t testing.TB, open openDB, idpHost string, change ...func(*configs)) *stack {
+	t.Helper()
 	ctx := context.Background()
 	names := []string{"idp", "wiki-as", "todo-as", "wiki", "todo"}
 	s := &stack{servers: map[string]*httptest.Server{}, dbs: map[string]*gorm.DB{}, recorder: debugconsole.NewRecorder(), logs: &syncbuf.Buffer{}}
@@ -116,8 +125,12 @@ func startStack(t testing.TB, open openDB, change ...func(*configs)) *stack {
 		s.servers[n] = httptest.NewServer(handlers[n])
 		t.Cleanup(s.servers[n].Close)
 	}
+	idpURL := s.servers["idp"].URL
+	if idpHost != "" {
+		idpURL = strings.Replace(idpURL, "127.0.0.1", idpHost, 1)
+	}
 	s.topology = demo.Topology{
-		IdP: s.servers["idp"].URL, WikiAS: s.servers["wiki-as"].URL, TodoAS: s.servers["todo-as"].URL,
+		IdP: idpURL, WikiAS: s.servers["wiki-as"].URL, TodoAS: s.servers["todo-as"].URL,
 		Wiki: s.servers["wiki"].URL, Todo: s.servers["todo"].URL,
 	}
 	log := slog.New(slog.NewTextHandler(s.logs, nil))

@@ -59,6 +59,8 @@ const (
 	UserCreated       = "user.lifecycle.create"
 	UserDeleted       = "user.lifecycle.delete"
 	KeyRotated        = "system.key.rotate"
+	// An organisation's sign-in policy (a passkey required or not).
+	SignInPolicyUpdated = "policy.lifecycle.update"
 	// SignInProtocolChanged: an organisation's people now sign in to an
 	// app with SAML 2.0, or with OpenID Connect (or are assigned to a SAML
 	// app, or not).

@@ -59,6 +59,7 @@ type Config struct {
 	Provisioning *provisioning.Provisioner
 	SAML         *samlidp.IdP
 	Throttle     *throttle.Throttle
+	Passkeys     Passkeys
 	Keys         *keys.Set
 	// Clients are the IdP's registered OAuth clients, shown under Apps.
 	Clients  []oauth.Client
@@ -79,6 +80,17 @@ type Config struct {
 	Log       *slog.Logger
 }
 
+// Passkeys are the people's passkeys, as the console shows and removes them.
+type Passkeys interface {
+	// Counts is how many passkeys each person who has one has, by id.
+	Counts(ctx context.Context) (map[string]int, error)
+	// Remove deletes a person's passkeys.
+	Remove(ctx context.Context, userID string) error
+	// Unavailable says why passkeys cannot work at this IdP, "" when
+	// they can: then no organisation may require one.
+	Unavailable() string
+}
+
 // Console is the admin console.
 type Console struct{ cfg Config }
 
@@ -96,6 +108,7 @@ func (s *Console) Routes(r *gin.Engine) {
 	admin.POST("/users/:id/toggle", s.adminToggleUser)
 	admin.POST("/users/:id/delete", s.adminDeleteUser)
 	admin.POST("/users/:id/unlock", s.adminUnlockUser)
+	admin.POST("/orgs/:id/passkey", s.adminRequirePasskey)
 	admin.GET("/provisioning", s.adminProvisioning)
 	admin.POST("/provisioning/:id", s.adminUpdateProvisioning)
 	admin.GET("/apps", s.adminApps)
@@ -263,7 +276,12 @@ func (s *Console) renderUsers(c *gin.Context, status int, flash, problem string)
 	if err != nil {
 		s.cfg.Log.Error("locked accounts", "err", err)
 	}
-	s.renderAdmin(c, status, "Users", func(v adminView) templComponent { return usersTab(v, users, names, locked, adminOf(c).ID) }, flash, problem)
+	passkeys, err := s.cfg.Passkeys.Counts(c.Request.Context())
+	if err != nil {
+		s.cfg.Log.Error("passkey counts", "err", err)
+	}
+	uv := usersView{Users: users, Orgs: orgs, OrgNames: names, Locked: locked, Self: adminOf(c).ID, Passkeys: passkeys, PasskeysOff: s.cfg.Passkeys.Unavailable()}
+	s.renderAdmin(c, status, "Users", func(v adminView) templComponent { return usersTab(v, uv) }, flash, problem)
 }
 
 // adminCreateUser adds a person, in the organisation of their email's
@@ -320,7 +338,7 @@ func (s *Console) adminDeleteUser(c *gin.Context) {
 		web.RenderError(c, http.StatusBadRequest, "Not allowed", "You cannot delete your own account.")
 		return
 	}
-	if err := s.cfg.Store.DeleteUser(ctx, u.ID); err != nil {
+	if err := errors.Join(s.cfg.Passkeys.Remove(ctx, u.ID), s.cfg.Store.DeleteUser(ctx, u.ID)); err != nil {
 		s.cfg.Log.Error("delete user", "err", err)
 		web.RenderError(c, http.StatusInternalServerError, "Not deleted", "The person could not be deleted.")
 		return
@@ -610,4 +628,33 @@ func narrowed(before, after string) bool {
 		}
 	}
 	return false
+}
+
+// adminRequirePasskey says whether an organisation's people must sign in
+// with a passkey. It acts at their next sign-in, and at an app's next
+// request to the IdP: a session made with a password alone is asked for
+// the passkey before it answers again.
+func (s *Console) adminRequirePasskey(c *gin.Context) {
+	ctx := c.Request.Context()
+	org, err := s.cfg.Store.Org(ctx, c.Param("id"))
+	if err != nil {
+		web.RenderError(c, http.StatusNotFound, "No such organisation", "This organisation does not exist (any more).")
+		return
+	}
+	required := c.PostForm("required") == "true"
+	if off := s.cfg.Passkeys.Unavailable(); required && off != "" {
+		s.renderUsers(c, http.StatusConflict, "", off+" Nothing was changed.")
+		return
+	}
+	if err := s.cfg.Store.SetPasskeyRequired(ctx, org.ID, required); err != nil {
+		s.cfg.Log.Error("require passkey", "err", err)
+		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The organisation's sign-in policy could not be saved.")
+		return
+	}
+	before, after, done := "password or passkey", "passkey required", org.Name+" now requires a passkey: its people confirm their next sign-in with one, or add one then."
+	if !required {
+		before, after, done = after, before, org.Name+" no longer requires a passkey."
+	}
+	s.changed(ctx, Change{Admin: adminOf(c), Event: audit.SignInPolicyUpdated, Target: org.Name + " (" + org.Domain + ")", Before: before, After: after})
+	c.Redirect(http.StatusSeeOther, "/admin/users?done="+url.QueryEscape(done))
 }

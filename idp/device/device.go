@@ -42,6 +42,8 @@ type Clients interface {
 // Sessions is the IdP's own sign-in: who approves.
 type Sessions interface {
 	SignedIn(ctx context.Context) (userID string, authTime time.Time)
+	// Methods are how the signed-in person authenticated (RFC 8176 amr).
+	Methods(ctx context.Context) []string
 }
 
 // Forms guards the approval form against cross-site posts.
@@ -99,6 +101,7 @@ type Code struct {
 	// UserID is set once the person approves; Denied when they refuse.
 	UserID   string `gorm:"size:32"`
 	AuthTime time.Time
+	AMR      string `gorm:"size:255"` // how they signed in, space-separated (RFC 8176)
 	Denied   bool
 	LastPoll time.Time
 }
@@ -196,7 +199,7 @@ func (d *Device) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.To
 	} else if err != nil {
 		return nil, oauth.ServerError(err)
 	}
-	return d.cfg.Issue(ctx, codeflow.Session{ClientID: row.ClientID, UserID: row.UserID, Scope: row.Scope, AuthTime: row.AuthTime})
+	return d.cfg.Issue(ctx, codeflow.Session{ClientID: row.ClientID, UserID: row.UserID, Scope: row.Scope, AuthTime: row.AuthTime, AMR: strings.Fields(row.AMR)})
 }
 
 // deviceError is one of RFC 8628 §3.5's codes, answered with 400.
@@ -243,7 +246,7 @@ func (d *Device) serveActivateDecision(c *gin.Context) {
 		return
 	}
 	approve := c.PostForm("action") == "approve"
-	if err := d.decideDeviceCode(ctx, row, approve, uid, authTime); err != nil {
+	if err := d.decideDeviceCode(ctx, row, approve, uid, authTime, d.cfg.Sessions.Methods(ctx)); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Not saved", "The decision could not be saved. Try again.")
 		return
 	}
@@ -292,10 +295,10 @@ func (d *Device) takeDeviceCode(ctx context.Context, hash string) error {
 }
 
 // decideDeviceCode records the person's approval or refusal.
-func (d *Device) decideDeviceCode(ctx context.Context, row *Code, approve bool, userID string, authTime time.Time) error {
+func (d *Device) decideDeviceCode(ctx context.Context, row *Code, approve bool, userID string, authTime time.Time, amr []string) error {
 	update := map[string]any{"denied": !approve}
 	if approve {
-		update["user_id"], update["auth_time"] = userID, authTime.UTC()
+		update["user_id"], update["auth_time"], update["amr"] = userID, authTime.UTC(), strings.Join(amr, " ")
 	}
 	return d.cfg.DB.WithContext(ctx).Model(row).Updates(update).Error
 }
@@ -304,4 +307,5 @@ func (d *Device) decideDeviceCode(ctx context.Context, row *Code, approve bool, 
 // is their shape when versioning began.
 var schema = []storage.Migration{
 	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Code{}) }},
+	{ID: "2", Apply: func(tx *gorm.DB) error { return storage.AddColumns(tx, &Code{}, "AMR") }},
 }

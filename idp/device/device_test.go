@@ -35,6 +35,8 @@ func (s signedIn) SignedIn(context.Context) (string, time.Time) {
 	return s.user, time.Unix(1_800_000_000, 0)
 }
 
+func (s signedIn) Methods(context.Context) []string { return []string{"hwk", "user"} }
+
 type noCSRF struct{}
 
 func (noCSRF) Token(*gin.Context) string { return "t" }

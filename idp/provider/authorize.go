@@ -59,6 +59,12 @@ func (s *Server) serveAuthorize(c *gin.Context) {
 	ctx := c.Request.Context()
 	if uid, authTime := s.op.SignedIn(ctx); uid != "" {
 		if u, err := s.store.User(ctx, uid); err == nil && !u.Disabled {
+			// An organisation that now requires a passkey: a session
+			// made without one does not answer for it.
+			if amr := s.op.Methods(ctx); s.passkeyRequired(ctx, u.ID, amr) {
+				s.askForPasskey(c, u.ID, amr, pathAuthorize+"?"+c.Request.URL.RawQuery)
+				return
+			}
 			// Single sign-on: an IdP session answers at once.
 			s.issueCode(c, ar, u.ID, authTime)
 			return
@@ -122,7 +128,12 @@ func (s *Server) serveLogin(c *gin.Context) {
 	if err := s.throttle.Forget(ctx, email); err != nil {
 		s.cfg.Log.Error("sign-in throttle", "err", err)
 	}
-	if err := s.op.SignIn(ctx, u.ID, now); err != nil {
+	amr := []string{"pwd"}
+	if s.passkeyRequired(ctx, u.ID, amr) {
+		s.askForPasskey(c, u.ID, amr, loginContinue(ar, next))
+		return
+	}
+	if err := s.op.SignIn(ctx, u.ID, now, amr); err != nil {
 		web.RenderError(c, http.StatusInternalServerError, "Sign-in failed", "Your session could not be started.")
 		return
 	}
@@ -174,7 +185,7 @@ func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem
 	ctx := c.Request.Context()
 	csrf := s.formCSRF(c)
 	m := s.meta()
-	m.Title = "Sign in"
+	m.Title, m.Scripts = "Sign in", []string{pathPasskeyScript}
 	orgName := ""
 	if org, err := s.store.OrgByEmail(ctx, ar.LoginHint); err == nil {
 		orgName = org.Name
@@ -188,7 +199,21 @@ func (s *Server) renderLogin(c *gin.Context, ar authRequest, status int, problem
 		Password: s.cfg.Password,
 		Action:   pathLogin,
 		Next:     next,
+		Continue: loginContinue(ar, next),
+		Passkeys: s.passkeys.Off == "",
 	})))
+}
+
+// loginContinue is where a sign-in made on another request (a passkey's)
+// goes: the authorization request again, which the session now answers,
+// or next outside one.
+func loginContinue(ar authRequest, next string) string {
+	if ar.ClientID == "" {
+		return next
+	}
+	q := ar.Query()
+	q.Set("response_type", "code")
+	return pathAuthorize + "?" + q.Encode()
 }
 
 // csrfCookie names the sign-in form's CSRF cookie. The form carries the same
@@ -228,7 +253,7 @@ func (s *Server) issueCode(c *gin.Context, ar authRequest, userID string, authTi
 		c.Redirect(http.StatusFound, s.op.ErrorRedirect(ar.AuthRequest, refused))
 		return
 	}
-	back, err := s.op.IssueCode(c.Request.Context(), ar.AuthRequest, userID, authTime)
+	back, err := s.op.IssueCode(c.Request.Context(), ar.AuthRequest, userID, authTime, s.op.Methods(c.Request.Context()))
 	if err != nil {
 		s.cfg.Log.Error("store code", "err", err)
 		back = s.op.ErrorRedirect(ar.AuthRequest, oauth.ServerError(err))

@@ -15,13 +15,15 @@
 //	idp/console       the admin console, whose changes the parts act on
 //	idp/device        the device authorization grant (RFC 8628) for agents
 //	idp/outbox        deliveries that retry (provisioning pushes, SETs)
+//	idp/passkey       people's passkeys (WebAuthn) and their ceremonies
 //	idp/provisioning  SCIM pushes to the apps
 //	idp/samlidp       the SAML 2.0 IdP and the SAML apps it answers
 //	idp/store         its people, organisations and managed connections
 //	idp/throttle      password guessing slowed per account and address
 //	idp/transmitter   the Shared Signals transmitter (streams, SETs)
 //
-// and keeps what is the IdP's own: sign-in (authorize.go), the token
+// and keeps what is the IdP's own: sign-in (authorize.go, and with a
+// passkey, passkeys.go), the token
 // exchange and its SAML path (grant_tokenexchange.go, saml_exchange.go),
 // and the reactions to an administrator's change (audit.go,
 // provisioning.go, signals.go), which New gives the console in order.

@@ -68,7 +68,7 @@ func (s *Server) VerifySubject(ctx context.Context, token, tokenType string, cli
 	if u.Disabled {
 		return nil, oauth.InvalidGrant("the subject's account is disabled by the administrator").WithReason(oauth.ReasonAccountDisabled)
 	}
-	sub := &exchange.Subject{ID: u.ID, Email: u.Email, AMR: c.AMR}
+	sub := &exchange.Subject{ID: u.ID, Email: u.Email, AMR: c.AMR, ACR: c.ACR}
 	if c.AuthTime != nil {
 		sub.AuthTime = c.AuthTime.Time()
 	}

@@ -219,5 +219,5 @@ func (s *Server) verifyRefreshSubject(ctx context.Context, token, clientID strin
 	if u.Disabled {
 		return nil, oauth.InvalidGrant("the subject's account is disabled by the administrator").WithReason(oauth.ReasonAccountDisabled)
 	}
-	return &exchange.Subject{ID: u.ID, Email: u.Email, AuthTime: sess.AuthTime}, nil
+	return &exchange.Subject{ID: u.ID, Email: u.Email, AuthTime: sess.AuthTime, AMR: sess.AMR, ACR: ACR(sess.AMR)}, nil
 }

@@ -11,6 +11,7 @@ import (
 	"xaa.example/idp/console"
 	"xaa.example/idp/device"
 	"xaa.example/idp/outbox"
+	"xaa.example/idp/passkey"
 	"xaa.example/idp/provisioning"
 	"xaa.example/idp/samlidp"
 	"xaa.example/idp/store"
@@ -51,6 +52,8 @@ type Server struct {
 	provisioning *provisioning.Provisioner
 	// console is the admin console (package console).
 	console *console.Console
+	// passkeys are the people's passkeys (package passkey).
+	passkeys *passkey.Service
 	// outbox delivers what must arrive (provisioning pushes, SETs); Close
 	// stops its worker.
 	outbox *outbox.Outbox
@@ -81,10 +84,15 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 			IDTokenLifetime: cfg.IDTokenLifetime, AccessTokenLifetime: cfg.IDTokenLifetime,
 			// The access token beside the ID token is for userinfo alone;
 			// a refresh token only when offline_access was asked for.
-			AccessAudience: cfg.Issuer + pathUserinfo, RefreshOnlyOffline: true, AMR: []string{"pwd"},
+			AccessAudience: cfg.Issuer + pathUserinfo, RefreshOnlyOffline: true, AMR: []string{"pwd"}, ACR: ACR,
 		},
 	})
 	if err != nil {
+		return nil, err
+	}
+	s.passkeys, err = passkey.New(passkey.Config{Issuer: cfg.Issuer, DB: cfg.DB, Find: s.passkeyPerson, Now: cfg.Now})
+	if err != nil {
+		s.op.Close()
 		return nil, err
 	}
 	s.op.Token.Grants[oauth.GrantTokenExchange] = exchangeDispatch{s: s, idjags: s.exchangeGrant()}
@@ -119,7 +127,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.console = console.New(console.Config{
-		Store: st, Audit: s.auditLog, Provisioning: s.provisioning, SAML: s.saml, Throttle: s.throttle, Keys: s.op.Keys,
+		Store: st, Audit: s.auditLog, Provisioning: s.provisioning, SAML: s.saml, Throttle: s.throttle, Passkeys: s.passkeys, Keys: s.op.Keys,
 		Clients: cfg.Clients, Signals: len(cfg.SSFReceivers) > 0, Sessions: s.op, Session: s.op.Sessions, LoginPath: pathLogin, ConsoleURL: cfg.ConsoleURL,
 		// The audit log first: a change is recorded before anything acts on it.
 		Reactions: []console.Reaction{s.auditChange, s.provisionChange, s.signalChange},
@@ -155,6 +163,7 @@ func (s *Server) routes() http.Handler {
 	r.GET(pathLogin, s.serveSignIn)
 	r.POST(pathLogin, s.serveLogin)
 	r.POST("/logout", s.serveLogout)
+	s.passkeyRoutes(r)
 	s.console.Routes(r)
 	r.POST(pathToken, gin.WrapH(s.op.Token))
 	s.device.Routes(r)

@@ -2,6 +2,7 @@ package provider
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"xaa.example/shared/accesstoken"
@@ -24,4 +25,27 @@ func (s *Server) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	oauth.WriteJSON(w, http.StatusOK, map[string]any{"sub": u.ID, "email": u.Email, "email_verified": true, "name": u.Name})
+}
+
+// The assurance levels (acr, OIDC Core §2) of the IdP's sign-ins, named
+// by what they rest on.
+const (
+	// ACRPhishingResistant: a passkey was used (OpenID Enterprise
+	// Authentication Policy's "phr": phishing-resistant).
+	ACRPhishingResistant = "phr"
+	// ACRPassword: a password alone.
+	ACRPassword = "urn:xaa:acr:pwd"
+)
+
+// ACR is the assurance level of a sign-in made with amr's methods (RFC
+// 8176): a passkey's proof of a hardware-held key (hwk) makes it
+// phishing-resistant.
+func ACR(amr []string) string {
+	switch {
+	case slices.Contains(amr, "hwk"):
+		return ACRPhishingResistant
+	case slices.Contains(amr, "pwd"):
+		return ACRPassword
+	}
+	return ""
 }

@@ -27,6 +27,9 @@ type Org struct {
 	ID     string `gorm:"primaryKey;size:32"`
 	Domain string `gorm:"uniqueIndex;size:255;not null"`
 	Name   string `gorm:"size:255;not null"`
+	// RequirePasskey: the organisation's people must sign in with a
+	// passkey (alone, or after their password); set in the admin console.
+	RequirePasskey bool `gorm:"not null;default:false"`
 }
 
 // User is a person at the IdP. ID is Okta-shaped ("00u..."), immutable: it
@@ -326,4 +329,11 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 // is their shape when versioning began.
 var schema = []storage.Migration{
 	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Org{}, &User{}, &Connection{}) }},
+	{ID: "2", Apply: func(tx *gorm.DB) error { return storage.AddColumns(tx, &Org{}, "RequirePasskey") }},
+}
+
+// SetPasskeyRequired says whether the organisation's people must sign in
+// with a passkey.
+func (s *Store) SetPasskeyRequired(ctx context.Context, orgID string, required bool) error {
+	return s.db.WithContext(ctx).Model(&Org{}).Where("id = ?", orgID).Update("require_passkey", required).Error
 }

@@ -63,7 +63,7 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	back, err := s.op.IssueCode(ctx, ar, uid, authTime)
+	back, err := s.op.IssueCode(ctx, ar, uid, authTime, s.op.Methods(ctx))
 	if err != nil {
 		s.cfg.Log.Error("store authorization code", "err", err)
 		http.Redirect(w, r, s.op.ErrorRedirect(ar, oauth.ServerError(err)), http.StatusFound)
@@ -117,7 +117,9 @@ func (s *Server) serveFederationCallback(w http.ResponseWriter, r *http.Request)
 	if res.Claims.AuthTime != 0 {
 		authTime = time.Unix(res.Claims.AuthTime, 0)
 	}
-	if err := s.op.SignIn(ctx, user.ID, authTime); err != nil {
+	// The IdP's methods, so that this server's ID token says how the
+	// person really signed in.
+	if err := s.op.SignIn(ctx, user.ID, authTime, res.Claims.AMR); err != nil {
 		s.errorPage(w, r, http.StatusInternalServerError, "Session problem", "Your session could not be started.")
 		return
 	}

@@ -290,7 +290,7 @@ func (s *Server) serveSAMLACS(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, r, http.StatusInternalServerError, "Account problem", "Your sign-in could not be saved. Try again in a moment.")
 		return
 	}
-	if err := s.op.SignIn(ctx, user.ID, s.cfg.Now()); err != nil {
+	if err := s.op.SignIn(ctx, user.ID, s.cfg.Now(), nil); err != nil {
 		s.errorPage(w, r, http.StatusInternalServerError, "Session problem", "Your session could not be started.")
 		return
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -35,7 +36,9 @@ type AuthCode struct {
 	Nonce       string `gorm:"size:255"`
 	Scope       string `gorm:"size:1024"`
 	AuthTime    time.Time
-	ExpiresAt   time.Time `gorm:"index"`
+	// AMR are the methods the person signed in with (RFC 8176), space-separated.
+	AMR       string    `gorm:"size:255"`
+	ExpiresAt time.Time `gorm:"index"`
 }
 
 // RefreshToken is an issued refresh token.
@@ -45,6 +48,7 @@ type RefreshToken struct {
 	UserID    string `gorm:"index;size:32;not null"`
 	Scope     string `gorm:"size:1024"`
 	AuthTime  time.Time
+	AMR       string    `gorm:"size:255"` // as AuthCode.AMR
 	ExpiresAt time.Time `gorm:"index"`
 	// UsedAt is when the token was first redeemed: it works until
 	// RefreshReuseGrace after that, then never again.
@@ -59,6 +63,9 @@ type Session struct {
 	Scope    string
 	Nonce    string
 	AuthTime time.Time
+	// AMR are the authentication methods of the sign-in (RFC 8176): what
+	// the ID token's amr says, and what the IdP's acr is made from.
+	AMR []string
 }
 
 // Store keeps codes and refresh tokens in a service's database.
@@ -88,7 +95,7 @@ func (st *Store) NewCode(ctx context.Context, s Session, redirectURI, challenge 
 	code := newSecret()
 	err := st.DB.WithContext(ctx).Create(&AuthCode{
 		CodeHash: digest(code), ClientID: s.ClientID, UserID: s.UserID, RedirectURI: redirectURI,
-		Challenge: challenge, Nonce: s.Nonce, Scope: s.Scope, AuthTime: s.AuthTime,
+		Challenge: challenge, Nonce: s.Nonce, Scope: s.Scope, AuthTime: s.AuthTime, AMR: strings.Join(s.AMR, " "),
 		ExpiresAt: st.Now().Add(CodeLifetime),
 	}).Error
 	return code, err
@@ -99,7 +106,7 @@ func (st *Store) NewRefreshToken(ctx context.Context, s Session) (string, error)
 	token := newSecret()
 	err := st.DB.WithContext(ctx).Create(&RefreshToken{
 		TokenHash: digest(token), ClientID: s.ClientID, UserID: s.UserID, Scope: s.Scope,
-		AuthTime: s.AuthTime, ExpiresAt: st.Now().Add(RefreshLifetime),
+		AuthTime: s.AuthTime, AMR: strings.Join(s.AMR, " "), ExpiresAt: st.Now().Add(RefreshLifetime),
 	}).Error
 	return token, err
 }
@@ -159,7 +166,7 @@ func (g *AuthCodeGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*o
 	case !oauth.VerifyPKCE(req.CodeVerifier, ac.Challenge):
 		return nil, oauth.InvalidGrant("code_verifier does not match the code_challenge")
 	}
-	return g.Issue(ctx, Session{ClientID: ac.ClientID, UserID: ac.UserID, Scope: ac.Scope, Nonce: ac.Nonce, AuthTime: ac.AuthTime})
+	return g.Issue(ctx, Session{ClientID: ac.ClientID, UserID: ac.UserID, Scope: ac.Scope, Nonce: ac.Nonce, AuthTime: ac.AuthTime, AMR: strings.Fields(ac.AMR)})
 }
 
 // RefreshGrant redeems refresh tokens (RFC 6749 §6), rotating them: the
@@ -187,7 +194,7 @@ func (g *RefreshGrant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oa
 	case !g.Store.Now().Before(rt.ExpiresAt):
 		return nil, oauth.InvalidGrant("the refresh token has expired")
 	}
-	return g.Issue(ctx, Session{ClientID: rt.ClientID, UserID: rt.UserID, Scope: rt.Scope, AuthTime: rt.AuthTime})
+	return g.Issue(ctx, Session{ClientID: rt.ClientID, UserID: rt.UserID, Scope: rt.Scope, AuthTime: rt.AuthTime, AMR: strings.Fields(rt.AMR)})
 }
 
 // Peek returns what a refresh token stands for without redeeming it: a
@@ -202,7 +209,7 @@ func (st *Store) Peek(ctx context.Context, token string) (*Session, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Session{ClientID: rt.ClientID, UserID: rt.UserID, Scope: rt.Scope, AuthTime: rt.AuthTime}, nil
+	return &Session{ClientID: rt.ClientID, UserID: rt.UserID, Scope: rt.Scope, AuthTime: rt.AuthTime, AMR: strings.Fields(rt.AMR)}, nil
 }
 
 // ErrGone is a refresh token that is unknown, used or expired.
@@ -236,4 +243,7 @@ func (st *Store) use(ctx context.Context, hash string) (*RefreshToken, error) {
 // is their shape when versioning began.
 var schema = []storage.Migration{
 	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&AuthCode{}, &RefreshToken{}) }},
+	{ID: "2", Apply: func(tx *gorm.DB) error {
+		return errors.Join(storage.AddColumns(tx, &AuthCode{}, "AMR"), storage.AddColumns(tx, &RefreshToken{}, "AMR"))
+	}},
 }

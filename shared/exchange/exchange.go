@@ -19,6 +19,7 @@ type Subject struct {
 	Tenant   string
 	AuthTime time.Time
 	AMR      []string
+	ACR      string
 }
 
 // SubjectVerifier checks a subject token of the given type presented by
@@ -219,7 +220,7 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	token, claims, err := idjag.Issue(g.Signer, idjag.Grant{
 		Issuer: g.Issuer, Subject: subject.ID, Audience: audience, ClientID: conn.ClientIDAtResource,
 		Scope: scope, Resource: resource, Email: email, AuthTime: subject.AuthTime,
-		AMR: subject.AMR, Tenant: subject.Tenant, Lifetime: lifetime,
+		AMR: subject.AMR, ACR: subject.ACR, Tenant: subject.Tenant, Lifetime: lifetime,
 		Bound: jkt,
 	}, g.issuedAt(req, now()))
 	if err != nil {

@@ -21,6 +21,7 @@ type Claims struct {
 	Email     string           `json:"email,omitempty"`
 	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
 	AMR       []string         `json:"amr,omitempty"`
+	ACR       string           `json:"acr,omitempty"`
 	Tenant    string           `json:"tenant,omitempty"`
 	// Cnf binds the ID-JAG to a key (RFC 7800, RFC 9449 §6.1): whoever
 	// redeems it must prove they hold that key.

@@ -29,6 +29,7 @@ type Grant struct {
 	Email    string
 	AuthTime time.Time
 	AMR      []string
+	ACR      string
 	Tenant   string
 	Lifetime time.Duration
 	// Bound is the thumbprint of the key the client proved it holds (its
@@ -57,6 +58,7 @@ func Issue(signer Signer, g Grant, now time.Time) (string, *Claims, error) {
 		Scope:    g.Scope.String(),
 		Email:    g.Email,
 		AMR:      g.AMR,
+		ACR:      g.ACR,
 		Tenant:   g.Tenant,
 	}
 	if g.Resource != "" {

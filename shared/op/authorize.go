@@ -65,10 +65,11 @@ func (p *Provider) CheckAuthRequest(ctx context.Context, ar AuthRequest) (*oauth
 
 // IssueCode makes the authorization code for the person and returns the
 // address to send the browser to: the redirect URI with code, state and
-// iss (RFC 9207).
-func (p *Provider) IssueCode(ctx context.Context, ar AuthRequest, userID string, authTime time.Time) (string, error) {
+// iss (RFC 9207). The code carries when and how the person signed in
+// (authTime, amr: the session's Methods).
+func (p *Provider) IssueCode(ctx context.Context, ar AuthRequest, userID string, authTime time.Time, amr []string) (string, error) {
 	code, err := p.Codes.NewCode(ctx, codeflow.Session{
-		ClientID: ar.ClientID, UserID: userID, Scope: ar.Scope, Nonce: ar.Nonce, AuthTime: authTime,
+		ClientID: ar.ClientID, UserID: userID, Scope: ar.Scope, Nonce: ar.Nonce, AuthTime: authTime, AMR: amr,
 	}, ar.RedirectURI, ar.Challenge)
 	if err != nil {
 		return "", err
@@ -98,4 +99,19 @@ func (p *Provider) back(ar AuthRequest, v url.Values) string {
 	q.Set("iss", p.cfg.Issuer)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// Query is ar as the query of an authorization request, to ask it again
+// (after a sign-in on another page).
+func (ar AuthRequest) Query() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{
+		"client_id": ar.ClientID, "redirect_uri": ar.RedirectURI, "response_type": ar.ResponseType, "state": ar.State,
+		"nonce": ar.Nonce, "scope": ar.Scope, "code_challenge": ar.Challenge, "code_challenge_method": ar.Method, "login_hint": ar.LoginHint,
+	} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
 }

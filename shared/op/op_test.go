@@ -83,7 +83,7 @@ func TestCheckAuthRequest(t *testing.T) {
 			}
 		}
 	}
-	back, err := p.IssueCode(t.Context(), good, "u1", now)
+	back, err := p.IssueCode(t.Context(), good, "u1", now, []string{"hwk", "user"})
 	if u, _ := url.Parse(back); err != nil || u.Query().Get("code") == "" || u.Query().Get("iss") != "https://op.test" || u.Query().Get("state") != "st" {
 		t.Fatalf("code redirect %s, %v", back, err)
 	}
@@ -99,6 +99,26 @@ func TestIssueSession(t *testing.T) {
 	c, e := idp.VerifyIDToken(resp.IDToken, "app")
 	if e != nil || c.Subject != "u1" || c.Nonce != "n" || c.Email != "bob@tables.fake" || !c.EmailVerified || len(c.AMR) != 1 {
 		t.Fatalf("ID token %+v %v", c, e)
+	}
+	// The sign-in's own methods, not the policy's, and the acr they make.
+	withACR := newProvider(t, SessionPolicy{IDTokenLifetime: time.Hour, AccessTokenLifetime: time.Hour, AccessAudience: "https://op.test/userinfo",
+		AMR: []string{"pwd"}, ACR: func(amr []string) string { return "acr-of-" + strings.Join(amr, "+") }})
+	byPasskey := sess
+	byPasskey.AMR = []string{"hwk", "user"}
+	resp, err = withACR.IssueSession(t.Context(), byPasskey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, e := withACR.VerifyIDToken(resp.IDToken, "app"); e != nil || strings.Join(c.AMR, " ") != "hwk user" || c.ACR != "acr-of-hwk+user" {
+		t.Fatalf("a passkey sign-in's ID token: %+v %v", c, e)
+	}
+	// The refresh token remembers them (codeflow keeps amr).
+	rt, err := withACR.Codes.NewRefreshToken(t.Context(), byPasskey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept, err := withACR.Codes.Peek(t.Context(), rt); err != nil || strings.Join(kept.AMR, " ") != "hwk user" {
+		t.Fatalf("the refresh token's session: %+v %v", kept, err)
 	}
 	sess.Scope += " offline_access"
 	if resp, err := idp.IssueSession(t.Context(), sess); err != nil || resp.RefreshToken == "" {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -154,17 +155,26 @@ func (p *Provider) Issuer() string { return p.cfg.Issuer }
 const (
 	sessionUserID   = "uid"
 	sessionAuthTime = "auth_time"
+	sessionAMR      = "amr"
 )
 
 // SignIn starts the person's session here, under a new session token
-// (no fixation), remembering when they authenticated (auth_time).
-func (p *Provider) SignIn(ctx context.Context, userID string, authTime time.Time) error {
+// (no fixation), remembering when they authenticated (auth_time) and how
+// (amr, RFC 8176: pwd, hwk, user, mfa...).
+func (p *Provider) SignIn(ctx context.Context, userID string, authTime time.Time, amr []string) error {
 	if err := p.Sessions.RenewToken(ctx); err != nil {
 		return err
 	}
 	p.Sessions.Put(ctx, sessionUserID, userID)
 	p.Sessions.Put(ctx, sessionAuthTime, authTime.Unix())
+	p.Sessions.Put(ctx, sessionAMR, strings.Join(amr, " "))
 	return nil
+}
+
+// Methods are how the signed-in person authenticated (amr), nil when the
+// sign-in did not say.
+func (p *Provider) Methods(ctx context.Context) []string {
+	return strings.Fields(p.Sessions.GetString(ctx, sessionAMR))
 }
 
 // SignedIn is who is signed in here, and since when; "" for no one.

@@ -25,6 +25,7 @@ type IDClaims struct {
 	EmailVerified bool             `json:"email_verified,omitempty"`
 	Name          string           `json:"name,omitempty"`
 	AMR           []string         `json:"amr,omitempty"`
+	ACR           string           `json:"acr,omitempty"`
 }
 
 // SessionPolicy is what differs between providers in a sign-in's tokens.
@@ -37,8 +38,12 @@ type SessionPolicy struct {
 	// RefreshOnlyOffline issues a refresh token only when offline_access
 	// was asked for (OIDC Core §11); otherwise always.
 	RefreshOnlyOffline bool
-	// AMR are the authentication methods the ID token names (RFC 8176).
+	// AMR are the authentication methods an ID token names (RFC 8176)
+	// when its sign-in recorded none.
 	AMR []string
+	// ACR names the assurance of a sign-in by its methods (OIDC Core §2
+	// acr); nil: ID tokens carry none.
+	ACR func(amr []string) string
 }
 
 // IssueSession answers the code and refresh grants: an ID token for the
@@ -57,11 +62,18 @@ func (p *Provider) IssueSession(ctx context.Context, sess codeflow.Session) (*oa
 		return nil, oauth.InvalidGrant("the client behind this grant is no longer registered")
 	}
 	pol, now := p.cfg.Sessions, p.cfg.Now()
+	amr, acr := sess.AMR, ""
+	if len(amr) == 0 {
+		amr = pol.AMR
+	}
+	if pol.ACR != nil {
+		acr = pol.ACR(amr)
+	}
 	idt, err := p.Keys.SignWith(client.IDTokenAlgorithm(), oauth.TypJWT, IDClaims{
 		Issuer: p.cfg.Issuer, Subject: u.ID, Audience: jwt.Audience{sess.ClientID},
 		Expiry: jwt.NewNumericDate(now.Add(pol.IDTokenLifetime)), IssuedAt: jwt.NewNumericDate(now),
 		AuthTime: jwt.NewNumericDate(sess.AuthTime), Nonce: sess.Nonce,
-		Email: u.Email, EmailVerified: u.Email != "", Name: u.Name, AMR: pol.AMR,
+		Email: u.Email, EmailVerified: u.Email != "", Name: u.Name, AMR: amr, ACR: acr,
 	})
 	if err != nil {
 		return nil, oauth.ServerError(err)

@@ -118,6 +118,10 @@ type Claims struct {
 	EmailVerified *bool  `json:"email_verified"`
 	Name          string `json:"name"`
 	AuthTime      int64  `json:"auth_time"`
+	// AMR and ACR say how the person signed in at the IdP (RFC 8176,
+	// OIDC Core §2); an authorization server's own sign-in repeats them.
+	AMR []string `json:"amr"`
+	ACR string   `json:"acr"`
 	// Tenant is a multi-tenant issuer's tenant (OpenID Enterprise), which
 	// scopes sub together with iss.
 	Tenant string `json:"tenant"`

@@ -59,7 +59,7 @@ func newProvider(t *testing.T) *provider {
 			http.Error(w, "refused", http.StatusBadRequest)
 			return
 		}
-		back, err := p.op.IssueCode(r.Context(), ar, "u1", time.Now())
+		back, err := p.op.IssueCode(r.Context(), ar, "u1", time.Now(), []string{"pwd"})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return

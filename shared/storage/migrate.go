@@ -69,3 +69,18 @@ func Migrate(db *gorm.DB, owner string, steps ...Migration) error {
 		return run(conn)
 	})
 }
+
+// AddColumns adds model's fields that the table lacks: a step that gives a
+// table made by an earlier step its new columns (step 1's AutoMigrate of
+// the model as it is now already made them on a new database).
+func AddColumns(tx *gorm.DB, model any, fields ...string) error {
+	for _, f := range fields {
+		if tx.Migrator().HasColumn(model, f) {
+			continue
+		}
+		if err := tx.Migrator().AddColumn(model, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/webauthn"
+	"github.com/chromedp/chromedp"
+
+	"xaa.example/shared/demo"
+)
+
+// withAuthenticator gives the browser's tab a virtual platform
+// authenticator (Chromium's WebAuthn domain) that holds passkeys and
+// verifies the person at once: what a phone or laptop does after a
+// fingerprint.
+func (c *chrome) withAuthenticator() {
+	c.t.Helper()
+	c.run("add a virtual authenticator", chromedp.ActionFunc(func(ctx context.Context) error {
+		if err := webauthn.Enable().WithEnableUI(false).Do(ctx); err != nil {
+			return err
+		}
+		_, err := webauthn.AddVirtualAuthenticator(&webauthn.VirtualAuthenticatorOptions{
+			Protocol: webauthn.AuthenticatorProtocolCtap2, Ctap2version: webauthn.Ctap2versionCtap21,
+			Transport: webauthn.AuthenticatorTransportInternal, HasResidentKey: true,
+			HasUserVerification: true, IsUserVerified: true, AutomaticPresenceSimulation: true,
+		}).Do(ctx)
+		return err
+	}))
+}
+
+// TestBrowserPasskeys (issue 35, item 1): bob adds a passkey on his IdP
+// account page, then signs in to the wiki with it alone, and the chain's
+// ID-JAG says so (amr hwk user, acr phr). Then the administrator requires
+// a passkey for john's organisation: john's password sign-in is held
+// until he adds one, and the admin console shows who has one.
+func TestBrowserPasskeys(t *testing.T) {
+	s := startStackAt(t, sqliteDB, "localhost")
+	c := newChrome(t)
+	c.withAuthenticator()
+	wiki, idp := s.topology.Wiki, s.topology.IdP
+
+	c.signIn(wiki, "bob@tables.fake")
+	c.run("open the IdP account page", chromedp.Navigate(idp+"/account"), chromedp.WaitVisible(`#passkey-count`, chromedp.ByQuery))
+	if got := c.text(`#passkey-count`); !strings.Contains(got, "no passkey") {
+		t.Fatalf("bob's account page says %q before he adds a passkey", got)
+	}
+	c.run("add a passkey", chromedp.Click(`button[data-passkey=register]`, chromedp.ByQuery), chromedp.WaitVisible(`.alert.ok`, chromedp.ByQuery))
+	c.shot("passkey-added")
+	if got := c.text(`#passkey-count`); !strings.Contains(got, "one passkey") {
+		t.Fatalf("after adding one, the page says %q", got)
+	}
+
+	c.run("forget every cookie", network.ClearBrowserCookies())
+	c.run("open the wiki", chromedp.Navigate(wiki+"/"), chromedp.WaitVisible(`input[name=login_hint]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=login_hint]`, "bob@tables.fake", chromedp.ByQuery), chromedp.Submit(`input[name=login_hint]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`button[data-passkey=login]`, chromedp.ByQuery))
+	c.shot("sign-in-with-passkey")
+	c.run("sign in with the passkey", chromedp.Click(`button[data-passkey=login]`, chromedp.ByQuery), chromedp.WaitVisible(`.who`, chromedp.ByQuery))
+	c.run("open My todos", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#todos`, chromedp.ByQuery))
+	c.run("open the console", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.steps`, chromedp.ByQuery))
+	var console string
+	c.run("read the console", chromedp.OuterHTML(`body`, &console, chromedp.ByQuery))
+	for _, want := range []string{`<td>acr</td><td><code>phr</code>`, `<td>amr</td><td><code>["hwk","user"]</code>`} {
+		if !strings.Contains(console, want) {
+			i := strings.Index(console, "<td>amr</td>")
+			t.Errorf("the chain's tokens do not say bob used a passkey: no %s in %s", want, console[i:min(len(console), i+200)])
+		}
+	}
+
+	// The administrator requires a passkey for Tables Two.
+	c.run("forget every cookie", network.ClearBrowserCookies())
+	c.run("sign in as the admin", chromedp.Navigate(idp+"/login?next=/admin/users"), chromedp.WaitVisible(`input[name=password]`, chromedp.ByQuery),
+		chromedp.SetValue(`input[name=email]`, "admin@tables.fake", chromedp.ByQuery), chromedp.SetValue(`input[name=password]`, demo.Password, chromedp.ByQuery),
+		chromedp.Submit(`input[name=password]`, chromedp.ByQuery), chromedp.WaitVisible(`#orgs`, chromedp.ByQuery))
+	if users := c.text(`#people`); !strings.Contains(users, "Bobby Tables bob@tables.fake") || !strings.Contains(users, "1 passkey") {
+		t.Errorf("the Users tab does not show bob's passkey: %q", users)
+	}
+	c.run("require a passkey for Tables Two", chromedp.Click(`//li[contains(., "Tables Two")]//button[contains(., "Require a passkey")]`, chromedp.BySearch),
+		chromedp.WaitVisible(`.alert.ok`, chromedp.ByQuery))
+	c.shot("admin-requires-passkey")
+
+	c.run("forget every cookie", network.ClearBrowserCookies())
+	c.run("john signs in with his password", chromedp.Navigate(wiki+"/"), chromedp.WaitVisible(`input[name=login_hint]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=login_hint]`, "john@tables.fake2", chromedp.ByQuery), chromedp.Submit(`input[name=login_hint]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`input[name=password]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name=password]`, demo.Password, chromedp.ByQuery), chromedp.Submit(`input[name=password]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`button[data-passkey=register]`, chromedp.ByQuery))
+	c.shot("john-asked-for-a-passkey")
+	c.run("john adds a passkey and goes on", chromedp.Click(`button[data-passkey=register]`, chromedp.ByQuery), chromedp.WaitVisible(`.who`, chromedp.ByQuery))
+	if who := c.text(`.who`); !strings.Contains(who, "John Tables") {
+		t.Fatalf("john reached the wiki as %q", who)
+	}
+	c.run("open My todos (john has none)", chromedp.Navigate(wiki+"/todos"), chromedp.WaitReady(`body`, chromedp.ByQuery))
+	c.run("open the console", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.steps`, chromedp.ByQuery))
+	c.run("read the console", chromedp.OuterHTML(`body`, &console, chromedp.ByQuery))
+	if !strings.Contains(console, `<td>amr</td><td><code>["pwd","hwk","user","mfa"]</code>`) {
+		t.Error("john's password and passkey sign-in does not show as mfa in the chain's tokens")
+	}
+}

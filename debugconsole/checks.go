@@ -54,6 +54,7 @@ var checkTexts = map[trace.CheckID]checkText{
 	exchange.CheckConnection: {"E5", "an enabled managed connection from this app to that one"},
 	exchange.CheckScope:      {"E6", "scopes narrowed to what the connection allows"},
 	exchange.CheckKeyBinding: {"E7", "the ID-JAG is bound to the key of the request's DPoP proof (cnf.jkt)"},
+	exchange.CheckStepUp:     {"E8", "step-up: the person's sign-in is as strong (acr) and recent (auth_time) as the connection asks for these scopes"},
 
 	samlcred.CheckMarkup:     {"S1", "SAML assertion: base64, at most 64 KiB, no DTD, entity, comment or processing instruction, a SAML 2.0 Assertion"},
 	samlcred.CheckSignature:  {"S2", "XML signature by this IdP's SAML certificate; only the signed element is read (no signature wrapping)"},

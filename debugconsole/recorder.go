@@ -64,6 +64,22 @@ func (r *Recorder) Start(ctx context.Context, title string, who Viewer) (context
 	return trace.WithID(ctx, run.ID), run
 }
 
+// Resume takes up a run of who's again, after it waited for the person (a
+// step-up sign-in): requests made with the returned context carry its
+// trace id, so the console shows the refusal, the sign-in's outcome and
+// the retry as one run. ok is false when the run is gone or another's.
+func (r *Recorder) Resume(ctx context.Context, id string, who Viewer) (context.Context, *Run, bool) {
+	run := r.Run(id)
+	if run == nil || run.ByAgent || run.Owner != who.Subject {
+		return ctx, nil, false
+	}
+	run.mu.Lock()
+	run.done = false
+	run.mu.Unlock()
+	r.publish(id)
+	return trace.WithID(ctx, id), run, true
+}
+
 // Report records a run the agent made on its own, which the console only
 // hears of once it is over: its steps are in the services it called,
 // under id. who is the person the IdP's ID token names. A run id already

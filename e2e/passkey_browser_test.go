@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -31,15 +32,22 @@ func (c *chrome) withAuthenticator() {
 	}))
 }
 
+// passkeyStack is the stack with the IdP at localhost (browsers take
+// passkeys for a domain name only) and a browser with an authenticator.
+func passkeyStack(t *testing.T) (*stack, *chrome) {
+	s := startStackAt(t, sqliteDB, "localhost")
+	c := newChrome(t)
+	c.withAuthenticator()
+	return s, c
+}
+
 // TestBrowserPasskeys (issue 35, item 1): bob adds a passkey on his IdP
 // account page, then signs in to the wiki with it alone, and the chain's
 // ID-JAG says so (amr hwk user, acr phr). Then the administrator requires
 // a passkey for john's organisation: john's password sign-in is held
 // until he adds one, and the admin console shows who has one.
 func TestBrowserPasskeys(t *testing.T) {
-	s := startStackAt(t, sqliteDB, "localhost")
-	c := newChrome(t)
-	c.withAuthenticator()
+	s, c := passkeyStack(t)
 	wiki, idp := s.topology.Wiki, s.topology.IdP
 
 	c.signIn(wiki, "bob@tables.fake")
@@ -98,5 +106,59 @@ func TestBrowserPasskeys(t *testing.T) {
 	c.run("read the console", chromedp.OuterHTML(`body`, &console, chromedp.ByQuery))
 	if !strings.Contains(console, `<td>amr</td><td><code>["pwd","hwk","user","mfa"]</code>`) {
 		t.Error("john's password and passkey sign-in does not show as mfa in the chain's tokens")
+	}
+}
+
+// TestBrowserStepUpWithPasskey (issue 35, item 2, as a presenter shows it):
+// the administrator says adding todos (todos.write) needs a passkey sign-in
+// within ten minutes. Bob, signed in with his password, adds a todo from
+// the wiki: the IdP asks him to confirm with his passkey, he does, and
+// the todo is added; the debug console shows the refusal, the step-up and
+// the retry as one run.
+func TestBrowserStepUpWithPasskey(t *testing.T) {
+	s, c := passkeyStack(t)
+	wiki, idp := s.topology.Wiki, s.topology.IdP
+
+	// Bob has a passkey, and signs in with his password today.
+	c.signIn(wiki, "bob@tables.fake")
+	c.run("add a passkey", chromedp.Navigate(idp+"/account"), chromedp.WaitVisible(`button[data-passkey=register]`, chromedp.ByQuery),
+		chromedp.Click(`button[data-passkey=register]`, chromedp.ByQuery), chromedp.WaitVisible(`.alert.ok`, chromedp.ByQuery))
+
+	// The administrator, in another browser session, sets the step-up.
+	admin := newBrowser(t)
+	admin.signIn(idp, "admin@tables.fake", demo.Password)
+	connections := admin.get(idp + "/admin/connections")
+	m := regexp.MustCompile(`<form class="stack step-up" method="post" action="([^"]+)"`).FindStringSubmatch(connections.Body)
+	if m == nil {
+		t.Fatalf("no step-up form on the Connections tab:\n%s", connections.Body)
+	}
+	fields := formFields(connections.Body[strings.Index(connections.Body, m[0]):])
+	fields["action"], fields["step_up_scope"], fields["step_up_passkey"], fields["step_up_minutes"] = "step-up", "todos.write", "on", "10"
+	if saved := admin.post(idp+htmlUnescape(m[1]), fields); !strings.Contains(saved.Body, "todos.write needs a passkey and a sign-in within 10 minutes") {
+		t.Fatalf("saving the step-up: %d\n%s", saved.Status, saved.Body)
+	}
+
+	c.run("open My todos", chromedp.Navigate(wiki+"/todos"), chromedp.WaitVisible(`#step-up-note`, chromedp.ByQuery))
+	c.shot("todos-step-up-note")
+	c.run("add a todo", chromedp.SendKeys(`#add-todo input[name=title]`, "Ship the passkey demo", chromedp.ByQuery),
+		chromedp.Submit(`#add-todo input[name=title]`, chromedp.ByQuery), chromedp.WaitVisible(`button[data-passkey=login]`, chromedp.ByQuery))
+	c.shot("idp-asks-for-passkey")
+	if hint := c.text(`.hint`); !strings.Contains(hint, "confirm it is you with your passkey") || !strings.Contains(c.text(`button[data-passkey=login]`), "Confirm with my passkey") {
+		t.Errorf("the IdP's page says %q", hint)
+	}
+	c.run("confirm with the passkey", chromedp.Click(`button[data-passkey=login]`, chromedp.ByQuery), chromedp.WaitVisible(`#todos`, chromedp.ByQuery))
+	c.shot("todo-added-after-step-up")
+	if list := c.text(`#todos`); !strings.Contains(list, "Ship the passkey demo") {
+		t.Fatalf("the todo is not in the list: %q", list)
+	}
+	c.run("open the console", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.steps`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll(".run > details").forEach(d => d.open = d.querySelector("summary").textContent.includes("Add a todo"))`, nil))
+	c.shot("console-step-up-run")
+	var console string
+	c.run("read the console", chromedp.OuterHTML(`body`, &console, chromedp.ByQuery))
+	for _, want := range []string{"insufficient_user_authentication", "acr_values", "<td>acr</td><td><code>phr</code>"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("the console does not show %q", want)
+		}
 	}
 }

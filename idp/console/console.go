@@ -228,6 +228,30 @@ func (s *Console) adminUpdateConnection(c *gin.Context) {
 		if conn.Enabled && narrowed(wasAllowed, conn.AllowedScopes) {
 			flash += " " + demo.AfterAdminChange(s.cfg.Signals)
 		}
+	case "step-up":
+		guarded := c.PostFormArray("step_up_scope")
+		for _, sc := range guarded {
+			if !conn.Allows(sc) && !slices.Contains(conn.Offered(), sc) {
+				s.renderConnections(c, http.StatusBadRequest, "", fmt.Sprintf("%s offers no scope %q. Nothing was saved.", conn.Name(), sc))
+				return
+			}
+		}
+		minutes, err := strconv.Atoi(strings.TrimSpace(c.DefaultPostForm("step_up_minutes", "0")))
+		if err != nil || minutes < 0 || minutes > 24*60 {
+			s.renderConnections(c, http.StatusBadRequest, "", "The step-up's recency is a number of minutes from 0 (any age) to 1440. Nothing was saved.")
+			return
+		}
+		passkey := c.PostForm("step_up_passkey") == "on"
+		if len(guarded) > 0 && !passkey && minutes == 0 {
+			s.renderConnections(c, http.StatusBadRequest, "", "A step-up asks for a passkey, a recent sign-in, or both. Nothing was saved.")
+			return
+		}
+		if off := s.cfg.Passkeys.Unavailable(); passkey && off != "" {
+			s.renderConnections(c, http.StatusConflict, "", off+" Nothing was saved.")
+			return
+		}
+		conn.StepUpScopes, conn.StepUpPasskey, conn.StepUpMaxAge = oauth.ParseScopes(strings.Join(guarded, " ")).String(), passkey, minutes*60
+		flash = conn.Name() + ": " + stepUpWords(conn) + "."
 	default:
 		s.renderConnections(c, http.StatusBadRequest, "", "Unknown action.")
 		return
@@ -242,13 +266,28 @@ func (s *Console) adminUpdateConnection(c *gin.Context) {
 	c.Redirect(http.StatusSeeOther, "/admin/connections?done="+url.QueryEscape(flash))
 }
 
+// stepUpWords says what sign-in a connection's guarded scopes need.
+func stepUpWords(c store.Connection) string {
+	if c.StepUpScopes == "" {
+		return "no scope needs a step-up"
+	}
+	var need []string
+	if c.StepUpPasskey {
+		need = append(need, "a passkey")
+	}
+	if c.StepUpMaxAge > 0 {
+		need = append(need, fmt.Sprintf("a sign-in within %d minutes", c.StepUpMaxAge/60))
+	}
+	return c.StepUpScopes + " needs " + strings.Join(need, " and ")
+}
+
 // describeConnection is a connection's settings, for the audit log.
 func describeConnection(c store.Connection) string {
 	state := "disabled"
 	if c.Enabled {
 		state = "enabled"
 	}
-	return state + "; scopes " + orNone(c.AllowedScopes) + "; client id at resource " + c.ClientIDAtResource
+	return state + "; scopes " + orNone(c.AllowedScopes) + "; client id at resource " + c.ClientIDAtResource + "; " + stepUpWords(c)
 }
 
 func orNone(scopes string) string {

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"xaa.example/idp/audit"
@@ -29,10 +31,19 @@ import (
 type authRequest struct {
 	op.AuthRequest
 	Email string // typed by the person, kept across a failed attempt
+	// ACRValues asks for a sign-in of these assurance levels (OIDC Core
+	// §3.1.2.1); this IdP knows phr, which a passkey gives. It is how a
+	// client asks for a step-up (RFC 9470 §4).
+	ACRValues string
 }
 
 func readAuthRequest(get func(string) string) authRequest {
-	return authRequest{AuthRequest: op.ReadAuthRequest(get)}
+	return authRequest{AuthRequest: op.ReadAuthRequest(get), ACRValues: get("acr_values")}
+}
+
+// wantsPasskey reports whether the request asks for a passkey's assurance.
+func (ar authRequest) wantsPasskey() bool {
+	return slices.Contains(strings.Fields(ar.ACRValues), ACRPhishingResistant)
 }
 
 // check validates ar. A problem with the client or its redirect URI is
@@ -57,12 +68,13 @@ func (s *Server) serveAuthorize(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	if uid, authTime := s.op.SignedIn(ctx); uid != "" {
+	if uid, authTime := s.op.SignedIn(ctx); uid != "" && !op.SignInAgain(c.Request.URL.Query(), authTime, s.cfg.Now()) {
 		if u, err := s.store.User(ctx, uid); err == nil && !u.Disabled {
-			// An organisation that now requires a passkey: a session
-			// made without one does not answer for it.
-			if amr := s.op.Methods(ctx); s.passkeyRequired(ctx, u.ID, amr) {
-				s.askForPasskey(c, u.ID, amr, pathAuthorize+"?"+c.Request.URL.RawQuery)
+			// An organisation that now requires a passkey, or a client
+			// asking for one (acr_values phr): a session made without
+			// one does not answer for it.
+			if amr := s.op.Methods(ctx); s.passkeyRequired(ctx, u.ID, amr) || ar.wantsPasskey() && !slices.Contains(amr, "hwk") {
+				s.askForPasskey(c, u.ID, amr, loginContinue(ar, ""), !s.passkeyRequired(ctx, u.ID, amr))
 				return
 			}
 			// Single sign-on: an IdP session answers at once.
@@ -129,8 +141,8 @@ func (s *Server) serveLogin(c *gin.Context) {
 		s.cfg.Log.Error("sign-in throttle", "err", err)
 	}
 	amr := []string{"pwd"}
-	if s.passkeyRequired(ctx, u.ID, amr) {
-		s.askForPasskey(c, u.ID, amr, loginContinue(ar, next))
+	if s.passkeyRequired(ctx, u.ID, amr) || ar.wantsPasskey() && s.passkeys.Off == "" {
+		s.askForPasskey(c, u.ID, amr, loginContinue(ar, next), !s.passkeyRequired(ctx, u.ID, amr))
 		return
 	}
 	if err := s.op.SignIn(ctx, u.ID, now, amr); err != nil {

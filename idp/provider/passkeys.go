@@ -82,7 +82,7 @@ func (s *Server) passkeyRequired(ctx context.Context, userID string, amr []strin
 
 // askForPasskey holds a sign-in until the person proves their passkey, or
 // adds one: the page says which, and goes on to continueTo.
-func (s *Server) askForPasskey(c *gin.Context, userID string, amr []string, continueTo string) {
+func (s *Server) askForPasskey(c *gin.Context, userID string, amr []string, continueTo string, byApp bool) {
 	ctx := c.Request.Context()
 	sess := s.op.Sessions
 	// No one is signed in meanwhile: the password alone is not enough.
@@ -100,7 +100,11 @@ func (s *Server) askForPasskey(c *gin.Context, userID string, amr []string, cont
 	org, _ := s.store.Org(ctx, u.OrgID)
 	m := s.meta()
 	m.Title, m.Scripts = "Confirm with your passkey", []string{pathPasskeyScript}
-	web.Render(c, http.StatusOK, web.Layout(m, confirmPasskeyPage(confirmPasskeyView{Name: u.Name, Org: org.Name, HasPasskey: n > 0})))
+	why := org.Name + " also asks for your passkey before you sign in to any app."
+	if byApp {
+		why = "The app asks you to confirm with your passkey: what you are about to do there needs it."
+	}
+	web.Render(c, http.StatusOK, web.Layout(m, confirmPasskeyPage(confirmPasskeyView{Name: u.Name, Why: why, HasPasskey: n > 0})))
 }
 
 // pending is the password sign-in waiting for its passkey, if any.

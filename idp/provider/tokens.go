@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"xaa.example/idp/store"
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/oauth"
 )
@@ -32,7 +33,7 @@ func (s *Server) serveUserinfo(w http.ResponseWriter, r *http.Request) {
 const (
 	// ACRPhishingResistant: a passkey was used (OpenID Enterprise
 	// Authentication Policy's "phr": phishing-resistant).
-	ACRPhishingResistant = "phr"
+	ACRPhishingResistant = store.ACRPhishingResistant
 	// ACRPassword: a password alone.
 	ACRPassword = "urn:xaa:acr:pwd"
 )

@@ -61,8 +61,27 @@ type Connection struct {
 	// are the scopes the resource app offers, from which the admin picks.
 	Title         string `gorm:"size:255"`
 	OfferedScopes string `gorm:"size:1024"`
+	// StepUpScopes need a stronger or more recent sign-in (ID-JAG draft
+	// §8.2): a passkey (StepUpPasskey: acr phr) and/or one no older than
+	// StepUpMaxAge seconds (0: any age).
+	StepUpScopes  string `gorm:"size:1024"`
+	StepUpPasskey bool   `gorm:"not null;default:false"`
+	StepUpMaxAge  int    `gorm:"not null;default:0"`
 	UpdatedAt     time.Time
 }
+
+// StepUp is the connection's step-up policy, as the token exchange reads it.
+func (c Connection) StepUp() exchange.StepUpPolicy {
+	p := exchange.StepUpPolicy{Scopes: oauth.ParseScopes(c.StepUpScopes), MaxAge: time.Duration(c.StepUpMaxAge) * time.Second}
+	if c.StepUpPasskey {
+		p.ACR = ACRPhishingResistant
+	}
+	return p
+}
+
+// ACRPhishingResistant is the acr of a sign-in with a passkey (OpenID
+// Enterprise Authentication Policy's "phr").
+const ACRPhishingResistant = "phr"
 
 // Name is how the admin console calls the connection.
 func (c Connection) Name() string {
@@ -231,6 +250,7 @@ func (s *Store) ConnectionsTo(ctx context.Context, audience string) ([]exchange.
 		out[i] = exchange.Connection{
 			RequestingClientID: r.RequestingClientID, Audience: r.Audience, Resource: r.Resource,
 			AllowedScopes: oauth.ParseScopes(r.AllowedScopes), ClientIDAtResource: r.ClientIDAtResource, Enabled: r.Enabled,
+			StepUp: r.StepUp(),
 		}
 	}
 	return out, nil
@@ -330,6 +350,9 @@ func (s *Store) DeleteUser(ctx context.Context, id string) error {
 var schema = []storage.Migration{
 	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Org{}, &User{}, &Connection{}) }},
 	{ID: "2", Apply: func(tx *gorm.DB) error { return storage.AddColumns(tx, &Org{}, "RequirePasskey") }},
+	{ID: "3", Apply: func(tx *gorm.DB) error {
+		return storage.AddColumns(tx, &Connection{}, "StepUpScopes", "StepUpPasskey", "StepUpMaxAge")
+	}},
 }
 
 // SetPasskeyRequired says whether the organisation's people must sign in

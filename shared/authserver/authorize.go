@@ -35,7 +35,13 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 	}
 
 	uid, authTime := s.op.SignedIn(ctx)
-	if uid == "" {
+	// A step-up (RFC 9470 §4): the app asks for a new sign-in (prompt=login,
+	// or one no older than max_age) and perhaps a stronger one
+	// (acr_values). This server's session does not answer it; the IdP,
+	// asked the same, does. The request comes back here without prompt,
+	// so that the new session answers it.
+	reauth := op.SignInAgain(q, authTime, s.cfg.Now())
+	if uid == "" || reauth {
 		// Not signed in here: find the person's organisation by the domain
 		// of their email, federate to its IdP, then come back here.
 		hint := q.Get("login_hint")
@@ -57,7 +63,22 @@ func (s *Server) serveAuthorize(w http.ResponseWriter, r *http.Request) {
 			s.beginSAML(w, r, t, r.URL.RequestURI(), hint)
 			return
 		}
-		if err := t.rp.Begin(w, r, r.URL.RequestURI(), url.Values{"login_hint": {hint}}); err != nil {
+		extra := url.Values{"login_hint": {hint}}
+		returnTo := r.URL.RequestURI()
+		if reauth {
+			for _, k := range []string{"prompt", "max_age", "acr_values"} {
+				extra.Set(k, q.Get(k))
+			}
+			extra.Set("prompt", "login")
+			// The new sign-in answers what was asked; asked again on the
+			// way back, it would only ask again.
+			back := r.URL.Query()
+			back.Del("prompt")
+			back.Del("max_age")
+			back.Del("acr_values")
+			returnTo = r.URL.Path + "?" + back.Encode()
+		}
+		if err := t.rp.Begin(w, r, returnTo, extra); err != nil {
 			s.upstreamDown(w, r, t.IdP.Issuer, err)
 		}
 		return

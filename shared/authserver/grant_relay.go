@@ -175,7 +175,9 @@ func relayIdPError(err error) error {
 		if er.Description != "" {
 			desc += ": " + er.Description
 		}
-		return &oauth.Error{Code: er.Code, Description: desc, Status: http.StatusBadRequest, Reason: er.Reason}
+		// A step-up request (acr_values, max_age) goes on to the app, which
+		// sends the person to sign in again (ID-JAG draft §8.2).
+		return &oauth.Error{Code: er.Code, Description: desc, Status: http.StatusBadRequest, Reason: er.Reason, StepUp: er.StepUp}
 	}
 	return oauth.TemporarilyUnavailable("the enterprise IdP failed to answer the token exchange").WithCause(err)
 }

@@ -15,7 +15,18 @@ type Error struct {
 	// Reason says, for a program, why the request was refused where the
 	// code alone does not; "" when the code says all there is.
 	Reason Reason
+	// StepUp says what sign-in would do, for insufficient_user_authentication.
+	StepUp *StepUp
 	cause  error
+}
+
+// StepUp is what an insufficient_user_authentication refusal asks for
+// (RFC 9470 §3, the ID-JAG draft's Step-Up Authentication): a sign-in of
+// one of these assurance levels (acr_values, space-separated), and/or no
+// older than MaxAge seconds (max_age; nil: any age).
+type StepUp struct {
+	ACRValues string
+	MaxAge    *int
 }
 
 func (e *Error) Error() string {
@@ -158,6 +169,15 @@ func InvalidTarget(format string, args ...any) *Error {
 // AccessDenied: policy refuses the request (for example a disabled connection).
 func AccessDenied(format string, args ...any) *Error {
 	return newError(http.StatusBadRequest, "access_denied", format, args...)
+}
+
+// InsufficientUserAuthentication: the person's sign-in is not strong or
+// recent enough for what was asked (RFC 9470 §3); the client sends them to
+// sign in again as up says, then retries.
+func InsufficientUserAuthentication(up StepUp, format string, args ...any) *Error {
+	e := newError(http.StatusBadRequest, "insufficient_user_authentication", format, args...)
+	e.StepUp = &up
+	return e
 }
 
 // UnsupportedResponseType is used at the authorization endpoint.

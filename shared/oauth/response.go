@@ -24,6 +24,10 @@ type ErrorBody struct {
 	ErrorDescription string `json:"error_description,omitempty"`
 	// ErrorReason is Error.Reason (an extension member).
 	ErrorReason Reason `json:"error_reason,omitempty"`
+	// ACRValues and MaxAge are an insufficient_user_authentication
+	// answer's (RFC 9470 §3; the ID-JAG draft puts max_age in the body).
+	ACRValues string `json:"acr_values,omitempty"`
+	MaxAge    *int   `json:"max_age,omitempty"`
 }
 
 // ReadError is the error a server answered, as this package's *Error: the
@@ -34,7 +38,11 @@ func ReadError(status int, body []byte, from string) *Error {
 	if json.Unmarshal(body, &e) != nil || e.Error == "" {
 		return &Error{Status: status, Code: "server_error", Description: from + " answered " + http.StatusText(status)}
 	}
-	return &Error{Status: status, Code: e.Error, Description: e.ErrorDescription, Reason: e.ErrorReason}
+	oe := &Error{Status: status, Code: e.Error, Description: e.ErrorDescription, Reason: e.ErrorReason}
+	if e.ACRValues != "" || e.MaxAge != nil {
+		oe.StepUp = &StepUp{ACRValues: e.ACRValues, MaxAge: e.MaxAge}
+	}
+	return oe
 }
 
 // WriteError answers with err as an OAuth error. The private cause is logged,
@@ -51,7 +59,11 @@ func WriteError(w http.ResponseWriter, log *slog.Logger, err error) {
 	if oe.Status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="token"`)
 	}
-	WriteJSON(w, oe.Status, ErrorBody{Error: oe.Code, ErrorDescription: oe.Description, ErrorReason: oe.Reason})
+	body := ErrorBody{Error: oe.Code, ErrorDescription: oe.Description, ErrorReason: oe.Reason}
+	if oe.StepUp != nil {
+		body.ACRValues, body.MaxAge = oe.StepUp.ACRValues, oe.StepUp.MaxAge
+	}
+	WriteJSON(w, oe.Status, body)
 }
 
 // WriteMetadata writes a discovery document (RFC 8414 §3, OpenID Connect

@@ -3,6 +3,9 @@ package op
 import (
 	"context"
 	"net/url"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"xaa.example/shared/codeflow"
@@ -114,4 +117,18 @@ func (ar AuthRequest) Query() url.Values {
 		}
 	}
 	return q
+}
+
+// SignInAgain reports whether an authorization request wants the person
+// to sign in again whatever their session: prompt=login, or a max_age
+// their sign-in at authTime is older than (OIDC Core §3.1.2.1). It is how
+// a client asks for a step-up (RFC 9470 §4).
+func SignInAgain(q url.Values, authTime, now time.Time) bool {
+	if slices.Contains(strings.Fields(q.Get("prompt")), "login") {
+		return true
+	}
+	if maxAge, err := strconv.Atoi(q.Get("max_age")); err == nil && maxAge >= 0 {
+		return now.Sub(authTime) > time.Duration(maxAge)*time.Second
+	}
+	return false
 }

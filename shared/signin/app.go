@@ -5,7 +5,10 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
+
+	"xaa.example/shared/oauth"
 )
 
 // App signs users in to an app through its authorization server and keeps
@@ -46,6 +49,22 @@ func (a *App) User(ctx context.Context) (User, bool) {
 func (a *App) Login(w http.ResponseWriter, r *http.Request) {
 	extra := url.Values{"login_hint": {r.URL.Query().Get("login_hint")}}
 	if err := a.RP.Begin(w, r, r.URL.Query().Get("next"), extra); err != nil {
+		a.OnError(w, r, http.StatusBadGateway, "Sign-in unavailable",
+			"The authorization server at "+a.RP.Upstream.Issuer+" did not answer. Is it running? Try again in a moment.")
+	}
+}
+
+// StepUp sends the signed-in person to sign in again, as a refusal asked
+// (insufficient_user_authentication, RFC 9470 §4; the ID-JAG draft §8.2):
+// prompt=login, with the acr_values and max_age it named, and back to
+// returnTo afterwards.
+func (a *App) StepUp(w http.ResponseWriter, r *http.Request, returnTo string, up oauth.StepUp) {
+	u, _ := a.User(r.Context())
+	extra := url.Values{"login_hint": {u.Email}, "prompt": {"login"}, "acr_values": {up.ACRValues}}
+	if up.MaxAge != nil {
+		extra.Set("max_age", strconv.Itoa(*up.MaxAge))
+	}
+	if err := a.RP.Begin(w, r, returnTo, extra); err != nil {
 		a.OnError(w, r, http.StatusBadGateway, "Sign-in unavailable",
 			"The authorization server at "+a.RP.Upstream.Issuer+" did not answer. Is it running? Try again in a moment.")
 	}

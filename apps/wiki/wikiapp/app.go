@@ -155,6 +155,7 @@ func (a *App) routes() http.Handler {
 	signedIn.GET("/todos", a.myTodos)
 	signedIn.POST("/todos", a.addTodoFromWiki)
 	signedIn.POST("/todos/forget-token", a.forgetToken)
+	signedIn.GET(pathContinueAdd, a.continueAdd)
 	a.debugRoutes(r, signedIn)
 	web.ServeCommon(r, a.cfg.DB, a.cfg.Trace, "The wiki")
 	return web.LimitBodies(web.PageBytes, a.meta(nil), a.sessions.LoadAndSave(r))

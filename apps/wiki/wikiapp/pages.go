@@ -192,7 +192,16 @@ func (a *App) addTodoFromWiki(c *gin.Context) {
 			Problem: &chainProblem{Title: "Not added", Message: "A todo needs a title of 1 to 500 characters."}, Title: title}))
 		return
 	}
-	created, err := a.addTodo(ctx, user, title)
+	created, run, err := a.addTodo(ctx, user, title)
+	if problem := problemOf(err); problem != nil && problem.StepUp != nil {
+		// The IdP asks the person to confirm it is them (step-up): keep
+		// the todo and the run, send them to sign in as it asked, and
+		// finish both when they come back (continueAdd).
+		a.sessions.Put(ctx, keyPendingTitle, title)
+		a.sessions.Put(ctx, keyPendingRun, run.ID)
+		a.signin.StepUp(c.Writer, c.Request, pathContinueAdd, *problem.StepUp)
+		return
+	}
 	if problem := problemOf(err); problem != nil {
 		a.cfg.Log.Warn("add todo failed", "problem", problem.Title, "detail", problem.Detail)
 		v := todosView{Problem: problem, TodoURL: a.cfg.TodoAppURL, Hint: user.Email, Title: title}
@@ -202,6 +211,42 @@ func (a *App) addTodoFromWiki(c *gin.Context) {
 			}
 		}
 		a.render(c, http.StatusForbidden, "My todos", todosPage(v))
+		return
+	}
+	c.Redirect(http.StatusSeeOther, "/todos?added="+strconv.FormatUint(uint64(created.ID), 10))
+}
+
+// A todo waiting for the person's step-up sign-in, and its run.
+const (
+	keyPendingTitle = "stepup.title"
+	keyPendingRun   = "stepup.run"
+	pathContinueAdd = "/todos/continue"
+)
+
+// continueAdd finishes a todo added before a step-up sign-in: in the same
+// run, the chain once more with the new sign-in, then the todo. A second
+// refusal is shown, not asked again: the wiki retries once.
+func (a *App) continueAdd(c *gin.Context) {
+	ctx, user := c.Request.Context(), web.SignedIn[signin.User](c)
+	title, runID := a.sessions.PopString(ctx, keyPendingTitle), a.sessions.PopString(ctx, keyPendingRun)
+	if title == "" {
+		c.Redirect(http.StatusSeeOther, "/todos")
+		return
+	}
+	runCtx, run, ok := a.cfg.Recorder.Resume(ctx, runID, owner(user))
+	if !ok {
+		runCtx, run = a.cfg.Recorder.Start(ctx, "Add a todo", owner(user))
+	}
+	created, err := a.addTodoIn(runCtx, run, user, title,
+		"The identity provider first refused the exchange (insufficient_user_authentication); you signed in again as it asked, and the wiki asked once more, in this same run. ")
+	if problem := problemOf(err); problem != nil {
+		if problem.StepUp != nil {
+			problem.Message = "You signed in again, and your identity provider still asks for " + stepUpWords(problem.StepUp) +
+				". The wiki asked once more and stops here: sign in with what it asks for, then add the todo again."
+			finish(run, problem, "")
+		}
+		a.cfg.Log.Warn("add todo after step-up failed", "problem", problem.Title, "detail", problem.Detail)
+		a.render(c, http.StatusForbidden, "My todos", todosPage(todosView{Problem: problem, TodoURL: a.cfg.TodoAppURL, Hint: user.Email, Title: title}))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/todos?added="+strconv.FormatUint(uint64(created.ID), 10))

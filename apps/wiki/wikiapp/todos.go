@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +45,36 @@ type chainProblem struct {
 	// Refused: someone decided no (an administrator, the IdP, the todo
 	// app), which the page explains; not a server failing to answer.
 	Refused bool
+	// StepUp: the IdP asks for a stronger or more recent sign-in first
+	// (insufficient_user_authentication), as this says.
+	StepUp *oauth.StepUp
+}
+
+// secondsWords says a max_age as a person would: "10 minutes", "1 second".
+func secondsWords(secs int) string {
+	n, unit := secs, "second"
+	if secs >= 60 && secs%60 == 0 {
+		n, unit = secs/60, "minute"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return strconv.Itoa(n) + " " + unit
+}
+
+// stepUpWords says what sign-in a step-up asks for, to the person.
+func stepUpWords(up *oauth.StepUp) string {
+	var need []string
+	if slices.Contains(strings.Fields(up.ACRValues), "phr") {
+		need = append(need, "with your passkey")
+	}
+	if up.MaxAge != nil {
+		need = append(need, "within the last "+secondsWords(*up.MaxAge))
+	}
+	if len(need) == 0 {
+		return "a new sign-in"
+	}
+	return "a sign-in " + strings.Join(need, ", ")
 }
 
 // status is the HTTP status of the page that explains p: 403 for a
@@ -96,7 +127,16 @@ const todosShown = 50
 func (a *App) fetchTodos(ctx context.Context, user signin.User) (*todoList, *tokenUse, error) {
 	ctx, run := a.cfg.Recorder.Start(ctx, "My todos", owner(user))
 	var out todoList
-	used, err := a.callTodoAPI(ctx, user, pageScope, http.MethodGet, "/todos?limit="+strconv.Itoa(todosShown), nil, &out)
+	page := "/todos?limit=" + strconv.Itoa(todosShown)
+	used, err := a.callTodoAPI(ctx, user, pageScope, http.MethodGet, page, nil, &out)
+	if p := problemOf(err); p != nil && p.StepUp != nil {
+		// Adding needs a step-up, reading may not: the list with reading
+		// alone, and the form says adding asks the person to confirm.
+		used, err = a.callTodoAPI(ctx, user, readScope, http.MethodGet, page, nil, &out)
+		if used != nil {
+			used.StepUp = p.StepUp
+		}
+	}
 	finish(run, err, returned(len(out.Todos), out.Total)+used.explain())
 	return &out, used, err
 }
@@ -165,6 +205,8 @@ type tokenUse struct {
 	Scope     string
 	Requested string // what the wiki asked for when it got it
 	ExpiresAt time.Time
+	// StepUp: writing needs the person to confirm it is them first.
+	StepUp *oauth.StepUp
 }
 
 // WriteDenied reports that the wiki asked for todos.write and the grant
@@ -184,12 +226,23 @@ func (u *tokenUse) explain() string {
 }
 
 // addTodo creates a todo in the user's list, which needs todos.write.
-func (a *App) addTodo(ctx context.Context, user signin.User, title string) (*todoItem, error) {
+func (a *App) addTodo(ctx context.Context, user signin.User, title string) (*todoItem, *debugconsole.Run, error) {
 	ctx, run := a.cfg.Recorder.Start(ctx, "Add a todo", owner(user))
+	created, err := a.addTodoIn(ctx, run, user, title, "")
+	return created, run, err
+}
+
+// addTodoIn adds the todo within a run begun before; before says, for
+// the console, what happened earlier in the run.
+func (a *App) addTodoIn(ctx context.Context, run *debugconsole.Run, user signin.User, title, before string) (*todoItem, error) {
 	body, _ := json.Marshal(map[string]string{"title": title})
 	var created todoItem
 	used, err := a.callTodoAPI(ctx, user, writeScope, http.MethodPost, "/todos", body, &created)
-	finish(run, err, fmt.Sprintf("The todo API created todo #%d.", created.ID)+used.explain())
+	if p := problemOf(err); p != nil && p.StepUp != nil {
+		run.FinishDetail("Waiting for you: your identity provider asks for "+stepUpWords(p.StepUp)+" before the wiki may add the todo. Once you confirm, the wiki asks again, once, in this same run.", p.Detail, false)
+		return &created, err
+	}
+	finish(run, err, before+fmt.Sprintf("The todo API created todo #%d.", created.ID)+used.explain())
 	return &created, err
 }
 
@@ -430,6 +483,13 @@ func explain(err error, step string) *chainProblem {
 				"To run the demo with this identity provider, switch the wiki to Bearer tokens: DPOP=false."}
 	case errors.As(err, &er) && step == "exchange":
 		switch er.Code {
+		case "insufficient_user_authentication":
+			up := er.StepUp
+			if up == nil {
+				up = &oauth.StepUp{}
+			}
+			return &chainProblem{Refused: true, Title: "Confirm it is you first", Detail: err.Error(), StepUp: up,
+				Message: "Your company's identity provider asks for " + stepUpWords(up) + " before the wiki may change your todos: the administrator's step-up policy for the todo app (ID-JAG draft §8.2)."}
 		case "access_denied":
 			return &chainProblem{Refused: true, Title: "Access to the todo app is not allowed", Detail: err.Error(),
 				Message: "Your company's identity provider refused to vouch for you to the todo app: an administrator has not enabled the connection from the wiki to the todo app."}

@@ -162,3 +162,44 @@ func TestBrowserStepUpWithPasskey(t *testing.T) {
 		}
 	}
 }
+
+// TestBrowserAgentStepUpWithPasskey is the presenter's path of issue 35:
+// the agent asks to add a todo; the IdP requires a passkey for that (the
+// administrator's step-up on Agent → Todo); the person confirms with
+// their passkey in the browser; the todo is added, in one run.
+func TestBrowserAgentStepUpWithPasskey(t *testing.T) {
+	s, c := passkeyStack(t)
+	wiki, idp := s.topology.Wiki, s.topology.IdP
+	agentStepUp(t, s, true, 600)
+
+	// Bob has a passkey; the agent signed in with his password.
+	c.signIn(wiki, "bob@tables.fake")
+	c.run("add a passkey", chromedp.Navigate(idp+"/account"), chromedp.WaitVisible(`button[data-passkey=register]`, chromedp.ByQuery),
+		chromedp.Click(`button[data-passkey=register]`, chromedp.ByQuery), chromedp.WaitVisible(`.alert.ok`, chromedp.ByQuery))
+	home := t.TempDir()
+	env := map[string]string{"IDP_ISSUER": idp, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": wiki}
+	signedIn(t, s, home, "bob@tables.fake")
+
+	signInURL, out, done := startAgent(t, env, "add", "Agent, with my passkey")
+	if !strings.Contains(out.String(), "with your passkey, within the last 10 minutes") {
+		t.Fatalf("the agent did not say what the IdP asks:\n%s", out)
+	}
+	c.run("open the agent's sign-in address", chromedp.Navigate(signInURL), chromedp.WaitVisible(`button[data-passkey=login]`, chromedp.ByQuery))
+	c.shot("agent-step-up-asks-for-passkey")
+	c.run("confirm with the passkey", chromedp.Click(`button[data-passkey=login]`, chromedp.ByQuery),
+		chromedp.WaitVisible(`//p[contains(., "Signed in")]`, chromedp.BySearch))
+	c.shot("agent-step-up-signed-in")
+	if err := wait(t, done); err != nil || !strings.Contains(out.String(), "Added #") {
+		t.Fatalf("agent add after the passkey: %v\n%s", err, out)
+	}
+	c.run("open the console", chromedp.Navigate(wiki+"/debug"), chromedp.WaitVisible(`.steps`, chromedp.ByQuery),
+		chromedp.Evaluate(`document.querySelectorAll(".run > details").forEach(d => d.open = d.querySelector("summary").textContent.includes("Agent: add a todo"))`, nil))
+	c.shot("agent-step-up-run")
+	var console string
+	c.run("read the console", chromedp.OuterHTML(`body`, &console, chromedp.ByQuery))
+	for _, want := range []string{"Agent: add a todo", "insufficient_user_authentication", "<td>acr</td><td><code>phr</code>"} {
+		if !strings.Contains(console, want) {
+			t.Errorf("the console does not show %q", want)
+		}
+	}
+}

@@ -70,8 +70,24 @@ func (a *Agent) accessToken(ctx context.Context, scope oauth.Scopes, fresh bool)
 	}
 	creds.DPoP = signer
 	a.verbose("POST %s: token exchange, ID token → ID-JAG for %s (resource %s, scope %s)", idp.TokenEndpoint, asMeta.Issuer, prm.Resource, scope)
-	idjag, err := xaaclient.RequestIDJAG(ctx, a.cfg.HTTP, idp.TokenEndpoint, creds,
-		xaaclient.IDJAGRequest{SubjectToken: idToken, Audience: asMeta.Issuer, Resource: prm.Resource, Scope: scope})
+	exchange := func(idToken string) (*xaaclient.IDJAG, error) {
+		return xaaclient.RequestIDJAG(ctx, a.cfg.HTTP, idp.TokenEndpoint, creds,
+			xaaclient.IDJAGRequest{SubjectToken: idToken, Audience: asMeta.Issuer, Resource: prm.Resource, Scope: scope})
+	}
+	idjag, err := exchange(idToken)
+	var refused *oauth.Error
+	if errors.As(err, &refused) && refused.Code == "insufficient_user_authentication" {
+		// The IdP asks for a stronger or newer sign-in (step-up): the
+		// person signs in again as it asked, and the agent asks once more,
+		// in the same run.
+		if err := a.stepUp(ctx, refused.StepUp); err != nil {
+			return "", err
+		}
+		if s, err = a.load(); err != nil {
+			return "", err
+		}
+		idjag, err = exchange(s.IDToken)
+	}
 	if err != nil {
 		return "", explain(err)
 	}
@@ -152,6 +168,8 @@ func explain(err error) error {
 		return errors.New("your administrator has not allowed the agent to reach the todo app: the connection Agent → Todo is disabled or missing")
 	case errors.As(err, &er) && er.Code == "invalid_scope":
 		return errors.New("your administrator does not allow the agent what this needs: the connection Agent → Todo grants none of the scopes asked for")
+	case errors.As(err, &er) && er.Code == "insufficient_user_authentication" && er.StepUp != nil:
+		return fmt.Errorf("your identity provider still asks for %s after you signed in again; the agent asked once more and stops here", er.StepUp.Words())
 	case errors.Is(err, oauth.ReasonAccountDisabled):
 		return errors.New("your administrator has disabled your account")
 	case errors.Is(err, oauth.ReasonSignInAgain):

@@ -8,11 +8,14 @@ import (
 	"html"
 	"net"
 	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"xaa.example/shared/oauth"
 	"xaa.example/shared/signin"
 )
 
@@ -20,7 +23,11 @@ import (
 // through their browser, back to a loopback address the agent listens on
 // (RFC 8252 §7.3: any free port of 127.0.0.1). The ID token is checked with
 // go-oidc (signature, issuer, audience, expiry) and its nonce.
-func (a *Agent) login(ctx context.Context) error {
+func (a *Agent) login(ctx context.Context) error { return a.loginWith(ctx, nil) }
+
+// loginWith is login with more parameters for the authorization request:
+// a step-up's prompt, acr_values and max_age (RFC 9470 §4).
+func (a *Agent) loginWith(ctx context.Context, extra url.Values) error {
 	up := signin.NewUpstream(a.cfg.IdP, a.cfg.HTTP)
 	provider, err := up.Provider(ctx)
 	if err != nil {
@@ -36,8 +43,13 @@ func (a *Agent) login(ctx context.Context) error {
 		Scopes:      []string{oidc.ScopeOpenID, "profile", "email", "offline_access"},
 	}
 	state, nonce, verifier := rand.Text(), rand.Text(), oauth2.GenerateVerifier()
-	fmt.Fprintf(a.out, "Open this address in your browser to sign in:\n\n  %s\n\nWaiting for the sign-in…\n",
-		oc.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)))
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)}
+	for k, v := range extra {
+		if len(v) > 0 && v[0] != "" {
+			opts = append(opts, oauth2.SetAuthURLParam(k, v[0]))
+		}
+	}
+	fmt.Fprintf(a.out, "Open this address in your browser to sign in:\n\n  %s\n\nWaiting for the sign-in…\n", oc.AuthCodeURL(state, opts...))
 
 	code, err := awaitCode(ctx, ln, state, 10*time.Minute)
 	if err != nil {
@@ -168,4 +180,23 @@ func awaitCode(ctx context.Context, ln net.Listener, state string, wait time.Dur
 	case res := <-results:
 		return res.code, res.err
 	}
+}
+
+// stepUp signs the person in again as the IdP's refusal asked
+// (insufficient_user_authentication, the ID-JAG draft §8.2; RFC 9470 §4):
+// prompt=login with its acr_values and max_age, in their browser.
+func (a *Agent) stepUp(ctx context.Context, up *oauth.StepUp) error {
+	if up == nil {
+		up = &oauth.StepUp{}
+	}
+	s, err := a.load()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "Your identity provider asks you to confirm it is you first: %s, as your administrator requires for this.\n", up.Words())
+	extra := url.Values{"prompt": {"login"}, "login_hint": {s.Email}, "acr_values": {up.ACRValues}}
+	if up.MaxAge != nil {
+		extra.Set("max_age", strconv.Itoa(*up.MaxAge))
+	}
+	return a.loginWith(ctx, extra)
 }

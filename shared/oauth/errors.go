@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 )
 
 // Error is an OAuth 2.0 error response (RFC 6749 §5.2). Description is public
@@ -169,6 +170,35 @@ func InvalidTarget(format string, args ...any) *Error {
 // AccessDenied: policy refuses the request (for example a disabled connection).
 func AccessDenied(format string, args ...any) *Error {
 	return newError(http.StatusBadRequest, "access_denied", format, args...)
+}
+
+// Words says the sign-in up asks for, as a person reads it: "a sign-in
+// with your passkey, within the last 10 minutes". acr_values names phr
+// for a passkey (this project's IdP, OpenID's Enterprise Authentication
+// Policy); another value is named as it is.
+func (up StepUp) Words() string {
+	var need []string
+	for _, v := range strings.Fields(up.ACRValues) {
+		if v == "phr" {
+			need = append(need, "with your passkey")
+		} else {
+			need = append(need, "of assurance "+v)
+		}
+	}
+	if up.MaxAge != nil {
+		n, unit := *up.MaxAge, "second"
+		if n >= 60 && n%60 == 0 {
+			n, unit = n/60, "minute"
+		}
+		if n != 1 {
+			unit += "s"
+		}
+		need = append(need, fmt.Sprintf("within the last %d %s", n, unit))
+	}
+	if len(need) == 0 {
+		return "a new sign-in"
+	}
+	return "a sign-in " + strings.Join(need, ", ")
 }
 
 // InsufficientUserAuthentication: the person's sign-in is not strong or

@@ -23,3 +23,21 @@ func TestStepUpOnTheWire(t *testing.T) {
 		t.Error("a refusal without acr_values or max_age reads as a step-up")
 	}
 }
+
+func TestStepUpWords(t *testing.T) {
+	ten, one, ninety := 600, 1, 90
+	for _, c := range []struct {
+		up   StepUp
+		want string
+	}{
+		{StepUp{ACRValues: "phr", MaxAge: &ten}, "a sign-in with your passkey, within the last 10 minutes"},
+		{StepUp{MaxAge: &one}, "a sign-in within the last 1 second"},
+		{StepUp{MaxAge: &ninety}, "a sign-in within the last 90 seconds"},
+		{StepUp{ACRValues: "urn:other"}, "a sign-in of assurance urn:other"},
+		{StepUp{}, "a new sign-in"},
+	} {
+		if got := c.up.Words(); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.up, got, c.want)
+		}
+	}
+}

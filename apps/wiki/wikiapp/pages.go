@@ -241,7 +241,7 @@ func (a *App) continueAdd(c *gin.Context) {
 		"The identity provider first refused the exchange (insufficient_user_authentication); you signed in again as it asked, and the wiki asked once more, in this same run. ")
 	if problem := problemOf(err); problem != nil {
 		if problem.StepUp != nil {
-			problem.Message = "You signed in again, and your identity provider still asks for " + stepUpWords(problem.StepUp) +
+			problem.Message = "You signed in again, and your identity provider still asks for " + problem.StepUp.Words() +
 				". The wiki asked once more and stops here: sign in with what it asks for, then add the todo again."
 			finish(run, problem, "")
 		}

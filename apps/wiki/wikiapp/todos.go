@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -48,33 +47,6 @@ type chainProblem struct {
 	// StepUp: the IdP asks for a stronger or more recent sign-in first
 	// (insufficient_user_authentication), as this says.
 	StepUp *oauth.StepUp
-}
-
-// secondsWords says a max_age as a person would: "10 minutes", "1 second".
-func secondsWords(secs int) string {
-	n, unit := secs, "second"
-	if secs >= 60 && secs%60 == 0 {
-		n, unit = secs/60, "minute"
-	}
-	if n != 1 {
-		unit += "s"
-	}
-	return strconv.Itoa(n) + " " + unit
-}
-
-// stepUpWords says what sign-in a step-up asks for, to the person.
-func stepUpWords(up *oauth.StepUp) string {
-	var need []string
-	if slices.Contains(strings.Fields(up.ACRValues), "phr") {
-		need = append(need, "with your passkey")
-	}
-	if up.MaxAge != nil {
-		need = append(need, "within the last "+secondsWords(*up.MaxAge))
-	}
-	if len(need) == 0 {
-		return "a new sign-in"
-	}
-	return "a sign-in " + strings.Join(need, ", ")
 }
 
 // status is the HTTP status of the page that explains p: 403 for a
@@ -239,7 +211,7 @@ func (a *App) addTodoIn(ctx context.Context, run *debugconsole.Run, user signin.
 	var created todoItem
 	used, err := a.callTodoAPI(ctx, user, writeScope, http.MethodPost, "/todos", body, &created)
 	if p := problemOf(err); p != nil && p.StepUp != nil {
-		run.FinishDetail("Waiting for you: your identity provider asks for "+stepUpWords(p.StepUp)+" before the wiki may add the todo. Once you confirm, the wiki asks again, once, in this same run.", p.Detail, false)
+		run.FinishDetail("Waiting for you: your identity provider asks for "+p.StepUp.Words()+" before the wiki may add the todo. Once you confirm, the wiki asks again, once, in this same run.", p.Detail, false)
 		return &created, err
 	}
 	finish(run, err, before+fmt.Sprintf("The todo API created todo #%d.", created.ID)+used.explain())
@@ -489,7 +461,7 @@ func explain(err error, step string) *chainProblem {
 				up = &oauth.StepUp{}
 			}
 			return &chainProblem{Refused: true, Title: "Confirm it is you first", Detail: err.Error(), StepUp: up,
-				Message: "Your company's identity provider asks for " + stepUpWords(up) + " before the wiki may change your todos: the administrator's step-up policy for the todo app (ID-JAG draft §8.2)."}
+				Message: "Your company's identity provider asks for " + up.Words() + " before the wiki may change your todos: the administrator's step-up policy for the todo app (ID-JAG draft §8.2)."}
 		case "access_denied":
 			return &chainProblem{Refused: true, Title: "Access to the todo app is not allowed", Detail: err.Error(),
 				Message: "Your company's identity provider refused to vouch for you to the todo app: an administrator has not enabled the connection from the wiki to the todo app."}

@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"bufio"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"xaa.example/agent/cli"
+	"xaa.example/idp/store"
+	"xaa.example/shared/demo"
+)
+
+// agentStepUp sets a step-up on the connection Agent → Todo.
+func agentStepUp(t *testing.T, s *stack, passkey bool, maxAge int) {
+	t.Helper()
+	err := s.dbs["idp"].Model(&store.Connection{}).Where("requesting_client_id = ?", demo.AgentClientAtIdP).
+		Updates(map[string]any{"allowed_scopes": "todos.read todos.write", "step_up_scopes": "todos.write", "step_up_passkey": passkey, "step_up_max_age": maxAge}).Error
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startAgent runs an agent command whose output is read as it comes: the
+// sign-in address it prints, then the rest. done has its error.
+func startAgent(t *testing.T, env map[string]string, args ...string) (signInURL string, out *strings.Builder, done chan error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	done = make(chan error, 1)
+	go func() { done <- cli.Run(t.Context(), args, func(k string) string { return env[k] }, pw); pw.Close() }()
+	out = &strings.Builder{}
+	lines := bufio.NewScanner(pr)
+	for lines.Scan() {
+		out.WriteString(lines.Text() + "\n")
+		if l := strings.TrimSpace(lines.Text()); strings.HasPrefix(l, "http") {
+			signInURL = l
+			break
+		}
+	}
+	rest := make(chan struct{})
+	go func() {
+		for lines.Scan() {
+			out.WriteString(lines.Text() + "\n")
+		}
+		close(rest)
+	}()
+	wrapped := make(chan error, 1)
+	go func() {
+		err := <-done
+		<-rest
+		wrapped <- err
+	}()
+	return signInURL, out, wrapped
+}
+
+func wait(t *testing.T, done chan error) error {
+	t.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(30 * time.Second):
+		t.Fatal("the agent did not finish")
+		return nil
+	}
+}
+
+// TestAgentStepUp (issue 35, item 2, the agent): with a step-up on
+// todos.write (a sign-in within the last second), `agent add` is refused
+// by the IdP, says why, prints a sign-in address (prompt=login, max_age),
+// and once the person has signed in there, asks again and adds the todo:
+// one run in the debug console. Reading needs no step-up.
+func TestAgentStepUp(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, sqliteDB)
+	agentStepUp(t, s, false, 1)
+	home := t.TempDir()
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": s.topology.Wiki}
+	signedIn(t, s, home, "bob@tables.fake")
+	time.Sleep(1500 * time.Millisecond)
+
+	var list strings.Builder
+	if err := cli.Run(t.Context(), []string{"todos"}, func(k string) string { return env[k] }, &list); err != nil || !strings.Contains(list.String(), demo.BobTodos[0]) {
+		t.Fatalf("agent todos, reading: %q %v", list.String(), err)
+	}
+	signInURL, out, done := startAgent(t, env, "add", "Stepped up by the agent")
+	if signInURL == "" || !strings.Contains(out.String(), "asks you to confirm it is you first: a sign-in within the last 1 second,") ||
+		!strings.Contains(signInURL, "prompt=login") || !strings.Contains(signInURL, "max_age=1") {
+		t.Fatalf("the agent's step-up: %q\n%s", signInURL, out)
+	}
+	b := newBrowser(t)
+	if landed := b.signInAt(signInURL, "bob@tables.fake"); !strings.Contains(landed.Body, "Signed in") {
+		t.Fatalf("the browser landed on %s: %s", landed.URL, landed.Body)
+	}
+	if err := wait(t, done); err != nil || !strings.Contains(out.String(), "Added #") {
+		t.Fatalf("agent add after the step-up: %v\n%s", err, out)
+	}
+	n := 0
+	for _, r := range s.recorder.Runs() {
+		if r.Title == "Agent: add a todo" {
+			n++
+			if outcome, failed, _ := r.Outcome(); failed {
+				t.Errorf("the agent's run failed: %s", outcome)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("%d runs for one todo added, want one", n)
+	}
+}

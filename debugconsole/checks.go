@@ -46,6 +46,7 @@ var checkTexts = map[trace.CheckID]checkText{
 	jwtbearer.CheckScope:    {"R11", "scope: requested ∩ ID-JAG ∩ client's allowed"},
 	jwtbearer.CheckSubject:  {"R12", "subject maps to a local account"},
 	jwtbearer.CheckProof:    {"R13", "key binding: an ID-JAG bound to a key (cnf.jkt) only with a DPoP proof of it; a proof binds the access token"},
+	jwtbearer.CheckStepUp:   {"R14", "step-up: the ID-JAG's acr and auth_time are as strong and recent as this server asks for these scopes"},
 
 	exchange.CheckRequest:    {"E1", "request: requested_token_type id-jag, subject_token_type supported, audience present"},
 	exchange.CheckSubject:    {"E2", "subject token: issued by this IdP, to this client, unexpired, user active"},

@@ -66,26 +66,26 @@ func wait(t *testing.T, done chan error) error {
 }
 
 // TestAgentStepUp (issue 35, item 2, the agent): with a step-up on
-// todos.write (a sign-in within the last second), `agent add` is refused
+// todos.write (a sign-in within the last 3 seconds), `agent add` is refused
 // by the IdP, says why, prints a sign-in address (prompt=login, max_age),
 // and once the person has signed in there, asks again and adds the todo:
 // one run in the debug console. Reading needs no step-up.
 func TestAgentStepUp(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, sqliteDB)
-	agentStepUp(t, s, false, 1)
+	agentStepUp(t, s, false, 3)
 	home := t.TempDir()
 	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": s.topology.Wiki}
 	signedIn(t, s, home, "bob@tables.fake")
-	time.Sleep(1500 * time.Millisecond)
+	time.Sleep(3500 * time.Millisecond) // older than 3 s: auth_time is in whole seconds
 
 	var list strings.Builder
 	if err := cli.Run(t.Context(), []string{"todos"}, func(k string) string { return env[k] }, &list); err != nil || !strings.Contains(list.String(), demo.BobTodos[0]) {
 		t.Fatalf("agent todos, reading: %q %v", list.String(), err)
 	}
 	signInURL, out, done := startAgent(t, env, "add", "Stepped up by the agent")
-	if signInURL == "" || !strings.Contains(out.String(), "asks you to confirm it is you first: a sign-in within the last 1 second,") ||
-		!strings.Contains(signInURL, "prompt=login") || !strings.Contains(signInURL, "max_age=1") {
+	if signInURL == "" || !strings.Contains(out.String(), "asked to confirm it is you first: a sign-in within the last 3 seconds,") ||
+		!strings.Contains(signInURL, "prompt=login") || !strings.Contains(signInURL, "max_age=3") {
 		t.Fatalf("the agent's step-up: %q\n%s", signInURL, out)
 	}
 	b := newBrowser(t)

@@ -5,13 +5,15 @@ import (
 	"testing"
 	"time"
 
+	"xaa.example/authservers/todo/todoas"
 	"xaa.example/debugconsole"
 	"xaa.example/idp/store"
 	"xaa.example/shared/demo"
+	"xaa.example/shared/oauth"
 )
 
 // TestStepUpAtTheIdP (issue 35, item 2): the administrator asks for a
-// sign-in within the last second for todos.write on the connection wiki →
+// sign-in within the last 3 seconds for todos.write on the connection wiki →
 // todo. My todos still lists bob's todos (reading needs no step-up) and
 // says adding asks him to confirm. Adding a todo: the IdP refuses the
 // exchange with insufficient_user_authentication and max_age, the wiki
@@ -22,13 +24,13 @@ func TestStepUpAtTheIdP(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, sqliteDB)
 	err := s.dbs["idp"].Model(&store.Connection{}).Where("requesting_client_id = ? AND resource_audience = ?", demo.WikiASClientAtIdP, s.topology.TodoAS).
-		Updates(map[string]any{"step_up_scopes": "todos.write", "step_up_max_age": 1}).Error
+		Updates(map[string]any{"step_up_scopes": "todos.write", "step_up_max_age": 3}).Error
 	if err != nil {
 		t.Fatal(err)
 	}
 	b := newBrowser(t)
 	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
-	time.Sleep(1500 * time.Millisecond) // bob's sign-in is now older than the policy's second
+	time.Sleep(3500 * time.Millisecond) // bob's sign-in is now older than the policy's 3 s (auth_time is in whole seconds)
 
 	todos := b.get(s.topology.Wiki + "/todos")
 	if todos.Status != 200 || !strings.Contains(todos.Body, demo.BobTodos[0]) || !strings.Contains(todos.Body, `id="step-up-note"`) {
@@ -76,5 +78,50 @@ func TestStepUpAtTheIdP(t *testing.T) {
 	}
 	if n != 1 {
 		t.Errorf("%d runs for one added todo, want one", n)
+	}
+}
+
+// TestStepUpAtTheResource (issue 35, item 3): the todo AS's own policy
+// (STEP_UP_SCOPES, STEP_UP_MAX_AGE) asks for a sign-in within the last
+// second for todos.write; the IdP asks nothing. The redeem is refused with
+// insufficient_user_authentication (R14); the wiki and the agent each send
+// bob to sign in again, then finish what he asked.
+func TestStepUpAtTheResource(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, sqliteDB, func(c *configs) {
+		todoas.ConfigureStepUp(c.todoAS, oauth.StepUpPolicy{Scopes: oauth.Scopes{"todos.write"}, MaxAge: 3 * time.Second})
+	})
+	agentStepUp(t, s, false, 0) // the agent may write; the IdP asks no step-up
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	home := t.TempDir()
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": "off"}
+	signedIn(t, s, home, "bob@tables.fake")
+	time.Sleep(3500 * time.Millisecond)
+
+	asked := b.post(s.topology.Wiki+"/todos", map[string]string{"title": "Asked for by the todo app"})
+	if !strings.Contains(asked.URL, s.topology.IdP) || !strings.Contains(asked.URL, "max_age=3") {
+		t.Fatalf("the wiki did not send bob to sign in again: %s\n%.2000s", asked.URL, asked.Body)
+	}
+	m := formAction.FindStringSubmatch(asked.Body)
+	fields := formFields(asked.Body)
+	fields["email"], fields["password"] = "bob@tables.fake", demo.Password
+	if added := b.post(origin(asked.URL)+htmlUnescape(m[1]), fields); !strings.Contains(added.Body, "Asked for by the todo app") {
+		t.Fatalf("after signing in again: %s\n%.2000s", added.URL, added.Body)
+	}
+	if console := b.get(s.topology.Wiki + "/debug").Body; !strings.Contains(console, "R14") || !strings.Contains(console, "insufficient_user_authentication") {
+		i := strings.Index(console, "insufficient")
+		t.Errorf("the console does not show the todo AS's step-up check (R14): %d %s", i, console[max(0, i-3000):max(0, i+200)])
+	}
+
+	signInURL, out, done := startAgent(t, env, "add", "Asked of the agent by the todo app")
+	if signInURL == "" || !strings.Contains(signInURL, "max_age=3") {
+		t.Fatalf("the agent's step-up: %q\n%s", signInURL, out)
+	}
+	if landed := newBrowser(t).signInAt(signInURL, "bob@tables.fake"); !strings.Contains(landed.Body, "Signed in") {
+		t.Fatalf("the browser landed on %s: %s", landed.URL, landed.Body)
+	}
+	if err := wait(t, done); err != nil || !strings.Contains(out.String(), "Added #") {
+		t.Fatalf("agent add after the step-up: %v\n%s", err, out)
 	}
 }

@@ -69,37 +69,38 @@ func (a *Agent) accessToken(ctx context.Context, scope oauth.Scopes, fresh bool)
 		return "", err
 	}
 	creds.DPoP = signer
-	a.verbose("POST %s: token exchange, ID token → ID-JAG for %s (resource %s, scope %s)", idp.TokenEndpoint, asMeta.Issuer, prm.Resource, scope)
-	exchange := func(idToken string) (*xaaclient.IDJAG, error) {
-		return xaaclient.RequestIDJAG(ctx, a.cfg.HTTP, idp.TokenEndpoint, creds,
-			xaaclient.IDJAGRequest{SubjectToken: idToken, Audience: asMeta.Issuer, Resource: prm.Resource, Scope: scope})
+	resCreds, err := a.resourceCredentials(asMeta)
+	if err != nil {
+		return "", err
 	}
-	idjag, err := exchange(idToken)
+	resCreds.DPoP = signer
+	// The chain: ID token → ID-JAG at the IdP, ID-JAG → access token at
+	// the todo AS.
+	chain := func(idToken string) (*oauth.TokenResponse, error) {
+		a.verbose("POST %s: token exchange, ID token → ID-JAG for %s (resource %s, scope %s)", idp.TokenEndpoint, asMeta.Issuer, prm.Resource, scope)
+		idjag, err := xaaclient.RequestIDJAG(ctx, a.cfg.HTTP, idp.TokenEndpoint, creds,
+			xaaclient.IDJAGRequest{SubjectToken: idToken, Audience: asMeta.Issuer, Resource: prm.Resource, Scope: scope})
+		if err != nil {
+			return nil, err
+		}
+		a.verbose("ID-JAG: %s", claims(idjag.Token))
+		a.verbose("POST %s: JWT bearer grant, ID-JAG → access token", asMeta.TokenEndpoint)
+		return xaaclient.Redeem(ctx, a.cfg.HTTP, asMeta.TokenEndpoint, resCreds, idjag.Token, scope)
+	}
+	redeemed, err := chain(idToken)
 	var refused *oauth.Error
 	if errors.As(err, &refused) && refused.Code == "insufficient_user_authentication" {
-		// The IdP asks for a stronger or newer sign-in (step-up): the
-		// person signs in again as it asked, and the agent asks once more,
-		// in the same run.
+		// The IdP, or the todo AS by its own policy, asks for a stronger or
+		// newer sign-in (step-up): the person signs in again as it asked,
+		// and the agent runs the chain once more, in the same run.
 		if err := a.stepUp(ctx, refused.StepUp); err != nil {
 			return "", err
 		}
 		if s, err = a.load(); err != nil {
 			return "", err
 		}
-		idjag, err = exchange(s.IDToken)
+		redeemed, err = chain(s.IDToken)
 	}
-	if err != nil {
-		return "", explain(err)
-	}
-	a.verbose("ID-JAG: %s", claims(idjag.Token))
-
-	creds, err = a.resourceCredentials(asMeta)
-	if err != nil {
-		return "", err
-	}
-	creds.DPoP = signer
-	a.verbose("POST %s: JWT bearer grant, ID-JAG → access token", asMeta.TokenEndpoint)
-	redeemed, err := xaaclient.Redeem(ctx, a.cfg.HTTP, asMeta.TokenEndpoint, creds, idjag.Token, scope)
 	if err != nil {
 		return "", explain(err)
 	}
@@ -169,7 +170,7 @@ func explain(err error) error {
 	case errors.As(err, &er) && er.Code == "invalid_scope":
 		return errors.New("your administrator does not allow the agent what this needs: the connection Agent → Todo grants none of the scopes asked for")
 	case errors.As(err, &er) && er.Code == "insufficient_user_authentication" && er.StepUp != nil:
-		return fmt.Errorf("your identity provider still asks for %s after you signed in again; the agent asked once more and stops here", er.StepUp.Words())
+		return fmt.Errorf("%s is still asked for after you signed in again; the agent asked once more and stops here", er.StepUp.Words())
 	case errors.Is(err, oauth.ReasonAccountDisabled):
 		return errors.New("your administrator has disabled your account")
 	case errors.Is(err, oauth.ReasonSignInAgain):

@@ -193,7 +193,7 @@ func (a *Agent) stepUp(ctx context.Context, up *oauth.StepUp) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.out, "Your identity provider asks you to confirm it is you first: %s, as your administrator requires for this.\n", up.Words())
+	fmt.Fprintf(a.out, "You are asked to confirm it is you first: %s, as your administrator or the todo app requires for this.\n", up.Words())
 	extra := url.Values{"prompt": {"login"}, "login_hint": {s.Email}, "acr_values": {up.ACRValues}}
 	if up.MaxAge != nil {
 		extra.Set("max_age", strconv.Itoa(*up.MaxAge))

@@ -3,11 +3,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 
 	"xaa.example/authservers/todo/todoas"
 	"xaa.example/shared/envconfig"
 	"xaa.example/shared/keys"
+	"xaa.example/shared/oauth"
 	"xaa.example/shared/serve"
 	"xaa.example/shared/storage"
 )
@@ -61,6 +63,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	srv.AccessTokenLifetime = env.Duration("ACCESS_TOKEN_LIFETIME", srv.AccessTokenLifetime)
 	todoas.ConfigureWikiClient(srv, env.String("WIKI_CLIENT_ID_AT_TODO", ""), env.String("WIKI_CLIENT_SECRET_AT_TODO", ""))
 	srv.DPoPNonces = env.Bool("DPOP_NONCES", false)
+	// Its own step-up policy (RFC 9470) on the todo API and the MCP server.
+	stepUp := oauth.StepUpPolicy{
+		Scopes: oauth.ParseScopes(env.String("STEP_UP_SCOPES", "")),
+		ACR:    env.String("STEP_UP_ACR", ""),
+		MaxAge: env.Duration("STEP_UP_MAX_AGE", 0),
+	}
+	if len(stepUp.Scopes) > 0 && stepUp.ACR == "" && stepUp.MaxAge <= 0 {
+		return errors.New("STEP_UP_SCOPES needs STEP_UP_ACR (phr: a passkey), STEP_UP_MAX_AGE (10m, say), or both")
+	}
+	todoas.ConfigureStepUp(&cfg, stepUp)
 	todoas.ConfigureAgentClient(srv, env.String("AGENT_CLIENT_ID_AT_TODO", ""), env.String("AGENT_CLIENT_SECRET_AT_TODO", ""))
 	traceStore, err := serve.DebugTrace(env, srv.Trace)
 	if err != nil {

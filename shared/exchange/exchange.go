@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"xaa.example/shared/idjag"
@@ -46,43 +44,9 @@ type Connection struct {
 }
 
 // StepUpPolicy is a connection's demand on the person's sign-in for some
-// of its scopes: a passkey, say, within the last ten minutes for
-// todos.write. The IdP answers a subject token that falls short with
-// insufficient_user_authentication (the ID-JAG draft's Step-Up
-// Authentication, after RFC 9470).
-type StepUpPolicy struct {
-	Scopes oauth.Scopes // the scopes it guards; none: no step-up
-	ACR    string       // the assurance level they need ("phr"); "": any
-	MaxAge time.Duration
-}
-
-// unmet says how subject's sign-in falls short of p at now, "" when it
-// does not.
-func (p StepUpPolicy) unmet(subject *Subject, now time.Time) string {
-	switch {
-	case p.ACR != "" && subject.ACR != p.ACR:
-		got := subject.ACR
-		if got == "" {
-			got = "none"
-		}
-		return fmt.Sprintf("a sign-in of assurance %s is required (the subject token's acr is %s)", p.ACR, got)
-	case p.MaxAge > 0 && subject.AuthTime.IsZero():
-		return "a sign-in within " + p.MaxAge.String() + " is required, and the subject token does not say when the person signed in (auth_time)"
-	case p.MaxAge > 0 && now.Sub(subject.AuthTime) > p.MaxAge:
-		return fmt.Sprintf("a sign-in within %s is required (the person signed in %s ago)", p.MaxAge, now.Sub(subject.AuthTime).Round(time.Second))
-	}
-	return ""
-}
-
-// stepUp is the refusal that asks for what p requires.
-func (p StepUpPolicy) stepUp(problem string) *oauth.Error {
-	up := oauth.StepUp{ACRValues: p.ACR}
-	if p.MaxAge > 0 {
-		secs := int(p.MaxAge.Seconds())
-		up.MaxAge = &secs
-	}
-	return oauth.InsufficientUserAuthentication(up, "%s", problem)
-}
+// of its scopes (oauth.StepUpPolicy): a passkey, say, within the last ten
+// minutes for todos.write.
+type StepUpPolicy = oauth.StepUpPolicy
 
 // Connections finds the connections whose audience is a resource AS.
 type Connections interface {
@@ -257,10 +221,10 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	// Step-up: some scopes may need a stronger or more recent sign-in
 	// than the subject token shows.
 	if guarded := scope.Intersect(conn.StepUp.Scopes); len(guarded) > 0 {
-		if problem := conn.StepUp.unmet(subject, now()); problem != "" {
-			return nil, CheckStepUp, conn.StepUp.stepUp(guarded.String() + ": " + problem)
+		if problem := conn.StepUp.Unmet(subject.ACR, subject.AuthTime, now()); problem != "" {
+			return nil, CheckStepUp, conn.StepUp.Refusal(guarded.String() + ": " + problem)
 		}
-		trace.PassDetail(ctx, CheckStepUp, stepUpWords(conn.StepUp, guarded, subject))
+		trace.PassDetail(ctx, CheckStepUp, conn.StepUp.Met(guarded, subject.ACR, subject.AuthTime))
 	}
 	jkt, err := bound(ctx, req)
 	if err != nil {
@@ -331,17 +295,4 @@ func (g *Grant) issuedAt(req *oauth.TokenRequest, now time.Time) time.Time {
 		return g.IssuedAt(req, now)
 	}
 	return now
-}
-
-// stepUpWords says how the subject met the policy, for the console.
-func stepUpWords(p StepUpPolicy, guarded oauth.Scopes, subject *Subject) string {
-	var need []string
-	if p.ACR != "" {
-		need = append(need, "acr "+p.ACR)
-	}
-	if p.MaxAge > 0 {
-		need = append(need, "a sign-in within "+p.MaxAge.String())
-	}
-	return guarded.String() + " needs " + strings.Join(need, " and ") + "; the person signed in at " +
-		subject.AuthTime.UTC().Format(time.TimeOnly) + " UTC with acr " + subject.ACR
 }

@@ -69,6 +69,9 @@ type Resource struct {
 	// RequireDPoP refuses to issue Bearer tokens for it: a client must
 	// prove a key (RFC 9449), and gets a token bound to it.
 	RequireDPoP bool
+	// StepUp is this server's own demand on the person's sign-in for some
+	// of the resource's scopes (RFC 9470), beside any the IdP made.
+	StepUp oauth.StepUpPolicy
 }
 
 // Grant redeems ID-JAGs; it implements oauth.Grant.
@@ -207,6 +210,25 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 		return fail(c11, oauth.InvalidScope("no requested scope is both granted by the assertion and allowed for this client"))
 	}
 	trace.PassDetail(ctx, c11, "granted: "+d.scope.String())
+
+	// 14. Step-up: the resource may want a stronger or more recent
+	// sign-in for some scopes than the ID-JAG's acr and auth_time show
+	// (RFC 9470); the client sends the person to sign in again.
+	for _, uri := range d.resources {
+		p := g.resource(uri).StepUp
+		guarded := d.scope.Intersect(p.Scopes)
+		if len(guarded) == 0 {
+			continue
+		}
+		var authTime time.Time
+		if c.AuthTime != nil {
+			authTime = c.AuthTime.Time()
+		}
+		if problem := p.Unmet(c.ACR, authTime, g.Now()); problem != "" {
+			return fail(CheckStepUp, p.Refusal(guarded.String()+" at "+uri+": "+problem))
+		}
+		trace.PassDetail(ctx, CheckStepUp, p.Met(guarded, c.ACR, authTime))
+	}
 
 	if err := g.checkSubject(ctx, v, d, false); err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Error is an OAuth 2.0 error response (RFC 6749 §5.2). Description is public
@@ -233,4 +234,55 @@ func AsError(err error) *Error {
 		return oe
 	}
 	return ServerError(err)
+}
+
+// StepUpPolicy is a server's demand on the person's sign-in for some
+// scopes: a sign-in of assurance ACR (OIDC Core §2 acr) and/or no older
+// than MaxAge. The IdP applies a connection's (the ID-JAG draft §8.2), a
+// resource authorization server its own (RFC 9470): what falls short is
+// refused with insufficient_user_authentication.
+type StepUpPolicy struct {
+	Scopes Scopes // the scopes it guards; none: no step-up
+	ACR    string // the assurance they need ("phr"); "": any
+	MaxAge time.Duration
+}
+
+// Unmet says how a sign-in of assurance acr at authTime falls short of p
+// at now, "" when it does not.
+func (p StepUpPolicy) Unmet(acr string, authTime, now time.Time) string {
+	switch {
+	case p.ACR != "" && acr != p.ACR:
+		if acr == "" {
+			acr = "none"
+		}
+		return fmt.Sprintf("a sign-in of assurance %s is required (acr %s)", p.ACR, acr)
+	case p.MaxAge > 0 && authTime.IsZero():
+		return "a sign-in within " + p.MaxAge.String() + " is required, and when the person signed in is not said (auth_time)"
+	case p.MaxAge > 0 && now.Sub(authTime) > p.MaxAge:
+		return fmt.Sprintf("a sign-in within %s is required (the person signed in %s ago)", p.MaxAge, now.Sub(authTime).Round(time.Second))
+	}
+	return ""
+}
+
+// Refusal asks for what p requires.
+func (p StepUpPolicy) Refusal(problem string) *Error {
+	up := StepUp{ACRValues: p.ACR}
+	if p.MaxAge > 0 {
+		secs := int(p.MaxAge.Seconds())
+		up.MaxAge = &secs
+	}
+	return InsufficientUserAuthentication(up, "%s", problem)
+}
+
+// Met says how a sign-in met p for the guarded scopes, for the console.
+func (p StepUpPolicy) Met(guarded Scopes, acr string, authTime time.Time) string {
+	var need []string
+	if p.ACR != "" {
+		need = append(need, "acr "+p.ACR)
+	}
+	if p.MaxAge > 0 {
+		need = append(need, "a sign-in within "+p.MaxAge.String())
+	}
+	return guarded.String() + " needs " + strings.Join(need, " and ") + "; the person signed in at " +
+		authTime.UTC().Format(time.TimeOnly) + " UTC with acr " + acr
 }

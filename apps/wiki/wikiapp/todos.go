@@ -449,6 +449,14 @@ func explain(err error, step string) *chainProblem {
 	switch {
 	case errors.As(err, &un):
 		return &chainProblem{Title: "A server is not answering", Message: "The wiki could not reach " + un.URL + ". Is it running?", Detail: err.Error()}
+	case errors.As(err, &er) && step != "exchange" && er.Code == "insufficient_user_authentication":
+		// The todo AS's own step-up policy (RFC 9470), beside the IdP's.
+		up := er.StepUp
+		if up == nil {
+			up = &oauth.StepUp{}
+		}
+		return &chainProblem{Refused: true, Title: "Confirm it is you first", Detail: err.Error(), StepUp: up,
+			Message: "The todo app asks for " + up.Words() + " before the wiki may change your todos: its own step-up policy (RFC 9470)."}
 	case errors.As(err, &er) && step == "exchange" && errors.Is(er, oauth.ReasonIDJAGNotBound):
 		return &chainProblem{Title: "The identity provider did not bind the ID-JAG to the wiki's key", Detail: err.Error(),
 			Message: "The wiki asked for an ID-JAG bound to its key (DPoP). Your identity provider answered with one that is not bound to any key, as Okta does today, and the wiki's authorization server refused it as a downgrade: anyone holding an unbound ID-JAG could redeem it. " +

@@ -112,6 +112,16 @@ func DefaultConfig(t demo.Topology) Config {
 	}
 }
 
+// ConfigureStepUp sets the todo AS's own step-up policy (RFC 9470) on
+// each of its resources: the scopes that need a sign-in of assurance ACR
+// and/or within MaxAge, whatever the IdP asked for. Scopes none: no
+// step-up here.
+func ConfigureStepUp(cfg *Config, p oauth.StepUpPolicy) {
+	for i := range cfg.IDJAGs.Resources {
+		cfg.IDJAGs.Resources[i].StepUp = p
+	}
+}
+
 // ConfigureWikiClient changes the wiki's client at the todo AS: with Okta,
 // its id is the one entered in the connection, which Okta puts in the
 // ID-JAG's client_id. Empty values keep the demo's.

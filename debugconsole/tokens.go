@@ -233,7 +233,7 @@ func claimValue(name string, v any) string {
 	return string(b)
 }
 
-var order = []string{"htm", "htu", "ath", "iss", "sub", "aud", "client_id", "scope", "resource", "cnf", "jti", "iat", "nbf", "exp", "auth_time", "email", "name", "nonce", "amr", "acr", "tenant"}
+var order = []string{"htm", "htu", "ath", "iss", "sub", "aud", "client_id", "scope", "resource", "cnf", "jti", "iat", "nbf", "exp", "auth_time", "email", "name", "nonce", "amr", "acr", "aud_sub", "tenant"}
 
 func claimOrder(name string) int {
 	if i := slices.Index(order, name); i >= 0 {
@@ -261,5 +261,6 @@ var claimMeanings = map[string]string{
 	"amr":            "how the user authenticated, RFC 8176 (pwd: a password; hwk: a key held in an authenticator, a passkey; user: the person was present; mfa: more than one of these)",
 	"acr":            "how sure the IdP is of who signed in (phr: phishing-resistant, a passkey was used; urn:xaa:acr:pwd: a password alone)",
 	"tenant":         "the IdP tenant (org) the user belongs to",
+	"aud_sub":        "the resource authorization server's own id for the person, which the IdP learned when it provisioned them (ID-JAG draft §3); read first to find their account",
 	"cnf":            "confirmation: the key this token is bound to (jkt, its thumbprint); it works only with a DPoP proof of that key",
 }

@@ -154,6 +154,17 @@ func TestProvisioningFromTheIdP(t *testing.T) {
 	if console := zoe.get(s.topology.Wiki + "/debug").Body; !strings.Contains(console, "provisioned by the IdP") {
 		t.Error("the console does not say the account was provisioned")
 	}
+	// Issue 35, item 5: provisioning told the IdP zoe's id at the todo AS,
+	// which her ID-JAGs now carry as aud_sub, and which found her account.
+	var zoeAtTodo string
+	if err := todoAS.Table("users").Select("id").Where("email = ?", "zoe@tables.fake").Row().Scan(&zoeAtTodo); err != nil {
+		t.Fatal(err)
+	}
+	if console := htmlUnescape(zoe.get(s.topology.Wiki + "/debug").Body); !strings.Contains(console, `<td>aud_sub</td><td><code>`+zoeAtTodo+`</code>`) || !strings.Contains(console, "found by aud_sub: account "+zoeAtTodo) {
+		i := strings.Index(console, "aud_sub")
+		j := strings.Index(console, "found by")
+		t.Errorf("zoe's ID-JAG does not carry her id at the todo AS (%s) as aud_sub, or it did not find her account: %d %d %s", zoeAtTodo, i, j, console[max(0, j-100):max(0, j+300)])
+	}
 
 	// Disabled at the IdP: deactivated at the todo AS.
 	var zoeID string

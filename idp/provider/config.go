@@ -175,7 +175,7 @@ func DefaultConfig(t demo.Topology) Config {
 			{EntityID: t.TodoAS + "/saml/metadata", ACSURL: t.TodoAS + "/saml/acs", ClientID: demo.TodoASClientAtIdP, Orgs: demo.OrgDomains()[2:]},
 		},
 		// The todo AS takes provisioning (SCIM) with its demo token.
-		Provisioning: []provisioning.App{{Name: "Todo AS", BaseURL: t.TodoAS + "/scim/v2", Token: demo.TodoSCIMToken}},
+		Provisioning: []provisioning.App{{Name: "Todo AS", BaseURL: t.TodoAS + "/scim/v2", Token: demo.TodoSCIMToken, Audience: t.TodoAS}},
 		// The todo app receives Shared Signals (SETs) from the IdP.
 		SSFReceivers: []transmitter.Receiver{{Name: "Todo app", Token: demo.TodoSSFStreamToken}},
 		Password:     demo.Password,

@@ -22,6 +22,12 @@ func (s *Server) exchangeGrant() *exchange.Grant {
 		Audit:        s.auditExchange,
 		IssuedAt:     s.demoIssuedAt,
 		WithoutEmail: !s.cfg.IDJAGEmail,
+		// What the IdP's provisioning learned of the person's id at the
+		// resource goes in the ID-JAG as aud_sub.
+		// (Provisioning starts after this grant is built: read at each call.)
+		AudienceSubject: func(ctx context.Context, audience, userID string) (string, error) {
+			return s.provisioning.AudienceSubject(ctx, audience, userID)
+		},
 		// ID tokens; the SAML path's refresh tokens and assertions.
 		SubjectTokenTypes: []string{oauth.TokenTypeIDToken, oauth.TokenTypeRefreshToken, oauth.TokenTypeSAML2},
 	}

@@ -44,6 +44,9 @@ type App struct {
 	Name    string // for people: "Todo AS"
 	BaseURL string // the app's SCIM base URL, e.g. https://todo-as/scim/v2
 	Token   string // the bearer token the app gave the IdP
+	// Audience is the issuer of the authorization server whose accounts
+	// these are: ID-JAGs for it carry the person's id there (aud_sub).
+	Audience string
 }
 
 // Target is an app the IdP provisions (or may).
@@ -53,8 +56,10 @@ type Target struct {
 	BaseURL string `gorm:"size:1024;not null"`
 	// Token is a credential the IdP presents, so it is kept as given; the
 	// console never shows it.
-	Token     string `gorm:"size:1024;not null"`
-	Enabled   bool
+	Token   string `gorm:"size:1024;not null"`
+	Enabled bool
+	// Audience: see App.Audience.
+	Audience  string `gorm:"index;size:255"`
 	UpdatedAt time.Time
 }
 
@@ -143,8 +148,12 @@ func New(ctx context.Context, cfg Config) (*Provisioner, error) {
 		return nil, err
 	}
 	for _, a := range cfg.Apps {
-		row := Target{Name: a.Name, BaseURL: a.BaseURL, Token: a.Token}
+		row := Target{Name: a.Name, BaseURL: a.BaseURL, Token: a.Token, Audience: a.Audience}
 		if err := db.Clauses(clause.OnConflict{DoNothing: true}).Create(&row).Error; err != nil {
+			return nil, err
+		}
+		// A row made before targets had an audience gets its own.
+		if err := db.Model(&Target{}).Where("name = ? AND (audience = '' OR audience IS NULL)", a.Name).Update("audience", a.Audience).Error; err != nil {
 			return nil, err
 		}
 	}
@@ -433,4 +442,20 @@ func (p *Provisioner) call(ctx context.Context, t *Target, method, path string, 
 // is their shape when versioning began.
 var schema = []storage.Migration{
 	{ID: "1", Apply: func(tx *gorm.DB) error { return tx.AutoMigrate(&Target{}, &Account{}) }},
+	{ID: "2", Apply: func(tx *gorm.DB) error { return storage.AddColumns(tx, &Target{}, "Audience") }},
+}
+
+// AudienceSubject is the person's id at the authorization server whose
+// issuer is audience, as that app's SCIM service answered when the IdP
+// provisioned them; "" when it never did. The ID-JAG draft's aud_sub.
+func (p *Provisioner) AudienceSubject(ctx context.Context, audience, userID string) (string, error) {
+	var remote []string
+	err := p.cfg.DB.WithContext(ctx).Model(&Account{}).
+		Joins("JOIN provisioning_targets ON provisioning_targets.id = provisioned_accounts.target_id").
+		Where("provisioning_targets.audience = ? AND provisioned_accounts.user_id = ?", audience, userID).
+		Limit(1).Pluck("provisioned_accounts.remote_id", &remote).Error
+	if err != nil || len(remote) == 0 {
+		return "", err
+	}
+	return remote[0], nil
 }

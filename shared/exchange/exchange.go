@@ -83,7 +83,11 @@ type Grant struct {
 	Now         func() time.Time
 	// SubjectTokenTypes accepted; default: ID tokens only.
 	SubjectTokenTypes []string
-	Audit             func(ctx context.Context, e Event)
+	// AudienceSubject, when set, is the person's id at the resource AS
+	// whose issuer is audience, if the IdP knows it (its provisioning
+	// does): the ID-JAG's aud_sub.
+	AudienceSubject func(ctx context.Context, audience, userID string) (string, error)
+	Audit           func(ctx context.Context, e Event)
 	// IssuedAt, when set, picks the ID-JAG's iat for a request; the local
 	// IdP uses it for the console's "expired ID-JAG" scenario.
 	IssuedAt func(req *oauth.TokenRequest, now time.Time) time.Time
@@ -234,10 +238,16 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	if g.WithoutEmail {
 		email = ""
 	}
+	var audSub string
+	if g.AudienceSubject != nil {
+		if audSub, err = g.AudienceSubject(ctx, audience, subject.ID); err != nil {
+			return nil, "find the person's id at the resource", oauth.ServerError(err)
+		}
+	}
 	token, claims, err := idjag.Issue(g.Signer, idjag.Grant{
 		Issuer: g.Issuer, Subject: subject.ID, Audience: audience, ClientID: conn.ClientIDAtResource,
 		Scope: scope, Resource: resource, Email: email, AuthTime: subject.AuthTime,
-		AMR: subject.AMR, ACR: subject.ACR, Tenant: subject.Tenant, Lifetime: lifetime,
+		AMR: subject.AMR, ACR: subject.ACR, AudSub: audSub, Tenant: subject.Tenant, Lifetime: lifetime,
 		Bound: jkt,
 	}, g.issuedAt(req, now()))
 	if err != nil {

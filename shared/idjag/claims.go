@@ -22,7 +22,10 @@ type Claims struct {
 	AuthTime  *jwt.NumericDate `json:"auth_time,omitempty"`
 	AMR       []string         `json:"amr,omitempty"`
 	ACR       string           `json:"acr,omitempty"`
-	Tenant    string           `json:"tenant,omitempty"`
+	// AudSub is the resource authorization server's own id for the person
+	// (draft §3, OpenID Enterprise), when the IdP knows it.
+	AudSub string `json:"aud_sub,omitempty"`
+	Tenant string `json:"tenant,omitempty"`
 	// Cnf binds the ID-JAG to a key (RFC 7800, RFC 9449 §6.1): whoever
 	// redeems it must prove they hold that key.
 	Cnf *oauth.Confirmation `json:"cnf,omitempty"`

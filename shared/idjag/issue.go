@@ -30,6 +30,7 @@ type Grant struct {
 	AuthTime time.Time
 	AMR      []string
 	ACR      string
+	AudSub   string // the resource AS's id for the person, if known
 	Tenant   string
 	Lifetime time.Duration
 	// Bound is the thumbprint of the key the client proved it holds (its
@@ -59,6 +60,7 @@ func Issue(signer Signer, g Grant, now time.Time) (string, *Claims, error) {
 		Email:    g.Email,
 		AMR:      g.AMR,
 		ACR:      g.ACR,
+		AudSub:   g.AudSub,
 		Tenant:   g.Tenant,
 	}
 	if g.Resource != "" {

@@ -284,6 +284,26 @@ func (g *Grant) checkSubject(ctx context.Context, v *idjag.Verified, d *decision
 	if reread {
 		again = "the account changed since it was read, read again: "
 	}
+	// aud_sub first (draft §3): the IdP names the person by this server's
+	// own id, which its provisioning learned. It must be the account this
+	// IdP's subject is linked to here: an IdP vouches for its own people,
+	// never for an account it did not provision or link.
+	if c.AudSub != "" {
+		switch {
+		case err == nil && acct.ID != c.AudSub:
+			return fail(oauth.InvalidGrant("aud_sub names account %s, but this subject is linked to another account here; the IdP's record of who is who here is wrong", c.AudSub))
+		case err == nil:
+			d.account, d.snapshot = acct, held
+			how := "linked at sign-in"
+			if acct.Provisioned {
+				how = "provisioned by the IdP: SCIM externalId = sub"
+			}
+			trace.PassDetail(ctx, CheckSubject, again+"found by aud_sub: account "+acct.ID+", this server's own id for the person, as the IdP's provisioning learned it; the account this subject is linked to ("+how+")"+asOf)
+			return nil
+		case errors.Is(err, ErrNoAccount):
+			return fail(oauth.InvalidGrant("aud_sub names account %s, which this IdP has neither provisioned nor linked for this person here", c.AudSub))
+		}
+	}
 	switch {
 	case err == nil && acct.Provisioned:
 		d.account = acct

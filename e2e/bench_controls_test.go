@@ -7,7 +7,6 @@ import (
 
 	"xaa.example/authservers/todo/todoas"
 	"xaa.example/e2e/internal/procstat"
-	"xaa.example/e2e/internal/seed"
 	"xaa.example/idp/store"
 	"xaa.example/shared/demo"
 	"xaa.example/shared/oauth"
@@ -37,19 +36,7 @@ func BenchmarkChainControls(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			br := newBrowser(b)
-			br.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
-			rows := seedRows(b)
-			if err := seed.ReplayRecords(s.dbs["todo-as"], rows); err != nil {
-				b.Fatal(err)
-			}
-			if err := seed.AuditEvents(s.dbs["idp"], rows); err != nil {
-				b.Fatal(err)
-			}
-			for range 200 {
-				dropHeldToken(b, s)
-				benchChain(b, s, br)
-			}
+			br := warmChainBench(b, s)
 			var chains []time.Duration
 			loadBefore := procstat.LoadAverage()
 			b.ResetTimer()

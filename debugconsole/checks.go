@@ -70,6 +70,7 @@ var checkTexts = map[trace.CheckID]checkText{
 
 	accesstoken.CheckToken:   {"A1", "access token: typ at+jwt, signed by the authorization server, aud this resource, unexpired"},
 	accesstoken.CheckScope:   {"A4", "the token grants the scope this call needs"},
+	accesstoken.CheckStepUp:  {"A5", "step-up: the sign-in behind the token (acr, auth_time) is as strong and recent as this call needs"},
 	accesstoken.CheckProof:   {"A2", "a bound token comes as DPoP, with a proof of its key for this request (htm, htu, ath, fresh, used once)"},
 	accesstoken.CheckRevoked: {"A3", "not revoked: no Shared Signals event from the IdP (account disabled, session revoked, claims changed) has ended the person's or the app's access since the token was issued"},
 }

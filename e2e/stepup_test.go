@@ -125,3 +125,50 @@ func TestStepUpAtTheResource(t *testing.T) {
 		t.Fatalf("agent add after the step-up: %v\n%s", err, out)
 	}
 }
+
+// TestStepUpAtTheAPI (issue 35, item 3, RFC 9470 §3): the todo API and
+// its MCP server ask, per call, for a sign-in within the last 3 seconds for
+// todos.write; the authorization servers ask nothing. A held token from an
+// older sign-in is refused with 401 and a WWW-Authenticate challenge naming
+// max_age; the wiki and the agent send bob to sign in again, then finish.
+func TestStepUpAtTheAPI(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, sqliteDB, func(c *configs) {
+		c.todo.StepUp = oauth.StepUpPolicy{Scopes: oauth.Scopes{"todos.write"}, MaxAge: 3 * time.Second}
+	})
+	agentStepUp(t, s, false, 0)
+	b := newBrowser(t)
+	b.signIn(s.topology.Wiki, "bob@tables.fake", demo.Password)
+	if p := b.get(s.topology.Wiki + "/todos"); !strings.Contains(p.Body, demo.BobTodos[0]) {
+		t.Fatalf("My todos: %d", p.Status)
+	}
+	home := t.TempDir()
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home, "AGENT_CONSOLE_URL": "off"}
+	signedIn(t, s, home, "bob@tables.fake")
+	time.Sleep(3500 * time.Millisecond)
+
+	asked := b.post(s.topology.Wiki+"/todos", map[string]string{"title": "Asked for by the todo API"})
+	if !strings.Contains(asked.URL, s.topology.IdP) || !strings.Contains(asked.URL, "max_age=3") {
+		t.Fatalf("the wiki did not send bob to sign in again: %s\n%.2000s", asked.URL, asked.Body)
+	}
+	m := formAction.FindStringSubmatch(asked.Body)
+	fields := formFields(asked.Body)
+	fields["email"], fields["password"] = "bob@tables.fake", demo.Password
+	if added := b.post(origin(asked.URL)+htmlUnescape(m[1]), fields); !strings.Contains(added.Body, "Asked for by the todo API") {
+		t.Fatalf("after signing in again: %s\n%.2000s", added.URL, added.Body)
+	}
+	if console := b.get(s.topology.Wiki + "/debug").Body; !strings.Contains(console, "A5") {
+		t.Error("the console does not show the API's step-up check (A5)")
+	}
+
+	signInURL, out, done := startAgent(t, env, "add", "Asked of the agent by the MCP server")
+	if signInURL == "" || !strings.Contains(signInURL, "max_age=3") {
+		t.Fatalf("the agent's step-up: %q\n%s", signInURL, out)
+	}
+	if landed := newBrowser(t).signInAt(signInURL, "bob@tables.fake"); !strings.Contains(landed.Body, "Signed in") {
+		t.Fatalf("the browser landed on %s: %s", landed.URL, landed.Body)
+	}
+	if err := wait(t, done); err != nil || !strings.Contains(out.String(), "Added #") {
+		t.Fatalf("agent add after the step-up: %v\n%s", err, out)
+	}
+}

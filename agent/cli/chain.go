@@ -192,7 +192,15 @@ func (a *Agent) call(ctx context.Context, scope oauth.Scopes, tool string, args 
 		if err != nil {
 			return nil, err
 		}
-		res, status, err := a.callWith(ctx, token, tool, args)
+		res, status, challenge, err := a.callWith(ctx, token, tool, args)
+		if up, stepUp := oauth.StepUpChallenge(challenge); status == http.StatusUnauthorized && stepUp && attempt == 0 {
+			// RFC 9470 §3: the MCP server wants a newer or stronger
+			// sign-in than the token's; sign in as asked, then a new token.
+			if err := a.stepUp(ctx, up); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if status == http.StatusUnauthorized && attempt == 0 {
 			a.verbose("the MCP server refused the held token (401): asking for a new one")
 			continue
@@ -212,7 +220,9 @@ type statusRecorder struct {
 	token  string
 	signer *dpop.Signer // nil for a Bearer token
 	status int
-	base   http.RoundTripper
+	// challenge is the refusal's WWW-Authenticate.
+	challenge string
+	base      http.RoundTripper
 }
 
 func (r *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -229,7 +239,7 @@ func (r *statusRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := r.base.RoundTrip(req)
 	if err == nil && resp.StatusCode >= 400 {
-		r.status = resp.StatusCode
+		r.status, r.challenge = resp.StatusCode, resp.Header.Get("WWW-Authenticate")
 	}
 	return resp, err
 }
@@ -251,21 +261,21 @@ func (a *Agent) connect(ctx context.Context, token string) (*mcp.ClientSession, 
 	return session, rec, nil
 }
 
-func (a *Agent) callWith(ctx context.Context, token, tool string, args map[string]any) (*mcp.CallToolResult, int, error) {
+func (a *Agent) callWith(ctx context.Context, token, tool string, args map[string]any) (*mcp.CallToolResult, int, string, error) {
 	a.verbose("MCP %s: tools/call %s", a.cfg.MCP, tool)
 	session, rec, err := a.connect(ctx, token)
 	if err != nil {
-		return nil, rec.status, err
+		return nil, rec.status, rec.challenge, err
 	}
 	defer session.Close()
 	res, err := session.CallTool(ctx, &mcp.CallToolParams{Name: tool, Arguments: args})
 	if err != nil {
-		return nil, rec.status, fmt.Errorf("the MCP server refused %s: %w", tool, err)
+		return nil, rec.status, rec.challenge, fmt.Errorf("the MCP server refused %s: %w", tool, err)
 	}
 	if res.IsError {
-		return nil, 0, errors.New(text(res))
+		return nil, 0, "", errors.New(text(res))
 	}
-	return res, 0, nil
+	return res, 0, "", nil
 }
 
 func text(res *mcp.CallToolResult) string {

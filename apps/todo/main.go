@@ -9,6 +9,7 @@ import (
 
 	"xaa.example/apps/todo/todoapp"
 	"xaa.example/shared/envconfig"
+	"xaa.example/shared/oauth"
 	"xaa.example/shared/serve"
 	"xaa.example/shared/storage"
 )
@@ -34,6 +35,12 @@ func run(ctx context.Context, _ []string, getenv func(string) string, stdout io.
 	idp.Domains = env.List("SSF_DOMAINS", idp.Domains)
 	if !env.Bool("SIGNALS", true) {
 		cfg.Signals = nil
+	}
+	// The step-up policy the todo AS applies too (RFC 9470), per call.
+	cfg.StepUp = oauth.StepUpPolicy{
+		Scopes: oauth.ParseScopes(env.String("STEP_UP_SCOPES", "")),
+		ACR:    env.String("STEP_UP_ACR", ""),
+		MaxAge: env.Duration("STEP_UP_MAX_AGE", 0),
 	}
 	traceStore, err := serve.DebugTrace(env, cfg.Trace)
 	if err != nil {

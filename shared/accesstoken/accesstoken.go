@@ -30,7 +30,10 @@ type Claims struct {
 	Expiry   *jwt.NumericDate  `json:"exp"`
 	Scope    string            `json:"scope,omitempty"`
 	AuthTime *jwt.NumericDate  `json:"auth_time,omitempty"`
-	Email    string            `json:"email,omitempty"`
+	// ACR is the assurance of the sign-in behind the token (the ID-JAG's
+	// acr), which a resource's step-up policy reads (RFC 9470).
+	ACR   string `json:"acr,omitempty"`
+	Email string `json:"email,omitempty"`
 	// IdP is the identity provider that vouched for the person: the issuer
 	// of the ID-JAG the token was granted on (the claim the Microsoft
 	// identity platform names idp for the same purpose). A Shared Signals
@@ -160,4 +163,31 @@ func (v *Verifier) checkTimes(c *Claims, now time.Time) error {
 		return fmt.Errorf("%w: token issued in the future", ErrInvalidToken)
 	}
 	return nil
+}
+
+// StepUp checks the sign-in behind the token against a resource's step-up
+// policy for scope (RFC 9470): "" when it is met or not asked for, else
+// what falls short.
+func (c *Claims) StepUp(p oauth.StepUpPolicy, scope string, now time.Time) string {
+	if !p.Scopes.Has(scope) {
+		return ""
+	}
+	var authTime time.Time
+	if c.AuthTime != nil {
+		authTime = c.AuthTime.Time()
+	}
+	return p.Unmet(c.ACR, authTime, now)
+}
+
+// StepUpChallenge is the auth-params of an insufficient_user_authentication
+// challenge for p (RFC 9470 §3): acr_values and max_age, as asked.
+func StepUpChallenge(p oauth.StepUpPolicy) []string {
+	var params []string
+	if p.ACR != "" {
+		params = append(params, fmt.Sprintf("acr_values=%q", p.ACR))
+	}
+	if p.MaxAge > 0 {
+		params = append(params, fmt.Sprintf("max_age=\"%d\"", int(p.MaxAge.Seconds())))
+	}
+	return params
 }

@@ -12,4 +12,7 @@ const (
 	CheckProof trace.CheckID = "resource.dpop-proof"
 	// No Shared Signals event from the IdP ended the token's access.
 	CheckRevoked trace.CheckID = "resource.not-revoked"
+	// The sign-in behind the token is as strong and recent as the call
+	// needs (RFC 9470).
+	CheckStepUp trace.CheckID = "resource.step-up"
 )

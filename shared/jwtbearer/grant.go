@@ -131,6 +131,7 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 		ClientID: req.Client.ID,
 		Scope:    d.scope.String(),
 		AuthTime: c.AuthTime,
+		ACR:      c.ACR,
 		Email:    d.account.Email,
 		IdP:      c.Issuer,
 	}

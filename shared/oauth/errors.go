@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -285,4 +286,34 @@ func (p StepUpPolicy) Met(guarded Scopes, acr string, authTime time.Time) string
 	}
 	return guarded.String() + " needs " + strings.Join(need, " and ") + "; the person signed in at " +
 		authTime.UTC().Format(time.TimeOnly) + " UTC with acr " + acr
+}
+
+// ChallengeParam is a quoted auth-param of a WWW-Authenticate challenge
+// (RFC 9110 §11.2), "" when it has none.
+func ChallengeParam(challenge, name string) string {
+	for rest := challenge; ; {
+		i := strings.Index(rest, name+`="`)
+		if i < 0 {
+			return ""
+		}
+		// A whole name: at the start, or after a space or a comma.
+		if i == 0 || rest[i-1] == ' ' || rest[i-1] == ',' {
+			value, _, _ := strings.Cut(rest[i+len(name)+2:], `"`)
+			return value
+		}
+		rest = rest[i+len(name):]
+	}
+}
+
+// StepUpChallenge reads a resource's insufficient_user_authentication
+// challenge (RFC 9470 §3): what sign-in it asks for, and whether it is one.
+func StepUpChallenge(challenge string) (*StepUp, bool) {
+	if ChallengeParam(challenge, "error") != "insufficient_user_authentication" {
+		return nil, false
+	}
+	up := &StepUp{ACRValues: ChallengeParam(challenge, "acr_values")}
+	if secs, err := strconv.Atoi(ChallengeParam(challenge, "max_age")); err == nil && secs >= 0 {
+		up.MaxAge = &secs
+	}
+	return up, true
 }

@@ -41,3 +41,20 @@ func TestStepUpWords(t *testing.T) {
 		}
 	}
 }
+
+// TestStepUpChallengeParsed: a resource's RFC 9470 §3 challenge reads back
+// as what it asks for; other challenges are not step-ups.
+func TestStepUpChallengeParsed(t *testing.T) {
+	up, ok := StepUpChallenge(`Bearer realm="todo", error="insufficient_user_authentication", error_description="todos.write needs a passkey", acr_values="phr", max_age="600"`)
+	if !ok || up.ACRValues != "phr" || up.MaxAge == nil || *up.MaxAge != 600 {
+		t.Fatalf("%v %+v", ok, up)
+	}
+	for _, other := range []string{`Bearer error="insufficient_scope", scope="todos.write"`, `Bearer realm="todo"`, ""} {
+		if _, ok := StepUpChallenge(other); ok {
+			t.Errorf("%q read as a step-up", other)
+		}
+	}
+	if got := ChallengeParam(`Bearer error_scope="x", scope="todos.read"`, "scope"); got != "todos.read" {
+		t.Errorf("scope read as %q", got)
+	}
+}

@@ -63,6 +63,15 @@ func (a *App) requireToken(scope string) gin.HandlerFunc {
 			return
 		}
 		trace.PassDetail(ctx, accesstoken.CheckScope, "needs "+scope+"; the token has: "+claims.Scope)
+		// RFC 9470 §3: a held token whose sign-in is now too old, or too
+		// weak, for this call.
+		if problem := claims.StepUp(a.cfg.StepUp, scope, a.cfg.Now()); problem != "" {
+			trace.Fail(ctx, accesstoken.CheckStepUp, problem)
+			a.bearerError(c, http.StatusUnauthorized, "insufficient_user_authentication", problem, accesstoken.StepUpChallenge(a.cfg.StepUp)...)
+			return
+		} else if a.cfg.StepUp.Scopes.Has(scope) {
+			trace.PassDetail(ctx, accesstoken.CheckStepUp, "the sign-in behind the token meets this call's step-up")
+		}
 		c.Set(claimsKey, claims)
 		c.Next()
 	}

@@ -11,6 +11,7 @@ import (
 
 	"xaa.example/shared/demo"
 	"xaa.example/shared/envconfig"
+	"xaa.example/shared/oauth"
 	"xaa.example/shared/serve"
 	"xaa.example/shared/trace"
 )
@@ -50,6 +51,12 @@ type Config struct {
 
 	// Signals receives the IdPs' Shared Signals (signals.go); nil: off.
 	Signals *SignalsConfig
+
+	// StepUp is the app's demand on the sign-in behind a token, per call
+	// (RFC 9470): the API and the MCP tools answer a token that falls short
+	// with insufficient_user_authentication. The todo AS reads the same
+	// settings (STEP_UP_*) for the tokens it issues.
+	StepUp oauth.StepUpPolicy
 }
 
 // SeedTodos are one owner's seeded todos; the last is done.

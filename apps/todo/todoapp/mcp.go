@@ -135,7 +135,7 @@ func (a *App) mcpHandler() http.Handler {
 			return nil, fmt.Errorf("%w: %s", auth.ErrInvalidToken, why)
 		}
 		trace.PassDetail(ctx, accesstoken.CheckToken, "account "+claims.Subject+", client "+claims.ClientID)
-		return &auth.TokenInfo{Scopes: claims.Scopes(), Expiration: claims.Expiry.Time(), UserID: claims.Subject}, nil
+		return &auth.TokenInfo{Scopes: claims.Scopes(), Expiration: claims.Expiry.Time(), UserID: claims.Subject, Extra: map[string]any{claimsKey: claims}}, nil
 	}
 	return a.checkOrigin(a.guardMCP(auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: a.mcpMetadataURL()})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -155,6 +155,19 @@ func (a *App) mcpHandler() http.Handler {
 					return
 				}
 				trace.PassDetail(r.Context(), accesstoken.CheckScope, "needs "+need+"; the token has: "+strings.Join(info.Scopes, " "))
+				// RFC 9470 §3, as the API answers it.
+				if claims, _ := info.Extra[claimsKey].(*accesstoken.Claims); claims != nil {
+					if problem := claims.StepUp(a.cfg.StepUp, need, a.cfg.Now()); problem != "" {
+						trace.Fail(r.Context(), accesstoken.CheckStepUp, problem)
+						challenge := fmt.Sprintf(`Bearer error="insufficient_user_authentication", resource_metadata=%q, error_description=%q`, a.mcpMetadataURL(), problem)
+						for _, p := range accesstoken.StepUpChallenge(a.cfg.StepUp) {
+							challenge += ", " + p
+						}
+						w.Header().Set("WWW-Authenticate", challenge)
+						http.Error(w, problem, http.StatusUnauthorized)
+						return
+					}
+				}
 			}
 			streamable.ServeHTTP(w, r)
 		}))))

@@ -147,14 +147,15 @@ func apiRefusal(status int, answer []byte) *chainProblem {
 	return p
 }
 
+// isStepUp reports whether a challenge asks for a step-up (RFC 9470).
+func isStepUp(challenge string) bool {
+	_, ok := oauth.StepUpChallenge(challenge)
+	return ok
+}
+
 // challengeScope is the scope a WWW-Authenticate challenge names.
 func challengeScope(challenge string) oauth.Scopes {
-	_, rest, ok := strings.Cut(challenge, `scope="`)
-	if !ok {
-		return nil
-	}
-	value, _, _ := strings.Cut(rest, `"`)
-	return oauth.ParseScopes(value)
+	return oauth.ParseScopes(oauth.ChallengeParam(challenge, "scope"))
 }
 
 // returned says, for the console, what the todo API's answer held.
@@ -247,6 +248,13 @@ func (a *App) callTodoAPI(ctx context.Context, user signin.User, scope oauth.Sco
 	}
 	used := &tokenUse{Held: !fresh, Scope: token.Scope, Requested: token.Requested, ExpiresAt: token.ExpiresAt}
 	status, err := a.doAPI(ctx, token, method, path, body, out)
+	if p := problemOf(err); p != nil && p.StepUp != nil {
+		// The API asks for a newer or stronger sign-in (RFC 9470): a
+		// new token from the same sign-in would not do. The held token is
+		// dropped, so that after the step-up the chain runs again.
+		_ = a.store.forgetAccessToken(ctx, user.Subject, a.cfg.TodoResource)
+		return used, p
+	}
 	if status == http.StatusUnauthorized && !fresh {
 		// The held token was refused (revoked by the IdP's Shared Signals,
 		// expired early, keys rotated): forget it and go through the chain
@@ -431,6 +439,13 @@ func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string
 		}
 		return resp.StatusCode, &chainProblem{Refused: true, Title: "The administrator allows reading only", ScopeDenied: true, Detail: string(answer),
 			Message: "Your company's administrator lets the wiki read your todos but not change them: the connection from the wiki to the todo app does not grant the todos.write scope."}
+	case resp.StatusCode == http.StatusUnauthorized && isStepUp(resp.Header.Get("WWW-Authenticate")):
+		// RFC 9470 §3: the sign-in behind the token is too old or too weak
+		// for this call; the challenge says what would do.
+		challenge := resp.Header.Get("WWW-Authenticate")
+		up, _ := oauth.StepUpChallenge(challenge)
+		return resp.StatusCode, &chainProblem{Refused: true, Title: "Confirm it is you first", StepUp: up, Detail: challenge,
+			Message: "The todo app asks for " + up.Words() + " before the wiki may change your todos: its own step-up policy (RFC 9470), checked on every call."}
 	case resp.StatusCode == http.StatusNotFound:
 		return resp.StatusCode, &chainProblem{Title: "Not found", Message: "The todo app has no such todo in your list.", Detail: string(answer), NotFound: true}
 	case resp.StatusCode >= 300:

@@ -99,31 +99,13 @@ func TestStepUpAtTheResource(t *testing.T) {
 	signedIn(t, s, home, "bob@tables.fake")
 	time.Sleep(3500 * time.Millisecond)
 
-	asked := b.post(s.topology.Wiki+"/todos", map[string]string{"title": "Asked for by the todo app"})
-	if !strings.Contains(asked.URL, s.topology.IdP) || !strings.Contains(asked.URL, "max_age=3") {
-		t.Fatalf("the wiki did not send bob to sign in again: %s\n%.2000s", asked.URL, asked.Body)
-	}
-	m := formAction.FindStringSubmatch(asked.Body)
-	fields := formFields(asked.Body)
-	fields["email"], fields["password"] = "bob@tables.fake", demo.Password
-	if added := b.post(origin(asked.URL)+htmlUnescape(m[1]), fields); !strings.Contains(added.Body, "Asked for by the todo app") {
-		t.Fatalf("after signing in again: %s\n%.2000s", added.URL, added.Body)
-	}
+	addWithStepUp(t, s, b, "Asked for by the todo app")
 	if console := b.get(s.topology.Wiki + "/debug").Body; !strings.Contains(console, "R14") || !strings.Contains(console, "insufficient_user_authentication") {
 		i := strings.Index(console, "insufficient")
 		t.Errorf("the console does not show the todo AS's step-up check (R14): %d %s", i, console[max(0, i-3000):max(0, i+200)])
 	}
 
-	signInURL, out, done := startAgent(t, env, "add", "Asked of the agent by the todo app")
-	if signInURL == "" || !strings.Contains(signInURL, "max_age=3") {
-		t.Fatalf("the agent's step-up: %q\n%s", signInURL, out)
-	}
-	if landed := newBrowser(t).signInAt(signInURL, "bob@tables.fake"); !strings.Contains(landed.Body, "Signed in") {
-		t.Fatalf("the browser landed on %s: %s", landed.URL, landed.Body)
-	}
-	if err := wait(t, done); err != nil || !strings.Contains(out.String(), "Added #") {
-		t.Fatalf("agent add after the step-up: %v\n%s", err, out)
-	}
+	agentAddWithStepUp(t, env, "Asked of the agent by the todo app")
 }
 
 // TestStepUpAtTheAPI (issue 35, item 3, RFC 9470 §3): the todo API and
@@ -147,21 +129,35 @@ func TestStepUpAtTheAPI(t *testing.T) {
 	signedIn(t, s, home, "bob@tables.fake")
 	time.Sleep(3500 * time.Millisecond)
 
-	asked := b.post(s.topology.Wiki+"/todos", map[string]string{"title": "Asked for by the todo API"})
+	addWithStepUp(t, s, b, "Asked for by the todo API")
+	if console := b.get(s.topology.Wiki + "/debug").Body; !strings.Contains(console, "A5") {
+		t.Error("the console does not show the API's step-up check (A5)")
+	}
+
+	agentAddWithStepUp(t, env, "Asked of the agent by the MCP server")
+}
+
+// addWithStepUp adds a todo from the wiki as bob, who is sent to sign in
+// again (a step-up of max_age 3 s) and does, with his password.
+func addWithStepUp(t *testing.T, s *stack, b *browser, title string) {
+	t.Helper()
+	asked := b.post(s.topology.Wiki+"/todos", map[string]string{"title": title})
 	if !strings.Contains(asked.URL, s.topology.IdP) || !strings.Contains(asked.URL, "max_age=3") {
 		t.Fatalf("the wiki did not send bob to sign in again: %s\n%.2000s", asked.URL, asked.Body)
 	}
 	m := formAction.FindStringSubmatch(asked.Body)
 	fields := formFields(asked.Body)
 	fields["email"], fields["password"] = "bob@tables.fake", demo.Password
-	if added := b.post(origin(asked.URL)+htmlUnescape(m[1]), fields); !strings.Contains(added.Body, "Asked for by the todo API") {
+	if added := b.post(origin(asked.URL)+htmlUnescape(m[1]), fields); !strings.Contains(added.Body, title) {
 		t.Fatalf("after signing in again: %s\n%.2000s", added.URL, added.Body)
 	}
-	if console := b.get(s.topology.Wiki + "/debug").Body; !strings.Contains(console, "A5") {
-		t.Error("the console does not show the API's step-up check (A5)")
-	}
+}
 
-	signInURL, out, done := startAgent(t, env, "add", "Asked of the agent by the MCP server")
+// agentAddWithStepUp runs agent add, which asks bob to sign in again (a
+// step-up of max_age 3 s); he does in a browser, and the todo is added.
+func agentAddWithStepUp(t *testing.T, env map[string]string, title string) {
+	t.Helper()
+	signInURL, out, done := startAgent(t, env, "add", title)
 	if signInURL == "" || !strings.Contains(signInURL, "max_age=3") {
 		t.Fatalf("the agent's step-up: %q\n%s", signInURL, out)
 	}

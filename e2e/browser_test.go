@@ -565,7 +565,7 @@ func TestBrowserEveryPage(t *testing.T) {
 	}
 	admin := []struct{ url, name string }{
 		{idp + "/", "idp-home"}, {idp + "/admin/connections", "idp-connections"}, {idp + "/admin/users", "idp-users"},
-		{idp + "/admin/apps", "idp-apps"}, {idp + "/admin/audit", "idp-audit"},
+		{idp + "/admin/apps", "idp-apps"}, {idp + "/admin/audit", "idp-audit"}, {idp + "/account", "idp-account"},
 	}
 	for _, width := range []int{1400, 390} {
 		c.run("screen width", chromedp.EmulateViewport(int64(width), 900))

@@ -467,14 +467,14 @@ func connectionsTab(v adminView, conns []store.Connection) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<label>The requesting app's client id at the resource server (the <span class=\"nobr\">ID-JAG</span>'s client_id) <input type=\"text\" name=\"client_id_at_resource\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 39, "<label><span>The requesting app's client id at the resource server (the <span class=\"nobr\">ID-JAG</span>'s client_id)</span> <input type=\"text\" name=\"client_id_at_resource\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var23 string
 			templ_7745c5c3_Var23, templ_7745c5c3_Err = templ.JoinStringErrs(c.ClientIDAtResource)
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `idp/console/views.templ`, Line: 103, Col: 192}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `idp/console/views.templ`, Line: 103, Col: 205}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var23))
 			if templ_7745c5c3_Err != nil {
@@ -570,7 +570,7 @@ func connectionsTab(v adminView, conns []store.Connection) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "> with a passkey (<code>acr</code> <code>phr</code>)</label> <label>and within this many minutes of signing in (0: any time) <input type=\"number\" name=\"step_up_minutes\" min=\"0\" max=\"1440\" value=\"")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 51, "> <span>with a passkey (<code>acr</code> <code>phr</code>)</span></label> <label>and within this many minutes of signing in (0: any time) <input type=\"number\" name=\"step_up_minutes\" min=\"0\" max=\"1440\" value=\"")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

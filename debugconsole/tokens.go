@@ -233,7 +233,7 @@ func claimValue(name string, v any) string {
 	return string(b)
 }
 
-var order = []string{"htm", "htu", "ath", "iss", "sub", "aud", "client_id", "scope", "resource", "cnf", "jti", "iat", "nbf", "exp", "auth_time", "email", "name", "nonce", "amr", "acr", "aud_sub", "tenant"}
+var order = []string{"htm", "htu", "ath", "iss", "sub", "aud", "client_id", "scope", "resource", "cnf", "jti", "iat", "nbf", "exp", "auth_time", "email", "name", "nonce", "amr", "acr", "aud_sub", "authorization_details", "tenant"}
 
 func claimOrder(name string) int {
 	if i := slices.Index(order, name); i >= 0 {
@@ -243,24 +243,25 @@ func claimOrder(name string) int {
 }
 
 var claimMeanings = map[string]string{
-	"iss":            "issuer: the server that made and signed this token",
-	"sub":            "subject: the user, as the issuer identifies them",
-	"aud":            "audience: who must accept this token; anyone else must refuse it",
-	"client_id":      "the client that may use this token (for an ID-JAG: the requesting app's id at the resource AS)",
-	"scope":          "what the token allows",
-	"resource":       "the protected resource the access is for (RFC 8707)",
-	"jti":            "unique id of this token",
-	"iat":            "issued at",
-	"nbf":            "not valid before",
-	"exp":            "expires at",
-	"auth_time":      "when the user last signed in at the IdP",
-	"email":          "the user's email, used to find or create their account",
-	"email_verified": "whether the IdP verified the email",
-	"name":           "the user's display name",
-	"nonce":          "binds the ID token to the sign-in request that asked for it",
-	"amr":            "how the user authenticated, RFC 8176 (pwd: a password; hwk: a key held in an authenticator, a passkey; user: the person was present; mfa: more than one of these)",
-	"acr":            "how sure the IdP is of who signed in (phr: phishing-resistant, a passkey was used; urn:xaa:acr:pwd: a password alone)",
-	"tenant":         "the IdP tenant (org) the user belongs to",
-	"aud_sub":        "the resource authorization server's own id for the person, which the IdP learned when it provisioned them (ID-JAG draft §3); read first to find their account",
-	"cnf":            "confirmation: the key this token is bound to (jkt, its thumbprint); it works only with a DPoP proof of that key",
+	"iss":                   "issuer: the server that made and signed this token",
+	"sub":                   "subject: the user, as the issuer identifies them",
+	"aud":                   "audience: who must accept this token; anyone else must refuse it",
+	"client_id":             "the client that may use this token (for an ID-JAG: the requesting app's id at the resource AS)",
+	"scope":                 "what the token allows",
+	"resource":              "the protected resource the access is for (RFC 8707)",
+	"jti":                   "unique id of this token",
+	"iat":                   "issued at",
+	"nbf":                   "not valid before",
+	"exp":                   "expires at",
+	"auth_time":             "when the user last signed in at the IdP",
+	"email":                 "the user's email, used to find or create their account",
+	"email_verified":        "whether the IdP verified the email",
+	"name":                  "the user's display name",
+	"nonce":                 "binds the ID token to the sign-in request that asked for it",
+	"amr":                   "how the user authenticated, RFC 8176 (pwd: a password; hwk: a key held in an authenticator, a passkey; user: the person was present; mfa: more than one of these)",
+	"acr":                   "how sure the IdP is of who signed in (phr: phishing-resistant, a passkey was used; urn:xaa:acr:pwd: a password alone)",
+	"tenant":                "the IdP tenant (org) the user belongs to",
+	"authorization_details": "fine-grained grants (RFC 9396): for type todo, the actions (read, create, complete) the app may take on the person's todos",
+	"aud_sub":               "the resource authorization server's own id for the person, which the IdP learned when it provisioned them (ID-JAG draft §3); read first to find their account",
+	"cnf":                   "confirmation: the key this token is bound to (jkt, its thumbprint); it works only with a DPoP proof of that key",
 }

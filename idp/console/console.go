@@ -31,6 +31,7 @@ import (
 	"xaa.example/shared/demo"
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/rar"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/web"
 )
@@ -223,6 +224,14 @@ func (s *Console) adminUpdateConnection(c *gin.Context) {
 			s.renderConnections(c, http.StatusBadRequest, "", "The client id at the resource server is required (at most 255 characters).")
 			return
 		}
+		actions := c.PostFormArray("todo_action")
+		for _, a := range actions {
+			if !slices.Contains(rar.TodoActions, a) {
+				s.renderConnections(c, http.StatusBadRequest, "", fmt.Sprintf("%q is not an action of the todo type (%s). Nothing was saved.", a, strings.Join(rar.TodoActions, ", ")))
+				return
+			}
+		}
+		conn.AllowedActions = strings.Join(actions, " ")
 		conn.AllowedScopes, conn.ClientIDAtResource = oauth.ParseScopes(strings.Join(scopes, " ")).String(), clientID
 		flash = conn.Name() + " now allows " + orNone(conn.AllowedScopes) + ", with client id " + clientID + " at the resource."
 		if conn.Enabled && narrowed(wasAllowed, conn.AllowedScopes) {
@@ -287,7 +296,7 @@ func describeConnection(c store.Connection) string {
 	if c.Enabled {
 		state = "enabled"
 	}
-	return state + "; scopes " + orNone(c.AllowedScopes) + "; client id at resource " + c.ClientIDAtResource + "; " + stepUpWords(c)
+	return state + "; scopes " + orNone(c.AllowedScopes) + "; todo actions " + orNone(c.AllowedActions) + "; client id at resource " + c.ClientIDAtResource + "; " + stepUpWords(c)
 }
 
 func orNone(scopes string) string {

@@ -15,6 +15,7 @@ import (
 	"xaa.example/shared/demo"
 	"xaa.example/shared/envconfig"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/rar"
 	"xaa.example/shared/trace"
 )
 
@@ -81,6 +82,9 @@ type ConnectionConfig struct {
 	AllowedScopes      []string // scopes the connection may carry
 	ClientIDAtResource string   // the requesting app's client id at the resource AS
 	Disabled           bool     // seeded as disabled by the admin
+	// AllowedActions are the todo actions a client may ask for in
+	// authorization_details (RFC 9396, package rar).
+	AllowedActions []string
 }
 
 // SAMLServiceProvider is an app registered for SAML sign-in: its entity
@@ -135,6 +139,7 @@ func DefaultConfig(t demo.Topology) Config {
 			Resource:           t.TodoAPI(),
 			AllowedScopes:      []string{demo.ScopeTodosRead, demo.ScopeTodosWrite},
 			ClientIDAtResource: demo.WikiAtTodoClient,
+			AllowedActions:     rar.TodoActions,
 		}, {
 			// The agent reaches the todo app's MCP server; reading only,
 			// until the admin decides otherwise.
@@ -145,6 +150,7 @@ func DefaultConfig(t demo.Topology) Config {
 			Resource:           t.TodoMCP(),
 			AllowedScopes:      []string{demo.ScopeTodosRead},
 			ClientIDAtResource: demo.AgentAtTodoClient,
+			AllowedActions:     []string{rar.ActionRead},
 		}, {
 			// Example resource apps that do not run here, for the debug
 			// console's failure scenarios: an ID-JAG for another audience,
@@ -249,6 +255,7 @@ func (c *Config) seed() store.Seed {
 			AllowedScopes:      oauth.Scopes(cn.AllowedScopes).String(),
 			ClientIDAtResource: cn.ClientIDAtResource,
 			Enabled:            !cn.Disabled,
+			AllowedActions:     strings.Join(cn.AllowedActions, " "),
 		})
 	}
 	return seed

@@ -19,6 +19,7 @@ import (
 	"xaa.example/idp/transmitter"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/op"
+	"xaa.example/shared/rar"
 	"xaa.example/shared/web"
 )
 
@@ -184,7 +185,10 @@ func (s *Server) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 	md := s.op.Metadata(op.Paths{Authorize: pathAuthorize, Token: pathToken, Keys: pathKeys})
 	md.UserinfoEndpoint = s.cfg.Issuer + pathUserinfo
 	md.DeviceAuthorizationEndpoint = s.cfg.Issuer + device.PathAuthorize
-	md.Claims = append(md.Claims, "amr")
+	md.Claims = append(md.Claims, "amr", "acr")
+	// RFC 9396 §10: the authorization details types its token exchange
+	// grants (the administrator's connections say how far).
+	md.AuthorizationDetailsTypes = rar.Types
 	op.ServeMetadata(w, md)
 }
 

@@ -67,7 +67,10 @@ type Connection struct {
 	StepUpScopes  string `gorm:"size:1024"`
 	StepUpPasskey bool   `gorm:"not null;default:false"`
 	StepUpMaxAge  int    `gorm:"not null;default:0"`
-	UpdatedAt     time.Time
+	// AllowedActions are the todo actions (space-separated) a client may
+	// ask for in authorization_details (RFC 9396); empty: none.
+	AllowedActions string `gorm:"size:255"`
+	UpdatedAt      time.Time
 }
 
 // StepUp is the connection's step-up policy, as the token exchange reads it.
@@ -250,7 +253,7 @@ func (s *Store) ConnectionsTo(ctx context.Context, audience string) ([]exchange.
 		out[i] = exchange.Connection{
 			RequestingClientID: r.RequestingClientID, Audience: r.Audience, Resource: r.Resource,
 			AllowedScopes: oauth.ParseScopes(r.AllowedScopes), ClientIDAtResource: r.ClientIDAtResource, Enabled: r.Enabled,
-			StepUp: r.StepUp(),
+			StepUp: r.StepUp(), AllowedActions: strings.Fields(r.AllowedActions),
 		}
 	}
 	return out, nil
@@ -353,6 +356,7 @@ var schema = []storage.Migration{
 	{ID: "3", Apply: func(tx *gorm.DB) error {
 		return storage.AddColumns(tx, &Connection{}, "StepUpScopes", "StepUpPasskey", "StepUpMaxAge")
 	}},
+	{ID: "4", Apply: func(tx *gorm.DB) error { return storage.AddColumns(tx, &Connection{}, "AllowedActions") }},
 }
 
 // SetPasskeyRequired says whether the organisation's people must sign in

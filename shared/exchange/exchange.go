@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"time"
 
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/rar"
 	"xaa.example/shared/trace"
 )
 
@@ -41,6 +43,10 @@ type Connection struct {
 	Enabled            bool
 	// StepUp is what sign-in some scopes need, if any.
 	StepUp StepUpPolicy
+	// AllowedActions are the todo actions (rar.TodoActions) a client may
+	// ask for in authorization_details (RFC 9396); none: it may not ask
+	// for any.
+	AllowedActions []string
 }
 
 // StepUpPolicy is a connection's demand on the person's sign-in for some
@@ -131,6 +137,8 @@ const (
 	CheckScope      trace.CheckID = "exchange.scope"
 	// The person's sign-in meets the connection's step-up policy.
 	CheckStepUp trace.CheckID = "exchange.step-up"
+	// authorization_details are known and within what the connection allows.
+	CheckAuthorizationDetails trace.CheckID = "exchange.authorization-details"
 	// The ID-JAG is bound to the key of the request's DPoP proof.
 	CheckKeyBinding trace.CheckID = "exchange.key-binding"
 )
@@ -222,6 +230,22 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	if lifetime <= 0 {
 		lifetime = idjag.DefaultLifetime
 	}
+	// Rich Authorization Requests (RFC 9396): what the client asks for
+	// must be known and within what the administrator allows; it is
+	// refused, not narrowed, so that the client learns what it may not do.
+	var details json.RawMessage
+	if raw := req.Form.Get("authorization_details"); raw != "" {
+		parsed, e := rar.Parse(raw)
+		if e == nil {
+			e = rar.Within(parsed, conn.AllowedActions)
+		}
+		if e != nil {
+			return nil, CheckAuthorizationDetails, e
+		}
+		details = rar.Marshal(parsed)
+		trace.PassDetail(ctx, CheckAuthorizationDetails, "granted: "+string(details)+"; the connection allows "+strings.Join(conn.AllowedActions, " "))
+	}
+
 	// Step-up: some scopes may need a stronger or more recent sign-in
 	// than the subject token shows.
 	if guarded := scope.Intersect(conn.StepUp.Scopes); len(guarded) > 0 {
@@ -247,7 +271,7 @@ func (g *Grant) issue(ctx context.Context, req *oauth.TokenRequest, ev *Event) (
 	token, claims, err := idjag.Issue(g.Signer, idjag.Grant{
 		Issuer: g.Issuer, Subject: subject.ID, Audience: audience, ClientID: conn.ClientIDAtResource,
 		Scope: scope, Resource: resource, Email: email, AuthTime: subject.AuthTime,
-		AMR: subject.AMR, ACR: subject.ACR, AudSub: audSub, Tenant: subject.Tenant, Lifetime: lifetime,
+		AMR: subject.AMR, ACR: subject.ACR, AudSub: audSub, AuthorizationDetails: details, Tenant: subject.Tenant, Lifetime: lifetime,
 		Bound: jkt,
 	}, g.issuedAt(req, now()))
 	if err != nil {

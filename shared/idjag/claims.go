@@ -1,6 +1,8 @@
 package idjag
 
 import (
+	"encoding/json"
+
 	"github.com/go-jose/go-jose/v4/jwt"
 
 	"xaa.example/shared/oauth"
@@ -25,7 +27,10 @@ type Claims struct {
 	// AudSub is the resource authorization server's own id for the person
 	// (draft §3, OpenID Enterprise), when the IdP knows it.
 	AudSub string `json:"aud_sub,omitempty"`
-	Tenant string `json:"tenant,omitempty"`
+	// AuthorizationDetails are the fine-grained grants (RFC 9396) the
+	// IdP granted, as a JSON array (package rar reads them).
+	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
+	Tenant               string          `json:"tenant,omitempty"`
 	// Cnf binds the ID-JAG to a key (RFC 7800, RFC 9449 §6.1): whoever
 	// redeems it must prove they hold that key.
 	Cnf *oauth.Confirmation `json:"cnf,omitempty"`

@@ -2,6 +2,7 @@ package idjag
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -31,8 +32,10 @@ type Grant struct {
 	AMR      []string
 	ACR      string
 	AudSub   string // the resource AS's id for the person, if known
-	Tenant   string
-	Lifetime time.Duration
+	// AuthorizationDetails granted (RFC 9396), as JSON; nil: none.
+	AuthorizationDetails json.RawMessage
+	Tenant               string
+	Lifetime             time.Duration
 	// Bound is the thumbprint of the key the client proved it holds (its
 	// DPoP proof, draft § on proof of possession): the ID-JAG's cnf.jkt.
 	// Empty, the ID-JAG has no cnf.
@@ -49,19 +52,20 @@ func Issue(signer Signer, g Grant, now time.Time) (string, *Claims, error) {
 		lifetime = DefaultLifetime
 	}
 	c := &Claims{
-		Issuer:   g.Issuer,
-		Subject:  g.Subject,
-		Audience: jwt.Audience{g.Audience},
-		ClientID: g.ClientID,
-		ID:       rand.Text(),
-		IssuedAt: jwt.NewNumericDate(now),
-		Expiry:   jwt.NewNumericDate(now.Add(lifetime)),
-		Scope:    g.Scope.String(),
-		Email:    g.Email,
-		AMR:      g.AMR,
-		ACR:      g.ACR,
-		AudSub:   g.AudSub,
-		Tenant:   g.Tenant,
+		Issuer:               g.Issuer,
+		Subject:              g.Subject,
+		Audience:             jwt.Audience{g.Audience},
+		ClientID:             g.ClientID,
+		ID:                   rand.Text(),
+		IssuedAt:             jwt.NewNumericDate(now),
+		Expiry:               jwt.NewNumericDate(now.Add(lifetime)),
+		Scope:                g.Scope.String(),
+		Email:                g.Email,
+		AMR:                  g.AMR,
+		ACR:                  g.ACR,
+		AudSub:               g.AudSub,
+		AuthorizationDetails: g.AuthorizationDetails,
+		Tenant:               g.Tenant,
 	}
 	if g.Resource != "" {
 		c.Resource = StringList{g.Resource}

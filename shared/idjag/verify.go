@@ -408,7 +408,7 @@ func decodePart(part string, out any) error {
 // §4.1, draft §3): "s" a string, "n" a number, "a" an array of strings, "sa"
 // a string or an array of strings.
 var claimKinds = map[string]string{
-	"iss": "s", "sub": "s", "client_id": "s", "jti": "s", "scope": "s", "email": "s", "tenant": "s", "acr": "s", "aud_sub": "s",
+	"iss": "s", "sub": "s", "client_id": "s", "jti": "s", "scope": "s", "email": "s", "tenant": "s", "acr": "s", "aud_sub": "s", "authorization_details": "a",
 	"exp": "n", "iat": "n", "nbf": "n", "auth_time": "n",
 	"aud": "sa", "resource": "sa", "amr": "a",
 }

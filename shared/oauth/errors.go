@@ -212,6 +212,12 @@ func InsufficientUserAuthentication(up StepUp, format string, args ...any) *Erro
 	return e
 }
 
+// InvalidAuthorizationDetails: authorization_details is malformed, of an
+// unknown type, or asks for more than may be granted (RFC 9396 §5, §6.1).
+func InvalidAuthorizationDetails(format string, args ...any) *Error {
+	return newError(http.StatusBadRequest, "invalid_authorization_details", format, args...)
+}
+
 // UnsupportedResponseType is used at the authorization endpoint.
 func UnsupportedResponseType(format string, args ...any) *Error {
 	return newError(http.StatusBadRequest, "unsupported_response_type", format, args...)

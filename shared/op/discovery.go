@@ -44,6 +44,8 @@ type Metadata struct {
 	ClientIDMetadataDocuments bool `json:"client_id_metadata_document_supported,omitempty"`
 	// RFC 9449 §5.1: the token endpoint takes DPoP proofs signed so.
 	DPoPSigningAlgs []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	// RFC 9396 §10: the authorization details types it takes.
+	AuthorizationDetailsTypes []string `json:"authorization_details_types_supported,omitempty"`
 }
 
 // Paths are where a provider serves its endpoints, under its issuer.

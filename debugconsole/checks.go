@@ -42,11 +42,12 @@ var checkTexts = map[trace.CheckID]checkText{
 	idjag.CheckClient:    {"R8", "client_id is the authenticated client"},
 	idjag.CheckReplay:    {"R9", "jti not used before (single use)"},
 
-	jwtbearer.CheckResource: {"R10", "resource governed here"},
-	jwtbearer.CheckScope:    {"R11", "scope: requested ∩ ID-JAG ∩ client's allowed"},
-	jwtbearer.CheckSubject:  {"R12", "subject maps to a local account"},
-	jwtbearer.CheckProof:    {"R13", "key binding: an ID-JAG bound to a key (cnf.jkt) only with a DPoP proof of it; a proof binds the access token"},
-	jwtbearer.CheckStepUp:   {"R14", "step-up: the ID-JAG's acr and auth_time are as strong and recent as this server asks for these scopes"},
+	jwtbearer.CheckResource:             {"R10", "resource governed here"},
+	jwtbearer.CheckScope:                {"R11", "scope: requested ∩ ID-JAG ∩ client's allowed"},
+	jwtbearer.CheckSubject:              {"R12", "subject maps to a local account"},
+	jwtbearer.CheckProof:                {"R13", "key binding: an ID-JAG bound to a key (cnf.jkt) only with a DPoP proof of it; a proof binds the access token"},
+	jwtbearer.CheckAuthorizationDetails: {"R15", "authorization_details (RFC 9396): of types this server knows; the access token carries them"},
+	jwtbearer.CheckStepUp:               {"R14", "step-up: the ID-JAG's acr and auth_time are as strong and recent as this server asks for these scopes"},
 
 	exchange.CheckRequest:              {"E1", "request: requested_token_type id-jag, subject_token_type supported, audience present"},
 	exchange.CheckSubject:              {"E2", "subject token: issued by this IdP, to this client, unexpired, user active"},
@@ -69,11 +70,12 @@ var checkTexts = map[trace.CheckID]checkText{
 	xaaclient.CheckIdPToken: {"W2", "the user's ID token from the IdP, kept since sign-in (refreshed when expired)"},
 	xaaclient.CheckIssued:   {"W3", "the IdP issued an ID-JAG"},
 
-	accesstoken.CheckToken:   {"A1", "access token: typ at+jwt, signed by the authorization server, aud this resource, unexpired"},
-	accesstoken.CheckScope:   {"A4", "the token grants the scope this call needs"},
-	accesstoken.CheckStepUp:  {"A5", "step-up: the sign-in behind the token (acr, auth_time) is as strong and recent as this call needs"},
-	accesstoken.CheckProof:   {"A2", "a bound token comes as DPoP, with a proof of its key for this request (htm, htu, ath, fresh, used once)"},
-	accesstoken.CheckRevoked: {"A3", "not revoked: no Shared Signals event from the IdP (account disabled, session revoked, claims changed) has ended the person's or the app's access since the token was issued"},
+	accesstoken.CheckToken:                {"A1", "access token: typ at+jwt, signed by the authorization server, aud this resource, unexpired"},
+	accesstoken.CheckScope:                {"A4", "the token grants the scope this call needs"},
+	accesstoken.CheckAuthorizationDetails: {"A6", "authorization_details (RFC 9396): the token's fine-grained grant allows this call's action"},
+	accesstoken.CheckStepUp:               {"A5", "step-up: the sign-in behind the token (acr, auth_time) is as strong and recent as this call needs"},
+	accesstoken.CheckProof:                {"A2", "a bound token comes as DPoP, with a proof of its key for this request (htm, htu, ath, fresh, used once)"},
+	accesstoken.CheckRevoked:              {"A3", "not revoked: no Shared Signals event from the IdP (account disabled, session revoked, claims changed) has ended the person's or the app's access since the token was issued"},
 }
 
 // checkLabel names a check for the console: "R3 · alg on the issuer's

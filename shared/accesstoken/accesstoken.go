@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"xaa.example/shared/numericdate"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/rar"
 	"xaa.example/shared/recent"
 )
 
@@ -34,6 +36,10 @@ type Claims struct {
 	// acr), which a resource's step-up policy reads (RFC 9470).
 	ACR   string `json:"acr,omitempty"`
 	Email string `json:"email,omitempty"`
+	// AuthorizationDetails are the fine-grained grants (RFC 9396) the
+	// ID-JAG carried; when present, a call is allowed only an action
+	// they name (AllowsAction).
+	AuthorizationDetails json.RawMessage `json:"authorization_details,omitempty"`
 	// IdP is the identity provider that vouched for the person: the issuer
 	// of the ID-JAG the token was granted on (the claim the Microsoft
 	// identity platform names idp for the same purpose). A Shared Signals
@@ -190,4 +196,14 @@ func StepUpChallenge(p oauth.StepUpPolicy) []string {
 		params = append(params, fmt.Sprintf("max_age=\"%d\"", int(p.MaxAge.Seconds())))
 	}
 	return params
+}
+
+// AllowsAction reports whether the token's authorization_details allow a
+// todo action: a token without them is limited by its scope alone.
+func (c *Claims) AllowsAction(action string) bool {
+	if len(c.AuthorizationDetails) == 0 {
+		return true
+	}
+	details, e := rar.Parse(string(c.AuthorizationDetails))
+	return e == nil && rar.Allows(details, action)
 }

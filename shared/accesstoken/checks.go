@@ -15,4 +15,6 @@ const (
 	// The sign-in behind the token is as strong and recent as the call
 	// needs (RFC 9470).
 	CheckStepUp trace.CheckID = "resource.step-up"
+	// The token's authorization_details allow the call (RFC 9396).
+	CheckAuthorizationDetails trace.CheckID = "resource.authorization-details"
 )

@@ -16,6 +16,7 @@ import (
 	"xaa.example/shared/keys"
 	"xaa.example/shared/oauth"
 	"xaa.example/shared/op"
+	"xaa.example/shared/rar"
 	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/scim"
 	"xaa.example/shared/trace"
@@ -155,6 +156,7 @@ func WithIDJAGRedemption(c IDJAGs) Option {
 		}
 		s.withMetadata(func(md *op.Metadata) {
 			md.AuthorizationGrantProfiles = []string{oauth.ProfileIDJAG}
+			md.AuthorizationDetailsTypes = rar.Types
 			// draft-ietf-oauth-client-id-metadata-document, Authorization
 			// Server Metadata.
 			md.ClientIDMetadataDocuments = c.ClientMetadataDocuments

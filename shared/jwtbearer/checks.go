@@ -12,4 +12,6 @@ const (
 	CheckProof trace.CheckID = "jwtbearer.key-binding"
 	// Step-up: the resource's own demand on the sign-in (RFC 9470).
 	CheckStepUp trace.CheckID = "jwtbearer.step-up"
+	// The ID-JAG's authorization_details are of types this server knows.
+	CheckAuthorizationDetails trace.CheckID = "jwtbearer.authorization-details"
 )

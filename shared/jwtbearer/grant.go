@@ -2,6 +2,7 @@ package jwtbearer
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"xaa.example/shared/dpop"
 	"xaa.example/shared/idjag"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/rar"
 	"xaa.example/shared/trace"
 )
 
@@ -90,8 +92,9 @@ type Grant struct {
 type decision struct {
 	resources []string
 	scope     oauth.Scopes
-	account   *Account // nil: link or create just in time
-	bound     string   // the key's thumbprint the token is bound to, or ""
+	account   *Account        // nil: link or create just in time
+	bound     string          // the key's thumbprint the token is bound to, or ""
+	details   json.RawMessage // the authorization_details the token carries
 	// snapshot: check 12 was decided on the account as read at an earlier
 	// grant (AccountSnapshots), which spend confirms.
 	snapshot bool
@@ -133,7 +136,9 @@ func (g *Grant) Handle(ctx context.Context, req *oauth.TokenRequest) (*oauth.Tok
 		AuthTime: c.AuthTime,
 		ACR:      c.ACR,
 		Email:    d.account.Email,
-		IdP:      c.Issuer,
+		// RFC 9396 §9.1: the access token says what it grants.
+		AuthorizationDetails: d.details,
+		IdP:                  c.Issuer,
 	}
 	tokenType := "Bearer"
 	if d.bound != "" {
@@ -211,6 +216,18 @@ func (g *Grant) decide(ctx context.Context, req *oauth.TokenRequest, v *idjag.Ve
 		return fail(c11, oauth.InvalidScope("no requested scope is both granted by the assertion and allowed for this client"))
 	}
 	trace.PassDetail(ctx, c11, "granted: "+d.scope.String())
+
+	// 15. Rich Authorization Requests (RFC 9396): the IdP's grant goes
+	// into the access token as it is, if of types this server knows; the
+	// resource enforces it on every call.
+	if len(c.AuthorizationDetails) > 0 {
+		details, e := rar.Parse(string(c.AuthorizationDetails))
+		if e != nil {
+			return fail(CheckAuthorizationDetails, oauth.InvalidGrant("the ID-JAG's authorization_details are not ones this server takes: %s", e.Description))
+		}
+		d.details = rar.Marshal(details)
+		trace.PassDetail(ctx, CheckAuthorizationDetails, "the access token carries "+string(d.details))
+	}
 
 	// 14. Step-up: the resource may want a stronger or more recent
 	// sign-in for some scopes than the ID-JAG's acr and auth_time show

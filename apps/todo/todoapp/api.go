@@ -22,7 +22,10 @@ const claimsKey = "todo.claims"
 // the given scope (RFC 9068 §4): an unbound token as Bearer (RFC 6750), a
 // token bound to a key as DPoP with a proof of it for this request (RFC
 // 9449 §7).
-func (a *App) requireToken(scope string) gin.HandlerFunc {
+// requireToken checks the call's access token, its scope, the sign-in
+// behind it (step-up) and, when it carries authorization_details (RFC
+// 9396), that they allow action.
+func (a *App) requireToken(scope, action string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
 		claims, refused, err := a.apiGuard.Check(ctx, c.Request)
@@ -71,6 +74,16 @@ func (a *App) requireToken(scope string) gin.HandlerFunc {
 			return
 		} else if a.cfg.StepUp.Scopes.Has(scope) {
 			trace.PassDetail(ctx, accesstoken.CheckStepUp, "the sign-in behind the token meets this call's step-up")
+		}
+		// RFC 9396: a token with authorization_details does only what they
+		// name, whatever its scope allows.
+		if !claims.AllowsAction(action) {
+			why := "the token's authorization_details do not allow the action " + action
+			trace.Fail(ctx, accesstoken.CheckAuthorizationDetails, why)
+			a.bearerError(c, http.StatusForbidden, "insufficient_scope", why)
+			return
+		} else if len(claims.AuthorizationDetails) > 0 {
+			trace.PassDetail(ctx, accesstoken.CheckAuthorizationDetails, "the token's authorization_details allow "+action)
 		}
 		c.Set(claimsKey, claims)
 		c.Next()

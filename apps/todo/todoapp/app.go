@@ -12,6 +12,7 @@ import (
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/dpop"
 	"xaa.example/shared/jwks"
+	"xaa.example/shared/rar"
 	"xaa.example/shared/replay/replaydb"
 	"xaa.example/shared/sessions"
 	"xaa.example/shared/signin"
@@ -118,9 +119,9 @@ func (a *App) routes() http.Handler {
 
 	// The API: bearer tokens only, no cookies, no session.
 	api := r.Group("/api")
-	api.GET("/todos", a.requireToken("todos.read"), a.apiList)
-	api.GET("/todos/:id", a.requireToken("todos.read"), a.apiGet)
-	api.POST("/todos", a.requireToken("todos.write"), a.apiAdd)
+	api.GET("/todos", a.requireToken("todos.read", rar.ActionRead), a.apiList)
+	api.GET("/todos/:id", a.requireToken("todos.read", rar.ActionRead), a.apiGet)
+	api.POST("/todos", a.requireToken("todos.write", rar.ActionCreate), a.apiAdd)
 
 	// The MCP server, and its RFC 9728 metadata.
 	mcpHandler := gin.WrapH(a.mcpHandler())

@@ -18,6 +18,7 @@ import (
 
 	"xaa.example/shared/accesstoken"
 	"xaa.example/shared/dpop"
+	"xaa.example/shared/rar"
 	"xaa.example/shared/storage"
 	"xaa.example/shared/trace"
 )
@@ -37,6 +38,12 @@ const (
 
 // writeTools need todos.write; every other tool needs todos.read.
 var writeTools = []string{"add_todo", "complete_todo", "rename_todo"}
+
+// toolActions are the todo actions (RFC 9396, package rar) the tools
+// take: a token with authorization_details calls only a tool whose action
+// they name. rename_todo takes none of the todo type's actions, so such a
+// token never renames.
+var toolActions = map[string]string{"list_todos": rar.ActionRead, "add_todo": rar.ActionCreate, "complete_todo": rar.ActionComplete, "rename_todo": "rename"}
 
 // provenKey marks a request whose DPoP proof was checked, with the key's
 // thumbprint, so that the SDK's bearer check lets its bound token through.
@@ -139,7 +146,7 @@ func (a *App) mcpHandler() http.Handler {
 	}
 	return a.checkOrigin(a.guardMCP(auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{ResourceMetadataURL: a.mcpMetadataURL()})(
 		http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if need := a.scopeNeeded(r); need != "" {
+			if need, action := a.scopeNeeded(r); need != "" {
 				info := auth.TokenInfoFromContext(r.Context())
 				if info == nil {
 					http.Error(w, "an access token is required", http.StatusUnauthorized)
@@ -155,8 +162,15 @@ func (a *App) mcpHandler() http.Handler {
 					return
 				}
 				trace.PassDetail(r.Context(), accesstoken.CheckScope, "needs "+need+"; the token has: "+strings.Join(info.Scopes, " "))
-				// RFC 9470 §3, as the API answers it.
+				// RFC 9470 §3, as the API answers it; then RFC 9396.
 				if claims, _ := info.Extra[claimsKey].(*accesstoken.Claims); claims != nil {
+					if action != "" && !claims.AllowsAction(action) {
+						why := "the token's authorization_details do not allow the action " + action
+						trace.Fail(r.Context(), accesstoken.CheckAuthorizationDetails, why)
+						w.Header().Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", resource_metadata=%q, error_description=%q`, a.mcpMetadataURL(), why))
+						http.Error(w, why, http.StatusForbidden)
+						return
+					}
 					if problem := claims.StepUp(a.cfg.StepUp, need, a.cfg.Now()); problem != "" {
 						trace.Fail(r.Context(), accesstoken.CheckStepUp, problem)
 						challenge := fmt.Sprintf(`Bearer error="insufficient_user_authentication", resource_metadata=%q, error_description=%q`, a.mcpMetadataURL(), problem)
@@ -176,14 +190,14 @@ func (a *App) mcpHandler() http.Handler {
 // scopeNeeded reads which scope a JSON-RPC request needs: todos.write for
 // a write tool, todos.read for anything else. The body is put back for
 // the SDK.
-func (a *App) scopeNeeded(r *http.Request) string {
+func (a *App) scopeNeeded(r *http.Request) (scope, action string) {
 	if r.Method != http.MethodPost || r.Body == nil {
-		return scopeRead
+		return scopeRead, ""
 	}
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if err != nil {
-		return scopeRead
+		return scopeRead, ""
 	}
 	var call struct {
 		Method string `json:"method"`
@@ -191,10 +205,17 @@ func (a *App) scopeNeeded(r *http.Request) string {
 			Name string `json:"name"`
 		} `json:"params"`
 	}
-	if json.Unmarshal(body, &call) == nil && call.Method == "tools/call" && slices.Contains(writeTools, call.Params.Name) {
-		return scopeWrite
+	if json.Unmarshal(body, &call) != nil || call.Method != "tools/call" {
+		return scopeRead, ""
 	}
-	return scopeRead
+	action = toolActions[call.Params.Name]
+	if action == "" {
+		action = rar.ActionRead
+	}
+	if slices.Contains(writeTools, call.Params.Name) {
+		return scopeWrite, action
+	}
+	return scopeRead, action
 }
 
 // mcpMetadataURL is the server's RFC 9728 metadata: the well-known name

@@ -108,3 +108,43 @@ func TestAgentStepUp(t *testing.T) {
 		t.Errorf("%d runs for one todo added, want one", n)
 	}
 }
+
+// TestAgentAuthorizationDetails (issue 35, item 4): with
+// AGENT_AUTHORIZATION_DETAILS on, each agent command asks for the one
+// todo action it takes (RFC 9396). The connection Agent → Todo allows
+// reading: listing works, adding is refused by the IdP in words that say
+// why; once the administrator allows create, adding works, and
+// completing, not allowed, is still refused. The scope (todos.write) is
+// granted all along: the fine-grained grant is what decides.
+func TestAgentAuthorizationDetails(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, sqliteDB)
+	agentStepUp(t, s, false, 0) // todos.read and todos.write; no step-up
+	home := t.TempDir()
+	env := map[string]string{"IDP_ISSUER": s.topology.IdP, "TODO_MCP_URL": s.topology.TodoMCP(), "AGENT_HOME": home,
+		"AGENT_CONSOLE_URL": "off", "AGENT_AUTHORIZATION_DETAILS": "true"}
+	signedIn(t, s, home, "bob@tables.fake")
+	agent := func(args ...string) (string, error) {
+		var out strings.Builder
+		err := cli.Run(t.Context(), args, func(k string) string { return env[k] }, &out)
+		return out.String(), err
+	}
+	if out, err := agent("todos"); err != nil || !strings.Contains(out, demo.BobTodos[0]) {
+		t.Fatalf("agent todos with read: %q %v", out, err)
+	}
+	if out, err := agent("add", "Not yet allowed"); err == nil || !strings.Contains(err.Error(), "create") || !strings.Contains(err.Error(), "fine-grained") {
+		t.Fatalf("agent add with read alone: %q %v", out, err)
+	}
+	if err := s.dbs["idp"].Model(&store.Connection{}).Where("requesting_client_id = ?", demo.AgentClientAtIdP).
+		Update("allowed_actions", "read create").Error; err != nil {
+		t.Fatal(err)
+	}
+	out, err := agent("add", "Allowed now")
+	if err != nil || !strings.Contains(out, "Added #") {
+		t.Fatalf("agent add once create is allowed: %q %v", out, err)
+	}
+	id := strings.TrimPrefix(strings.Fields(out[strings.Index(out, "Added #"):])[1], "#")
+	if out, err := agent("done", id); err == nil || !strings.Contains(err.Error(), "complete") {
+		t.Fatalf("agent done without complete: %q %v", out, err)
+	}
+}

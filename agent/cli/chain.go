@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -14,6 +16,7 @@ import (
 
 	"xaa.example/shared/dpop"
 	"xaa.example/shared/oauth"
+	"xaa.example/shared/rar"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/xaaclient"
 )
@@ -29,12 +32,13 @@ var (
 // resource's metadata names its authorization server (RFC 9728); the IdP
 // exchanges the ID token for an ID-JAG (RFC 8693, the agent's own client
 // credentials, EMA §4); the authorization server redeems it (RFC 7523).
-func (a *Agent) accessToken(ctx context.Context, scope oauth.Scopes, fresh bool) (string, error) {
+func (a *Agent) accessToken(ctx context.Context, scope oauth.Scopes, action string, fresh bool) (string, error) {
 	s, err := a.load()
 	if err != nil {
 		return "", err
 	}
-	if !fresh && s.AccessToken != "" && a.cfg.Now().Add(10*time.Second).Before(s.AccessExpiry) && hasAll(oauth.ParseScopes(s.AccessScope), scope) {
+	covers := !a.cfg.AuthorizationDetails || slices.Contains(s.AccessActions, action)
+	if !fresh && s.AccessToken != "" && a.cfg.Now().Add(10*time.Second).Before(s.AccessExpiry) && hasAll(oauth.ParseScopes(s.AccessScope), scope) && covers {
 		a.verbose("using the access token held until %s (scope %s)", s.AccessExpiry.Format(time.TimeOnly), s.AccessScope)
 		return s.AccessToken, nil
 	}
@@ -78,8 +82,12 @@ func (a *Agent) accessToken(ctx context.Context, scope oauth.Scopes, fresh bool)
 	// the todo AS.
 	chain := func(idToken string) (*oauth.TokenResponse, error) {
 		a.verbose("POST %s: token exchange, ID token → ID-JAG for %s (resource %s, scope %s)", idp.TokenEndpoint, asMeta.Issuer, prm.Resource, scope)
-		idjag, err := xaaclient.RequestIDJAG(ctx, a.cfg.HTTP, idp.TokenEndpoint, creds,
-			xaaclient.IDJAGRequest{SubjectToken: idToken, Audience: asMeta.Issuer, Resource: prm.Resource, Scope: scope})
+		req := xaaclient.IDJAGRequest{SubjectToken: idToken, Audience: asMeta.Issuer, Resource: prm.Resource, Scope: scope}
+		if a.cfg.AuthorizationDetails {
+			// RFC 9396: just the action this command takes.
+			req.Extra = url.Values{"authorization_details": {string(rar.Marshal([]rar.Detail{{Type: rar.TypeTodo, Actions: []string{action}}}))}}
+		}
+		idjag, err := xaaclient.RequestIDJAG(ctx, a.cfg.HTTP, idp.TokenEndpoint, creds, req)
 		if err != nil {
 			return nil, err
 		}
@@ -106,6 +114,10 @@ func (a *Agent) accessToken(ctx context.Context, scope oauth.Scopes, fresh bool)
 	}
 	a.verbose("access token: %s", claims(redeemed.AccessToken))
 	s.AccessToken, s.AccessScope, s.AccessTokenType = redeemed.AccessToken, redeemed.Scope, redeemed.TokenType
+	s.AccessActions = nil
+	if a.cfg.AuthorizationDetails {
+		s.AccessActions = []string{action}
+	}
 	s.AccessExpiry = a.cfg.Now().Add(time.Duration(redeemed.ExpiresIn) * time.Second)
 	return s.AccessToken, a.save(s)
 }
@@ -167,6 +179,8 @@ func explain(err error) error {
 		return fmt.Errorf("%s is not answering; is the demo running?", un.URL)
 	case errors.As(err, &er) && er.Code == "access_denied":
 		return errors.New("your administrator has not allowed the agent to reach the todo app: the connection Agent → Todo is disabled or missing")
+	case errors.As(err, &er) && er.Code == "invalid_authorization_details":
+		return fmt.Errorf("your administrator does not allow the agent this (its fine-grained grants, RFC 9396): %s", er.Description)
 	case errors.As(err, &er) && er.Code == "invalid_scope":
 		return errors.New("your administrator does not allow the agent what this needs: the connection Agent → Todo grants none of the scopes asked for")
 	case errors.As(err, &er) && er.Code == "insufficient_user_authentication" && er.StepUp != nil:
@@ -188,7 +202,7 @@ func explain(err error) error {
 // once more.
 func (a *Agent) call(ctx context.Context, scope oauth.Scopes, tool string, args map[string]any) (*mcp.CallToolResult, error) {
 	for attempt := range 2 {
-		token, err := a.accessToken(ctx, scope, attempt > 0)
+		token, err := a.accessToken(ctx, scope, toolAction(tool), attempt > 0)
 		if err != nil {
 			return nil, err
 		}
@@ -354,7 +368,7 @@ func (a *Agent) done(ctx context.Context, id int64) error {
 }
 
 func (a *Agent) tools(ctx context.Context) error {
-	token, err := a.accessToken(ctx, readScope, false)
+	token, err := a.accessToken(ctx, readScope, rar.ActionRead, false)
 	if err != nil {
 		return err
 	}
@@ -371,4 +385,15 @@ func (a *Agent) tools(ctx context.Context) error {
 		fmt.Fprintf(a.out, "%-14s %s\n", t.Name, t.Description)
 	}
 	return nil
+}
+
+// toolAction is the todo action (RFC 9396, type todo) a tool takes.
+func toolAction(tool string) string {
+	switch tool {
+	case "add_todo":
+		return rar.ActionCreate
+	case "complete_todo":
+		return rar.ActionComplete
+	}
+	return rar.ActionRead
 }

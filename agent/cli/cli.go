@@ -42,6 +42,9 @@ type Config struct {
 	// DPoP binds the agent's ID-JAGs and access tokens to a key of this
 	// installation (RFC 9449); off, they are bearer tokens.
 	DPoP bool
+	// AuthorizationDetails: each command asks for the one todo action it
+	// takes (RFC 9396, type todo), not for a whole scope.
+	AuthorizationDetails bool
 
 	HTTP *http.Client
 	Now  func() time.Time
@@ -73,6 +76,8 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		MCP:              env.URL("TODO_MCP_URL", local.TodoMCP()),
 		Home:             home,
 		DPoP:             env.Bool("AGENT_DPOP", true),
+		// Off by default: an IdP that knows no todo type (Okta) refuses.
+		AuthorizationDetails: env.Bool("AGENT_AUTHORIZATION_DETAILS", false),
 	}
 	if console := env.String("AGENT_CONSOLE_URL", local.Wiki); console != "off" {
 		cfg.Console = strings.TrimSuffix(console, "/")
@@ -189,6 +194,9 @@ type state struct {
 	// AccessTokenType is DPoP when the token is bound to the agent's key.
 	AccessTokenType string    `json:"access_token_type,omitempty"`
 	AccessExpiry    time.Time `json:"access_expiry,omitempty"`
+	// AccessActions are the todo actions the held token's
+	// authorization_details grant, when the agent asked for them.
+	AccessActions []string `json:"access_actions,omitempty"`
 }
 
 func (a *Agent) tokenFile() string { return filepath.Join(a.cfg.Home, "tokens.json") }

@@ -1,18 +1,11 @@
 package debugconsole_test
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"io"
 	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -74,19 +67,8 @@ func TestSnippetsRun(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	// The snippets' DPoP key, as openssl genpkey writes one (PKCS#8 PEM).
-	dpopKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(dpopKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyFile := filepath.Join(t.TempDir(), "dpop.pem")
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	// The snippets' DPoP key, as openssl genpkey writes one.
+	keyFile := snippettest.DPoPKeyFile(t)
 	// Values the console hides; awkward characters on purpose.
 	env := map[string]string{
 		"DPOP_KEY":      keyFile,

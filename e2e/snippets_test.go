@@ -1,14 +1,7 @@
 package e2e
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,7 +22,7 @@ import (
 // redeemed once.
 func TestSnippetsRunAgainstTheStack(t *testing.T) {
 	t.Parallel()
-	key := dpopKeyFile(t)
+	key := snippettest.DPoPKeyFile(t)
 	for _, on := range []bool{true, false} {
 		mode := map[bool]string{true: "dpop", false: "bearer"}[on]
 		s := startStack(t, sqliteDB, func(c *configs) { c.wiki.DPoP = on })
@@ -96,23 +89,6 @@ func TestSnippetsRunAgainstTheStack(t *testing.T) {
 			})
 		}
 	}
-}
-
-// dpopKeyFile is a P-256 key as openssl genpkey writes it (PKCS#8 PEM).
-func dpopKeyFile(t *testing.T) string {
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKCS8PrivateKey(k)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f := filepath.Join(t.TempDir(), "dpop.pem")
-	if err := os.WriteFile(f, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 // subjectTokenOf reads the token from the ID token page's export line.

@@ -5,6 +5,11 @@ package snippettest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/pem"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,4 +72,23 @@ func Run(t *testing.T, sn debugconsole.Snippet, env map[string]string) string {
 		t.Fatalf("the %s snippet failed: %v\n%s\n--- snippet ---\n%s", sn.Label, err, out, sn.Code)
 	}
 	return string(out)
+}
+
+// DPoPKeyFile writes a new P-256 key as openssl genpkey writes one
+// (PKCS#8 PEM), the snippets' DPOP_KEY, and returns its path.
+func DPoPKeyFile(t *testing.T) string {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "dpop.pem")
+	if err := os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return file
 }

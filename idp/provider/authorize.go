@@ -73,8 +73,9 @@ func (s *Server) serveAuthorize(c *gin.Context) {
 			// An organisation that now requires a passkey, or a client
 			// asking for one (acr_values phr): a session made without
 			// one does not answer for it.
-			if amr := s.op.Methods(ctx); s.passkeyRequired(ctx, u.ID, amr) || ar.wantsPasskey() && !slices.Contains(amr, "hwk") {
-				s.askForPasskey(c, u.ID, amr, loginContinue(ar, ""), !s.passkeyRequired(ctx, u.ID, amr))
+			amr := s.op.Methods(ctx)
+			if d := s.demandPasskey(ctx, u, amr, ar); d.ask {
+				s.askForPasskey(c, u, d, amr, loginContinue(ar, ""))
 				return
 			}
 			// Single sign-on: an IdP session answers at once.
@@ -141,8 +142,8 @@ func (s *Server) serveLogin(c *gin.Context) {
 		s.cfg.Log.Error("sign-in throttle", "err", err)
 	}
 	amr := []string{"pwd"}
-	if s.passkeyRequired(ctx, u.ID, amr) || ar.wantsPasskey() && s.passkeys.Off == "" {
-		s.askForPasskey(c, u.ID, amr, loginContinue(ar, next), !s.passkeyRequired(ctx, u.ID, amr))
+	if d := s.demandPasskey(ctx, u, amr, ar); d.ask {
+		s.askForPasskey(c, u, d, amr, loginContinue(ar, next))
 		return
 	}
 	if err := s.op.SignIn(ctx, u.ID, now, amr); err != nil {

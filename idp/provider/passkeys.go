@@ -12,6 +12,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"xaa.example/idp/passkey"
+	"xaa.example/idp/store"
 	"xaa.example/shared/signin"
 	"xaa.example/shared/web"
 )
@@ -66,24 +67,34 @@ func (s *Server) passkeyPerson(ctx context.Context, id string) (passkey.Person, 
 	return passkey.Person{ID: u.ID, Email: u.Email, Name: u.Name}, nil
 }
 
-// passkeyRequired reports whether the person's organisation requires a
-// passkey and the sign-in with these methods used none.
-func (s *Server) passkeyRequired(ctx context.Context, userID string, amr []string) bool {
-	if s.passkeys.Off != "" {
-		return false // the console cannot require what cannot work here
-	}
-	u, err := s.store.User(ctx, userID)
-	if err != nil {
-		return false
+// passkeyDemand is a sign-in that must still show a passkey, and whose
+// demand it is.
+type passkeyDemand struct {
+	ask   bool
+	org   *store.Org // the person's organisation, when it could be read
+	byApp bool       // the client asked (acr_values phr), not the organisation
+}
+
+// demandPasskey says whether a sign-in of u made with amr must still show
+// a passkey: their organisation requires one, or the client asks for one
+// (acr_values phr). Nothing is asked where passkeys cannot work, nor of a
+// sign-in that used one.
+func (s *Server) demandPasskey(ctx context.Context, u *store.User, amr []string, ar authRequest) passkeyDemand {
+	if s.passkeys.Off != "" || slices.Contains(amr, "hwk") {
+		return passkeyDemand{}
 	}
 	org, err := s.store.Org(ctx, u.OrgID)
-	return err == nil && org.RequirePasskey && !slices.Contains(amr, "hwk")
+	byOrg := err == nil && org.RequirePasskey
+	if !byOrg && !ar.wantsPasskey() {
+		return passkeyDemand{}
+	}
+	return passkeyDemand{ask: true, org: org, byApp: !byOrg}
 }
 
 // askForPasskey holds a sign-in until the person proves their passkey, or
 // adds one: the page says which, and goes on to continueTo.
-func (s *Server) askForPasskey(c *gin.Context, userID string, amr []string, continueTo string, byApp bool) {
-	ctx := c.Request.Context()
+func (s *Server) askForPasskey(c *gin.Context, u *store.User, d passkeyDemand, amr []string, continueTo string) {
+	ctx, userID := c.Request.Context(), u.ID
 	sess := s.op.Sessions
 	// No one is signed in meanwhile: the password alone is not enough.
 	s.op.Forget(ctx)
@@ -96,13 +107,11 @@ func (s *Server) askForPasskey(c *gin.Context, userID string, amr []string, cont
 		web.RenderError(c, http.StatusInternalServerError, "Sign-in failed", "The identity provider could not read your passkeys. Try again in a moment.")
 		return
 	}
-	u, _ := s.store.User(ctx, userID)
-	org, _ := s.store.Org(ctx, u.OrgID)
 	m := s.meta()
 	m.Title, m.Scripts = "Confirm with your passkey", []string{pathPasskeyScript}
-	why := org.Name + " also asks for your passkey before you sign in to any app."
-	if byApp {
-		why = "The app asks you to confirm with your passkey: what you are about to do there needs it."
+	why := "The app asks you to confirm with your passkey: what you are about to do there needs it."
+	if !d.byApp {
+		why = d.org.Name + " also asks for your passkey before you sign in to any app."
 	}
 	web.Render(c, http.StatusOK, web.Layout(m, confirmPasskeyPage(confirmPasskeyView{Name: u.Name, Why: why, HasPasskey: n > 0})))
 }
@@ -198,74 +207,74 @@ func (s *Server) refused(c *gin.Context, err error) {
 	jsonProblem(c, http.StatusInternalServerError, "The identity provider could not check your passkey. Try again in a moment.")
 }
 
-// registrant is who may add a passkey now: the signed-in person, or one
-// whose organisation requires a passkey before their sign-in completes.
-func (s *Server) registrant(ctx context.Context) (userID string, pending bool, pendingAMR []string) {
-	if uid, amr := s.pending(ctx); uid != "" {
-		return uid, true, amr
+// registration is who adds a passkey now: the signed-in person, or one
+// whose organisation requires a passkey before their sign-in completes
+// (pending, with how they had signed in).
+type registration struct {
+	person     passkey.Person
+	pending    bool
+	pendingAMR []string
+}
+
+// registrant finds who may add a passkey now, or answers why no one may:
+// noOne when there is no sign-in. A sign-in held for its passkey may add
+// one only when the person has none yet: a password alone (perhaps a
+// stolen one) must not add the passkey that completes it.
+func (s *Server) registrant(c *gin.Context, noOne string) (registration, bool) {
+	ctx := c.Request.Context()
+	var r registration
+	uid, amr := s.pending(ctx)
+	r.pending, r.pendingAMR = uid != "", amr
+	if !r.pending {
+		uid, _ = s.op.SignedIn(ctx)
 	}
-	uid, _ := s.op.SignedIn(ctx)
-	return uid, false, nil
+	if uid == "" {
+		jsonProblem(c, http.StatusUnauthorized, noOne)
+		return r, false
+	}
+	var ok bool
+	if r.person, ok = s.passkeyPersonOr(c, uid); !ok || !r.pending {
+		return r, ok
+	}
+	n, err := s.passkeys.Count(ctx, uid)
+	if err != nil {
+		jsonProblem(c, http.StatusInternalServerError, "The identity provider could not read your passkeys. Try again in a moment.")
+		return r, false
+	}
+	if n > 0 {
+		jsonProblem(c, http.StatusForbidden, "You already have a passkey: confirm your sign-in with it. If you lost it, ask your administrator.")
+		return r, false
+	}
+	return r, true
 }
 
 func (s *Server) serveRegisterOptions(c *gin.Context) {
-	ctx := c.Request.Context()
-	uid, pending, _ := s.registrant(ctx)
-	if uid == "" {
-		jsonProblem(c, http.StatusUnauthorized, "Sign in first: a passkey is added to an account the identity provider knows.")
+	r, ok := s.registrant(c, "Sign in first: a passkey is added to an account the identity provider knows.")
+	if !ok {
 		return
 	}
-	p, ok := s.passkeyPersonOr(c, uid)
-	if !ok || !s.mayEnroll(c, uid, pending) {
-		return
-	}
-	ch, err := s.passkeys.BeginRegistration(ctx, p)
+	ch, err := s.passkeys.BeginRegistration(c.Request.Context(), r.person)
 	s.ceremonyStarted(c, ch, err)
 }
 
 func (s *Server) serveRegister(c *gin.Context) {
 	ctx := c.Request.Context()
-	uid, pending, pendingAMR := s.registrant(ctx)
-	if uid == "" {
-		jsonProblem(c, http.StatusUnauthorized, "Your sign-in ended before the passkey was added. Sign in again.")
+	r, ok := s.registrant(c, "Your sign-in ended before the passkey was added. Sign in again.")
+	if !ok {
 		return
 	}
-	p, ok := s.passkeyPersonOr(c, uid)
-	if !ok || !s.mayEnroll(c, uid, pending) {
-		return
-	}
-	if err := s.passkeys.FinishRegistration(ctx, p, s.ceremony(ctx), c.Request); err != nil {
+	if err := s.passkeys.FinishRegistration(ctx, r.person, s.ceremony(ctx), c.Request); err != nil {
 		s.refused(c, err)
 		return
 	}
-	s.cfg.Log.Info("passkey added", "user", uid)
-	if pending {
+	s.cfg.Log.Info("passkey added", "user", r.person.ID)
+	if r.pending {
 		// Made with the person verified on the authenticator, just after
 		// their password: the sign-in their organisation asks for.
-		s.finishSignIn(c, uid, withPasskey(pendingAMR))
+		s.finishSignIn(c, r.person.ID, withPasskey(r.pendingAMR))
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"next": pathAccount + "?added=1"})
-}
-
-// mayEnroll refuses a new passkey to a sign-in held for its passkey when
-// the person already has one: a password alone (perhaps a stolen one)
-// must not add the passkey that completes it. Only someone with none yet
-// enrols that way, on their first sign-in after the requirement.
-func (s *Server) mayEnroll(c *gin.Context, userID string, pending bool) bool {
-	if !pending {
-		return true
-	}
-	n, err := s.passkeys.Count(c.Request.Context(), userID)
-	if err != nil {
-		jsonProblem(c, http.StatusInternalServerError, "The identity provider could not read your passkeys. Try again in a moment.")
-		return false
-	}
-	if n > 0 {
-		jsonProblem(c, http.StatusForbidden, "You already have a passkey: confirm your sign-in with it. If you lost it, ask your administrator.")
-		return false
-	}
-	return true
 }
 
 func (s *Server) servePasskeyOptions(c *gin.Context) {

@@ -74,8 +74,8 @@ type Connection struct {
 }
 
 // StepUp is the connection's step-up policy, as the token exchange reads it.
-func (c Connection) StepUp() exchange.StepUpPolicy {
-	p := exchange.StepUpPolicy{Scopes: oauth.ParseScopes(c.StepUpScopes), MaxAge: time.Duration(c.StepUpMaxAge) * time.Second}
+func (c Connection) StepUp() oauth.StepUpPolicy {
+	p := oauth.StepUpPolicy{Scopes: oauth.ParseScopes(c.StepUpScopes), MaxAge: time.Duration(c.StepUpMaxAge) * time.Second}
 	if c.StepUpPasskey {
 		p.ACR = ACRPhishingResistant
 	}

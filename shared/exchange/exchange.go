@@ -41,18 +41,14 @@ type Connection struct {
 	AllowedScopes      oauth.Scopes
 	ClientIDAtResource string // goes into the ID-JAG's client_id
 	Enabled            bool
-	// StepUp is what sign-in some scopes need, if any.
-	StepUp StepUpPolicy
+	// StepUp is what sign-in some scopes need, if any (the ID-JAG draft
+	// §8.2): a passkey, say, within the last ten minutes for todos.write.
+	StepUp oauth.StepUpPolicy
 	// AllowedActions are the todo actions (rar.TodoActions) a client may
 	// ask for in authorization_details (RFC 9396); none: it may not ask
 	// for any.
 	AllowedActions []string
 }
-
-// StepUpPolicy is a connection's demand on the person's sign-in for some
-// of its scopes (oauth.StepUpPolicy): a passkey, say, within the last ten
-// minutes for todos.write.
-type StepUpPolicy = oauth.StepUpPolicy
 
 // Connections finds the connections whose audience is a resource AS.
 type Connections interface {

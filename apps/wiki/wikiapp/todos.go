@@ -147,12 +147,6 @@ func apiRefusal(status int, answer []byte) *chainProblem {
 	return p
 }
 
-// isStepUp reports whether a challenge asks for a step-up (RFC 9470).
-func isStepUp(challenge string) bool {
-	_, ok := oauth.StepUpChallenge(challenge)
-	return ok
-}
-
 // challengeScope is the scope a WWW-Authenticate challenge names.
 func challengeScope(challenge string) oauth.Scopes {
 	return oauth.ParseScopes(oauth.ChallengeParam(challenge, "scope"))
@@ -430,6 +424,7 @@ func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string
 	}
 	defer resp.Body.Close()
 	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	up, stepUp := oauth.StepUpChallenge(resp.Header.Get("WWW-Authenticate"))
 	switch {
 	case resp.StatusCode == http.StatusForbidden && strings.Contains(resp.Header.Get("WWW-Authenticate"), "insufficient_scope"):
 		// RFC 6750 §3: the challenge names the scope the call needs.
@@ -439,12 +434,10 @@ func (a *App) doAPI(ctx context.Context, token *AccessToken, method, path string
 		}
 		return resp.StatusCode, &chainProblem{Refused: true, Title: "The administrator allows reading only", ScopeDenied: true, Detail: string(answer),
 			Message: "Your company's administrator lets the wiki read your todos but not change them: the connection from the wiki to the todo app does not grant the todos.write scope."}
-	case resp.StatusCode == http.StatusUnauthorized && isStepUp(resp.Header.Get("WWW-Authenticate")):
+	case resp.StatusCode == http.StatusUnauthorized && stepUp:
 		// RFC 9470 §3: the sign-in behind the token is too old or too weak
 		// for this call; the challenge says what would do.
-		challenge := resp.Header.Get("WWW-Authenticate")
-		up, _ := oauth.StepUpChallenge(challenge)
-		return resp.StatusCode, &chainProblem{Refused: true, Title: "Confirm it is you first", StepUp: up, Detail: challenge,
+		return resp.StatusCode, &chainProblem{Refused: true, Title: "Confirm it is you first", StepUp: up, Detail: resp.Header.Get("WWW-Authenticate"),
 			Message: "The todo app asks for " + up.Words() + " before the wiki may change your todos: its own step-up policy (RFC 9470), checked on every call."}
 	case resp.StatusCode == http.StatusNotFound:
 		return resp.StatusCode, &chainProblem{Title: "Not found", Message: "The todo app has no such todo in your list.", Detail: string(answer), NotFound: true}
